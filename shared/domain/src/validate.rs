@@ -1,0 +1,87 @@
+//! Field validators shared by the deciders; each error names the field it is about.
+
+use jiff::civil::Date;
+use uuid::Uuid;
+
+use crate::error::DomainError;
+
+/// Text that is not blank and at most `max_chars` characters (Unicode scalar values, not bytes, so the
+/// limit means the same in every script).
+pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), DomainError> {
+    if value.trim().is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters, got {chars}")));
+    }
+    Ok(())
+}
+
+/// `later` may not be before `earlier`; the error names `field`, the one holding `later`.
+pub fn check_date_order(field: &str, earlier: Date, later: Date) -> Result<(), DomainError> {
+    if later < earlier {
+        return Err(DomainError::invalid(field, format!("must not be before {earlier}, got {later}")));
+    }
+    Ok(())
+}
+
+/// Priority 1 (high) .. 3 (low).
+pub fn check_priority(field: &str, priority: u8) -> Result<(), DomainError> {
+    if !(1..=3).contains(&priority) {
+        return Err(DomainError::invalid(field, format!("must be 1 (high) to 3 (low), got {priority}")));
+    }
+    Ok(())
+}
+
+/// A reference to another aggregate must be a real id, not the nil UUID a client sends by mistake.
+pub fn check_id(field: &str, id: Uuid) -> Result<(), DomainError> {
+    if id.is_nil() {
+        return Err(DomainError::invalid(field, "must not be the nil id"));
+    }
+    Ok(())
+}
+
+/// An optional "why": absent is fine, present must be sensible text.
+pub fn check_reason(reason: Option<&str>) -> Result<(), DomainError> {
+    reason.map_or(Ok(()), |r| check_text("reason", r, MAX_REASON_CHARS))
+}
+
+/// Longest "why" a status change may carry.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn text_must_be_non_blank_and_short_enough() {
+        assert!(check_text("title", "ok", 2).is_ok());
+        assert!(check_text("title", "éé", 2).is_ok(), "counts characters, not bytes");
+        assert_eq!(check_text("title", "  \n", 5), Err(DomainError::invalid("title", "must not be empty")));
+        assert_eq!(
+            check_text("title", "abc", 2),
+            Err(DomainError::invalid("title", "must be at most 2 characters, got 3"))
+        );
+    }
+
+    #[test]
+    fn dates_in_order() {
+        assert!(check_date_order("end", date(2025, 1, 1), date(2025, 1, 1)).is_ok());
+        let err = check_date_order("end", date(2025, 1, 2), date(2025, 1, 1)).unwrap_err();
+        assert_eq!(err, DomainError::invalid("end", "must not be before 2025-01-02, got 2025-01-01"));
+    }
+
+    #[test]
+    fn priority_and_ids() {
+        assert!(check_priority("priority", 1).is_ok());
+        assert!(check_priority("priority", 3).is_ok());
+        assert!(matches!(check_priority("priority", 0), Err(DomainError::Invalid { field, .. }) if field == "priority"));
+        assert!(check_priority("priority", 4).is_err());
+        assert!(check_id("need_id", Uuid::nil()).is_err());
+        assert!(check_id("need_id", Uuid::from_u128(1)).is_ok());
+        assert!(check_reason(None).is_ok());
+        assert!(check_reason(Some(" ")).is_err());
+    }
+}

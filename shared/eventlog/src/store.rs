@@ -1,0 +1,300 @@
+//! `Store`: open a log, append, read by stream or globally, tail, and count group commits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures::Stream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::commit::{self, Counters, Request};
+use crate::envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
+use crate::error::Error;
+use crate::keys;
+use crate::verify::{self, Report};
+
+/// Longest stream name; stream names become NATS subject tokens, so keep them short and plain.
+pub const MAX_STREAM_NAME: usize = 200;
+
+#[derive(Clone)]
+pub(crate) struct Trees {
+    pub log: sled::Tree,
+    pub index: sled::Tree,
+    pub heads: sled::Tree,
+    pub commands: sled::Tree,
+    pub event_ids: sled::Tree,
+    pub meta: sled::Tree,
+}
+
+impl Trees {
+    fn open(db: &sled::Db) -> Result<Self, Error> {
+        Ok(Self {
+            log: db.open_tree("log")?,
+            index: db.open_tree("stream_index")?,
+            heads: db.open_tree("heads")?,
+            commands: db.open_tree("command_ids")?,
+            event_ids: db.open_tree("event_ids")?,
+            meta: db.open_tree("meta")?,
+        })
+    }
+
+    pub(crate) fn head(&self) -> Result<u64, Error> {
+        Ok(self
+            .meta
+            .get(keys::META_POSITION)?
+            .map_or(0, |v| keys::decode_u64(&v)))
+    }
+}
+
+/// Group-commit counters: `appends / flushes` is how many appends one flush carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub appends: u64,
+    pub flushes: u64,
+}
+
+/// A handle on one event log. Cheap to clone; the last clone dropped stops its threads.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    trees: Trees,
+    writer: mpsc::Sender<Request>,
+    durable: watch::Receiver<u64>,
+    counters: Arc<Counters>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Closes the writer's queue and waits for both threads, so the sled lock is released when the
+    /// last `Store` handle is gone and the same directory can be opened again at once.
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.writer, closed));
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the log in `dir` and checks its integrity before taking any append.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = dir.as_ref().to_path_buf();
+        // sled's own timer flush is left on; our durability does not depend on it.
+        let db = sled::Config::new().path(&path).open()?;
+        let trees = Trees::open(&db)?;
+        let report = verify::check(&trees)?;
+        let head = report.head;
+        let data_file = std::fs::OpenOptions::new()
+            .read(true)
+            .open(path.join("db"))?;
+        let (durable_tx, durable_rx) = watch::channel(head);
+        let counters = Arc::new(Counters::default());
+        let (writer, threads) = commit::spawn(
+            trees.clone(),
+            db.clone(),
+            data_file,
+            head,
+            durable_tx,
+            counters.clone(),
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                trees,
+                writer,
+                durable: durable_rx,
+                counters,
+                threads,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Appends `events` to `stream` if it is at the `expected` version. Returns once the events
+    /// are durable. A command id already seen returns the first result and writes nothing.
+    pub async fn append(
+        &self,
+        stream: &str,
+        expected: Expected,
+        events: Vec<NewEvent>,
+        meta: CommandMeta,
+    ) -> Result<Appended, Error> {
+        check_stream_name(stream)?;
+        if events.is_empty() {
+            return Err(Error::Invalid {
+                field: "events",
+                reason: "an append needs at least one event".into(),
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Request::Append {
+                stream: stream.to_owned(),
+                expected,
+                events,
+                meta,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Appends an envelope copied from the event stream at exactly the next position (rebuilding
+    /// a lost log). Returns once durable.
+    pub async fn import(&self, envelope: Envelope) -> Result<Appended, Error> {
+        check_stream_name(&envelope.stream)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Request::Import {
+                envelope: Box::new(envelope),
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// The stream's current version (0 when it does not exist).
+    pub fn stream_version(&self, stream: &str) -> Result<u64, Error> {
+        Ok(self
+            .inner
+            .trees
+            .heads
+            .get(stream.as_bytes())?
+            .map_or(0, |v| keys::decode_u64(&v)))
+    }
+
+    /// Events of one stream from `from_version` (inclusive, 1-based) in order.
+    pub fn read_stream(&self, stream: &str, from_version: u64) -> Result<Vec<Envelope>, Error> {
+        let trees = &self.inner.trees;
+        let start = keys::index(stream, from_version.max(1));
+        let end = keys::index(stream, u64::MAX);
+        let mut out = Vec::new();
+        for entry in trees.index.range(start..=end) {
+            let (_, position) = entry?;
+            out.push(self.get_raw(keys::decode_u64(&position))?.ok_or_else(|| {
+                Error::Integrity(format!("stream {stream} indexes a missing event"))
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Durable events from `from_position` (inclusive), at most `limit` of them.
+    pub fn read_all(&self, from_position: u64, limit: usize) -> Result<Vec<Envelope>, Error> {
+        let durable = self.durable_position();
+        let from = from_position.max(1);
+        if from > durable {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in self
+            .inner
+            .trees
+            .log
+            .range(keys::position(from)..=keys::position(durable))
+            .take(limit)
+        {
+            let (_, bytes) = entry?;
+            out.push(serde_json::from_slice(&bytes)?);
+        }
+        Ok(out)
+    }
+
+    /// The event at `position`, if it is durable.
+    pub fn get(&self, position: u64) -> Result<Option<Envelope>, Error> {
+        if position == 0 || position > self.durable_position() {
+            return Ok(None);
+        }
+        self.get_raw(position)
+    }
+
+    fn get_raw(&self, position: u64) -> Result<Option<Envelope>, Error> {
+        match self.inner.trees.log.get(keys::position(position))? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The last durable position: everything at or below it survives a crash.
+    pub fn durable_position(&self) -> u64 {
+        *self.inner.durable.borrow()
+    }
+
+    /// Waits until the durable position changes; returns the new value.
+    pub async fn wait_durable_after(&self, position: u64) -> u64 {
+        let mut rx = self.inner.durable.clone();
+        match rx.wait_for(|p| *p > position).await {
+            Ok(p) => *p,
+            Err(_) => self.durable_position(),
+        }
+    }
+
+    /// Every durable event from `from_position` on, then each new one as it becomes durable.
+    /// The stream never ends while the store is open.
+    pub fn tail(&self, from_position: u64) -> impl Stream<Item = Result<Envelope, Error>> + Send {
+        let store = self.clone();
+        let state = (store, from_position.max(1), std::collections::VecDeque::new());
+        futures::stream::unfold(state, |(store, mut next, mut buffer)| async move {
+            loop {
+                if let Some(envelope) = buffer.pop_front() {
+                    return Some((Ok(envelope), (store, next, buffer)));
+                }
+                match store.read_all(next, 1024) {
+                    Ok(batch) if !batch.is_empty() => {
+                        next = batch.last().map_or(next, |e: &Envelope| e.position + 1);
+                        buffer.extend(batch);
+                    }
+                    Ok(_) => {
+                        store.wait_durable_after(next - 1).await;
+                    }
+                    Err(e) => return Some((Err(e), (store, next, buffer))),
+                }
+            }
+        })
+    }
+
+    /// Group-commit counters since open.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            appends: self.inner.counters.appends.load(Ordering::Relaxed),
+            flushes: self.inner.counters.flushes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs the full integrity check on the open log.
+    pub fn verify(&self) -> Result<Report, Error> {
+        verify::check(&self.inner.trees)
+    }
+
+    /// Flushes sled (used at shutdown; appends are already durable when acknowledged).
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+fn check_stream_name(stream: &str) -> Result<(), Error> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    if stream.is_empty() || stream.len() > MAX_STREAM_NAME || !stream.chars().all(plain) {
+        return Err(Error::Invalid {
+            field: "stream",
+            reason: format!(
+                "a stream name is 1 to {MAX_STREAM_NAME} characters of a-z, A-Z, 0-9, '-' and '_'"
+            ),
+        });
+    }
+    Ok(())
+}

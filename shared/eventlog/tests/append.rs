@@ -1,0 +1,346 @@
+//! The append contract: EventStoreDB's cases, concurrency, reads, tail, and a model-based proptest.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use proptest::prelude::*;
+use tatrack_eventlog::{CommandMeta, Error, Expected, NewEvent, Store};
+use uuid::Uuid;
+
+fn event(n: u32) -> NewEvent {
+    NewEvent {
+        id: Uuid::now_v7(),
+        kind: "thing_happened".into(),
+        schema: 1,
+        payload: serde_json::json!({ "n": n }),
+    }
+}
+
+fn meta() -> CommandMeta {
+    CommandMeta {
+        principal: "test".into(),
+        command_id: None,
+        correlation_id: None,
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("log")).unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn append_ok_assigns_gapless_positions_and_versions() {
+    let (_dir, store) = open();
+    let a = store
+        .append("a-1", Expected::NoStream, vec![event(1), event(2)], meta())
+        .await
+        .unwrap();
+    assert_eq!((a.first_position, a.last_position, a.stream_version), (1, 2, 2));
+    let b = store
+        .append("b-1", Expected::Any, vec![event(3)], meta())
+        .await
+        .unwrap();
+    assert_eq!((b.first_position, b.last_position, b.stream_version), (3, 3, 1));
+    let c = store
+        .append("a-1", Expected::Exact(2), vec![event(4)], meta())
+        .await
+        .unwrap();
+    assert_eq!((c.first_position, c.stream_version), (4, 3));
+    let stream = store.read_stream("a-1", 1).unwrap();
+    assert_eq!(
+        stream.iter().map(|e| (e.version, e.position)).collect::<Vec<_>>(),
+        vec![(1, 1), (2, 2), (3, 4)]
+    );
+    assert_eq!(store.read_stream("a-1", 3).unwrap().len(), 1);
+    let all = store.read_all(1, 100).unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(store.durable_position(), 4);
+    assert_eq!(store.verify().unwrap().head, 4);
+}
+
+#[tokio::test]
+async fn same_command_id_returns_first_result_and_appends_nothing() {
+    let (_dir, store) = open();
+    let command = CommandMeta {
+        command_id: Some(Uuid::now_v7()),
+        ..meta()
+    };
+    let first = store
+        .append("a-1", Expected::NoStream, vec![event(1)], command.clone())
+        .await
+        .unwrap();
+    // Different events, and an expected version that would now conflict: still the first answer.
+    let again = store
+        .append("a-1", Expected::NoStream, vec![event(2)], command)
+        .await
+        .unwrap();
+    assert!(again.idempotent);
+    assert_eq!(again.first_position, first.first_position);
+    assert_eq!(store.durable_position(), 1);
+}
+
+#[tokio::test]
+async fn same_event_ids_are_idempotent_and_a_partial_repeat_is_an_error() {
+    let (_dir, store) = open();
+    let events = vec![event(1), event(2)];
+    store
+        .append("a-1", Expected::NoStream, events.clone(), meta())
+        .await
+        .unwrap();
+    let again = store
+        .append("a-1", Expected::NoStream, events.clone(), meta())
+        .await
+        .unwrap();
+    assert!(again.idempotent);
+    assert_eq!((again.first_position, again.last_position), (1, 2));
+
+    let partial = store
+        .append("a-1", Expected::Any, vec![events[0].clone(), event(3)], meta())
+        .await
+        .unwrap_err();
+    assert!(matches!(partial, Error::PartialDuplicate { known: 1, total: 2 }), "{partial}");
+    assert_eq!(store.durable_position(), 2);
+}
+
+#[tokio::test]
+async fn wrong_expected_version_is_a_conflict_with_the_actual_version() {
+    let (_dir, store) = open();
+    store
+        .append("a-1", Expected::NoStream, vec![event(1)], meta())
+        .await
+        .unwrap();
+    for expected in [Expected::NoStream, Expected::Exact(0), Expected::Exact(5)] {
+        let err = store
+            .append("a-1", expected, vec![event(2)], meta())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict { actual: 1, .. }), "{err}");
+    }
+    let err = store
+        .append("missing", Expected::Exists, vec![event(2)], meta())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict { actual: 0, .. }), "{err}");
+    assert_eq!(store.durable_position(), 1);
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field_and_write_nothing() {
+    let (_dir, store) = open();
+    let err = store
+        .append("a-1", Expected::Any, vec![], meta())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid { field: "events", .. }), "{err}");
+    for name in ["", "has space", "dot.ted", "wild*", &"x".repeat(300)] {
+        let err = store
+            .append(name, Expected::Any, vec![event(1)], meta())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid { field: "stream", .. }), "{err}");
+    }
+    assert_eq!(store.durable_position(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_to_one_stream_exactly_one_wins_each_version() {
+    let (_dir, store) = open();
+    let mut handles = Vec::new();
+    for w in 0..16u32 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut wins = Vec::new();
+            for round in 0..20u64 {
+                if let Ok(a) = store
+                    .append("hot-1", Expected::Exact(round), vec![event(w)], meta())
+                    .await
+                {
+                    wins.push(a.stream_version);
+                }
+            }
+            wins
+        }));
+    }
+    let mut versions = Vec::new();
+    for h in handles {
+        versions.extend(h.await.unwrap());
+    }
+    versions.sort_unstable();
+    // Every version that was written was won by exactly one writer.
+    let written = store.stream_version("hot-1").unwrap();
+    assert_eq!(versions, (1..=written).collect::<Vec<_>>());
+    assert!(written >= 1);
+    assert_eq!(store.verify().unwrap().head, written);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_share_flushes() {
+    let (_dir, store) = open();
+    let mut handles = Vec::new();
+    for w in 0..64u32 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                store
+                    .append(&format!("w-{w}"), Expected::Any, vec![event(w)], meta())
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let stats = store.stats();
+    assert_eq!(stats.appends, 64 * 20);
+    assert!(stats.flushes < stats.appends, "{stats:?}: no flush was shared");
+}
+
+#[tokio::test]
+async fn tail_yields_history_then_new_events() {
+    let (_dir, store) = open();
+    store
+        .append("a-1", Expected::Any, vec![event(1), event(2)], meta())
+        .await
+        .unwrap();
+    let mut tail = Box::pin(store.tail(2));
+    assert_eq!(tail.next().await.unwrap().unwrap().position, 2);
+    let writer = store.clone();
+    tokio::spawn(async move {
+        writer
+            .append("a-1", Expected::Any, vec![event(3)], meta())
+            .await
+            .unwrap();
+    });
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), tail.next())
+        .await
+        .expect("tail wakes on a new append")
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.position, 3);
+}
+
+#[tokio::test]
+async fn reopen_keeps_everything_and_import_continues_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let copied;
+    {
+        let store = Store::open(dir.path().join("a")).unwrap();
+        store
+            .append("a-1", Expected::Any, vec![event(1), event(2)], meta())
+            .await
+            .unwrap();
+        store
+            .append("b-1", Expected::Any, vec![event(3)], meta())
+            .await
+            .unwrap();
+        copied = store.read_all(1, 10).unwrap();
+    }
+    let store = Store::open(dir.path().join("a")).unwrap();
+    assert_eq!(store.read_all(1, 10).unwrap(), copied);
+
+    let rebuilt = Store::open(dir.path().join("b")).unwrap();
+    let err = rebuilt.import(copied[1].clone()).await.unwrap_err();
+    assert!(matches!(err, Error::ImportOutOfOrder { head: 0, position: 2 }), "{err}");
+    for envelope in &copied {
+        rebuilt.import(envelope.clone()).await.unwrap();
+    }
+    assert_eq!(rebuilt.read_all(1, 10).unwrap(), copied);
+    assert_eq!(rebuilt.verify().unwrap().head, 3);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append { stream: u8, expected: u8, count: u8 },
+    Retry,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..4, 0u8..6, 1u8..4).prop_map(|(stream, expected, count)| Op::Append { stream, expected, count }),
+        1 => Just(Op::Retry),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random appends (some with wrong versions, some retried with the same command id) against
+    /// a plain in-memory model: same outcomes, same contents, integrity check passes.
+    #[test]
+    fn log_matches_in_memory_model(ops in prop::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (_dir, store) = open();
+            let mut model_streams: HashMap<String, Vec<u32>> = HashMap::new();
+            let mut model_log: Vec<(String, u32)> = Vec::new();
+            let mut last: Option<(String, Expected, Vec<NewEvent>, CommandMeta, Result<u64, ()>)> = None;
+            let mut n = 0u32;
+            for op in ops {
+                let (stream, expected, events, cmd) = match op {
+                    Op::Append { stream, expected, count } => {
+                        let stream = format!("s-{stream}");
+                        let expected = match expected {
+                            0 => Expected::Any,
+                            1 => Expected::NoStream,
+                            2 => Expected::Exists,
+                            v => Expected::Exact(u64::from(v) - 3),
+                        };
+                        let events: Vec<NewEvent> = (0..count).map(|_| { n += 1; event(n) }).collect();
+                        let cmd = CommandMeta { command_id: Some(Uuid::now_v7()), ..meta() };
+                        (stream, expected, events, cmd)
+                    }
+                    Op::Retry => match &last {
+                        Some((s, e, ev, c, _)) => (s.clone(), *e, ev.clone(), c.clone()),
+                        None => continue,
+                    },
+                };
+                let result = store.append(&stream, expected, events.clone(), cmd.clone()).await;
+                let is_retry = last.as_ref().is_some_and(|l| l.3.command_id == cmd.command_id);
+                if is_retry {
+                    let first = last.as_ref().unwrap().4;
+                    match (first, &result) {
+                        (Ok(pos), Ok(a)) => { prop_assert!(a.idempotent); prop_assert_eq!(a.first_position, pos); }
+                        (Err(()), Err(Error::Conflict { .. })) => {}
+                        (Err(()), Ok(_)) => {
+                            // A refused command may succeed on retry if the stream moved meanwhile: no.
+                            prop_assert!(false, "a refused command succeeded on an identical retry");
+                        }
+                        (f, r) => prop_assert!(false, "first {:?}, retry {:?}", f, r),
+                    }
+                    continue;
+                }
+                let model_version = model_streams.get(&stream).map_or(0, |v| v.len() as u64);
+                let admitted = expected.admits(model_version);
+                match &result {
+                    Ok(a) => {
+                        prop_assert!(admitted);
+                        prop_assert_eq!(a.first_position, model_log.len() as u64 + 1);
+                        for e in &events {
+                            let k = e.payload["n"].as_u64().unwrap() as u32;
+                            model_streams.entry(stream.clone()).or_default().push(k);
+                            model_log.push((stream.clone(), k));
+                        }
+                    }
+                    Err(Error::Conflict { actual, .. }) => {
+                        prop_assert!(!admitted);
+                        prop_assert_eq!(*actual, model_version);
+                    }
+                    Err(e) => prop_assert!(false, "unexpected error {}", e),
+                }
+                last = Some((stream, expected, events, cmd, result.map(|a| a.first_position).map_err(|_| ())));
+            }
+            let all = store.read_all(1, usize::MAX).unwrap();
+            let got: Vec<(String, u32)> = all.iter().map(|e| (e.stream.clone(), e.payload["n"].as_u64().unwrap() as u32)).collect();
+            prop_assert_eq!(&got, &model_log);
+            for (stream, ns) in &model_streams {
+                let got: Vec<u32> = store.read_stream(stream, 1).unwrap().iter().map(|e| e.payload["n"].as_u64().unwrap() as u32).collect();
+                prop_assert_eq!(&got, ns);
+            }
+            prop_assert_eq!(store.verify().unwrap().head, model_log.len() as u64);
+            Ok(())
+        })?;
+    }
+}
