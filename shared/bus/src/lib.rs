@@ -1,1 +1,42 @@
-//! placeholder
+//! NATS conventions of tatrack (DESIGN §4 "Bus"): subject and stream names, stream setup, the
+//! replicator that keeps each service's JetStream stream a 1:1 copy of its log (invariant 2), the
+//! catch-up subscriber that applies a stream to a sled projection (invariant 3), typed
+//! request-reply over the NATS service API, and the checks and repairs an operator runs by hand.
+
+pub mod copy;
+pub mod local;
+pub mod replicator;
+pub mod rpc;
+pub mod streams;
+pub mod subjects;
+pub mod subscriber;
+
+pub use replicator::Replicator;
+pub use subscriber::Subscriber;
+
+/// Connects to NATS with the settings every tatrack process shares.
+pub async fn connect(
+    url: &str,
+    name: &str,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        // Keep trying for ever: a service outlives a NATS restart.
+        .max_reconnects(None)
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+}
+
+/// A JetStream context whose API requests and publish acks time out after `timeout`. The
+/// replicator uses ~1 s: after a NATS crash, recovery takes as long as the lost acks take to fail.
+pub fn jetstream(
+    client: async_nats::Client,
+    timeout: std::time::Duration,
+) -> async_nats::jetstream::Context {
+    async_nats::jetstream::context::ContextBuilder::new()
+        .timeout(timeout)
+        .max_ack_inflight(8192)
+        .backpressure_on_inflight(true)
+        .build(client)
+}

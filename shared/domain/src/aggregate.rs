@@ -18,7 +18,10 @@ pub trait Aggregate {
     type Command: std::fmt::Debug + Serialize + DeserializeOwned;
     type Event: DomainEvent + Clone + std::fmt::Debug + PartialEq;
 
-    fn decide(state: &Self::State, command: &Self::Command) -> Result<Vec<Self::Event>, DomainError>;
+    fn decide(
+        state: &Self::State,
+        command: &Self::Command,
+    ) -> Result<Vec<Self::Event>, DomainError>;
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
 }
 
@@ -28,6 +31,26 @@ where
     A::Event: 'a,
 {
     events.into_iter().fold(A::State::default(), A::evolve)
+}
+
+/// The checks every non-creation command starts with: the aggregate exists and is the one the command
+/// names (a mismatch means the caller loaded the wrong stream).
+pub(crate) fn check_target(
+    name: &str,
+    exists: bool,
+    state_id: uuid::Uuid,
+    command_id: uuid::Uuid,
+) -> Result<(), DomainError> {
+    if !exists {
+        return Err(DomainError::not_found(name, command_id.to_string()));
+    }
+    if state_id != command_id {
+        return Err(DomainError::invalid(
+            "id",
+            format!("command is for {name} {command_id}, not {state_id}"),
+        ));
+    }
+    Ok(())
 }
 
 /// `given(events).when(command).then(events)` / `.then_error(error)`, after cqrs-es's TestFramework.
@@ -48,13 +71,19 @@ pub(crate) mod scenario {
 
     /// The aggregate after `events` (empty: it does not exist yet).
     pub(crate) fn given<A: Aggregate>(events: &[A::Event]) -> Given<A> {
-        Given { state: fold::<A>(events) }
+        Given {
+            state: fold::<A>(events),
+        }
     }
 
     impl<A: Aggregate> Given<A> {
         pub(crate) fn when(self, command: A::Command) -> When<A> {
             let result = A::decide(&self.state, &command);
-            When { state: self.state, command, result }
+            When {
+                state: self.state,
+                command,
+                result,
+            }
         }
     }
 
@@ -75,10 +104,7 @@ pub(crate) mod scenario {
         /// The command is refused with exactly `expected`.
         #[track_caller]
         pub(crate) fn then_error(self, expected: DomainError) {
-            match self.result {
-                Ok(events) => panic!("{:?} was accepted with {events:?}, expected {expected}", self.command),
-                Err(e) => assert_eq!(e, expected, "error for {:?}", self.command),
-            }
+            assert_eq!(self.result, Err(expected), "result of {:?}", self.command);
         }
 
         /// The command is refused with an `Invalid` error about `field` (when the reason's wording is
@@ -86,11 +112,17 @@ pub(crate) mod scenario {
         #[track_caller]
         pub(crate) fn then_invalid(self, field: &str) {
             match self.result {
-                Ok(events) => panic!("{:?} was accepted with {events:?}, expected invalid {field}", self.command),
+                Ok(events) => panic!(
+                    "{:?} was accepted with {events:?}, expected invalid {field}",
+                    self.command
+                ),
                 Err(DomainError::Invalid { field: f, reason }) => {
                     assert_eq!(f, field, "field for {:?} (reason: {reason})", self.command);
                 }
-                Err(e) => panic!("{:?} was refused with {e}, expected invalid {field}", self.command),
+                Err(e) => panic!(
+                    "{:?} was refused with {e}, expected invalid {field}",
+                    self.command
+                ),
             }
         }
     }

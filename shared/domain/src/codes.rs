@@ -103,14 +103,28 @@ pub fn check_currency(field: &str, code: &str) -> Result<(), DomainError> {
 pub fn check_theme(field: &str, code: &str) -> Result<(), DomainError> {
     match theme(code) {
         Some(_) => Ok(()),
-        None => Err(DomainError::invalid(field, format!("unknown theme code {code:?}"))),
+        None => Err(DomainError::invalid(
+            field,
+            format!("unknown theme code {code:?}"),
+        )),
     }
 }
 
-fn check_entry(field: &str, code: &str, entry: Option<&CodeEntry>, list: &str) -> Result<(), DomainError> {
+fn check_entry(
+    field: &str,
+    code: &str,
+    entry: Option<&CodeEntry>,
+    list: &str,
+) -> Result<(), DomainError> {
     match entry {
-        None => Err(DomainError::invalid(field, format!("unknown {list} code {code:?}"))),
-        Some(e) if e.withdrawn => Err(DomainError::invalid(field, format!("{list} code {code:?} is withdrawn"))),
+        None => Err(DomainError::invalid(
+            field,
+            format!("unknown {list} code {code:?}"),
+        )),
+        Some(e) if e.withdrawn => Err(DomainError::invalid(
+            field,
+            format!("{list} code {code:?} is withdrawn"),
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -121,9 +135,11 @@ fn check_entry(field: &str, code: &str, entry: Option<&CodeEntry>, list: &str) -
 fn parse_codelist(xml: &str) -> Vec<CodeEntry> {
     let mut out = Vec::new();
     let mut rest = xml;
-    while let Some(start) = rest.find("<codelist-item") {
+    while let Some(start) = find_tag(rest, "codelist-item") {
         let after = &rest[start..];
-        let end = after.find("</codelist-item>").expect("unterminated <codelist-item>");
+        let end = after
+            .find("</codelist-item>")
+            .expect("unterminated <codelist-item>");
         let item = &after[..end];
         let open_tag = &item[..item.find('>').expect("unterminated <codelist-item> tag")];
         let code = element_text(item, "code").expect("<codelist-item> without <code>");
@@ -139,19 +155,24 @@ fn parse_codelist(xml: &str) -> Vec<CodeEntry> {
     out
 }
 
-/// The content of the first `<tag ...>...</tag>` in `xml` (no nesting of the same tag).
-fn element_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+/// Where the first `<tag>` or `<tag attr...>` starts. Tags that merely begin with the name are skipped:
+/// `<codelist-item` must not match the `<codelist-items>` container.
+fn find_tag(xml: &str, tag: &str) -> Option<usize> {
     let open = format!("<{tag}");
     let mut from = 0;
-    // Skip tags that merely start with the name (`<name` must not match `<narrative`... or `<names>`).
-    let start = loop {
+    loop {
         let at = from + xml[from..].find(&open)?;
         let next = xml[at + open.len()..].chars().next()?;
         if next == '>' || next.is_whitespace() {
-            break at;
+            return Some(at);
         }
         from = at + open.len();
-    };
+    }
+}
+
+/// The content of the first `<tag ...>...</tag>` in `xml` (no nesting of the same tag).
+fn element_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let start = find_tag(xml, tag)?;
     let content_start = start + xml[start..].find('>')? + 1;
     let close = format!("</{tag}>");
     let content_end = content_start + xml[content_start..].find(&close)?;
@@ -172,20 +193,34 @@ fn parse_themes(csv: &str) -> Vec<Theme> {
     let (header, rows) = records.split_first().expect("themes.csv is empty");
     assert_eq!(
         header,
-        &["code", "name", "nearest_dac5", "sdg_target", "resolutions", "description"],
+        &[
+            "code",
+            "name",
+            "nearest_dac5",
+            "sdg_target",
+            "resolutions",
+            "description"
+        ],
         "themes.csv header changed"
     );
     rows.iter()
         .map(|row| {
             let [code, name, dac5, sdg, resolutions, description] = row.as_slice() else {
-                panic!("themes.csv row has {} fields, expected 6: {row:?}", row.len());
+                panic!(
+                    "themes.csv row has {} fields, expected 6: {row:?}",
+                    row.len()
+                );
             };
             Theme {
                 code: code.clone(),
                 name: name.clone(),
                 nearest_dac5: dac5.clone(),
                 sdg_target: sdg.clone(),
-                resolutions: resolutions.split(';').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+                resolutions: resolutions
+                    .split(';')
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 description: description.clone(),
             }
         })
@@ -249,26 +284,47 @@ mod tests {
 
     #[test]
     fn counts() {
-        assert_eq!(countries().len(), 252);
-        assert_eq!(regions().len(), 27);
-        assert_eq!(currencies().len(), 177);
+        // One `<codelist-item>` per `<code>` in the files (`grep -c '<codelist-item'` counts one more:
+        // the `<codelist-items>` container).
+        assert_eq!(countries().len(), 251);
+        assert_eq!(regions().len(), 26);
+        assert_eq!(currencies().len(), 176);
         assert_eq!(themes().len(), 20);
     }
 
     #[test]
     fn known_codes() {
+        assert_eq!(
+            countries()[0],
+            CodeEntry {
+                code: "AF".into(),
+                name: "Afghanistan".into(),
+                withdrawn: false
+            }
+        );
         assert_eq!(country("KE").unwrap().name, "Kenya");
+        assert_eq!(currencies()[0].code, "AED");
         assert_eq!(country("AX").unwrap().name, "Åland Islands");
         assert_eq!(region("298").unwrap().name, "Africa, regional");
-        assert_eq!(region("789").unwrap().name, "South & Central Asia, regional", "entities are decoded");
+        assert_eq!(
+            region("689").unwrap().name,
+            "South & Central Asia, regional",
+            "entities are decoded"
+        );
         assert_eq!(currency("EUR").unwrap().name, "Euro");
         let bor = theme("BOR").unwrap();
         assert_eq!(bor.name, "Border management and security");
         assert_eq!(bor.nearest_dac5, "15136");
         assert_eq!(bor.resolutions, ["2178", "2396", "2482"]);
-        assert_eq!(bor.description, "API/PNR, watchlists, biometrics, document security at borders");
+        assert_eq!(
+            bor.description,
+            "API/PNR, watchlists, biometrics, document security at borders"
+        );
         let wea = theme("WEA").unwrap();
-        assert_eq!(wea.name, "Weapons, explosives and unmanned aircraft", "quoted field with commas");
+        assert_eq!(
+            wea.name, "Weapons, explosives and unmanned aircraft",
+            "quoted field with commas"
+        );
         assert!(!country("FR").unwrap().withdrawn);
         assert!(country("AN").unwrap().withdrawn);
     }
@@ -280,7 +336,10 @@ mod tests {
             codes.sort_unstable();
             codes.dedup();
             assert_eq!(codes.len(), list.len());
-            assert!(list.iter().all(|e| !e.code.is_empty() && !e.name.is_empty()));
+            assert!(
+                list.iter()
+                    .all(|e| !e.code.is_empty() && !e.name.is_empty())
+            );
         }
     }
 
@@ -289,30 +348,54 @@ mod tests {
         assert!(check_country("member_state", "KE").is_ok());
         assert_eq!(
             check_country("member_state", "ke"),
-            Err(DomainError::invalid("member_state", "unknown country code \"ke\""))
+            Err(DomainError::invalid(
+                "member_state",
+                "unknown country code \"ke\""
+            ))
         );
         assert_eq!(
             check_country("member_state", "AN"),
-            Err(DomainError::invalid("member_state", "country code \"AN\" is withdrawn"))
+            Err(DomainError::invalid(
+                "member_state",
+                "country code \"AN\" is withdrawn"
+            ))
         );
         assert!(check_region("region", "298").is_ok());
-        assert_eq!(check_region("region", "999"), Err(DomainError::invalid("region", "unknown region code \"999\"")));
+        assert_eq!(
+            check_region("region", "999"),
+            Err(DomainError::invalid(
+                "region",
+                "unknown region code \"999\""
+            ))
+        );
         assert!(check_currency("currency", "USD").is_ok());
         assert_eq!(
             check_currency("estimated_cost", "XXY"),
-            Err(DomainError::invalid("estimated_cost", "unknown currency code \"XXY\""))
+            Err(DomainError::invalid(
+                "estimated_cost",
+                "unknown currency code \"XXY\""
+            ))
         );
         assert!(check_theme("theme", "LEG").is_ok());
-        assert_eq!(check_theme("theme", "leg"), Err(DomainError::invalid("theme", "unknown theme code \"leg\"")));
+        assert_eq!(
+            check_theme("theme", "leg"),
+            Err(DomainError::invalid("theme", "unknown theme code \"leg\""))
+        );
     }
 
     #[test]
     fn csv_splitter() {
-        let parsed = parse_csv("a,\"b,c\",\"say \"\"hi\"\"\",\r\n\n\"\",x\n\"multi\nline\"").unwrap();
+        let parsed =
+            parse_csv("a,\"b,c\",\"say \"\"hi\"\"\",\r\n\n\"\",x\n\"multi\nline\"").unwrap();
         assert_eq!(
             parsed,
             vec![
-                vec!["a".to_owned(), "b,c".to_owned(), "say \"hi\"".to_owned(), String::new()],
+                vec![
+                    "a".to_owned(),
+                    "b,c".to_owned(),
+                    "say \"hi\"".to_owned(),
+                    String::new()
+                ],
                 vec![String::new(), "x".to_owned()],
                 vec!["multi\nline".to_owned()],
             ]
@@ -324,17 +407,25 @@ mod tests {
 
     #[test]
     fn xml_scanner() {
-        let xml = r#"<codelist><metadata><name><narrative>List</narrative></name></metadata>
+        let xml = r#"<codelist><metadata><name><narrative>List</narrative></name></metadata><codelist-items>
             <codelist-item status="withdrawn"><code> 1 </code><name>
               <narrative>A &amp;lt; B</narrative><narrative xml:lang="fr">Fr</narrative></name>
               <description><narrative>d</narrative></description></codelist-item>
-            <codelist-item><code>2</code><name><narrative>Two</narrative></name></codelist-item></codelist>"#;
+            <codelist-item><code>2</code><name><narrative>Two</narrative></name></codelist-item></codelist-items></codelist>"#;
         let items = parse_codelist(xml);
         assert_eq!(
             items,
             vec![
-                CodeEntry { code: "1".into(), name: "A &lt; B".into(), withdrawn: true },
-                CodeEntry { code: "2".into(), name: "Two".into(), withdrawn: false },
+                CodeEntry {
+                    code: "1".into(),
+                    name: "A &lt; B".into(),
+                    withdrawn: true
+                },
+                CodeEntry {
+                    code: "2".into(),
+                    name: "Two".into(),
+                    withdrawn: false
+                },
             ]
         );
     }

@@ -67,7 +67,10 @@ pub fn kinds() -> impl Iterator<Item = &'static str> {
 /// The schema number new events of `kind` are written with. Kinds this crate does not define (other
 /// services' events) are at schema 1.
 pub fn schema_of(kind: &str) -> u32 {
-    SCHEMAS.iter().find(|(k, _)| *k == kind).map_or(1, |(_, schema)| *schema)
+    SCHEMAS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(1, |(_, schema)| *schema)
 }
 
 /// Splits an event's adjacently tagged JSON into its kind and payload.
@@ -78,10 +81,18 @@ pub fn encode<E: DomainEvent>(event: &E) -> EncodedEvent {
         panic!("event did not serialise as an object: {value}");
     };
     let kind = event.kind();
-    debug_assert_eq!(fields.get("kind").and_then(Value::as_str), Some(kind), "kind() differs from the serde tag");
+    debug_assert_eq!(
+        fields.get("kind").and_then(Value::as_str),
+        Some(kind),
+        "kind() differs from the serde tag"
+    );
     // A variant without fields has no "payload" key; store null so every envelope has one.
     let payload = fields.remove("payload").unwrap_or(Value::Null);
-    EncodedEvent { kind: kind.to_owned(), schema: schema_of(kind), payload }
+    EncodedEvent {
+        kind: kind.to_owned(),
+        schema: schema_of(kind),
+        payload,
+    }
 }
 
 /// Reads an event back from its stored kind, schema and payload, upcasting old schemas first.
@@ -92,7 +103,10 @@ pub fn decode<E: DomainEvent>(kind: &str, schema: u32, payload: &Value) -> Resul
     } else {
         serde_json::json!({ "kind": kind, "payload": payload })
     };
-    serde_json::from_value(tagged).map_err(|source| DecodeError::Payload { kind: kind.to_owned(), source })
+    serde_json::from_value(tagged).map_err(|source| DecodeError::Payload {
+        kind: kind.to_owned(),
+        source,
+    })
 }
 
 /// Rewrites a payload written with an older `schema` into the current shape of `kind`.
@@ -105,7 +119,10 @@ pub fn upcast(kind: &str, schema: u32, payload: &Value) -> Result<Value, DecodeE
     let current = schema_of(kind);
     match schema {
         s if s == current => Ok(payload.clone()),
-        _ => Err(DecodeError::UnknownSchema { kind: kind.to_owned(), schema }),
+        _ => Err(DecodeError::UnknownSchema {
+            kind: kind.to_owned(),
+            schema,
+        }),
     }
 }
 
@@ -135,24 +152,41 @@ mod tests {
         let enc = encode(&e);
         assert_eq!(
             enc,
-            EncodedEvent { kind: "something_happened".into(), schema: 1, payload: serde_json::json!({"n": 7}) }
+            EncodedEvent {
+                kind: "something_happened".into(),
+                schema: 1,
+                payload: serde_json::json!({"n": 7})
+            }
         );
-        assert_eq!(decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(), e);
+        assert_eq!(
+            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+            e
+        );
 
         let enc = encode(&TestEvent::Pinged);
         assert_eq!(enc.payload, Value::Null);
-        assert_eq!(decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(), TestEvent::Pinged);
+        assert_eq!(
+            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+            TestEvent::Pinged
+        );
     }
 
     #[test]
     fn unknown_schema_and_kind_are_refused() {
         let payload = serde_json::json!({"n": 7});
         let err = decode::<TestEvent>("something_happened", 2, &payload).unwrap_err();
-        assert!(matches!(err, DecodeError::UnknownSchema { schema: 2, .. }), "{err}");
-        assert_eq!(err.to_string(), "unknown schema 2 for event kind something_happened");
+        assert!(
+            matches!(err, DecodeError::UnknownSchema { schema: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "unknown schema 2 for event kind something_happened"
+        );
         let err = decode::<TestEvent>("nothing_happened", 1, &payload).unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
-        let err = decode::<TestEvent>("something_happened", 1, &serde_json::json!({"n": "x"})).unwrap_err();
+        let err = decode::<TestEvent>("something_happened", 1, &serde_json::json!({"n": "x"}))
+            .unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
     }
 

@@ -19,7 +19,10 @@ impl Money {
     /// Money in a known, current currency (the error names field `currency`).
     pub fn new(amount_minor: i64, currency: &str) -> Result<Money, DomainError> {
         codes::check_currency("currency", currency)?;
-        Ok(Money { amount_minor, currency: currency.to_owned() })
+        Ok(Money {
+            amount_minor,
+            currency: currency.to_owned(),
+        })
     }
 
     /// The sum, refused when the currencies differ or the amount would overflow.
@@ -27,14 +30,20 @@ impl Money {
         if self.currency != other.currency {
             return Err(DomainError::invalid(
                 "currency",
-                format!("cannot add {} to {} without an exchange rate", other.currency, self.currency),
+                format!(
+                    "cannot add {} to {} without an exchange rate",
+                    other.currency, self.currency
+                ),
             ));
         }
         let amount_minor = self
             .amount_minor
             .checked_add(other.amount_minor)
             .ok_or_else(|| DomainError::invalid("amount_minor", "sum is too large"))?;
-        Ok(Money { amount_minor, currency: self.currency.clone() })
+        Ok(Money {
+            amount_minor,
+            currency: self.currency.clone(),
+        })
     }
 
     pub fn is_positive(&self) -> bool {
@@ -45,6 +54,12 @@ impl Money {
     pub fn zero(currency: &str) -> Result<Money, DomainError> {
         Money::new(0, currency)
     }
+}
+
+/// `money`'s currency is a known, current one; the error names `field` (the field holding the money).
+/// Needed because `Money` can be built (and deserialised) without [`Money::new`].
+pub fn check_currency_of(field: &str, money: &Money) -> Result<(), DomainError> {
+    codes::check_currency(field, &money.currency)
 }
 
 /// `"1234.56 USD"`. Assumes two decimal places for every currency: that is right for most ISO 4217
@@ -70,8 +85,20 @@ mod tests {
 
     #[test]
     fn new_checks_the_currency() {
-        assert_eq!(usd(5), Money { amount_minor: 5, currency: "USD".into() });
-        assert_eq!(Money::new(5, "usd"), Err(DomainError::invalid("currency", "unknown currency code \"usd\"")));
+        assert_eq!(
+            usd(5),
+            Money {
+                amount_minor: 5,
+                currency: "USD".into()
+            }
+        );
+        assert_eq!(
+            Money::new(5, "usd"),
+            Err(DomainError::invalid(
+                "currency",
+                "unknown currency code \"usd\""
+            ))
+        );
         assert_eq!(Money::zero("EUR").unwrap().amount_minor, 0);
     }
 
@@ -95,8 +122,13 @@ mod tests {
     #[test]
     fn add_refuses_mixed_currencies_and_overflow() {
         assert_eq!(usd(1).checked_add(&usd(2)), Ok(usd(3)));
-        let err = usd(1).checked_add(&Money::new(1, "EUR").unwrap()).unwrap_err();
-        assert_eq!(err, DomainError::invalid("currency", "cannot add EUR to USD without an exchange rate"));
+        let err = usd(1)
+            .checked_add(&Money::new(1, "EUR").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DomainError::invalid("currency", "cannot add EUR to USD without an exchange rate")
+        );
         assert_eq!(
             usd(i64::MAX).checked_add(&usd(1)),
             Err(DomainError::invalid("amount_minor", "sum is too large"))
@@ -105,7 +137,10 @@ mod tests {
 
     #[test]
     fn json_shape() {
-        assert_eq!(serde_json::to_value(usd(100)).unwrap(), serde_json::json!({"amount_minor": 100, "currency": "USD"}));
+        assert_eq!(
+            serde_json::to_value(usd(100)).unwrap(),
+            serde_json::json!({"amount_minor": 100, "currency": "USD"})
+        );
     }
 
     // Amounts small enough that three of them never overflow, so associativity is about the arithmetic.

@@ -32,7 +32,12 @@ pub struct Principal {
 impl Principal {
     /// The services acting on their own (e.g. projects recording coverage on a need).
     pub fn system() -> Principal {
-        Principal { id: "system".to_owned(), role: Role::System, organisation: None, member_state: None }
+        Principal {
+            id: "system".to_owned(),
+            role: Role::System,
+            organisation: None,
+            member_state: None,
+        }
     }
 }
 

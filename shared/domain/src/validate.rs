@@ -13,7 +13,10 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Doma
     }
     let chars = value.chars().count();
     if chars > max_chars {
-        return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters, got {chars}")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max_chars} characters, got {chars}"),
+        ));
     }
     Ok(())
 }
@@ -21,7 +24,10 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Doma
 /// `later` may not be before `earlier`; the error names `field`, the one holding `later`.
 pub fn check_date_order(field: &str, earlier: Date, later: Date) -> Result<(), DomainError> {
     if later < earlier {
-        return Err(DomainError::invalid(field, format!("must not be before {earlier}, got {later}")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must not be before {earlier}, got {later}"),
+        ));
     }
     Ok(())
 }
@@ -29,7 +35,10 @@ pub fn check_date_order(field: &str, earlier: Date, later: Date) -> Result<(), D
 /// Priority 1 (high) .. 3 (low).
 pub fn check_priority(field: &str, priority: u8) -> Result<(), DomainError> {
     if !(1..=3).contains(&priority) {
-        return Err(DomainError::invalid(field, format!("must be 1 (high) to 3 (low), got {priority}")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1 (high) to 3 (low), got {priority}"),
+        ));
     }
     Ok(())
 }
@@ -58,11 +67,20 @@ mod tests {
     #[test]
     fn text_must_be_non_blank_and_short_enough() {
         assert!(check_text("title", "ok", 2).is_ok());
-        assert!(check_text("title", "éé", 2).is_ok(), "counts characters, not bytes");
-        assert_eq!(check_text("title", "  \n", 5), Err(DomainError::invalid("title", "must not be empty")));
+        assert!(
+            check_text("title", "éé", 2).is_ok(),
+            "counts characters, not bytes"
+        );
+        assert_eq!(
+            check_text("title", "  \n", 5),
+            Err(DomainError::invalid("title", "must not be empty"))
+        );
         assert_eq!(
             check_text("title", "abc", 2),
-            Err(DomainError::invalid("title", "must be at most 2 characters, got 3"))
+            Err(DomainError::invalid(
+                "title",
+                "must be at most 2 characters, got 3"
+            ))
         );
     }
 
@@ -70,14 +88,19 @@ mod tests {
     fn dates_in_order() {
         assert!(check_date_order("end", date(2025, 1, 1), date(2025, 1, 1)).is_ok());
         let err = check_date_order("end", date(2025, 1, 2), date(2025, 1, 1)).unwrap_err();
-        assert_eq!(err, DomainError::invalid("end", "must not be before 2025-01-02, got 2025-01-01"));
+        assert_eq!(
+            err,
+            DomainError::invalid("end", "must not be before 2025-01-02, got 2025-01-01")
+        );
     }
 
     #[test]
     fn priority_and_ids() {
         assert!(check_priority("priority", 1).is_ok());
         assert!(check_priority("priority", 3).is_ok());
-        assert!(matches!(check_priority("priority", 0), Err(DomainError::Invalid { field, .. }) if field == "priority"));
+        assert!(
+            matches!(check_priority("priority", 0), Err(DomainError::Invalid { field, .. }) if field == "priority")
+        );
         assert!(check_priority("priority", 4).is_err());
         assert!(check_id("need_id", Uuid::nil()).is_err());
         assert!(check_id("need_id", Uuid::from_u128(1)).is_ok());

@@ -35,7 +35,10 @@ pub(crate) enum Request {
     },
 }
 
-type Reply = (oneshot::Sender<Result<Appended, Error>>, Result<Appended, Error>);
+type Reply = (
+    oneshot::Sender<Result<Appended, Error>>,
+    Result<Appended, Error>,
+);
 
 struct SyncJob {
     up_to: u64,
@@ -103,7 +106,10 @@ fn writer(
                     events,
                     meta,
                     reply,
-                } => (reply, append(trees, &mut head, &stream, expected, &events, &meta)),
+                } => (
+                    reply,
+                    append(trees, &mut head, &stream, expected, &events, &meta),
+                ),
                 Request::Import { envelope, reply } => (reply, import(trees, &mut head, &envelope)),
             };
             match result {
@@ -115,7 +121,14 @@ fn writer(
                 Ok(appended) => replies.push((reply, Ok(appended))),
             }
         }
-        if !replies.is_empty() && sync_tx.send(SyncJob { up_to: head, replies }).is_err() {
+        if !replies.is_empty()
+            && sync_tx
+                .send(SyncJob {
+                    up_to: head,
+                    replies,
+                })
+                .is_err()
+        {
             return;
         }
     }
@@ -196,12 +209,10 @@ fn append(
             });
         }
         let last = *known.iter().max().expect("non-empty");
-        let envelope: Envelope = serde_json::from_slice(
-            &trees
-                .log
-                .get(keys::position(last))?
-                .ok_or_else(|| Error::Integrity(format!("event id points at missing position {last}")))?,
-        )?;
+        let envelope: Envelope =
+            serde_json::from_slice(&trees.log.get(keys::position(last))?.ok_or_else(|| {
+                Error::Integrity(format!("event id points at missing position {last}"))
+            })?)?;
         return Ok(Appended {
             first_position: *known.iter().min().expect("non-empty"),
             last_position: last,
@@ -239,7 +250,11 @@ fn append(
             correlation_id: meta.correlation_id,
             payload: event.payload.clone(),
         };
-        encoded.push((envelope.id, envelope.version, serde_json::to_vec(&envelope)?));
+        encoded.push((
+            envelope.id,
+            envelope.version,
+            serde_json::to_vec(&envelope)?,
+        ));
     }
     let appended = Appended {
         first_position: *head + 1,
@@ -285,7 +300,13 @@ fn import(trees: &Trees, head: &mut u64, envelope: &Envelope) -> Result<Appended
         .command_id
         .map(|id| Ok::<_, Error>((id, serde_json::to_vec(&appended)?)))
         .transpose()?;
-    write(trees, &envelope.stream, head, &encoded, command_record.as_ref())?;
+    write(
+        trees,
+        &envelope.stream,
+        head,
+        &encoded,
+        command_record.as_ref(),
+    )?;
     Ok(appended)
 }
 

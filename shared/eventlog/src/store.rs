@@ -177,6 +177,21 @@ impl Store {
             .map_or(0, |v| keys::decode_u64(&v)))
     }
 
+    /// The result a command id produced, once that result is durable; `None` if never seen.
+    /// Services check this before deciding, so a retried command returns its first answer even
+    /// when deciding it again would now be refused (DESIGN §3 invariant 6).
+    pub async fn command_result(&self, command_id: uuid::Uuid) -> Result<Option<Appended>, Error> {
+        let Some(stored) = self.inner.trees.commands.get(command_id.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut appended: Appended = serde_json::from_slice(&stored)?;
+        appended.idempotent = true;
+        if self.durable_position() < appended.last_position {
+            self.wait_durable_after(appended.last_position - 1).await;
+        }
+        Ok(Some(appended))
+    }
+
     /// Events of one stream from `from_version` (inclusive, 1-based) in order.
     pub fn read_stream(&self, stream: &str, from_version: u64) -> Result<Vec<Envelope>, Error> {
         let trees = &self.inner.trees;
@@ -246,7 +261,11 @@ impl Store {
     /// The stream never ends while the store is open.
     pub fn tail(&self, from_position: u64) -> impl Stream<Item = Result<Envelope, Error>> + Send {
         let store = self.clone();
-        let state = (store, from_position.max(1), std::collections::VecDeque::new());
+        let state = (
+            store,
+            from_position.max(1),
+            std::collections::VecDeque::new(),
+        );
         futures::stream::unfold(state, |(store, mut next, mut buffer)| async move {
             loop {
                 if let Some(envelope) = buffer.pop_front() {

@@ -37,12 +37,18 @@ async fn append_ok_assigns_gapless_positions_and_versions() {
         .append("a-1", Expected::NoStream, vec![event(1), event(2)], meta())
         .await
         .unwrap();
-    assert_eq!((a.first_position, a.last_position, a.stream_version), (1, 2, 2));
+    assert_eq!(
+        (a.first_position, a.last_position, a.stream_version),
+        (1, 2, 2)
+    );
     let b = store
         .append("b-1", Expected::Any, vec![event(3)], meta())
         .await
         .unwrap();
-    assert_eq!((b.first_position, b.last_position, b.stream_version), (3, 3, 1));
+    assert_eq!(
+        (b.first_position, b.last_position, b.stream_version),
+        (3, 3, 1)
+    );
     let c = store
         .append("a-1", Expected::Exact(2), vec![event(4)], meta())
         .await
@@ -50,12 +56,18 @@ async fn append_ok_assigns_gapless_positions_and_versions() {
     assert_eq!((c.first_position, c.stream_version), (4, 3));
     let stream = store.read_stream("a-1", 1).unwrap();
     assert_eq!(
-        stream.iter().map(|e| (e.version, e.position)).collect::<Vec<_>>(),
+        stream
+            .iter()
+            .map(|e| (e.version, e.position))
+            .collect::<Vec<_>>(),
         vec![(1, 1), (2, 2), (3, 4)]
     );
     assert_eq!(store.read_stream("a-1", 3).unwrap().len(), 1);
     let all = store.read_all(1, 100).unwrap();
-    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
     assert_eq!(store.durable_position(), 4);
     assert_eq!(store.verify().unwrap().head, 4);
 }
@@ -97,10 +109,18 @@ async fn same_event_ids_are_idempotent_and_a_partial_repeat_is_an_error() {
     assert_eq!((again.first_position, again.last_position), (1, 2));
 
     let partial = store
-        .append("a-1", Expected::Any, vec![events[0].clone(), event(3)], meta())
+        .append(
+            "a-1",
+            Expected::Any,
+            vec![events[0].clone(), event(3)],
+            meta(),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(partial, Error::PartialDuplicate { known: 1, total: 2 }), "{partial}");
+    assert!(
+        matches!(partial, Error::PartialDuplicate { known: 1, total: 2 }),
+        "{partial}"
+    );
     assert_eq!(store.durable_position(), 2);
 }
 
@@ -133,13 +153,31 @@ async fn bad_requests_name_the_field_and_write_nothing() {
         .append("a-1", Expected::Any, vec![], meta())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Invalid { field: "events", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Invalid {
+                field: "events",
+                ..
+            }
+        ),
+        "{err}"
+    );
     for name in ["", "has space", "dot.ted", "wild*", &"x".repeat(300)] {
         let err = store
             .append(name, Expected::Any, vec![event(1)], meta())
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Invalid { field: "stream", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Invalid {
+                    field: "stream",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
     assert_eq!(store.durable_position(), 0);
 }
@@ -195,7 +233,10 @@ async fn concurrent_appends_share_flushes() {
     }
     let stats = store.stats();
     assert_eq!(stats.appends, 64 * 20);
-    assert!(stats.flushes < stats.appends, "{stats:?}: no flush was shared");
+    assert!(
+        stats.flushes < stats.appends,
+        "{stats:?}: no flush was shared"
+    );
 }
 
 #[tokio::test]
@@ -243,7 +284,16 @@ async fn reopen_keeps_everything_and_import_continues_the_log() {
 
     let rebuilt = Store::open(dir.path().join("b")).unwrap();
     let err = rebuilt.import(copied[1].clone()).await.unwrap_err();
-    assert!(matches!(err, Error::ImportOutOfOrder { head: 0, position: 2 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::ImportOutOfOrder {
+                head: 0,
+                position: 2
+            }
+        ),
+        "{err}"
+    );
     for envelope in &copied {
         rebuilt.import(envelope.clone()).await.unwrap();
     }

@@ -81,7 +81,12 @@ fn sigkill_never_loses_an_acknowledged_append() {
     let mut seed = u64::from(std::process::id()) | 1;
     for round in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child_append_loop", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_append_loop",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &log_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -101,7 +106,10 @@ fn sigkill_never_loses_an_acknowledged_append() {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut round_acks = Vec::new();
         while round_acks.is_empty() {
-            assert!(Instant::now() < deadline, "child made no progress in round {round}");
+            assert!(
+                Instant::now() < deadline,
+                "child made no progress in round {round}"
+            );
             if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
                 round_acks.push(line);
             }
@@ -122,7 +130,9 @@ fn sigkill_never_loses_an_acknowledged_append() {
         }
 
         // Reopen: the integrity check runs on open; then every acknowledged event is there.
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let store = Store::open(&log_dir).unwrap();
             let report = store.verify().unwrap();
@@ -137,7 +147,10 @@ fn sigkill_never_loses_an_acknowledged_append() {
             }
             for (position, id) in &acknowledged {
                 let e = &all[usize::try_from(*position).unwrap() - 1];
-                assert_eq!(e.id, *id, "acknowledged event at position {position} lost or moved");
+                assert_eq!(
+                    e.id, *id,
+                    "acknowledged event at position {position} lost or moved"
+                );
             }
         });
     }

@@ -1,0 +1,69 @@
+//! Wiring: open the projection store, follow the assessments stream, answer queries.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::FutureExt;
+use tatrack_bus::{Subscriber, rpc, subjects};
+
+use crate::projection::AssessmentsProjection;
+use crate::queries::{self, Views};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the projections live (`<data dir>/readmodel`).
+    pub data_dir: PathBuf,
+    pub nats: async_nats::Client,
+}
+
+/// The stream this read model follows so far (the partners and projects streams join later).
+const FOLLOWS: &str = "assessments";
+
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let db = sled::open(config.data_dir.join("readmodel"))
+        .with_context(|| format!("opening the read model in {}", config.data_dir.display()))?;
+    let tree = db.open_tree(FOLLOWS)?;
+    let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
+    let subscriber = Subscriber::new(js, FOLLOWS, tree.clone())?;
+    let views = Views {
+        tree,
+        applied: subscriber.applied(),
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let follower = tokio::spawn(subscriber.run(AssessmentsProjection, stopped()));
+    let handler = move |incoming: rpc::Incoming| {
+        let views = views.clone();
+        async move { queries::handle(&views, incoming).await }
+    };
+    let server = rpc::serve(
+        config.nats.clone(),
+        "readmodel",
+        "answers queries over every event stream",
+        subjects::query_prefix(),
+        queries::VIEWS,
+        handler,
+        stopped(),
+    );
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
+    let mut server = std::pin::pin!(server);
+    let served = tokio::select! {
+        () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
+        result = &mut server => { let _ = stop_tx.send(true); result }
+    };
+    match follower.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "read model stopped following its stream"),
+        Err(e) => tracing::error!(error = %e, "read model follower failed"),
+    }
+    db.flush_async().await?;
+    served.map_err(|e| anyhow::anyhow!("serving queries: {e}"))
+}

@@ -1,0 +1,11 @@
+//! The read model: follows the command services' event streams with the catch-up subscriber,
+//! keeps projections in sled (with their checkpoints, so a restart does not replay from zero) and
+//! answers queries over NATS (`tatrack.qry.*`, one queue group, so several instances share load).
+
+mod app;
+mod projection;
+mod queries;
+mod visibility;
+
+pub use app::{Config, run};
+pub use queries::VIEWS;

@@ -1,0 +1,73 @@
+//! Admin commands: `tatrack log verify <dir>` (offline: opens the log files itself, so the
+//! service must be stopped) and `tatrack stream verify` (asks the running service to compare its
+//! stream with its log, message by message).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::cli::Settings;
+use crate::client;
+
+#[derive(Debug, Subcommand)]
+pub enum LogCmd {
+    /// Check a log's integrity: contiguous positions, every index entry points at its event.
+    Verify {
+        /// The log directory (e.g. ./data/assessments). The service using it must be stopped.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StreamCmd {
+    /// Compare the service's whole JetStream stream with its log.
+    Verify {
+        #[arg(long, default_value = "assessments")]
+        service: String,
+    },
+}
+
+pub async fn log(cmd: LogCmd) -> anyhow::Result<()> {
+    let LogCmd::Verify { dir } = cmd;
+    anyhow::ensure!(dir.join("db").exists(), "no event log in {}", dir.display());
+    let store = tatrack_eventlog::Store::open(&dir)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let report = store.verify()?;
+    println!(
+        "ok: {} events in {} streams, {} command ids, positions 1..={} contiguous",
+        report.head, report.streams, report.command_ids, report.head
+    );
+    Ok(())
+}
+
+pub async fn stream(settings: &Settings, cmd: StreamCmd) -> anyhow::Result<()> {
+    let StreamCmd::Verify { service } = cmd;
+    anyhow::ensure!(
+        service == "assessments",
+        "unknown service {service}: only assessments runs so far"
+    );
+    let client = client::connect(settings).await?;
+    let result =
+        client::command(&client, &settings.actor, "admin_stream_verify", json!({})).await?;
+    if settings.json {
+        println!("{result}");
+    } else {
+        let differences = result["differences"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if differences.is_empty() {
+            println!(
+                "ok: stream equals log ({} events, stream last sequence {})",
+                result["log_head"], result["stream_last"]
+            );
+        } else {
+            for d in &differences {
+                println!("position {}: {}", d[0], d[1].as_str().unwrap_or_default());
+            }
+        }
+        anyhow::ensure!(differences.is_empty(), "stream and log differ");
+    }
+    Ok(())
+}

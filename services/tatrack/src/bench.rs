@@ -1,0 +1,395 @@
+//! `tatrack bench`: measures the event log and the command path, each next to the raw limit it
+//! stands on, measured in the same run (a bare sled insert+flush loop; a bare JetStream publish).
+//! A tool, not a test: it prints figures and asserts nothing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use serde_json::json;
+use tatrack_bus::local::NatsServer;
+use tatrack_bus::rpc::{self, RequestMeta};
+use tatrack_bus::subjects;
+use tatrack_domain::Principal;
+use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::cli::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// The log alone at 1, 16 and 64 concurrent writers, next to bare sled group commit.
+    Append {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
+    /// Commands over NATS end to end at 1, 16 and 64 clients, next to a bare JetStream publish,
+    /// then a steady 1k commands/s. Starts its own nats-server and assessments service.
+    Commands {
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// Rate of the steady phase, commands per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+    },
+}
+
+pub async fn run(_settings: &Settings, cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Append { seconds } => append(Duration::from_secs(seconds)).await,
+        BenchCmd::Commands { seconds, rate } => commands(Duration::from_secs(seconds), rate).await,
+    }
+}
+
+/// Latencies of one run, in microseconds.
+struct Sample {
+    count: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Sample {
+    fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&mut self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        self.latencies_us.sort_unstable();
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+
+    fn line(&mut self, what: &str) -> String {
+        format!(
+            "{what:<44} {:>10.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            self.per_second(),
+            self.percentile(0.50),
+            self.percentile(0.99)
+        )
+    }
+}
+
+fn event() -> NewEvent {
+    NewEvent {
+        id: Uuid::now_v7(),
+        kind: "bench_event".into(),
+        schema: 1,
+        payload: json!({ "text": "x".repeat(180) }),
+    }
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Bare sled: insert 100 events' worth of bytes, flush, fdatasync; repeat. The best a log on
+/// sled can do with groups of 100.
+fn bare_sled(duration: Duration) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let db = sled::open(dir.path())?;
+    let file = std::fs::File::open(dir.path().join("db"))?;
+    let value = serde_json::to_vec(&event())?;
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while start.elapsed() < duration {
+        for _ in 0..100 {
+            n += 1;
+            db.insert(n.to_be_bytes(), value.as_slice())?;
+        }
+        db.flush()?;
+        file.sync_data()?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn append(duration: Duration) -> anyhow::Result<()> {
+    println!(
+        "tatrack bench append: {} s per measurement, 2 cores",
+        duration.as_secs()
+    );
+    let bare = tokio::task::spawn_blocking(move || bare_sled(duration)).await??;
+    println!(
+        "{:<44} {bare:>10.0}/s   (groups of 100, flush + fdatasync)",
+        "bare sled insert+flush"
+    );
+    for writers in [1usize, 16, 64] {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let store = store.clone();
+            let latencies = latencies.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while start.elapsed() < duration {
+                    let t = Instant::now();
+                    store
+                        .append(
+                            &format!("bench-{w}"),
+                            Expected::Any,
+                            vec![event()],
+                            CommandMeta {
+                                principal: "bench".into(),
+                                command_id: Some(Uuid::now_v7()),
+                                correlation_id: None,
+                            },
+                        )
+                        .await?;
+                    mine.push(t.elapsed().as_micros() as u64);
+                }
+                latencies.lock().await.extend(mine);
+                anyhow::Ok(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let elapsed = start.elapsed();
+        let latencies_us = std::mem::take(&mut *latencies.lock().await);
+        let mut sample = Sample {
+            count: latencies_us.len(),
+            elapsed,
+            latencies_us,
+        };
+        let stats = store.stats();
+        println!(
+            "{}   {:>5.1} appends/flush   {:>3.0}% of bare",
+            sample.line(&format!("log append, {writers} writers")),
+            stats.appends as f64 / stats.flushes.max(1) as f64,
+            100.0 * sample.per_second() / bare
+        );
+    }
+    println!("RSS {:.0} MiB", rss_mib());
+    Ok(())
+}
+
+fn plan_body() -> serde_json::Value {
+    json!({
+        "id": Uuid::now_v7(), "member_state": "KE", "kind": "desk_review", "resolutions": [1373],
+        "title": "Bench desk review", "visit_start": "2026-01-05", "visit_end": "2026-01-09",
+        "classification": "restricted",
+    })
+}
+
+async fn send_plan(client: &async_nats::Client) -> anyhow::Result<serde_json::Value> {
+    let meta = RequestMeta::new(Principal {
+        id: "bench".into(),
+        role: tatrack_domain::Role::Coordinator,
+        organisation: None,
+        member_state: None,
+    });
+    Ok(rpc::request(
+        client,
+        &subjects::command_subject("assessments", "assessment_plan"),
+        &meta,
+        &plan_body(),
+        Duration::from_secs(10),
+    )
+    .await?)
+}
+
+/// Bare JetStream: pipelined publishes with a Msg-Id into a file stream, 1024 acks in flight.
+async fn bare_jetstream(client: &async_nats::Client, duration: Duration) -> anyhow::Result<f64> {
+    let js = tatrack_bus::jetstream(client.clone(), Duration::from_secs(5));
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "BENCH_RAW".into(),
+        subjects: vec!["bench.raw.>".into()],
+        storage: async_nats::jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await?;
+    let payload = bytes::Bytes::from(serde_json::to_vec(&event())?);
+    let mut in_flight = FuturesOrdered::new();
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        n += 1;
+        let msg = async_nats::jetstream::message::PublishMessage::build()
+            .payload(payload.clone())
+            .message_id(Uuid::now_v7().to_string());
+        in_flight.push_back(
+            js.send_publish(format!("bench.raw.{}", n % 64), msg)
+                .await?
+                .into_future(),
+        );
+        if in_flight.len() >= 1024 {
+            in_flight.next().await.transpose()?;
+        }
+    }
+    while let Some(ack) = in_flight.next().await {
+        ack?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
+    println!(
+        "tatrack bench commands: {} s per measurement, own nats-server, 2 cores",
+        duration.as_secs()
+    );
+    let server = tokio::task::spawn_blocking(NatsServer::start).await??;
+    let client = tatrack_bus::connect(&server.url(), "bench").await?;
+    let bare = bare_jetstream(&client, duration).await?;
+    println!(
+        "{:<44} {bare:>10.0}/s   (pipelined, Msg-Id, 1024 in flight)",
+        "bare JetStream publish"
+    );
+
+    let data = tempfile::tempdir()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let service = tokio::spawn(tatrack_assessments::run(
+        tatrack_assessments::Config {
+            data_dir: data.path().to_path_buf(),
+            nats: tatrack_bus::connect(&server.url(), "bench-service").await?,
+        },
+        async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    ));
+    // Wait until the service answers.
+    let ready = Instant::now();
+    while send_plan(&client).await.is_err() {
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(20),
+            "the assessments service did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    for clients in [1usize, 16, 64] {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while start.elapsed() < duration {
+                    let t = Instant::now();
+                    send_plan(&client).await?;
+                    mine.push(t.elapsed().as_micros() as u64);
+                }
+                anyhow::Ok(mine)
+            }));
+        }
+        let mut latencies_us = Vec::new();
+        for t in tasks {
+            latencies_us.extend(t.await??);
+        }
+        let mut sample = Sample {
+            count: latencies_us.len(),
+            elapsed: start.elapsed(),
+            latencies_us,
+        };
+        println!(
+            "{}",
+            sample.line(&format!("command end to end, {clients} clients"))
+        );
+    }
+
+    // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects.
+    let mut seen = client
+        .subscribe(subjects::events_wildcard("assessments"))
+        .await?;
+    let arrivals: Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
+    let recorder = {
+        let arrivals = arrivals.clone();
+        tokio::spawn(async move {
+            while let Some(message) = seen.next().await {
+                if let Ok(envelope) =
+                    serde_json::from_slice::<tatrack_eventlog::Envelope>(&message.payload)
+                {
+                    arrivals
+                        .lock()
+                        .expect("lock")
+                        .insert(envelope.position, Instant::now());
+                }
+            }
+        })
+    };
+    let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    while start.elapsed() < duration {
+        ticker.tick().await;
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let reply = send_plan(&client).await?;
+            let replied = Instant::now();
+            anyhow::Ok((
+                replied - t,
+                replied,
+                reply["last_position"].as_u64().unwrap_or(0),
+            ))
+        }));
+    }
+    let mut request_us = Vec::new();
+    let mut replies = Vec::new();
+    for t in tasks {
+        let (latency, replied, position) = t.await??;
+        request_us.push(latency.as_micros() as u64);
+        replies.push((replied, position));
+    }
+    let elapsed = start.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    recorder.abort();
+    let arrivals = arrivals.lock().expect("lock").clone();
+    let stream_us: Vec<u64> = replies
+        .iter()
+        .filter_map(|(replied, p)| {
+            arrivals
+                .get(p)
+                .map(|a| a.saturating_duration_since(*replied).as_micros() as u64)
+        })
+        .collect();
+    let mut steady = Sample {
+        count: request_us.len(),
+        elapsed,
+        latencies_us: request_us,
+    };
+    println!(
+        "{}",
+        steady.line(&format!("steady {rate}/s: request -> durable reply"))
+    );
+    let mut to_stream = Sample {
+        count: stream_us.len(),
+        elapsed,
+        latencies_us: stream_us,
+    };
+    println!(
+        "{}",
+        to_stream.line(&format!("steady {rate}/s: reply -> event in stream"))
+    );
+    println!(
+        "RSS {:.0} MiB (bench process: service, clients and recorder)",
+        rss_mib()
+    );
+    let _ = stop_tx.send(true);
+    service.await??;
+    drop(server);
+    Ok(())
+}

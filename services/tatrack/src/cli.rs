@@ -1,0 +1,121 @@
+//! The command line: shared settings (DESIGN §7) and one subcommand per job.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+use crate::{admin, bench, client, demo, serve};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tatrack",
+    version,
+    about = "Tracks counter-terrorism technical assistance: needs, offers, projects"
+)]
+pub struct Cli {
+    /// NATS server to talk to (default nats://127.0.0.1:4222).
+    #[arg(
+        long,
+        global = true,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// Where services keep their data (default ./data).
+    #[arg(
+        long,
+        global = true,
+        env = "TATRACK_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+    /// Log format on stderr (default text).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Print JSON (one array for lists) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(flatten)]
+    pub actor: client::Actor,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every service in one process, each still talking over NATS.
+    Up(UpArgs),
+    /// One service, for deployment.
+    Serve {
+        #[arg(value_enum)]
+        service: serve::Service,
+    },
+    /// Assessment visits and desk reviews.
+    #[command(subcommand)]
+    Assessment(client::AssessmentCmd),
+    /// Recommendations of an assessment.
+    #[command(subcommand)]
+    Recommendation(client::RecommendationCmd),
+    /// Technical-assistance needs.
+    #[command(subcommand)]
+    Need(client::NeedCmd),
+    /// A State's consent to share needs or reports.
+    #[command(subcommand)]
+    Sharing(client::SharingCmd),
+    /// Load the demo data set through the running services.
+    #[command(subcommand)]
+    Demo(DemoCmd),
+    /// Offline checks of a service's event log.
+    #[command(subcommand)]
+    Log(admin::LogCmd),
+    /// Compare a running service's JetStream stream with its log.
+    #[command(subcommand)]
+    Stream(admin::StreamCmd),
+    /// Measure the log and the command path against their raw limits.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Load the demo data set when the assessments log is empty.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCmd {
+    /// Record the demo States, assessments, recommendations and needs.
+    Load,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings {
+        nats_url: cli.nats_url,
+        data_dir: cli.data_dir,
+        json: cli.json,
+        actor: cli.actor,
+    };
+    match cli.command {
+        Command::Up(args) => serve::up(&settings, args.demo).await,
+        Command::Serve { service } => serve::serve(&settings, service).await,
+        Command::Assessment(cmd) => client::assessment(&settings, cmd).await,
+        Command::Recommendation(cmd) => client::recommendation(&settings, cmd).await,
+        Command::Need(cmd) => client::need(&settings, cmd).await,
+        Command::Sharing(cmd) => client::sharing(&settings, cmd).await,
+        Command::Demo(DemoCmd::Load) => demo::load(&settings).await.map(|_| ()),
+        Command::Log(cmd) => admin::log(cmd).await,
+        Command::Stream(cmd) => admin::stream(&settings, cmd).await,
+        Command::Bench(cmd) => bench::run(&settings, cmd).await,
+    }
+}
+
+/// What every subcommand may need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub nats_url: String,
+    pub data_dir: PathBuf,
+    pub json: bool,
+    pub actor: client::Actor,
+}

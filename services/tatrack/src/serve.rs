@@ -1,0 +1,119 @@
+//! `tatrack up` (every service in one process) and `tatrack serve <service>` (one of them).
+
+use std::future::Future;
+
+use anyhow::Context as _;
+
+use crate::cli::Settings;
+use crate::demo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    Assessments,
+    Readmodel,
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// A shutdown future per service, all fired by one signal.
+fn shutdown_fanout() -> (
+    tokio::sync::watch::Sender<bool>,
+    impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let make = move || {
+        let mut rx = rx.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+    };
+    (tx, make)
+}
+
+async fn start(
+    settings: &Settings,
+    service: Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let name = match service {
+        Service::Assessments => "tatrack-assessments",
+        Service::Readmodel => "tatrack-readmodel",
+    };
+    let nats = tatrack_bus::connect(&settings.nats_url, name)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
+    let data_dir = settings.data_dir.clone();
+    Ok(match service {
+        Service::Assessments => tokio::spawn(tatrack_assessments::run(
+            tatrack_assessments::Config { data_dir, nats },
+            shutdown,
+        )),
+        Service::Readmodel => tokio::spawn(tatrack_readmodel::run(
+            tatrack_readmodel::Config { data_dir, nats },
+            shutdown,
+        )),
+    })
+}
+
+pub async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    start(settings, service, shutdown_signal()).await?.await?
+}
+
+pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let (stop, shutdown) = shutdown_fanout();
+    let services = [Service::Assessments, Service::Readmodel];
+    let mut tasks = Vec::new();
+    for service in services {
+        tasks.push((service, start(settings, service, shutdown()).await?));
+    }
+    tracing::info!(nats = %settings.nats_url, data_dir = %settings.data_dir.display(), "tatrack is up");
+    if load_demo {
+        // The demo data has fixed ids and command ids, so loading it again changes nothing.
+        match demo::load(settings).await {
+            Ok(n) => tracing::info!(commands = n, "demo data loaded"),
+            Err(e) => tracing::error!(error = %e, "demo data not loaded"),
+        }
+    }
+    println!(
+        "tatrack is up: NATS {} data {}",
+        settings.nats_url,
+        settings.data_dir.display()
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    let mut failed = None;
+    for (service, task) in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(?service, error = %e, "service failed");
+                failed = Some(e);
+            }
+            Err(e) => failed = Some(e.into()),
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

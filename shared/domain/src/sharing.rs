@@ -1,0 +1,525 @@
+//! Sharing grant: a Member State's consent to show one need, all its needs or an assessment report to
+//! named organisations or to all donors, optionally until a date. Visibility is computed from grants;
+//! revoking is an event and nothing is deleted.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::codes;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::validate::{check_date_order, check_id, check_reason, check_text};
+
+/// Longest organisation id in an audience.
+pub const MAX_ORGANISATION_ID_CHARS: usize = 200;
+
+/// What the grant makes visible.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Scope {
+    Need {
+        need_id: Uuid,
+    },
+    /// Every need of the member state, present and future.
+    AllNeeds,
+    AssessmentReport {
+        assessment_id: Uuid,
+    },
+}
+
+/// Who may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Audience {
+    /// The partners' organisation ids; at least one.
+    Organisations {
+        ids: Vec<String>,
+    },
+    AllDonors,
+}
+
+string_enum! {
+    pub enum SharingGrantStatus ("status") {
+        Active => "active",
+        Revoked => "revoked",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SharingGrantCommand {
+    /// Creates the grant, `active`.
+    Grant {
+        id: Uuid,
+        member_state: String,
+        scope: Scope,
+        audience: Audience,
+        /// Last day of visibility (inclusive); `None` until revoked.
+        until: Option<Date>,
+        granted_on: Date,
+    },
+    /// active -> revoked.
+    Revoke {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+}
+
+impl SharingGrantCommand {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Grant { id, .. } | Self::Revoke { id, .. } => *id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum SharingGrantEvent {
+    SharingGranted {
+        id: Uuid,
+        member_state: String,
+        scope: Scope,
+        audience: Audience,
+        until: Option<Date>,
+        granted_on: Date,
+    },
+    SharingRevoked {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+}
+
+impl SharingGrantEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &["sharing_granted", "sharing_revoked"];
+}
+
+impl DomainEvent for SharingGrantEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::SharingGranted { .. } => "sharing_granted",
+            Self::SharingRevoked { .. } => "sharing_revoked",
+        }
+    }
+}
+
+/// A grant as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingGrantState {
+    pub id: Uuid,
+    pub status: Option<SharingGrantStatus>,
+    pub member_state: String,
+    pub scope: Option<Scope>,
+    pub audience: Option<Audience>,
+    pub until: Option<Date>,
+    pub granted_on: Option<Date>,
+    pub revoked_on: Option<Date>,
+}
+
+/// Whether the grant gives visibility on `today`: granted, not revoked, `today` within
+/// `granted_on ..= until`.
+pub fn is_active(state: &SharingGrantState, today: Date) -> bool {
+    state.status == Some(SharingGrantStatus::Active)
+        && state.granted_on.is_some_and(|from| from <= today)
+        && state.until.is_none_or(|until| today <= until)
+}
+
+/// The decider.
+pub struct SharingGrant;
+
+impl Aggregate for SharingGrant {
+    const NAME: &'static str = "sharing_grant";
+    type State = SharingGrantState;
+    type Command = SharingGrantCommand;
+    type Event = SharingGrantEvent;
+
+    fn decide(
+        state: &SharingGrantState,
+        command: &SharingGrantCommand,
+    ) -> Result<Vec<SharingGrantEvent>, DomainError> {
+        match command {
+            SharingGrantCommand::Grant {
+                id,
+                member_state,
+                scope,
+                audience,
+                until,
+                granted_on,
+            } => {
+                if state.status.is_some() {
+                    return Err(DomainError::already_exists(Self::NAME, id.to_string()));
+                }
+                check_id("id", *id)?;
+                codes::check_country("member_state", member_state)?;
+                match scope {
+                    Scope::Need { need_id } => check_id("scope.need_id", *need_id)?,
+                    Scope::AssessmentReport { assessment_id } => {
+                        check_id("scope.assessment_id", *assessment_id)?;
+                    }
+                    Scope::AllNeeds => {}
+                }
+                let audience = match audience {
+                    Audience::Organisations { ids } => Audience::Organisations {
+                        ids: check_organisations(ids)?,
+                    },
+                    Audience::AllDonors => Audience::AllDonors,
+                };
+                if let Some(until) = until {
+                    check_date_order("until", *granted_on, *until)?;
+                }
+                Ok(vec![SharingGrantEvent::SharingGranted {
+                    id: *id,
+                    member_state: member_state.clone(),
+                    scope: scope.clone(),
+                    audience,
+                    until: *until,
+                    granted_on: *granted_on,
+                }])
+            }
+            SharingGrantCommand::Revoke { id, on, reason } => {
+                check_target(Self::NAME, state.status.is_some(), state.id, *id)?;
+                if let Some(status @ SharingGrantStatus::Revoked) = state.status {
+                    return Err(DomainError::cannot("revoke", Self::NAME, status));
+                }
+                if let Some(granted_on) = state.granted_on {
+                    check_date_order("on", granted_on, *on)?;
+                }
+                check_reason(reason.as_deref())?;
+                Ok(vec![SharingGrantEvent::SharingRevoked {
+                    id: *id,
+                    on: *on,
+                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut state: SharingGrantState, event: &SharingGrantEvent) -> SharingGrantState {
+        match event {
+            SharingGrantEvent::SharingGranted {
+                id,
+                member_state,
+                scope,
+                audience,
+                until,
+                granted_on,
+            } => SharingGrantState {
+                id: *id,
+                status: Some(SharingGrantStatus::Active),
+                member_state: member_state.clone(),
+                scope: Some(scope.clone()),
+                audience: Some(audience.clone()),
+                until: *until,
+                granted_on: Some(*granted_on),
+                revoked_on: None,
+            },
+            SharingGrantEvent::SharingRevoked { on, .. } => {
+                state.status = Some(SharingGrantStatus::Revoked);
+                state.revoked_on = Some(*on);
+                state
+            }
+        }
+    }
+}
+
+/// Non-empty, each id sensible text, no repeats; returns the ids trimmed.
+fn check_organisations(ids: &[String]) -> Result<Vec<String>, DomainError> {
+    if ids.is_empty() {
+        return Err(DomainError::invalid(
+            "audience.ids",
+            "must name at least one organisation",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for id in ids {
+        check_text("audience.ids", id, MAX_ORGANISATION_ID_CHARS)?;
+        let id = id.trim();
+        if out.iter().any(|seen| seen == id) {
+            return Err(DomainError::invalid(
+                "audience.ids",
+                format!("{id:?} is listed twice"),
+            ));
+        }
+        out.push(id.to_owned());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0xD1);
+    const NEED: Uuid = Uuid::from_u128(0xC1);
+
+    fn grant() -> SharingGrantCommand {
+        SharingGrantCommand::Grant {
+            id: ID,
+            member_state: "KE".into(),
+            scope: Scope::Need { need_id: NEED },
+            audience: Audience::Organisations {
+                ids: vec!["org-unodc".into(), "org-eu".into()],
+            },
+            until: Some(date(2025, 12, 31)),
+            granted_on: date(2025, 10, 1),
+        }
+    }
+
+    fn granted() -> SharingGrantEvent {
+        SharingGrantEvent::SharingGranted {
+            id: ID,
+            member_state: "KE".into(),
+            scope: Scope::Need { need_id: NEED },
+            audience: Audience::Organisations {
+                ids: vec!["org-unodc".into(), "org-eu".into()],
+            },
+            until: Some(date(2025, 12, 31)),
+            granted_on: date(2025, 10, 1),
+        }
+    }
+
+    fn revoked() -> SharingGrantEvent {
+        SharingGrantEvent::SharingRevoked {
+            id: ID,
+            on: date(2025, 11, 1),
+            reason: Some("government changed".into()),
+        }
+    }
+
+    fn revoke(on: Date) -> SharingGrantCommand {
+        SharingGrantCommand::Revoke {
+            id: ID,
+            on,
+            reason: Some(" government changed ".into()),
+        }
+    }
+
+    fn edit_grant(
+        edit: impl FnOnce(&mut String, &mut Scope, &mut Audience, &mut Option<Date>),
+    ) -> SharingGrantCommand {
+        let mut c = grant();
+        if let SharingGrantCommand::Grant {
+            member_state,
+            scope,
+            audience,
+            until,
+            ..
+        } = &mut c
+        {
+            edit(member_state, scope, audience, until);
+        }
+        c
+    }
+
+    #[test]
+    fn grant_then_revoke() {
+        let state = given::<SharingGrant>(&[]).when(grant()).then(&[granted()]);
+        assert_eq!(state.status, Some(SharingGrantStatus::Active));
+        let state = given::<SharingGrant>(&[granted()])
+            .when(revoke(date(2025, 11, 1)))
+            .then(&[revoked()]);
+        assert_eq!(state.status, Some(SharingGrantStatus::Revoked));
+        assert_eq!(state.revoked_on, Some(date(2025, 11, 1)));
+    }
+
+    #[test]
+    fn other_scopes_and_audiences() {
+        let c = edit_grant(|_, scope, audience, until| {
+            *scope = Scope::AllNeeds;
+            *audience = Audience::AllDonors;
+            *until = None;
+        });
+        let state = given::<SharingGrant>(&[])
+            .when(c)
+            .then(&[SharingGrantEvent::SharingGranted {
+                id: ID,
+                member_state: "KE".into(),
+                scope: Scope::AllNeeds,
+                audience: Audience::AllDonors,
+                until: None,
+                granted_on: date(2025, 10, 1),
+            }]);
+        assert!(is_active(&state, date(2099, 1, 1)));
+        let c = edit_grant(|_, scope, audience, until| {
+            *scope = Scope::AssessmentReport {
+                assessment_id: Uuid::from_u128(0xA1),
+            };
+            *audience = Audience::Organisations {
+                ids: vec![" org-unodc ".into()],
+            };
+            *until = Some(date(2025, 10, 1));
+        });
+        let state = given::<SharingGrant>(&[])
+            .when(c)
+            .then(&[SharingGrantEvent::SharingGranted {
+                id: ID,
+                member_state: "KE".into(),
+                scope: Scope::AssessmentReport {
+                    assessment_id: Uuid::from_u128(0xA1),
+                },
+                audience: Audience::Organisations {
+                    ids: vec!["org-unodc".into()],
+                },
+                until: Some(date(2025, 10, 1)),
+                granted_on: date(2025, 10, 1),
+            }]);
+        assert!(is_active(&state, date(2025, 10, 1)), "a one-day grant");
+    }
+
+    #[test]
+    fn existence_rules() {
+        given::<SharingGrant>(&[granted()])
+            .when(grant())
+            .then_error(DomainError::already_exists("sharing_grant", ID.to_string()));
+        given::<SharingGrant>(&[])
+            .when(revoke(date(2025, 11, 1)))
+            .then_error(DomainError::not_found("sharing_grant", ID.to_string()));
+        given::<SharingGrant>(&[granted()])
+            .when(SharingGrantCommand::Revoke {
+                id: Uuid::from_u128(0xD2),
+                on: date(2025, 11, 1),
+                reason: None,
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn revoking_twice_is_refused() {
+        given::<SharingGrant>(&[granted(), revoked()])
+            .when(revoke(date(2025, 11, 2)))
+            .then_error(DomainError::invalid(
+                "status",
+                "cannot revoke a sharing grant that is revoked",
+            ));
+    }
+
+    #[test]
+    fn revoke_validation() {
+        given::<SharingGrant>(&[granted()])
+            .when(revoke(date(2025, 9, 30)))
+            .then_error(DomainError::invalid(
+                "on",
+                "must not be before 2025-10-01, got 2025-09-30",
+            ));
+        given::<SharingGrant>(&[granted()])
+            .when(SharingGrantCommand::Revoke {
+                id: ID,
+                on: date(2025, 10, 1),
+                reason: Some(String::new()),
+            })
+            .then_invalid("reason");
+        // Revoking an expired grant is allowed: it states the intent for the record.
+        given::<SharingGrant>(&[granted()])
+            .when(SharingGrantCommand::Revoke {
+                id: ID,
+                on: date(2026, 6, 1),
+                reason: None,
+            })
+            .then(&[SharingGrantEvent::SharingRevoked {
+                id: ID,
+                on: date(2026, 6, 1),
+                reason: None,
+            }]);
+    }
+
+    #[test]
+    fn grant_validation_names_the_field() {
+        type Edit = fn(&mut String, &mut Scope, &mut Audience, &mut Option<Date>);
+        let cases: [(&str, Edit); 8] = [
+            ("member_state", |m, _, _, _| *m = "XK1".into()),
+            ("scope.need_id", |_, s, _, _| {
+                *s = Scope::Need {
+                    need_id: Uuid::nil(),
+                }
+            }),
+            ("scope.assessment_id", |_, s, _, _| {
+                *s = Scope::AssessmentReport {
+                    assessment_id: Uuid::nil(),
+                }
+            }),
+            ("audience.ids", |_, _, a, _| {
+                *a = Audience::Organisations { ids: vec![] }
+            }),
+            ("audience.ids", |_, _, a, _| {
+                *a = Audience::Organisations {
+                    ids: vec![" ".into()],
+                }
+            }),
+            ("audience.ids", |_, _, a, _| {
+                *a = Audience::Organisations {
+                    ids: vec!["a".into(), " a".into()],
+                }
+            }),
+            ("audience.ids", |_, _, a, _| {
+                *a = Audience::Organisations {
+                    ids: vec!["x".repeat(MAX_ORGANISATION_ID_CHARS + 1)],
+                }
+            }),
+            ("until", |_, _, _, u| *u = Some(date(2025, 9, 30))),
+        ];
+        for (field, edit) in cases {
+            given::<SharingGrant>(&[])
+                .when(edit_grant(edit))
+                .then_invalid(field);
+        }
+        let mut c = grant();
+        if let SharingGrantCommand::Grant { id, .. } = &mut c {
+            *id = Uuid::nil();
+        }
+        given::<SharingGrant>(&[]).when(c).then_invalid("id");
+    }
+
+    #[test]
+    fn active_within_its_window_until_revoked() {
+        let state = crate::fold::<SharingGrant>(&[granted()]);
+        assert!(
+            !is_active(&state, date(2025, 9, 30)),
+            "not before it is granted"
+        );
+        assert!(is_active(&state, date(2025, 10, 1)));
+        assert!(
+            is_active(&state, date(2025, 12, 31)),
+            "until is the last day"
+        );
+        assert!(!is_active(&state, date(2026, 1, 1)));
+        let state = crate::fold::<SharingGrant>(&[granted(), revoked()]);
+        assert!(
+            !is_active(&state, date(2025, 10, 15)),
+            "revoked grants show nothing, whatever the date"
+        );
+        assert!(!is_active(
+            &SharingGrantState::default(),
+            date(2025, 10, 15)
+        ));
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let events = [granted(), revoked()];
+        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        assert_eq!(kinds, SharingGrantEvent::KINDS);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<SharingGrantEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+        let json = serde_json::to_value(grant()).unwrap();
+        assert_eq!(json["type"], "grant");
+        assert_eq!(
+            json["scope"],
+            serde_json::json!({"type": "need", "need_id": NEED})
+        );
+        assert_eq!(json["audience"]["type"], "organisations");
+    }
+}
