@@ -1,1 +1,187 @@
-//! placeholder
+//! The end-to-end test harness: a real `nats-server` on a free port with its own store (stopped
+//! on drop), the services started in-process against it, and small client helpers.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tatrack_bus::local::NatsServer;
+use tatrack_bus::rpc::{self, RequestMeta};
+use tatrack_bus::subjects;
+use tatrack_domain::{Principal, Role};
+use tokio::task::JoinHandle;
+
+pub use tatrack_bus::local;
+
+pub struct Harness {
+    pub nats: NatsServer,
+    pub data: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn start() -> Self {
+        Self {
+            nats: NatsServer::start().expect("start nats-server"),
+            data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    pub async fn client(&self) -> async_nats::Client {
+        tatrack_bus::connect(&self.nats.url(), "test-client")
+            .await
+            .expect("connect")
+    }
+
+    /// The assessments service and the read model, in this process, each with its own NATS
+    /// connection, as `tatrack up` runs them.
+    pub async fn services(&self) -> Services {
+        Services::start(&self.nats.url(), self.data_dir().to_path_buf()).await
+    }
+}
+
+pub struct Services {
+    stop: tokio::sync::watch::Sender<bool>,
+    assessments: JoinHandle<anyhow::Result<()>>,
+    readmodel: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Services {
+    pub async fn start(url: &str, data_dir: PathBuf) -> Self {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let nats = tatrack_bus::connect(url, "test-assessments")
+            .await
+            .expect("connect");
+        let assessments = tokio::spawn(tatrack_assessments::run(
+            tatrack_assessments::Config {
+                data_dir: data_dir.clone(),
+                nats,
+            },
+            stopped(),
+        ));
+        let nats = tatrack_bus::connect(url, "test-readmodel")
+            .await
+            .expect("connect");
+        let readmodel = tokio::spawn(tatrack_readmodel::run(
+            tatrack_readmodel::Config { data_dir, nats },
+            stopped(),
+        ));
+        Self {
+            stop,
+            assessments,
+            readmodel,
+        }
+    }
+
+    /// Graceful stop; returns the services' own results.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.assessments
+            .await
+            .expect("join")
+            .expect("assessments service");
+        self.readmodel.await.expect("join").expect("read model");
+    }
+}
+
+pub fn coordinator() -> Principal {
+    Principal {
+        id: "test-coordinator".into(),
+        role: Role::Coordinator,
+        organisation: None,
+        member_state: None,
+    }
+}
+
+pub fn principal(role: Role, organisation: Option<&str>, member_state: Option<&str>) -> Principal {
+    Principal {
+        id: format!("test-{role}"),
+        role,
+        organisation: organisation.map(str::to_owned),
+        member_state: member_state.map(str::to_owned),
+    }
+}
+
+/// Sends a command; waits (bounded) for the service to be there.
+pub async fn command_as(
+    client: &async_nats::Client,
+    meta: &RequestMeta,
+    verb: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    let subject = subjects::command_subject("assessments", verb);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match rpc::request(client, &subject, meta, body, Duration::from_secs(10)).await {
+            Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+pub async fn command(
+    client: &async_nats::Client,
+    verb: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    command_as(client, &RequestMeta::new(coordinator()), verb, body).await
+}
+
+/// Asks the read model; waits (bounded) for it to be there.
+pub async fn query_as(
+    client: &async_nats::Client,
+    principal: Principal,
+    view: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    let meta = RequestMeta {
+        command_id: None,
+        ..RequestMeta::new(principal)
+    };
+    let subject = subjects::query_subject(view);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match rpc::request(client, &subject, &meta, body, Duration::from_secs(10)).await {
+            Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `limit` (no sleeps as waits).
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A valid `assessment_plan` body for a new assessment.
+pub fn plan_body(id: uuid::Uuid, member_state: &str) -> Value {
+    serde_json::json!({
+        "id": id, "member_state": member_state, "kind": "comprehensive_visit", "resolutions": [1373, 2178],
+        "title": "Assessment visit", "visit_start": "2026-03-02", "visit_end": "2026-03-06",
+        "classification": "restricted",
+    })
+}

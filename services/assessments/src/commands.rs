@@ -156,7 +156,8 @@ fn reply(value: CommandReply) -> Result<serde_json::Value, ErrorBody> {
 
 /// Adds `"type": command` to the body object so it decodes as the aggregate's command enum.
 fn with_type(incoming: &Incoming, command: &str) -> Result<serde_json::Value, ErrorBody> {
-    let mut body: serde_json::Value = incoming.body()?;
+    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
+        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
     let object = body
         .as_object_mut()
         .ok_or_else(|| ErrorBody::invalid("body", "must be a JSON object"))?;
@@ -168,17 +169,7 @@ fn with_type(incoming: &Incoming, command: &str) -> Result<serde_json::Value, Er
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ErrorBody> {
-    serde_json::from_value(body).map_err(|e| {
-        let text = e.to_string();
-        // serde names the field in backticks ("missing field `title`", "unknown variant `x`").
-        let field = text.split('`').nth(1).unwrap_or("body").to_owned();
-        let field = if text.starts_with("unknown variant") || text.starts_with("invalid") {
-            "body".to_owned()
-        } else {
-            field
-        };
-        ErrorBody::invalid(&field, &text)
-    })
+    tatrack_bus::rpc::from_value(body)
 }
 
 fn not_found(what: &str, id: Uuid) -> ErrorBody {

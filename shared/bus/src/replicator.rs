@@ -73,6 +73,17 @@ pub struct Replicator {
 
 type AckResult = (u64, Result<jetstream::publish::PublishAck, String>);
 
+/// How long a stopping replicator keeps publishing what was durable when it was told to stop.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// Resolves at the drain deadline (never, when not draining).
+async fn deadline(drain: Option<(u64, tokio::time::Instant)>) {
+    match drain {
+        Some((_, at)) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Replicator {
     /// `js` should have a short timeout (about 1 s, see `crate::jetstream`).
     pub fn new(store: Store, js: jetstream::Context, service: &str, options: Options) -> Self {
@@ -96,10 +107,13 @@ impl Replicator {
         let mut shutdown = std::pin::pin!(shutdown.fuse());
         let mut failed: BTreeSet<u64> = BTreeSet::new();
         let mut first_sync = true;
+        // Set on shutdown: publish up to this position (what was durable then), then stop.
+        let mut drain: Option<(u64, tokio::time::Instant)> = None;
         loop {
             // Resync: find where the stream ends, check the failed positions, resume after it.
             let last = tokio::select! {
-                () = &mut shutdown => return Ok(()),
+                () = &mut shutdown, if drain.is_none() => return Ok(()),
+                () = deadline(drain), if drain.is_some() => return Ok(()),
                 last = self.resync(&stream_name, &mut failed, first_sync) => last?,
             };
             first_sync = false;
@@ -108,18 +122,29 @@ impl Replicator {
             let mut in_flight: FuturesOrdered<futures::future::BoxFuture<'static, AckResult>> =
                 FuturesOrdered::new();
             let mut broken = false;
+            let mut next_position = last + 1;
             loop {
                 if broken && in_flight.is_empty() {
                     break;
                 }
+                if let Some((target, _)) = drain
+                    && in_flight.is_empty()
+                    && next_position > target
+                {
+                    return Ok(());
+                }
+                let may_publish = !broken
+                    && in_flight.len() < self.options.max_in_flight
+                    && drain.is_none_or(|(target, _)| next_position <= target);
                 tokio::select! {
                     biased;
-                    () = &mut shutdown => {
-                        while let Some((position, result)) = in_flight.next().await {
-                            if result.is_ok() {
-                                self.replicated.send_replace(position);
-                            }
-                        }
+                    () = &mut shutdown, if drain.is_none() => {
+                        // Stop taking new events, but leave the stream equal to the log if NATS
+                        // lets us within a few seconds: the next start would resume anyway.
+                        drain = Some((self.store.durable_position(), tokio::time::Instant::now() + DRAIN_LIMIT));
+                    }
+                    () = deadline(drain), if drain.is_some() => {
+                        tracing::warn!(stream = %stream_name, "stopped before the stream caught up with the log");
                         return Ok(());
                     }
                     Some((position, result)) = in_flight.next(), if !in_flight.is_empty() => {
@@ -139,9 +164,10 @@ impl Replicator {
                             }
                         }
                     }
-                    next = tail.next(), if !broken && in_flight.len() < self.options.max_in_flight => {
+                    next = tail.next(), if may_publish => {
                         let Some(envelope) = next else { return Ok(()) };
                         let envelope = envelope?;
+                        next_position = envelope.position + 1;
                         match self.publish(&envelope).await {
                             Ok(ack) => in_flight.push_back(ack),
                             Err(e) => {

@@ -224,15 +224,111 @@ pub struct Incoming {
 impl Incoming {
     /// Decodes the body, naming the place where the JSON is wrong.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
-        serde_json::from_slice(&self.payload).map_err(|e| {
-            let field = e
-                .to_string()
-                .split('`')
-                .nth(1)
-                .map(str::to_owned)
-                .unwrap_or_else(|| "body".to_owned());
-            ErrorBody::invalid(&field, &format!("malformed request: {e}"))
-        })
+        let value: serde_json::Value = serde_json::from_slice(&self.payload)
+            .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
+        from_value(value)
+    }
+}
+
+/// Decodes a JSON value, naming the field that is wrong when it does not fit.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ErrorBody> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        let message = e.to_string();
+        ErrorBody::invalid(&blame_field(&value, &message), &message)
+    })
+}
+
+/// Which field of `body` a serde error is about. serde names missing and unknown fields itself;
+/// for a bad value (internally tagged enums lose the path) the field whose value the message
+/// quotes is blamed, one level deep, e.g. `estimated_cost.currency`; otherwise `body`.
+pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
+    if let Some(rest) = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return field.to_owned();
+    }
+    // Fragments the message quotes: `...` and "...".
+    let mut fragments: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    fragments.extend(message.split('"').skip(1).step_by(2));
+    fragments.retain(|f| f.len() >= 2);
+    let quoted = |v: &serde_json::Value| {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) => return false,
+            other => other.to_string(),
+        };
+        fragments.iter().any(|f| text == *f || text.starts_with(f))
+    };
+    let serde_json::Value::Object(map) = body else {
+        return "body".to_owned();
+    };
+    for (key, value) in map {
+        if key == "type" {
+            continue;
+        }
+        if quoted(value) {
+            return key.clone();
+        }
+        if let serde_json::Value::Object(inner) = value
+            && let Some((k, _)) = inner.iter().find(|(_, v)| quoted(v))
+        {
+            return format!("{key}.{k}");
+        }
+    }
+    // "invalid type: string, expected a sequence" quotes no value: blame the field that is not
+    // a list.
+    if message.contains("expected a sequence")
+        && let Some((k, _)) = map
+            .iter()
+            .find(|(k, v)| *k != "type" && !v.is_array() && !v.is_null())
+    {
+        return k.clone();
+    }
+    "body".to_owned()
+}
+
+#[cfg(test)]
+mod blame_tests {
+    use super::blame_field;
+    use serde_json::json;
+
+    #[test]
+    fn names_the_field_a_serde_error_is_about() {
+        let body = json!({"type": "plan", "kind": "nope", "visit_start": "2026-02-30",
+                          "estimated_cost": {"amount_minor": 5, "currency": "ZZZ"}});
+        assert_eq!(blame_field(&body, "missing field `title`"), "title");
+        assert_eq!(
+            blame_field(&body, "unknown field `colour`, expected one of `a`"),
+            "colour"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "unknown variant `nope`, expected one of `desk_review`"
+            ),
+            "kind"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
+            ),
+            "visit_start"
+        );
+        assert_eq!(
+            blame_field(&body, "unknown currency `ZZZ`"),
+            "estimated_cost.currency"
+        );
+        assert_eq!(
+            blame_field(
+                &json!({"resolutions": "x"}),
+                "invalid type: string \"x\", expected a sequence"
+            ),
+            "resolutions"
+        );
+        assert_eq!(blame_field(&body, "something else entirely"), "body");
     }
 }
 

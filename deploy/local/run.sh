@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Runs tatrack on this machine: finds (or installs) a nats-server, starts it with JetStream unless
+# NATS_URL names a server that is already up, builds the release binary, starts every service with
+# `tatrack up --demo` (the demo data set loads idempotently), and waits. Ctrl-C stops it all.
+#
+# Settings: NATS_URL (use this server if it answers), NATS_PORT (default 4222, for the server this
+# script starts), TATRACK_DATA_DIR (default ./data; the server's store goes under it, in nats/).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT="$(pwd)"
+
+# shellcheck source=deploy/local/install-nats.sh
+source "$ROOT/deploy/local/install-nats.sh"
+
+NATS_PORT="${NATS_PORT:-4222}"
+TATRACK_DATA_DIR="${TATRACK_DATA_DIR:-./data}"
+mkdir -p "$TATRACK_DATA_DIR"
+TATRACK_DATA_DIR="$(cd "$TATRACK_DATA_DIR" && pwd)"
+export TATRACK_DATA_DIR
+
+nats_pid=""
+tatrack_pid=""
+# Children run in their own session, so Ctrl-C reaches only this script, which then stops tatrack
+# before NATS (tatrack drains its work through NATS as it stops).
+detach=()
+command -v setsid >/dev/null 2>&1 && detach=(setsid)
+
+# Answers whether something accepts TCP connections at the host:port of a NATS URL (the first one
+# of a comma-separated list; user:password@ is skipped).
+answers() {
+    local url="${1%%,*}" host port
+    url="${url#*://}"
+    url="${url##*@}"
+    url="${url%%/*}"
+    host="${url%:*}"
+    port="${url##*:}"
+    [[ "$host" == "$url" ]] && port=4222
+    [[ -z "$host" ]] && host=127.0.0.1
+    timeout 2 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null
+}
+
+stop() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ -n "$tatrack_pid" ]] && kill -0 "$tatrack_pid" 2>/dev/null; then
+        echo "stopping tatrack (pid $tatrack_pid)" >&2
+        kill -TERM "$tatrack_pid" 2>/dev/null || true
+        wait "$tatrack_pid" 2>/dev/null || true
+    fi
+    if [[ -n "$nats_pid" ]] && kill -0 "$nats_pid" 2>/dev/null; then
+        echo "stopping nats-server (pid $nats_pid)" >&2
+        kill -TERM "$nats_pid" 2>/dev/null || true
+        wait "$nats_pid" 2>/dev/null || true
+    fi
+    exit "$status"
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+if [[ -n "${NATS_URL:-}" ]] && answers "$NATS_URL"; then
+    echo "using the NATS server at $NATS_URL" >&2
+else
+    if [[ -n "${NATS_URL:-}" ]]; then
+        echo "nothing answers at NATS_URL=$NATS_URL: starting a nats-server on port $NATS_PORT" >&2
+    fi
+    if answers "nats://127.0.0.1:$NATS_PORT"; then
+        echo "error: port $NATS_PORT is taken; set NATS_URL=nats://127.0.0.1:$NATS_PORT to use the" >&2
+        echo "       server there, or NATS_PORT to another port" >&2
+        exit 1
+    fi
+    mkdir -p "$TATRACK_DATA_DIR/nats"
+    nats_log="$TATRACK_DATA_DIR/nats-server.log"
+    # max_payload above the services' own 1 MiB limit, so they (not NATS) refuse big bodies by
+    # name. It has no command-line flag, hence the one-line config file.
+    nats_conf="$TATRACK_DATA_DIR/nats-server.conf"
+    echo "max_payload: 4MB" >"$nats_conf"
+    "${detach[@]}" "$NATS_SERVER_BIN" -c "$nats_conf" -a 127.0.0.1 -p "$NATS_PORT" -js \
+        -sd "$TATRACK_DATA_DIR/nats" >"$nats_log" 2>&1 &
+    nats_pid=$!
+    NATS_URL="nats://127.0.0.1:$NATS_PORT"
+    deadline=$((SECONDS + 20))
+    until answers "$NATS_URL"; do
+        if ! kill -0 "$nats_pid" 2>/dev/null; then
+            echo "error: nats-server exited; its log ($nats_log):" >&2
+            tail -n 20 "$nats_log" >&2
+            nats_pid=""
+            exit 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "error: nats-server does not answer on port $NATS_PORT after 20 s (log: $nats_log)" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    echo "started nats-server (pid $nats_pid) at $NATS_URL, log in $nats_log" >&2
+fi
+export NATS_URL
+
+echo "building tatrack (release)..." >&2
+cargo build --release -p tatrack
+TATRACK="$ROOT/target/release/tatrack"
+
+"${detach[@]}" "$TATRACK" up --demo &
+tatrack_pid=$!
+
+deadline=$((SECONDS + 60))
+until "$TATRACK" need list >/dev/null 2>&1; do
+    if ! kill -0 "$tatrack_pid" 2>/dev/null; then
+        wait "$tatrack_pid" && status=0 || status=$?
+        tatrack_pid=""
+        echo "error: tatrack up exited (status $status) before it answered" >&2
+        exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+        echo "error: tatrack does not answer 'need list' after 60 s" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+
+cat <<EOF
+
+tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo " and the nats-server").
+  NATS:     $NATS_URL
+  data:     $TATRACK_DATA_DIR
+  binary:   $TATRACK
+
+try, in another shell:
+  export NATS_URL=$NATS_URL
+  $TATRACK need list
+  $TATRACK assessment list
+  $TATRACK --as donor --as-org XM-DAC-41122 need list
+  $TATRACK stream verify
+
+EOF
+
+# Wakes on Ctrl-C/TERM (the trap stops everything) or when tatrack exits by itself.
+wait "$tatrack_pid" && status=0 || status=$?
+tatrack_pid=""
+echo "tatrack exited (status $status)" >&2
+exit "$status"
