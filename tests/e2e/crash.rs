@@ -41,7 +41,7 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
     let client = h.client().await;
     let subject = subjects::command_subject("assessments", "assessment_plan");
     let mut acked: Vec<Acked> = Vec::new();
-    let mut seed = u64::from(std::process::id()) * 2_654_435_761 | 1;
+    let mut seed = (u64::from(std::process::id()) * 2_654_435_761) | 1;
     for round in 0..ROUNDS {
         let mut child = start_up(&h);
         let stop = Arc::new(AtomicBool::new(false));

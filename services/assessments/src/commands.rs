@@ -98,14 +98,14 @@ pub(crate) async fn handle(
     let meta = &incoming.meta;
     let reply_value = match aggregate {
         "assessment" => {
-            let command: <Assessment as Aggregate>::Command = parse(body)?;
+            let command: <Assessment as Aggregate>::Command = parse(&body)?;
             execute::<Assessment>(store, command.id(), &command, meta, |state| {
                 access::assessment(&meta.principal, &command, state)
             })
             .await?
         }
         "recommendation" => {
-            let mut command: RecommendationCommand = parse(body)?;
+            let mut command: RecommendationCommand = parse(&body)?;
             if let RecommendationCommand::Record {
                 assessment_id,
                 member_state,
@@ -131,7 +131,7 @@ pub(crate) async fn handle(
             .await?
         }
         "need" => {
-            let command: <Need as Aggregate>::Command = parse(body)?;
+            let command: <Need as Aggregate>::Command = parse(&body)?;
             check_need_references(store, &command)?;
             execute::<Need>(store, command.id(), &command, meta, |state| {
                 access::need(&meta.principal, &command, state)
@@ -139,7 +139,7 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let command: SharingGrantCommand = parse(body)?;
+            let command: SharingGrantCommand = parse(&body)?;
             check_grant_references(store, &command)?;
             execute::<SharingGrant>(store, command.id(), &command, meta, |state| {
                 access::sharing_grant(&meta.principal, &command, state)
@@ -168,7 +168,7 @@ fn with_type(incoming: &Incoming, command: &str) -> Result<serde_json::Value, Er
     Ok(body)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ErrorBody> {
+fn parse<T: serde::de::DeserializeOwned>(body: &serde_json::Value) -> Result<T, ErrorBody> {
     tatrack_bus::rpc::from_value(body)
 }
 

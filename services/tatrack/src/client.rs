@@ -120,7 +120,7 @@ async fn send_and_print(settings: &Settings, verb: &str, body: Value) -> anyhow:
         println!("{reply}");
     } else {
         println!(
-            "{} {} (position {}{})",
+            "{} {} (position {})",
             if reply["idempotent"].as_bool() == Some(true) {
                 "already done:"
             } else {
@@ -128,7 +128,6 @@ async fn send_and_print(settings: &Settings, verb: &str, body: Value) -> anyhow:
             },
             reply["id"].as_str().unwrap_or_default(),
             reply["last_position"],
-            ""
         );
     }
     Ok(())

@@ -157,7 +157,20 @@ pub fn commands() -> Vec<(&'static str, Value)> {
 
     let money = |amount: i64, cur: &str| json!({"amount_minor": amount * 100, "currency": cur});
     let units = |q: u64, m: &str| json!({"measure": m, "quantity": q});
-    let needs: [(u32, &str, &[u32], &str, &str, &str, &str, Value, Value, u8); 6] = [
+    // (id, State, recommendations, theme, modality, description, beneficiary, cost, size, priority)
+    type DemoNeed = (
+        u32,
+        &'static str,
+        &'static [u32],
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Value,
+        Value,
+        u8,
+    );
+    let needs: [DemoNeed; 6] = [
         (
             101,
             "KE",

@@ -68,8 +68,7 @@ impl NatsServer {
         std::fs::write(
             &config,
             format!(
-                "listen: \"127.0.0.1:{port}\"\nmax_payload: 4MB\njetstream {{ store_dir: {:?} }}\n",
-                store_dir
+                "listen: \"127.0.0.1:{port}\"\nmax_payload: 4MB\njetstream {{ store_dir: {store_dir:?} }}\n",
             ),
         )?;
         let child = Command::new(binary)

@@ -226,15 +226,15 @@ impl Incoming {
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
         let value: serde_json::Value = serde_json::from_slice(&self.payload)
             .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
-        from_value(value)
+        from_value(&value)
     }
 }
 
 /// Decodes a JSON value, naming the field that is wrong when it does not fit.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ErrorBody> {
-    serde_json::from_value(value.clone()).map_err(|e| {
+pub fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ErrorBody> {
+    T::deserialize(value).map_err(|e| {
         let message = e.to_string();
-        ErrorBody::invalid(&blame_field(&value, &message), &message)
+        ErrorBody::invalid(&blame_field(value, &message), &message)
     })
 }
 
@@ -287,49 +287,6 @@ pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
         return k.clone();
     }
     "body".to_owned()
-}
-
-#[cfg(test)]
-mod blame_tests {
-    use super::blame_field;
-    use serde_json::json;
-
-    #[test]
-    fn names_the_field_a_serde_error_is_about() {
-        let body = json!({"type": "plan", "kind": "nope", "visit_start": "2026-02-30",
-                          "estimated_cost": {"amount_minor": 5, "currency": "ZZZ"}});
-        assert_eq!(blame_field(&body, "missing field `title`"), "title");
-        assert_eq!(
-            blame_field(&body, "unknown field `colour`, expected one of `a`"),
-            "colour"
-        );
-        assert_eq!(
-            blame_field(
-                &body,
-                "unknown variant `nope`, expected one of `desk_review`"
-            ),
-            "kind"
-        );
-        assert_eq!(
-            blame_field(
-                &body,
-                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
-            ),
-            "visit_start"
-        );
-        assert_eq!(
-            blame_field(&body, "unknown currency `ZZZ`"),
-            "estimated_cost.currency"
-        );
-        assert_eq!(
-            blame_field(
-                &json!({"resolutions": "x"}),
-                "invalid type: string \"x\", expected a sequence"
-            ),
-            "resolutions"
-        );
-        assert_eq!(blame_field(&body, "something else entirely"), "body");
-    }
 }
 
 /// Serves `verbs` under `prefix` as one NATS micro service until `shutdown` resolves. Each
@@ -410,5 +367,48 @@ fn status_of(code: ErrorCode) -> &'static str {
         ErrorCode::Timeout => "504",
         ErrorCode::Unavailable => "503",
         ErrorCode::Internal => "500",
+    }
+}
+
+#[cfg(test)]
+mod blame_tests {
+    use super::blame_field;
+    use serde_json::json;
+
+    #[test]
+    fn names_the_field_a_serde_error_is_about() {
+        let body = json!({"type": "plan", "kind": "nope", "visit_start": "2026-02-30",
+                          "estimated_cost": {"amount_minor": 5, "currency": "ZZZ"}});
+        assert_eq!(blame_field(&body, "missing field `title`"), "title");
+        assert_eq!(
+            blame_field(&body, "unknown field `colour`, expected one of `a`"),
+            "colour"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "unknown variant `nope`, expected one of `desk_review`"
+            ),
+            "kind"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
+            ),
+            "visit_start"
+        );
+        assert_eq!(
+            blame_field(&body, "unknown currency `ZZZ`"),
+            "estimated_cost.currency"
+        );
+        assert_eq!(
+            blame_field(
+                &json!({"resolutions": "x"}),
+                "invalid type: string \"x\", expected a sequence"
+            ),
+            "resolutions"
+        );
+        assert_eq!(blame_field(&body, "something else entirely"), "body");
     }
 }

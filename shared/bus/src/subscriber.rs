@@ -111,7 +111,7 @@ impl Subscriber {
                     }
                     None => break,
                 };
-                let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+                let sequence = message.info().map_or(0, |i| i.stream_sequence);
                 let envelope: Envelope = match serde_json::from_slice(&message.payload) {
                     Ok(e) => e,
                     Err(_) => {

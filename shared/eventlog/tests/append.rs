@@ -326,7 +326,9 @@ proptest! {
             let (_dir, store) = open();
             let mut model_streams: HashMap<String, Vec<u32>> = HashMap::new();
             let mut model_log: Vec<(String, u32)> = Vec::new();
-            let mut last: Option<(String, Expected, Vec<NewEvent>, CommandMeta, Result<u64, ()>)> = None;
+            // The previous append: (stream, expected, events, meta, first position or refusal).
+            type Previous = (String, Expected, Vec<NewEvent>, CommandMeta, Result<u64, ()>);
+            let mut last: Option<Previous> = None;
             let mut n = 0u32;
             for op in ops {
                 let (stream, expected, events, cmd) = match op {
