@@ -31,15 +31,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(1));
 
     // A log that is behind its stream lost its tail (or its whole disk): take it back first.
-    let imported = copy::rebuild_log(&js, SERVICE, &store)
-        .await
-        .map_err(|e| anyhow::anyhow!("rebuilding the {SERVICE} log from its stream: {e}"))?;
-    if imported > 0 {
-        tracing::warn!(
-            service = SERVICE,
-            imported,
-            "log was behind its stream; rebuilt from it"
-        );
+    // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts before one).
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
+    loop {
+        match copy::rebuild_log(&js, SERVICE, &store).await {
+            Ok(0) => break,
+            Ok(imported) => {
+                tracing::warn!(service = SERVICE, imported, "log was behind its stream; rebuilt from it");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(service = SERVICE, error = %e, "cannot compare the log with its stream yet; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
     }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -85,7 +93,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     );
     tracing::info!(service = SERVICE, head = store.durable_position(), "ready");
 
-    let mut shutdown = std::pin::pin!(shutdown.fuse());
     let mut server = std::pin::pin!(server);
     let served = tokio::select! {
         () = &mut shutdown => { let _ = stop_tx.send(true); server.await }

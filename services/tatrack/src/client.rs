@@ -136,6 +136,15 @@ async fn send_and_print(settings: &Settings, verb: &str, body: Value) -> anyhow:
 fn text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
+        // Money: minor units with two decimals, as `Money` assumes.
+        Value::Object(m) if m.contains_key("amount_minor") && m.contains_key("currency") => {
+            let minor = m["amount_minor"].as_i64().unwrap_or_default();
+            format!("{}.{:02} {}", minor / 100, (minor % 100).abs(), text(&m["currency"]))
+        }
+        Value::Object(m) if m.contains_key("type") => {
+            let rest: Vec<String> = m.iter().filter(|(k, _)| *k != "type").map(|(_, v)| text(v)).collect();
+            if rest.is_empty() { text(&m["type"]) } else { format!("{} {}", text(&m["type"]), rest.join(" ")) }
+        }
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
         other => other.to_string(),
@@ -567,9 +576,8 @@ pub async fn need(settings: &Settings, cmd: NeedCmd) -> anyhow::Result<()> {
                     ("MODALITY", "/modality"),
                     ("PRIO", "/priority"),
                     ("STATUS", "/status"),
-                    ("COST", "/estimated_cost/amount_minor"),
-                    ("CUR", "/estimated_cost/currency"),
-                    ("UNITS", "/size/quantity"),
+                    ("COST", "/estimated_cost"),
+                        ("UNITS", "/size/quantity"),
                     ("BENEFICIARY", "/beneficiary_institution"),
                 ],
             );
