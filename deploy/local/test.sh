@@ -13,6 +13,14 @@ if [[ "${CI:-}" == "true" ]]; then
     export CARGO_TERM_COLOR=never
 fi
 
+# Every test binary prints its own "test result" line; the last one may be a crate with no tests,
+# so add them up and close with one line that counts the whole suite.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked "$@" || status=$?
+cargo test --workspace --all-targets --locked "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"

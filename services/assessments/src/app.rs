@@ -37,7 +37,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         match copy::rebuild_log(&js, SERVICE, &store).await {
             Ok(0) => break,
             Ok(imported) => {
-                tracing::warn!(service = SERVICE, imported, "log was behind its stream; rebuilt from it");
+                tracing::warn!(
+                    service = SERVICE,
+                    imported,
+                    "log was behind its stream; rebuilt from it"
+                );
                 break;
             }
             Err(e) => {

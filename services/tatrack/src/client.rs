@@ -139,11 +139,24 @@ fn text(v: &Value) -> String {
         // Money: minor units with two decimals, as `Money` assumes.
         Value::Object(m) if m.contains_key("amount_minor") && m.contains_key("currency") => {
             let minor = m["amount_minor"].as_i64().unwrap_or_default();
-            format!("{}.{:02} {}", minor / 100, (minor % 100).abs(), text(&m["currency"]))
+            format!(
+                "{}.{:02} {}",
+                minor / 100,
+                (minor % 100).abs(),
+                text(&m["currency"])
+            )
         }
         Value::Object(m) if m.contains_key("type") => {
-            let rest: Vec<String> = m.iter().filter(|(k, _)| *k != "type").map(|(_, v)| text(v)).collect();
-            if rest.is_empty() { text(&m["type"]) } else { format!("{} {}", text(&m["type"]), rest.join(" ")) }
+            let rest: Vec<String> = m
+                .iter()
+                .filter(|(k, _)| *k != "type")
+                .map(|(_, v)| text(v))
+                .collect();
+            if rest.is_empty() {
+                text(&m["type"])
+            } else {
+                format!("{} {}", text(&m["type"]), rest.join(" "))
+            }
         }
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
@@ -577,7 +590,7 @@ pub async fn need(settings: &Settings, cmd: NeedCmd) -> anyhow::Result<()> {
                     ("PRIO", "/priority"),
                     ("STATUS", "/status"),
                     ("COST", "/estimated_cost"),
-                        ("UNITS", "/size/quantity"),
+                    ("UNITS", "/size/quantity"),
                     ("BENEFICIARY", "/beneficiary_institution"),
                 ],
             );

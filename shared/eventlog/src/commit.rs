@@ -6,6 +6,7 @@
 //! data file, raises the durable watermark and only then answers the callers. Many appends share
 //! one flush; `Stats` counts how many.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use crate::envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
 use crate::error::Error;
 use crate::keys;
 use crate::store::Trees;
+use uuid::Uuid;
 
 pub(crate) enum Request {
     Append {
@@ -92,13 +94,19 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let mut replies = Vec::with_capacity(batch.len());
-        for request in batch {
-            if counters.poisoned.load(Ordering::Acquire) {
+        if counters.poisoned.load(Ordering::Acquire) {
+            for request in batch {
                 let (Request::Append { reply, .. } | Request::Import { reply, .. }) = request;
                 let _ = reply.send(Err(Error::Closed));
-                continue;
             }
+            continue;
+        }
+        // Decide every request of the batch against the trees plus what the batch itself has
+        // written so far, then write all accepted ones in one transaction: sled's transaction
+        // overhead is paid once per batch, not once per append.
+        let mut pending = Pending::new(head);
+        let mut replies = Vec::with_capacity(batch.len());
+        for request in batch {
             let (reply, result) = match request {
                 Request::Append {
                     stream,
@@ -108,9 +116,9 @@ fn writer(
                     reply,
                 } => (
                     reply,
-                    append(trees, &mut head, &stream, expected, &events, &meta),
+                    pending.append(trees, &stream, expected, &events, &meta),
                 ),
-                Request::Import { envelope, reply } => (reply, import(trees, &mut head, &envelope)),
+                Request::Import { envelope, reply } => (reply, pending.import(trees, &envelope)),
             };
             match result {
                 // A conflict or bad request wrote nothing, so it need not wait for a flush.
@@ -119,6 +127,17 @@ fn writer(
                 }
                 // An idempotent answer may point at events that are still in flight: wait too.
                 Ok(appended) => replies.push((reply, Ok(appended))),
+            }
+        }
+        match pending.write(trees) {
+            Ok(new_head) => head = new_head,
+            Err(e) => {
+                tracing::error!(error = %e, "event log write failed; the batch is refused");
+                let message = e.to_string();
+                for (reply, _) in replies {
+                    let _ = reply.send(Err(Error::Integrity(message.clone())));
+                }
+                continue;
             }
         }
         if !replies.is_empty()
@@ -179,189 +198,260 @@ fn syncer(
     }
 }
 
-fn append(
-    trees: &Trees,
-    head: &mut u64,
-    stream: &str,
-    expected: Expected,
-    events: &[NewEvent],
-    meta: &CommandMeta,
-) -> Result<Appended, Error> {
-    if let Some(command_id) = meta.command_id
-        && let Some(stored) = trees.commands.get(command_id.as_bytes())?
-    {
-        let mut appended: Appended = serde_json::from_slice(&stored)?;
-        appended.idempotent = true;
-        return Ok(appended);
-    }
+/// One writer batch: what it has accepted so far, layered over the trees.
+struct Pending {
+    /// The log's head before the batch.
+    base: u64,
+    /// The head after what the batch accepted.
+    head: u64,
+    heads: HashMap<String, u64>,
+    commands: HashMap<Uuid, Appended>,
+    /// Event id -> (position, stream version) of events accepted in this batch.
+    event_ids: HashMap<Uuid, (u64, u64)>,
+    /// (position, stream, version, event id, envelope bytes)
+    events: Vec<(u64, String, u64, Uuid, Vec<u8>)>,
+    command_records: Vec<(Uuid, Vec<u8>)>,
+}
 
-    let mut known = Vec::new();
-    for event in events {
-        if let Some(p) = trees.event_ids.get(event.id.as_bytes())? {
-            known.push(keys::decode_u64(&p));
+impl Pending {
+    fn new(head: u64) -> Self {
+        Self {
+            base: head,
+            head,
+            heads: HashMap::new(),
+            commands: HashMap::new(),
+            event_ids: HashMap::new(),
+            events: Vec::new(),
+            command_records: Vec::new(),
         }
     }
-    if !known.is_empty() {
-        if known.len() < events.len() {
-            return Err(Error::PartialDuplicate {
-                known: known.len(),
-                total: events.len(),
+
+    fn stream_version(&self, trees: &Trees, stream: &str) -> Result<u64, Error> {
+        if let Some(v) = self.heads.get(stream) {
+            return Ok(*v);
+        }
+        Ok(trees
+            .heads
+            .get(stream.as_bytes())?
+            .map_or(0, |v| keys::decode_u64(&v)))
+    }
+
+    /// (position, version) of a stored or batch-accepted event id.
+    fn known_event(&self, trees: &Trees, id: Uuid) -> Result<Option<(u64, u64)>, Error> {
+        if let Some(found) = self.event_ids.get(&id) {
+            return Ok(Some(*found));
+        }
+        let Some(p) = trees.event_ids.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let position = keys::decode_u64(&p);
+        let envelope: Envelope =
+            serde_json::from_slice(&trees.log.get(keys::position(position))?.ok_or_else(
+                || Error::Integrity(format!("event id points at missing position {position}")),
+            )?)?;
+        Ok(Some((position, envelope.version)))
+    }
+
+    fn append(
+        &mut self,
+        trees: &Trees,
+        stream: &str,
+        expected: Expected,
+        events: &[NewEvent],
+        meta: &CommandMeta,
+    ) -> Result<Appended, Error> {
+        if let Some(command_id) = meta.command_id {
+            if let Some(appended) = self.commands.get(&command_id) {
+                return Ok(Appended {
+                    idempotent: true,
+                    ..*appended
+                });
+            }
+            if let Some(stored) = trees.commands.get(command_id.as_bytes())? {
+                let mut appended: Appended = serde_json::from_slice(&stored)?;
+                appended.idempotent = true;
+                return Ok(appended);
+            }
+        }
+
+        let mut known = Vec::new();
+        for event in events {
+            if let Some(found) = self.known_event(trees, event.id)? {
+                known.push(found);
+            }
+        }
+        if !known.is_empty() {
+            if known.len() < events.len() {
+                return Err(Error::PartialDuplicate {
+                    known: known.len(),
+                    total: events.len(),
+                });
+            }
+            let first = known.iter().map(|k| k.0).min().expect("non-empty");
+            let (last, version) = *known.iter().max().expect("non-empty");
+            return Ok(Appended {
+                first_position: first,
+                last_position: last,
+                stream_version: version,
+                idempotent: true,
             });
         }
-        let last = *known.iter().max().expect("non-empty");
-        let envelope: Envelope =
-            serde_json::from_slice(&trees.log.get(keys::position(last))?.ok_or_else(|| {
-                Error::Integrity(format!("event id points at missing position {last}"))
-            })?)?;
-        return Ok(Appended {
-            first_position: *known.iter().min().expect("non-empty"),
-            last_position: last,
-            stream_version: envelope.version,
-            idempotent: true,
-        });
-    }
 
-    let actual = trees
-        .heads
-        .get(stream.as_bytes())?
-        .map_or(0, |v| keys::decode_u64(&v));
-    if !expected.admits(actual) {
-        return Err(Error::Conflict {
-            stream: stream.to_owned(),
-            expected,
-            actual,
-        });
-    }
-
-    let recorded_at = jiff::Timestamp::now();
-    let mut encoded = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        let n = i as u64 + 1;
-        let envelope = Envelope {
-            id: event.id,
-            stream: stream.to_owned(),
-            version: actual + n,
-            position: *head + n,
-            kind: event.kind.clone(),
-            schema: event.schema,
-            recorded_at,
-            principal: meta.principal.clone(),
-            command_id: meta.command_id,
-            correlation_id: meta.correlation_id,
-            payload: event.payload.clone(),
-        };
-        encoded.push((
-            envelope.id,
-            envelope.version,
-            serde_json::to_vec(&envelope)?,
-        ));
-    }
-    let appended = Appended {
-        first_position: *head + 1,
-        last_position: *head + events.len() as u64,
-        stream_version: actual + events.len() as u64,
-        idempotent: false,
-    };
-    let command_record = meta
-        .command_id
-        .map(|id| Ok::<_, Error>((id, serde_json::to_vec(&appended)?)))
-        .transpose()?;
-    write(trees, stream, head, &encoded, command_record.as_ref())?;
-    Ok(appended)
-}
-
-fn import(trees: &Trees, head: &mut u64, envelope: &Envelope) -> Result<Appended, Error> {
-    if envelope.position != *head + 1 {
-        return Err(Error::ImportOutOfOrder {
-            head: *head,
-            position: envelope.position,
-        });
-    }
-    let actual = trees
-        .heads
-        .get(envelope.stream.as_bytes())?
-        .map_or(0, |v| keys::decode_u64(&v));
-    if envelope.version != actual + 1 {
-        return Err(Error::Conflict {
-            stream: envelope.stream.clone(),
-            expected: Expected::Exact(envelope.version - 1),
-            actual,
-        });
-    }
-    let encoded = [(envelope.id, envelope.version, serde_json::to_vec(envelope)?)];
-    // The command record is rebuilt too, so a retried command stays idempotent after a rebuild.
-    let appended = Appended {
-        first_position: envelope.position,
-        last_position: envelope.position,
-        stream_version: envelope.version,
-        idempotent: false,
-    };
-    let command_record = envelope
-        .command_id
-        .map(|id| Ok::<_, Error>((id, serde_json::to_vec(&appended)?)))
-        .transpose()?;
-    write(
-        trees,
-        &envelope.stream,
-        head,
-        &encoded,
-        command_record.as_ref(),
-    )?;
-    Ok(appended)
-}
-
-/// Writes the events of one append in one sled transaction. The next position comes from the
-/// counter key read inside the transaction, so positions stay gapless even if sled reruns the
-/// closure; the closure does no I/O of its own.
-fn write(
-    trees: &Trees,
-    stream: &str,
-    head: &mut u64,
-    encoded: &[(uuid::Uuid, u64, Vec<u8>)],
-    command_record: Option<&(uuid::Uuid, Vec<u8>)>,
-) -> Result<(), Error> {
-    let base = *head;
-    let result = (
-        &trees.log,
-        &trees.index,
-        &trees.heads,
-        &trees.commands,
-        &trees.event_ids,
-        &trees.meta,
-    )
-        .transaction(|(log, index, heads, commands, event_ids, meta)| {
-            let last = meta
-                .get(keys::META_POSITION)?
-                .map_or(0, |v| keys::decode_u64(&v));
-            if last != base {
-                // The envelopes were numbered from the writer's head; a different counter means
-                // someone else wrote to this database.
-                return Err(ConflictableTransactionError::Abort(()));
-            }
-            let mut position = last;
-            let mut version = 0;
-            for (id, v, bytes) in encoded {
-                position += 1;
-                version = *v;
-                log.insert(&keys::position(position), bytes.as_slice())?;
-                index.insert(keys::index(stream, *v), &keys::position(position))?;
-                event_ids.insert(id.as_bytes(), &keys::position(position))?;
-            }
-            heads.insert(stream.as_bytes(), &version.to_be_bytes())?;
-            meta.insert(keys::META_POSITION, &keys::position(position))?;
-            if let Some((command_id, record)) = command_record {
-                commands.insert(command_id.as_bytes(), record.as_slice())?;
-            }
-            Ok::<_, ConflictableTransactionError<()>>(position)
-        });
-    match result {
-        Ok(position) => {
-            *head = position;
-            Ok(())
+        let actual = self.stream_version(trees, stream)?;
+        if !expected.admits(actual) {
+            return Err(Error::Conflict {
+                stream: stream.to_owned(),
+                expected,
+                actual,
+            });
         }
-        Err(TransactionError::Storage(e)) => Err(e.into()),
-        Err(TransactionError::Abort(())) => Err(Error::Integrity(format!(
-            "position counter moved under the writer (expected {base})"
-        ))),
+
+        let recorded_at = jiff::Timestamp::now();
+        let mut accepted = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let n = i as u64 + 1;
+            let envelope = Envelope {
+                id: event.id,
+                stream: stream.to_owned(),
+                version: actual + n,
+                position: self.head + n,
+                kind: event.kind.clone(),
+                schema: event.schema,
+                recorded_at,
+                principal: meta.principal.clone(),
+                command_id: meta.command_id,
+                correlation_id: meta.correlation_id,
+                payload: event.payload.clone(),
+            };
+            accepted.push((
+                envelope.position,
+                envelope.stream.clone(),
+                envelope.version,
+                envelope.id,
+                serde_json::to_vec(&envelope)?,
+            ));
+        }
+        let appended = Appended {
+            first_position: self.head + 1,
+            last_position: self.head + events.len() as u64,
+            stream_version: actual + events.len() as u64,
+            idempotent: false,
+        };
+        if let Some(command_id) = meta.command_id {
+            self.command_records
+                .push((command_id, serde_json::to_vec(&appended)?));
+            self.commands.insert(command_id, appended);
+        }
+        self.accept(accepted);
+        Ok(appended)
+    }
+
+    fn import(&mut self, trees: &Trees, envelope: &Envelope) -> Result<Appended, Error> {
+        if envelope.position != self.head + 1 {
+            return Err(Error::ImportOutOfOrder {
+                head: self.head,
+                position: envelope.position,
+            });
+        }
+        let actual = self.stream_version(trees, &envelope.stream)?;
+        if envelope.version != actual + 1 {
+            return Err(Error::Conflict {
+                stream: envelope.stream.clone(),
+                expected: Expected::Exact(envelope.version - 1),
+                actual,
+            });
+        }
+        let appended = Appended {
+            first_position: envelope.position,
+            last_position: envelope.position,
+            stream_version: envelope.version,
+            idempotent: false,
+        };
+        // The command record is rebuilt too, so a retried command stays idempotent after a rebuild.
+        if let Some(command_id) = envelope.command_id {
+            let earlier = match self.commands.get(&command_id) {
+                Some(a) => Some(*a),
+                None => trees
+                    .commands
+                    .get(command_id.as_bytes())?
+                    .map(|stored| serde_json::from_slice::<Appended>(&stored))
+                    .transpose()?,
+            };
+            // A command that wrote several events: its record spans from its first to its last.
+            let first = earlier.map_or(appended, |a| Appended {
+                last_position: envelope.position,
+                stream_version: envelope.version,
+                ..a
+            });
+            self.command_records
+                .push((command_id, serde_json::to_vec(&first)?));
+            self.commands.insert(command_id, first);
+        }
+        self.accept(vec![(
+            envelope.position,
+            envelope.stream.clone(),
+            envelope.version,
+            envelope.id,
+            serde_json::to_vec(envelope)?,
+        )]);
+        Ok(appended)
+    }
+
+    fn accept(&mut self, events: Vec<(u64, String, u64, Uuid, Vec<u8>)>) {
+        for (position, stream, version, id, bytes) in events {
+            self.head = position;
+            self.heads.insert(stream.clone(), version);
+            self.event_ids.insert(id, (position, version));
+            self.events.push((position, stream, version, id, bytes));
+        }
+    }
+
+    /// Writes everything the batch accepted in one sled transaction and returns the new head.
+    /// The transaction reads the position counter itself and refuses to write unless it is where
+    /// the batch started, so positions stay gapless even if sled reruns the closure (which does
+    /// no I/O of its own).
+    fn write(self, trees: &Trees) -> Result<u64, Error> {
+        if self.events.is_empty() {
+            return Ok(self.base);
+        }
+        let base = self.base;
+        let result = (
+            &trees.log,
+            &trees.index,
+            &trees.heads,
+            &trees.commands,
+            &trees.event_ids,
+            &trees.meta,
+        )
+            .transaction(|(log, index, heads, commands, event_ids, meta)| {
+                let last = meta
+                    .get(keys::META_POSITION)?
+                    .map_or(0, |v| keys::decode_u64(&v));
+                if last != base {
+                    // The envelopes were numbered from the writer's head; a different counter
+                    // means someone else wrote to this database.
+                    return Err(ConflictableTransactionError::Abort(()));
+                }
+                for (position, stream, version, id, bytes) in &self.events {
+                    log.insert(&keys::position(*position), bytes.as_slice())?;
+                    index.insert(keys::index(stream, *version), &keys::position(*position))?;
+                    event_ids.insert(id.as_bytes(), &keys::position(*position))?;
+                }
+                for (stream, version) in &self.heads {
+                    heads.insert(stream.as_bytes(), &version.to_be_bytes())?;
+                }
+                for (command_id, record) in &self.command_records {
+                    commands.insert(command_id.as_bytes(), record.as_slice())?;
+                }
+                meta.insert(keys::META_POSITION, &keys::position(self.head))?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            });
+        match result {
+            Ok(()) => Ok(self.head),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+            Err(TransactionError::Abort(())) => Err(Error::Integrity(format!(
+                "position counter moved under the writer (expected {base})"
+            ))),
+        }
     }
 }
