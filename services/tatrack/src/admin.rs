@@ -31,8 +31,16 @@ pub enum StreamCmd {
 pub async fn log(cmd: LogCmd) -> anyhow::Result<()> {
     let LogCmd::Verify { dir } = cmd;
     anyhow::ensure!(dir.join("db").exists(), "no event log in {}", dir.display());
-    let store = tatrack_eventlog::Store::open(&dir)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let store = tatrack_eventlog::Store::open(&dir).map_err(|e| {
+        if e.to_string().contains("could not acquire lock") {
+            anyhow::anyhow!(
+                "{} is in use: stop the service that owns it first (sled allows one process)",
+                dir.display()
+            )
+        } else {
+            anyhow::anyhow!("{}: {e}", dir.display())
+        }
+    })?;
     let report = store.verify()?;
     println!(
         "ok: {} events in {} streams, {} command ids, positions 1..={} contiguous",

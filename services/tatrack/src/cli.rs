@@ -14,7 +14,7 @@ use crate::{admin, bench, client, demo, serve};
     about = "Tracks counter-terrorism technical assistance: needs, offers, projects"
 )]
 pub struct Cli {
-    /// NATS server to talk to (default nats://127.0.0.1:4222).
+    /// NATS server to talk to.
     #[arg(
         long,
         global = true,
@@ -22,7 +22,7 @@ pub struct Cli {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub nats_url: String,
-    /// Where services keep their data (default ./data).
+    /// Where services keep their data.
     #[arg(
         long,
         global = true,
@@ -30,7 +30,7 @@ pub struct Cli {
         default_value = "./data"
     )]
     pub data_dir: PathBuf,
-    /// Log format on stderr (default text).
+    /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Print JSON (one array for lists) instead of tables.

@@ -45,12 +45,28 @@ impl Actor {
             id: format!("cli:{user}"),
             role: self.role,
             organisation: self.organisation.clone(),
-            member_state: self.member_state.clone(),
+            member_state: self.member_state.as_deref().map(str::to_ascii_uppercase),
+        }
+    }
+
+    /// A donor acts for an organisation and a focal point for a country: refuse to guess.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match self.role {
+            Role::Donor if self.organisation.is_none() => {
+                anyhow::bail!("invalid --as-org: a donor acts for an organisation (--as-org ORG)")
+            }
+            Role::StateFocalPoint if self.member_state.is_none() => {
+                anyhow::bail!(
+                    "invalid --as-country: a focal point acts for a country (--as-country CC)"
+                )
+            }
+            _ => Ok(()),
         }
     }
 }
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<async_nats::Client> {
+    settings.actor.check()?;
     async_nats::ConnectOptions::new()
         .name("tatrack-cli")
         .connection_timeout(Duration::from_secs(3))
@@ -192,7 +208,17 @@ fn print_one(settings: &Settings, item: &Value) {
     if let Value::Object(map) = item {
         for (k, v) in map {
             match v {
-                Value::Object(_) => println!("{k}: {v}"),
+                Value::Null => {}
+                // Nested objects other than money and tagged values: one line per field.
+                Value::Object(inner)
+                    if !inner.contains_key("amount_minor") && !inner.contains_key("type") =>
+                {
+                    for (ik, iv) in inner {
+                        if !iv.is_null() {
+                            println!("{k}.{ik}: {}", text(iv));
+                        }
+                    }
+                }
                 _ => println!("{k}: {}", text(v)),
             }
         }

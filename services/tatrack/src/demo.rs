@@ -273,12 +273,14 @@ pub fn commands() -> Vec<(&'static str, Value)> {
     c
 }
 
-/// Sends the demo commands; returns how many were sent. Each has a fixed command id.
+/// Sends the demo commands; returns how many wrote something new (0 when it was loaded before).
+/// Each has a fixed command id.
 pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
     let client = client::connect(settings).await?;
     let mut actor = settings.actor.clone();
     actor.role = tatrack_domain::Role::Coordinator;
     let commands = commands();
+    let mut new = 0;
     for (n, (verb, body)) in commands.iter().enumerate() {
         let meta = RequestMeta {
             command_id: Some(demo_id(10_000 + u32::try_from(n)?)),
@@ -297,7 +299,12 @@ pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
             )
             .await
             {
-                Ok(_) => break,
+                Ok(reply) => {
+                    if reply["idempotent"] != Value::Bool(true) {
+                        new += 1;
+                    }
+                    break;
+                }
                 Err(rpc::Error::NoResponders(_)) if std::time::Instant::now() < deadline => {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
@@ -305,5 +312,5 @@ pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
             }
         }
     }
-    Ok(commands.len())
+    Ok(new)
 }

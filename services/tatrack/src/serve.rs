@@ -92,6 +92,7 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
     if load_demo {
         // The demo data has fixed ids and command ids, so loading it again changes nothing.
         match demo::load(settings).await {
+            Ok(0) => tracing::info!("demo data already loaded"),
             Ok(n) => tracing::info!(commands = n, "demo data loaded"),
             Err(e) => tracing::error!(error = %e, "demo data not loaded"),
         }
