@@ -121,6 +121,35 @@ fn bare_sled(duration: Duration) -> anyhow::Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// The floor of the log's layout: the five sled inserts one append makes (log, stream index,
+/// event id, head, command id), without a transaction or a flush. The log cannot be faster than
+/// this on one writer thread, whatever the flushes share.
+fn bare_layout(duration: Duration) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let db = sled::Config::new()
+        .path(dir.path())
+        .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(None)
+        .open()?;
+    let trees: Vec<sled::Tree> = ["log", "index", "event_ids", "heads", "commands"]
+        .iter()
+        .map(|name| db.open_tree(name))
+        .collect::<Result<_, _>>()?;
+    let value = serde_json::to_vec(&event())?;
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while start.elapsed() < duration {
+        n += 1;
+        let stream = format!("bench-{}", n % 64);
+        trees[0].insert(n.to_be_bytes(), value.as_slice())?;
+        trees[1].insert(format!("{stream}\0{n}").as_bytes(), &n.to_be_bytes())?;
+        trees[2].insert(Uuid::now_v7().as_bytes(), &n.to_be_bytes())?;
+        trees[3].insert(stream.as_bytes(), &n.to_be_bytes())?;
+        trees[4].insert(Uuid::now_v7().as_bytes(), &n.to_be_bytes())?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
 async fn append(duration: Duration) -> anyhow::Result<()> {
     println!(
         "tatrack bench append: {} s per measurement, 2 cores",
@@ -130,6 +159,11 @@ async fn append(duration: Duration) -> anyhow::Result<()> {
     println!(
         "{:<44} {bare:>10.0}/s   (groups of 100, flush + fdatasync)",
         "bare sled insert+flush"
+    );
+    let layout = tokio::task::spawn_blocking(move || bare_layout(duration)).await??;
+    println!(
+        "{:<44} {layout:>10.0}/s   (5 inserts per event, no flush: the writer's floor)",
+        "bare sled, the log's 5 inserts"
     );
     for writers in [1usize, 16, 64] {
         let dir = tempfile::tempdir()?;
@@ -174,10 +208,12 @@ async fn append(duration: Duration) -> anyhow::Result<()> {
         };
         let stats = store.stats();
         println!(
-            "{}   {:>5.1} appends/flush   {:>3.0}% of bare",
+            "{}   {:>5.1} appends/flush   {:>3.0}% of bare   flush {:.2} ms, write {:.1} us/append",
             sample.line(&format!("log append, {writers} writers")),
             stats.appends as f64 / stats.flushes.max(1) as f64,
-            100.0 * sample.per_second() / bare
+            100.0 * sample.per_second() / bare,
+            stats.flush_micros as f64 / stats.flushes.max(1) as f64 / 1000.0,
+            stats.write_micros as f64 / stats.appends.max(1) as f64,
         );
     }
     println!("RSS {:.0} MiB", rss_mib());

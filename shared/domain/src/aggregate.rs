@@ -34,12 +34,13 @@ where
 }
 
 /// The checks every non-creation command starts with: the aggregate exists and is the one the command
-/// names (a mismatch means the caller loaded the wrong stream).
-pub(crate) fn check_target(
+/// names (a mismatch means the caller loaded the wrong stream). Ids are UUIDs for most aggregates and
+/// coordinator-chosen codes (`&str`) for organisations.
+pub(crate) fn check_target<I: PartialEq + std::fmt::Display>(
     name: &str,
     exists: bool,
-    state_id: uuid::Uuid,
-    command_id: uuid::Uuid,
+    state_id: I,
+    command_id: I,
 ) -> Result<(), DomainError> {
     if !exists {
         return Err(DomainError::not_found(name, command_id.to_string()));

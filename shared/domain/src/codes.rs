@@ -1,4 +1,5 @@
-//! Code lists compiled into the binary: countries, regions and currencies (IATI 2.03) and tatrack's
+//! Code lists compiled into the binary: countries, regions, currencies, organisation types and roles,
+//! activity statuses, transaction types, aid types and DAC 5-digit sectors (IATI 2.03) and tatrack's
 //! counter-terrorism themes. Unknown codes are refused with an error naming the field.
 //!
 //! The files are parsed once, on first use. They are fixed at compile time and covered by the tests
@@ -14,6 +15,12 @@ const COUNTRY_XML: &str = include_str!("../data/Country.xml");
 const REGION_XML: &str = include_str!("../data/Region.xml");
 const CURRENCY_XML: &str = include_str!("../data/Currency.xml");
 const THEMES_CSV: &str = include_str!("../data/themes.csv");
+const ORGANISATION_TYPE_XML: &str = include_str!("../data/OrganisationType.xml");
+const ORGANISATION_ROLE_XML: &str = include_str!("../data/OrganisationRole.xml");
+const ACTIVITY_STATUS_XML: &str = include_str!("../data/ActivityStatus.xml");
+const TRANSACTION_TYPE_XML: &str = include_str!("../data/TransactionType.xml");
+const AID_TYPE_XML: &str = include_str!("../data/AidType.xml");
+const SECTOR_XML: &str = include_str!("../data/Sector.xml");
 
 /// One item of an IATI code list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +50,16 @@ static COUNTRIES: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(COU
 static REGIONS: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(REGION_XML));
 static CURRENCIES: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(CURRENCY_XML));
 static THEMES: LazyLock<Vec<Theme>> = LazyLock::new(|| parse_themes(THEMES_CSV));
+static ORGANISATION_TYPES: LazyLock<Vec<CodeEntry>> =
+    LazyLock::new(|| parse_codelist(ORGANISATION_TYPE_XML));
+static ORGANISATION_ROLES: LazyLock<Vec<CodeEntry>> =
+    LazyLock::new(|| parse_codelist(ORGANISATION_ROLE_XML));
+static ACTIVITY_STATUSES: LazyLock<Vec<CodeEntry>> =
+    LazyLock::new(|| parse_codelist(ACTIVITY_STATUS_XML));
+static TRANSACTION_TYPES: LazyLock<Vec<CodeEntry>> =
+    LazyLock::new(|| parse_codelist(TRANSACTION_TYPE_XML));
+static AID_TYPES: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(AID_TYPE_XML));
+static SECTORS: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(SECTOR_XML));
 
 /// A country (ISO 3166-1 alpha-2 as IATI uses it, plus IATI's `X*` codes), e.g. `"KE"`.
 pub fn country(code: &str) -> Option<&'static CodeEntry> {
@@ -82,6 +99,101 @@ pub fn regions() -> &'static [CodeEntry] {
 /// All currencies, withdrawn ones included, in file order.
 pub fn currencies() -> &'static [CodeEntry] {
     &CURRENCIES
+}
+
+/// An IATI OrganisationType, e.g. `"40"` (multilateral).
+pub fn organisation_type(code: &str) -> Option<&'static CodeEntry> {
+    ORGANISATION_TYPES.iter().find(|e| e.code == code)
+}
+
+/// An IATI OrganisationRole: `"1"` funding, `"2"` accountable, `"3"` extending, `"4"` implementing.
+pub fn organisation_role(code: &str) -> Option<&'static CodeEntry> {
+    ORGANISATION_ROLES.iter().find(|e| e.code == code)
+}
+
+/// An IATI ActivityStatus, `"1"` (pipeline/identification) .. `"6"` (suspended).
+pub fn activity_status(code: &str) -> Option<&'static CodeEntry> {
+    ACTIVITY_STATUSES.iter().find(|e| e.code == code)
+}
+
+/// An IATI TransactionType, e.g. `"3"` (disbursement).
+pub fn transaction_type(code: &str) -> Option<&'static CodeEntry> {
+    TRANSACTION_TYPES.iter().find(|e| e.code == code)
+}
+
+/// An IATI AidType (vocabulary 1, OECD DAC), e.g. `"D02"` (other technical assistance).
+pub fn aid_type(code: &str) -> Option<&'static CodeEntry> {
+    AID_TYPES.iter().find(|e| e.code == code)
+}
+
+/// An OECD DAC 5-digit purpose code (IATI Sector vocabulary 1), e.g. `"15130"`.
+pub fn sector(code: &str) -> Option<&'static CodeEntry> {
+    SECTORS.iter().find(|e| e.code == code)
+}
+
+/// Whether `code` is a current (not withdrawn) DAC 5-digit purpose code.
+pub fn is_dac_sector(code: &str) -> bool {
+    sector(code).is_some_and(|e| !e.withdrawn)
+}
+
+/// All organisation types, in file order.
+pub fn organisation_types() -> &'static [CodeEntry] {
+    &ORGANISATION_TYPES
+}
+
+/// All organisation roles, in file order.
+pub fn organisation_roles() -> &'static [CodeEntry] {
+    &ORGANISATION_ROLES
+}
+
+/// All activity statuses, in file order.
+pub fn activity_statuses() -> &'static [CodeEntry] {
+    &ACTIVITY_STATUSES
+}
+
+/// All transaction types, in file order.
+pub fn transaction_types() -> &'static [CodeEntry] {
+    &TRANSACTION_TYPES
+}
+
+/// All aid types, in file order.
+pub fn aid_types() -> &'static [CodeEntry] {
+    &AID_TYPES
+}
+
+/// All DAC 5-digit sectors, withdrawn ones included, in file order.
+pub fn sectors() -> &'static [CodeEntry] {
+    &SECTORS
+}
+
+/// `code` must be a current IATI OrganisationType.
+pub fn check_organisation_type(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, organisation_type(code), "organisation type")
+}
+
+/// `code` must be a current IATI OrganisationRole.
+pub fn check_organisation_role(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, organisation_role(code), "organisation role")
+}
+
+/// `code` must be a current IATI ActivityStatus.
+pub fn check_activity_status(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, activity_status(code), "activity status")
+}
+
+/// `code` must be a current IATI TransactionType.
+pub fn check_transaction_type(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, transaction_type(code), "transaction type")
+}
+
+/// `code` must be a current IATI AidType.
+pub fn check_aid_type(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, aid_type(code), "aid type")
+}
+
+/// `code` must be a current (not withdrawn) DAC 5-digit sector.
+pub fn check_sector(field: &str, code: &str) -> Result<(), DomainError> {
+    check_entry(field, code, sector(code), "sector")
 }
 
 /// `code` must be a current (not withdrawn) country.
@@ -290,6 +402,108 @@ mod tests {
         assert_eq!(regions().len(), 26);
         assert_eq!(currencies().len(), 176);
         assert_eq!(themes().len(), 20);
+        assert_eq!(organisation_types().len(), 16);
+        assert_eq!(organisation_roles().len(), 4);
+        assert_eq!(activity_statuses().len(), 6);
+        assert_eq!(transaction_types().len(), 13);
+        assert_eq!(aid_types().len(), 24);
+        assert_eq!(sectors().len(), 325);
+        assert_eq!(sectors().iter().filter(|e| e.withdrawn).count(), 30);
+    }
+
+    #[test]
+    fn known_iati_codes() {
+        assert_eq!(organisation_type("40").unwrap().name, "Multilateral");
+        assert_eq!(organisation_type("10").unwrap().name, "Government");
+        assert_eq!(
+            organisation_type("80").unwrap().name,
+            "Academic, Training and Research"
+        );
+        let roles: Vec<_> = organisation_roles()
+            .iter()
+            .map(|e| (e.code.as_str(), e.name.as_str()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("1", "Funding"),
+                ("2", "Accountable"),
+                ("3", "Extending"),
+                ("4", "Implementing")
+            ]
+        );
+        assert_eq!(activity_status("2").unwrap().name, "Implementation");
+        assert_eq!(activity_status("6").unwrap().name, "Suspended");
+        assert_eq!(transaction_type("2").unwrap().name, "Outgoing Commitment");
+        assert_eq!(transaction_type("3").unwrap().name, "Disbursement");
+        assert_eq!(transaction_type("4").unwrap().name, "Expenditure");
+        assert_eq!(transaction_type("12").unwrap().name, "Outgoing Pledge");
+        assert_eq!(aid_types()[0].code, "A01");
+        assert!(aid_type("D02").is_some());
+        assert_eq!(sectors()[0].code, "11110");
+        assert!(is_dac_sector("15130"));
+        assert!(is_dac_sector("15210"));
+        assert!(!is_dac_sector("11321"), "withdrawn in 2019");
+        assert!(sector("11321").unwrap().withdrawn);
+        assert!(!is_dac_sector("151"), "a category, not a 5-digit code");
+        assert!(!is_dac_sector("99999"));
+    }
+
+    #[test]
+    fn themes_and_modalities_map_to_listed_codes() {
+        for t in themes() {
+            assert!(is_dac_sector(&t.nearest_dac5), "{}: {}", t.code, t.nearest_dac5);
+        }
+        for m in crate::need::Modality::ALL {
+            assert!(check_aid_type("aid_type", m.iati_aid_type()).is_ok(), "{m}");
+        }
+    }
+
+    #[test]
+    fn iati_validators_name_the_field() {
+        assert!(check_organisation_type("iati_type", "21").is_ok());
+        assert_eq!(
+            check_organisation_type("iati_type", "99"),
+            Err(DomainError::invalid(
+                "iati_type",
+                "unknown organisation type code \"99\""
+            ))
+        );
+        assert!(check_organisation_role("participating.role", "4").is_ok());
+        assert_eq!(
+            check_organisation_role("participating.role", "5"),
+            Err(DomainError::invalid(
+                "participating.role",
+                "unknown organisation role code \"5\""
+            ))
+        );
+        assert!(check_activity_status("status", "5").is_ok());
+        assert!(check_activity_status("status", "7").is_err());
+        assert!(check_transaction_type("kind", "12").is_ok());
+        assert_eq!(
+            check_transaction_type("kind", "14"),
+            Err(DomainError::invalid(
+                "kind",
+                "unknown transaction type code \"14\""
+            ))
+        );
+        assert!(check_aid_type("aid_type", "E01").is_ok());
+        assert!(check_aid_type("aid_type", "d01").is_err());
+        assert!(check_sector("dac_sector", "15136").is_ok());
+        assert_eq!(
+            check_sector("dac_sector", "11321"),
+            Err(DomainError::invalid(
+                "dac_sector",
+                "sector code \"11321\" is withdrawn"
+            ))
+        );
+        assert_eq!(
+            check_sector("dac_sector", "1513"),
+            Err(DomainError::invalid(
+                "dac_sector",
+                "unknown sector code \"1513\""
+            ))
+        );
     }
 
     #[test]
@@ -331,7 +545,17 @@ mod tests {
 
     #[test]
     fn codes_are_unique() {
-        for list in [countries(), regions(), currencies()] {
+        for list in [
+            countries(),
+            regions(),
+            currencies(),
+            organisation_types(),
+            organisation_roles(),
+            activity_statuses(),
+            transaction_types(),
+            aid_types(),
+            sectors(),
+        ] {
             let mut codes: Vec<_> = list.iter().map(|e| e.code.as_str()).collect();
             codes.sort_unstable();
             codes.dedup();

@@ -1,5 +1,7 @@
 //! `Money`: integer minor units plus an ISO 4217 currency. Never floats, never mixed currencies.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::codes;
@@ -46,6 +48,27 @@ impl Money {
         })
     }
 
+    /// The difference, refused when the currencies differ or the amount would overflow.
+    pub fn checked_sub(&self, other: &Money) -> Result<Money, DomainError> {
+        if self.currency != other.currency {
+            return Err(DomainError::invalid(
+                "currency",
+                format!(
+                    "cannot subtract {} from {} without an exchange rate",
+                    other.currency, self.currency
+                ),
+            ));
+        }
+        let amount_minor = self
+            .amount_minor
+            .checked_sub(other.amount_minor)
+            .ok_or_else(|| DomainError::invalid("amount_minor", "difference is too large"))?;
+        Ok(Money {
+            amount_minor,
+            currency: self.currency.clone(),
+        })
+    }
+
     pub fn is_positive(&self) -> bool {
         self.amount_minor > 0
     }
@@ -60,6 +83,69 @@ impl Money {
 /// Needed because `Money` can be built (and deserialised) without [`Money::new`].
 pub fn check_currency_of(field: &str, money: &Money) -> Result<(), DomainError> {
     codes::check_currency(field, &money.currency)
+}
+
+/// How many decimal digits a currency's minor unit has (ISO 4217): 2 for most, 0 for e.g. JPY, XOF
+/// and KRW, 3 for e.g. KWD and JOD, 4 for the accounting units CLF and UYW. `amount_minor` counts these
+/// minor units, so converting between currencies must scale by the difference (see [`crate::rates`]).
+pub fn minor_unit_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
+    }
+}
+
+/// Sums per currency, e.g. a project's disbursements: amounts in different currencies are kept apart,
+/// never added. Serialised as a JSON object `{"EUR": 100, "USD": 250}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Totals(BTreeMap<String, i64>);
+
+impl Totals {
+    pub fn new() -> Totals {
+        Totals::default()
+    }
+
+    /// Adds `money` to its currency's total; refused (and `self` unchanged) when the total would
+    /// overflow.
+    pub fn add(&mut self, money: &Money) -> Result<(), DomainError> {
+        let total = self.get(&money.currency);
+        let sum = total
+            .checked_add(money.amount_minor)
+            .ok_or_else(|| DomainError::invalid("amount_minor", "sum is too large"))?;
+        self.0.insert(money.currency.clone(), sum);
+        Ok(())
+    }
+
+    /// The total in `currency`, 0 when nothing was added in it.
+    pub fn get(&self, currency: &str) -> i64 {
+        self.0.get(currency).copied().unwrap_or(0)
+    }
+
+    /// The total in `currency` as money.
+    pub fn money(&self, currency: &str) -> Money {
+        Money {
+            amount_minor: self.get(currency),
+            currency: currency.to_owned(),
+        }
+    }
+
+    /// Each currency and its total, ordered by currency code.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.0.iter().map(|(c, a)| (c.as_str(), *a))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The underlying map, currency code to total in minor units.
+    pub fn as_map(&self) -> &BTreeMap<String, i64> {
+        &self.0
+    }
 }
 
 /// `"1234.56 USD"`. Assumes two decimal places for every currency: that is right for most ISO 4217
@@ -136,6 +222,52 @@ mod tests {
     }
 
     #[test]
+    fn sub_refuses_mixed_currencies_and_overflow() {
+        assert_eq!(usd(5).checked_sub(&usd(7)), Ok(usd(-2)));
+        assert_eq!(
+            usd(1).checked_sub(&Money::new(1, "EUR").unwrap()),
+            Err(DomainError::invalid(
+                "currency",
+                "cannot subtract EUR from USD without an exchange rate"
+            ))
+        );
+        assert_eq!(
+            usd(i64::MIN).checked_sub(&usd(1)),
+            Err(DomainError::invalid("amount_minor", "difference is too large"))
+        );
+    }
+
+    #[test]
+    fn totals_keep_currencies_apart() {
+        let mut t = Totals::new();
+        assert!(t.is_empty());
+        t.add(&usd(100)).unwrap();
+        t.add(&Money::new(50, "EUR").unwrap()).unwrap();
+        t.add(&usd(25)).unwrap();
+        assert_eq!(t.get("USD"), 125);
+        assert_eq!(t.get("EUR"), 50);
+        assert_eq!(t.get("GBP"), 0);
+        assert_eq!(t.money("USD"), usd(125));
+        assert_eq!(t.iter().collect::<Vec<_>>(), [("EUR", 50), ("USD", 125)]);
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            serde_json::json!({"EUR": 50, "USD": 125})
+        );
+        assert_eq!(t.as_map().len(), 2);
+        let before = t.clone();
+        assert!(t.add(&usd(i64::MAX)).is_err());
+        assert_eq!(t, before, "an overflowing add changes nothing");
+    }
+
+    #[test]
+    fn minor_units() {
+        assert_eq!(minor_unit_digits("USD"), 2);
+        assert_eq!(minor_unit_digits("JPY"), 0);
+        assert_eq!(minor_unit_digits("KWD"), 3);
+        assert_eq!(minor_unit_digits("CLF"), 4);
+    }
+
+    #[test]
     fn json_shape() {
         assert_eq!(
             serde_json::to_value(usd(100)).unwrap(),
@@ -164,6 +296,11 @@ mod tests {
             let foreign = Money::new(b, other).unwrap();
             prop_assert!(usd(a).checked_add(&foreign).is_err());
             prop_assert!(foreign.checked_add(&usd(a)).is_err());
+        }
+
+        #[test]
+        fn sub_undoes_add(a in -BOUND..BOUND, b in -BOUND..BOUND) {
+            prop_assert_eq!(usd(a).checked_add(&usd(b)).unwrap().checked_sub(&usd(b)).unwrap(), usd(a));
         }
 
         #[test]

@@ -51,6 +51,9 @@ struct SyncJob {
 pub(crate) struct Counters {
     pub appends: AtomicU64,
     pub flushes: AtomicU64,
+    /// Time spent in flush + fdatasync, and in the writer's batch transactions.
+    pub flush_micros: AtomicU64,
+    pub write_micros: AtomicU64,
     pub poisoned: AtomicBool,
 }
 
@@ -104,6 +107,7 @@ fn writer(
         // Decide every request of the batch against the trees plus what the batch itself has
         // written so far, then write all accepted ones in one transaction: sled's transaction
         // overhead is paid once per batch, not once per append.
+        let started = std::time::Instant::now();
         let mut pending = Pending::new(head);
         let mut replies = Vec::with_capacity(batch.len());
         for request in batch {
@@ -129,7 +133,11 @@ fn writer(
                 Ok(appended) => replies.push((reply, Ok(appended))),
             }
         }
-        match pending.write(trees) {
+        let written = pending.write(trees);
+        counters
+            .write_micros
+            .fetch_add(elapsed_micros(started), Ordering::Relaxed);
+        match written {
             Ok(new_head) => head = new_head,
             Err(e) => {
                 tracing::error!(error = %e, "event log write failed; the batch is refused");
@@ -164,6 +172,7 @@ fn syncer(
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
         let up_to = jobs.iter().map(|j| j.up_to).max().unwrap_or(0);
+        let started = std::time::Instant::now();
         let flushed = db
             .flush()
             .map_err(Error::from)
@@ -171,6 +180,9 @@ fn syncer(
         match flushed {
             Ok(()) => {
                 counters.flushes.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .flush_micros
+                    .fetch_add(elapsed_micros(started), Ordering::Relaxed);
                 let n: usize = jobs.iter().map(|j| j.replies.len()).sum();
                 counters.appends.fetch_add(n as u64, Ordering::Relaxed);
                 durable.send_if_modified(|d| {
@@ -454,4 +466,8 @@ impl Pending {
             ))),
         }
     }
+}
+
+fn elapsed_micros(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

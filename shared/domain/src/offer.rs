@@ -1,0 +1,1640 @@
+//! Offer: help a donor or implementing partner offers, by theme, place and modality, with a budget
+//! and/or a capacity in units, until it is committed to referrals, withdrawn or expired.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::codes;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::money::{Money, check_currency_of};
+use crate::need::{Modality, Units};
+use crate::organisation::check_organisation_id;
+use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_CONDITIONS_CHARS: usize = 2000;
+pub const MAX_MEASURE_CHARS: usize = 100;
+
+string_enum! {
+    pub enum OfferStatus ("status") {
+        Draft => "draft",
+        Open => "open",
+        PartiallyCommitted => "partially_committed",
+        Committed => "committed",
+        Withdrawn => "withdrawn",
+        Expired => "expired",
+    }
+}
+
+impl OfferStatus {
+    /// Withdrawn and expired offers never change again.
+    pub fn is_final(self) -> bool {
+        matches!(self, OfferStatus::Withdrawn | OfferStatus::Expired)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OfferCommand {
+    /// Creates the offer, `draft`.
+    Draft {
+        id: Uuid,
+        /// The offering organisation's id.
+        organisation: String,
+        title: String,
+        /// Theme codes; at least one.
+        themes: Vec<String>,
+        /// Eligible countries (ISO 3166-1 alpha-2); with `regions`, at least one of the two.
+        countries: Vec<String>,
+        /// Eligible IATI regions (OECD DAC region codes).
+        regions: Vec<String>,
+        /// At least one.
+        modalities: Vec<Modality>,
+        /// Positive when given; with `capacity`, at least one of the two.
+        budget: Option<Money>,
+        capacity: Option<Units>,
+        valid_from: Date,
+        valid_until: Date,
+        /// ISO 639-1 codes, lower case, e.g. `"en"`, `"fr"`; at least one.
+        languages: Vec<String>,
+        conditions: Option<String>,
+    },
+    /// draft -> open, on or before `valid_until`.
+    Publish {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// Changes the given fields (`None` keeps the field) while draft, open or partially committed. The
+    /// budget and capacity may not fall below what is already committed.
+    Amend {
+        id: Uuid,
+        title: Option<String>,
+        themes: Option<Vec<String>>,
+        countries: Option<Vec<String>>,
+        regions: Option<Vec<String>>,
+        modalities: Option<Vec<Modality>>,
+        budget: Option<Money>,
+        capacity: Option<Units>,
+        valid_until: Option<Date>,
+        languages: Option<Vec<String>>,
+        conditions: Option<String>,
+    },
+    /// -> withdrawn, from draft, open or partially committed; the reason is required.
+    Withdraw { id: Uuid, on: Date, reason: String },
+    /// -> expired, from draft, open or partially committed, once `on` is after `valid_until`.
+    Expire { id: Uuid, on: Date },
+    /// The commitments so far, as totals (not increments) over accepted referrals, sent by the projects
+    /// service; a measure left `None` keeps its previous total. Derives open / partially_committed /
+    /// committed.
+    RecordCommitment {
+        id: Uuid,
+        committed_money: Option<Money>,
+        committed_units: Option<u64>,
+    },
+}
+
+impl OfferCommand {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Draft { id, .. }
+            | Self::Publish { id, .. }
+            | Self::Amend { id, .. }
+            | Self::Withdraw { id, .. }
+            | Self::Expire { id, .. }
+            | Self::RecordCommitment { id, .. } => *id,
+        }
+    }
+}
+
+#[allow(
+    clippy::enum_variant_names,
+    reason = "kind strings are global across services, so each names its aggregate"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum OfferEvent {
+    OfferDrafted {
+        id: Uuid,
+        organisation: String,
+        title: String,
+        themes: Vec<String>,
+        countries: Vec<String>,
+        regions: Vec<String>,
+        modalities: Vec<Modality>,
+        budget: Option<Money>,
+        capacity: Option<Units>,
+        valid_from: Date,
+        valid_until: Date,
+        languages: Vec<String>,
+        conditions: Option<String>,
+    },
+    OfferPublished {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// Only the fields that changed are `Some`.
+    OfferAmended {
+        id: Uuid,
+        title: Option<String>,
+        themes: Option<Vec<String>>,
+        countries: Option<Vec<String>>,
+        regions: Option<Vec<String>>,
+        modalities: Option<Vec<Modality>>,
+        budget: Option<Money>,
+        capacity: Option<Units>,
+        valid_until: Option<Date>,
+        languages: Option<Vec<String>>,
+        conditions: Option<String>,
+    },
+    OfferWithdrawn {
+        id: Uuid,
+        on: Date,
+        reason: String,
+    },
+    OfferExpired {
+        id: Uuid,
+        on: Date,
+    },
+    /// The commitment totals after the change and the status they give.
+    OfferCommitmentRecorded {
+        id: Uuid,
+        committed_money: Option<Money>,
+        committed_units: Option<u64>,
+        status: OfferStatus,
+    },
+}
+
+impl OfferEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &[
+        "offer_drafted",
+        "offer_published",
+        "offer_amended",
+        "offer_withdrawn",
+        "offer_expired",
+        "offer_commitment_recorded",
+    ];
+}
+
+impl DomainEvent for OfferEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::OfferDrafted { .. } => "offer_drafted",
+            Self::OfferPublished { .. } => "offer_published",
+            Self::OfferAmended { .. } => "offer_amended",
+            Self::OfferWithdrawn { .. } => "offer_withdrawn",
+            Self::OfferExpired { .. } => "offer_expired",
+            Self::OfferCommitmentRecorded { .. } => "offer_commitment_recorded",
+        }
+    }
+}
+
+/// An offer as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferState {
+    pub id: Uuid,
+    pub status: Option<OfferStatus>,
+    pub organisation: String,
+    pub title: String,
+    pub themes: Vec<String>,
+    pub countries: Vec<String>,
+    pub regions: Vec<String>,
+    pub modalities: Vec<Modality>,
+    pub budget: Option<Money>,
+    pub capacity: Option<Units>,
+    pub valid_from: Option<Date>,
+    pub valid_until: Option<Date>,
+    pub languages: Vec<String>,
+    pub conditions: Option<String>,
+    pub committed_money: Option<Money>,
+    pub committed_units: Option<u64>,
+    pub published_on: Option<Date>,
+    /// The business date of the latest dated move, which the next may not precede.
+    pub last_on: Option<Date>,
+}
+
+/// The status commitment totals give a published offer: nothing committed is open; it is committed
+/// when every measure it has (budget, capacity) is fully committed; otherwise partially committed.
+pub fn commitment_status(
+    budget: Option<&Money>,
+    capacity: Option<&Units>,
+    committed_money: Option<&Money>,
+    committed_units: Option<u64>,
+) -> OfferStatus {
+    let money = committed_money.map_or(0, |m| m.amount_minor);
+    let units = committed_units.unwrap_or(0);
+    if money <= 0 && units == 0 {
+        return OfferStatus::Open;
+    }
+    let measured = budget.is_some() || capacity.is_some();
+    let money_reached = budget.is_none_or(|b| money >= b.amount_minor);
+    let units_reached = capacity.is_none_or(|c| units >= c.quantity);
+    if measured && money_reached && units_reached {
+        OfferStatus::Committed
+    } else {
+        OfferStatus::PartiallyCommitted
+    }
+}
+
+/// What is left to commit: budget minus committed money, capacity minus committed units (never below
+/// zero); `None` for a measure the offer does not have.
+pub fn remaining(state: &OfferState) -> (Option<Money>, Option<u64>) {
+    let money = state.budget.as_ref().map(|b| {
+        let committed = state
+            .committed_money
+            .as_ref()
+            .filter(|c| c.currency == b.currency)
+            .map_or(0, |c| c.amount_minor);
+        Money {
+            amount_minor: b.amount_minor.saturating_sub(committed).max(0),
+            currency: b.currency.clone(),
+        }
+    });
+    let units = state
+        .capacity
+        .as_ref()
+        .map(|c| c.quantity.saturating_sub(state.committed_units.unwrap_or(0)));
+    (money, units)
+}
+
+/// Whether the offer can serve a need for `theme` in `country` (or in `region`, when the need's country
+/// is not listed but its region is) by `modality` on date `on`: `Ok` or the first reason it cannot,
+/// checked in this order: field `theme`, `country`, `modality`, `valid_from` / `valid_until` (the
+/// validity window), `status` (only open and partially committed offers take referrals).
+pub fn covers(
+    state: &OfferState,
+    theme: &str,
+    country: &str,
+    region: Option<&str>,
+    modality: Modality,
+    on: Date,
+) -> Result<(), DomainError> {
+    if !state.themes.iter().any(|t| t == theme) {
+        return Err(DomainError::invalid(
+            "theme",
+            format!("the offer does not cover theme {theme}"),
+        ));
+    }
+    let in_country = state.countries.iter().any(|c| c == country);
+    let in_region = region.is_some_and(|r| state.regions.iter().any(|x| x == r));
+    if !in_country && !in_region {
+        return Err(DomainError::invalid(
+            "country",
+            format!("the offer is not for {country} nor its region"),
+        ));
+    }
+    if !state.modalities.contains(&modality) {
+        return Err(DomainError::invalid(
+            "modality",
+            format!("the offer does not provide {modality}"),
+        ));
+    }
+    if let Some(from) = state.valid_from.filter(|from| on < *from) {
+        return Err(DomainError::invalid(
+            "valid_from",
+            format!("the offer is valid from {from}, after {on}"),
+        ));
+    }
+    if let Some(until) = state.valid_until.filter(|until| on > *until) {
+        return Err(DomainError::invalid(
+            "valid_until",
+            format!("the offer was valid until {until}, before {on}"),
+        ));
+    }
+    match state.status {
+        Some(OfferStatus::Open | OfferStatus::PartiallyCommitted) => Ok(()),
+        Some(status) => Err(DomainError::invalid(
+            "status",
+            format!("the offer is {status}, not open"),
+        )),
+        None => Err(DomainError::invalid("status", "the offer does not exist")),
+    }
+}
+
+/// The decider.
+pub struct Offer;
+
+impl Aggregate for Offer {
+    const NAME: &'static str = "offer";
+    type State = OfferState;
+    type Command = OfferCommand;
+    type Event = OfferEvent;
+
+    fn decide(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, DomainError> {
+        use OfferCommand as C;
+        use OfferEvent as E;
+        use OfferStatus as S;
+
+        if let C::Draft {
+            id,
+            organisation,
+            title,
+            themes,
+            countries,
+            regions,
+            modalities,
+            budget,
+            capacity,
+            valid_from,
+            valid_until,
+            languages,
+            conditions,
+        } = command
+        {
+            if state.status.is_some() {
+                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
+            }
+            check_id("id", *id)?;
+            check_organisation_id("organisation", organisation)?;
+            check_text("title", title, MAX_TITLE_CHARS)?;
+            check_themes(themes)?;
+            check_places(countries, regions)?;
+            check_modalities(modalities)?;
+            if let Some(b) = budget {
+                check_budget(b)?;
+            }
+            if let Some(c) = capacity {
+                check_capacity(c)?;
+            }
+            if budget.is_none() && capacity.is_none() {
+                return Err(DomainError::invalid(
+                    "budget",
+                    "give a budget, a capacity or both",
+                ));
+            }
+            check_date_order("valid_until", *valid_from, *valid_until)?;
+            check_languages(languages)?;
+            if let Some(c) = conditions {
+                check_text("conditions", c, MAX_CONDITIONS_CHARS)?;
+            }
+            return Ok(vec![E::OfferDrafted {
+                id: *id,
+                organisation: organisation.clone(),
+                title: title.trim().to_owned(),
+                themes: themes.clone(),
+                countries: countries.clone(),
+                regions: regions.clone(),
+                modalities: modalities.clone(),
+                budget: budget.clone(),
+                capacity: capacity.as_ref().map(trimmed_units),
+                valid_from: *valid_from,
+                valid_until: *valid_until,
+                languages: languages.clone(),
+                conditions: conditions.as_deref().map(|c| c.trim().to_owned()),
+            }]);
+        }
+
+        check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
+        let status = state.status.unwrap_or(S::Draft);
+        let id = state.id;
+        let check_on = |on: &Date| {
+            state
+                .last_on
+                .map_or(Ok(()), |last| check_date_order("on", last, *on))
+        };
+        let live = matches!(status, S::Draft | S::Open | S::PartiallyCommitted);
+        match command {
+            C::Draft { .. } => unreachable!("handled above"),
+            C::Publish { on, reason, .. } => {
+                if status != S::Draft {
+                    return Err(DomainError::cannot("publish", Self::NAME, status));
+                }
+                check_on(on)?;
+                if let Some(until) = state.valid_until.filter(|until| on > until) {
+                    return Err(DomainError::invalid(
+                        "on",
+                        format!("must not be after valid_until {until}, got {on}"),
+                    ));
+                }
+                check_reason(reason.as_deref())?;
+                Ok(vec![E::OfferPublished {
+                    id,
+                    on: *on,
+                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
+                }])
+            }
+            C::Withdraw { on, reason, .. } => {
+                if !live {
+                    return Err(DomainError::cannot("withdraw", Self::NAME, status));
+                }
+                check_on(on)?;
+                check_text("reason", reason, MAX_REASON_CHARS)?;
+                Ok(vec![E::OfferWithdrawn {
+                    id,
+                    on: *on,
+                    reason: reason.trim().to_owned(),
+                }])
+            }
+            C::Expire { on, .. } => {
+                if !live {
+                    return Err(DomainError::cannot("expire", Self::NAME, status));
+                }
+                check_on(on)?;
+                if let Some(until) = state.valid_until.filter(|until| on <= until) {
+                    return Err(DomainError::invalid(
+                        "on",
+                        format!("the offer is valid until {until}, so it cannot expire on {on}"),
+                    ));
+                }
+                Ok(vec![E::OfferExpired { id, on: *on }])
+            }
+            C::RecordCommitment {
+                committed_money,
+                committed_units,
+                ..
+            } => {
+                if !matches!(status, S::Open | S::PartiallyCommitted | S::Committed) {
+                    return Err(DomainError::cannot(
+                        "record commitments on",
+                        Self::NAME,
+                        status,
+                    ));
+                }
+                record_commitment(state, committed_money.as_ref(), *committed_units)
+            }
+            C::Amend { .. } => {
+                if !live {
+                    return Err(DomainError::cannot("amend", Self::NAME, status));
+                }
+                amend(state, command)
+            }
+        }
+    }
+
+    fn evolve(mut state: OfferState, event: &OfferEvent) -> OfferState {
+        use OfferEvent as E;
+        use OfferStatus as S;
+        match event {
+            E::OfferDrafted {
+                id,
+                organisation,
+                title,
+                themes,
+                countries,
+                regions,
+                modalities,
+                budget,
+                capacity,
+                valid_from,
+                valid_until,
+                languages,
+                conditions,
+            } => {
+                return OfferState {
+                    id: *id,
+                    status: Some(S::Draft),
+                    organisation: organisation.clone(),
+                    title: title.clone(),
+                    themes: themes.clone(),
+                    countries: countries.clone(),
+                    regions: regions.clone(),
+                    modalities: modalities.clone(),
+                    budget: budget.clone(),
+                    capacity: capacity.clone(),
+                    valid_from: Some(*valid_from),
+                    valid_until: Some(*valid_until),
+                    languages: languages.clone(),
+                    conditions: conditions.clone(),
+                    ..OfferState::default()
+                };
+            }
+            E::OfferPublished { on, .. } => {
+                state.status = Some(S::Open);
+                state.published_on = Some(*on);
+                state.last_on = Some(*on);
+            }
+            E::OfferWithdrawn { on, .. } => {
+                state.status = Some(S::Withdrawn);
+                state.last_on = Some(*on);
+            }
+            E::OfferExpired { on, .. } => {
+                state.status = Some(S::Expired);
+                state.last_on = Some(*on);
+            }
+            E::OfferCommitmentRecorded {
+                committed_money,
+                committed_units,
+                status,
+                ..
+            } => {
+                state.committed_money.clone_from(committed_money);
+                state.committed_units = *committed_units;
+                state.status = Some(*status);
+            }
+            E::OfferAmended {
+                title,
+                themes,
+                countries,
+                regions,
+                modalities,
+                budget,
+                capacity,
+                valid_until,
+                languages,
+                conditions,
+                ..
+            } => {
+                if let Some(v) = title {
+                    state.title.clone_from(v);
+                }
+                if let Some(v) = themes {
+                    state.themes.clone_from(v);
+                }
+                if let Some(v) = countries {
+                    state.countries.clone_from(v);
+                }
+                if let Some(v) = regions {
+                    state.regions.clone_from(v);
+                }
+                if let Some(v) = modalities {
+                    state.modalities.clone_from(v);
+                }
+                if let Some(v) = budget {
+                    state.budget = Some(v.clone());
+                }
+                if let Some(v) = capacity {
+                    state.capacity = Some(v.clone());
+                }
+                if let Some(v) = valid_until {
+                    state.valid_until = Some(*v);
+                }
+                if let Some(v) = languages {
+                    state.languages.clone_from(v);
+                }
+                if let Some(v) = conditions {
+                    state.conditions = Some(v.clone());
+                }
+            }
+        }
+        state
+    }
+}
+
+fn check_unique<T: PartialEq + std::fmt::Display>(field: &str, items: &[T]) -> Result<(), DomainError> {
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(DomainError::invalid(field, format!("{item} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+fn check_themes(themes: &[String]) -> Result<(), DomainError> {
+    if themes.is_empty() {
+        return Err(DomainError::invalid("themes", "must name at least one theme"));
+    }
+    for t in themes {
+        codes::check_theme("themes", t)?;
+    }
+    check_unique("themes", themes)
+}
+
+fn check_places(countries: &[String], regions: &[String]) -> Result<(), DomainError> {
+    if countries.is_empty() && regions.is_empty() {
+        return Err(DomainError::invalid(
+            "countries",
+            "name at least one eligible country or region",
+        ));
+    }
+    for c in countries {
+        codes::check_country("countries", c)?;
+    }
+    check_unique("countries", countries)?;
+    for r in regions {
+        codes::check_region("regions", r)?;
+    }
+    check_unique("regions", regions)
+}
+
+fn check_modalities(modalities: &[Modality]) -> Result<(), DomainError> {
+    if modalities.is_empty() {
+        return Err(DomainError::invalid(
+            "modalities",
+            "must name at least one modality",
+        ));
+    }
+    check_unique("modalities", modalities)
+}
+
+fn check_budget(budget: &Money) -> Result<(), DomainError> {
+    check_currency_of("budget", budget)?;
+    if !budget.is_positive() {
+        return Err(DomainError::invalid(
+            "budget",
+            format!("must be positive, got {budget}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_capacity(capacity: &Units) -> Result<(), DomainError> {
+    check_text("capacity.measure", &capacity.measure, MAX_MEASURE_CHARS)?;
+    if capacity.quantity == 0 {
+        return Err(DomainError::invalid("capacity.quantity", "must be positive"));
+    }
+    Ok(())
+}
+
+/// ISO 639-1 shape: two lower-case ASCII letters. The list itself is not embedded.
+fn check_languages(languages: &[String]) -> Result<(), DomainError> {
+    if languages.is_empty() {
+        return Err(DomainError::invalid(
+            "languages",
+            "must name at least one language",
+        ));
+    }
+    for l in languages {
+        if l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(DomainError::invalid(
+                "languages",
+                format!("must be two lower-case letters (ISO 639-1), got {l:?}"),
+            ));
+        }
+    }
+    check_unique("languages", languages)
+}
+
+fn trimmed_units(units: &Units) -> Units {
+    Units {
+        measure: units.measure.trim().to_owned(),
+        quantity: units.quantity,
+    }
+}
+
+fn record_commitment(
+    state: &OfferState,
+    money: Option<&Money>,
+    units: Option<u64>,
+) -> Result<Vec<OfferEvent>, DomainError> {
+    if money.is_none() && units.is_none() {
+        return Err(DomainError::invalid(
+            "committed_money",
+            "give committed_money, committed_units or both",
+        ));
+    }
+    if let Some(money) = money {
+        check_currency_of("committed_money", money)?;
+        if money.amount_minor < 0 {
+            return Err(DomainError::invalid(
+                "committed_money",
+                format!("must not be negative, got {money}"),
+            ));
+        }
+        let expected = state.budget.as_ref().or(state.committed_money.as_ref());
+        if let Some(expected) = expected.filter(|e| e.currency != money.currency) {
+            return Err(DomainError::invalid(
+                "committed_money",
+                format!(
+                    "must be in {}, the offer's currency, got {}",
+                    expected.currency, money.currency
+                ),
+            ));
+        }
+        if let Some(budget) = state.budget.as_ref().filter(|b| money.amount_minor > b.amount_minor) {
+            return Err(DomainError::invalid(
+                "committed_money",
+                format!("{money} exceeds the budget of {budget}"),
+            ));
+        }
+    }
+    if let (Some(units), Some(capacity)) = (units, state.capacity.as_ref()) {
+        if units > capacity.quantity {
+            return Err(DomainError::invalid(
+                "committed_units",
+                format!(
+                    "{units} exceeds the capacity of {} {}",
+                    capacity.quantity, capacity.measure
+                ),
+            ));
+        }
+    }
+    let committed_money = money.or(state.committed_money.as_ref()).cloned();
+    let committed_units = units.or(state.committed_units);
+    if committed_money == state.committed_money && committed_units == state.committed_units {
+        return Ok(vec![]);
+    }
+    let status = commitment_status(
+        state.budget.as_ref(),
+        state.capacity.as_ref(),
+        committed_money.as_ref(),
+        committed_units,
+    );
+    Ok(vec![OfferEvent::OfferCommitmentRecorded {
+        id: state.id,
+        committed_money,
+        committed_units,
+        status,
+    }])
+}
+
+fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, DomainError> {
+    let OfferCommand::Amend {
+        title,
+        themes,
+        countries,
+        regions,
+        modalities,
+        budget,
+        capacity,
+        valid_until,
+        languages,
+        conditions,
+        ..
+    } = command
+    else {
+        unreachable!("amend is only called with Amend");
+    };
+    if let Some(t) = title {
+        check_text("title", t, MAX_TITLE_CHARS)?;
+    }
+    if let Some(t) = themes {
+        check_themes(t)?;
+    }
+    if countries.is_some() || regions.is_some() {
+        check_places(
+            countries.as_deref().unwrap_or(&state.countries),
+            regions.as_deref().unwrap_or(&state.regions),
+        )?;
+    }
+    if let Some(m) = modalities {
+        check_modalities(m)?;
+    }
+    if let Some(b) = budget {
+        check_budget(b)?;
+        if let Some(c) = &state.committed_money {
+            if c.currency != b.currency {
+                return Err(DomainError::invalid(
+                    "budget",
+                    format!(
+                        "must stay in {} while commitments are recorded in it, got {}",
+                        c.currency, b.currency
+                    ),
+                ));
+            }
+            if b.amount_minor < c.amount_minor {
+                return Err(DomainError::invalid(
+                    "budget",
+                    format!("may not be cut to {b}, below the {c} already committed"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = capacity {
+        check_capacity(c)?;
+        let committed = state.committed_units.unwrap_or(0);
+        if c.quantity < committed {
+            return Err(DomainError::invalid(
+                "capacity",
+                format!(
+                    "may not be cut to {}, below the {committed} already committed",
+                    c.quantity
+                ),
+            ));
+        }
+    }
+    if let (Some(until), Some(from)) = (valid_until, state.valid_from) {
+        check_date_order("valid_until", from, *until)?;
+    }
+    if let Some(l) = languages {
+        check_languages(l)?;
+    }
+    if let Some(c) = conditions {
+        check_text("conditions", c, MAX_CONDITIONS_CHARS)?;
+    }
+
+    // Keep only real changes, so the event says what changed and a repeated amendment is a no-op.
+    fn changed<T: PartialEq + Clone>(new: Option<&T>, old: &T) -> Option<T> {
+        new.filter(|n| *n != old).cloned()
+    }
+    let title = title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| *t != state.title)
+        .map(str::to_owned);
+    let themes = changed(themes.as_ref(), &state.themes);
+    let countries = changed(countries.as_ref(), &state.countries);
+    let regions = changed(regions.as_ref(), &state.regions);
+    let modalities = changed(modalities.as_ref(), &state.modalities);
+    let budget = budget
+        .as_ref()
+        .filter(|b| Some(*b) != state.budget.as_ref())
+        .cloned();
+    let capacity = capacity
+        .as_ref()
+        .map(trimmed_units)
+        .filter(|c| Some(c) != state.capacity.as_ref());
+    let valid_until = valid_until.filter(|u| Some(*u) != state.valid_until);
+    let languages = changed(languages.as_ref(), &state.languages);
+    let conditions = conditions
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| Some(*c) != state.conditions.as_deref())
+        .map(str::to_owned);
+    if title.is_none()
+        && themes.is_none()
+        && countries.is_none()
+        && regions.is_none()
+        && modalities.is_none()
+        && budget.is_none()
+        && capacity.is_none()
+        && valid_until.is_none()
+        && languages.is_none()
+        && conditions.is_none()
+    {
+        return Ok(vec![]);
+    }
+    let mut events = vec![OfferEvent::OfferAmended {
+        id: state.id,
+        title,
+        themes,
+        countries,
+        regions,
+        modalities,
+        budget,
+        capacity,
+        valid_until,
+        languages,
+        conditions,
+    }];
+    // A cut budget can make a partially committed offer fully committed: say so.
+    let status = state.status.unwrap_or(OfferStatus::Draft);
+    if status == OfferStatus::PartiallyCommitted {
+        let after = events.iter().fold(state.clone(), Offer::evolve);
+        let derived = commitment_status(
+            after.budget.as_ref(),
+            after.capacity.as_ref(),
+            after.committed_money.as_ref(),
+            after.committed_units,
+        );
+        if derived != status {
+            events.push(OfferEvent::OfferCommitmentRecorded {
+                id: state.id,
+                committed_money: after.committed_money,
+                committed_units: after.committed_units,
+                status: derived,
+            });
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0xF1);
+
+    fn usd(amount_minor: i64) -> Money {
+        Money::new(amount_minor, "USD").unwrap()
+    }
+
+    fn officers(quantity: u64) -> Units {
+        Units {
+            measure: "officers trained".into(),
+            quantity,
+        }
+    }
+
+    fn d(month: i8, day: i8) -> Date {
+        date(2025, month, day)
+    }
+
+    fn draft() -> OfferCommand {
+        OfferCommand::Draft {
+            id: ID,
+            organisation: "UNOCT".into(),
+            title: "Border security training".into(),
+            themes: vec!["BOR".into(), "LEA".into()],
+            countries: vec!["KE".into()],
+            regions: vec!["298".into()],
+            modalities: vec![Modality::Training, Modality::Mentoring],
+            budget: Some(usd(10_000_000)),
+            capacity: Some(officers(200)),
+            valid_from: d(1, 1),
+            valid_until: d(12, 31),
+            languages: vec!["en".into(), "fr".into()],
+            conditions: Some("The State provides venues.".into()),
+        }
+    }
+
+    fn drafted() -> OfferEvent {
+        OfferEvent::OfferDrafted {
+            id: ID,
+            organisation: "UNOCT".into(),
+            title: "Border security training".into(),
+            themes: vec!["BOR".into(), "LEA".into()],
+            countries: vec!["KE".into()],
+            regions: vec!["298".into()],
+            modalities: vec![Modality::Training, Modality::Mentoring],
+            budget: Some(usd(10_000_000)),
+            capacity: Some(officers(200)),
+            valid_from: d(1, 1),
+            valid_until: d(12, 31),
+            languages: vec!["en".into(), "fr".into()],
+            conditions: Some("The State provides venues.".into()),
+        }
+    }
+
+    fn published() -> OfferEvent {
+        OfferEvent::OfferPublished {
+            id: ID,
+            on: d(2, 1),
+            reason: None,
+        }
+    }
+
+    fn commitment(money: Option<i64>, units: Option<u64>, status: OfferStatus) -> OfferEvent {
+        OfferEvent::OfferCommitmentRecorded {
+            id: ID,
+            committed_money: money.map(usd),
+            committed_units: units,
+            status,
+        }
+    }
+
+    fn record(money: Option<i64>, units: Option<u64>) -> OfferCommand {
+        OfferCommand::RecordCommitment {
+            id: ID,
+            committed_money: money.map(usd),
+            committed_units: units,
+        }
+    }
+
+    fn no_amendment() -> OfferCommand {
+        OfferCommand::Amend {
+            id: ID,
+            title: None,
+            themes: None,
+            countries: None,
+            regions: None,
+            modalities: None,
+            budget: None,
+            capacity: None,
+            valid_until: None,
+            languages: None,
+            conditions: None,
+        }
+    }
+
+    fn amend_with(edit: impl FnOnce(&mut OfferCommand)) -> OfferCommand {
+        let mut c = no_amendment();
+        edit(&mut c);
+        c
+    }
+
+    fn history(status: OfferStatus) -> Vec<OfferEvent> {
+        use OfferStatus as S;
+        let mut events = vec![drafted()];
+        match status {
+            S::Draft => {}
+            S::Open => events.push(published()),
+            S::PartiallyCommitted => events.extend([
+                published(),
+                commitment(Some(4_000_000), Some(80), S::PartiallyCommitted),
+            ]),
+            S::Committed => events.extend([
+                published(),
+                commitment(Some(10_000_000), Some(200), S::Committed),
+            ]),
+            S::Withdrawn => events.push(OfferEvent::OfferWithdrawn {
+                id: ID,
+                on: d(2, 1),
+                reason: "funding cut".into(),
+            }),
+            S::Expired => events.extend([
+                published(),
+                OfferEvent::OfferExpired {
+                    id: ID,
+                    on: date(2026, 1, 1),
+                },
+            ]),
+        }
+        events
+    }
+
+    fn moves() -> Vec<OfferCommand> {
+        vec![
+            OfferCommand::Publish {
+                id: ID,
+                on: d(3, 1),
+                reason: None,
+            },
+            amend_with(|c| {
+                if let OfferCommand::Amend { title, .. } = c {
+                    *title = Some("New title".into());
+                }
+            }),
+            OfferCommand::Withdraw {
+                id: ID,
+                on: d(3, 1),
+                reason: "funding cut".into(),
+            },
+            OfferCommand::Expire {
+                id: ID,
+                on: date(2026, 1, 2),
+            },
+            record(Some(5_000_000), Some(100)),
+        ]
+    }
+
+    #[test]
+    fn draft_creates_a_draft_offer() {
+        let mut c = draft();
+        if let OfferCommand::Draft { title, .. } = &mut c {
+            *title = "  Border security training ".into();
+        }
+        let state = given::<Offer>(&[]).when(c).then(&[drafted()]);
+        assert_eq!(state.status, Some(OfferStatus::Draft));
+        given::<Offer>(&[drafted()])
+            .when(draft())
+            .then_error(DomainError::already_exists("offer", ID.to_string()));
+    }
+
+    #[test]
+    fn moves_need_an_existing_offer_with_that_id() {
+        for c in moves() {
+            given::<Offer>(&[])
+                .when(c)
+                .then_error(DomainError::not_found("offer", ID.to_string()));
+        }
+        given::<Offer>(&[drafted()])
+            .when(OfferCommand::Publish {
+                id: Uuid::from_u128(0xF2),
+                on: d(3, 1),
+                reason: None,
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn draft_validation_names_the_field() {
+        type Edit = fn(&mut OfferCommand);
+        macro_rules! set {
+            ($field:ident = $value:expr) => {
+                |c: &mut OfferCommand| {
+                    if let OfferCommand::Draft { $field, .. } = c {
+                        *$field = $value;
+                    }
+                }
+            };
+        }
+        let cases: Vec<(&str, Edit)> = vec![
+            ("id", set!(id = Uuid::nil())),
+            ("organisation", set!(organisation = "U".into())),
+            ("organisation", set!(organisation = "UN OCT".into())),
+            ("title", set!(title = " ".into())),
+            ("title", set!(title = "x".repeat(MAX_TITLE_CHARS + 1))),
+            ("themes", set!(themes = vec![])),
+            ("themes", set!(themes = vec!["XXX".into()])),
+            ("themes", set!(themes = vec!["BOR".into(), "BOR".into()])),
+            ("countries", |c| {
+                if let OfferCommand::Draft {
+                    countries, regions, ..
+                } = c
+                {
+                    *countries = vec![];
+                    *regions = vec![];
+                }
+            }),
+            ("countries", set!(countries = vec!["QQ".into()])),
+            ("countries", set!(countries = vec!["KE".into(), "KE".into()])),
+            ("regions", set!(regions = vec!["999".into()])),
+            ("modalities", set!(modalities = vec![])),
+            (
+                "modalities",
+                set!(modalities = vec![Modality::Training, Modality::Training]),
+            ),
+            ("budget", set!(budget = Some(usd(0)))),
+            ("budget", set!(budget = Some(usd(-5)))),
+            (
+                "budget",
+                set!(
+                    budget = Some(Money {
+                        amount_minor: 5,
+                        currency: "XXY".into()
+                    })
+                ),
+            ),
+            ("capacity.quantity", set!(capacity = Some(officers(0)))),
+            (
+                "capacity.measure",
+                set!(
+                    capacity = Some(Units {
+                        measure: " ".into(),
+                        quantity: 1
+                    })
+                ),
+            ),
+            ("budget", |c| {
+                if let OfferCommand::Draft {
+                    budget, capacity, ..
+                } = c
+                {
+                    *budget = None;
+                    *capacity = None;
+                }
+            }),
+            ("valid_until", set!(valid_until = date(2024, 12, 31))),
+            ("languages", set!(languages = vec![])),
+            ("languages", set!(languages = vec!["EN".into()])),
+            ("languages", set!(languages = vec!["eng".into()])),
+            ("languages", set!(languages = vec!["en".into(), "en".into()])),
+            ("conditions", set!(conditions = Some(String::new()))),
+            (
+                "conditions",
+                set!(conditions = Some("x".repeat(MAX_CONDITIONS_CHARS + 1))),
+            ),
+        ];
+        for (field, edit) in cases {
+            let mut c = draft();
+            edit(&mut c);
+            given::<Offer>(&[]).when(c).then_invalid(field);
+        }
+        // Countries alone, regions alone, budget alone and capacity alone are each enough.
+        let alone: Vec<Edit> = vec![
+            set!(countries = vec![]),
+            set!(regions = vec![]),
+            set!(budget = None),
+            set!(capacity = None),
+        ];
+        for edit in alone {
+            let mut c = draft();
+            edit(&mut c);
+            assert!(Offer::decide(&OfferState::default(), &c).is_ok(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn every_status_and_move() {
+        use OfferStatus as S;
+        let allowed = |status: S, command: &OfferCommand| {
+            use OfferCommand as C;
+            matches!(
+                (status, command),
+                (
+                    S::Draft,
+                    C::Publish { .. } | C::Amend { .. } | C::Withdraw { .. } | C::Expire { .. }
+                ) | (
+                    S::Open | S::PartiallyCommitted,
+                    C::Amend { .. }
+                        | C::Withdraw { .. }
+                        | C::Expire { .. }
+                        | C::RecordCommitment { .. }
+                ) | (S::Committed, C::RecordCommitment { .. })
+            )
+        };
+        for &status in S::ALL {
+            for command in moves() {
+                let result = Offer::decide(&crate::fold::<Offer>(&history(status)), &command);
+                if allowed(status, &command) {
+                    assert!(
+                        result.as_ref().is_ok_and(|events| !events.is_empty()),
+                        "{command:?} from {status}: {result:?}"
+                    );
+                } else {
+                    match result {
+                        Err(DomainError::Invalid { field, reason }) => {
+                            assert_eq!(field, "status", "{command:?} from {status}");
+                            assert!(
+                                reason.ends_with(&format!("an offer that is {status}")),
+                                "{reason}"
+                            );
+                        }
+                        other => panic!("{command:?} from {status}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn publish_and_expire_respect_the_window() {
+        given::<Offer>(&history(OfferStatus::Draft))
+            .when(OfferCommand::Publish {
+                id: ID,
+                on: d(12, 31),
+                reason: Some("approved".into()),
+            })
+            .then(&[OfferEvent::OfferPublished {
+                id: ID,
+                on: d(12, 31),
+                reason: Some("approved".into()),
+            }]);
+        given::<Offer>(&history(OfferStatus::Draft))
+            .when(OfferCommand::Publish {
+                id: ID,
+                on: date(2026, 1, 1),
+                reason: None,
+            })
+            .then_error(DomainError::invalid(
+                "on",
+                "must not be after valid_until 2025-12-31, got 2026-01-01",
+            ));
+        given::<Offer>(&history(OfferStatus::Open))
+            .when(OfferCommand::Expire {
+                id: ID,
+                on: d(12, 31),
+            })
+            .then_invalid("on");
+        let state = given::<Offer>(&history(OfferStatus::PartiallyCommitted))
+            .when(OfferCommand::Expire {
+                id: ID,
+                on: date(2026, 1, 1),
+            })
+            .then(&[OfferEvent::OfferExpired {
+                id: ID,
+                on: date(2026, 1, 1),
+            }]);
+        assert_eq!(state.status, Some(OfferStatus::Expired));
+        // Dated moves may not predate the previous one (published 1 February).
+        given::<Offer>(&history(OfferStatus::Open))
+            .when(OfferCommand::Withdraw {
+                id: ID,
+                on: d(1, 31),
+                reason: "x".into(),
+            })
+            .then_invalid("on");
+        given::<Offer>(&history(OfferStatus::Open))
+            .when(OfferCommand::Withdraw {
+                id: ID,
+                on: d(3, 1),
+                reason: " ".into(),
+            })
+            .then_invalid("reason");
+        given::<Offer>(&history(OfferStatus::Draft))
+            .when(OfferCommand::Publish {
+                id: ID,
+                on: d(3, 1),
+                reason: Some(String::new()),
+            })
+            .then_invalid("reason");
+    }
+
+    #[test]
+    fn commitments_derive_the_status() {
+        use OfferStatus as S;
+        let mut events = history(S::Open);
+        let steps = [
+            (
+                record(None, Some(80)),
+                commitment(None, Some(80), S::PartiallyCommitted),
+            ),
+            (
+                record(Some(10_000_000), None),
+                commitment(Some(10_000_000), Some(80), S::PartiallyCommitted),
+            ),
+            (
+                record(None, Some(200)),
+                commitment(Some(10_000_000), Some(200), S::Committed),
+            ),
+            (
+                record(Some(9_000_000), None),
+                commitment(Some(9_000_000), Some(200), S::PartiallyCommitted),
+            ),
+            (
+                record(Some(0), Some(0)),
+                commitment(Some(0), Some(0), S::Open),
+            ),
+        ];
+        for (command, expected) in steps {
+            given::<Offer>(&events)
+                .when(command)
+                .then(std::slice::from_ref(&expected));
+            events.push(expected);
+        }
+        // The same totals again change nothing.
+        given::<Offer>(&events).when(record(Some(0), None)).then(&[]);
+        // An offer with only a capacity is committed when the units are.
+        assert_eq!(
+            commitment_status(None, Some(&officers(10)), None, Some(10)),
+            S::Committed
+        );
+        assert_eq!(
+            commitment_status(Some(&usd(10)), None, Some(&usd(9)), Some(100)),
+            S::PartiallyCommitted
+        );
+    }
+
+    #[test]
+    fn commitment_validation() {
+        let open = history(OfferStatus::Open);
+        given::<Offer>(&open)
+            .when(record(None, None))
+            .then_invalid("committed_money");
+        given::<Offer>(&open)
+            .when(record(Some(-1), None))
+            .then_invalid("committed_money");
+        given::<Offer>(&open)
+            .when(record(Some(10_000_001), None))
+            .then_error(DomainError::invalid(
+                "committed_money",
+                "100000.01 USD exceeds the budget of 100000.00 USD",
+            ));
+        given::<Offer>(&open)
+            .when(record(None, Some(201)))
+            .then_error(DomainError::invalid(
+                "committed_units",
+                "201 exceeds the capacity of 200 officers trained",
+            ));
+        given::<Offer>(&open)
+            .when(OfferCommand::RecordCommitment {
+                id: ID,
+                committed_money: Some(Money::new(5, "EUR").unwrap()),
+                committed_units: None,
+            })
+            .then_error(DomainError::invalid(
+                "committed_money",
+                "must be in USD, the offer's currency, got EUR",
+            ));
+        given::<Offer>(&open)
+            .when(OfferCommand::RecordCommitment {
+                id: ID,
+                committed_money: Some(Money {
+                    amount_minor: 5,
+                    currency: "QQQ".into(),
+                }),
+                committed_units: None,
+            })
+            .then_invalid("committed_money");
+    }
+
+    #[test]
+    fn remaining_is_what_is_left() {
+        let state = crate::fold::<Offer>(&history(OfferStatus::PartiallyCommitted));
+        assert_eq!(remaining(&state), (Some(usd(6_000_000)), Some(120)));
+        let state = crate::fold::<Offer>(&history(OfferStatus::Open));
+        assert_eq!(remaining(&state), (Some(usd(10_000_000)), Some(200)));
+        assert_eq!(remaining(&OfferState::default()), (None, None));
+    }
+
+    #[test]
+    fn amend_changes_only_what_differs() {
+        let c = amend_with(|c| {
+            if let OfferCommand::Amend {
+                title,
+                themes,
+                valid_until,
+                conditions,
+                ..
+            } = c
+            {
+                *title = Some(" Border security training ".into()); // unchanged
+                *themes = Some(vec!["BOR".into()]);
+                *valid_until = Some(date(2026, 6, 30));
+                *conditions = Some("None.".into());
+            }
+        });
+        let state = given::<Offer>(&history(OfferStatus::Open))
+            .when(c)
+            .then(&[OfferEvent::OfferAmended {
+                id: ID,
+                title: None,
+                themes: Some(vec!["BOR".into()]),
+                countries: None,
+                regions: None,
+                modalities: None,
+                budget: None,
+                capacity: None,
+                valid_until: Some(date(2026, 6, 30)),
+                languages: None,
+                conditions: Some("None.".into()),
+            }]);
+        assert_eq!(state.themes, ["BOR"]);
+        assert_eq!(state.valid_until, Some(date(2026, 6, 30)));
+        given::<Offer>(&history(OfferStatus::Open))
+            .when(no_amendment())
+            .then(&[]);
+    }
+
+    #[test]
+    fn amend_may_not_cut_below_what_is_committed() {
+        // 40 000.00 USD and 80 officers committed.
+        let partial = history(OfferStatus::PartiallyCommitted);
+        given::<Offer>(&partial)
+            .when(amend_with(|c| {
+                if let OfferCommand::Amend { budget, .. } = c {
+                    *budget = Some(usd(3_999_999));
+                }
+            }))
+            .then_error(DomainError::invalid(
+                "budget",
+                "may not be cut to 39999.99 USD, below the 40000.00 USD already committed",
+            ));
+        given::<Offer>(&partial)
+            .when(amend_with(|c| {
+                if let OfferCommand::Amend { capacity, .. } = c {
+                    *capacity = Some(officers(79));
+                }
+            }))
+            .then_invalid("capacity");
+        given::<Offer>(&partial)
+            .when(amend_with(|c| {
+                if let OfferCommand::Amend { budget, .. } = c {
+                    *budget = Some(Money::new(10_000_000, "EUR").unwrap());
+                }
+            }))
+            .then_invalid("budget");
+        // Cutting both to exactly what is committed commits the offer.
+        let state = given::<Offer>(&partial)
+            .when(amend_with(|c| {
+                if let OfferCommand::Amend {
+                    budget, capacity, ..
+                } = c
+                {
+                    *budget = Some(usd(4_000_000));
+                    *capacity = Some(officers(80));
+                }
+            }))
+            .then(&[
+                OfferEvent::OfferAmended {
+                    id: ID,
+                    title: None,
+                    themes: None,
+                    countries: None,
+                    regions: None,
+                    modalities: None,
+                    budget: Some(usd(4_000_000)),
+                    capacity: Some(officers(80)),
+                    valid_until: None,
+                    languages: None,
+                    conditions: None,
+                },
+                commitment(Some(4_000_000), Some(80), OfferStatus::Committed),
+            ]);
+        assert_eq!(state.status, Some(OfferStatus::Committed));
+    }
+
+    #[test]
+    fn amend_validation_names_the_field() {
+        type Edit = fn(&mut OfferCommand);
+        macro_rules! set {
+            ($field:ident = $value:expr) => {
+                |c: &mut OfferCommand| {
+                    if let OfferCommand::Amend { $field, .. } = c {
+                        *$field = Some($value);
+                    }
+                }
+            };
+        }
+        let cases: Vec<(&str, Edit)> = vec![
+            ("title", set!(title = String::new())),
+            ("themes", set!(themes = vec![])),
+            ("themes", set!(themes = vec!["bor".into()])),
+            ("countries", |c| {
+                if let OfferCommand::Amend {
+                    countries, regions, ..
+                } = c
+                {
+                    *countries = Some(vec![]);
+                    *regions = Some(vec![]);
+                }
+            }),
+            ("countries", set!(countries = vec!["XX".into()])),
+            ("regions", set!(regions = vec!["1".into()])),
+            ("modalities", set!(modalities = vec![])),
+            ("budget", set!(budget = usd(0))),
+            ("capacity.quantity", set!(capacity = officers(0))),
+            ("valid_until", set!(valid_until = date(2024, 1, 1))),
+            ("languages", set!(languages = vec!["e".into()])),
+            ("conditions", set!(conditions = " ".into())),
+        ];
+        for (field, edit) in cases {
+            given::<Offer>(&history(OfferStatus::Open))
+                .when(amend_with(edit))
+                .then_invalid(field);
+        }
+        // Dropping the countries is fine while regions remain.
+        given::<Offer>(&history(OfferStatus::Open))
+            .when(amend_with(set!(countries = vec![])))
+            .then(&[OfferEvent::OfferAmended {
+                id: ID,
+                title: None,
+                themes: None,
+                countries: Some(vec![]),
+                regions: None,
+                modalities: None,
+                budget: None,
+                capacity: None,
+                valid_until: None,
+                languages: None,
+                conditions: None,
+            }]);
+    }
+
+    #[test]
+    fn covers_gives_the_first_reason() {
+        let open = crate::fold::<Offer>(&history(OfferStatus::Open));
+        let on = d(6, 1);
+        assert_eq!(
+            covers(&open, "BOR", "KE", None, Modality::Training, on),
+            Ok(())
+        );
+        // Not listed, but in an eligible region.
+        assert_eq!(
+            covers(&open, "LEA", "UG", Some("298"), Modality::Mentoring, on),
+            Ok(())
+        );
+        let field = |r: Result<(), DomainError>| match r {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(covers(&open, "CFT", "KE", None, Modality::Training, on)),
+            "theme"
+        );
+        assert_eq!(
+            field(covers(&open, "BOR", "UG", Some("589"), Modality::Training, on)),
+            "country"
+        );
+        assert_eq!(
+            field(covers(&open, "BOR", "UG", None, Modality::Training, on)),
+            "country"
+        );
+        assert_eq!(
+            field(covers(&open, "BOR", "KE", None, Modality::Equipment, on)),
+            "modality"
+        );
+        assert_eq!(
+            field(covers(
+                &open,
+                "BOR",
+                "KE",
+                None,
+                Modality::Training,
+                date(2026, 1, 1)
+            )),
+            "valid_until"
+        );
+        assert_eq!(
+            field(covers(
+                &open,
+                "BOR",
+                "KE",
+                None,
+                Modality::Training,
+                date(2024, 1, 1)
+            )),
+            "valid_from"
+        );
+        for status in [
+            OfferStatus::Draft,
+            OfferStatus::Committed,
+            OfferStatus::Withdrawn,
+            OfferStatus::Expired,
+        ] {
+            let state = crate::fold::<Offer>(&history(status));
+            assert_eq!(
+                field(covers(&state, "BOR", "KE", None, Modality::Training, on)),
+                "status",
+                "{status}"
+            );
+        }
+        let partial = crate::fold::<Offer>(&history(OfferStatus::PartiallyCommitted));
+        assert_eq!(
+            covers(&partial, "BOR", "KE", None, Modality::Training, on),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let mut events = history(OfferStatus::Committed);
+        events.extend(history(OfferStatus::Withdrawn).into_iter().skip(1));
+        events.extend(history(OfferStatus::Expired).into_iter().skip(2));
+        events.push(OfferEvent::OfferAmended {
+            id: ID,
+            title: Some("t".into()),
+            themes: None,
+            countries: None,
+            regions: None,
+            modalities: None,
+            budget: None,
+            capacity: None,
+            valid_until: None,
+            languages: None,
+            conditions: None,
+        });
+        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut all = OfferEvent::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(seen, all);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<OfferEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+    }
+}

@@ -1,0 +1,767 @@
+//! Organisation: a donor or implementing partner in tatrack's own registry (many counter-terrorism
+//! actors have no IATI organisation identifier), keyed by a code coordinators choose.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::codes;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::validate::{MAX_REASON_CHARS, check_text};
+
+pub const MAX_NAME_CHARS: usize = 300;
+pub const MIN_ID_CHARS: usize = 2;
+pub const MAX_ID_CHARS: usize = 64;
+pub const MIN_IATI_IDENTIFIER_CHARS: usize = 3;
+pub const MAX_IATI_IDENTIFIER_CHARS: usize = 100;
+
+string_enum! {
+    pub enum OrganisationKind ("kind") {
+        MemberStateBody => "member_state_body",
+        UnEntity => "un_entity",
+        InternationalOrganisation => "international_organisation",
+        RegionalOrganisation => "regional_organisation",
+        DonorGovernment => "donor_government",
+        PrivateSector => "private_sector",
+        CivilSociety => "civil_society",
+        Academia => "academia",
+    }
+}
+
+string_enum! {
+    pub enum OrganisationStatus ("status") {
+        Active => "active",
+        Deactivated => "deactivated",
+    }
+}
+
+/// An organisation id: 2..=64 characters of `A-Z a-z 0-9 - _`, e.g. `"XM-DAC-41122"` or `"UNOCT"`. It
+/// names the organisation's stream and appears in offers, referrals and projects, so it is checked
+/// wherever it is referred to (the error names `field`).
+pub fn check_organisation_id(field: &str, id: &str) -> Result<(), DomainError> {
+    let chars = id.chars().count();
+    if !(MIN_ID_CHARS..=MAX_ID_CHARS).contains(&chars) {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be {MIN_ID_CHARS} to {MAX_ID_CHARS} characters, got {chars}"),
+        ));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(DomainError::invalid(
+            field,
+            format!("may only hold A-Z, a-z, 0-9, '-' and '_', got {c:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An IATI organisation identifier, `{registration agency}-{number}` (e.g. `"XM-DAC-41122"`,
+/// `"GB-COH-01234567"`): 3..=100 characters, no whitespace, at least one `-`.
+///
+/// Only the shape is checked: the registration-agency prefix is not looked up in the
+/// IATIOrganisationIdentifier / org-id.guide lists, which change more often than this crate.
+pub fn check_iati_identifier(field: &str, id: &str) -> Result<(), DomainError> {
+    let chars = id.chars().count();
+    if !(MIN_IATI_IDENTIFIER_CHARS..=MAX_IATI_IDENTIFIER_CHARS).contains(&chars) {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "must be {MIN_IATI_IDENTIFIER_CHARS} to {MAX_IATI_IDENTIFIER_CHARS} characters, got {chars}"
+            ),
+        ));
+    }
+    if id.chars().any(char::is_whitespace) {
+        return Err(DomainError::invalid(field, "must not contain whitespace"));
+    }
+    if !id.contains('-') {
+        return Err(DomainError::invalid(
+            field,
+            "must be an agency prefix and a number joined by '-', e.g. XM-DAC-41122",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrganisationCommand {
+    /// Creates the organisation, `active`.
+    Register {
+        id: String,
+        name: String,
+        kind: OrganisationKind,
+        /// IATI OrganisationType code, e.g. `"40"` multilateral.
+        iati_type: String,
+        iati_identifier: Option<String>,
+        /// ISO 3166-1 alpha-2 of its seat, when it has one.
+        country: Option<String>,
+    },
+    /// Changes the given fields (`None` keeps the field; an identifier or country, once set, can be
+    /// replaced but not removed). A no-op update records nothing.
+    Update {
+        id: String,
+        name: Option<String>,
+        kind: Option<OrganisationKind>,
+        iati_type: Option<String>,
+        iati_identifier: Option<String>,
+        country: Option<String>,
+    },
+    /// active -> deactivated: it makes no new offers; the reason is required.
+    Deactivate { id: String, on: Date, reason: String },
+}
+
+impl OrganisationCommand {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Register { id, .. } | Self::Update { id, .. } | Self::Deactivate { id, .. } => id,
+        }
+    }
+}
+
+#[allow(
+    clippy::enum_variant_names,
+    reason = "kind strings are global across services, so each names its aggregate"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum OrganisationEvent {
+    OrganisationRegistered {
+        id: String,
+        name: String,
+        kind: OrganisationKind,
+        iati_type: String,
+        iati_identifier: Option<String>,
+        country: Option<String>,
+    },
+    /// Only the fields that changed are `Some`.
+    OrganisationUpdated {
+        id: String,
+        name: Option<String>,
+        kind: Option<OrganisationKind>,
+        iati_type: Option<String>,
+        iati_identifier: Option<String>,
+        country: Option<String>,
+    },
+    OrganisationDeactivated {
+        id: String,
+        on: Date,
+        reason: String,
+    },
+}
+
+impl OrganisationEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &[
+        "organisation_registered",
+        "organisation_updated",
+        "organisation_deactivated",
+    ];
+}
+
+impl DomainEvent for OrganisationEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::OrganisationRegistered { .. } => "organisation_registered",
+            Self::OrganisationUpdated { .. } => "organisation_updated",
+            Self::OrganisationDeactivated { .. } => "organisation_deactivated",
+        }
+    }
+}
+
+/// An organisation as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationState {
+    pub id: String,
+    pub status: Option<OrganisationStatus>,
+    pub name: String,
+    pub kind: Option<OrganisationKind>,
+    pub iati_type: String,
+    pub iati_identifier: Option<String>,
+    pub country: Option<String>,
+    pub deactivated_on: Option<Date>,
+}
+
+/// The decider.
+pub struct Organisation;
+
+impl Aggregate for Organisation {
+    const NAME: &'static str = "organisation";
+    type State = OrganisationState;
+    type Command = OrganisationCommand;
+    type Event = OrganisationEvent;
+
+    fn decide(
+        state: &OrganisationState,
+        command: &OrganisationCommand,
+    ) -> Result<Vec<OrganisationEvent>, DomainError> {
+        use OrganisationCommand as C;
+        use OrganisationEvent as E;
+        use OrganisationStatus as S;
+
+        if let C::Register {
+            id,
+            name,
+            kind,
+            iati_type,
+            iati_identifier,
+            country,
+        } = command
+        {
+            if state.status.is_some() {
+                return Err(DomainError::already_exists(Self::NAME, id.clone()));
+            }
+            check_organisation_id("id", id)?;
+            check_text("name", name, MAX_NAME_CHARS)?;
+            codes::check_organisation_type("iati_type", iati_type)?;
+            if let Some(i) = iati_identifier {
+                check_iati_identifier("iati_identifier", i)?;
+            }
+            if let Some(c) = country {
+                codes::check_country("country", c)?;
+            }
+            return Ok(vec![E::OrganisationRegistered {
+                id: id.clone(),
+                name: name.trim().to_owned(),
+                kind: *kind,
+                iati_type: iati_type.clone(),
+                iati_identifier: iati_identifier.clone(),
+                country: country.clone(),
+            }]);
+        }
+
+        check_target(
+            Self::NAME,
+            state.status.is_some(),
+            state.id.as_str(),
+            command.id(),
+        )?;
+        let status = state.status.unwrap_or(S::Active);
+        match command {
+            C::Register { .. } => unreachable!("handled above"),
+            C::Update {
+                name,
+                kind,
+                iati_type,
+                iati_identifier,
+                country,
+                ..
+            } => {
+                if status != S::Active {
+                    return Err(DomainError::cannot("update", Self::NAME, status));
+                }
+                if let Some(n) = name {
+                    check_text("name", n, MAX_NAME_CHARS)?;
+                }
+                if let Some(t) = iati_type {
+                    codes::check_organisation_type("iati_type", t)?;
+                }
+                if let Some(i) = iati_identifier {
+                    check_iati_identifier("iati_identifier", i)?;
+                }
+                if let Some(c) = country {
+                    codes::check_country("country", c)?;
+                }
+                let name = name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| *n != state.name)
+                    .map(str::to_owned);
+                let kind = kind.filter(|k| Some(*k) != state.kind);
+                let iati_type = iati_type
+                    .as_ref()
+                    .filter(|t| **t != state.iati_type)
+                    .cloned();
+                let iati_identifier = iati_identifier
+                    .as_ref()
+                    .filter(|i| Some(*i) != state.iati_identifier.as_ref())
+                    .cloned();
+                let country = country
+                    .as_ref()
+                    .filter(|c| Some(*c) != state.country.as_ref())
+                    .cloned();
+                if name.is_none()
+                    && kind.is_none()
+                    && iati_type.is_none()
+                    && iati_identifier.is_none()
+                    && country.is_none()
+                {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::OrganisationUpdated {
+                    id: state.id.clone(),
+                    name,
+                    kind,
+                    iati_type,
+                    iati_identifier,
+                    country,
+                }])
+            }
+            C::Deactivate { on, reason, .. } => {
+                if status != S::Active {
+                    return Err(DomainError::cannot("deactivate", Self::NAME, status));
+                }
+                check_text("reason", reason, MAX_REASON_CHARS)?;
+                Ok(vec![E::OrganisationDeactivated {
+                    id: state.id.clone(),
+                    on: *on,
+                    reason: reason.trim().to_owned(),
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut state: OrganisationState, event: &OrganisationEvent) -> OrganisationState {
+        use OrganisationEvent as E;
+        match event {
+            E::OrganisationRegistered {
+                id,
+                name,
+                kind,
+                iati_type,
+                iati_identifier,
+                country,
+            } => {
+                return OrganisationState {
+                    id: id.clone(),
+                    status: Some(OrganisationStatus::Active),
+                    name: name.clone(),
+                    kind: Some(*kind),
+                    iati_type: iati_type.clone(),
+                    iati_identifier: iati_identifier.clone(),
+                    country: country.clone(),
+                    deactivated_on: None,
+                };
+            }
+            E::OrganisationUpdated {
+                name,
+                kind,
+                iati_type,
+                iati_identifier,
+                country,
+                ..
+            } => {
+                if let Some(v) = name {
+                    state.name.clone_from(v);
+                }
+                if let Some(v) = kind {
+                    state.kind = Some(*v);
+                }
+                if let Some(v) = iati_type {
+                    state.iati_type.clone_from(v);
+                }
+                if let Some(v) = iati_identifier {
+                    state.iati_identifier = Some(v.clone());
+                }
+                if let Some(v) = country {
+                    state.country = Some(v.clone());
+                }
+            }
+            E::OrganisationDeactivated { on, .. } => {
+                state.status = Some(OrganisationStatus::Deactivated);
+                state.deactivated_on = Some(*on);
+            }
+        }
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: &str = "XM-DAC-41122";
+
+    fn register() -> OrganisationCommand {
+        OrganisationCommand::Register {
+            id: ID.into(),
+            name: " UN Office of Counter-Terrorism ".into(),
+            kind: OrganisationKind::UnEntity,
+            iati_type: "40".into(),
+            iati_identifier: Some("XM-DAC-41122".into()),
+            country: Some("US".into()),
+        }
+    }
+
+    fn registered() -> OrganisationEvent {
+        OrganisationEvent::OrganisationRegistered {
+            id: ID.into(),
+            name: "UN Office of Counter-Terrorism".into(),
+            kind: OrganisationKind::UnEntity,
+            iati_type: "40".into(),
+            iati_identifier: Some("XM-DAC-41122".into()),
+            country: Some("US".into()),
+        }
+    }
+
+    fn deactivated() -> OrganisationEvent {
+        OrganisationEvent::OrganisationDeactivated {
+            id: ID.into(),
+            on: date(2025, 9, 1),
+            reason: "merged".into(),
+        }
+    }
+
+    fn update() -> OrganisationCommand {
+        OrganisationCommand::Update {
+            id: ID.into(),
+            name: None,
+            kind: None,
+            iati_type: None,
+            iati_identifier: None,
+            country: None,
+        }
+    }
+
+    fn update_with(edit: impl FnOnce(&mut OrganisationCommand)) -> OrganisationCommand {
+        let mut c = update();
+        edit(&mut c);
+        c
+    }
+
+    fn deactivate() -> OrganisationCommand {
+        OrganisationCommand::Deactivate {
+            id: ID.into(),
+            on: date(2025, 9, 2),
+            reason: "closed down".into(),
+        }
+    }
+
+    #[test]
+    fn register_creates_an_active_organisation() {
+        let state = given::<Organisation>(&[])
+            .when(register())
+            .then(&[registered()]);
+        assert_eq!(state.status, Some(OrganisationStatus::Active));
+        assert_eq!(state.id, ID);
+        given::<Organisation>(&[registered()])
+            .when(register())
+            .then_error(DomainError::already_exists("organisation", ID));
+        // Many counter-terrorism actors have no IATI identifier and no seat.
+        let mut c = register();
+        if let OrganisationCommand::Register {
+            id,
+            iati_identifier,
+            country,
+            ..
+        } = &mut c
+        {
+            *id = "UNOCT".into();
+            *iati_identifier = None;
+            *country = None;
+        }
+        let state = given::<Organisation>(&[]).when(c).then(&[
+            OrganisationEvent::OrganisationRegistered {
+                id: "UNOCT".into(),
+                name: "UN Office of Counter-Terrorism".into(),
+                kind: OrganisationKind::UnEntity,
+                iati_type: "40".into(),
+                iati_identifier: None,
+                country: None,
+            },
+        ]);
+        assert_eq!(state.id, "UNOCT");
+    }
+
+    #[test]
+    fn moves_need_an_existing_organisation_with_that_id() {
+        for c in [update(), deactivate()] {
+            given::<Organisation>(&[])
+                .when(c.clone())
+                .then_error(DomainError::not_found("organisation", ID));
+        }
+        given::<Organisation>(&[registered()])
+            .when(OrganisationCommand::Deactivate {
+                id: "UNOCT".into(),
+                on: date(2025, 9, 2),
+                reason: "x".into(),
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn register_validation_names_the_field() {
+        type Edit = fn(&mut OrganisationCommand);
+        let cases: Vec<(&str, Edit)> = vec![
+            ("id", |c| {
+                if let OrganisationCommand::Register { id, .. } = c {
+                    *id = "X".into();
+                }
+            }),
+            ("id", |c| {
+                if let OrganisationCommand::Register { id, .. } = c {
+                    *id = "x".repeat(MAX_ID_CHARS + 1);
+                }
+            }),
+            ("id", |c| {
+                if let OrganisationCommand::Register { id, .. } = c {
+                    *id = "UN OCT".into();
+                }
+            }),
+            ("id", |c| {
+                if let OrganisationCommand::Register { id, .. } = c {
+                    *id = "UNOCT/1".into();
+                }
+            }),
+            ("name", |c| {
+                if let OrganisationCommand::Register { name, .. } = c {
+                    *name = " ".into();
+                }
+            }),
+            ("name", |c| {
+                if let OrganisationCommand::Register { name, .. } = c {
+                    *name = "x".repeat(MAX_NAME_CHARS + 1);
+                }
+            }),
+            ("iati_type", |c| {
+                if let OrganisationCommand::Register { iati_type, .. } = c {
+                    *iati_type = "41".into();
+                }
+            }),
+            ("iati_identifier", |c| {
+                if let OrganisationCommand::Register {
+                    iati_identifier, ..
+                } = c
+                {
+                    *iati_identifier = Some("XM".into());
+                }
+            }),
+            ("iati_identifier", |c| {
+                if let OrganisationCommand::Register {
+                    iati_identifier, ..
+                } = c
+                {
+                    *iati_identifier = Some("XM DAC 41122".into());
+                }
+            }),
+            ("iati_identifier", |c| {
+                if let OrganisationCommand::Register {
+                    iati_identifier, ..
+                } = c
+                {
+                    *iati_identifier = Some("XMDAC41122".into());
+                }
+            }),
+            ("iati_identifier", |c| {
+                if let OrganisationCommand::Register {
+                    iati_identifier, ..
+                } = c
+                {
+                    *iati_identifier = Some(format!("XM-{}", "1".repeat(98)));
+                }
+            }),
+            ("country", |c| {
+                if let OrganisationCommand::Register { country, .. } = c {
+                    *country = Some("QQ".into());
+                }
+            }),
+        ];
+        for (field, edit) in cases {
+            let mut c = register();
+            edit(&mut c);
+            given::<Organisation>(&[]).when(c).then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn ids_and_identifiers() {
+        for ok in ["UN", "XM-DAC-41122", "UNOCT", "org_eu-1", &"a".repeat(64)] {
+            assert!(check_organisation_id("organisation", ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_organisation_id("organisation", "é1"),
+            Err(DomainError::invalid(
+                "organisation",
+                "may only hold A-Z, a-z, 0-9, '-' and '_', got 'é'"
+            ))
+        );
+        assert!(check_iati_identifier("iati_identifier", "GB-COH-01234567").is_ok());
+        assert!(check_iati_identifier("iati_identifier", "A-1").is_ok());
+        assert!(check_iati_identifier("iati_identifier", "A-").is_err());
+        assert!(check_iati_identifier("iati_identifier", "GB-COH-0123\t4567").is_err());
+    }
+
+    #[test]
+    fn update_records_only_what_changed() {
+        let c = update_with(|c| {
+            if let OrganisationCommand::Update {
+                name,
+                kind,
+                iati_type,
+                country,
+                ..
+            } = c
+            {
+                *name = Some("UN Office of Counter-Terrorism".into()); // unchanged
+                *kind = Some(OrganisationKind::InternationalOrganisation);
+                *iati_type = Some("40".into()); // unchanged
+                *country = Some("CH".into());
+            }
+        });
+        let state = given::<Organisation>(&[registered()]).when(c).then(&[
+            OrganisationEvent::OrganisationUpdated {
+                id: ID.into(),
+                name: None,
+                kind: Some(OrganisationKind::InternationalOrganisation),
+                iati_type: None,
+                iati_identifier: None,
+                country: Some("CH".into()),
+            },
+        ]);
+        assert_eq!(
+            state.kind,
+            Some(OrganisationKind::InternationalOrganisation)
+        );
+        assert_eq!(state.country.as_deref(), Some("CH"));
+        given::<Organisation>(&[registered()])
+            .when(update())
+            .then(&[]);
+        let c = update_with(|c| {
+            if let OrganisationCommand::Update {
+                name,
+                iati_identifier,
+                ..
+            } = c
+            {
+                *name = Some("UNOCT".into());
+                *iati_identifier = Some("XM-OCHA-UNOCT".into());
+            }
+        });
+        let state = given::<Organisation>(&[registered()]).when(c).then(&[
+            OrganisationEvent::OrganisationUpdated {
+                id: ID.into(),
+                name: Some("UNOCT".into()),
+                kind: None,
+                iati_type: None,
+                iati_identifier: Some("XM-OCHA-UNOCT".into()),
+                country: None,
+            },
+        ]);
+        assert_eq!(state.name, "UNOCT");
+        assert_eq!(state.iati_type, "40");
+    }
+
+    #[test]
+    fn update_validation_names_the_field() {
+        type Edit = fn(&mut OrganisationCommand);
+        let cases: Vec<(&str, Edit)> = vec![
+            ("name", |c| {
+                if let OrganisationCommand::Update { name, .. } = c {
+                    *name = Some(String::new());
+                }
+            }),
+            ("iati_type", |c| {
+                if let OrganisationCommand::Update { iati_type, .. } = c {
+                    *iati_type = Some("x".into());
+                }
+            }),
+            ("iati_identifier", |c| {
+                if let OrganisationCommand::Update {
+                    iati_identifier, ..
+                } = c
+                {
+                    *iati_identifier = Some("nodash".into());
+                }
+            }),
+            ("country", |c| {
+                if let OrganisationCommand::Update { country, .. } = c {
+                    *country = Some("AN".into());
+                }
+            }),
+        ];
+        for (field, edit) in cases {
+            given::<Organisation>(&[registered()])
+                .when(update_with(edit))
+                .then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn every_status_and_move() {
+        // Active: both moves allowed.
+        let state = given::<Organisation>(&[registered()])
+            .when(deactivate())
+            .then(&[OrganisationEvent::OrganisationDeactivated {
+                id: ID.into(),
+                on: date(2025, 9, 2),
+                reason: "closed down".into(),
+            }]);
+        assert_eq!(state.status, Some(OrganisationStatus::Deactivated));
+        assert_eq!(state.deactivated_on, Some(date(2025, 9, 2)));
+        given::<Organisation>(&[registered()])
+            .when(update_with(|c| {
+                if let OrganisationCommand::Update { kind, .. } = c {
+                    *kind = Some(OrganisationKind::Academia);
+                }
+            }))
+            .then(&[OrganisationEvent::OrganisationUpdated {
+                id: ID.into(),
+                name: None,
+                kind: Some(OrganisationKind::Academia),
+                iati_type: None,
+                iati_identifier: None,
+                country: None,
+            }]);
+        // Deactivated: nothing.
+        given::<Organisation>(&[registered(), deactivated()])
+            .when(update())
+            .then_error(DomainError::cannot(
+                "update",
+                "organisation",
+                "deactivated",
+            ));
+        given::<Organisation>(&[registered(), deactivated()])
+            .when(deactivate())
+            .then_error(DomainError::cannot(
+                "deactivate",
+                "organisation",
+                "deactivated",
+            ));
+        // The reason is required.
+        given::<Organisation>(&[registered()])
+            .when(OrganisationCommand::Deactivate {
+                id: ID.into(),
+                on: date(2025, 9, 2),
+                reason: " ".into(),
+            })
+            .then_invalid("reason");
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let events = vec![
+            registered(),
+            OrganisationEvent::OrganisationUpdated {
+                id: ID.into(),
+                name: Some("n".into()),
+                kind: None,
+                iati_type: None,
+                iati_identifier: None,
+                country: None,
+            },
+            deactivated(),
+        ];
+        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        assert_eq!(kinds, OrganisationEvent::KINDS);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<OrganisationEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+        assert_eq!(
+            OrganisationKind::ALL.len(),
+            8,
+            "the kinds DESIGN lists"
+        );
+        assert_eq!(OrganisationKind::UnEntity.to_string(), "un_entity");
+    }
+}

@@ -1,0 +1,800 @@
+//! Referral: a coordinator's match of a need to an offer, for a share of the need, accepted
+//! explicitly by the partner and then by the State before it starts or joins a project.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::codes;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::money::{Money, check_currency_of};
+use crate::organisation::check_organisation_id;
+use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+
+string_enum! {
+    pub enum ReferralStatus ("status") {
+        Proposed => "proposed",
+        Referred => "referred",
+        AcceptedByPartner => "accepted_by_partner",
+        AcceptedByState => "accepted_by_state",
+        Active => "active",
+        Declined => "declined",
+        Lapsed => "lapsed",
+    }
+}
+
+string_enum! {
+    /// Who declined a referral.
+    pub enum Party ("by") {
+        Partner => "partner",
+        State => "state",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReferralCommand {
+    /// Creates the referral, `proposed`.
+    Propose {
+        id: Uuid,
+        need_id: Uuid,
+        offer_id: Uuid,
+        /// The need's Member State.
+        member_state: String,
+        /// The offer's organisation.
+        organisation: String,
+        /// The share of the need this referral covers; at least one of the two, each positive.
+        share_money: Option<Money>,
+        share_units: Option<u64>,
+    },
+    /// proposed -> referred: sent to the partner.
+    Refer {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// referred -> accepted_by_partner.
+    AcceptByPartner {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// referred -> declined (by the partner); the reason is required.
+    DeclineByPartner { id: Uuid, on: Date, reason: String },
+    /// accepted_by_partner -> accepted_by_state.
+    AcceptByState {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// referred or accepted_by_partner -> declined (by the State); the reason is required.
+    DeclineByState { id: Uuid, on: Date, reason: String },
+    /// accepted_by_state -> active: the work starts in (or joins) project `project_id`.
+    Activate {
+        id: Uuid,
+        on: Date,
+        project_id: Uuid,
+        reason: Option<String>,
+    },
+    /// proposed, referred, accepted_by_partner or accepted_by_state -> lapsed; the reason is required.
+    Lapse { id: Uuid, on: Date, reason: String },
+}
+
+impl ReferralCommand {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Propose { id, .. }
+            | Self::Refer { id, .. }
+            | Self::AcceptByPartner { id, .. }
+            | Self::DeclineByPartner { id, .. }
+            | Self::AcceptByState { id, .. }
+            | Self::DeclineByState { id, .. }
+            | Self::Activate { id, .. }
+            | Self::Lapse { id, .. } => *id,
+        }
+    }
+}
+
+#[allow(
+    clippy::enum_variant_names,
+    reason = "kind strings are global across services, so each names its aggregate"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum ReferralEvent {
+    ReferralProposed {
+        id: Uuid,
+        need_id: Uuid,
+        offer_id: Uuid,
+        member_state: String,
+        organisation: String,
+        share_money: Option<Money>,
+        share_units: Option<u64>,
+    },
+    ReferralReferred {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    ReferralAcceptedByPartner {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    ReferralAcceptedByState {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    ReferralDeclined {
+        id: Uuid,
+        on: Date,
+        by: Party,
+        reason: String,
+    },
+    ReferralActivated {
+        id: Uuid,
+        on: Date,
+        project_id: Uuid,
+        reason: Option<String>,
+    },
+    ReferralLapsed {
+        id: Uuid,
+        on: Date,
+        reason: String,
+    },
+}
+
+impl ReferralEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &[
+        "referral_proposed",
+        "referral_referred",
+        "referral_accepted_by_partner",
+        "referral_accepted_by_state",
+        "referral_declined",
+        "referral_activated",
+        "referral_lapsed",
+    ];
+}
+
+impl DomainEvent for ReferralEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::ReferralProposed { .. } => "referral_proposed",
+            Self::ReferralReferred { .. } => "referral_referred",
+            Self::ReferralAcceptedByPartner { .. } => "referral_accepted_by_partner",
+            Self::ReferralAcceptedByState { .. } => "referral_accepted_by_state",
+            Self::ReferralDeclined { .. } => "referral_declined",
+            Self::ReferralActivated { .. } => "referral_activated",
+            Self::ReferralLapsed { .. } => "referral_lapsed",
+        }
+    }
+}
+
+/// A referral as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralState {
+    pub id: Uuid,
+    pub status: Option<ReferralStatus>,
+    pub need_id: Uuid,
+    pub offer_id: Uuid,
+    pub member_state: String,
+    pub organisation: String,
+    pub share_money: Option<Money>,
+    pub share_units: Option<u64>,
+    pub declined_by: Option<Party>,
+    pub project_id: Option<Uuid>,
+    /// The business date of the latest move, which the next may not precede.
+    pub last_on: Option<Date>,
+}
+
+impl ReferralState {
+    /// Whether its share counts as covering the need and committing the offer: accepted by both
+    /// parties (accepted_by_state or active).
+    pub fn counts_as_accepted(&self) -> bool {
+        matches!(
+            self.status,
+            Some(ReferralStatus::AcceptedByState | ReferralStatus::Active)
+        )
+    }
+}
+
+/// The decider.
+pub struct Referral;
+
+impl Aggregate for Referral {
+    const NAME: &'static str = "referral";
+    type State = ReferralState;
+    type Command = ReferralCommand;
+    type Event = ReferralEvent;
+
+    fn decide(
+        state: &ReferralState,
+        command: &ReferralCommand,
+    ) -> Result<Vec<ReferralEvent>, DomainError> {
+        use ReferralCommand as C;
+        use ReferralEvent as E;
+        use ReferralStatus as S;
+
+        if let C::Propose {
+            id,
+            need_id,
+            offer_id,
+            member_state,
+            organisation,
+            share_money,
+            share_units,
+        } = command
+        {
+            if state.status.is_some() {
+                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
+            }
+            check_id("id", *id)?;
+            check_id("need_id", *need_id)?;
+            check_id("offer_id", *offer_id)?;
+            codes::check_country("member_state", member_state)?;
+            check_organisation_id("organisation", organisation)?;
+            if share_money.is_none() && share_units.is_none() {
+                return Err(DomainError::invalid(
+                    "share_money",
+                    "give share_money, share_units or both",
+                ));
+            }
+            if let Some(m) = share_money {
+                check_currency_of("share_money", m)?;
+                if !m.is_positive() {
+                    return Err(DomainError::invalid(
+                        "share_money",
+                        format!("must be positive, got {m}"),
+                    ));
+                }
+            }
+            if *share_units == Some(0) {
+                return Err(DomainError::invalid("share_units", "must be positive"));
+            }
+            return Ok(vec![E::ReferralProposed {
+                id: *id,
+                need_id: *need_id,
+                offer_id: *offer_id,
+                member_state: member_state.clone(),
+                organisation: organisation.clone(),
+                share_money: share_money.clone(),
+                share_units: *share_units,
+            }]);
+        }
+
+        check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
+        let status = state.status.unwrap_or(S::Proposed);
+        // (statuses the move starts from, verb for the error, date, optional reason, required reason)
+        let (from, verb, on, reason, required): (&[S], &str, &Date, Option<&str>, Option<&str>) =
+            match command {
+                C::Propose { .. } => unreachable!("handled above"),
+                C::Refer { on, reason, .. } => (&[S::Proposed], "refer", on, reason.as_deref(), None),
+                C::AcceptByPartner { on, reason, .. } => (
+                    &[S::Referred],
+                    "accept for the partner",
+                    on,
+                    reason.as_deref(),
+                    None,
+                ),
+                C::DeclineByPartner { on, reason, .. } => (
+                    &[S::Referred],
+                    "decline for the partner",
+                    on,
+                    None,
+                    Some(reason),
+                ),
+                C::AcceptByState { on, reason, .. } => (
+                    &[S::AcceptedByPartner],
+                    "accept for the State",
+                    on,
+                    reason.as_deref(),
+                    None,
+                ),
+                C::DeclineByState { on, reason, .. } => (
+                    &[S::Referred, S::AcceptedByPartner],
+                    "decline for the State",
+                    on,
+                    None,
+                    Some(reason),
+                ),
+                C::Activate { on, reason, .. } => (
+                    &[S::AcceptedByState],
+                    "activate",
+                    on,
+                    reason.as_deref(),
+                    None,
+                ),
+                C::Lapse { on, reason, .. } => (
+                    &[
+                        S::Proposed,
+                        S::Referred,
+                        S::AcceptedByPartner,
+                        S::AcceptedByState,
+                    ],
+                    "lapse",
+                    on,
+                    None,
+                    Some(reason),
+                ),
+            };
+        if !from.contains(&status) {
+            return Err(DomainError::cannot(verb, Self::NAME, status));
+        }
+        if let Some(last) = state.last_on {
+            check_date_order("on", last, *on)?;
+        }
+        check_reason(reason)?;
+        if let Some(r) = required {
+            check_text("reason", r, MAX_REASON_CHARS)?;
+        }
+        if let C::Activate { project_id, .. } = command {
+            check_id("project_id", *project_id)?;
+        }
+        let (id, on) = (state.id, *on);
+        let reason = reason.map(|r| r.trim().to_owned());
+        let required = required.map(|r| r.trim().to_owned()).unwrap_or_default();
+        Ok(vec![match command {
+            C::Propose { .. } => unreachable!("handled above"),
+            C::Refer { .. } => E::ReferralReferred { id, on, reason },
+            C::AcceptByPartner { .. } => E::ReferralAcceptedByPartner { id, on, reason },
+            C::AcceptByState { .. } => E::ReferralAcceptedByState { id, on, reason },
+            C::DeclineByPartner { .. } => E::ReferralDeclined {
+                id,
+                on,
+                by: Party::Partner,
+                reason: required,
+            },
+            C::DeclineByState { .. } => E::ReferralDeclined {
+                id,
+                on,
+                by: Party::State,
+                reason: required,
+            },
+            C::Activate { project_id, .. } => E::ReferralActivated {
+                id,
+                on,
+                project_id: *project_id,
+                reason,
+            },
+            C::Lapse { .. } => E::ReferralLapsed {
+                id,
+                on,
+                reason: required,
+            },
+        }])
+    }
+
+    fn evolve(mut state: ReferralState, event: &ReferralEvent) -> ReferralState {
+        use ReferralEvent as E;
+        use ReferralStatus as S;
+        let (status, on) = match event {
+            E::ReferralProposed {
+                id,
+                need_id,
+                offer_id,
+                member_state,
+                organisation,
+                share_money,
+                share_units,
+            } => {
+                return ReferralState {
+                    id: *id,
+                    status: Some(S::Proposed),
+                    need_id: *need_id,
+                    offer_id: *offer_id,
+                    member_state: member_state.clone(),
+                    organisation: organisation.clone(),
+                    share_money: share_money.clone(),
+                    share_units: *share_units,
+                    ..ReferralState::default()
+                };
+            }
+            E::ReferralReferred { on, .. } => (S::Referred, on),
+            E::ReferralAcceptedByPartner { on, .. } => (S::AcceptedByPartner, on),
+            E::ReferralAcceptedByState { on, .. } => (S::AcceptedByState, on),
+            E::ReferralDeclined { on, by, .. } => {
+                state.declined_by = Some(*by);
+                (S::Declined, on)
+            }
+            E::ReferralActivated { on, project_id, .. } => {
+                state.project_id = Some(*project_id);
+                (S::Active, on)
+            }
+            E::ReferralLapsed { on, .. } => (S::Lapsed, on),
+        };
+        state.status = Some(status);
+        state.last_on = Some(*on);
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0xA1);
+    const NEED: Uuid = Uuid::from_u128(0xC1);
+    const OFFER: Uuid = Uuid::from_u128(0xF1);
+    const PROJECT: Uuid = Uuid::from_u128(0x91);
+
+    fn d(day: i8) -> Date {
+        date(2025, 10, day)
+    }
+
+    fn usd(amount_minor: i64) -> Money {
+        Money::new(amount_minor, "USD").unwrap()
+    }
+
+    fn propose() -> ReferralCommand {
+        ReferralCommand::Propose {
+            id: ID,
+            need_id: NEED,
+            offer_id: OFFER,
+            member_state: "KE".into(),
+            organisation: "UNOCT".into(),
+            share_money: Some(usd(4_000_000)),
+            share_units: Some(80),
+        }
+    }
+
+    fn proposed() -> ReferralEvent {
+        ReferralEvent::ReferralProposed {
+            id: ID,
+            need_id: NEED,
+            offer_id: OFFER,
+            member_state: "KE".into(),
+            organisation: "UNOCT".into(),
+            share_money: Some(usd(4_000_000)),
+            share_units: Some(80),
+        }
+    }
+
+    fn history(status: ReferralStatus) -> Vec<ReferralEvent> {
+        use ReferralEvent as E;
+        use ReferralStatus as S;
+        let id = ID;
+        let chain = [
+            E::ReferralReferred {
+                id,
+                on: d(1),
+                reason: None,
+            },
+            E::ReferralAcceptedByPartner {
+                id,
+                on: d(2),
+                reason: None,
+            },
+            E::ReferralAcceptedByState {
+                id,
+                on: d(3),
+                reason: None,
+            },
+            E::ReferralActivated {
+                id,
+                on: d(4),
+                project_id: PROJECT,
+                reason: None,
+            },
+        ];
+        let mut events = vec![proposed()];
+        let take = match status {
+            S::Proposed | S::Lapsed => 0,
+            S::Referred | S::Declined => 1,
+            S::AcceptedByPartner => 2,
+            S::AcceptedByState => 3,
+            S::Active => 4,
+        };
+        events.extend(chain.into_iter().take(take));
+        match status {
+            S::Declined => events.push(E::ReferralDeclined {
+                id,
+                on: d(2),
+                by: Party::Partner,
+                reason: "no capacity".into(),
+            }),
+            S::Lapsed => events.push(E::ReferralLapsed {
+                id,
+                on: d(2),
+                reason: "no answer".into(),
+            }),
+            _ => {}
+        }
+        events
+    }
+
+    fn moves() -> Vec<ReferralCommand> {
+        use ReferralCommand as C;
+        let (id, on) = (ID, d(20));
+        vec![
+            C::Refer {
+                id,
+                on,
+                reason: None,
+            },
+            C::AcceptByPartner {
+                id,
+                on,
+                reason: None,
+            },
+            C::DeclineByPartner {
+                id,
+                on,
+                reason: "no capacity".into(),
+            },
+            C::AcceptByState {
+                id,
+                on,
+                reason: None,
+            },
+            C::DeclineByState {
+                id,
+                on,
+                reason: "bilateral help instead".into(),
+            },
+            C::Activate {
+                id,
+                on,
+                project_id: PROJECT,
+                reason: None,
+            },
+            C::Lapse {
+                id,
+                on,
+                reason: "no answer".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn propose_creates_a_proposed_referral() {
+        let state = given::<Referral>(&[]).when(propose()).then(&[proposed()]);
+        assert_eq!(state.status, Some(ReferralStatus::Proposed));
+        assert!(!state.counts_as_accepted());
+        given::<Referral>(&[proposed()])
+            .when(propose())
+            .then_error(DomainError::already_exists("referral", ID.to_string()));
+    }
+
+    #[test]
+    fn moves_need_an_existing_referral_with_that_id() {
+        for c in moves() {
+            given::<Referral>(&[])
+                .when(c)
+                .then_error(DomainError::not_found("referral", ID.to_string()));
+        }
+        given::<Referral>(&[proposed()])
+            .when(ReferralCommand::Refer {
+                id: Uuid::from_u128(0xA2),
+                on: d(1),
+                reason: None,
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn propose_validation_names_the_field() {
+        type Edit = fn(&mut ReferralCommand);
+        macro_rules! set {
+            ($field:ident = $value:expr) => {
+                |c: &mut ReferralCommand| {
+                    if let ReferralCommand::Propose { $field, .. } = c {
+                        *$field = $value;
+                    }
+                }
+            };
+        }
+        let cases: Vec<(&str, Edit)> = vec![
+            ("id", set!(id = Uuid::nil())),
+            ("need_id", set!(need_id = Uuid::nil())),
+            ("offer_id", set!(offer_id = Uuid::nil())),
+            ("member_state", set!(member_state = "ke".into())),
+            ("organisation", set!(organisation = "U N".into())),
+            ("share_money", set!(share_money = Some(usd(0)))),
+            ("share_money", set!(share_money = Some(usd(-100)))),
+            (
+                "share_money",
+                set!(
+                    share_money = Some(Money {
+                        amount_minor: 1,
+                        currency: "ABC".into()
+                    })
+                ),
+            ),
+            ("share_units", set!(share_units = Some(0))),
+            ("share_money", |c| {
+                if let ReferralCommand::Propose {
+                    share_money,
+                    share_units,
+                    ..
+                } = c
+                {
+                    *share_money = None;
+                    *share_units = None;
+                }
+            }),
+        ];
+        for (field, edit) in cases {
+            let mut c = propose();
+            edit(&mut c);
+            given::<Referral>(&[]).when(c).then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn every_status_and_move() {
+        use ReferralStatus as S;
+        let allowed = |status: S, command: &ReferralCommand| {
+            use ReferralCommand as C;
+            matches!(
+                (status, command),
+                (S::Proposed, C::Refer { .. } | C::Lapse { .. })
+                    | (
+                        S::Referred,
+                        C::AcceptByPartner { .. }
+                            | C::DeclineByPartner { .. }
+                            | C::DeclineByState { .. }
+                            | C::Lapse { .. }
+                    )
+                    | (
+                        S::AcceptedByPartner,
+                        C::AcceptByState { .. } | C::DeclineByState { .. } | C::Lapse { .. }
+                    )
+                    | (S::AcceptedByState, C::Activate { .. } | C::Lapse { .. })
+            )
+        };
+        for &status in S::ALL {
+            for command in moves() {
+                let result = Referral::decide(&crate::fold::<Referral>(&history(status)), &command);
+                if allowed(status, &command) {
+                    assert!(
+                        result.as_ref().is_ok_and(|events| events.len() == 1),
+                        "{command:?} from {status}: {result:?}"
+                    );
+                } else {
+                    match result {
+                        Err(DomainError::Invalid { field, reason }) => {
+                            assert_eq!(field, "status", "{command:?} from {status}");
+                            assert!(
+                                reason.ends_with(&format!("a referral that is {status}")),
+                                "{reason}"
+                            );
+                        }
+                        other => panic!("{command:?} from {status}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_to_active() {
+        let mut events = vec![proposed()];
+        for e in history(ReferralStatus::Active).into_iter().skip(1) {
+            let command = match &e {
+                ReferralEvent::ReferralReferred { on, .. } => ReferralCommand::Refer {
+                    id: ID,
+                    on: *on,
+                    reason: None,
+                },
+                ReferralEvent::ReferralAcceptedByPartner { on, .. } => {
+                    ReferralCommand::AcceptByPartner {
+                        id: ID,
+                        on: *on,
+                        reason: None,
+                    }
+                }
+                ReferralEvent::ReferralAcceptedByState { on, .. } => {
+                    ReferralCommand::AcceptByState {
+                        id: ID,
+                        on: *on,
+                        reason: None,
+                    }
+                }
+                ReferralEvent::ReferralActivated { on, .. } => ReferralCommand::Activate {
+                    id: ID,
+                    on: *on,
+                    project_id: PROJECT,
+                    reason: None,
+                },
+                other => panic!("{other:?}"),
+            };
+            given::<Referral>(&events)
+                .when(command)
+                .then(std::slice::from_ref(&e));
+            events.push(e);
+        }
+        let state = crate::fold::<Referral>(&events);
+        assert_eq!(state.status, Some(ReferralStatus::Active));
+        assert_eq!(state.project_id, Some(PROJECT));
+        assert!(state.counts_as_accepted());
+    }
+
+    #[test]
+    fn declines_record_who_and_why() {
+        let state = given::<Referral>(&history(ReferralStatus::AcceptedByPartner))
+            .when(ReferralCommand::DeclineByState {
+                id: ID,
+                on: d(5),
+                reason: " bilateral help instead ".into(),
+            })
+            .then(&[ReferralEvent::ReferralDeclined {
+                id: ID,
+                on: d(5),
+                by: Party::State,
+                reason: "bilateral help instead".into(),
+            }]);
+        assert_eq!(state.declined_by, Some(Party::State));
+        given::<Referral>(&history(ReferralStatus::Referred))
+            .when(ReferralCommand::DeclineByPartner {
+                id: ID,
+                on: d(5),
+                reason: " ".into(),
+            })
+            .then_invalid("reason");
+        given::<Referral>(&history(ReferralStatus::Referred))
+            .when(ReferralCommand::Lapse {
+                id: ID,
+                on: d(5),
+                reason: String::new(),
+            })
+            .then_invalid("reason");
+        given::<Referral>(&history(ReferralStatus::Proposed))
+            .when(ReferralCommand::Refer {
+                id: ID,
+                on: d(5),
+                reason: Some(" ".into()),
+            })
+            .then_invalid("reason");
+    }
+
+    #[test]
+    fn dates_in_order_and_a_real_project() {
+        // Accepted by the partner on 2 October.
+        given::<Referral>(&history(ReferralStatus::AcceptedByPartner))
+            .when(ReferralCommand::AcceptByState {
+                id: ID,
+                on: d(1),
+                reason: None,
+            })
+            .then_error(DomainError::invalid(
+                "on",
+                "must not be before 2025-10-02, got 2025-10-01",
+            ));
+        given::<Referral>(&history(ReferralStatus::AcceptedByState))
+            .when(ReferralCommand::Activate {
+                id: ID,
+                on: d(9),
+                project_id: Uuid::nil(),
+                reason: None,
+            })
+            .then_invalid("project_id");
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let mut events = history(ReferralStatus::Active);
+        events.extend(history(ReferralStatus::Declined).into_iter().skip(2));
+        events.extend(history(ReferralStatus::Lapsed).into_iter().skip(1));
+        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut all = ReferralEvent::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(seen, all);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<ReferralEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+    }
+}
