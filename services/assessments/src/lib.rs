@@ -1,11 +1,28 @@
 //! The assessments service: assessments, recommendations, needs and sharing grants (DESIGN §2,
 //! "Owned by assessments"). It answers commands over NATS (`tatrack.cmd.assessments.*`), decides
 //! them with the pure deciders of `tatrack-domain`, appends the events to its own sled log and
-//! replicates the log to the `TATRACK_ASSESSMENTS` stream.
+//! replicates the log to the `TATRACK_ASSESSMENTS` stream (wiring in `tatrack_bus::service`).
 
 mod access;
-mod app;
 mod commands;
 
-pub use app::{Config, SERVICE, run};
-pub use commands::{CommandReply, VERBS};
+use std::future::Future;
+
+pub use commands::VERBS;
+pub use tatrack_bus::service::{CommandReply, Config};
+
+/// The service's name on the bus (its stream is `TATRACK_ASSESSMENTS`).
+pub const SERVICE: &str = "assessments";
+
+/// Runs the service until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    tatrack_bus::service::run(
+        SERVICE,
+        "assessments, recommendations, needs and sharing grants",
+        VERBS,
+        config,
+        |store, incoming| async move { commands::handle(&store, incoming).await },
+        shutdown,
+    )
+    .await
+}

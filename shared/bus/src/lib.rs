@@ -7,6 +7,7 @@ pub mod copy;
 pub mod local;
 pub mod replicator;
 pub mod rpc;
+pub mod service;
 pub mod streams;
 pub mod subjects;
 pub mod subscriber;

@@ -1,0 +1,386 @@
+//! What every command service shares: the wiring of `run` (open the log, take back from the
+//! stream what the log lacks, replicate, serve the verbs plus `admin_stream_verify`, stop in
+//! order) and the command path (`load` an aggregate from its log stream, `execute` a command:
+//! authorise, decide, append with the version loaded, retry on a concurrent write).
+
+use std::fmt::Display;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tatrack_domain::{Aggregate, DomainError, Role, decode, encode};
+use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
+use uuid::Uuid;
+
+use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
+use crate::{copy, replicator, subjects};
+
+/// The admin verb behind `tatrack stream verify`: a service compares its own stream with its own
+/// log, since only it may open the log while it runs.
+pub const ADMIN_STREAM_VERIFY: &str = "admin_stream_verify";
+
+/// What a command reply carries: where its events went (DESIGN §4: the positions it wrote, for
+/// read-your-writes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandReply {
+    /// The aggregate's id (a UUID, or an organisation's code).
+    pub id: String,
+    pub stream: String,
+    pub first_position: u64,
+    pub last_position: u64,
+    pub stream_version: u64,
+    /// True when the command id was seen before and this is the first answer again.
+    pub idempotent: bool,
+}
+
+/// One command service's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `<data dir>`; the log lives in `<data dir>/<service>`.
+    pub data_dir: PathBuf,
+    pub nats: async_nats::Client,
+}
+
+/// Runs a command service until `shutdown` resolves: `handler` answers `verbs` under
+/// `tatrack.cmd.<service>`; in-flight commands finish, the replicator drains, the log flushes.
+pub async fn run<H, F>(
+    service: &'static str,
+    description: &str,
+    verbs: &[&str],
+    config: Config,
+    handler: H,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()>
+where
+    H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
+{
+    let store = Store::open(config.data_dir.join(service)).map_err(|e| {
+        anyhow::anyhow!(
+            "opening the {service} log in {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let js = crate::jetstream(config.nats.clone(), Duration::from_secs(1));
+
+    // A log that is behind its stream lost its tail (or its whole disk): take it back first.
+    // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts before one).
+    let mut shutdown = std::pin::pin!(shutdown.fuse());
+    loop {
+        match copy::rebuild_log(&js, service, &store).await {
+            Ok(0) => break,
+            Ok(imported) => {
+                tracing::warn!(
+                    service,
+                    imported,
+                    "log was behind its stream; rebuilt from it"
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(service, error = %e, "cannot compare the log with its stream yet; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let replicator = replicator::Replicator::new(
+        store.clone(),
+        js.clone(),
+        service,
+        replicator::Options::default(),
+    );
+    let replicator = tokio::spawn(replicator.run(stopped()));
+
+    let endpoint = {
+        let store = store.clone();
+        move |incoming: Incoming| {
+            let store = store.clone();
+            let js = js.clone();
+            let handler = handler.clone();
+            async move {
+                if incoming.verb == ADMIN_STREAM_VERIFY {
+                    return stream_verify(&js, service, &store, &incoming).await;
+                }
+                // A retried command returns its first answer, even if deciding it again would now fail.
+                if let Some(reply) = first_answer(&store, &incoming.meta).await? {
+                    return to_json(&reply);
+                }
+                handler(store, incoming).await
+            }
+        }
+    };
+    let prefix = subjects::command_prefix(service);
+    let mut all_verbs = verbs.to_vec();
+    all_verbs.push(ADMIN_STREAM_VERIFY);
+    let server = rpc::serve(
+        config.nats.clone(),
+        service,
+        description,
+        &prefix,
+        &all_verbs,
+        endpoint,
+        stopped(),
+    );
+    tracing::info!(service, head = store.durable_position(), "ready");
+
+    let mut server = std::pin::pin!(server);
+    let served = tokio::select! {
+        () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
+        result = &mut server => { let _ = stop_tx.send(true); result }
+    };
+    match replicator.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(service, error = %e, "replicator stopped with an alarm"),
+        Err(e) => tracing::error!(service, error = %e, "replicator task failed"),
+    }
+    store.flush().await?;
+    served.map_err(|e| anyhow::anyhow!("serving {service} commands: {e}"))
+}
+
+async fn stream_verify(
+    js: &async_nats::jetstream::Context,
+    service: &str,
+    store: &Store,
+    incoming: &Incoming,
+) -> Result<serde_json::Value, ErrorBody> {
+    if !matches!(
+        incoming.meta.principal.role,
+        Role::Admin | Role::Coordinator | Role::System
+    ) {
+        return Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "only admins may verify the stream",
+        ));
+    }
+    let comparison = copy::compare(js, service, store).await.map_err(|e| {
+        tracing::warn!(error = %e, "stream verify failed");
+        ErrorBody::new(
+            ErrorCode::Unavailable,
+            format!("cannot read the stream: {e}"),
+        )
+    })?;
+    to_json(&comparison)
+}
+
+/// The reply a command id already got, if it was seen.
+async fn first_answer(
+    store: &Store,
+    meta: &RequestMeta,
+) -> Result<Option<CommandReply>, ErrorBody> {
+    let Some(command_id) = meta.command_id else {
+        return Ok(None);
+    };
+    let Some(appended) = store.command_result(command_id).await.map_err(log_error)? else {
+        return Ok(None);
+    };
+    let first = store
+        .get(appended.first_position)
+        .map_err(log_error)?
+        .ok_or_else(ErrorBody::internal)?;
+    let id = first
+        .stream
+        .split_once('-')
+        .map(|(_, id)| id.to_owned())
+        .unwrap_or_default();
+    Ok(Some(CommandReply {
+        id,
+        stream: first.stream,
+        first_position: appended.first_position,
+        last_position: appended.last_position,
+        stream_version: appended.stream_version,
+        idempotent: true,
+    }))
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ErrorBody> {
+    serde_json::to_value(value).map_err(|_| ErrorBody::internal())
+}
+
+/// Splits a verb `<aggregate>_<command>` for one of `aggregates` (longest name first, since
+/// aggregate names may hold `_`, e.g. `sharing_grant_revoke`, `progress_report_submit`).
+pub fn split_verb<'a>(
+    verb: &'a str,
+    aggregates: &[&'static str],
+) -> Result<(&'static str, &'a str), ErrorBody> {
+    let mut names = aggregates.to_vec();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    names
+        .into_iter()
+        .find_map(|name| {
+            verb.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .map(|c| (name, c))
+        })
+        .ok_or_else(|| ErrorBody::invalid("verb", "unknown command"))
+}
+
+/// The request body as the aggregate's command: the body object plus `"type": command`.
+pub fn command_body<T: DeserializeOwned>(
+    incoming: &Incoming,
+    command: &str,
+) -> Result<T, ErrorBody> {
+    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
+        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
+    let object = body
+        .as_object_mut()
+        .ok_or_else(|| ErrorBody::invalid("body", "must be a JSON object"))?;
+    object.insert(
+        "type".to_owned(),
+        serde_json::Value::String(command.to_owned()),
+    );
+    rpc::from_value(&body)
+}
+
+pub fn not_found(what: &str, id: &(dyn Display + Sync)) -> ErrorBody {
+    ErrorBody::from(DomainError::not_found(what, id.to_string()))
+}
+
+/// The state of one aggregate and its stream version, folded from its log stream.
+pub fn load<A: Aggregate>(
+    store: &Store,
+    id: &(dyn Display + Sync),
+) -> Result<(A::State, u64), ErrorBody> {
+    let stream = subjects::log_stream(A::NAME, &id);
+    let mut state = A::State::default();
+    let mut version = 0;
+    for envelope in store.read_stream(&stream, 1).map_err(log_error)? {
+        let event: A::Event = decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| {
+            tracing::error!(stream = %stream, position = envelope.position, error = %e, "undecodable event");
+            ErrorBody::internal()
+        })?;
+        state = A::evolve(state, &event);
+        version = envelope.version;
+    }
+    Ok((state, version))
+}
+
+/// Attempts when a concurrent writer moved the aggregate between load and append.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Load, authorise, decide, append with the version loaded; on a concurrent write, do it again
+/// (then answer `conflict` with the actual version).
+pub async fn execute<A: Aggregate>(
+    store: &Store,
+    id: &(dyn Display + Sync),
+    command: &A::Command,
+    meta: &RequestMeta,
+    authorise: impl Fn(&A::State) -> Result<(), ErrorBody>,
+) -> Result<CommandReply, ErrorBody> {
+    let stream = subjects::log_stream(A::NAME, &id);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (state, version) = load::<A>(store, id)?;
+        authorise(&state)?;
+        let events = A::decide(&state, command)?;
+        if events.is_empty() {
+            // Nothing to record (e.g. an amendment that changes nothing): answer where it stands.
+            return Ok(CommandReply {
+                id: id.to_string(),
+                stream,
+                first_position: 0,
+                last_position: 0,
+                stream_version: version,
+                idempotent: true,
+            });
+        }
+        let new_events = events
+            .iter()
+            .map(|event| {
+                let encoded = encode(event);
+                NewEvent {
+                    id: Uuid::now_v7(),
+                    kind: encoded.kind,
+                    schema: encoded.schema,
+                    payload: encoded.payload,
+                }
+            })
+            .collect();
+        let expected = if version == 0 {
+            Expected::NoStream
+        } else {
+            Expected::Exact(version)
+        };
+        let log_meta = CommandMeta {
+            principal: format!("{}:{}", meta.principal.role, meta.principal.id),
+            command_id: meta.command_id,
+            correlation_id: Some(meta.correlation_id),
+        };
+        match store.append(&stream, expected, new_events, log_meta).await {
+            Ok(appended) => {
+                return Ok(CommandReply {
+                    id: id.to_string(),
+                    stream,
+                    first_position: appended.first_position,
+                    last_position: appended.last_position,
+                    stream_version: appended.stream_version,
+                    idempotent: appended.idempotent,
+                });
+            }
+            Err(tatrack_eventlog::Error::Conflict { actual, .. })
+                if attempt >= CONFLICT_RETRIES =>
+            {
+                return Err(ErrorBody {
+                    actual_version: Some(actual),
+                    ..ErrorBody::new(
+                        ErrorCode::Conflict,
+                        format!("{stream} was changed concurrently; try again"),
+                    )
+                });
+            }
+            Err(tatrack_eventlog::Error::Conflict { .. }) => {}
+            Err(e) => return Err(log_error(e)),
+        }
+    }
+}
+
+pub fn log_error(e: tatrack_eventlog::Error) -> ErrorBody {
+    match e {
+        tatrack_eventlog::Error::Invalid { field, reason } => ErrorBody::invalid(field, &reason),
+        other => {
+            tracing::error!(error = %other, "event log failure");
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                "the event log cannot take commands now",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_verb;
+
+    #[test]
+    fn verbs_split_at_the_longest_aggregate_name() {
+        let names = ["sharing_grant", "need", "progress_report", "project"];
+        assert_eq!(
+            split_verb("sharing_grant_revoke", &names).unwrap(),
+            ("sharing_grant", "revoke")
+        );
+        assert_eq!(
+            split_verb("progress_report_submit", &names).unwrap(),
+            ("progress_report", "submit")
+        );
+        assert_eq!(
+            split_verb("project_add_transaction", &names).unwrap(),
+            ("project", "add_transaction")
+        );
+        assert!(split_verb("nothing_here", &names).is_err());
+        assert!(split_verb("need", &names).is_err());
+    }
+}
