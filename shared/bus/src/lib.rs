@@ -4,6 +4,7 @@
 //! request-reply over the NATS service API, and the checks and repairs an operator runs by hand.
 
 pub mod copy;
+pub mod fold;
 pub mod local;
 pub mod replicator;
 pub mod rpc;

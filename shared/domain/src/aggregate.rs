@@ -34,16 +34,25 @@ where
 }
 
 /// The checks every non-creation command starts with: the aggregate exists and is the one the command
-/// names (a mismatch means the caller loaded the wrong stream). Ids are UUIDs for most aggregates and
-/// coordinator-chosen codes (`&str`) for organisations.
-pub(crate) fn check_target<I: PartialEq + std::fmt::Display>(
+/// names (a mismatch means the caller loaded the wrong stream).
+pub(crate) fn check_target(
     name: &str,
     exists: bool,
-    state_id: I,
-    command_id: I,
+    state_id: uuid::Uuid,
+    command_id: uuid::Uuid,
+) -> Result<(), DomainError> {
+    check_target_code(name, exists, &state_id.to_string(), &command_id.to_string())
+}
+
+/// [`check_target`] for aggregates keyed by a code rather than a UUID (organisations).
+pub(crate) fn check_target_code(
+    name: &str,
+    exists: bool,
+    state_id: &str,
+    command_id: &str,
 ) -> Result<(), DomainError> {
     if !exists {
-        return Err(DomainError::not_found(name, command_id.to_string()));
+        return Err(DomainError::not_found(name, command_id));
     }
     if state_id != command_id {
         return Err(DomainError::invalid(

@@ -452,7 +452,12 @@ mod tests {
     #[test]
     fn themes_and_modalities_map_to_listed_codes() {
         for t in themes() {
-            assert!(is_dac_sector(&t.nearest_dac5), "{}: {}", t.code, t.nearest_dac5);
+            assert!(
+                is_dac_sector(&t.nearest_dac5),
+                "{}: {}",
+                t.code,
+                t.nearest_dac5
+            );
         }
         for m in crate::need::Modality::ALL {
             assert!(check_aid_type("aid_type", m.iati_aid_type()).is_ok(), "{m}");

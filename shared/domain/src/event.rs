@@ -57,6 +57,38 @@ const SCHEMAS: &[(&str, u32)] = &[
     ("need_amended", 1),
     ("sharing_granted", 1),
     ("sharing_revoked", 1),
+    ("rates_recorded", 1),
+    ("organisation_registered", 1),
+    ("organisation_updated", 1),
+    ("organisation_deactivated", 1),
+    ("offer_drafted", 1),
+    ("offer_published", 1),
+    ("offer_amended", 1),
+    ("offer_withdrawn", 1),
+    ("offer_expired", 1),
+    ("offer_commitment_recorded", 1),
+    ("referral_proposed", 1),
+    ("referral_referred", 1),
+    ("referral_accepted_by_partner", 1),
+    ("referral_accepted_by_state", 1),
+    ("referral_declined", 1),
+    ("referral_activated", 1),
+    ("referral_lapsed", 1),
+    ("project_created", 1),
+    ("project_status_changed", 1),
+    ("project_referral_joined", 1),
+    ("project_budget_set", 1),
+    ("project_transaction_added", 1),
+    ("project_milestone_added", 1),
+    ("project_milestone_completed", 1),
+    ("project_result_added", 1),
+    ("project_indicator_actual_recorded", 1),
+    ("project_document_added", 1),
+    ("progress_report_drafted", 1),
+    ("progress_report_revised", 1),
+    ("progress_report_submitted", 1),
+    ("progress_report_validated", 1),
+    ("progress_report_returned", 1),
 ];
 
 /// Every event kind this crate defines, in a stable order.
@@ -198,5 +230,25 @@ mod tests {
         assert_eq!(all.len(), SCHEMAS.len());
         assert_eq!(schema_of("assessment_planned"), 1);
         assert_eq!(schema_of("offer_published"), 1);
+        assert_eq!(schema_of("some_other_service_event"), 1);
+    }
+
+    #[test]
+    fn every_module_kind_is_registered() {
+        let registered: Vec<_> = kinds().collect();
+        let modules: [&[&str]; 10] = [
+            crate::assessment::AssessmentEvent::KINDS,
+            crate::recommendation::RecommendationEvent::KINDS,
+            crate::need::NeedEvent::KINDS,
+            crate::sharing::SharingGrantEvent::KINDS,
+            crate::rates::RateTableEvent::KINDS,
+            crate::organisation::OrganisationEvent::KINDS,
+            crate::offer::OfferEvent::KINDS,
+            crate::referral::ReferralEvent::KINDS,
+            crate::project::ProjectEvent::KINDS,
+            crate::progress::ProgressReportEvent::KINDS,
+        ];
+        let all: Vec<&str> = modules.concat();
+        assert_eq!(all, registered);
     }
 }

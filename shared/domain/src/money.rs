@@ -233,7 +233,10 @@ mod tests {
         );
         assert_eq!(
             usd(i64::MIN).checked_sub(&usd(1)),
-            Err(DomainError::invalid("amount_minor", "difference is too large"))
+            Err(DomainError::invalid(
+                "amount_minor",
+                "difference is too large"
+            ))
         );
     }
 

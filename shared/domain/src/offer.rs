@@ -255,10 +255,10 @@ pub fn remaining(state: &OfferState) -> (Option<Money>, Option<u64>) {
             currency: b.currency.clone(),
         }
     });
-    let units = state
-        .capacity
-        .as_ref()
-        .map(|c| c.quantity.saturating_sub(state.committed_units.unwrap_or(0)));
+    let units = state.capacity.as_ref().map(|c| {
+        c.quantity
+            .saturating_sub(state.committed_units.unwrap_or(0))
+    });
     (money, units)
 }
 
@@ -575,10 +575,16 @@ impl Aggregate for Offer {
     }
 }
 
-fn check_unique<T: PartialEq + std::fmt::Display>(field: &str, items: &[T]) -> Result<(), DomainError> {
+fn check_unique<T: PartialEq + std::fmt::Display>(
+    field: &str,
+    items: &[T],
+) -> Result<(), DomainError> {
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
-            return Err(DomainError::invalid(field, format!("{item} is listed twice")));
+            return Err(DomainError::invalid(
+                field,
+                format!("{item} is listed twice"),
+            ));
         }
     }
     Ok(())
@@ -586,7 +592,10 @@ fn check_unique<T: PartialEq + std::fmt::Display>(field: &str, items: &[T]) -> R
 
 fn check_themes(themes: &[String]) -> Result<(), DomainError> {
     if themes.is_empty() {
-        return Err(DomainError::invalid("themes", "must name at least one theme"));
+        return Err(DomainError::invalid(
+            "themes",
+            "must name at least one theme",
+        ));
     }
     for t in themes {
         codes::check_theme("themes", t)?;
@@ -635,7 +644,10 @@ fn check_budget(budget: &Money) -> Result<(), DomainError> {
 fn check_capacity(capacity: &Units) -> Result<(), DomainError> {
     check_text("capacity.measure", &capacity.measure, MAX_MEASURE_CHARS)?;
     if capacity.quantity == 0 {
-        return Err(DomainError::invalid("capacity.quantity", "must be positive"));
+        return Err(DomainError::invalid(
+            "capacity.quantity",
+            "must be positive",
+        ));
     }
     Ok(())
 }
@@ -695,7 +707,11 @@ fn record_commitment(
                 ),
             ));
         }
-        if let Some(budget) = state.budget.as_ref().filter(|b| money.amount_minor > b.amount_minor) {
+        if let Some(budget) = state
+            .budget
+            .as_ref()
+            .filter(|b| money.amount_minor > b.amount_minor)
+        {
             return Err(DomainError::invalid(
                 "committed_money",
                 format!("{money} exceeds the budget of {budget}"),
@@ -1105,7 +1121,10 @@ mod tests {
                 }
             }),
             ("countries", set!(countries = vec!["QQ".into()])),
-            ("countries", set!(countries = vec!["KE".into(), "KE".into()])),
+            (
+                "countries",
+                set!(countries = vec!["KE".into(), "KE".into()]),
+            ),
             ("regions", set!(regions = vec!["999".into()])),
             ("modalities", set!(modalities = vec![])),
             (
@@ -1146,7 +1165,10 @@ mod tests {
             ("languages", set!(languages = vec![])),
             ("languages", set!(languages = vec!["EN".into()])),
             ("languages", set!(languages = vec!["eng".into()])),
-            ("languages", set!(languages = vec!["en".into(), "en".into()])),
+            (
+                "languages",
+                set!(languages = vec!["en".into(), "en".into()]),
+            ),
             ("conditions", set!(conditions = Some(String::new()))),
             (
                 "conditions",
@@ -1311,7 +1333,9 @@ mod tests {
             events.push(expected);
         }
         // The same totals again change nothing.
-        given::<Offer>(&events).when(record(Some(0), None)).then(&[]);
+        given::<Offer>(&events)
+            .when(record(Some(0), None))
+            .then(&[]);
         // An offer with only a capacity is committed when the units are.
         assert_eq!(
             commitment_status(None, Some(&officers(10)), None, Some(10)),
@@ -1392,21 +1416,22 @@ mod tests {
                 *conditions = Some("None.".into());
             }
         });
-        let state = given::<Offer>(&history(OfferStatus::Open))
-            .when(c)
-            .then(&[OfferEvent::OfferAmended {
-                id: ID,
-                title: None,
-                themes: Some(vec!["BOR".into()]),
-                countries: None,
-                regions: None,
-                modalities: None,
-                budget: None,
-                capacity: None,
-                valid_until: Some(date(2026, 6, 30)),
-                languages: None,
-                conditions: Some("None.".into()),
-            }]);
+        let state =
+            given::<Offer>(&history(OfferStatus::Open))
+                .when(c)
+                .then(&[OfferEvent::OfferAmended {
+                    id: ID,
+                    title: None,
+                    themes: Some(vec!["BOR".into()]),
+                    countries: None,
+                    regions: None,
+                    modalities: None,
+                    budget: None,
+                    capacity: None,
+                    valid_until: Some(date(2026, 6, 30)),
+                    languages: None,
+                    conditions: Some("None.".into()),
+                }]);
         assert_eq!(state.themes, ["BOR"]);
         assert_eq!(state.valid_until, Some(date(2026, 6, 30)));
         given::<Offer>(&history(OfferStatus::Open))
@@ -1551,7 +1576,14 @@ mod tests {
             "theme"
         );
         assert_eq!(
-            field(covers(&open, "BOR", "UG", Some("589"), Modality::Training, on)),
+            field(covers(
+                &open,
+                "BOR",
+                "UG",
+                Some("589"),
+                Modality::Training,
+                on
+            )),
             "country"
         );
         assert_eq!(

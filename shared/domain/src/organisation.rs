@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, check_target_code};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -111,7 +111,11 @@ pub enum OrganisationCommand {
         country: Option<String>,
     },
     /// active -> deactivated: it makes no new offers; the reason is required.
-    Deactivate { id: String, on: Date, reason: String },
+    Deactivate {
+        id: String,
+        on: Date,
+        reason: String,
+    },
 }
 
 impl OrganisationCommand {
@@ -233,12 +237,7 @@ impl Aggregate for Organisation {
             }]);
         }
 
-        check_target(
-            Self::NAME,
-            state.status.is_some(),
-            state.id.as_str(),
-            command.id(),
-        )?;
+        check_target_code(Self::NAME, state.status.is_some(), &state.id, command.id())?;
         let status = state.status.unwrap_or(S::Active);
         match command {
             C::Register { .. } => unreachable!("handled above"),
@@ -456,16 +455,17 @@ mod tests {
             *iati_identifier = None;
             *country = None;
         }
-        let state = given::<Organisation>(&[]).when(c).then(&[
-            OrganisationEvent::OrganisationRegistered {
-                id: "UNOCT".into(),
-                name: "UN Office of Counter-Terrorism".into(),
-                kind: OrganisationKind::UnEntity,
-                iati_type: "40".into(),
-                iati_identifier: None,
-                country: None,
-            },
-        ]);
+        let state =
+            given::<Organisation>(&[])
+                .when(c)
+                .then(&[OrganisationEvent::OrganisationRegistered {
+                    id: "UNOCT".into(),
+                    name: "UN Office of Counter-Terrorism".into(),
+                    kind: OrganisationKind::UnEntity,
+                    iati_type: "40".into(),
+                    iati_identifier: None,
+                    country: None,
+                }]);
         assert_eq!(state.id, "UNOCT");
     }
 
@@ -711,11 +711,7 @@ mod tests {
         // Deactivated: nothing.
         given::<Organisation>(&[registered(), deactivated()])
             .when(update())
-            .then_error(DomainError::cannot(
-                "update",
-                "organisation",
-                "deactivated",
-            ));
+            .then_error(DomainError::cannot("update", "organisation", "deactivated"));
         given::<Organisation>(&[registered(), deactivated()])
             .when(deactivate())
             .then_error(DomainError::cannot(
@@ -757,11 +753,7 @@ mod tests {
                 e
             );
         }
-        assert_eq!(
-            OrganisationKind::ALL.len(),
-            8,
-            "the kinds DESIGN lists"
-        );
+        assert_eq!(OrganisationKind::ALL.len(), 8, "the kinds DESIGN lists");
         assert_eq!(OrganisationKind::UnEntity.to_string(), "un_entity");
     }
 }

@@ -1,1 +1,704 @@
-//! stub
+//! Progress report: a partner's report on a project for a period (narrative and indicator actuals),
+//! submitted to coordinators who validate it or return it for revision.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+
+pub const MAX_NARRATIVE_CHARS: usize = 20_000;
+
+string_enum! {
+    pub enum ProgressReportStatus ("status") {
+        Draft => "draft",
+        Submitted => "submitted",
+        Validated => "validated",
+        Returned => "returned",
+    }
+}
+
+/// One indicator's actual value for the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedActual {
+    pub result_id: Uuid,
+    pub indicator_id: Uuid,
+    pub value: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProgressReportCommand {
+    /// Creates the report, `draft`.
+    Draft {
+        id: Uuid,
+        project_id: Uuid,
+        period_start: Date,
+        period_end: Date,
+        narrative: String,
+        actuals: Vec<ReportedActual>,
+    },
+    /// Changes the given parts (`None` keeps them) of a draft, or of a returned report, which goes back
+    /// to draft.
+    Revise {
+        id: Uuid,
+        narrative: Option<String>,
+        actuals: Option<Vec<ReportedActual>>,
+    },
+    /// draft -> submitted.
+    Submit {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// submitted -> validated.
+    Validate {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    /// submitted -> returned; the reason (what to fix) is required.
+    Return { id: Uuid, on: Date, reason: String },
+}
+
+impl ProgressReportCommand {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Draft { id, .. }
+            | Self::Revise { id, .. }
+            | Self::Submit { id, .. }
+            | Self::Validate { id, .. }
+            | Self::Return { id, .. } => *id,
+        }
+    }
+}
+
+#[allow(
+    clippy::enum_variant_names,
+    reason = "kind strings are global across services, so each names its aggregate"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum ProgressReportEvent {
+    ProgressReportDrafted {
+        id: Uuid,
+        project_id: Uuid,
+        period_start: Date,
+        period_end: Date,
+        narrative: String,
+        actuals: Vec<ReportedActual>,
+    },
+    /// Only the parts that changed are `Some`; the report is a draft afterwards.
+    ProgressReportRevised {
+        id: Uuid,
+        narrative: Option<String>,
+        actuals: Option<Vec<ReportedActual>>,
+    },
+    ProgressReportSubmitted {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    ProgressReportValidated {
+        id: Uuid,
+        on: Date,
+        reason: Option<String>,
+    },
+    ProgressReportReturned {
+        id: Uuid,
+        on: Date,
+        reason: String,
+    },
+}
+
+impl ProgressReportEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &[
+        "progress_report_drafted",
+        "progress_report_revised",
+        "progress_report_submitted",
+        "progress_report_validated",
+        "progress_report_returned",
+    ];
+}
+
+impl DomainEvent for ProgressReportEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::ProgressReportDrafted { .. } => "progress_report_drafted",
+            Self::ProgressReportRevised { .. } => "progress_report_revised",
+            Self::ProgressReportSubmitted { .. } => "progress_report_submitted",
+            Self::ProgressReportValidated { .. } => "progress_report_validated",
+            Self::ProgressReportReturned { .. } => "progress_report_returned",
+        }
+    }
+}
+
+/// A progress report as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressReportState {
+    pub id: Uuid,
+    pub status: Option<ProgressReportStatus>,
+    pub project_id: Uuid,
+    pub period_start: Option<Date>,
+    pub period_end: Option<Date>,
+    pub narrative: String,
+    pub actuals: Vec<ReportedActual>,
+    pub submitted_on: Option<Date>,
+    pub validated_on: Option<Date>,
+    /// Why it was last returned.
+    pub returned_reason: Option<String>,
+    /// The business date of the latest dated move, which the next may not precede.
+    pub last_on: Option<Date>,
+}
+
+/// The decider.
+pub struct ProgressReport;
+
+impl Aggregate for ProgressReport {
+    const NAME: &'static str = "progress_report";
+    type State = ProgressReportState;
+    type Command = ProgressReportCommand;
+    type Event = ProgressReportEvent;
+
+    fn decide(
+        state: &ProgressReportState,
+        command: &ProgressReportCommand,
+    ) -> Result<Vec<ProgressReportEvent>, DomainError> {
+        use ProgressReportCommand as C;
+        use ProgressReportEvent as E;
+        use ProgressReportStatus as S;
+
+        if let C::Draft {
+            id,
+            project_id,
+            period_start,
+            period_end,
+            narrative,
+            actuals,
+        } = command
+        {
+            if state.status.is_some() {
+                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
+            }
+            check_id("id", *id)?;
+            check_id("project_id", *project_id)?;
+            check_date_order("period_end", *period_start, *period_end)?;
+            check_text("narrative", narrative, MAX_NARRATIVE_CHARS)?;
+            check_actuals(actuals)?;
+            return Ok(vec![E::ProgressReportDrafted {
+                id: *id,
+                project_id: *project_id,
+                period_start: *period_start,
+                period_end: *period_end,
+                narrative: narrative.clone(),
+                actuals: actuals.clone(),
+            }]);
+        }
+
+        check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
+        let status = state.status.unwrap_or(S::Draft);
+        let id = state.id;
+        let check_on = |on: &Date| {
+            state
+                .last_on
+                .map_or(Ok(()), |last| check_date_order("on", last, *on))
+        };
+        let trim = |r: &Option<String>| r.as_deref().map(|r| r.trim().to_owned());
+        match command {
+            C::Draft { .. } => unreachable!("handled above"),
+            C::Revise {
+                narrative, actuals, ..
+            } => {
+                if !matches!(status, S::Draft | S::Returned) {
+                    return Err(DomainError::cannot("revise", Self::NAME, status));
+                }
+                if let Some(n) = narrative {
+                    check_text("narrative", n, MAX_NARRATIVE_CHARS)?;
+                }
+                if let Some(a) = actuals {
+                    check_actuals(a)?;
+                }
+                let narrative = narrative
+                    .as_ref()
+                    .filter(|n| **n != state.narrative)
+                    .cloned();
+                let actuals = actuals.as_ref().filter(|a| **a != state.actuals).cloned();
+                // A returned report goes back to draft even when nothing changed (the partner may
+                // answer the coordinator's note outside the report); a draft unchanged is a no-op.
+                if status == S::Draft && narrative.is_none() && actuals.is_none() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::ProgressReportRevised {
+                    id,
+                    narrative,
+                    actuals,
+                }])
+            }
+            C::Submit { on, reason, .. } => {
+                if status != S::Draft {
+                    return Err(DomainError::cannot("submit", Self::NAME, status));
+                }
+                check_on(on)?;
+                check_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportSubmitted {
+                    id,
+                    on: *on,
+                    reason: trim(reason),
+                }])
+            }
+            C::Validate { on, reason, .. } => {
+                if status != S::Submitted {
+                    return Err(DomainError::cannot("validate", Self::NAME, status));
+                }
+                check_on(on)?;
+                check_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportValidated {
+                    id,
+                    on: *on,
+                    reason: trim(reason),
+                }])
+            }
+            C::Return { on, reason, .. } => {
+                if status != S::Submitted {
+                    return Err(DomainError::cannot("return", Self::NAME, status));
+                }
+                check_on(on)?;
+                check_text("reason", reason, MAX_REASON_CHARS)?;
+                Ok(vec![E::ProgressReportReturned {
+                    id,
+                    on: *on,
+                    reason: reason.trim().to_owned(),
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut state: ProgressReportState, event: &ProgressReportEvent) -> ProgressReportState {
+        use ProgressReportEvent as E;
+        use ProgressReportStatus as S;
+        match event {
+            E::ProgressReportDrafted {
+                id,
+                project_id,
+                period_start,
+                period_end,
+                narrative,
+                actuals,
+            } => {
+                return ProgressReportState {
+                    id: *id,
+                    status: Some(S::Draft),
+                    project_id: *project_id,
+                    period_start: Some(*period_start),
+                    period_end: Some(*period_end),
+                    narrative: narrative.clone(),
+                    actuals: actuals.clone(),
+                    ..ProgressReportState::default()
+                };
+            }
+            E::ProgressReportRevised {
+                narrative, actuals, ..
+            } => {
+                if let Some(n) = narrative {
+                    state.narrative.clone_from(n);
+                }
+                if let Some(a) = actuals {
+                    state.actuals.clone_from(a);
+                }
+                state.status = Some(S::Draft);
+            }
+            E::ProgressReportSubmitted { on, .. } => {
+                state.status = Some(S::Submitted);
+                state.submitted_on = Some(*on);
+                state.last_on = Some(*on);
+            }
+            E::ProgressReportValidated { on, .. } => {
+                state.status = Some(S::Validated);
+                state.validated_on = Some(*on);
+                state.last_on = Some(*on);
+            }
+            E::ProgressReportReturned { on, reason, .. } => {
+                state.status = Some(S::Returned);
+                state.returned_reason = Some(reason.clone());
+                state.last_on = Some(*on);
+            }
+        }
+        state
+    }
+}
+
+fn check_actuals(actuals: &[ReportedActual]) -> Result<(), DomainError> {
+    for (i, a) in actuals.iter().enumerate() {
+        check_id("actuals.result_id", a.result_id)?;
+        check_id("actuals.indicator_id", a.indicator_id)?;
+        if actuals[..i]
+            .iter()
+            .any(|o| o.result_id == a.result_id && o.indicator_id == a.indicator_id)
+        {
+            return Err(DomainError::invalid(
+                "actuals",
+                format!("indicator {} is reported twice", a.indicator_id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0x81);
+    const PROJECT: Uuid = Uuid::from_u128(0x91);
+    const RESULT: Uuid = Uuid::from_u128(0x71);
+    const INDICATOR: Uuid = Uuid::from_u128(0x72);
+
+    fn d(day: i8) -> Date {
+        date(2026, 7, day)
+    }
+
+    fn actual(value: i64) -> ReportedActual {
+        ReportedActual {
+            result_id: RESULT,
+            indicator_id: INDICATOR,
+            value,
+        }
+    }
+
+    fn draft() -> ProgressReportCommand {
+        ProgressReportCommand::Draft {
+            id: ID,
+            project_id: PROJECT,
+            period_start: date(2026, 1, 1),
+            period_end: date(2026, 6, 30),
+            narrative: "120 officers trained.".into(),
+            actuals: vec![actual(120)],
+        }
+    }
+
+    fn drafted() -> ProgressReportEvent {
+        ProgressReportEvent::ProgressReportDrafted {
+            id: ID,
+            project_id: PROJECT,
+            period_start: date(2026, 1, 1),
+            period_end: date(2026, 6, 30),
+            narrative: "120 officers trained.".into(),
+            actuals: vec![actual(120)],
+        }
+    }
+
+    fn submitted() -> ProgressReportEvent {
+        ProgressReportEvent::ProgressReportSubmitted {
+            id: ID,
+            on: d(1),
+            reason: None,
+        }
+    }
+
+    fn history(status: ProgressReportStatus) -> Vec<ProgressReportEvent> {
+        use ProgressReportStatus as S;
+        let mut events = vec![drafted()];
+        match status {
+            S::Draft => {}
+            S::Submitted => events.push(submitted()),
+            S::Validated => events.extend([
+                submitted(),
+                ProgressReportEvent::ProgressReportValidated {
+                    id: ID,
+                    on: d(2),
+                    reason: None,
+                },
+            ]),
+            S::Returned => events.extend([
+                submitted(),
+                ProgressReportEvent::ProgressReportReturned {
+                    id: ID,
+                    on: d(2),
+                    reason: "add the gender breakdown".into(),
+                },
+            ]),
+        }
+        events
+    }
+
+    fn moves() -> Vec<ProgressReportCommand> {
+        use ProgressReportCommand as C;
+        let (id, on) = (ID, d(10));
+        vec![
+            C::Revise {
+                id,
+                narrative: Some("120 officers trained, 40 women.".into()),
+                actuals: None,
+            },
+            C::Submit {
+                id,
+                on,
+                reason: None,
+            },
+            C::Validate {
+                id,
+                on,
+                reason: None,
+            },
+            C::Return {
+                id,
+                on,
+                reason: "missing figures".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn draft_creates_a_draft() {
+        let state = given::<ProgressReport>(&[])
+            .when(draft())
+            .then(&[drafted()]);
+        assert_eq!(state.status, Some(ProgressReportStatus::Draft));
+        given::<ProgressReport>(&[drafted()])
+            .when(draft())
+            .then_error(DomainError::already_exists(
+                "progress_report",
+                ID.to_string(),
+            ));
+        for c in moves() {
+            given::<ProgressReport>(&[])
+                .when(c)
+                .then_error(DomainError::not_found("progress_report", ID.to_string()));
+        }
+        given::<ProgressReport>(&[drafted()])
+            .when(ProgressReportCommand::Submit {
+                id: Uuid::from_u128(0x82),
+                on: d(1),
+                reason: None,
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn draft_validation_names_the_field() {
+        type Edit = fn(&mut ProgressReportCommand);
+        macro_rules! set {
+            ($field:ident = $value:expr) => {
+                |c: &mut ProgressReportCommand| {
+                    if let ProgressReportCommand::Draft { $field, .. } = c {
+                        *$field = $value;
+                    }
+                }
+            };
+        }
+        let cases: Vec<(&str, Edit)> = vec![
+            ("id", set!(id = Uuid::nil())),
+            ("project_id", set!(project_id = Uuid::nil())),
+            ("period_end", set!(period_end = date(2025, 12, 31))),
+            ("narrative", set!(narrative = " ".into())),
+            (
+                "narrative",
+                set!(narrative = "x".repeat(MAX_NARRATIVE_CHARS + 1)),
+            ),
+            ("actuals", set!(actuals = vec![actual(1), actual(2)])),
+            (
+                "actuals.result_id",
+                set!(
+                    actuals = vec![ReportedActual {
+                        result_id: Uuid::nil(),
+                        indicator_id: INDICATOR,
+                        value: 1
+                    }]
+                ),
+            ),
+            (
+                "actuals.indicator_id",
+                set!(
+                    actuals = vec![ReportedActual {
+                        result_id: RESULT,
+                        indicator_id: Uuid::nil(),
+                        value: 1
+                    }]
+                ),
+            ),
+        ];
+        for (field, edit) in cases {
+            let mut c = draft();
+            edit(&mut c);
+            given::<ProgressReport>(&[]).when(c).then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn every_status_and_move() {
+        use ProgressReportStatus as S;
+        let allowed = |status: S, command: &ProgressReportCommand| {
+            use ProgressReportCommand as C;
+            matches!(
+                (status, command),
+                (S::Draft, C::Revise { .. } | C::Submit { .. })
+                    | (S::Submitted, C::Validate { .. } | C::Return { .. })
+                    | (S::Returned, C::Revise { .. })
+            )
+        };
+        for &status in S::ALL {
+            for command in moves() {
+                let result = ProgressReport::decide(
+                    &crate::fold::<ProgressReport>(&history(status)),
+                    &command,
+                );
+                if allowed(status, &command) {
+                    assert!(
+                        result.as_ref().is_ok_and(|events| events.len() == 1),
+                        "{command:?} from {status}: {result:?}"
+                    );
+                } else {
+                    match result {
+                        Err(DomainError::Invalid { field, reason }) => {
+                            assert_eq!(field, "status", "{command:?} from {status}");
+                            assert!(
+                                reason.ends_with(&format!("a progress report that is {status}")),
+                                "{reason}"
+                            );
+                        }
+                        other => panic!("{command:?} from {status}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn returned_revised_and_submitted_again() {
+        let mut events = history(ProgressReportStatus::Returned);
+        let revised = ProgressReportEvent::ProgressReportRevised {
+            id: ID,
+            narrative: None,
+            actuals: Some(vec![actual(125)]),
+        };
+        let state = given::<ProgressReport>(&events)
+            .when(ProgressReportCommand::Revise {
+                id: ID,
+                narrative: Some("120 officers trained.".into()), // unchanged
+                actuals: Some(vec![actual(125)]),
+            })
+            .then(std::slice::from_ref(&revised));
+        assert_eq!(state.status, Some(ProgressReportStatus::Draft));
+        assert_eq!(state.actuals, [actual(125)]);
+        assert_eq!(
+            state.returned_reason.as_deref(),
+            Some("add the gender breakdown")
+        );
+        events.push(revised);
+        // Returned on 2 July: a resubmission may not predate it.
+        given::<ProgressReport>(&events)
+            .when(ProgressReportCommand::Submit {
+                id: ID,
+                on: d(1),
+                reason: None,
+            })
+            .then_invalid("on");
+        let state = given::<ProgressReport>(&events)
+            .when(ProgressReportCommand::Submit {
+                id: ID,
+                on: d(3),
+                reason: Some("breakdown added".into()),
+            })
+            .then(&[ProgressReportEvent::ProgressReportSubmitted {
+                id: ID,
+                on: d(3),
+                reason: Some("breakdown added".into()),
+            }]);
+        assert_eq!(state.status, Some(ProgressReportStatus::Submitted));
+        // A returned report revised with nothing changed still goes back to draft; a draft does not.
+        given::<ProgressReport>(&history(ProgressReportStatus::Returned))
+            .when(ProgressReportCommand::Revise {
+                id: ID,
+                narrative: None,
+                actuals: None,
+            })
+            .then(&[ProgressReportEvent::ProgressReportRevised {
+                id: ID,
+                narrative: None,
+                actuals: None,
+            }]);
+        given::<ProgressReport>(&history(ProgressReportStatus::Draft))
+            .when(ProgressReportCommand::Revise {
+                id: ID,
+                narrative: None,
+                actuals: Some(vec![actual(120)]),
+            })
+            .then(&[]);
+        given::<ProgressReport>(&history(ProgressReportStatus::Draft))
+            .when(ProgressReportCommand::Revise {
+                id: ID,
+                narrative: Some(String::new()),
+                actuals: None,
+            })
+            .then_invalid("narrative");
+        given::<ProgressReport>(&history(ProgressReportStatus::Draft))
+            .when(ProgressReportCommand::Revise {
+                id: ID,
+                narrative: None,
+                actuals: Some(vec![actual(1), actual(1)]),
+            })
+            .then_invalid("actuals");
+    }
+
+    #[test]
+    fn return_needs_a_reason() {
+        given::<ProgressReport>(&history(ProgressReportStatus::Submitted))
+            .when(ProgressReportCommand::Return {
+                id: ID,
+                on: d(5),
+                reason: "  ".into(),
+            })
+            .then_invalid("reason");
+        let state = given::<ProgressReport>(&history(ProgressReportStatus::Submitted))
+            .when(ProgressReportCommand::Validate {
+                id: ID,
+                on: d(5),
+                reason: None,
+            })
+            .then(&[ProgressReportEvent::ProgressReportValidated {
+                id: ID,
+                on: d(5),
+                reason: None,
+            }]);
+        assert_eq!(state.validated_on, Some(d(5)));
+        given::<ProgressReport>(&history(ProgressReportStatus::Submitted))
+            .when(ProgressReportCommand::Validate {
+                id: ID,
+                on: date(2026, 6, 30),
+                reason: None,
+            })
+            .then_invalid("on");
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let mut events = history(ProgressReportStatus::Validated);
+        events.extend(history(ProgressReportStatus::Returned).into_iter().skip(2));
+        events.push(ProgressReportEvent::ProgressReportRevised {
+            id: ID,
+            narrative: Some("n".into()),
+            actuals: None,
+        });
+        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut all = ProgressReportEvent::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(seen, all);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<ProgressReportEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+    }
+}

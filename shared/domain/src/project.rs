@@ -50,7 +50,10 @@ impl ActivityStatus {
         matches!(
             (self, to),
             (S::Pipeline, S::Implementation | S::Cancelled)
-                | (S::Implementation, S::Finalisation | S::Cancelled | S::Suspended)
+                | (
+                    S::Implementation,
+                    S::Finalisation | S::Cancelled | S::Suspended
+                )
                 | (S::Finalisation, S::Closed)
                 | (S::Suspended, S::Cancelled | S::Implementation)
         )
@@ -184,7 +187,10 @@ pub enum ProjectCommand {
         referral_id: Uuid,
         need_id: Uuid,
     },
-    SetBudget { id: Uuid, budget: Money },
+    SetBudget {
+        id: Uuid,
+        budget: Money,
+    },
     AddTransaction {
         id: Uuid,
         transaction_id: Uuid,
@@ -541,13 +547,13 @@ impl Aggregate for Project {
                     ));
                 }
                 check_positive("value", value)?;
-                for (field, text) in [
-                    ("provider", provider),
-                    ("receiver", receiver),
-                    ("description", description),
+                for (field, text, max) in [
+                    ("provider", provider, MAX_PARTY_CHARS),
+                    ("receiver", receiver, MAX_PARTY_CHARS),
+                    ("description", description, MAX_DESCRIPTION_CHARS),
                 ] {
                     if let Some(t) = text {
-                        check_text(field, t, MAX_PARTY_CHARS.max(MAX_DESCRIPTION_CHARS))?;
+                        check_text(field, t, max)?;
                     }
                 }
                 check_transaction_totals(state, *kind, value)?;
@@ -599,7 +605,10 @@ impl Aggregate for Project {
                     .iter()
                     .find(|m| m.milestone_id == *milestone_id)
                 else {
-                    return Err(DomainError::not_found("milestone", milestone_id.to_string()));
+                    return Err(DomainError::not_found(
+                        "milestone",
+                        milestone_id.to_string(),
+                    ));
                 };
                 if let Some(done) = m.done_on {
                     return Err(DomainError::invalid(
@@ -652,7 +661,10 @@ impl Aggregate for Project {
                     .iter()
                     .find(|i| i.def.indicator_id == *indicator_id)
                 else {
-                    return Err(DomainError::not_found("indicator", indicator_id.to_string()));
+                    return Err(DomainError::not_found(
+                        "indicator",
+                        indicator_id.to_string(),
+                    ));
                 };
                 if indicator.def.baseline.is_none() {
                     return Err(DomainError::invalid(
@@ -919,9 +931,9 @@ fn check_transaction_totals(
         TransactionKind::Expenditure => &state.expended,
     };
     let mut after = totals.clone();
-    after.add(value).map_err(|_| {
-        DomainError::invalid("value", format!("total {kind} would be too large"))
-    })?;
+    after
+        .add(value)
+        .map_err(|_| DomainError::invalid("value", format!("total {kind} would be too large")))?;
     let currency = value.currency.as_str();
     let total = after.money(currency);
     let (cap, cap_name) = match kind {
@@ -965,7 +977,10 @@ fn check_indicators(indicators: &[IndicatorDef]) -> Result<(), DomainError> {
         if !matches!(ind.measure.as_str(), "1" | "2" | "3" | "4" | "5") {
             return Err(DomainError::invalid(
                 "indicators.measure",
-                format!("must be an IATI IndicatorMeasure code 1 to 5, got {:?}", ind.measure),
+                format!(
+                    "must be an IATI IndicatorMeasure code 1 to 5, got {:?}",
+                    ind.measure
+                ),
             ));
         }
     }
@@ -1007,4 +1022,927 @@ fn check_document_category(category: &str) -> Result<(), DomainError> {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0x91);
+    const NEED: Uuid = Uuid::from_u128(0xC1);
+    const REFERRAL: Uuid = Uuid::from_u128(0xA1);
+    const RESULT: Uuid = Uuid::from_u128(0x71);
+    const WITH_BASELINE: Uuid = Uuid::from_u128(0x72);
+    const NO_BASELINE: Uuid = Uuid::from_u128(0x73);
+    const MILESTONE: Uuid = Uuid::from_u128(0x61);
+
+    fn d(month: i8, day: i8) -> Date {
+        date(2026, month, day)
+    }
+
+    fn money(amount_minor: i64, currency: &str) -> Money {
+        Money::new(amount_minor, currency).unwrap()
+    }
+
+    fn usd(amount_minor: i64) -> Money {
+        money(amount_minor, "USD")
+    }
+
+    fn participants() -> Vec<Participant> {
+        vec![
+            Participant {
+                organisation: "EU-DEVCO".into(),
+                role: "1".into(),
+            },
+            Participant {
+                organisation: "UNOCT".into(),
+                role: "4".into(),
+            },
+        ]
+    }
+
+    fn create() -> ProjectCommand {
+        ProjectCommand::Create {
+            id: ID,
+            iati_identifier: "XM-DAC-41122-KE-BOR-1".into(),
+            title: "Border screening in Kenya".into(),
+            description: "API/PNR screening for border officers.".into(),
+            recipient_country: "KE".into(),
+            theme: "BOR".into(),
+            dac_sector: "15136".into(),
+            participating: participants(),
+            planned_start: d(1, 1),
+            planned_end: d(12, 31),
+            budget: Some(usd(10_000_000)),
+            needs: vec![NEED],
+            referrals: vec![REFERRAL],
+        }
+    }
+
+    fn created() -> ProjectEvent {
+        ProjectEvent::ProjectCreated {
+            id: ID,
+            iati_identifier: "XM-DAC-41122-KE-BOR-1".into(),
+            title: "Border screening in Kenya".into(),
+            description: "API/PNR screening for border officers.".into(),
+            recipient_country: "KE".into(),
+            theme: "BOR".into(),
+            dac_sector: "15136".into(),
+            participating: participants(),
+            planned_start: d(1, 1),
+            planned_end: d(12, 31),
+            budget: Some(usd(10_000_000)),
+            needs: vec![NEED],
+            referrals: vec![REFERRAL],
+        }
+    }
+
+    fn changed(from: ActivityStatus, to: ActivityStatus, on: Date) -> ProjectEvent {
+        ProjectEvent::ProjectStatusChanged {
+            id: ID,
+            from,
+            to,
+            on,
+            reason: None,
+        }
+    }
+
+    fn history(status: ActivityStatus) -> Vec<ProjectEvent> {
+        use ActivityStatus as S;
+        let mut events = vec![created()];
+        let to_2 = changed(S::Pipeline, S::Implementation, d(2, 1));
+        match status {
+            S::Pipeline => {}
+            S::Implementation => events.push(to_2),
+            S::Finalisation => {
+                events.extend([to_2, changed(S::Implementation, S::Finalisation, d(11, 1))]);
+            }
+            S::Closed => events.extend([
+                to_2,
+                changed(S::Implementation, S::Finalisation, d(11, 1)),
+                changed(S::Finalisation, S::Closed, d(12, 1)),
+            ]),
+            S::Cancelled => events.push(changed(S::Pipeline, S::Cancelled, d(2, 1))),
+            S::Suspended => {
+                events.extend([to_2, changed(S::Implementation, S::Suspended, d(3, 1))]);
+            }
+        }
+        events
+    }
+
+    fn transaction(kind: TransactionKind, n: u128, value: Money) -> ProjectCommand {
+        ProjectCommand::AddTransaction {
+            id: ID,
+            transaction_id: Uuid::from_u128(0x1000 + n),
+            kind,
+            value,
+            date: d(3, 1),
+            provider: Some("EU-DEVCO".into()),
+            receiver: Some("UNOCT".into()),
+            description: None,
+        }
+    }
+
+    fn added(kind: TransactionKind, n: u128, value: Money) -> ProjectEvent {
+        ProjectEvent::ProjectTransactionAdded {
+            id: ID,
+            transaction: Transaction {
+                transaction_id: Uuid::from_u128(0x1000 + n),
+                kind,
+                value,
+                date: d(3, 1),
+                provider: Some("EU-DEVCO".into()),
+                receiver: Some("UNOCT".into()),
+                description: None,
+            },
+        }
+    }
+
+    fn result_added() -> ProjectEvent {
+        ProjectEvent::ProjectResultAdded {
+            id: ID,
+            result_id: RESULT,
+            title: "Officers screen passengers".into(),
+            indicators: vec![
+                IndicatorDef {
+                    indicator_id: WITH_BASELINE,
+                    title: "Officers trained".into(),
+                    measure: "1".into(),
+                    baseline: Some(0),
+                    target: 200,
+                },
+                IndicatorDef {
+                    indicator_id: NO_BASELINE,
+                    title: "Posts connected".into(),
+                    measure: "2".into(),
+                    baseline: None,
+                    target: 100,
+                },
+            ],
+        }
+    }
+
+    fn milestone_added(due: Date) -> ProjectEvent {
+        ProjectEvent::ProjectMilestoneAdded {
+            id: ID,
+            milestone_id: MILESTONE,
+            title: "Curriculum agreed".into(),
+            due,
+        }
+    }
+
+    /// One command of each kind that is valid on the standard project while it is open.
+    fn moves() -> Vec<ProjectCommand> {
+        vec![
+            ProjectCommand::JoinReferral {
+                id: ID,
+                referral_id: Uuid::from_u128(0xA2),
+                need_id: Uuid::from_u128(0xC2),
+            },
+            ProjectCommand::SetBudget {
+                id: ID,
+                budget: usd(12_000_000),
+            },
+            transaction(TransactionKind::Commitment, 1, usd(100)),
+            ProjectCommand::AddMilestone {
+                id: ID,
+                milestone_id: Uuid::from_u128(0x62),
+                title: "Training done".into(),
+                due: d(6, 1),
+            },
+            ProjectCommand::AddResult {
+                id: ID,
+                result_id: Uuid::from_u128(0x74),
+                title: "Outcome".into(),
+                indicators: vec![IndicatorDef {
+                    indicator_id: Uuid::from_u128(0x75),
+                    title: "x".into(),
+                    measure: "5".into(),
+                    baseline: None,
+                    target: 1,
+                }],
+            },
+            ProjectCommand::AddDocument {
+                id: ID,
+                url: "https://example.org/report.pdf".into(),
+                title: "Inception report".into(),
+                category: "A07".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn create_starts_in_the_pipeline() {
+        let state = given::<Project>(&[]).when(create()).then(&[created()]);
+        assert_eq!(state.status, Some(ActivityStatus::Pipeline));
+        given::<Project>(&[created()])
+            .when(create())
+            .then_error(DomainError::already_exists("project", ID.to_string()));
+        for c in moves() {
+            given::<Project>(&[])
+                .when(c)
+                .then_error(DomainError::not_found("project", ID.to_string()));
+        }
+        given::<Project>(&[created()])
+            .when(ProjectCommand::SetBudget {
+                id: Uuid::from_u128(0x92),
+                budget: usd(1),
+            })
+            .then_invalid("id");
+    }
+
+    #[test]
+    fn create_validation_names_the_field() {
+        macro_rules! set {
+            ($field:ident = $value:expr) => {
+                |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { $field, .. } = c {
+                        *$field = $value;
+                    }
+                }
+            };
+        }
+        let role = |organisation: &str, role: &str| Participant {
+            organisation: organisation.into(),
+            role: role.into(),
+        };
+        type Edit = Box<dyn Fn(&mut ProjectCommand)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            ("id", Box::new(set!(id = Uuid::nil()))),
+            (
+                "iati_identifier",
+                Box::new(set!(iati_identifier = " ".into())),
+            ),
+            (
+                "iati_identifier",
+                Box::new(set!(iati_identifier = "XM DAC".into())),
+            ),
+            (
+                "iati_identifier",
+                Box::new(set!(
+                    iati_identifier = "x".repeat(MAX_IATI_IDENTIFIER_CHARS + 1)
+                )),
+            ),
+            ("title", Box::new(set!(title = String::new()))),
+            (
+                "title",
+                Box::new(set!(title = "x".repeat(MAX_TITLE_CHARS + 1))),
+            ),
+            (
+                "description",
+                Box::new(set!(description = "x".repeat(MAX_DESCRIPTION_CHARS + 1))),
+            ),
+            (
+                "recipient_country",
+                Box::new(set!(recipient_country = "QQ".into())),
+            ),
+            ("theme", Box::new(set!(theme = "XXX".into()))),
+            ("dac_sector", Box::new(set!(dac_sector = "99999".into()))),
+            ("dac_sector", Box::new(set!(dac_sector = "11321".into()))),
+            ("participating", Box::new(set!(participating = vec![]))),
+            (
+                "participating",
+                Box::new(move |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { participating, .. } = c {
+                        *participating = vec![role("EU-DEVCO", "1"), role("UNOCT", "2")];
+                    }
+                }),
+            ),
+            (
+                "participating",
+                Box::new(move |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { participating, .. } = c {
+                        *participating = vec![role("UNOCT", "4"), role("UNOCT", "3")];
+                    }
+                }),
+            ),
+            (
+                "participating",
+                Box::new(move |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { participating, .. } = c {
+                        participating.push(role("UNOCT", "4"));
+                    }
+                }),
+            ),
+            (
+                "participating.role",
+                Box::new(move |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { participating, .. } = c {
+                        participating.push(role("UNODC", "5"));
+                    }
+                }),
+            ),
+            (
+                "participating.organisation",
+                Box::new(move |c: &mut ProjectCommand| {
+                    if let ProjectCommand::Create { participating, .. } = c {
+                        participating.push(role("U", "3"));
+                    }
+                }),
+            ),
+            (
+                "planned_end",
+                Box::new(set!(planned_end = date(2025, 12, 31))),
+            ),
+            ("budget", Box::new(set!(budget = Some(usd(0))))),
+            ("budget", Box::new(set!(budget = Some(usd(-1))))),
+            (
+                "budget",
+                Box::new(set!(
+                    budget = Some(Money {
+                        amount_minor: 1,
+                        currency: "XYZ".into()
+                    })
+                )),
+            ),
+            ("needs", Box::new(set!(needs = vec![Uuid::nil()]))),
+            (
+                "referrals",
+                Box::new(set!(referrals = vec![REFERRAL, REFERRAL])),
+            ),
+        ];
+        for (field, edit) in cases {
+            let mut c = create();
+            edit(&mut c);
+            given::<Project>(&[]).when(c).then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn every_status_move() {
+        use ActivityStatus as S;
+        let allowed = [
+            (S::Pipeline, S::Implementation),
+            (S::Implementation, S::Finalisation),
+            (S::Finalisation, S::Closed),
+            (S::Pipeline, S::Cancelled),
+            (S::Implementation, S::Cancelled),
+            (S::Suspended, S::Cancelled),
+            (S::Implementation, S::Suspended),
+            (S::Suspended, S::Implementation),
+        ];
+        for &from in S::ALL {
+            for &to in S::ALL {
+                let result = Project::decide(
+                    &crate::fold::<Project>(&history(from)),
+                    &ProjectCommand::ChangeStatus {
+                        id: ID,
+                        to,
+                        on: d(12, 20),
+                        reason: Some("steering committee".into()),
+                    },
+                );
+                if allowed.contains(&(from, to)) {
+                    assert_eq!(
+                        result,
+                        Ok(vec![ProjectEvent::ProjectStatusChanged {
+                            id: ID,
+                            from,
+                            to,
+                            on: d(12, 20),
+                            reason: Some("steering committee".into()),
+                        }])
+                    );
+                } else {
+                    let expected = DomainError::cannot(
+                        &format!("move to {to} {}", to.name()),
+                        "project",
+                        format!("{from} ({})", from.name()),
+                    );
+                    assert_eq!(result, Err(expected), "{from} -> {to}");
+                }
+            }
+        }
+        assert_eq!(
+            DomainError::cannot("move to 4 closed", "project", "2 (implementation)").to_string(),
+            "invalid status: cannot move to 4 closed a project that is 2 (implementation)"
+        );
+    }
+
+    #[test]
+    fn status_changes_set_the_actual_dates() {
+        use ActivityStatus as S;
+        let state = crate::fold::<Project>(&history(S::Suspended));
+        assert_eq!(state.actual_start, Some(d(2, 1)));
+        let state = given::<Project>(&history(S::Suspended))
+            .when(ProjectCommand::ChangeStatus {
+                id: ID,
+                to: S::Implementation,
+                on: d(4, 1),
+                reason: Some("security improved".into()),
+            })
+            .then(&[ProjectEvent::ProjectStatusChanged {
+                id: ID,
+                from: S::Suspended,
+                to: S::Implementation,
+                on: d(4, 1),
+                reason: Some("security improved".into()),
+            }]);
+        assert_eq!(state.actual_start, Some(d(2, 1)), "set the first time only");
+        let state = crate::fold::<Project>(&history(S::Closed));
+        assert_eq!(
+            state.actual_end,
+            Some(d(11, 1)),
+            "finalisation ended the work"
+        );
+        let mut events = history(S::Implementation);
+        events.push(changed(S::Implementation, S::Cancelled, d(5, 1)));
+        assert_eq!(crate::fold::<Project>(&events).actual_end, None);
+        // Dates in order, reason sensible.
+        given::<Project>(&history(S::Implementation))
+            .when(ProjectCommand::ChangeStatus {
+                id: ID,
+                to: S::Finalisation,
+                on: d(1, 31),
+                reason: None,
+            })
+            .then_error(DomainError::invalid(
+                "on",
+                "must not be before 2026-02-01, got 2026-01-31",
+            ));
+        given::<Project>(&history(S::Implementation))
+            .when(ProjectCommand::ChangeStatus {
+                id: ID,
+                to: S::Finalisation,
+                on: d(11, 1),
+                reason: Some(" ".into()),
+            })
+            .then_invalid("reason");
+    }
+
+    #[test]
+    fn closed_and_cancelled_projects_take_nothing_more() {
+        use ActivityStatus as S;
+        for &status in S::ALL {
+            for command in moves() {
+                let result = Project::decide(&crate::fold::<Project>(&history(status)), &command);
+                if status.is_final() {
+                    match result {
+                        Err(DomainError::Invalid { field, reason }) => {
+                            assert_eq!(field, "status");
+                            assert!(
+                                reason.ends_with(&format!(
+                                    "a project that is {status} ({})",
+                                    status.name()
+                                )),
+                                "{reason}"
+                            );
+                        }
+                        other => panic!("{command:?} from {status}: {other:?}"),
+                    }
+                } else {
+                    assert!(
+                        result.as_ref().is_ok_and(|e| e.len() == 1),
+                        "{command:?} from {status}: {result:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn join_referral_is_idempotent() {
+        let state = given::<Project>(&[created()])
+            .when(ProjectCommand::JoinReferral {
+                id: ID,
+                referral_id: Uuid::from_u128(0xA2),
+                need_id: NEED,
+            })
+            .then(&[ProjectEvent::ProjectReferralJoined {
+                id: ID,
+                referral_id: Uuid::from_u128(0xA2),
+                need_id: NEED,
+            }]);
+        assert_eq!(state.referrals, [REFERRAL, Uuid::from_u128(0xA2)]);
+        assert_eq!(state.needs, [NEED], "the need is listed once");
+        given::<Project>(&[created()])
+            .when(ProjectCommand::JoinReferral {
+                id: ID,
+                referral_id: REFERRAL,
+                need_id: NEED,
+            })
+            .then(&[]);
+        given::<Project>(&[created()])
+            .when(ProjectCommand::JoinReferral {
+                id: ID,
+                referral_id: Uuid::nil(),
+                need_id: NEED,
+            })
+            .then_invalid("referral_id");
+    }
+
+    #[test]
+    fn set_budget() {
+        given::<Project>(&[created()])
+            .when(ProjectCommand::SetBudget {
+                id: ID,
+                budget: usd(10_000_000),
+            })
+            .then(&[]);
+        for budget in [
+            usd(0),
+            usd(-5),
+            Money {
+                amount_minor: 5,
+                currency: "ABC".into(),
+            },
+        ] {
+            given::<Project>(&[created()])
+                .when(ProjectCommand::SetBudget { id: ID, budget })
+                .then_invalid("budget");
+        }
+    }
+
+    #[test]
+    fn money_flows_per_currency() {
+        use TransactionKind as K;
+        let mut events = history(ActivityStatus::Implementation);
+        let steps = [
+            (K::Pledge, 1, usd(10_000_000)),
+            (K::Commitment, 2, usd(8_000_000)),
+            (K::Commitment, 3, money(1_000_000, "EUR")),
+            (K::Disbursement, 4, usd(5_000_000)),
+            (K::Disbursement, 5, usd(3_000_000)),
+            (K::Disbursement, 6, money(1_000_000, "EUR")),
+            (K::Expenditure, 7, usd(8_000_000)),
+        ];
+        for (kind, n, value) in steps {
+            let expected = added(kind, n, value.clone());
+            given::<Project>(&events)
+                .when(transaction(kind, n, value))
+                .then(std::slice::from_ref(&expected));
+            events.push(expected);
+        }
+        let state = crate::fold::<Project>(&events);
+        assert_eq!(state.pledged.get("USD"), 10_000_000);
+        assert_eq!(state.committed.get("USD"), 8_000_000);
+        assert_eq!(state.committed.get("EUR"), 1_000_000);
+        assert_eq!(state.disbursed.get("USD"), 8_000_000);
+        assert_eq!(state.expended.get("USD"), 8_000_000);
+        assert_eq!(state.transactions.len(), 7);
+
+        // A disbursement above the commitment, in that currency.
+        given::<Project>(&events)
+            .when(transaction(K::Disbursement, 8, usd(1)))
+            .then_error(DomainError::invalid(
+                "value",
+                "total disbursed would be 80000.01 USD, above the 80000.00 USD committed",
+            ));
+        // USD commitments do not cover a GBP disbursement.
+        given::<Project>(&events)
+            .when(transaction(K::Disbursement, 8, money(1, "GBP")))
+            .then_error(DomainError::invalid(
+                "value",
+                "total disbursed would be 0.01 GBP, above the 0.00 GBP committed",
+            ));
+        given::<Project>(&events)
+            .when(transaction(K::Expenditure, 8, money(1_000_001, "EUR")))
+            .then_error(DomainError::invalid(
+                "value",
+                "total expended would be 10000.01 EUR, above the 10000.00 EUR disbursed",
+            ));
+        // Ids are unique; values positive and in a known currency.
+        given::<Project>(&events)
+            .when(transaction(K::Pledge, 1, usd(5)))
+            .then_invalid("transaction_id");
+        for value in [
+            usd(0),
+            usd(-100),
+            Money {
+                amount_minor: 100,
+                currency: "XXY".into(),
+            },
+        ] {
+            given::<Project>(&events)
+                .when(transaction(K::Commitment, 9, value))
+                .then_invalid("value");
+        }
+        given::<Project>(&events)
+            .when(ProjectCommand::AddTransaction {
+                id: ID,
+                transaction_id: Uuid::from_u128(0x2000),
+                kind: K::Commitment,
+                value: usd(1),
+                date: d(3, 1),
+                provider: Some(" ".into()),
+                receiver: None,
+                description: None,
+            })
+            .then_invalid("provider");
+        given::<Project>(&events)
+            .when(transaction(K::Commitment, 9, usd(i64::MAX)))
+            .then_invalid("value");
+    }
+
+    #[test]
+    fn transaction_kinds_map_to_iati() {
+        let codes: Vec<_> = TransactionKind::ALL.iter().map(|k| k.iati_code()).collect();
+        assert_eq!(codes, ["12", "2", "3", "4"]);
+        for k in TransactionKind::ALL {
+            assert!(codes::check_transaction_type("kind", k.iati_code()).is_ok());
+        }
+        for s in ActivityStatus::ALL {
+            assert!(codes::check_activity_status("status", s.as_str()).is_ok());
+        }
+        assert_eq!(
+            serde_json::to_value(ActivityStatus::Implementation).unwrap(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn milestones_and_lateness() {
+        let mut events = vec![created()];
+        let state = given::<Project>(&events)
+            .when(ProjectCommand::AddMilestone {
+                id: ID,
+                milestone_id: MILESTONE,
+                title: " Curriculum agreed ".into(),
+                due: d(3, 1),
+            })
+            .then(&[milestone_added(d(3, 1))]);
+        assert!(
+            late_milestones(&state, d(3, 1)).is_empty(),
+            "due today is not late"
+        );
+        assert_eq!(late_milestones(&state, d(3, 2)).len(), 1);
+        events.push(milestone_added(d(3, 1)));
+        given::<Project>(&events)
+            .when(ProjectCommand::AddMilestone {
+                id: ID,
+                milestone_id: MILESTONE,
+                title: "again".into(),
+                due: d(3, 1),
+            })
+            .then_invalid("milestone_id");
+        given::<Project>(&events)
+            .when(ProjectCommand::AddMilestone {
+                id: ID,
+                milestone_id: Uuid::from_u128(0x63),
+                title: String::new(),
+                due: d(3, 1),
+            })
+            .then_invalid("title");
+        let done = ProjectEvent::ProjectMilestoneCompleted {
+            id: ID,
+            milestone_id: MILESTONE,
+            on: d(3, 5),
+        };
+        let state = given::<Project>(&events)
+            .when(ProjectCommand::CompleteMilestone {
+                id: ID,
+                milestone_id: MILESTONE,
+                on: d(3, 5),
+            })
+            .then(std::slice::from_ref(&done));
+        assert_eq!(
+            late_milestones(&state, d(3, 6)).len(),
+            1,
+            "done after it was due"
+        );
+        events.push(done);
+        given::<Project>(&events)
+            .when(ProjectCommand::CompleteMilestone {
+                id: ID,
+                milestone_id: MILESTONE,
+                on: d(3, 6),
+            })
+            .then_invalid("milestone_id");
+        given::<Project>(&events)
+            .when(ProjectCommand::CompleteMilestone {
+                id: ID,
+                milestone_id: Uuid::from_u128(0x69),
+                on: d(3, 6),
+            })
+            .then_error(DomainError::not_found(
+                "milestone",
+                Uuid::from_u128(0x69).to_string(),
+            ));
+        // Done on time is not late.
+        let state = crate::fold::<Project>(&[
+            created(),
+            milestone_added(d(3, 1)),
+            ProjectEvent::ProjectMilestoneCompleted {
+                id: ID,
+                milestone_id: MILESTONE,
+                on: d(3, 1),
+            },
+        ]);
+        assert!(late_milestones(&state, d(12, 1)).is_empty());
+    }
+
+    #[test]
+    fn results_and_indicator_actuals() {
+        let ProjectEvent::ProjectResultAdded { indicators, .. } = result_added() else {
+            unreachable!()
+        };
+        given::<Project>(&[created()])
+            .when(ProjectCommand::AddResult {
+                id: ID,
+                result_id: RESULT,
+                title: "Officers screen passengers".into(),
+                indicators: indicators.clone(),
+            })
+            .then(&[result_added()]);
+        let events = [created(), result_added()];
+        let recorded = ProjectEvent::ProjectIndicatorActualRecorded {
+            id: ID,
+            result_id: RESULT,
+            indicator_id: WITH_BASELINE,
+            value: 120,
+            on: d(6, 30),
+        };
+        let state = given::<Project>(&events)
+            .when(ProjectCommand::RecordIndicatorActual {
+                id: ID,
+                result_id: RESULT,
+                indicator_id: WITH_BASELINE,
+                value: 120,
+                on: d(6, 30),
+            })
+            .then(&[recorded]);
+        assert_eq!(
+            state.results[0].indicators[0].actuals,
+            [Actual {
+                value: 120,
+                on: d(6, 30)
+            }]
+        );
+        given::<Project>(&events)
+            .when(ProjectCommand::RecordIndicatorActual {
+                id: ID,
+                result_id: RESULT,
+                indicator_id: NO_BASELINE,
+                value: 10,
+                on: d(6, 30),
+            })
+            .then_error(DomainError::invalid(
+                "baseline",
+                "an indicator actual needs a baseline",
+            ));
+        given::<Project>(&events)
+            .when(ProjectCommand::RecordIndicatorActual {
+                id: ID,
+                result_id: Uuid::from_u128(0x79),
+                indicator_id: WITH_BASELINE,
+                value: 10,
+                on: d(6, 30),
+            })
+            .then_error(DomainError::not_found(
+                "result",
+                Uuid::from_u128(0x79).to_string(),
+            ));
+        given::<Project>(&events)
+            .when(ProjectCommand::RecordIndicatorActual {
+                id: ID,
+                result_id: RESULT,
+                indicator_id: Uuid::from_u128(0x79),
+                value: 10,
+                on: d(6, 30),
+            })
+            .then_error(DomainError::not_found(
+                "indicator",
+                Uuid::from_u128(0x79).to_string(),
+            ));
+        // Validation of a new result.
+        let add = |result_id: Uuid, title: &str, indicators: Vec<IndicatorDef>| {
+            ProjectCommand::AddResult {
+                id: ID,
+                result_id,
+                title: title.into(),
+                indicators,
+            }
+        };
+        let other = Uuid::from_u128(0x7A);
+        let with = |edit: fn(&mut IndicatorDef)| {
+            let mut i = indicators[0].clone();
+            edit(&mut i);
+            vec![i]
+        };
+        let cases = [
+            ("result_id", add(RESULT, "t", indicators.clone())),
+            ("result_id", add(Uuid::nil(), "t", indicators.clone())),
+            ("title", add(other, " ", indicators.clone())),
+            ("indicators", add(other, "t", vec![])),
+            (
+                "indicators.indicator_id",
+                add(
+                    other,
+                    "t",
+                    vec![indicators[0].clone(), indicators[0].clone()],
+                ),
+            ),
+            (
+                "indicators.measure",
+                add(other, "t", with(|i| i.measure = "6".into())),
+            ),
+            (
+                "indicators.measure",
+                add(other, "t", with(|i| i.measure = "0".into())),
+            ),
+            (
+                "indicators.title",
+                add(other, "t", with(|i| i.title = String::new())),
+            ),
+            (
+                "indicators.indicator_id",
+                add(other, "t", with(|i| i.indicator_id = Uuid::nil())),
+            ),
+        ];
+        for (field, command) in cases {
+            given::<Project>(&events).when(command).then_invalid(field);
+        }
+    }
+
+    #[test]
+    fn documents() {
+        let add = |url: &str, title: &str, category: &str| ProjectCommand::AddDocument {
+            id: ID,
+            url: url.into(),
+            title: title.into(),
+            category: category.into(),
+        };
+        let added = ProjectEvent::ProjectDocumentAdded {
+            id: ID,
+            document: Document {
+                url: "https://example.org/a.pdf".into(),
+                title: "Annual report".into(),
+                category: "A01".into(),
+            },
+        };
+        let state = given::<Project>(&[created()])
+            .when(add("https://example.org/a.pdf", "Annual report ", "A01"))
+            .then(std::slice::from_ref(&added));
+        assert_eq!(state.documents.len(), 1);
+        let long = format!("https://example.org/{}", "x".repeat(MAX_URL_CHARS));
+        let cases = [
+            ("url", add("ftp://example.org/a.pdf", "t", "A01")),
+            ("url", add("example.org/a.pdf", "t", "A01")),
+            ("url", add(&long, "t", "A01")),
+            ("url", add("https://example.org/a b.pdf", "t", "A01")),
+            ("title", add("http://example.org/b.pdf", "", "A01")),
+            ("category", add("http://example.org/b.pdf", "t", "a01")),
+            ("category", add("http://example.org/b.pdf", "t", "A1")),
+            ("category", add("http://example.org/b.pdf", "t", "AB1")),
+        ];
+        for (field, command) in cases {
+            given::<Project>(&[created()])
+                .when(command)
+                .then_invalid(field);
+        }
+        given::<Project>(&[created(), added])
+            .when(add("https://example.org/a.pdf", "again", "B01"))
+            .then_invalid("url");
+    }
+
+    #[test]
+    fn event_kinds_match_their_serde_tags_and_round_trip() {
+        let mut events = history(ActivityStatus::Implementation);
+        events.extend([
+            ProjectEvent::ProjectReferralJoined {
+                id: ID,
+                referral_id: REFERRAL,
+                need_id: NEED,
+            },
+            ProjectEvent::ProjectBudgetSet {
+                id: ID,
+                budget: usd(1),
+            },
+            added(TransactionKind::Commitment, 1, usd(5)),
+            milestone_added(d(3, 1)),
+            ProjectEvent::ProjectMilestoneCompleted {
+                id: ID,
+                milestone_id: MILESTONE,
+                on: d(3, 1),
+            },
+            result_added(),
+            ProjectEvent::ProjectIndicatorActualRecorded {
+                id: ID,
+                result_id: RESULT,
+                indicator_id: WITH_BASELINE,
+                value: 1,
+                on: d(3, 1),
+            },
+            ProjectEvent::ProjectDocumentAdded {
+                id: ID,
+                document: Document {
+                    url: "https://example.org".into(),
+                    title: "t".into(),
+                    category: "A01".into(),
+                },
+            },
+        ]);
+        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        assert_eq!(kinds, ProjectEvent::KINDS);
+        for e in &events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<ProjectEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                e
+            );
+        }
+        let state = crate::fold::<Project>(&events);
+        assert_eq!(state.committed.get("USD"), 5);
+    }
+}

@@ -231,10 +231,7 @@ impl Aggregate for RateTable {
 
 fn check_rates(rates: &[Rate]) -> Result<(), DomainError> {
     if rates.is_empty() {
-        return Err(DomainError::invalid(
-            "rates",
-            "must list at least one rate",
-        ));
+        return Err(DomainError::invalid("rates", "must list at least one rate"));
     }
     for (i, rate) in rates.iter().enumerate() {
         codes::check_currency("rates.currency", &rate.currency)?;
@@ -326,8 +323,8 @@ pub fn convert(
             .checked_mul(10_i128.pow(from_digits - to_digits))
             .ok_or_else(overflow)?;
     }
-    let amount_minor = i64::try_from(div_round_half_even(numerator, denominator))
-        .map_err(|_| overflow())?;
+    let amount_minor =
+        i64::try_from(div_round_half_even(numerator, denominator)).map_err(|_| overflow())?;
     Ok(Money {
         amount_minor,
         currency: to.to_owned(),
@@ -416,8 +413,13 @@ mod tests {
         assert_eq!(ratio("3"), Ratio::ONE.scaled(3));
         assert_eq!(ratio("129.50").to_string(), "259/2");
         assert_eq!(ratio("-0.5").to_string(), "-1/2");
-        assert_eq!(ratio("0.000000000000000001").denominator, 1_000_000_000_000_000_000);
-        for bad in ["", ".5", "1.", "1,5", "1e3", "+1", "abc", "1.2.3", " 1", "--1"] {
+        assert_eq!(
+            ratio("0.000000000000000001").denominator,
+            1_000_000_000_000_000_000
+        );
+        for bad in [
+            "", ".5", "1.", "1,5", "1e3", "+1", "abc", "1.2.3", " 1", "--1",
+        ] {
             assert_eq!(
                 Ratio::parse_decimal("per_usd", bad),
                 Err(DomainError::invalid(

@@ -272,7 +272,9 @@ impl Aggregate for Referral {
         let (from, verb, on, reason, required): (&[S], &str, &Date, Option<&str>, Option<&str>) =
             match command {
                 C::Propose { .. } => unreachable!("handled above"),
-                C::Refer { on, reason, .. } => (&[S::Proposed], "refer", on, reason.as_deref(), None),
+                C::Refer { on, reason, .. } => {
+                    (&[S::Proposed], "refer", on, reason.as_deref(), None)
+                }
                 C::AcceptByPartner { on, reason, .. } => (
                     &[S::Referred],
                     "accept for the partner",

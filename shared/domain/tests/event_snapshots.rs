@@ -5,7 +5,15 @@ use jiff::civil::date;
 use tatrack_domain::assessment::{AssessmentEvent, AssessmentKind, Classification};
 use tatrack_domain::event::{self, EncodedEvent, encode};
 use tatrack_domain::need::{Modality, NeedEvent, NeedStatus, Units};
+use tatrack_domain::offer::{OfferEvent, OfferStatus};
+use tatrack_domain::organisation::{OrganisationEvent, OrganisationKind};
+use tatrack_domain::progress::{ProgressReportEvent, ReportedActual};
+use tatrack_domain::project::{
+    ActivityStatus, Document, IndicatorDef, Participant, ProjectEvent, Transaction, TransactionKind,
+};
+use tatrack_domain::rates::{Rate, RateTableEvent, Ratio};
 use tatrack_domain::recommendation::{RecommendationEvent, RecommendationStatus, StatusSource};
+use tatrack_domain::referral::{Party, ReferralEvent};
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantEvent};
 use tatrack_domain::{DomainEvent, Money, decode};
 use uuid::Uuid;
@@ -14,6 +22,15 @@ const ASSESSMENT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00
 const RECOMMENDATION: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00b1);
 const NEED: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00c1);
 const GRANT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00d1);
+const RATES: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00e1);
+const OFFER: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00f1);
+const REFERRAL: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0a01);
+const PROJECT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0b01);
+const REPORT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0c01);
+const RESULT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d01);
+const INDICATOR: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d02);
+const MILESTONE: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d03);
+const TRANSACTION: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d04);
 
 fn usd(amount_minor: i64) -> Money {
     Money::new(amount_minor, "USD").unwrap()
@@ -167,6 +184,293 @@ fn sharing_events() -> Vec<SharingGrantEvent> {
     ]
 }
 
+fn rate_events() -> Vec<RateTableEvent> {
+    vec![RateTableEvent::RatesRecorded {
+        id: RATES,
+        as_of: date(2025, 7, 1),
+        rates: vec![
+            Rate {
+                currency: "EUR".into(),
+                per_usd: Ratio::parse_decimal("per_usd", "0.9215").unwrap(),
+            },
+            Rate {
+                currency: "KES".into(),
+                per_usd: Ratio::parse_decimal("per_usd", "129.25").unwrap(),
+            },
+        ],
+    }]
+}
+
+fn organisation_events() -> Vec<OrganisationEvent> {
+    use OrganisationEvent as E;
+    let id = "XM-DAC-41122".to_owned();
+    vec![
+        E::OrganisationRegistered {
+            id: id.clone(),
+            name: "UN Office of Counter-Terrorism".into(),
+            kind: OrganisationKind::UnEntity,
+            iati_type: "40".into(),
+            iati_identifier: Some("XM-DAC-41122".into()),
+            country: Some("US".into()),
+        },
+        E::OrganisationUpdated {
+            id: id.clone(),
+            name: None,
+            kind: Some(OrganisationKind::InternationalOrganisation),
+            iati_type: None,
+            iati_identifier: None,
+            country: Some("CH".into()),
+        },
+        E::OrganisationDeactivated {
+            id,
+            on: date(2027, 1, 1),
+            reason: "merged into another organisation".into(),
+        },
+    ]
+}
+
+fn offer_events() -> Vec<OfferEvent> {
+    use OfferEvent as E;
+    let id = OFFER;
+    vec![
+        E::OfferDrafted {
+            id,
+            organisation: "XM-DAC-41122".into(),
+            title: "Border security training".into(),
+            themes: vec!["BOR".into(), "LEA".into()],
+            countries: vec!["KE".into()],
+            regions: vec!["298".into()],
+            modalities: vec![Modality::Training, Modality::Mentoring],
+            budget: Some(usd(10_000_000)),
+            capacity: Some(Units {
+                measure: "officers trained".into(),
+                quantity: 200,
+            }),
+            valid_from: date(2025, 1, 1),
+            valid_until: date(2025, 12, 31),
+            languages: vec!["en".into(), "fr".into()],
+            conditions: Some("The State provides venues.".into()),
+        },
+        E::OfferPublished {
+            id,
+            on: date(2025, 2, 1),
+            reason: None,
+        },
+        E::OfferAmended {
+            id,
+            title: None,
+            themes: None,
+            countries: Some(vec!["KE".into(), "UG".into()]),
+            regions: None,
+            modalities: None,
+            budget: Some(usd(12_000_000)),
+            capacity: None,
+            valid_until: Some(date(2026, 6, 30)),
+            languages: None,
+            conditions: None,
+        },
+        E::OfferWithdrawn {
+            id,
+            on: date(2025, 3, 1),
+            reason: "funding cut".into(),
+        },
+        E::OfferExpired {
+            id,
+            on: date(2026, 7, 1),
+        },
+        E::OfferCommitmentRecorded {
+            id,
+            committed_money: Some(usd(4_000_000)),
+            committed_units: Some(80),
+            status: OfferStatus::PartiallyCommitted,
+        },
+    ]
+}
+
+fn referral_events() -> Vec<ReferralEvent> {
+    use ReferralEvent as E;
+    let id = REFERRAL;
+    vec![
+        E::ReferralProposed {
+            id,
+            need_id: NEED,
+            offer_id: OFFER,
+            member_state: "KE".into(),
+            organisation: "XM-DAC-41122".into(),
+            share_money: Some(usd(4_000_000)),
+            share_units: Some(80),
+        },
+        E::ReferralReferred {
+            id,
+            on: date(2025, 10, 1),
+            reason: None,
+        },
+        E::ReferralAcceptedByPartner {
+            id,
+            on: date(2025, 10, 2),
+            reason: Some("fits the 2025 work plan".into()),
+        },
+        E::ReferralAcceptedByState {
+            id,
+            on: date(2025, 10, 3),
+            reason: None,
+        },
+        E::ReferralDeclined {
+            id,
+            on: date(2025, 10, 2),
+            by: Party::State,
+            reason: "the State prefers bilateral help".into(),
+        },
+        E::ReferralActivated {
+            id,
+            on: date(2025, 10, 4),
+            project_id: PROJECT,
+            reason: None,
+        },
+        E::ReferralLapsed {
+            id,
+            on: date(2025, 12, 1),
+            reason: "no answer from the partner".into(),
+        },
+    ]
+}
+
+fn project_events() -> Vec<ProjectEvent> {
+    use ProjectEvent as E;
+    let id = PROJECT;
+    vec![
+        E::ProjectCreated {
+            id,
+            iati_identifier: "XM-DAC-41122-KE-BOR-1".into(),
+            title: "Border screening in Kenya".into(),
+            description: "API/PNR screening for border officers.".into(),
+            recipient_country: "KE".into(),
+            theme: "BOR".into(),
+            dac_sector: "15136".into(),
+            participating: vec![
+                Participant {
+                    organisation: "EU-DEVCO".into(),
+                    role: "1".into(),
+                },
+                Participant {
+                    organisation: "XM-DAC-41122".into(),
+                    role: "4".into(),
+                },
+            ],
+            planned_start: date(2026, 1, 1),
+            planned_end: date(2026, 12, 31),
+            budget: Some(usd(10_000_000)),
+            needs: vec![NEED],
+            referrals: vec![REFERRAL],
+        },
+        E::ProjectStatusChanged {
+            id,
+            from: ActivityStatus::Pipeline,
+            to: ActivityStatus::Implementation,
+            on: date(2026, 2, 1),
+            reason: Some("funding agreement signed".into()),
+        },
+        E::ProjectReferralJoined {
+            id,
+            referral_id: REFERRAL,
+            need_id: NEED,
+        },
+        E::ProjectBudgetSet {
+            id,
+            budget: usd(12_000_000),
+        },
+        E::ProjectTransactionAdded {
+            id,
+            transaction: Transaction {
+                transaction_id: TRANSACTION,
+                kind: TransactionKind::Disbursement,
+                value: Money::new(500_000, "EUR").unwrap(),
+                date: date(2026, 3, 1),
+                provider: Some("EU-DEVCO".into()),
+                receiver: Some("XM-DAC-41122".into()),
+                description: Some("first tranche".into()),
+            },
+        },
+        E::ProjectMilestoneAdded {
+            id,
+            milestone_id: MILESTONE,
+            title: "Curriculum agreed".into(),
+            due: date(2026, 3, 31),
+        },
+        E::ProjectMilestoneCompleted {
+            id,
+            milestone_id: MILESTONE,
+            on: date(2026, 4, 2),
+        },
+        E::ProjectResultAdded {
+            id,
+            result_id: RESULT,
+            title: "Officers screen passengers against watchlists".into(),
+            indicators: vec![IndicatorDef {
+                indicator_id: INDICATOR,
+                title: "Officers trained".into(),
+                measure: "1".into(),
+                baseline: Some(0),
+                target: 200,
+            }],
+        },
+        E::ProjectIndicatorActualRecorded {
+            id,
+            result_id: RESULT,
+            indicator_id: INDICATOR,
+            value: 120,
+            on: date(2026, 6, 30),
+        },
+        E::ProjectDocumentAdded {
+            id,
+            document: Document {
+                url: "https://example.org/inception-report.pdf".into(),
+                title: "Inception report".into(),
+                category: "A07".into(),
+            },
+        },
+    ]
+}
+
+fn progress_events() -> Vec<ProgressReportEvent> {
+    use ProgressReportEvent as E;
+    let id = REPORT;
+    vec![
+        E::ProgressReportDrafted {
+            id,
+            project_id: PROJECT,
+            period_start: date(2026, 1, 1),
+            period_end: date(2026, 6, 30),
+            narrative: "120 officers trained.".into(),
+            actuals: vec![ReportedActual {
+                result_id: RESULT,
+                indicator_id: INDICATOR,
+                value: 120,
+            }],
+        },
+        E::ProgressReportRevised {
+            id,
+            narrative: Some("120 officers trained, 40 of them women.".into()),
+            actuals: None,
+        },
+        E::ProgressReportSubmitted {
+            id,
+            on: date(2026, 7, 1),
+            reason: None,
+        },
+        E::ProgressReportValidated {
+            id,
+            on: date(2026, 7, 10),
+            reason: Some("figures checked".into()),
+        },
+        E::ProgressReportReturned {
+            id,
+            on: date(2026, 7, 5),
+            reason: "add the gender breakdown".into(),
+        },
+    ]
+}
+
 /// Encodes each event, checks it decodes back to itself, and returns its wire form.
 fn round_trip<E: DomainEvent + PartialEq + std::fmt::Debug>(events: Vec<E>) -> Vec<EncodedEvent> {
     events
@@ -184,6 +488,12 @@ fn all_encoded() -> Vec<EncodedEvent> {
     all.extend(round_trip(recommendation_events()));
     all.extend(round_trip(need_events()));
     all.extend(round_trip(sharing_events()));
+    all.extend(round_trip(rate_events()));
+    all.extend(round_trip(organisation_events()));
+    all.extend(round_trip(offer_events()));
+    all.extend(round_trip(referral_events()));
+    all.extend(round_trip(project_events()));
+    all.extend(round_trip(progress_events()));
     all
 }
 
