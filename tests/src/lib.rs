@@ -45,8 +45,7 @@ impl Harness {
 
 pub struct Services {
     stop: tokio::sync::watch::Sender<bool>,
-    assessments: JoinHandle<anyhow::Result<()>>,
-    readmodel: JoinHandle<anyhow::Result<()>>,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl Services {
@@ -58,38 +57,55 @@ impl Services {
                 let _ = rx.wait_for(|s| *s).await;
             }
         };
-        let nats = tatrack_bus::connect(url, "test-assessments")
-            .await
-            .expect("connect");
-        let assessments = tokio::spawn(tatrack_assessments::run(
-            tatrack_assessments::Config {
-                data_dir: data_dir.clone(),
-                nats,
-            },
-            stopped(),
-        ));
-        let nats = tatrack_bus::connect(url, "test-readmodel")
-            .await
-            .expect("connect");
-        let readmodel = tokio::spawn(tatrack_readmodel::run(
-            tatrack_readmodel::Config { data_dir, nats },
-            stopped(),
-        ));
-        Self {
-            stop,
-            assessments,
-            readmodel,
-        }
+        let connect = |name: &'static str| async move {
+            tatrack_bus::connect(url, name).await.expect("connect")
+        };
+        let config = |nats| tatrack_bus::service::Config {
+            data_dir: data_dir.clone(),
+            nats,
+        };
+        let tasks = vec![
+            (
+                "assessments",
+                tokio::spawn(tatrack_assessments::run(
+                    config(connect("test-assessments").await),
+                    stopped(),
+                )),
+            ),
+            (
+                "partners",
+                tokio::spawn(tatrack_partners::run(
+                    config(connect("test-partners").await),
+                    stopped(),
+                )),
+            ),
+            (
+                "projects",
+                tokio::spawn(tatrack_projects::run(
+                    config(connect("test-projects").await),
+                    stopped(),
+                )),
+            ),
+            (
+                "readmodel",
+                tokio::spawn(tatrack_readmodel::run(
+                    tatrack_readmodel::Config {
+                        data_dir: data_dir.clone(),
+                        nats: connect("test-readmodel").await,
+                    },
+                    stopped(),
+                )),
+            ),
+        ];
+        Self { stop, tasks }
     }
 
     /// Graceful stop; returns the services' own results.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        self.assessments
-            .await
-            .expect("join")
-            .expect("assessments service");
-        self.readmodel.await.expect("join").expect("read model");
+        for (name, task) in self.tasks {
+            task.await.expect("join").unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
     }
 }
 

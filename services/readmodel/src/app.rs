@@ -1,4 +1,4 @@
-//! Wiring: open the projection store, follow the assessments stream, answer queries.
+//! Wiring: open the projection store, follow every command service's stream, answer queries.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt;
+use tatrack_bus::fold::FoldProjection;
 use tatrack_bus::{Subscriber, rpc, subjects};
 
-use crate::projection::AssessmentsProjection;
 use crate::queries::{self, Views};
 
 #[derive(Debug, Clone)]
@@ -18,20 +18,10 @@ pub struct Config {
     pub nats: async_nats::Client,
 }
 
-/// The stream this read model follows so far (the partners and projects streams join later).
-const FOLLOWS: &str = "assessments";
-
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let db = sled::open(config.data_dir.join("readmodel"))
         .with_context(|| format!("opening the read model in {}", config.data_dir.display()))?;
-    let tree = db.open_tree(FOLLOWS)?;
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
-    let subscriber = Subscriber::new(js, FOLLOWS, tree.clone())?;
-    let views = Views {
-        tree,
-        applied: subscriber.applied(),
-    };
-
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -39,7 +29,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let follower = tokio::spawn(subscriber.run(AssessmentsProjection, stopped()));
+    let mut views = Views::default();
+    let mut followers = Vec::new();
+    for service in subjects::SERVICES {
+        let tree = db.open_tree(service)?;
+        let subscriber = Subscriber::new(js.clone(), service, tree.clone())?;
+        views.add(service, tree, subscriber.applied());
+        followers.push((
+            service,
+            tokio::spawn(subscriber.run(FoldProjection, stopped())),
+        ));
+    }
     let handler = move |incoming: rpc::Incoming| {
         let views = views.clone();
         async move { queries::handle(&views, incoming).await }
@@ -59,10 +59,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
         result = &mut server => { let _ = stop_tx.send(true); result }
     };
-    match follower.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "read model stopped following its stream"),
-        Err(e) => tracing::error!(error = %e, "read model follower failed"),
+    for (service, follower) in followers {
+        match follower.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(service, error = %e, "read model stopped following its stream")
+            }
+            Err(e) => tracing::error!(service, error = %e, "read model follower failed"),
+        }
     }
     db.flush_async().await?;
     served.map_err(|e| anyhow::anyhow!("serving queries: {e}"))

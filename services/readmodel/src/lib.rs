@@ -3,7 +3,6 @@
 //! answers queries over NATS (`tatrack.qry.*`, one queue group, so several instances share load).
 
 mod app;
-mod projection;
 mod queries;
 mod visibility;
 

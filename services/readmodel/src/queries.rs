@@ -1,20 +1,29 @@
 //! The views answered over NATS, one verb each (`tatrack.qry.<view>`). Every request may carry
-//! `min_position`: the answer then waits (bounded) until the projection has applied it, so a
-//! caller reads its own writes. Unknown parameters are refused by name.
+//! `min_position` (a position of the stream that owns the view) or `min_positions` (per service):
+//! the answer then waits (bounded) until the projection has applied it, so a caller reads its own
+//! writes. Unknown parameters are refused by name; what the caller may not see is not found.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tatrack_bus::fold;
 use tatrack_bus::rpc::{ErrorBody, ErrorCode, Incoming};
+use tatrack_domain::Money;
 use tatrack_domain::assessment::{AssessmentState, Clocks, clocks};
 use tatrack_domain::need::NeedState;
+use tatrack_domain::offer::{self, OfferState};
+use tatrack_domain::organisation::OrganisationState;
+use tatrack_domain::progress::ProgressReportState;
+use tatrack_domain::project::{Milestone, ProjectState, late_milestones};
+use tatrack_domain::rates::RateTableState;
 use tatrack_domain::recommendation::RecommendationState;
+use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::SharingGrantState;
 use uuid::Uuid;
 
-use crate::projection::key;
 use crate::visibility;
 
 pub const VIEWS: &[&str] = &[
@@ -24,30 +33,93 @@ pub const VIEWS: &[&str] = &[
     "need_list",
     "need_show",
     "sharing_grant_list",
+    "organisation_list",
+    "organisation_show",
+    "offer_list",
+    "offer_show",
+    "referral_list",
+    "referral_show",
+    "project_list",
+    "project_show",
+    "progress_report_list",
+    "rate_table_show",
 ];
 
 /// Longest wait for `min_position` before a timeout error.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Clone)]
+/// One projection tree per followed service, with its applied position.
+#[derive(Clone, Default)]
 pub(crate) struct Views {
-    pub tree: sled::Tree,
-    pub applied: tokio::sync::watch::Receiver<u64>,
+    trees: Vec<(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
+}
+
+impl Views {
+    pub(crate) fn add(
+        &mut self,
+        service: &'static str,
+        tree: sled::Tree,
+        applied: tokio::sync::watch::Receiver<u64>,
+    ) {
+        self.trees.push((service, tree, applied));
+    }
+
+    fn entry(
+        &self,
+        service: &str,
+    ) -> Result<&(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>), ErrorBody> {
+        self.trees
+            .iter()
+            .find(|(s, _, _)| *s == service)
+            .ok_or_else(ErrorBody::internal)
+    }
+
+    fn scan<T: DeserializeOwned>(
+        &self,
+        service: &str,
+        aggregate: &str,
+    ) -> Result<Vec<T>, ErrorBody> {
+        fold::scan(&self.entry(service)?.1, aggregate).map_err(|e| {
+            tracing::error!(error = %e, "read model holds an undecodable state");
+            ErrorBody::internal()
+        })
+    }
+
+    async fn wait_for(&self, service: &str, position: u64) -> Result<(), ErrorBody> {
+        let mut applied = self.entry(service)?.2.clone();
+        match tokio::time::timeout(READ_YOUR_WRITES_WAIT, applied.wait_for(|p| *p >= position))
+            .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ErrorBody {
+                field: Some("min_position".into()),
+                ..ErrorBody::new(
+                    ErrorCode::Timeout,
+                    format!("the read model has not reached {service} position {position} yet"),
+                )
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Filters {
     min_position: Option<u64>,
-    id: Option<Uuid>,
+    min_positions: Option<BTreeMap<String, u64>>,
+    id: Option<String>,
     member_state: Option<String>,
     assessment_id: Option<Uuid>,
+    need_id: Option<Uuid>,
+    offer_id: Option<Uuid>,
+    project_id: Option<Uuid>,
+    organisation: Option<String>,
     theme: Option<String>,
     status: Option<String>,
     priority: Option<u8>,
     /// Case-insensitive words that must appear in the description or beneficiary.
     text: Option<String>,
-    /// The day clocks are computed for (default: today).
+    /// The day clocks, grants and late milestones are computed for (default: today).
     today: Option<Date>,
 }
 
@@ -56,6 +128,30 @@ struct AssessmentView {
     #[serde(flatten)]
     state: AssessmentState,
     clocks: Clocks,
+}
+
+#[derive(Serialize)]
+struct OfferView {
+    #[serde(flatten)]
+    state: OfferState,
+    remaining_money: Option<Money>,
+    remaining_units: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ProjectView {
+    #[serde(flatten)]
+    state: ProjectState,
+    late_milestones: Vec<Milestone>,
+}
+
+/// The service whose stream a view reads.
+fn owner(view: &str) -> &'static str {
+    match view.split('_').next() {
+        Some("organisation" | "offer") => "partners",
+        Some("referral" | "project" | "progress" | "rate") => "projects",
+        _ => "assessments",
+    }
 }
 
 pub(crate) async fn handle(
@@ -68,75 +164,63 @@ pub(crate) async fn handle(
         incoming.body()?
     };
     if let Some(min) = filters.min_position {
-        let mut applied = views.applied.clone();
-        match tokio::time::timeout(READ_YOUR_WRITES_WAIT, applied.wait_for(|p| *p >= min)).await {
-            Ok(Ok(_)) => {}
-            _ => {
-                return Err(ErrorBody {
-                    field: Some("min_position".into()),
-                    ..ErrorBody::new(
-                        ErrorCode::Timeout,
-                        format!("the read model has not reached position {min} yet"),
-                    )
-                });
-            }
-        }
+        views.wait_for(owner(&incoming.verb), min).await?;
     }
-    let principal = &incoming.meta.principal;
+    for (service, min) in filters.min_positions.iter().flatten() {
+        if views.entry(service).is_err() {
+            return Err(ErrorBody::invalid(
+                "min_positions",
+                &format!("unknown service {service}"),
+            ));
+        }
+        views.wait_for(service, *min).await?;
+    }
+    let p = &incoming.meta.principal;
     let today = filters
         .today
         .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
-    let status_ok = |status: Option<String>| {
-        filters
-            .status
-            .as_ref()
-            .is_none_or(|s| status.as_ref() == Some(s))
-    };
-    let value = match incoming.verb.as_str() {
+    let f = &filters;
+    let status_ok =
+        |status: Option<String>| f.status.as_ref().is_none_or(|s| status.as_ref() == Some(s));
+    let id_ok =
+        |id: &dyn std::fmt::Display| f.id.as_ref().is_none_or(|want| *want == id.to_string());
+    let state_ok = |member_state: &str| f.member_state.as_ref().is_none_or(|m| m == member_state);
+    let verb = incoming.verb.as_str();
+    match verb {
         "assessment_list" | "assessment_show" => {
             let mut out = Vec::new();
-            for state in scan::<AssessmentState>(&views.tree, "assessment")? {
-                if !visibility::sees_country(principal, &state.member_state)
-                    || filters.id.is_some_and(|id| id != state.id)
-                    || filters
-                        .member_state
-                        .as_ref()
-                        .is_some_and(|m| *m != state.member_state)
-                    || !status_ok(state.status.map(|s| s.to_string()))
+            for state in views.scan::<AssessmentState>("assessments", "assessment")? {
+                if visibility::sees_country(p, &state.member_state)
+                    && id_ok(&state.id)
+                    && state_ok(&state.member_state)
+                    && status_ok(state.status.map(|s| s.to_string()))
                 {
-                    continue;
+                    let clocks = clocks(&state, today);
+                    out.push(AssessmentView { state, clocks });
                 }
-                let clocks = clocks(&state, today);
-                out.push(AssessmentView { state, clocks });
             }
-            one_or_all(&incoming.verb, "assessment", filters.id, out)?
+            one_or_all(verb, f, out)
         }
         "recommendation_list" => {
             let mut out = Vec::new();
-            for mut state in scan::<RecommendationState>(&views.tree, "recommendation")? {
-                if !visibility::sees_country(principal, &state.member_state)
-                    || filters
-                        .assessment_id
-                        .is_some_and(|id| id != state.assessment_id)
-                    || filters
-                        .member_state
-                        .as_ref()
-                        .is_some_and(|m| *m != state.member_state)
-                    || filters.theme.as_ref().is_some_and(|t| *t != state.theme)
-                    || !status_ok(state.status.map(|s| s.to_string()))
+            for mut state in views.scan::<RecommendationState>("assessments", "recommendation")? {
+                if visibility::sees_country(p, &state.member_state)
+                    && f.assessment_id.is_none_or(|id| id == state.assessment_id)
+                    && state_ok(&state.member_state)
+                    && f.theme.as_ref().is_none_or(|t| *t == state.theme)
+                    && status_ok(state.status.map(|s| s.to_string()))
                 {
-                    continue;
+                    if !visibility::reads_confidential(p, &state.member_state) {
+                        state.text = "[confidential]".to_owned();
+                    }
+                    out.push(state);
                 }
-                if !visibility::reads_confidential(principal, &state.member_state) {
-                    state.text = "[confidential]".to_owned();
-                }
-                out.push(state);
             }
-            to_value(out)?
+            to_value(out)
         }
         "need_list" | "need_show" => {
-            let grants = scan::<SharingGrantState>(&views.tree, "sharing_grant")?;
-            let words: Vec<String> = filters
+            let grants = views.scan::<SharingGrantState>("assessments", "sharing_grant")?;
+            let words: Vec<String> = f
                 .text
                 .as_deref()
                 .unwrap_or("")
@@ -144,59 +228,144 @@ pub(crate) async fn handle(
                 .map(str::to_lowercase)
                 .collect();
             let mut out = Vec::new();
-            for state in scan::<NeedState>(&views.tree, "need")? {
+            for state in views.scan::<NeedState>("assessments", "need")? {
                 let haystack = format!("{} {}", state.description, state.beneficiary_institution)
                     .to_lowercase();
-                if !visibility::sees_need(principal, &state, &grants, today)
-                    || filters.id.is_some_and(|id| id != state.id)
-                    || filters
-                        .member_state
-                        .as_ref()
-                        .is_some_and(|m| *m != state.member_state)
-                    || filters.theme.as_ref().is_some_and(|t| *t != state.theme)
-                    || filters.priority.is_some_and(|p| p != state.priority)
-                    || !status_ok(state.status.map(|s| s.to_string()))
-                    || !words.iter().all(|w| haystack.contains(w.as_str()))
-                {
-                    continue;
-                }
-                out.push(state);
-            }
-            // Highest priority first (1 is high), then oldest first.
-            out.sort_by_key(|n| (n.priority, n.id));
-            one_or_all(&incoming.verb, "need", filters.id, out)?
-        }
-        "sharing_grant_list" => {
-            let mut out = Vec::new();
-            for state in scan::<SharingGrantState>(&views.tree, "sharing_grant")? {
-                if visibility::sees_country(principal, &state.member_state)
-                    && principal.role != tatrack_domain::Role::Donor
-                    && filters
-                        .member_state
-                        .as_ref()
-                        .is_none_or(|m| *m == state.member_state)
+                if visibility::sees_need(p, &state, &grants, today)
+                    && id_ok(&state.id)
+                    && state_ok(&state.member_state)
+                    && f.theme.as_ref().is_none_or(|t| *t == state.theme)
+                    && f.priority.is_none_or(|pr| pr == state.priority)
+                    && status_ok(state.status.map(|s| s.to_string()))
+                    && words.iter().all(|w| haystack.contains(w.as_str()))
                 {
                     out.push(state);
                 }
             }
-            to_value(out)?
+            // Highest priority first (1 is high), then oldest first (UUID v7 ids sort by time).
+            out.sort_by_key(|n| (n.priority, n.id));
+            one_or_all(verb, f, out)
         }
-        _ => return Err(ErrorBody::invalid("view", "unknown view")),
-    };
-    Ok(value)
+        "sharing_grant_list" => {
+            let out: Vec<SharingGrantState> = views
+                .scan::<SharingGrantState>("assessments", "sharing_grant")?
+                .into_iter()
+                .filter(|g| {
+                    visibility::sees_grants(p, &g.member_state) && state_ok(&g.member_state)
+                })
+                .collect();
+            to_value(out)
+        }
+        "organisation_list" | "organisation_show" => {
+            let out: Vec<OrganisationState> = views
+                .scan::<OrganisationState>("partners", "organisation")?
+                .into_iter()
+                .filter(|o| id_ok(&o.id) && status_ok(o.status.map(|s| s.to_string())))
+                .collect();
+            one_or_all(verb, f, out)
+        }
+        "offer_list" | "offer_show" => {
+            let mut out = Vec::new();
+            for state in views.scan::<OfferState>("partners", "offer")? {
+                if visibility::sees_organisation_items(p, &state.organisation)
+                    && id_ok(&state.id)
+                    && f.organisation
+                        .as_ref()
+                        .is_none_or(|o| *o == state.organisation)
+                    && f.theme.as_ref().is_none_or(|t| state.themes.contains(t))
+                    && f.member_state
+                        .as_ref()
+                        .is_none_or(|m| state.countries.contains(m))
+                    && status_ok(state.status.map(|s| s.to_string()))
+                {
+                    let (remaining_money, remaining_units) = offer::remaining(&state);
+                    out.push(OfferView {
+                        state,
+                        remaining_money,
+                        remaining_units,
+                    });
+                }
+            }
+            one_or_all(verb, f, out)
+        }
+        "referral_list" | "referral_show" => {
+            let out: Vec<ReferralState> = views
+                .scan::<ReferralState>("projects", "referral")?
+                .into_iter()
+                .filter(|r| {
+                    visibility::sees_referral(p, r)
+                        && id_ok(&r.id)
+                        && f.need_id.is_none_or(|id| id == r.need_id)
+                        && f.offer_id.is_none_or(|id| id == r.offer_id)
+                        && f.organisation.as_ref().is_none_or(|o| *o == r.organisation)
+                        && state_ok(&r.member_state)
+                        && status_ok(r.status.map(|s| s.to_string()))
+                })
+                .collect();
+            one_or_all(verb, f, out)
+        }
+        "project_list" | "project_show" => {
+            let mut out = Vec::new();
+            for state in views.scan::<ProjectState>("projects", "project")? {
+                if visibility::sees_project(p, &state)
+                    && id_ok(&state.id)
+                    && state_ok(&state.recipient_country)
+                    && f.theme.as_ref().is_none_or(|t| *t == state.theme)
+                    && f.organisation
+                        .as_ref()
+                        .is_none_or(|o| state.participating.iter().any(|x| x.organisation == *o))
+                    && f.need_id.is_none_or(|id| state.needs.contains(&id))
+                    && status_ok(state.status.map(|s| s.as_str().to_owned()))
+                {
+                    let late_milestones = late_milestones(&state, today)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    out.push(ProjectView {
+                        state,
+                        late_milestones,
+                    });
+                }
+            }
+            one_or_all(verb, f, out)
+        }
+        "progress_report_list" => {
+            let projects = views.scan::<ProjectState>("projects", "project")?;
+            let visible = |project_id: Uuid| {
+                projects
+                    .iter()
+                    .any(|pr| pr.id == project_id && visibility::sees_project(p, pr))
+            };
+            let out: Vec<ProgressReportState> = views
+                .scan::<ProgressReportState>("projects", "progress_report")?
+                .into_iter()
+                .filter(|r| {
+                    visible(r.project_id)
+                        && f.project_id.is_none_or(|id| id == r.project_id)
+                        && status_ok(r.status.map(|s| s.to_string()))
+                })
+                .collect();
+            to_value(out)
+        }
+        "rate_table_show" => {
+            let tables = views.scan::<RateTableState>("projects", "rate_table")?;
+            to_value(tables)
+        }
+        _ => Err(ErrorBody::invalid("view", "unknown view")),
+    }
 }
 
 /// `*_show` answers one object (not found when invisible or absent); `*_list` all of them.
 fn one_or_all<T: Serialize>(
     verb: &str,
-    what: &str,
-    id: Option<Uuid>,
+    filters: &Filters,
     mut out: Vec<T>,
 ) -> Result<serde_json::Value, ErrorBody> {
     if verb.ends_with("_show") {
-        let Some(id) = id else {
+        let Some(id) = &filters.id else {
             return Err(ErrorBody::invalid("id", "is required"));
         };
+        let what = verb.trim_end_matches("_show");
         return match out.pop() {
             Some(one) => to_value(one),
             None => Err(ErrorBody::new(
@@ -210,20 +379,4 @@ fn one_or_all<T: Serialize>(
 
 fn to_value<T: Serialize>(value: T) -> Result<serde_json::Value, ErrorBody> {
     serde_json::to_value(value).map_err(|_| ErrorBody::internal())
-}
-
-fn scan<T: DeserializeOwned>(tree: &sled::Tree, aggregate: &str) -> Result<Vec<T>, ErrorBody> {
-    let prefix = key(aggregate, "");
-    let mut out = Vec::new();
-    for entry in tree.scan_prefix(prefix) {
-        let (_, bytes) = entry.map_err(|e| {
-            tracing::error!(error = %e, "read model storage");
-            ErrorBody::internal()
-        })?;
-        out.push(serde_json::from_slice(&bytes).map_err(|e| {
-            tracing::error!(error = %e, "read model holds an undecodable state");
-            ErrorBody::internal()
-        })?);
-    }
-    Ok(out)
 }

@@ -4,6 +4,8 @@
 
 use jiff::civil::Date;
 use tatrack_domain::need::NeedState;
+use tatrack_domain::project::ProjectState;
+use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantState, is_active};
 use tatrack_domain::{Principal, Role};
 
@@ -50,4 +52,37 @@ pub(crate) fn sees_need(
                 None => false,
             }
     })
+}
+
+/// Consent records: staff, auditors and the State concerned; not donors.
+pub(crate) fn sees_grants(principal: &Principal, member_state: &str) -> bool {
+    principal.role != Role::Donor && sees_country(principal, member_state)
+}
+
+/// Offers: staff and auditors see all; a donor its own organisation's; a State focal point none.
+pub(crate) fn sees_organisation_items(principal: &Principal, organisation: &str) -> bool {
+    match principal.role {
+        Role::Admin | Role::Coordinator | Role::System | Role::Auditor => true,
+        Role::Donor => principal.organisation.as_deref() == Some(organisation),
+        Role::StateFocalPoint => false,
+    }
+}
+
+/// Referrals: a donor those made to its organisation, a State focal point its country's.
+pub(crate) fn sees_referral(principal: &Principal, referral: &ReferralState) -> bool {
+    match principal.role {
+        Role::Donor => principal.organisation.as_deref() == Some(referral.organisation.as_str()),
+        _ => sees_country(principal, &referral.member_state),
+    }
+}
+
+/// Projects: a donor those its organisation takes part in, a State focal point its country's.
+pub(crate) fn sees_project(principal: &Principal, project: &ProjectState) -> bool {
+    match principal.role {
+        Role::Donor => project
+            .participating
+            .iter()
+            .any(|p| principal.organisation.as_deref() == Some(p.organisation.as_str())),
+        _ => sees_country(principal, &project.recipient_country),
+    }
 }

@@ -10,6 +10,8 @@ use crate::demo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
     Assessments,
+    Partners,
+    Projects,
     Readmodel,
 }
 
@@ -55,6 +57,8 @@ async fn start(
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let name = match service {
         Service::Assessments => "tatrack-assessments",
+        Service::Partners => "tatrack-partners",
+        Service::Projects => "tatrack-projects",
         Service::Readmodel => "tatrack-readmodel",
     };
     let nats = tatrack_bus::connect(&settings.nats_url, name)
@@ -64,6 +68,14 @@ async fn start(
     Ok(match service {
         Service::Assessments => tokio::spawn(tatrack_assessments::run(
             tatrack_assessments::Config { data_dir, nats },
+            shutdown,
+        )),
+        Service::Partners => tokio::spawn(tatrack_partners::run(
+            tatrack_partners::Config { data_dir, nats },
+            shutdown,
+        )),
+        Service::Projects => tokio::spawn(tatrack_projects::run(
+            tatrack_projects::Config { data_dir, nats },
             shutdown,
         )),
         Service::Readmodel => tokio::spawn(tatrack_readmodel::run(
@@ -83,7 +95,12 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let (stop, shutdown) = shutdown_fanout();
-    let services = [Service::Assessments, Service::Readmodel];
+    let services = [
+        Service::Assessments,
+        Service::Partners,
+        Service::Projects,
+        Service::Readmodel,
+    ];
     let mut tasks = Vec::new();
     for service in services {
         tasks.push((service, start(settings, service, shutdown()).await?));

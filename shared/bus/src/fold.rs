@@ -30,9 +30,16 @@ pub fn key(aggregate: &str, id: &str) -> Vec<u8> {
 pub struct FoldProjection;
 
 impl Projection for FoldProjection {
-    fn apply(&self, tree: &TransactionalTree, event: &Envelope) -> Result<(), ConflictableTransactionError<String>> {
+    fn apply(
+        &self,
+        tree: &TransactionalTree,
+        event: &Envelope,
+    ) -> Result<(), ConflictableTransactionError<String>> {
         let Some((aggregate, id)) = event.stream.split_once('-') else {
-            return Err(ConflictableTransactionError::Abort(format!("stream name {} has no aggregate", event.stream)));
+            return Err(ConflictableTransactionError::Abort(format!(
+                "stream name {} has no aggregate",
+                event.stream
+            )));
         };
         match aggregate {
             Assessment::NAME => fold_into::<Assessment>(tree, id, event),
@@ -45,17 +52,26 @@ impl Projection for FoldProjection {
             Project::NAME => fold_into::<Project>(tree, id, event),
             ProgressReport::NAME => fold_into::<ProgressReport>(tree, id, event),
             RateTable::NAME => fold_into::<RateTable>(tree, id, event),
-            other => Err(ConflictableTransactionError::Abort(format!("unknown aggregate {other}"))),
+            other => Err(ConflictableTransactionError::Abort(format!(
+                "unknown aggregate {other}"
+            ))),
         }
     }
 }
 
-fn fold_into<A: Aggregate>(tree: &TransactionalTree, id: &str, envelope: &Envelope) -> Result<(), ConflictableTransactionError<String>>
+fn fold_into<A: Aggregate>(
+    tree: &TransactionalTree,
+    id: &str,
+    envelope: &Envelope,
+) -> Result<(), ConflictableTransactionError<String>>
 where
     A::State: DeserializeOwned,
 {
-    let abort = |e: &dyn std::fmt::Display| ConflictableTransactionError::Abort(format!("position {}: {e}", envelope.position));
-    let event: A::Event = decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| abort(&e))?;
+    let abort = |e: &dyn std::fmt::Display| {
+        ConflictableTransactionError::Abort(format!("position {}: {e}", envelope.position))
+    };
+    let event: A::Event =
+        decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| abort(&e))?;
     let key = key(A::NAME, id);
     let state: A::State = match tree.get(&key)? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| abort(&e))?,
@@ -67,9 +83,15 @@ where
 }
 
 /// The state of one aggregate in a fold tree, if it exists there.
-pub fn get<T: DeserializeOwned>(tree: &sled::Tree, aggregate: &str, id: &str) -> Result<Option<T>, String> {
+pub fn get<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    aggregate: &str,
+    id: &str,
+) -> Result<Option<T>, String> {
     match tree.get(key(aggregate, id)).map_err(|e| e.to_string())? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| e.to_string()),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| e.to_string()),
         None => Ok(None),
     }
 }
@@ -85,8 +107,14 @@ pub fn scan<T: DeserializeOwned>(tree: &sled::Tree, aggregate: &str) -> Result<V
 }
 
 /// Writes a state directly (tests only need it; projections go through `FoldProjection`).
-pub fn put<T: Serialize>(tree: &sled::Tree, aggregate: &str, id: &str, state: &T) -> Result<(), String> {
+pub fn put<T: Serialize>(
+    tree: &sled::Tree,
+    aggregate: &str,
+    id: &str,
+    state: &T,
+) -> Result<(), String> {
     let bytes = serde_json::to_vec(state).map_err(|e| e.to_string())?;
-    tree.insert(key(aggregate, id), bytes).map_err(|e| e.to_string())?;
+    tree.insert(key(aggregate, id), bytes)
+        .map_err(|e| e.to_string())?;
     Ok(())
 }

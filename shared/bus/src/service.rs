@@ -58,6 +58,33 @@ where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
+    run_with(
+        service,
+        description,
+        verbs,
+        config,
+        handler,
+        |_| {},
+        shutdown,
+    )
+    .await
+}
+
+/// Like `run`; `on_ready` gets the log once it is whole, before commands are served (a service
+/// starts its own jobs there, e.g. expiring offers).
+pub async fn run_with<H, F>(
+    service: &'static str,
+    description: &str,
+    verbs: &[&str],
+    config: Config,
+    handler: H,
+    on_ready: impl FnOnce(Store) + Send,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()>
+where
+    H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
+{
     let store = Store::open(config.data_dir.join(service)).map_err(|e| {
         anyhow::anyhow!(
             "opening the {service} log in {}: {e}",
@@ -97,6 +124,7 @@ where
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    on_ready(store.clone());
     let replicator = replicator::Replicator::new(
         store.clone(),
         js.clone(),

@@ -201,6 +201,16 @@ impl Store {
         Ok(Some(appended))
     }
 
+    /// Names of the streams that start with `prefix` (e.g. `offer-`), from the heads.
+    pub fn streams_with_prefix(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        for entry in self.inner.trees.heads.scan_prefix(prefix.as_bytes()) {
+            let (key, _) = entry?;
+            out.push(String::from_utf8_lossy(&key).into_owned());
+        }
+        Ok(out)
+    }
+
     /// Events of one stream from `from_version` (inclusive, 1-based) in order.
     pub fn read_stream(&self, stream: &str, from_version: u64) -> Result<Vec<Envelope>, Error> {
         let trees = &self.inner.trees;

@@ -1,0 +1,65 @@
+//! Command handling for organisations and offers: verb -> command, the offering organisation
+//! must be registered and active, access, decide, append.
+
+use tatrack_bus::rpc::{ErrorBody, Incoming};
+use tatrack_bus::service::{command_body, execute, load, split_verb, to_json};
+use tatrack_domain::Aggregate;
+use tatrack_domain::offer::{Offer, OfferCommand};
+use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationStatus};
+use tatrack_eventlog::Store;
+
+use crate::access;
+
+/// Every command verb this service answers (`tatrack.cmd.partners.<verb>`).
+pub const VERBS: &[&str] = &[
+    "organisation_register",
+    "organisation_update",
+    "organisation_deactivate",
+    "offer_draft",
+    "offer_publish",
+    "offer_amend",
+    "offer_withdraw",
+    "offer_expire",
+    "offer_record_commitment",
+];
+
+pub(crate) async fn handle(
+    store: &Store,
+    incoming: Incoming,
+) -> Result<serde_json::Value, ErrorBody> {
+    let (aggregate, command) = split_verb(&incoming.verb, &[Organisation::NAME, Offer::NAME])?;
+    let meta = &incoming.meta;
+    let reply = if aggregate == Organisation::NAME {
+        let command: OrganisationCommand = command_body(&incoming, command)?;
+        let id = command.id().to_owned();
+        execute::<Organisation>(store, &id, &command, meta, |_| {
+            access::organisation(&meta.principal, &command)
+        })
+        .await?
+    } else {
+        let command: OfferCommand = command_body(&incoming, command)?;
+        if let OfferCommand::Draft { organisation, .. } = &command {
+            let (org, _) = load::<Organisation>(store, organisation)?;
+            match org.status {
+                None => {
+                    return Err(ErrorBody::invalid(
+                        "organisation",
+                        &format!("organisation {organisation} is not registered"),
+                    ));
+                }
+                Some(OrganisationStatus::Deactivated) => {
+                    return Err(ErrorBody::invalid(
+                        "organisation",
+                        &format!("organisation {organisation} is deactivated"),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        execute::<Offer>(store, &command.id(), &command, meta, |state| {
+            access::offer(&meta.principal, &command, state)
+        })
+        .await?
+    };
+    to_json(&reply)
+}

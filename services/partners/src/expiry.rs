@@ -1,0 +1,60 @@
+//! Offers expire at the end of their validity window: at start and then once a minute the
+//! service expires, as `system`, every live offer whose `valid_until` has passed, through the
+//! same command path as any other command (decide, append, replicate).
+
+use std::time::Duration;
+
+use tatrack_bus::rpc::RequestMeta;
+use tatrack_bus::service::{execute, load};
+use tatrack_domain::Principal;
+use tatrack_domain::offer::{Offer, OfferCommand, OfferStatus};
+use tatrack_eventlog::Store;
+use uuid::Uuid;
+
+/// How often the service looks for offers to expire.
+const EVERY: Duration = Duration::from_secs(60);
+
+pub(crate) async fn run(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let today = jiff::ZonedDateTime::now().date();
+        match expire_due(&store, today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "offers past their window expired"),
+            Err(e) => tracing::warn!(error = %e, "offer expiry pass did not finish"),
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// Expires every draft, open or partially committed offer whose window ended before `today`.
+pub(crate) async fn expire_due(store: &Store, today: jiff::civil::Date) -> Result<usize, String> {
+    let mut expired = 0;
+    for stream in store
+        .streams_with_prefix("offer-")
+        .map_err(|e| e.to_string())?
+    {
+        let Some(id) = stream
+            .strip_prefix("offer-")
+            .and_then(|id| id.parse::<Uuid>().ok())
+        else {
+            continue;
+        };
+        let (offer, _) = load::<Offer>(store, &id).map_err(|e| e.message)?;
+        let live = matches!(
+            offer.status,
+            Some(OfferStatus::Draft | OfferStatus::Open | OfferStatus::PartiallyCommitted)
+        );
+        if live && offer.valid_until.is_some_and(|until| until < today) {
+            let command = OfferCommand::Expire { id, on: today };
+            let meta = RequestMeta::new(Principal::system());
+            match execute::<Offer>(store, &id, &command, &meta, |_| Ok(())).await {
+                Ok(_) => expired += 1,
+                Err(e) => tracing::debug!(offer = %id, error = %e, "offer not expired"),
+            }
+        }
+    }
+    Ok(expired)
+}

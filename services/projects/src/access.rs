@@ -1,0 +1,131 @@
+//! Who may do what with referrals, projects and progress reports (DESIGN §1 and issue 3):
+//! coordinators do everything except act for a State or a partner; a partner accepts or declines
+//! referrals made to it and reports on projects it takes part in; a State focal point accepts or
+//! declines referrals for its own country and reports on its own projects.
+
+use tatrack_bus::rpc::ErrorBody;
+use tatrack_domain::progress::ProgressReportCommand;
+use tatrack_domain::project::{ProjectCommand, ProjectState};
+use tatrack_domain::referral::{ReferralCommand, ReferralState};
+use tatrack_domain::{DomainError, Principal, Role};
+
+fn forbidden(reason: &str) -> ErrorBody {
+    ErrorBody::from(DomainError::Forbidden {
+        reason: reason.to_owned(),
+    })
+}
+
+fn is_staff(principal: &Principal) -> bool {
+    matches!(
+        principal.role,
+        Role::Admin | Role::Coordinator | Role::System
+    )
+}
+
+fn partner_of(principal: &Principal, organisation: &str) -> bool {
+    principal.role == Role::Donor && principal.organisation.as_deref() == Some(organisation)
+}
+
+fn state_of(principal: &Principal, member_state: &str) -> bool {
+    principal.role == Role::StateFocalPoint
+        && principal.member_state.as_deref() == Some(member_state)
+}
+
+/// A donor whose organisation takes part in the project.
+pub(crate) fn participates(principal: &Principal, project: &ProjectState) -> bool {
+    principal.role == Role::Donor
+        && project
+            .participating
+            .iter()
+            .any(|p| principal.organisation.as_deref() == Some(p.organisation.as_str()))
+}
+
+pub(crate) fn referral(
+    principal: &Principal,
+    command: &ReferralCommand,
+    state: &ReferralState,
+) -> Result<(), ErrorBody> {
+    use ReferralCommand as C;
+    match command {
+        C::AcceptByPartner { .. } | C::DeclineByPartner { .. } => {
+            if partner_of(principal, &state.organisation) {
+                Ok(())
+            } else {
+                Err(forbidden(&format!(
+                    "only {} may accept or decline this referral as the partner",
+                    state.organisation
+                )))
+            }
+        }
+        C::AcceptByState { .. } | C::DeclineByState { .. } => {
+            if state_of(principal, &state.member_state) {
+                Ok(())
+            } else {
+                Err(forbidden(&format!(
+                    "only a focal point of {} may accept or decline this referral as the State",
+                    state.member_state
+                )))
+            }
+        }
+        _ if is_staff(principal) => Ok(()),
+        _ => Err(forbidden(
+            "only coordinators propose, refer, activate or lapse referrals",
+        )),
+    }
+}
+
+pub(crate) fn project(
+    principal: &Principal,
+    command: &ProjectCommand,
+    state: &ProjectState,
+) -> Result<(), ErrorBody> {
+    use ProjectCommand as C;
+    if is_staff(principal) {
+        return Ok(());
+    }
+    match command {
+        C::Create { .. } | C::JoinReferral { .. } => Err(forbidden(
+            "only coordinators create projects and join referrals to them",
+        )),
+        C::CompleteMilestone { .. } | C::RecordIndicatorActual { .. }
+            if state_of(principal, &state.recipient_country) =>
+        {
+            Ok(())
+        }
+        _ if participates(principal, state) => Ok(()),
+        _ => Err(forbidden(
+            "only coordinators and the project's participating organisations may change it",
+        )),
+    }
+}
+
+pub(crate) fn progress_report(
+    principal: &Principal,
+    command: &ProgressReportCommand,
+    project: &ProjectState,
+) -> Result<(), ErrorBody> {
+    use ProgressReportCommand as C;
+    match command {
+        C::Validate { .. } | C::Return { .. } if is_staff(principal) => Ok(()),
+        C::Validate { .. } | C::Return { .. } => Err(forbidden(
+            "only coordinators validate or return progress reports",
+        )),
+        _ if is_staff(principal)
+            || participates(principal, project)
+            || state_of(principal, &project.recipient_country) =>
+        {
+            Ok(())
+        }
+        _ => Err(forbidden(
+            "only the project's partners, its State or coordinators report progress on it",
+        )),
+    }
+}
+
+pub(crate) fn rate_table(principal: &Principal) -> Result<(), ErrorBody> {
+    if is_staff(principal) {
+        Ok(())
+    } else {
+        Err(forbidden("only coordinators record exchange rates"))
+    }
+}

@@ -1,0 +1,440 @@
+//! Command handling for referrals, projects, progress reports and exchange rates, with the
+//! checks the view of the other services allows: a referral only for a need agreed with the
+//! State and shared with the offering organisation, an open offer that covers the need's theme,
+//! country and modality and still has the capacity; money in another currency only with a rate.
+
+use tatrack_bus::rpc::{ErrorBody, Incoming};
+use tatrack_bus::service::{command_body, execute, load, not_found, split_verb, to_json};
+use tatrack_domain::need::{NeedState, NeedStatus};
+use tatrack_domain::offer::{self, OfferState};
+use tatrack_domain::organisation::OrganisationState;
+use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
+use tatrack_domain::project::{Project, ProjectCommand};
+use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
+use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState};
+use tatrack_domain::sharing::{Audience, Scope, SharingGrantState, is_active};
+use tatrack_domain::{Aggregate, Money};
+use tatrack_eventlog::Store;
+use uuid::Uuid;
+
+use crate::view::View;
+use crate::{access, coverage};
+
+/// The one exchange-rate table every conversion uses (recorded with `rate_table_record`).
+pub const RATE_TABLE_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0a7e);
+
+/// Every command verb this service answers (`tatrack.cmd.projects.<verb>`).
+pub const VERBS: &[&str] = &[
+    "referral_propose",
+    "referral_refer",
+    "referral_accept_by_partner",
+    "referral_decline_by_partner",
+    "referral_accept_by_state",
+    "referral_decline_by_state",
+    "referral_activate",
+    "referral_lapse",
+    "project_create",
+    "project_change_status",
+    "project_join_referral",
+    "project_set_budget",
+    "project_add_transaction",
+    "project_add_milestone",
+    "project_complete_milestone",
+    "project_add_result",
+    "project_record_indicator_actual",
+    "project_add_document",
+    "progress_report_draft",
+    "progress_report_revise",
+    "progress_report_submit",
+    "progress_report_validate",
+    "progress_report_return",
+    "rate_table_record",
+];
+
+#[derive(Clone)]
+pub(crate) struct Context {
+    pub view: View,
+    pub nats: async_nats::Client,
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::ZonedDateTime::now().date()
+}
+
+pub(crate) async fn handle(
+    store: &Store,
+    context: &Context,
+    incoming: Incoming,
+) -> Result<serde_json::Value, ErrorBody> {
+    let (aggregate, command) = split_verb(
+        &incoming.verb,
+        &[
+            Referral::NAME,
+            Project::NAME,
+            ProgressReport::NAME,
+            RateTable::NAME,
+        ],
+    )?;
+    let meta = &incoming.meta;
+    let principal = &meta.principal;
+    let reply = match aggregate {
+        "referral" => {
+            let mut command: ReferralCommand = command_body(&incoming, command)?;
+            let id = command.id();
+            let (state, _) = load::<Referral>(store, &id)?;
+            match &mut command {
+                ReferralCommand::Propose { .. } => {
+                    check_proposal(store, context, &mut command).await?
+                }
+                ReferralCommand::AcceptByState { .. } => {
+                    // The offer may have been committed to others since the proposal.
+                    check_capacity(store, context, &state).await?;
+                }
+                ReferralCommand::Activate { project_id, .. } => {
+                    let (project, _) = load::<Project>(store, project_id)?;
+                    if project.status.is_none() {
+                        return Err(ErrorBody::invalid(
+                            "project_id",
+                            &format!("project {project_id} does not exist"),
+                        ));
+                    }
+                    if project.recipient_country != state.member_state {
+                        return Err(ErrorBody::invalid(
+                            "project_id",
+                            &format!(
+                                "project {project_id} is for {}, the referral's need is in {}",
+                                project.recipient_country, state.member_state
+                            ),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            let reply = execute::<Referral>(store, &id, &command, meta, |s| {
+                access::referral(principal, &command, s)
+            })
+            .await?;
+            let (after, _) = load::<Referral>(store, &id)?;
+            if let ReferralCommand::Activate { project_id, .. } = &command {
+                // An active referral joins its project (idempotent: joining twice adds nothing).
+                let join = ProjectCommand::JoinReferral {
+                    id: *project_id,
+                    referral_id: id,
+                    need_id: after.need_id,
+                };
+                execute::<Project>(store, project_id, &join, meta, |_| Ok(())).await?;
+            }
+            if after.counts_as_accepted() || matches!(command, ReferralCommand::Lapse { .. }) {
+                coverage::sync_one(store, context, after.need_id, after.offer_id).await;
+            }
+            reply
+        }
+        "project" => {
+            let command: ProjectCommand = command_body(&incoming, command)?;
+            let id = command.id();
+            if let ProjectCommand::Create {
+                recipient_country,
+                needs,
+                participating,
+                ..
+            } = &command
+            {
+                context.view.catch_up("assessments").await?;
+                context.view.catch_up("partners").await?;
+                for need_id in needs {
+                    let need: Option<NeedState> =
+                        context
+                            .view
+                            .get("assessments", "need", &need_id.to_string())?;
+                    match need.filter(|n| n.status.is_some()) {
+                        None => {
+                            return Err(ErrorBody::invalid(
+                                "needs",
+                                &format!("need {need_id} does not exist"),
+                            ));
+                        }
+                        Some(n) if &n.member_state != recipient_country => {
+                            return Err(ErrorBody::invalid(
+                                "needs",
+                                &format!(
+                                    "need {need_id} is in {}, not {recipient_country}",
+                                    n.member_state
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                for p in participating {
+                    let org: Option<OrganisationState> =
+                        context
+                            .view
+                            .get("partners", "organisation", &p.organisation)?;
+                    if org.is_none_or(|o| o.status.is_none()) {
+                        return Err(ErrorBody::invalid(
+                            "participating",
+                            &format!("organisation {} is not registered", p.organisation),
+                        ));
+                    }
+                }
+            }
+            execute::<Project>(store, &id, &command, meta, |s| {
+                access::project(principal, &command, s)
+            })
+            .await?
+        }
+        "progress_report" => {
+            let command: ProgressReportCommand = command_body(&incoming, command)?;
+            let id = command.id();
+            let project_id = match &command {
+                ProgressReportCommand::Draft { project_id, .. } => *project_id,
+                _ => load::<ProgressReport>(store, &id)?.0.project_id,
+            };
+            let (project, _) = load::<Project>(store, &project_id)?;
+            if project.status.is_none() {
+                return Err(ErrorBody::invalid(
+                    "project_id",
+                    &format!("project {project_id} does not exist"),
+                ));
+            }
+            if let ProgressReportCommand::Draft { actuals, .. }
+            | ProgressReportCommand::Revise {
+                actuals: Some(actuals),
+                ..
+            } = &command
+            {
+                for actual in actuals {
+                    let known = project.results.iter().any(|r| {
+                        r.result_id == actual.result_id
+                            && r.indicators
+                                .iter()
+                                .any(|i| i.def.indicator_id == actual.indicator_id)
+                    });
+                    if !known {
+                        return Err(ErrorBody::invalid(
+                            "actuals",
+                            &format!(
+                                "indicator {} of result {} is not in project {project_id}",
+                                actual.indicator_id, actual.result_id
+                            ),
+                        ));
+                    }
+                }
+            }
+            execute::<ProgressReport>(store, &id, &command, meta, |_| {
+                access::progress_report(principal, &command, &project)
+            })
+            .await?
+        }
+        _ => {
+            let command: RateTableCommand = command_body(&incoming, command)?;
+            let RateTableCommand::Record { id, .. } = &command;
+            execute::<RateTable>(store, id, &command, meta, |_| access::rate_table(principal))
+                .await?
+        }
+    };
+    to_json(&reply)
+}
+
+/// The exchange-rate table (empty when none was recorded).
+pub(crate) fn rate_table(store: &Store) -> Result<RateTableState, ErrorBody> {
+    Ok(load::<RateTable>(store, &RATE_TABLE_ID)?.0)
+}
+
+/// `money` in `currency`, converted with the recorded rates when the currencies differ.
+pub(crate) fn in_currency(
+    store: &Store,
+    money: &Money,
+    currency: &str,
+    field: &str,
+) -> Result<Money, ErrorBody> {
+    if money.currency == currency {
+        return Ok(money.clone());
+    }
+    rates::convert(money, currency, &rate_table(store)?, today()).map_err(|_| {
+        ErrorBody::invalid(
+            field,
+            &format!(
+                "{} differs from {currency} and no exchange rate between them is recorded",
+                money.currency
+            ),
+        )
+    })
+}
+
+async fn check_proposal(
+    store: &Store,
+    context: &Context,
+    command: &mut ReferralCommand,
+) -> Result<(), ErrorBody> {
+    let ReferralCommand::Propose {
+        need_id,
+        offer_id,
+        member_state,
+        organisation,
+        share_money,
+        share_units,
+        ..
+    } = command
+    else {
+        return Ok(());
+    };
+    context.view.catch_up("assessments").await?;
+    context.view.catch_up("partners").await?;
+    let need: NeedState = context
+        .view
+        .get("assessments", "need", &need_id.to_string())?
+        .filter(|n: &NeedState| n.status.is_some())
+        .ok_or_else(|| not_found("need", need_id))?;
+    let offer: OfferState = context
+        .view
+        .get("partners", "offer", &offer_id.to_string())?
+        .filter(|o: &OfferState| o.status.is_some())
+        .ok_or_else(|| not_found("offer", offer_id))?;
+    // The need's State and the offer's organisation, whatever the caller sent.
+    member_state.clone_from(&need.member_state);
+    organisation.clone_from(&offer.organisation);
+
+    match need.status {
+        Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered) => {}
+        Some(status) => {
+            return Err(ErrorBody::invalid(
+                "need_id",
+                &format!(
+                    "the need is {status}: only needs agreed with the State and not yet covered can be referred"
+                ),
+            ));
+        }
+        None => unreachable!("filtered above"),
+    }
+    let grants: Vec<SharingGrantState> = context.view.scan("assessments", "sharing_grant")?;
+    if !shared_with(&need, &grants, &offer.organisation) {
+        return Err(ErrorBody::invalid(
+            "need_id",
+            &format!(
+                "{} has not shared this need with {}",
+                need.member_state, offer.organisation
+            ),
+        ));
+    }
+    let modality = need.modality.ok_or_else(ErrorBody::internal)?;
+    offer::covers(
+        &offer,
+        &need.theme,
+        &need.member_state,
+        None,
+        modality,
+        today(),
+    )
+    .map_err(ErrorBody::from)?;
+    let proposal = ReferralState {
+        offer_id: *offer_id,
+        share_money: share_money.clone(),
+        share_units: *share_units,
+        ..ReferralState::default()
+    };
+    if let Some(money) = share_money {
+        if let Some(estimate) = &need.estimated_cost {
+            in_currency(store, money, &estimate.currency, "share_money")?;
+        }
+    }
+    capacity_left(store, &offer, &proposal)
+}
+
+async fn check_capacity(
+    store: &Store,
+    context: &Context,
+    referral: &ReferralState,
+) -> Result<(), ErrorBody> {
+    context.view.catch_up("partners").await?;
+    let offer: OfferState = context
+        .view
+        .get("partners", "offer", &referral.offer_id.to_string())?
+        .ok_or_else(|| not_found("offer", &referral.offer_id))?;
+    capacity_left(store, &offer, referral)
+}
+
+/// The offer's remaining money and units (after accepted referrals) hold the referral's share.
+fn capacity_left(
+    store: &Store,
+    offer: &OfferState,
+    referral: &ReferralState,
+) -> Result<(), ErrorBody> {
+    let (money_left, units_left) = offer::remaining(offer);
+    if let Some(share) = &referral.share_money {
+        match &money_left {
+            Some(left) => {
+                let share = in_currency(store, share, &left.currency, "share_money")?;
+                if share.amount_minor > left.amount_minor {
+                    return Err(ErrorBody::invalid(
+                        "share_money",
+                        &format!("the offer has {left} left, less than {share}"),
+                    ));
+                }
+            }
+            None => {
+                return Err(ErrorBody::invalid(
+                    "share_money",
+                    "the offer has no budget to share",
+                ));
+            }
+        }
+    }
+    if let Some(share) = referral.share_units {
+        match units_left {
+            Some(left) if share <= left => {}
+            Some(left) => {
+                return Err(ErrorBody::invalid(
+                    "share_units",
+                    &format!("the offer has {left} units left, less than {share}"),
+                ));
+            }
+            None => {
+                return Err(ErrorBody::invalid(
+                    "share_units",
+                    "the offer has no capacity in units",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An active grant of the need's State shows this need (or all its needs) to the organisation.
+pub(crate) fn shared_with(
+    need: &NeedState,
+    grants: &[SharingGrantState],
+    organisation: &str,
+) -> bool {
+    grants.iter().any(|grant| {
+        grant.member_state == need.member_state
+            && is_active(grant, today())
+            && match &grant.scope {
+                Some(Scope::Need { need_id }) => *need_id == need.id,
+                Some(Scope::AllNeeds) => true,
+                _ => false,
+            }
+            && match &grant.audience {
+                Some(Audience::AllDonors) => true,
+                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
+                None => false,
+            }
+    })
+}
+
+/// Every referral in the log.
+pub(crate) fn referrals(store: &Store) -> Result<Vec<ReferralState>, ErrorBody> {
+    let mut out = Vec::new();
+    for stream in store
+        .streams_with_prefix("referral-")
+        .map_err(tatrack_bus::service::log_error)?
+    {
+        if let Some(id) = stream
+            .strip_prefix("referral-")
+            .and_then(|id| id.parse::<Uuid>().ok())
+        {
+            out.push(load::<Referral>(store, &id)?.0);
+        }
+    }
+    Ok(out)
+}

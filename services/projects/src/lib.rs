@@ -1,0 +1,55 @@
+//! The projects service: referrals (a need matched to an offer, accepted explicitly by the
+//! partner and by the State), projects shaped like IATI activities (status, dates, budget,
+//! transactions, milestones, results, documents), progress reports, and the exchange-rate table
+//! (DESIGN §2, "Owned by projects"). It follows the assessments and partners streams with the
+//! catch-up subscriber into its own view, and refuses what that view says is wrong. Coverage of
+//! needs and commitments of offers are derived here and sent to their owners as `system`.
+
+mod access;
+mod commands;
+mod coverage;
+mod view;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use commands::{RATE_TABLE_ID, VERBS};
+pub use tatrack_bus::service::{CommandReply, Config};
+
+/// The service's name on the bus (its stream is `TATRACK_PROJECTS`).
+pub const SERVICE: &str = "projects";
+
+/// Runs the service until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
+    let (view, followers) = view::View::open(&config.data_dir.join("projects-view"), js)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut sync = None;
+    let context = commands::Context {
+        view: view.clone(),
+        nats: config.nats.clone(),
+    };
+    let sync_context = context.clone();
+    let result = tatrack_bus::service::run_with(
+        SERVICE,
+        "referrals, projects, progress reports and exchange rates",
+        VERBS,
+        config,
+        move |store, incoming| {
+            let context = context.clone();
+            async move { commands::handle(&store, &context, incoming).await }
+        },
+        |store| sync = Some(tokio::spawn(coverage::run(store, sync_context, stopped))),
+        shutdown,
+    )
+    .await;
+    let _ = stop.send(true);
+    if let Some(task) = sync {
+        let _ = task.await;
+    }
+    view.stop();
+    for follower in followers {
+        let _ = follower.await;
+    }
+    result
+}

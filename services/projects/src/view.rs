@@ -1,0 +1,109 @@
+//! The projects service's view of the other services: needs and sharing grants (assessments),
+//! organisations and offers (partners), folded with the domain's `evolve` by the catch-up
+//! subscriber into a sled database of its own (`<data dir>/projects-view`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tatrack_bus::fold::{self, FoldProjection};
+use tatrack_bus::rpc::{ErrorBody, ErrorCode};
+use tatrack_bus::{Subscriber, streams};
+use tokio::task::JoinHandle;
+
+/// The streams this view follows.
+const FOLLOWS: [&str; 2] = ["assessments", "partners"];
+
+/// How long a command waits for the view to catch up with a stream before it decides.
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub(crate) struct View {
+    js: async_nats::jetstream::Context,
+    trees: Vec<(String, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl View {
+    pub(crate) fn open(
+        dir: &Path,
+        js: async_nats::jetstream::Context,
+    ) -> anyhow::Result<(Self, Vec<JoinHandle<()>>)> {
+        let db = sled::open(dir)?;
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let mut trees = Vec::new();
+        let mut followers = Vec::new();
+        for service in FOLLOWS {
+            let tree = db.open_tree(service)?;
+            let subscriber = Subscriber::new(js.clone(), service, tree.clone())?;
+            trees.push((service.to_owned(), tree, subscriber.applied()));
+            let mut stopped = stop.subscribe();
+            followers.push(tokio::spawn(async move {
+                let result = subscriber
+                    .run(FoldProjection, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+                if let Err(e) = result {
+                    tracing::error!(service, error = %e, "projects view stopped following");
+                }
+            }));
+        }
+        Ok((Self { js, trees, stop }, followers))
+    }
+
+    pub(crate) fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    fn tree(&self, service: &str) -> &(String, sled::Tree, tokio::sync::watch::Receiver<u64>) {
+        self.trees
+            .iter()
+            .find(|(s, _, _)| s == service)
+            .expect("a followed service")
+    }
+
+    /// Waits (bounded) until the view has applied everything the service's stream holds now,
+    /// so a command sees the need or offer its caller has just written.
+    pub(crate) async fn catch_up(&self, service: &str) -> Result<(), ErrorBody> {
+        let last = streams::last_sequence(&self.js, service)
+            .await
+            .map_err(|e| {
+                ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    format!("cannot read the {service} stream: {e}"),
+                )
+            })?;
+        let mut applied = self.tree(service).2.clone();
+        match tokio::time::timeout(CATCH_UP, applied.wait_for(|p| *p >= last)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ErrorBody::new(
+                ErrorCode::Timeout,
+                format!("the view of {service} is behind; try again"),
+            )),
+        }
+    }
+
+    pub(crate) fn get<T: DeserializeOwned>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        id: &str,
+    ) -> Result<Option<T>, ErrorBody> {
+        fold::get(&self.tree(service).1, aggregate, id).map_err(|e| {
+            tracing::error!(error = %e, "projects view unreadable");
+            ErrorBody::internal()
+        })
+    }
+
+    pub(crate) fn scan<T: DeserializeOwned>(
+        &self,
+        service: &str,
+        aggregate: &str,
+    ) -> Result<Vec<T>, ErrorBody> {
+        fold::scan(&self.tree(service).1, aggregate).map_err(|e| {
+            tracing::error!(error = %e, "projects view unreadable");
+            ErrorBody::internal()
+        })
+    }
+}
