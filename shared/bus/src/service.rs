@@ -277,21 +277,60 @@ pub fn not_found(what: &str, id: &(dyn Display + Sync)) -> ErrorBody {
     ErrorBody::from(DomainError::not_found(what, id.to_string()))
 }
 
+/// States already folded, per open log and stream, with the version they are at. The log is
+/// append-only, so a cached state is never wrong, only possibly behind: `load` folds just the
+/// events after it. Without it a busy aggregate (a project with thousands of transactions) is
+/// replayed from its first event on every command.
+type Cached = (u64, Box<dyn std::any::Any + Send + Sync>);
+static STATES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(u64, String), Cached>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Entries kept before the cache starts over (states are small; this bounds memory).
+const MAX_CACHED: usize = 100_000;
+
 /// The state of one aggregate and its stream version, folded from its log stream.
 pub fn load<A: Aggregate>(
     store: &Store,
     id: &(dyn Display + Sync),
-) -> Result<(A::State, u64), ErrorBody> {
+) -> Result<(A::State, u64), ErrorBody>
+where
+    A::State: Send + Sync + 'static,
+{
     let stream = subjects::log_stream(A::NAME, &id);
-    let mut state = A::State::default();
-    let mut version = 0;
-    for envelope in store.read_stream(&stream, 1).map_err(log_error)? {
+    let key = (store.instance(), stream);
+    let cached = {
+        let states = STATES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        states.get(&key).and_then(|(version, state)| {
+            state
+                .downcast_ref::<A::State>()
+                .map(|s| (*version, s.clone()))
+        })
+    };
+    let (mut state, mut version) = match cached {
+        Some((version, state)) => (state, version),
+        None => (A::State::default(), 0),
+    };
+    let mut moved = false;
+    for envelope in store.read_stream(&key.1, version + 1).map_err(log_error)? {
         let event: A::Event = decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| {
-            tracing::error!(stream = %stream, position = envelope.position, error = %e, "undecodable event");
+            tracing::error!(stream = %key.1, position = envelope.position, error = %e, "undecodable event");
             ErrorBody::internal()
         })?;
         state = A::evolve(state, &event);
         version = envelope.version;
+        moved = true;
+    }
+    if moved {
+        let mut states = STATES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if states.len() >= MAX_CACHED {
+            states.clear();
+        }
+        states.insert(key, (version, Box::new(state.clone())));
     }
     Ok((state, version))
 }
@@ -307,7 +346,10 @@ pub async fn execute<A: Aggregate>(
     command: &A::Command,
     meta: &RequestMeta,
     authorise: impl Fn(&A::State) -> Result<(), ErrorBody>,
-) -> Result<CommandReply, ErrorBody> {
+) -> Result<CommandReply, ErrorBody>
+where
+    A::State: Send + Sync + 'static,
+{
     let stream = subjects::log_stream(A::NAME, &id);
     let mut attempt = 0;
     loop {

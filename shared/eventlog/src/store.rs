@@ -13,6 +13,8 @@ use crate::error::Error;
 use crate::keys;
 use crate::verify::{self, Report};
 
+static NEXT_INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Longest stream name; stream names become NATS subject tokens, so keep them short and plain.
 pub const MAX_STREAM_NAME: usize = 200;
 
@@ -64,6 +66,8 @@ pub struct Store {
 }
 
 struct Inner {
+    /// Distinguishes this open log from any other, even at the same path (for caches).
+    instance: u64,
     path: PathBuf,
     db: sled::Db,
     trees: Trees,
@@ -114,6 +118,7 @@ impl Store {
         );
         Ok(Self {
             inner: Arc::new(Inner {
+                instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
                 path,
                 db,
                 trees,
@@ -127,6 +132,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// A number no other `Store` opened by this process has: a cache key that cannot outlive
+    /// the log it describes.
+    pub fn instance(&self) -> u64 {
+        self.inner.instance
     }
 
     /// Appends `events` to `stream` if it is at the `expected` version. Returns once the events
