@@ -424,8 +424,123 @@ async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
         "RSS {:.0} MiB (bench process: service, clients and recorder)",
         rss_mib()
     );
+    mix(&client, &server.url(), data.path(), duration).await?;
     let _ = stop_tx.send(true);
     service.await??;
     drop(server);
+    Ok(())
+}
+
+/// Sends one command as a coordinator and returns its reply.
+async fn send(client: &async_nats::Client, service: &str, verb: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let meta = RequestMeta::new(Principal { id: "bench".into(), role: tatrack_domain::Role::Coordinator, organisation: None, member_state: None });
+    Ok(rpc::request(client, &subjects::command_subject(service, verb), &meta, body, Duration::from_secs(10)).await?)
+}
+
+/// A realistic mix over the partners and projects services: a third new offers, a third
+/// referrals proposed for a shared need (each checked against the projects service's view of
+/// needs, grants and offers), a third disbursements on 16 projects (each checked against the
+/// project's commitments).
+async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path, duration: Duration) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let config = |nats| tatrack_bus::service::Config { data_dir: data_dir.to_path_buf(), nats };
+    let partners = tokio::spawn(tatrack_partners::run(config(tatrack_bus::connect(url, "bench-partners").await?), stopped()));
+    let projects = tokio::spawn(tatrack_projects::run(config(tatrack_bus::connect(url, "bench-projects").await?), stopped()));
+
+    // Set-up: a shared, agreed need; two organisations; a large open offer; 16 projects with a
+    // large commitment each.
+    let assessment = Uuid::now_v7();
+    send(client, "assessments", "assessment_plan", &json!({"id": assessment, "member_state": "KE", "kind": "desk_review",
+        "resolutions": [1373], "title": "Bench", "visit_start": "2026-01-05", "visit_end": "2026-01-09", "classification": "restricted"})).await?;
+    let need = Uuid::now_v7();
+    let big = json!({"amount_minor": 1_000_000_000_000i64, "currency": "USD"});
+    send(client, "assessments", "need_identify", &json!({"id": need, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
+        "modality": "training", "description": "Bench need", "beneficiary_institution": "Bench", "estimated_cost": big,
+        "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1})).await?;
+    send(client, "assessments", "need_agree_with_state", &json!({"id": need, "on": "2026-02-01"})).await?;
+    send(client, "assessments", "sharing_grant_grant", &json!({"id": Uuid::now_v7(), "member_state": "KE", "scope": {"type": "all_needs"},
+        "audience": {"type": "all_donors"}, "until": null, "granted_on": "2026-02-01"})).await?;
+    let ready = Instant::now();
+    loop {
+        let registered = send(client, "partners", "organisation_register", &json!({"id": "BENCH-DONOR", "name": "Bench donor",
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null})).await;
+        match registered {
+            Ok(_) => break,
+            Err(e) if ready.elapsed() < Duration::from_secs(20) => {
+                tracing::debug!(error = %e, "waiting for the partners service");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    send(client, "partners", "organisation_register", &json!({"id": "BENCH-IMPL", "name": "Bench implementer",
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null})).await?;
+    let offer_budget = big.clone();
+    let offer_body = move || json!({"id": Uuid::now_v7(), "organisation": "BENCH-DONOR", "title": "Bench offer", "themes": ["BOR"],
+        "countries": ["KE"], "regions": [], "modalities": ["training"], "budget": offer_budget, "capacity": {"measure": "officers trained", "quantity": 1_000_000_000u64},
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null});
+    let offer = offer_body();
+    send(client, "partners", "offer_draft", &offer).await?;
+    send(client, "partners", "offer_publish", &json!({"id": offer["id"], "on": "2026-02-01"})).await?;
+    let sector = tatrack_domain::codes::theme("BOR").map_or("15136", |t| t.nearest_dac5.as_str()).to_owned();
+    let mut projects_ids = Vec::new();
+    for n in 0..16 {
+        let project = Uuid::now_v7();
+        let created = async {
+            send(client, "projects", "project_create", &json!({"id": project, "iati_identifier": format!("XM-BENCH-{n}"), "title": "Bench project",
+                "description": "", "recipient_country": "KE", "theme": "BOR", "dac_sector": sector,
+                "participating": [{"organisation": "BENCH-DONOR", "role": "1"}, {"organisation": "BENCH-IMPL", "role": "4"}],
+                "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [need], "referrals": []})).await
+        };
+        created.await?;
+        send(client, "projects", "project_add_transaction", &json!({"id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
+            "value": big, "date": "2026-03-01", "provider": null, "receiver": null, "description": null})).await?;
+        projects_ids.push(project);
+    }
+    let projects_ids = std::sync::Arc::new(projects_ids);
+
+    for clients in [16usize, 64] {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let client = client.clone();
+            let projects_ids = projects_ids.clone();
+            let offer_id = offer["id"].clone();
+            let offer_body = offer_body.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                let mut n = c;
+                while start.elapsed() < duration {
+                    n += 1;
+                    let t = Instant::now();
+                    match n % 3 {
+                        0 => send(&client, "partners", "offer_draft", &offer_body()).await?,
+                        1 => send(&client, "projects", "referral_propose", &json!({"id": Uuid::now_v7(), "need_id": need, "offer_id": offer_id,
+                            "member_state": "", "organisation": "", "share_money": {"amount_minor": 100, "currency": "USD"}, "share_units": 1})).await?,
+                        _ => send(&client, "projects", "project_add_transaction", &json!({"id": projects_ids[n % projects_ids.len()],
+                            "transaction_id": Uuid::now_v7(), "kind": "disbursement", "value": {"amount_minor": 1, "currency": "USD"},
+                            "date": "2026-04-01", "provider": null, "receiver": null, "description": null})).await?,
+                    };
+                    mine.push(t.elapsed().as_micros() as u64);
+                }
+                anyhow::Ok(mine)
+            }));
+        }
+        let mut latencies_us = Vec::new();
+        for t in tasks {
+            latencies_us.extend(t.await??);
+        }
+        let mut sample = Sample { count: latencies_us.len(), elapsed: start.elapsed(), latencies_us };
+        println!("{}", sample.line(&format!("mix (offers, referrals, disbursements), {clients} clients")));
+    }
+    let _ = stop_tx.send(true);
+    partners.await??;
+    projects.await??;
     Ok(())
 }
