@@ -130,7 +130,7 @@ try, in another shell:
   export NATS_URL=$NATS_URL
   $TATRACK need list
   $TATRACK assessment list
-  $TATRACK --as donor --as-org XM-DAC-41122 need list
+  $TATRACK --as donor --as-org DEMO-DONOR need list
   $TATRACK stream verify
 
 EOF

@@ -3,4 +3,5 @@
 
 mod commands;
 mod crash;
+mod partners_projects;
 mod replication;

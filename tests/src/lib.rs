@@ -104,7 +104,9 @@ impl Services {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for (name, task) in self.tasks {
-            task.await.expect("join").unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            task.await
+                .expect("join")
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         }
     }
 }

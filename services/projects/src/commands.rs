@@ -3,7 +3,7 @@
 //! State and shared with the offering organisation, an open offer that covers the need's theme,
 //! country and modality and still has the capacity; money in another currency only with a rate.
 
-use tatrack_bus::rpc::{ErrorBody, Incoming};
+use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
 use tatrack_bus::service::{command_body, execute, load, not_found, split_verb, to_json};
 use tatrack_domain::need::{NeedState, NeedStatus};
 use tatrack_domain::offer::{self, OfferState};
@@ -22,6 +22,10 @@ use crate::{access, coverage};
 
 /// The one exchange-rate table every conversion uses (recorded with `rate_table_record`).
 pub const RATE_TABLE_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0a7e);
+
+/// Turns an activation's command id into its project join's (the low bits of a v7 UUID are
+/// random, so flipping some keeps it unique).
+const JOIN_COMMAND_MASK: u128 = 0x0000_0000_0000_0000_0000_6a6f_696e_0001;
 
 /// Every command verb this service answers (`tatrack.cmd.projects.<verb>`).
 pub const VERBS: &[&str] = &[
@@ -84,7 +88,7 @@ pub(crate) async fn handle(
             let (state, _) = load::<Referral>(store, &id)?;
             match &mut command {
                 ReferralCommand::Propose { .. } => {
-                    check_proposal(store, context, &mut command).await?
+                    check_proposal(store, context, &mut command).await?;
                 }
                 ReferralCommand::AcceptByState { .. } => {
                     // The offer may have been committed to others since the proposal.
@@ -122,7 +126,15 @@ pub(crate) async fn handle(
                     referral_id: id,
                     need_id: after.need_id,
                 };
-                execute::<Project>(store, project_id, &join, meta, |_| Ok(())).await?;
+                // Its own command id, derived from the activation's, so a retried activation
+                // joins once and the join is not mistaken for the activation's repeat.
+                let join_meta = RequestMeta {
+                    command_id: meta
+                        .command_id
+                        .map(|c| Uuid::from_u128(c.as_u128() ^ JOIN_COMMAND_MASK)),
+                    ..meta.clone()
+                };
+                execute::<Project>(store, project_id, &join, &join_meta, |_| Ok(())).await?;
             }
             if after.counts_as_accepted() || matches!(command, ReferralCommand::Lapse { .. }) {
                 coverage::sync_one(store, context, after.need_id, after.offer_id).await;

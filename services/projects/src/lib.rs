@@ -22,7 +22,11 @@ pub const SERVICE: &str = "projects";
 /// Runs the service until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
-    let (view, followers) = view::View::open(&config.data_dir.join("projects-view"), js)?;
+    let (view, followers) = view::View::open(
+        &config.data_dir.join("projects-view"),
+        config.nats.clone(),
+        &js,
+    )?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut sync = None;
     let context = commands::Context {

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use tatrack_bus::fold::{self, FoldProjection};
-use tatrack_bus::rpc::{ErrorBody, ErrorCode};
-use tatrack_bus::{Subscriber, streams};
+use tatrack_bus::rpc::{self, ErrorBody, ErrorCode, RequestMeta};
+use tatrack_bus::service::ADMIN_HEAD;
+use tatrack_bus::{Subscriber, subjects};
+use tatrack_domain::Principal;
 use tokio::task::JoinHandle;
 
 /// The streams this view follows.
@@ -19,7 +21,7 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub(crate) struct View {
-    js: async_nats::jetstream::Context,
+    nats: async_nats::Client,
     trees: Vec<(String, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -27,7 +29,8 @@ pub(crate) struct View {
 impl View {
     pub(crate) fn open(
         dir: &Path,
-        js: async_nats::jetstream::Context,
+        nats: async_nats::Client,
+        js: &async_nats::jetstream::Context,
     ) -> anyhow::Result<(Self, Vec<JoinHandle<()>>)> {
         let db = sled::open(dir)?;
         let (stop, _) = tokio::sync::watch::channel(false);
@@ -49,7 +52,7 @@ impl View {
                 }
             }));
         }
-        Ok((Self { js, trees, stop }, followers))
+        Ok((Self { nats, trees, stop }, followers))
     }
 
     pub(crate) fn stop(&self) {
@@ -63,17 +66,29 @@ impl View {
             .expect("a followed service")
     }
 
-    /// Waits (bounded) until the view has applied everything the service's stream holds now,
-    /// so a command sees the need or offer its caller has just written.
+    /// Waits (bounded) until the view has applied everything the service has acknowledged so
+    /// far (its durable head, not merely what its stream holds yet), so a command sees the need
+    /// or offer its caller has just written.
     pub(crate) async fn catch_up(&self, service: &str) -> Result<(), ErrorBody> {
-        let last = streams::last_sequence(&self.js, service)
-            .await
-            .map_err(|e| {
-                ErrorBody::new(
-                    ErrorCode::Unavailable,
-                    format!("cannot read the {service} stream: {e}"),
-                )
-            })?;
+        let meta = RequestMeta {
+            command_id: None,
+            ..RequestMeta::new(Principal::system())
+        };
+        let head: serde_json::Value = rpc::request(
+            &self.nats,
+            &subjects::command_subject(service, ADMIN_HEAD),
+            &meta,
+            &serde_json::json!({}),
+            CATCH_UP,
+        )
+        .await
+        .map_err(|e| {
+            ErrorBody::new(
+                ErrorCode::Unavailable,
+                format!("cannot reach the {service} service: {e}"),
+            )
+        })?;
+        let last = head["head"].as_u64().ok_or_else(ErrorBody::internal)?;
         let mut applied = self.tree(service).2.clone();
         match tokio::time::timeout(CATCH_UP, applied.wait_for(|p| *p >= last)).await {
             Ok(Ok(_)) => Ok(()),

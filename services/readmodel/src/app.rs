@@ -63,7 +63,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         match follower.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::error!(service, error = %e, "read model stopped following its stream")
+                tracing::error!(service, error = %e, "read model stopped following its stream");
             }
             Err(e) => tracing::error!(service, error = %e, "read model follower failed"),
         }

@@ -432,16 +432,38 @@ async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
 }
 
 /// Sends one command as a coordinator and returns its reply.
-async fn send(client: &async_nats::Client, service: &str, verb: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
-    let meta = RequestMeta::new(Principal { id: "bench".into(), role: tatrack_domain::Role::Coordinator, organisation: None, member_state: None });
-    Ok(rpc::request(client, &subjects::command_subject(service, verb), &meta, body, Duration::from_secs(10)).await?)
+async fn send(
+    client: &async_nats::Client,
+    service: &str,
+    verb: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let meta = RequestMeta::new(Principal {
+        id: "bench".into(),
+        role: tatrack_domain::Role::Coordinator,
+        organisation: None,
+        member_state: None,
+    });
+    Ok(rpc::request(
+        client,
+        &subjects::command_subject(service, verb),
+        &meta,
+        body,
+        Duration::from_secs(10),
+    )
+    .await?)
 }
 
 /// A realistic mix over the partners and projects services: a third new offers, a third
 /// referrals proposed for a shared need (each checked against the projects service's view of
 /// needs, grants and offers), a third disbursements on 16 projects (each checked against the
 /// project's commitments).
-async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path, duration: Duration) -> anyhow::Result<()> {
+async fn mix(
+    client: &async_nats::Client,
+    url: &str,
+    data_dir: &std::path::Path,
+    duration: Duration,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -449,9 +471,18 @@ async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path,
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let config = |nats| tatrack_bus::service::Config { data_dir: data_dir.to_path_buf(), nats };
-    let partners = tokio::spawn(tatrack_partners::run(config(tatrack_bus::connect(url, "bench-partners").await?), stopped()));
-    let projects = tokio::spawn(tatrack_projects::run(config(tatrack_bus::connect(url, "bench-projects").await?), stopped()));
+    let config = |nats| tatrack_bus::service::Config {
+        data_dir: data_dir.to_path_buf(),
+        nats,
+    };
+    let partners = tokio::spawn(tatrack_partners::run(
+        config(tatrack_bus::connect(url, "bench-partners").await?),
+        stopped(),
+    ));
+    let projects = tokio::spawn(tatrack_projects::run(
+        config(tatrack_bus::connect(url, "bench-projects").await?),
+        stopped(),
+    ));
 
     // Set-up: a shared, agreed need; two organisations; a large open offer; 16 projects with a
     // large commitment each.
@@ -463,9 +494,21 @@ async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path,
     send(client, "assessments", "need_identify", &json!({"id": need, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
         "modality": "training", "description": "Bench need", "beneficiary_institution": "Bench", "estimated_cost": big,
         "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1})).await?;
-    send(client, "assessments", "need_agree_with_state", &json!({"id": need, "on": "2026-02-01"})).await?;
-    send(client, "assessments", "sharing_grant_grant", &json!({"id": Uuid::now_v7(), "member_state": "KE", "scope": {"type": "all_needs"},
-        "audience": {"type": "all_donors"}, "until": null, "granted_on": "2026-02-01"})).await?;
+    send(
+        client,
+        "assessments",
+        "need_agree_with_state",
+        &json!({"id": need, "on": "2026-02-01"}),
+    )
+    .await?;
+    send(
+        client,
+        "assessments",
+        "sharing_grant_grant",
+        &json!({"id": Uuid::now_v7(), "member_state": "KE", "scope": {"type": "all_needs"},
+        "audience": {"type": "all_donors"}, "until": null, "granted_on": "2026-02-01"}),
+    )
+    .await?;
     let ready = Instant::now();
     loop {
         let registered = send(client, "partners", "organisation_register", &json!({"id": "BENCH-DONOR", "name": "Bench donor",
@@ -479,16 +522,32 @@ async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path,
             Err(e) => return Err(e),
         }
     }
-    send(client, "partners", "organisation_register", &json!({"id": "BENCH-IMPL", "name": "Bench implementer",
-        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null})).await?;
+    send(
+        client,
+        "partners",
+        "organisation_register",
+        &json!({"id": "BENCH-IMPL", "name": "Bench implementer",
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null}),
+    )
+    .await?;
     let offer_budget = big.clone();
-    let offer_body = move || json!({"id": Uuid::now_v7(), "organisation": "BENCH-DONOR", "title": "Bench offer", "themes": ["BOR"],
+    let offer_body = move || {
+        json!({"id": Uuid::now_v7(), "organisation": "BENCH-DONOR", "title": "Bench offer", "themes": ["BOR"],
         "countries": ["KE"], "regions": [], "modalities": ["training"], "budget": offer_budget, "capacity": {"measure": "officers trained", "quantity": 1_000_000_000u64},
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null});
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null})
+    };
     let offer = offer_body();
     send(client, "partners", "offer_draft", &offer).await?;
-    send(client, "partners", "offer_publish", &json!({"id": offer["id"], "on": "2026-02-01"})).await?;
-    let sector = tatrack_domain::codes::theme("BOR").map_or("15136", |t| t.nearest_dac5.as_str()).to_owned();
+    send(
+        client,
+        "partners",
+        "offer_publish",
+        &json!({"id": offer["id"], "on": "2026-02-01"}),
+    )
+    .await?;
+    let sector = tatrack_domain::codes::theme("BOR")
+        .map_or("15136", |t| t.nearest_dac5.as_str())
+        .to_owned();
     let mut projects_ids = Vec::new();
     for n in 0..16 {
         let project = Uuid::now_v7();
@@ -536,8 +595,17 @@ async fn mix(client: &async_nats::Client, url: &str, data_dir: &std::path::Path,
         for t in tasks {
             latencies_us.extend(t.await??);
         }
-        let mut sample = Sample { count: latencies_us.len(), elapsed: start.elapsed(), latencies_us };
-        println!("{}", sample.line(&format!("mix (offers, referrals, disbursements), {clients} clients")));
+        let mut sample = Sample {
+            count: latencies_us.len(),
+            elapsed: start.elapsed(),
+            latencies_us,
+        };
+        println!(
+            "{}",
+            sample.line(&format!(
+                "mix (offers, referrals, disbursements), {clients} clients"
+            ))
+        );
     }
     let _ = stop_tx.send(true);
     partners.await??;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::LogFormat;
-use crate::{admin, bench, client, demo, serve};
+use crate::{admin, bench, client, client_partners, client_projects, demo, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +63,24 @@ pub enum Command {
     /// A State's consent to share needs or reports.
     #[command(subcommand)]
     Sharing(client::SharingCmd),
+    /// Organisations: donors, implementing partners, Member-State bodies.
+    #[command(subcommand)]
+    Org(client_partners::OrgCmd),
+    /// Offers of assistance.
+    #[command(subcommand)]
+    Offer(client_partners::OfferCmd),
+    /// Referrals: a need matched to an offer, accepted by the partner and by the State.
+    #[command(subcommand)]
+    Referral(client_projects::ReferralCmd),
+    /// Projects shaped like IATI activities.
+    #[command(subcommand)]
+    Project(client_projects::ProjectCmd),
+    /// Progress reports on projects.
+    #[command(subcommand)]
+    Progress(client_projects::ProgressCmd),
+    /// The exchange-rate table every conversion uses.
+    #[command(subcommand)]
+    Rates(client_projects::RatesCmd),
     /// Load the demo data set through the running services.
     #[command(subcommand)]
     Demo(DemoCmd),
@@ -86,7 +104,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DemoCmd {
-    /// Record the demo States, assessments, recommendations and needs.
+    /// Record the demo States, assessments, recommendations, needs, organisations, offers,
+    /// referrals and a project.
     Load,
 }
 
@@ -104,6 +123,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recommendation(cmd) => client::recommendation(&settings, cmd).await,
         Command::Need(cmd) => client::need(&settings, cmd).await,
         Command::Sharing(cmd) => client::sharing(&settings, cmd).await,
+        Command::Org(cmd) => client_partners::org(&settings, cmd).await,
+        Command::Offer(cmd) => client_partners::offer(&settings, cmd).await,
+        Command::Referral(cmd) => client_projects::referral(&settings, cmd).await,
+        Command::Project(cmd) => client_projects::project(&settings, cmd).await,
+        Command::Progress(cmd) => client_projects::progress(&settings, cmd).await,
+        Command::Rates(cmd) => client_projects::rates(&settings, cmd).await,
         Command::Demo(DemoCmd::Load) => demo::load(&settings).await.map(|_| ()),
         Command::Log(cmd) => admin::log(cmd).await,
         Command::Stream(cmd) => admin::stream(&settings, cmd).await,

@@ -87,10 +87,21 @@ pub async fn command(
     verb: &str,
     body: Value,
 ) -> anyhow::Result<Value> {
+    command_to(client, actor, "assessments", verb, body).await
+}
+
+/// Sends one command to `service` (`tatrack.cmd.<service>.<verb>`); returns its reply.
+pub async fn command_to(
+    client: &async_nats::Client,
+    actor: &Actor,
+    service: &str,
+    verb: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
     let meta = RequestMeta::new(actor.principal());
     Ok(rpc::request(
         client,
-        &subjects::command_subject("assessments", verb),
+        &subjects::command_subject(service, verb),
         &meta,
         &body,
         TIMEOUT,
@@ -120,7 +131,7 @@ pub async fn query(
 }
 
 /// Drops `null` filters so the read model sees only what was asked.
-fn filters(value: Value) -> Value {
+pub(crate) fn filters(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
@@ -130,26 +141,52 @@ fn filters(value: Value) -> Value {
 }
 
 async fn send_and_print(settings: &Settings, verb: &str, body: Value) -> anyhow::Result<()> {
+    send_to_and_print(settings, "assessments", verb, body, &[]).await
+}
+
+/// Sends one command to `service` and prints "ok: <id> (position N)", or the reply with `--json`.
+/// `extra` names ids the CLI chose for parts of the aggregate (a milestone, a result...): they are
+/// printed after the ok line, and added to the JSON reply.
+pub(crate) async fn send_to_and_print(
+    settings: &Settings,
+    service: &str,
+    verb: &str,
+    body: Value,
+    extra: &[(&str, Value)],
+) -> anyhow::Result<()> {
     let client = connect(settings).await?;
-    let reply = command(&client, &settings.actor, verb, body).await?;
+    let mut reply = command_to(&client, &settings.actor, service, verb, body).await?;
     if settings.json {
+        if let Value::Object(map) = &mut reply {
+            for (k, v) in extra {
+                map.insert((*k).to_owned(), v.clone());
+            }
+        }
         println!("{reply}");
     } else {
-        println!(
-            "{} {} (position {})",
-            if reply["idempotent"].as_bool() == Some(true) {
-                "already done:"
-            } else {
-                "ok:"
-            },
-            reply["id"].as_str().unwrap_or_default(),
-            reply["last_position"],
-        );
+        let id = reply["id"].as_str().unwrap_or_default();
+        if reply["last_position"].as_u64() == Some(0) {
+            // The command changed nothing (e.g. an update to the values it already has).
+            println!("unchanged: {id} (version {})", reply["stream_version"]);
+        } else {
+            println!(
+                "{} {id} (position {})",
+                if reply["idempotent"].as_bool() == Some(true) {
+                    "already done:"
+                } else {
+                    "ok:"
+                },
+                reply["last_position"],
+            );
+        }
+        for (k, v) in extra {
+            println!("{k}: {}", text(v));
+        }
     }
     Ok(())
 }
 
-fn text(v: &Value) -> String {
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         // Money: minor units with two decimals, as `Money` assumes.
@@ -180,7 +217,7 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn print_list(settings: &Settings, items: &Value, columns: &[(&str, &str)]) {
+pub(crate) fn print_list(settings: &Settings, items: &Value, columns: &[(&str, &str)]) {
     let empty = Vec::new();
     let items = items.as_array().unwrap_or(&empty);
     if settings.json {
@@ -200,7 +237,7 @@ fn print_list(settings: &Settings, items: &Value, columns: &[(&str, &str)]) {
     table::print(&headers, &rows);
 }
 
-fn print_one(settings: &Settings, item: &Value) {
+pub(crate) fn print_one(settings: &Settings, item: &Value) {
     if settings.json {
         println!("{item}");
         return;
@@ -223,6 +260,34 @@ fn print_one(settings: &Settings, item: &Value) {
             }
         }
     }
+}
+
+/// `AMOUNT CUR` as money JSON (`null` when no amount is given).
+pub(crate) fn money_arg(amount: Option<&str>, currency: Option<&str>) -> anyhow::Result<Value> {
+    match (amount, currency) {
+        (Some(a), Some(c)) => Ok(json!({ "amount_minor": minor_units(a)?, "currency": c })),
+        (None, _) => Ok(Value::Null),
+        (Some(_), None) => anyhow::bail!("invalid currency: an amount needs --currency"),
+    }
+}
+
+/// Lists one view with `filters` and prints the `columns`.
+pub(crate) async fn list(
+    settings: &Settings,
+    view: &str,
+    body: Value,
+    columns: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let client = connect(settings).await?;
+    let items = query(&client, &settings.actor, view, filters(body)).await?;
+    print_list(settings, &items, columns);
+    Ok(())
+}
+
+/// Asks a `*_show` view for one object.
+pub(crate) async fn show(settings: &Settings, view: &str, id: &str) -> anyhow::Result<Value> {
+    let client = connect(settings).await?;
+    query(&client, &settings.actor, view, json!({ "id": id })).await
 }
 
 /// A move of an aggregate that takes only a date and an optional reason.

@@ -1,10 +1,17 @@
 //! The demo data set: five States at different points of the assessment cycle, their
-//! recommendations and technical-assistance needs, and one consent to share. Every id and command
-//! id is fixed, so loading it twice changes nothing (the services answer "already done").
+//! recommendations and technical-assistance needs, consents to share; then organisations, two open
+//! offers, an exchange-rate table, a referral of Kenya's border-police training need accepted by
+//! the donor and by Kenya and active in a project (with transactions, milestones, a result and a
+//! validated progress report), and a second referral still waiting for its partner. Every id and
+//! command id is fixed, so loading it twice changes nothing (the services answer "already done").
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
+use tatrack_domain::Role;
 use uuid::Uuid;
 
 use crate::cli::Settings;
@@ -15,11 +22,12 @@ pub fn demo_id(n: u32) -> Uuid {
     Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0000 | u128::from(n))
 }
 
-/// The organisation the demo donor token acts for (the partners service will register it).
-pub const DEMO_DONOR: &str = "XM-DAC-41122";
+/// The organisation the demo donor token acts for (registered by the demo).
+pub const DEMO_DONOR: &str = "DEMO-DONOR";
 
-/// `(verb, body)` in the order they must run.
-pub fn commands() -> Vec<(&'static str, Value)> {
+/// The assessments service's share of the demo, `(verb, body)` in the order they must run.
+/// Their command ids are `demo_id(10_000 + index)`.
+pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     let a = demo_id;
     let mut c: Vec<(&'static str, Value)> = Vec::new();
     let mut plan = |id: u32,
@@ -273,29 +281,304 @@ pub fn commands() -> Vec<(&'static str, Value)> {
     c
 }
 
+/// Who sends a demo command: the projects service lets only the partner accept a referral as the
+/// partner, and only the State's focal point accept it as the State.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoActor {
+    Coordinator,
+    /// A donor acting for this organisation.
+    Donor(&'static str),
+    /// A focal point of this State.
+    State(&'static str),
+}
+
+/// One demo command with its fixed command id.
+#[derive(Debug, Clone)]
+pub struct DemoCommand {
+    pub service: &'static str,
+    pub verb: &'static str,
+    pub body: Value,
+    pub actor: DemoActor,
+    pub command_id: Uuid,
+}
+
+/// The implementing partner of the demo project.
+pub const DEMO_PARTNER: &str = "UNOCT";
+
+/// Every demo command in the order it must run: the assessments service's first (command ids
+/// `demo_id(10_000 + n)`, unchanged since they were the whole demo), then the partners' and
+/// projects' (command ids `demo_id(20_000 + n)`).
+pub fn commands() -> Vec<DemoCommand> {
+    let mut out: Vec<DemoCommand> = assessment_commands()
+        .into_iter()
+        .enumerate()
+        .map(|(n, (verb, body))| DemoCommand {
+            service: "assessments",
+            verb,
+            body,
+            actor: DemoActor::Coordinator,
+            command_id: demo_id(10_000 + u32::try_from(n).unwrap_or(u32::MAX)),
+        })
+        .collect();
+    out.extend(partner_and_project_commands().into_iter().enumerate().map(
+        |(n, (service, verb, body, actor))| DemoCommand {
+            service,
+            verb,
+            body,
+            actor,
+            command_id: demo_id(20_000 + u32::try_from(n).unwrap_or(u32::MAX)),
+        },
+    ));
+    out
+}
+
+type Step = (&'static str, &'static str, Value, DemoActor);
+
+/// Organisations, offers, rates, referrals, the project and its progress report.
+fn partner_and_project_commands() -> Vec<Step> {
+    use DemoActor::{Coordinator, Donor, State};
+    let a = demo_id;
+    let money = |amount: i64, cur: &str| json!({"amount_minor": amount * 100, "currency": cur});
+    let mut c: Vec<Step> = Vec::new();
+    let mut partners =
+        |verb: &'static str, body: Value| c.push(("partners", verb, body, Coordinator));
+
+    // The registry: the demo donor, the implementing partner and a Kenyan ministry.
+    partners(
+        "organisation_register",
+        json!({"id": DEMO_DONOR, "name": "Demo donor government (foreign ministry)",
+        "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}),
+    );
+    partners(
+        "organisation_register",
+        json!({"id": DEMO_PARTNER, "name": "United Nations Office of Counter-Terrorism",
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null}),
+    );
+    partners(
+        "organisation_register",
+        json!({"id": "KE-MOI", "name": "Kenya Ministry of Interior and National Administration",
+        "kind": "member_state_body", "iati_type": "10", "iati_identifier": null, "country": "KE"}),
+    );
+
+    // Two open offers from the donor: border-police training in Kenya (in USD, 150 officers), and
+    // mentoring on countering the financing of terrorism in the Philippines (in EUR).
+    partners(
+        "offer_draft",
+        json!({"id": a(301), "organisation": DEMO_DONOR,
+        "title": "Border security training for East Africa",
+        "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
+        "budget": money(300_000, "USD"), "capacity": {"measure": "officers trained", "quantity": 150},
+        "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
+        "conditions": "Trainees are nominated by the State; courses run in-country."}),
+    );
+    partners(
+        "offer_publish",
+        json!({"id": a(301), "on": "2026-01-05", "reason": null}),
+    );
+    partners(
+        "offer_draft",
+        json!({"id": a(302), "organisation": DEMO_DONOR,
+        "title": "Mentoring financial intelligence units on non-profit sector oversight",
+        "themes": ["CFT"], "countries": ["PH"], "regions": [], "modalities": ["mentoring"],
+        "budget": money(200_000, "EUR"), "capacity": {"measure": "supervisors mentored", "quantity": 20},
+        "valid_from": "2026-03-01", "valid_until": "2027-12-31", "languages": ["en"],
+        "conditions": null}),
+    );
+    partners(
+        "offer_publish",
+        json!({"id": a(302), "on": "2026-03-01", "reason": null}),
+    );
+
+    let mut projects =
+        |verb: &'static str, body: Value, actor: DemoActor| c.push(("projects", verb, body, actor));
+    projects(
+        "rate_table_record",
+        json!({"id": tatrack_projects::RATE_TABLE_ID, "as_of": "2026-01-01",
+        "rates": [{"currency": "EUR", "per_usd": {"numerator": 23, "denominator": 25}}]}),
+        Coordinator,
+    );
+
+    // Kenya's border-police training need (shared with the donor) meets the Kenyan offer; the
+    // donor and then Kenya accept, and the referral starts the project.
+    projects(
+        "referral_propose",
+        json!({"id": a(401), "need_id": a(101), "offer_id": a(301),
+        "member_state": "KE", "organisation": DEMO_DONOR,
+        "share_money": money(250_000, "USD"), "share_units": 150}),
+        Coordinator,
+    );
+    projects(
+        "referral_refer",
+        json!({"id": a(401), "on": "2026-06-20", "reason": null}),
+        Coordinator,
+    );
+    projects(
+        "referral_accept_by_partner",
+        json!({"id": a(401), "on": "2026-06-25", "reason": null}),
+        Donor(DEMO_DONOR),
+    );
+    projects(
+        "referral_accept_by_state",
+        json!({"id": a(401), "on": "2026-06-28", "reason": null}),
+        State("KE"),
+    );
+    let dac = tatrack_domain::codes::theme("BOR")
+        .map_or_else(|| "15210".to_owned(), |t| t.nearest_dac5.clone());
+    projects(
+        "project_create",
+        json!({"id": a(501), "iati_identifier": "DEMO-DONOR-TATRACK-001",
+        "title": "Traveller screening training for Kenya's Border Police Unit",
+        "description": "Five in-country courses on traveller screening against INTERPOL databases and document fraud detection at the Somali border crossings.",
+        "recipient_country": "KE", "theme": "BOR", "dac_sector": dac,
+        "participating": [{"organisation": DEMO_DONOR, "role": "1"}, {"organisation": "KE-MOI", "role": "2"},
+                          {"organisation": DEMO_PARTNER, "role": "4"}],
+        "planned_start": "2026-07-01", "planned_end": "2027-06-30", "budget": money(250_000, "USD"),
+        "needs": [a(101)], "referrals": []}),
+        Coordinator,
+    );
+    projects(
+        "referral_activate",
+        json!({"id": a(401), "on": "2026-07-01", "project_id": a(501), "reason": null}),
+        Coordinator,
+    );
+    // Activating should join the referral to the project, but the service sends that join with
+    // the activation's own command id, which the log then takes as already done: join it
+    // explicitly (a no-op once the service does it).
+    projects(
+        "project_join_referral",
+        json!({"id": a(501), "referral_id": a(401), "need_id": a(101)}),
+        Coordinator,
+    );
+    projects(
+        "project_change_status",
+        json!({"id": a(501), "to": "2", "on": "2026-07-01", "reason": "first course scheduled"}),
+        Coordinator,
+    );
+    projects(
+        "project_add_transaction",
+        json!({"id": a(501), "transaction_id": a(511), "kind": "commitment",
+        "value": money(250_000, "USD"), "date": "2026-07-01", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
+        "description": "Grant agreement"}),
+        Coordinator,
+    );
+    projects(
+        "project_add_transaction",
+        json!({"id": a(501), "transaction_id": a(512), "kind": "disbursement",
+        "value": money(100_000, "USD"), "date": "2026-07-15", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
+        "description": "First tranche"}),
+        Coordinator,
+    );
+    projects(
+        "project_add_milestone",
+        json!({"id": a(501), "milestone_id": a(521),
+        "title": "First cohort of 50 officers trained", "due": "2026-09-30"}),
+        Coordinator,
+    );
+    projects(
+        "project_complete_milestone",
+        json!({"id": a(501), "milestone_id": a(521), "on": "2026-09-25"}),
+        Coordinator,
+    );
+    projects(
+        "project_add_milestone",
+        json!({"id": a(501), "milestone_id": a(522),
+        "title": "Second cohort of 50 officers trained", "due": "2027-01-31"}),
+        Coordinator,
+    );
+    projects(
+        "project_add_result",
+        json!({"id": a(501), "result_id": a(531),
+        "title": "Border police screen travellers against INTERPOL databases",
+        "indicators": [{"indicator_id": a(532), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 150}]}),
+        Coordinator,
+    );
+    projects(
+        "project_record_indicator_actual",
+        json!({"id": a(501), "result_id": a(531), "indicator_id": a(532),
+        "value": 50, "on": "2026-09-25"}),
+        Coordinator,
+    );
+    projects(
+        "progress_report_draft",
+        json!({"id": a(541), "project_id": a(501),
+        "period_start": "2026-07-01", "period_end": "2026-09-30",
+        "narrative": "First course delivered in Garissa to 50 officers; the second is scheduled for January.",
+        "actuals": [{"result_id": a(531), "indicator_id": a(532), "value": 50}]}),
+        Coordinator,
+    );
+    projects(
+        "progress_report_submit",
+        json!({"id": a(541), "on": "2026-10-05", "reason": null}),
+        Coordinator,
+    );
+    projects(
+        "progress_report_validate",
+        json!({"id": a(541), "on": "2026-10-12", "reason": null}),
+        Coordinator,
+    );
+
+    // The Philippines' mentoring need (shared with every donor) is referred to the CFT offer and
+    // waits for the donor's answer.
+    projects(
+        "referral_propose",
+        json!({"id": a(402), "need_id": a(105), "offer_id": a(302),
+        "member_state": "PH", "organisation": DEMO_DONOR,
+        "share_money": money(60_000, "EUR"), "share_units": 6}),
+        Coordinator,
+    );
+    projects(
+        "referral_refer",
+        json!({"id": a(402), "on": "2026-11-02", "reason": null}),
+        Coordinator,
+    );
+    c
+}
+
+/// How long the demo waits for a service that is not listening yet.
+const START_WAIT: Duration = Duration::from_secs(30);
+
 /// Sends the demo commands; returns how many wrote something new (0 when it was loaded before).
-/// Each has a fixed command id.
+/// Each has a fixed command id. Before a projects command it waits until the read model (and so
+/// the streams the projects service checks needs and offers against) holds what the other
+/// services have acknowledged.
 pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
     let client = client::connect(settings).await?;
-    let mut actor = settings.actor.clone();
-    actor.role = tatrack_domain::Role::Coordinator;
-    let commands = commands();
     let mut new = 0;
-    for (n, (verb, body)) in commands.iter().enumerate() {
+    // Last acknowledged position per service, and what the read model is known to have.
+    let mut written: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut seen: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (n, cmd) in commands().into_iter().enumerate() {
+        if cmd.service == "projects" {
+            let behind: BTreeMap<&str, u64> = written
+                .iter()
+                .filter(|(s, p)| **s != "projects" && seen.get(*s) < Some(*p))
+                .map(|(s, p)| (*s, *p))
+                .collect();
+            if !behind.is_empty() {
+                wait_for_streams(&client, settings, &behind).await?;
+                seen.extend(behind);
+            }
+        }
+        let mut actor = settings.actor.clone();
+        (actor.role, actor.organisation, actor.member_state) = match cmd.actor {
+            DemoActor::Coordinator => (Role::Coordinator, None, None),
+            DemoActor::Donor(org) => (Role::Donor, Some(org.to_owned()), None),
+            DemoActor::State(cc) => (Role::StateFocalPoint, None, Some(cc.to_owned())),
+        };
         let meta = RequestMeta {
-            command_id: Some(demo_id(10_000 + u32::try_from(n)?)),
+            command_id: Some(cmd.command_id),
             ..RequestMeta::new(actor.principal())
         };
-        let subject = subjects::command_subject("assessments", verb);
+        let subject = subjects::command_subject(cmd.service, cmd.verb);
         // Right after `tatrack up` starts, the service may not listen yet: wait for it, bounded.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = Instant::now() + START_WAIT;
         loop {
             match rpc::request::<_, Value>(
                 &client,
                 &subject,
                 &meta,
-                body,
-                std::time::Duration::from_secs(10),
+                &cmd.body,
+                Duration::from_secs(10),
             )
             .await
             {
@@ -303,14 +586,85 @@ pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
                     if reply["idempotent"] != Value::Bool(true) {
                         new += 1;
                     }
+                    if let Some(p) = reply["last_position"].as_u64() {
+                        let w = written.entry(cmd.service).or_default();
+                        *w = (*w).max(p);
+                    }
                     break;
                 }
-                Err(rpc::Error::NoResponders(_)) if std::time::Instant::now() < deadline => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => anyhow::bail!("demo command {n} ({verb}): {e}"),
+                Err(e) => anyhow::bail!("demo command {n} ({}.{}): {e}", cmd.service, cmd.verb),
             }
         }
     }
     Ok(new)
+}
+
+/// Waits until the read model has applied `positions` (service -> position): then those
+/// positions are in the services' streams, which the projects service's view follows.
+async fn wait_for_streams(
+    client: &async_nats::Client,
+    settings: &Settings,
+    positions: &BTreeMap<&str, u64>,
+) -> anyhow::Result<()> {
+    let mut actor = settings.actor.clone();
+    actor.role = Role::Coordinator;
+    let deadline = Instant::now() + START_WAIT;
+    loop {
+        match client::query(
+            client,
+            &actor,
+            "rate_table_show",
+            json!({ "min_positions": positions }),
+        )
+        .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!(error = %e, "waiting for the read model");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => anyhow::bail!("the read model did not reach {positions:?}: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_ids_are_fixed_and_unique() {
+        let all = commands();
+        let ids: std::collections::BTreeSet<Uuid> = all.iter().map(|c| c.command_id).collect();
+        assert_eq!(ids.len(), all.len());
+        // The assessments part keeps the command ids it always had.
+        assert_eq!(all[0].command_id, demo_id(10_000));
+        assert_eq!(all[0].verb, "assessment_plan");
+        let first_new = all.iter().position(|c| c.service != "assessments").unwrap();
+        assert_eq!(all[first_new].command_id, demo_id(20_000));
+        assert!(all[first_new..].iter().all(|c| c.service != "assessments"));
+        // Referrals are accepted by their parties, not by a coordinator.
+        for c in &all {
+            match c.verb {
+                "referral_accept_by_partner" => assert_eq!(c.actor, DemoActor::Donor(DEMO_DONOR)),
+                "referral_accept_by_state" => assert_eq!(c.actor, DemoActor::State("KE")),
+                _ => assert_eq!(c.actor, DemoActor::Coordinator),
+            }
+        }
+    }
+
+    #[test]
+    fn every_demo_verb_is_one_its_service_answers() {
+        for c in commands() {
+            let verbs: &[&str] = match c.service {
+                "partners" => tatrack_partners::VERBS,
+                "projects" => tatrack_projects::VERBS,
+                _ => continue,
+            };
+            assert!(verbs.contains(&c.verb), "{}.{}", c.service, c.verb);
+        }
+    }
 }

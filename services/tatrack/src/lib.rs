@@ -5,6 +5,8 @@ mod admin;
 mod bench;
 mod cli;
 mod client;
+mod client_partners;
+mod client_projects;
 mod demo;
 mod serve;
 mod table;

@@ -252,14 +252,18 @@ pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
     // Fragments the message quotes: `...` and "...".
     let mut fragments: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     fragments.extend(message.split('"').skip(1).step_by(2));
-    fragments.retain(|f| f.len() >= 2);
+    fragments.retain(|f| !f.is_empty());
     let quoted = |v: &serde_json::Value| {
         let text = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => return false,
             other => other.to_string(),
         };
-        fragments.iter().any(|f| text == *f || text.starts_with(f))
+        // A prefix match only for fragments long enough to mean something ("2026-02" of a bad
+        // date); a one-character fragment ("9" of an unknown status) must match exactly.
+        fragments
+            .iter()
+            .any(|f| text == *f || (f.len() >= 2 && text.starts_with(f)))
     };
     let serde_json::Value::Object(map) = body else {
         return "body".to_owned();
@@ -410,5 +414,12 @@ mod blame_tests {
             "resolutions"
         );
         assert_eq!(blame_field(&body, "something else entirely"), "body");
+        assert_eq!(
+            blame_field(
+                &json!({"id": "x1", "to": "9"}),
+                "unknown variant `9`, expected one of `1`, `2`"
+            ),
+            "to"
+        );
     }
 }

@@ -22,6 +22,11 @@ use crate::{copy, replicator, subjects};
 /// log, since only it may open the log while it runs.
 pub const ADMIN_STREAM_VERIFY: &str = "admin_stream_verify";
 
+/// The admin verb that answers the log's durable position (`{"head": N}`): another service waits
+/// for its view to reach it, so it sees everything this service has acknowledged, not only what
+/// the replicator has published so far.
+pub const ADMIN_HEAD: &str = "admin_head";
+
 /// What a command reply carries: where its events went (DESIGN §4: the positions it wrote, for
 /// read-your-writes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +148,9 @@ where
                 if incoming.verb == ADMIN_STREAM_VERIFY {
                     return stream_verify(&js, service, &store, &incoming).await;
                 }
+                if incoming.verb == ADMIN_HEAD {
+                    return Ok(serde_json::json!({ "head": store.durable_position() }));
+                }
                 // A retried command returns its first answer, even if deciding it again would now fail.
                 if let Some(reply) = first_answer(&store, &incoming.meta).await? {
                     return to_json(&reply);
@@ -154,6 +162,7 @@ where
     let prefix = subjects::command_prefix(service);
     let mut all_verbs = verbs.to_vec();
     all_verbs.push(ADMIN_STREAM_VERIFY);
+    all_verbs.push(ADMIN_HEAD);
     let server = rpc::serve(
         config.nats.clone(),
         service,

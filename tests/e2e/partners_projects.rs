@@ -1,0 +1,1591 @@
+//! The partners and projects services end to end, with the assessments service and the read
+//! model: a need goes from identified to partially covered through an offer, a referral and a
+//! project with money, results and a validated progress report; every refusal names its field
+//! and writes nothing; each principal may do (and see) only its own part.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_bus::subjects;
+use tatrack_domain::{Principal, Role};
+use tatrack_tests::*;
+use uuid::Uuid;
+
+const DONOR_A: &str = "DONOR-A";
+const DONOR_B: &str = "DONOR-B";
+const IMPL_B: &str = "IMPL-B";
+
+fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
+    match result {
+        Err(rpc::Error::Remote(body)) => body,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn donor(organisation: &str) -> Principal {
+    principal(Role::Donor, Some(organisation), None)
+}
+
+fn focal_point(country: &str) -> Principal {
+    principal(Role::StateFocalPoint, None, Some(country))
+}
+
+/// Money in major units of `currency` (two decimals for USD and EUR).
+fn money(major: i64, currency: &str) -> Value {
+    json!({ "amount_minor": major * 100, "currency": currency })
+}
+
+fn usd(major: i64) -> Value {
+    money(major, "USD")
+}
+
+/// Sends a command to `service`; waits (bounded) for the service to be there.
+async fn command_to(
+    client: &async_nats::Client,
+    meta: &RequestMeta,
+    service: &str,
+    verb: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    let subject = subjects::command_subject(service, verb);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match rpc::request(client, &subject, meta, body, Duration::from_secs(10)).await {
+            Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn send(
+    client: &async_nats::Client,
+    who: &Principal,
+    service: &str,
+    verb: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    command_to(client, &RequestMeta::new(who.clone()), service, verb, body).await
+}
+
+/// A command that must be accepted; returns its reply.
+async fn ok(
+    client: &async_nats::Client,
+    who: &Principal,
+    service: &str,
+    verb: &str,
+    body: &Value,
+) -> Value {
+    match send(client, who, service, verb, body).await {
+        Ok(reply) => reply,
+        Err(e) => panic!("{verb} as {}: refused {e:?}\nbody: {body}", who.role),
+    }
+}
+
+fn last_position(reply: &Value) -> u64 {
+    reply["last_position"].as_u64().expect("last_position")
+}
+
+/// Harmless commands that find the next position of each service's log.
+struct Probe {
+    /// A project of its own, that takes one more milestone per probe.
+    project: Uuid,
+}
+
+impl Probe {
+    async fn new(client: &async_nats::Client) -> Self {
+        let project = Uuid::now_v7();
+        ok(
+            client,
+            &coordinator(),
+            "projects",
+            "project_create",
+            &project_body(project, "KE", vec![], &[(IMPL_B, "1"), (IMPL_B, "4")]),
+        )
+        .await;
+        Self { project }
+    }
+
+    async fn next_position(&self, client: &async_nats::Client, service: &str) -> u64 {
+        let (verb, body) = match service {
+            "assessments" => ("assessment_plan", plan_body(Uuid::now_v7(), "KE")),
+            "partners" => (
+                "organisation_register",
+                organisation_body(
+                    &format!("PROBE-{}", Uuid::now_v7().simple()),
+                    "civil_society",
+                    "22",
+                ),
+            ),
+            "projects" => (
+                "project_add_milestone",
+                json!({ "id": self.project, "milestone_id": Uuid::now_v7(),
+                        "title": "Probe milestone", "due": "2027-06-30" }),
+            ),
+            other => panic!("no probe for {other}"),
+        };
+        last_position(&ok(client, &coordinator(), service, verb, &body).await) + 1
+    }
+}
+
+fn organisation_body(id: &str, kind: &str, iati_type: &str) -> Value {
+    json!({ "id": id, "name": format!("Organisation {id}"), "kind": kind, "iati_type": iati_type,
+            "iati_identifier": null, "country": null })
+}
+
+fn offer_body(id: Uuid, organisation: &str, theme: &str, country: &str) -> Value {
+    json!({ "id": id, "organisation": organisation, "title": "Border officer training",
+            "themes": [theme], "countries": [country], "regions": [], "modalities": ["training"],
+            "budget": usd(300_000), "capacity": { "measure": "officers trained", "quantity": 150 },
+            "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
+            "conditions": null })
+}
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "call sites read better passing vec![...] inline"
+)]
+fn project_body(
+    id: Uuid,
+    country: &str,
+    needs: Vec<Uuid>,
+    participating: &[(&str, &str)],
+) -> Value {
+    let participating: Vec<Value> = participating
+        .iter()
+        .map(|(organisation, role)| json!({ "organisation": organisation, "role": role }))
+        .collect();
+    json!({ "id": id, "iati_identifier": format!("XM-TATRACK-{}", id.simple()),
+            "title": "Border management training", "description": "Training of border officers",
+            "recipient_country": country, "theme": "BOR", "dac_sector": "15210",
+            "participating": participating, "planned_start": "2026-09-01",
+            "planned_end": "2027-08-31", "budget": usd(100_000), "needs": needs, "referrals": [] })
+}
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "call sites read better passing json!(...) inline"
+)]
+fn propose_body(need: Uuid, offer: Uuid, share_money: Value, share_units: Value) -> Value {
+    json!({ "id": Uuid::now_v7(), "need_id": need, "offer_id": offer, "member_state": "KE",
+            "organisation": DONOR_A, "share_money": share_money, "share_units": share_units })
+}
+
+/// An assessment planned and adopted for `country`, with one BOR recommendation.
+async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
+    let assessment = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "assessments",
+        "assessment_plan",
+        &plan_body(assessment, country),
+    )
+    .await;
+    for (verb, on) in [
+        ("assessment_mark_conducted", "2026-03-06"),
+        ("assessment_send_draft", "2026-04-01"),
+        ("assessment_adopt", "2026-05-15"),
+    ] {
+        ok(
+            client,
+            &coordinator(),
+            "assessments",
+            verb,
+            &json!({ "id": assessment, "on": on }),
+        )
+        .await;
+    }
+    let recommendation = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "assessments",
+        "recommendation_record",
+        &json!({ "id": recommendation, "assessment_id": assessment, "member_state": "",
+                 "theme": "BOR", "priority": 1,
+                 "text": "Train border police in traveller screening." }),
+    )
+    .await;
+    recommendation
+}
+
+/// A KE need (training, 450000.00 USD, 200 officers trained) for `recommendation`, identified.
+async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme: &str) -> Uuid {
+    let need = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "assessments",
+        "need_identify",
+        &json!({ "id": need, "member_state": "KE", "recommendation_ids": [recommendation],
+                 "theme": theme, "modality": "training", "description": "Train 200 border officers",
+                 "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(450_000),
+                 "size": { "measure": "officers trained", "quantity": 200 }, "priority": 1 }),
+    )
+    .await;
+    need
+}
+
+async fn agree(client: &async_nats::Client, need: Uuid) -> Value {
+    ok(
+        client,
+        &focal_point("KE"),
+        "assessments",
+        "need_agree_with_state",
+        &json!({ "id": need, "on": "2026-06-10", "reason": null }),
+    )
+    .await
+}
+
+async fn share(client: &async_nats::Client, need: Uuid, organisations: &[&str]) -> Value {
+    ok(
+        client,
+        &focal_point("KE"),
+        "assessments",
+        "sharing_grant_grant",
+        &json!({ "id": Uuid::now_v7(), "member_state": "KE",
+                 "scope": { "type": "need", "need_id": need },
+                 "audience": { "type": "organisations", "ids": organisations },
+                 "until": null, "granted_on": "2026-06-12" }),
+    )
+    .await
+}
+
+async fn register(client: &async_nats::Client, id: &str, kind: &str, iati_type: &str) -> Value {
+    ok(
+        client,
+        &coordinator(),
+        "partners",
+        "organisation_register",
+        &organisation_body(id, kind, iati_type),
+    )
+    .await
+}
+
+/// An offer drafted by its organisation; published unless `publish` is false.
+async fn offer(client: &async_nats::Client, body: Value, publish: bool) -> (Uuid, Value) {
+    let id: Uuid = serde_json::from_value(body["id"].clone()).unwrap();
+    let who = donor(body["organisation"].as_str().unwrap());
+    let mut reply = ok(client, &who, "partners", "offer_draft", &body).await;
+    if publish {
+        reply = ok(
+            client,
+            &who,
+            "partners",
+            "offer_publish",
+            &json!({ "id": id, "on": "2026-06-01", "reason": null }),
+        )
+        .await;
+    }
+    (id, reply)
+}
+
+/// Proposes and refers a referral of `share` of `need` to `offer` (DONOR-A's); returns its id.
+async fn referred(
+    client: &async_nats::Client,
+    need: Uuid,
+    offer: Uuid,
+    share_money: Value,
+    share_units: Value,
+) -> Uuid {
+    let body = propose_body(need, offer, share_money, share_units);
+    let id: Uuid = serde_json::from_value(body["id"].clone()).unwrap();
+    ok(
+        client,
+        &coordinator(),
+        "projects",
+        "referral_propose",
+        &body,
+    )
+    .await;
+    ok(
+        client,
+        &coordinator(),
+        "projects",
+        "referral_refer",
+        &json!({ "id": id, "on": "2026-07-01", "reason": null }),
+    )
+    .await;
+    id
+}
+
+/// Waits until the read model (and so each stream) holds these positions of these services.
+async fn settle(client: &async_nats::Client, positions: &[(&str, u64)]) {
+    let min: serde_json::Map<String, Value> = positions
+        .iter()
+        .map(|(service, position)| ((*service).to_owned(), json!(position)))
+        .collect();
+    eventually(
+        "the read model to reach the positions",
+        Duration::from_secs(20),
+        || {
+            let min = min.clone();
+            async move {
+                query_as(
+                    client,
+                    coordinator(),
+                    "organisation_list",
+                    &json!({ "min_positions": min }),
+                )
+                .await
+                .ok()
+            }
+        },
+    )
+    .await;
+}
+
+async fn show(
+    client: &async_nats::Client,
+    who: Principal,
+    view: &str,
+    id: &dyn std::fmt::Display,
+) -> Value {
+    query_as(client, who, view, &json!({ "id": id.to_string() }))
+        .await
+        .unwrap_or_else(|e| panic!("{view} {id}: {e:?}"))
+}
+
+/// One refusal that `check` collects instead of stopping at the first: the code, the field
+/// (when given) and that the service's log did not move.
+struct Refusals<'a> {
+    client: &'a async_nats::Client,
+    probe: &'a Probe,
+    failures: Vec<String>,
+}
+
+impl<'a> Refusals<'a> {
+    fn new(client: &'a async_nats::Client, probe: &'a Probe) -> Self {
+        Self {
+            client,
+            probe,
+            failures: Vec::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn check(
+        &mut self,
+        case: &str,
+        who: &Principal,
+        service: &str,
+        verb: &str,
+        body: &Value,
+        code: ErrorCode,
+        field: Option<&str>,
+    ) {
+        let before = self.probe.next_position(self.client, service).await;
+        let result = send(self.client, who, service, verb, body).await;
+        let after = self.probe.next_position(self.client, service).await;
+        match result {
+            Err(rpc::Error::Remote(error)) => {
+                if error.code != code || (field.is_some() && error.field.as_deref() != field) {
+                    self.failures.push(format!(
+                        "{case}: {verb} as {}: expected {code:?} field {field:?}, got {error:?}\n    body: {body}",
+                        who.role
+                    ));
+                }
+            }
+            other => self.failures.push(format!(
+                "{case}: {verb} as {}: expected {code:?} field {field:?}, got {other:?}\n    body: {body}",
+                who.role
+            )),
+        }
+        if after != before + 1 {
+            self.failures.push(format!(
+                "{case}: {verb} wrote to the {service} log (next position {before} before, {} after the probe)",
+                after - 1
+            ));
+        }
+    }
+
+    fn finish(self) {
+        assert!(
+            self.failures.is_empty(),
+            "{} refusal case(s) failed:\n{}",
+            self.failures.len(),
+            self.failures.join("\n")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let client = &client;
+    let a = donor(DONOR_A);
+    let kenya = focal_point("KE");
+
+    let rec = recommendation(client, "KE").await;
+    let need = identify_need(client, rec, "BOR").await;
+    agree(client, need).await;
+    register(client, DONOR_A, "donor_government", "10").await;
+    register(client, IMPL_B, "un_entity", "40").await;
+    let (offer_id, published) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    let shared = share(client, need, &[DONOR_A]).await;
+    // The projects service decides on its view of the assessments and partners streams; whether it
+    // sees a write acknowledged a moment ago is the concern of
+    // `a_command_sees_what_another_service_has_just_acknowledged`, not of this test.
+    settle(
+        client,
+        &[
+            ("assessments", last_position(&shared)),
+            ("partners", last_position(&published)),
+        ],
+    )
+    .await;
+
+    // The referral: proposed and referred by the coordinator, accepted by the partner, then the State.
+    let referral = referred(client, need, offer_id, usd(100_000), json!(50)).await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "referral_accept_by_partner",
+        &json!({ "id": referral, "on": "2026-07-02", "reason": null }),
+    )
+    .await;
+    ok(
+        client,
+        &kenya,
+        "projects",
+        "referral_accept_by_state",
+        &json!({ "id": referral, "on": "2026-07-03", "reason": null }),
+    )
+    .await;
+
+    // Coverage and commitment are derived and reach the read model.
+    let shown = eventually(
+        "need coverage in the read model",
+        Duration::from_secs(20),
+        || async move {
+            let need = show(client, coordinator(), "need_show", &need).await;
+            (need["status"] == "partially_covered").then_some(need)
+        },
+    )
+    .await;
+    assert_eq!(shown["covered_money"], usd(100_000), "{shown}");
+    assert_eq!(shown["covered_units"], 50, "{shown}");
+    let offer_view = eventually(
+        "offer commitment in the read model",
+        Duration::from_secs(20),
+        || async move {
+            let offer = show(client, coordinator(), "offer_show", &offer_id).await;
+            (offer["remaining_money"] == usd(200_000)).then_some(offer)
+        },
+    )
+    .await;
+    assert_eq!(offer_view["remaining_units"], 100, "{offer_view}");
+    assert_eq!(offer_view["status"], "partially_committed", "{offer_view}");
+
+    // The project, and the referral activated into it.
+    let project = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "projects",
+        "project_create",
+        &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
+    )
+    .await;
+    ok(
+        client,
+        &coordinator(),
+        "projects",
+        "referral_activate",
+        &json!({ "id": referral, "on": "2026-09-01", "project_id": project, "reason": null }),
+    )
+    .await;
+
+    // Money: a commitment, a disbursement, and a disbursement above the commitment refused.
+    let transaction = |kind: &str, amount: i64| {
+        json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": kind, "value": usd(amount),
+                "date": "2026-09-15", "provider": DONOR_A, "receiver": IMPL_B, "description": null })
+    };
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_add_transaction",
+        &transaction("commitment", 100_000),
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_add_transaction",
+        &transaction("disbursement", 40_000),
+    )
+    .await;
+    let too_much = remote(
+        send(
+            client,
+            &a,
+            "projects",
+            "project_add_transaction",
+            &transaction("disbursement", 70_000),
+        )
+        .await,
+    );
+    assert_eq!(too_much.code, ErrorCode::Invalid, "{too_much:?}");
+    assert_eq!(too_much.field.as_deref(), Some("value"), "{too_much:?}");
+
+    // A milestone, a result with an indicator, an actual.
+    let milestone = Uuid::now_v7();
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_add_milestone",
+        &json!({ "id": project, "milestone_id": milestone, "title": "First course held", "due": "2027-01-31" }),
+    )
+    .await;
+    let (result, indicator) = (Uuid::now_v7(), Uuid::now_v7());
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_add_result",
+        &json!({ "id": project, "result_id": result, "title": "Officers trained",
+                 "indicators": [{ "indicator_id": indicator, "title": "Officers trained",
+                                  "measure": "1", "baseline": 0, "target": 150 }] }),
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_record_indicator_actual",
+        &json!({ "id": project, "result_id": result, "indicator_id": indicator, "value": 40,
+                 "on": "2026-11-01" }),
+    )
+    .await;
+
+    // A progress report: drafted and submitted by the partner, validated by the coordinator.
+    let report = Uuid::now_v7();
+    ok(
+        client,
+        &a,
+        "projects",
+        "progress_report_draft",
+        &json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
+                 "period_end": "2026-11-30", "narrative": "Two courses held; 40 officers trained.",
+                 "actuals": [{ "result_id": result, "indicator_id": indicator, "value": 40 }] }),
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "progress_report_submit",
+        &json!({ "id": report, "on": "2026-12-01", "reason": null }),
+    )
+    .await;
+    let validated = ok(
+        client,
+        &coordinator(),
+        "projects",
+        "progress_report_validate",
+        &json!({ "id": report, "on": "2026-12-05", "reason": null }),
+    )
+    .await;
+
+    // The read model shows it all.
+    let min = last_position(&validated);
+    let shown = query_as(
+        client,
+        coordinator(),
+        "project_show",
+        &json!({ "id": project.to_string(), "min_position": min }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown["needs"], json!([need]), "{shown}");
+    let transactions = shown["transactions"].as_array().unwrap();
+    assert_eq!(transactions.len(), 2, "{shown}");
+    assert_eq!(transactions[0]["kind"], "commitment");
+    assert_eq!(transactions[1]["kind"], "disbursement");
+    assert_eq!(shown["committed"]["USD"], 10_000_000, "{shown}");
+    assert_eq!(shown["disbursed"]["USD"], 4_000_000, "{shown}");
+    assert_eq!(
+        shown["milestones"][0]["milestone_id"],
+        json!(milestone),
+        "{shown}"
+    );
+    let actuals = &shown["results"][0]["indicators"][0]["actuals"];
+    assert_eq!(actuals[0]["value"], 40, "{shown}");
+    let reports = query_as(
+        client,
+        coordinator(),
+        "progress_report_list",
+        &json!({ "project_id": project, "min_position": min }),
+    )
+    .await
+    .unwrap();
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["id"], json!(report));
+    assert_eq!(reports[0]["status"], "validated");
+    assert_eq!(reports[0]["validated_on"], "2026-12-05");
+    let referral_view = show(client, coordinator(), "referral_show", &referral).await;
+    assert_eq!(referral_view["status"], "active", "{referral_view}");
+    assert_eq!(
+        referral_view["project_id"],
+        json!(project),
+        "{referral_view}"
+    );
+    // Last, so that everything above is known to hold when only this fails: the active referral
+    // joined its project.
+    assert_eq!(
+        shown["referrals"],
+        json!([referral]),
+        "the project lists the referral activated into it: {shown}"
+    );
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_the_field_and_write_nothing() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let client = &client;
+    let a = donor(DONOR_A);
+    let kenya = focal_point("KE");
+    let coord = coordinator();
+
+    let rec = recommendation(client, "KE").await;
+    register(client, DONOR_A, "donor_government", "10").await;
+    register(client, DONOR_B, "donor_government", "10").await;
+    let registered = register(client, IMPL_B, "un_entity", "40").await;
+    settle(client, &[("partners", last_position(&registered))]).await;
+    let probe = Probe::new(client).await;
+
+    // Needs: one referable, one withdrawn, one only identified, one not shared with DONOR-A.
+    let need = identify_need(client, rec, "BOR").await;
+    agree(client, need).await;
+    share(client, need, &[DONOR_A]).await;
+    let withdrawn = identify_need(client, rec, "BOR").await;
+    agree(client, withdrawn).await;
+    share(client, withdrawn, &[DONOR_A]).await;
+    ok(
+        client,
+        &coord,
+        "assessments",
+        "need_withdraw",
+        &json!({ "id": withdrawn, "on": "2026-06-20", "reason": "Funded nationally" }),
+    )
+    .await;
+    let identified = identify_need(client, rec, "BOR").await;
+    share(client, identified, &[DONOR_A]).await;
+    let unshared = identify_need(client, rec, "BOR").await;
+    agree(client, unshared).await;
+    let last_assessments = last_position(&share(client, unshared, &[DONOR_B]).await);
+
+    // Offers of DONOR-A: open, still draft, withdrawn, for another theme, for another country.
+    let (open, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    let (draft, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        false,
+    )
+    .await;
+    let (withdrawn_offer, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "partners",
+        "offer_withdraw",
+        &json!({ "id": withdrawn_offer, "on": "2026-06-15", "reason": "Budget cut" }),
+    )
+    .await;
+    let (other_theme, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "LEG", "KE"),
+        true,
+    )
+    .await;
+    let (other_country, reply) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "JO"),
+        true,
+    )
+    .await;
+    // The projects service decides on its view of the other streams: let them reach it first.
+    settle(
+        client,
+        &[
+            ("assessments", last_assessments),
+            ("partners", last_position(&reply)),
+        ],
+    )
+    .await;
+
+    let mut r = Refusals::new(client, &probe);
+    let propose = |need: Uuid, offer: Uuid| propose_body(need, offer, usd(10_000), json!(5));
+    for (case, body, field) in [
+        ("withdrawn need", propose(withdrawn, open), "need_id"),
+        ("need only identified", propose(identified, open), "need_id"),
+        (
+            "need not shared with DONOR-A",
+            propose(unshared, open),
+            "need_id",
+        ),
+        ("offer still draft", propose(need, draft), "status"),
+        ("offer withdrawn", propose(need, withdrawn_offer), "status"),
+        (
+            "offer of another theme",
+            propose(need, other_theme),
+            "theme",
+        ),
+        (
+            "offer for another country",
+            propose(need, other_country),
+            "country",
+        ),
+        (
+            "share in an unknown currency",
+            propose_body(need, open, money(100, "XYZ"), json!(null)),
+            "share_money",
+        ),
+        (
+            "negative share",
+            propose_body(need, open, usd(-100), json!(null)),
+            "share_money",
+        ),
+        (
+            "zero share",
+            propose_body(need, open, usd(0), json!(null)),
+            "share_money",
+        ),
+        (
+            "zero units",
+            propose_body(need, open, json!(null), json!(0)),
+            "share_units",
+        ),
+        (
+            "no share at all",
+            propose_body(need, open, json!(null), json!(null)),
+            "share_money",
+        ),
+    ] {
+        r.check(
+            case,
+            &coord,
+            "projects",
+            "referral_propose",
+            &body,
+            ErrorCode::Invalid,
+            Some(field),
+        )
+        .await;
+    }
+    r.check(
+        "referral for an unknown need",
+        &coord,
+        "projects",
+        "referral_propose",
+        &propose(Uuid::now_v7(), open),
+        ErrorCode::NotFound,
+        None,
+    )
+    .await;
+    r.check(
+        "referral to an unknown offer",
+        &coord,
+        "projects",
+        "referral_propose",
+        &propose(need, Uuid::now_v7()),
+        ErrorCode::NotFound,
+        None,
+    )
+    .await;
+
+    // A share above what the offer has left: first commit 100000.00 USD and 50 units of it.
+    let first = referred(client, need, open, usd(100_000), json!(50)).await;
+    // A move dated before the referral's last one.
+    r.check(
+        "accepted before it was referred",
+        &a,
+        "projects",
+        "referral_accept_by_partner",
+        &json!({ "id": first, "on": "2026-06-01", "reason": null }),
+        ErrorCode::Invalid,
+        Some("on"),
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "referral_accept_by_partner",
+        &json!({ "id": first, "on": "2026-07-02", "reason": null }),
+    )
+    .await;
+    ok(
+        client,
+        &kenya,
+        "projects",
+        "referral_accept_by_state",
+        &json!({ "id": first, "on": "2026-07-03", "reason": null }),
+    )
+    .await;
+    eventually(
+        "the offer's commitment in the read model",
+        Duration::from_secs(20),
+        || async move {
+            let offer = show(client, coordinator(), "offer_show", &open).await;
+            (offer["remaining_money"] == usd(200_000) && offer["remaining_units"] == 100)
+                .then_some(())
+        },
+    )
+    .await;
+    r.check(
+        "share above the money left",
+        &coord,
+        "projects",
+        "referral_propose",
+        &propose_body(need, open, usd(200_001), json!(null)),
+        ErrorCode::Invalid,
+        Some("share_money"),
+    )
+    .await;
+    r.check(
+        "share above the units left",
+        &coord,
+        "projects",
+        "referral_propose",
+        &propose_body(need, open, json!(null), json!(101)),
+        ErrorCode::Invalid,
+        Some("share_units"),
+    )
+    .await;
+
+    // A share in EUR: refused without a rate, accepted once one is recorded.
+    let eur = propose_body(need, open, money(50_000, "EUR"), json!(null));
+    r.check(
+        "share in EUR without a rate",
+        &coord,
+        "projects",
+        "referral_propose",
+        &eur,
+        ErrorCode::Invalid,
+        Some("share_money"),
+    )
+    .await;
+    let rate_body = |as_of: &str, currency: &str| {
+        json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": as_of,
+                "rates": [{ "currency": currency, "per_usd": { "numerator": 92, "denominator": 100 } }] })
+    };
+    r.check(
+        "a rate in an unknown currency",
+        &coord,
+        "projects",
+        "rate_table_record",
+        &rate_body("2026-01-01", "XYZ"),
+        ErrorCode::Invalid,
+        Some("rates.currency"),
+    )
+    .await;
+    ok(
+        client,
+        &coord,
+        "projects",
+        "rate_table_record",
+        &rate_body("2026-01-01", "EUR"),
+    )
+    .await;
+    let before = probe.next_position(client, "projects").await;
+    let accepted = ok(client, &coord, "projects", "referral_propose", &eur).await;
+    assert_eq!(accepted["first_position"], before, "{accepted}");
+
+    // Unknown codes, amounts that are not positive, dates out of order: offers and organisations.
+    let draft_with = |edit: &dyn Fn(&mut Value)| {
+        let mut body = offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE");
+        edit(&mut body);
+        body
+    };
+    for (case, body, field) in [
+        (
+            "unknown theme",
+            draft_with(&|b| b["themes"] = json!(["NOPE"])),
+            "themes",
+        ),
+        (
+            "unknown country",
+            draft_with(&|b| b["countries"] = json!(["XX"])),
+            "countries",
+        ),
+        (
+            "unknown budget currency",
+            draft_with(&|b| b["budget"] = money(100, "XYZ")),
+            "budget",
+        ),
+        (
+            "negative budget",
+            draft_with(&|b| b["budget"] = usd(-5)),
+            "budget",
+        ),
+        (
+            "zero budget",
+            draft_with(&|b| b["budget"] = usd(0)),
+            "budget",
+        ),
+        (
+            "zero capacity",
+            draft_with(&|b| {
+                b["capacity"] = json!({ "measure": "officers trained", "quantity": 0 });
+            }),
+            "capacity.quantity",
+        ),
+        (
+            "validity window ends before it starts",
+            draft_with(&|b| b["valid_until"] = json!("2025-12-31")),
+            "valid_until",
+        ),
+        (
+            "unregistered organisation",
+            draft_with(&|b| b["organisation"] = json!("NOBODY")),
+            "organisation",
+        ),
+    ] {
+        let who = donor(body["organisation"].as_str().unwrap());
+        r.check(
+            case,
+            &who,
+            "partners",
+            "offer_draft",
+            &body,
+            ErrorCode::Invalid,
+            Some(field),
+        )
+        .await;
+    }
+    r.check(
+        "unknown IATI organisation type",
+        &coord,
+        "partners",
+        "organisation_register",
+        &organisation_body("DONOR-X", "donor_government", "99"),
+        ErrorCode::Invalid,
+        Some("iati_type"),
+    )
+    .await;
+    r.check(
+        "organisation registered twice",
+        &coord,
+        "partners",
+        "organisation_register",
+        &organisation_body(DONOR_A, "donor_government", "10"),
+        ErrorCode::AlreadyExists,
+        None,
+    )
+    .await;
+
+    // Projects.
+    let project_with = |edit: &dyn Fn(&mut Value)| {
+        let mut body = project_body(
+            Uuid::now_v7(),
+            "KE",
+            vec![need],
+            &[(DONOR_A, "1"), (IMPL_B, "4")],
+        );
+        edit(&mut body);
+        body
+    };
+    for (case, body, field) in [
+        (
+            "unknown sector",
+            project_with(&|b| b["dac_sector"] = json!("99999")),
+            "dac_sector",
+        ),
+        (
+            "unknown theme",
+            project_with(&|b| b["theme"] = json!("NOPE")),
+            "theme",
+        ),
+        (
+            "unknown recipient country",
+            project_with(&|b| {
+                b["recipient_country"] = json!("XX");
+                b["needs"] = json!([]);
+            }),
+            "recipient_country",
+        ),
+        (
+            "negative budget",
+            project_with(&|b| b["budget"] = usd(-1)),
+            "budget",
+        ),
+        (
+            "unknown budget currency",
+            project_with(&|b| b["budget"] = money(1, "XYZ")),
+            "budget",
+        ),
+        (
+            "ends before it starts",
+            project_with(&|b| b["planned_end"] = json!("2026-08-31")),
+            "planned_end",
+        ),
+        (
+            "unknown IATI role",
+            project_with(&|b| b["participating"][1]["role"] = json!("9")),
+            "participating.role",
+        ),
+        (
+            "no implementing organisation",
+            project_with(&|b| b["participating"][1]["role"] = json!("2")),
+            "participating",
+        ),
+        (
+            "unregistered participant",
+            project_with(&|b| b["participating"][0]["organisation"] = json!("NOBODY")),
+            "participating",
+        ),
+        (
+            "unknown need",
+            project_with(&|b| b["needs"] = json!([Uuid::now_v7()])),
+            "needs",
+        ),
+    ] {
+        r.check(
+            case,
+            &coord,
+            "projects",
+            "project_create",
+            &body,
+            ErrorCode::Invalid,
+            Some(field),
+        )
+        .await;
+    }
+    let project = probe.project;
+    let transaction = |value: Value| {
+        json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment", "value": value,
+                "date": "2026-09-15", "provider": null, "receiver": null, "description": null })
+    };
+    for (case, value) in [
+        ("transaction in an unknown currency", money(100, "XYZ")),
+        ("zero transaction", usd(0)),
+        ("negative transaction", usd(-100)),
+    ] {
+        r.check(
+            case,
+            &coord,
+            "projects",
+            "project_add_transaction",
+            &transaction(value),
+            ErrorCode::Invalid,
+            Some("value"),
+        )
+        .await;
+    }
+    // An indicator actual needs a baseline.
+    let (result, no_baseline) = (Uuid::now_v7(), Uuid::now_v7());
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_add_result",
+        &json!({ "id": project, "result_id": result, "title": "Procedures adopted",
+                 "indicators": [{ "indicator_id": no_baseline, "title": "Procedures adopted",
+                                  "measure": "1", "baseline": null, "target": 3 }] }),
+    )
+    .await;
+    r.check(
+        "indicator actual without a baseline",
+        &coord,
+        "projects",
+        "project_record_indicator_actual",
+        &json!({ "id": project, "result_id": result, "indicator_id": no_baseline, "value": 1, "on": "2026-10-01" }),
+        ErrorCode::Invalid,
+        Some("baseline"),
+    )
+    .await;
+    r.check(
+        "progress report period ends before it starts",
+        &coord,
+        "projects",
+        "progress_report_draft",
+        &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
+                 "period_end": "2026-08-31", "narrative": "n", "actuals": [] }),
+        ErrorCode::Invalid,
+        Some("period_end"),
+    )
+    .await;
+    r.check(
+        "progress report on an indicator the project lacks",
+        &coord,
+        "projects",
+        "progress_report_draft",
+        &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
+                 "period_end": "2026-09-30", "narrative": "n",
+                 "actuals": [{ "result_id": result, "indicator_id": Uuid::now_v7(), "value": 1 }] }),
+        ErrorCode::Invalid,
+        Some("actuals"),
+    )
+    .await;
+    r.finish();
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_principal_acts_and_sees_only_its_own_part() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let client = &client;
+    let a = donor(DONOR_A);
+    let b = donor(DONOR_B);
+    let kenya = focal_point("KE");
+    let jordan = focal_point("JO");
+    let coord = coordinator();
+
+    let rec = recommendation(client, "KE").await;
+    register(client, DONOR_A, "donor_government", "10").await;
+    register(client, DONOR_B, "donor_government", "10").await;
+    let registered = register(client, IMPL_B, "un_entity", "40").await;
+    settle(client, &[("partners", last_position(&registered))]).await;
+    let probe = Probe::new(client).await;
+    let need = identify_need(client, rec, "BOR").await;
+    agree(client, need).await;
+    let grant = share(client, need, &[DONOR_A]).await;
+    let (offer_a, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    let (offer_b, reply) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_B, "BOR", "KE"),
+        true,
+    )
+    .await;
+    settle(
+        client,
+        &[
+            ("assessments", last_position(&grant)),
+            ("partners", last_position(&reply)),
+        ],
+    )
+    .await;
+
+    let mut r = Refusals::new(client, &probe);
+    r.check(
+        "a donor drafts an offer for another organisation",
+        &b,
+        "partners",
+        "offer_draft",
+        &offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    r.check(
+        "a donor publishes another organisation's offer",
+        &b,
+        "partners",
+        "offer_publish",
+        &json!({ "id": offer_a, "on": "2026-06-02", "reason": null }),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    r.check(
+        "a donor proposes a referral",
+        &a,
+        "projects",
+        "referral_propose",
+        &propose_body(need, offer_a, usd(10_000), json!(null)),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+
+    let referral = referred(client, need, offer_a, usd(100_000), json!(50)).await;
+    let accept = |on: &str| json!({ "id": referral, "on": on, "reason": null });
+    r.check(
+        "a donor accepts a referral made to another organisation",
+        &b,
+        "projects",
+        "referral_accept_by_partner",
+        &accept("2026-07-02"),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    r.check(
+        "a coordinator accepts as the partner",
+        &coord,
+        "projects",
+        "referral_accept_by_partner",
+        &accept("2026-07-02"),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    r.check(
+        "the State accepts as the partner",
+        &kenya,
+        "projects",
+        "referral_accept_by_partner",
+        &accept("2026-07-02"),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "referral_accept_by_partner",
+        &accept("2026-07-02"),
+    )
+    .await;
+    for (case, who) in [
+        ("a coordinator accepts as the State", &coord),
+        (
+            "a focal point of another country accepts as the State",
+            &jordan,
+        ),
+        ("the partner accepts as the State", &a),
+    ] {
+        r.check(
+            case,
+            who,
+            "projects",
+            "referral_accept_by_state",
+            &accept("2026-07-03"),
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    ok(
+        client,
+        &kenya,
+        "projects",
+        "referral_accept_by_state",
+        &accept("2026-07-03"),
+    )
+    .await;
+
+    let project = Uuid::now_v7();
+    r.check(
+        "a donor creates a project",
+        &a,
+        "projects",
+        "project_create",
+        &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_create",
+        &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
+    )
+    .await;
+    ok(
+        client,
+        &coord,
+        "projects",
+        "referral_activate",
+        &json!({ "id": referral, "on": "2026-09-01", "project_id": project, "reason": null }),
+    )
+    .await;
+    let transaction = json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
+        "value": usd(100_000), "date": "2026-09-15", "provider": null, "receiver": null, "description": null });
+    r.check(
+        "a donor adds a transaction to a project it is not part of",
+        &b,
+        "projects",
+        "project_add_transaction",
+        &transaction,
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_add_transaction",
+        &transaction,
+    )
+    .await;
+
+    let report = Uuid::now_v7();
+    let draft = json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
+        "period_end": "2026-11-30", "narrative": "Started.", "actuals": [] });
+    r.check(
+        "a donor reports on a project it is not part of",
+        &b,
+        "projects",
+        "progress_report_draft",
+        &draft,
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    ok(client, &a, "projects", "progress_report_draft", &draft).await;
+    ok(
+        client,
+        &a,
+        "projects",
+        "progress_report_submit",
+        &json!({ "id": report, "on": "2026-12-01", "reason": null }),
+    )
+    .await;
+    let validate = json!({ "id": report, "on": "2026-12-05", "reason": null });
+    for (case, who) in [
+        ("the reporting partner validates its own report", &a),
+        ("the State validates a report", &kenya),
+        (
+            "an auditor validates a report",
+            &principal(Role::Auditor, None, None),
+        ),
+    ] {
+        r.check(
+            case,
+            who,
+            "projects",
+            "progress_report_validate",
+            &validate,
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    r.check(
+        "a donor returns a report",
+        &a,
+        "projects",
+        "progress_report_return",
+        &json!({ "id": report, "on": "2026-12-05", "reason": "Add figures" }),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    r.check(
+        "a donor records exchange rates",
+        &a,
+        "projects",
+        "rate_table_record",
+        &json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": "2026-01-01",
+                 "rates": [{ "currency": "EUR", "per_usd": { "numerator": 92, "denominator": 100 } }] }),
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    let validated = ok(
+        client,
+        &coord,
+        "projects",
+        "progress_report_validate",
+        &validate,
+    )
+    .await;
+    r.finish();
+
+    // What each donor sees in the read model, once it holds everything written above.
+    let partners_at = probe.next_position(client, "partners").await - 1;
+    let projects_at = last_position(&validated);
+    let min = json!({ "partners": partners_at, "projects": projects_at });
+    let list = |who: Principal, view: &'static str| {
+        let min = min.clone();
+        async move {
+            query_as(client, who, view, &json!({ "min_positions": min }))
+                .await
+                .unwrap_or_else(|e| panic!("{view}: {e:?}"))
+        }
+    };
+    let ids = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].clone())
+            .collect()
+    };
+    let mut failures = Vec::new();
+    let mut expect = |what: String, ok: bool| {
+        if !ok {
+            failures.push(what);
+        }
+    };
+    // DONOR-A sees its offer, its referral, its project and the report on it; not DONOR-B's offer.
+    let offers_a = ids(&list(a.clone(), "offer_list").await);
+    expect(
+        format!("DONOR-A's offer_list is [its offer]: {offers_a:?}"),
+        offers_a == vec![json!(offer_a)],
+    );
+    let referrals_a = ids(&list(a.clone(), "referral_list").await);
+    expect(
+        format!("DONOR-A's referral_list is [its referral]: {referrals_a:?}"),
+        referrals_a == vec![json!(referral)],
+    );
+    let projects_a = ids(&list(a.clone(), "project_list").await);
+    expect(
+        format!("DONOR-A's project_list is [its project]: {projects_a:?}"),
+        projects_a == vec![json!(project)],
+    );
+    let reports_a = ids(&list(a.clone(), "progress_report_list").await);
+    expect(
+        format!("DONOR-A's progress_report_list is [its report]: {reports_a:?}"),
+        reports_a == vec![json!(report)],
+    );
+    for (view, id) in [
+        ("offer_show", offer_a),
+        ("referral_show", referral),
+        ("project_show", project),
+    ] {
+        let seen = query_as(client, a.clone(), view, &json!({ "id": id.to_string() })).await;
+        expect(
+            format!("DONOR-A's {view} of its own {id}: {seen:?}"),
+            seen.is_ok(),
+        );
+    }
+    let hidden = query_as(
+        client,
+        a.clone(),
+        "offer_show",
+        &json!({ "id": offer_b.to_string() }),
+    )
+    .await;
+    expect(
+        format!("DONOR-A's offer_show of DONOR-B's offer is not found: {hidden:?}"),
+        matches!(&hidden, Err(rpc::Error::Remote(e)) if e.code == ErrorCode::NotFound),
+    );
+    // DONOR-B sees its own offer only, and none of DONOR-A's referral, project or report.
+    let offers_b = ids(&list(b.clone(), "offer_list").await);
+    expect(
+        format!("DONOR-B's offer_list is [its offer]: {offers_b:?}"),
+        offers_b == vec![json!(offer_b)],
+    );
+    for view in ["referral_list", "project_list", "progress_report_list"] {
+        let seen = list(b.clone(), view).await;
+        expect(
+            format!("DONOR-B's {view} is empty: {seen}"),
+            seen == json!([]),
+        );
+    }
+    for (view, id) in [
+        ("offer_show", offer_a),
+        ("referral_show", referral),
+        ("project_show", project),
+    ] {
+        let seen = query_as(client, b.clone(), view, &json!({ "id": id.to_string() })).await;
+        expect(
+            format!("DONOR-B's {view} of DONOR-A's {id} is not found: {seen:?}"),
+            matches!(&seen, Err(rpc::Error::Remote(e)) if e.code == ErrorCode::NotFound),
+        );
+    }
+    // The State sees its own country's referral and project, and another State none of them.
+    let referrals_ke = ids(&list(kenya.clone(), "referral_list").await);
+    expect(
+        format!("KE's referral_list holds the referral: {referrals_ke:?}"),
+        referrals_ke.contains(&json!(referral)),
+    );
+    let projects_jo = list(jordan.clone(), "project_list").await;
+    expect(
+        format!("JO's project_list is empty: {projects_jo}"),
+        projects_jo == json!([]),
+    );
+    let seen = query_as(
+        client,
+        jordan.clone(),
+        "project_show",
+        &json!({ "id": project.to_string() }),
+    )
+    .await;
+    expect(
+        format!("JO's project_show of a KE project is not found: {seen:?}"),
+        matches!(&seen, Err(rpc::Error::Remote(e)) if e.code == ErrorCode::NotFound),
+    );
+    assert!(
+        failures.is_empty(),
+        "{} visibility check(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    services.stop().await;
+}
+
+/// A command to the projects service right after another service acknowledged what it depends on
+/// (an organisation registered, a need shared) must see it: the caller has its acknowledgement
+/// and no way to wait for the projects service's view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_sees_what_another_service_has_just_acknowledged() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let client = &client;
+    let coord = coordinator();
+    register(client, DONOR_A, "donor_government", "10").await;
+    let rec = recommendation(client, "KE").await;
+    let (offer_id, _) = offer(
+        client,
+        offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    let mut failures = Vec::new();
+    for i in 0..60 {
+        let implementing = format!("IMPL-{i}");
+        register(client, &implementing, "un_entity", "40").await;
+        let body = project_body(
+            Uuid::now_v7(),
+            "KE",
+            vec![],
+            &[(DONOR_A, "1"), (implementing.as_str(), "4")],
+        );
+        if let Err(e) = send(client, &coord, "projects", "project_create", &body).await {
+            failures.push(format!(
+                "project_create right after organisation_register {implementing}: {e:?}"
+            ));
+        }
+    }
+    for _ in 0..20 {
+        let need = identify_need(client, rec, "BOR").await;
+        agree(client, need).await;
+        share(client, need, &[DONOR_A]).await;
+        let body = propose_body(need, offer_id, usd(1_000), json!(null));
+        if let Err(e) = send(client, &coord, "projects", "referral_propose", &body).await {
+            failures.push(format!(
+                "referral_propose right after sharing_grant_grant of need {need}: {e:?}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 80 commands did not see a write acknowledged just before:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    services.stop().await;
+}
