@@ -30,7 +30,7 @@ pub(crate) async fn run(store: Store, mut stop: tokio::sync::watch::Receiver<boo
 }
 
 /// Expires every draft, open or partially committed offer whose window ended before `today`.
-pub(crate) async fn expire_due(store: &Store, today: jiff::civil::Date) -> Result<usize, String> {
+pub async fn expire_due(store: &Store, today: jiff::civil::Date) -> Result<usize, String> {
     let mut expired = 0;
     for stream in store
         .streams_with_prefix("offer-")

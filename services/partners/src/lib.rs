@@ -7,6 +7,8 @@ mod access;
 mod commands;
 mod expiry;
 
+pub use expiry::expire_due;
+
 use std::future::Future;
 
 pub use commands::VERBS;

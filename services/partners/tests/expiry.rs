@@ -1,0 +1,73 @@
+//! Offers expire at the end of their validity window: the expiry pass, on a real sled log.
+
+use serde_json::json;
+use tatrack_bus::rpc::RequestMeta;
+use tatrack_bus::service::{execute, load};
+use tatrack_domain::Principal;
+use tatrack_domain::offer::{Offer, OfferCommand, OfferStatus};
+use tatrack_domain::organisation::{Organisation, OrganisationCommand};
+use tatrack_eventlog::Store;
+use uuid::Uuid;
+
+fn date(s: &str) -> jiff::civil::Date {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn live_offers_past_their_window_expire_and_others_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // A new command id for every command (the log answers a repeated one with its first result).
+    let meta = || RequestMeta::new(Principal::system());
+    let register: OrganisationCommand = serde_json::from_value(json!({"type": "register", "id": "DONOR-A",
+        "name": "Donor A", "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}))
+    .unwrap();
+    execute::<Organisation>(&store, &"DONOR-A", &register, &meta(), |_| Ok(()))
+        .await
+        .unwrap();
+    let mut offers = Vec::new();
+    for until in ["2026-06-30", "2027-06-30"] {
+        let id = Uuid::now_v7();
+        let draft: OfferCommand = serde_json::from_value(json!({"type": "draft", "id": id, "organisation": "DONOR-A",
+            "title": "Border training", "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
+            "budget": {"amount_minor": 100_000, "currency": "USD"}, "capacity": null, "valid_from": "2026-01-01",
+            "valid_until": until, "languages": ["en"], "conditions": null}))
+        .unwrap();
+        execute::<Offer>(&store, &id, &draft, &meta(), |_| Ok(()))
+            .await
+            .unwrap();
+        let publish = OfferCommand::Publish {
+            id,
+            on: date("2026-02-01"),
+            reason: None,
+        };
+        execute::<Offer>(&store, &id, &publish, &meta(), |_| Ok(()))
+            .await
+            .unwrap();
+        offers.push(id);
+    }
+
+    // On the last day of the first window nothing expires; the day after, only the first.
+    assert_eq!(
+        tatrack_partners::expire_due(&store, date("2026-06-30"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tatrack_partners::expire_due(&store, date("2026-07-01"))
+            .await
+            .unwrap(),
+        1
+    );
+    let status = |id: Uuid| load::<Offer>(&store, &id).unwrap().0.status;
+    assert_eq!(status(offers[0]), Some(OfferStatus::Expired));
+    assert_eq!(status(offers[1]), Some(OfferStatus::Open));
+    // An expired offer is not expired again.
+    assert_eq!(
+        tatrack_partners::expire_due(&store, date("2026-07-02"))
+            .await
+            .unwrap(),
+        0
+    );
+}
