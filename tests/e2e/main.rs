@@ -4,4 +4,5 @@
 mod commands;
 mod crash;
 mod partners_projects;
+mod readmodel;
 mod replication;

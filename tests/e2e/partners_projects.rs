@@ -3,11 +3,10 @@
 //! project with money, results and a validated progress report; every refusal names its field
 //! and writes nothing; each principal may do (and see) only its own part.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
-use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
 use tatrack_tests::*;
 use uuid::Uuid;
@@ -38,26 +37,6 @@ fn money(major: i64, currency: &str) -> Value {
 
 fn usd(major: i64) -> Value {
     money(major, "USD")
-}
-
-/// Sends a command to `service`; waits (bounded) for the service to be there.
-async fn command_to(
-    client: &async_nats::Client,
-    meta: &RequestMeta,
-    service: &str,
-    verb: &str,
-    body: &Value,
-) -> Result<Value, rpc::Error> {
-    let subject = subjects::command_subject(service, verb);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match rpc::request(client, &subject, meta, body, Duration::from_secs(10)).await {
-            Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 async fn send(

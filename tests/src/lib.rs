@@ -129,14 +129,25 @@ pub fn principal(role: Role, organisation: Option<&str>, member_state: Option<&s
     }
 }
 
-/// Sends a command; waits (bounded) for the service to be there.
+/// Sends a command to the assessments service; waits (bounded) for the service to be there.
 pub async fn command_as(
     client: &async_nats::Client,
     meta: &RequestMeta,
     verb: &str,
     body: &Value,
 ) -> Result<Value, rpc::Error> {
-    let subject = subjects::command_subject("assessments", verb);
+    command_to(client, meta, "assessments", verb, body).await
+}
+
+/// Sends a command to `service`; waits (bounded) for the service to be there.
+pub async fn command_to(
+    client: &async_nats::Client,
+    meta: &RequestMeta,
+    service: &str,
+    verb: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    let subject = subjects::command_subject(service, verb);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match rpc::request(client, &subject, meta, body, Duration::from_secs(10)).await {

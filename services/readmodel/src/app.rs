@@ -9,6 +9,7 @@ use futures::FutureExt;
 use tatrack_bus::fold::FoldProjection;
 use tatrack_bus::{Subscriber, rpc, subjects};
 
+use crate::asof::AsOf;
 use crate::queries::{self, Views};
 
 #[derive(Debug, Clone)]
@@ -40,9 +41,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
             tokio::spawn(subscriber.run(FoldProjection, stopped())),
         ));
     }
+    let as_of = AsOf::new(js.clone());
     let handler = move |incoming: rpc::Incoming| {
         let views = views.clone();
-        async move { queries::handle(&views, incoming).await }
+        let as_of = as_of.clone();
+        async move { queries::handle(&views, &as_of, incoming).await }
     };
     let server = rpc::serve(
         config.nats.clone(),

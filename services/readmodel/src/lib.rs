@@ -3,8 +3,11 @@
 //! answers queries over NATS (`tatrack.qry.*`, one queue group, so several instances share load).
 
 mod app;
+mod asof;
 mod queries;
+mod rebuild;
 mod visibility;
 
 pub use app::{Config, run};
 pub use queries::VIEWS;
+pub use rebuild::{Rebuilt, rebuild};

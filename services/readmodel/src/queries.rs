@@ -24,6 +24,7 @@ use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::SharingGrantState;
 use uuid::Uuid;
 
+use crate::asof::AsOf;
 use crate::visibility;
 
 pub const VIEWS: &[&str] = &[
@@ -120,7 +121,19 @@ struct Filters {
     /// Case-insensitive words that must appear in the description or beneficiary.
     text: Option<String>,
     /// The day clocks, grants and late milestones are computed for (default: today).
-    today: Option<Date>,
+    /// Dates are read as text and parsed here, so a bad one is refused by its own name.
+    today: Option<String>,
+    /// Answer as the system would have at the end of this past day (UTC), from the log.
+    as_of: Option<String>,
+}
+
+fn parse_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ErrorBody> {
+    text.map(|t| {
+        t.parse::<Date>().map_err(|e| {
+            ErrorBody::invalid(field, &format!("{t:?} is not a date like 2026-06-30: {e}"))
+        })
+    })
+    .transpose()
 }
 
 #[derive(Serialize)]
@@ -155,13 +168,25 @@ fn owner(view: &str) -> &'static str {
 }
 
 pub(crate) async fn handle(
-    views: &Views,
+    live: &Views,
+    as_of: &AsOf,
     incoming: Incoming,
 ) -> Result<serde_json::Value, ErrorBody> {
     let filters: Filters = if incoming.payload.is_empty() {
         Filters::default()
     } else {
         incoming.body()?
+    };
+    let now = jiff::ZonedDateTime::now().date();
+    let past;
+    let as_of_day = parse_date("as_of", filters.as_of.as_deref())?;
+    let today_given = parse_date("today", filters.today.as_deref())?;
+    let views = match as_of_day {
+        Some(day) => {
+            past = as_of.views(day, now).await?;
+            &past
+        }
+        None => live,
     };
     if let Some(min) = filters.min_position {
         views.wait_for(owner(&incoming.verb), min).await?;
@@ -176,9 +201,7 @@ pub(crate) async fn handle(
         views.wait_for(service, *min).await?;
     }
     let p = &incoming.meta.principal;
-    let today = filters
-        .today
-        .unwrap_or_else(|| jiff::ZonedDateTime::now().date());
+    let today = today_given.or(as_of_day).unwrap_or(now);
     let f = &filters;
     let status_ok =
         |status: Option<String>| f.status.as_ref().is_none_or(|s| status.as_ref() == Some(s));

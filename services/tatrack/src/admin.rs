@@ -79,3 +79,40 @@ pub async fn stream(settings: &Settings, cmd: StreamCmd) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub enum ReadmodelCmd {
+    /// Throw the read model away and fold every stream again from its first event.
+    Rebuild,
+}
+
+pub async fn readmodel(settings: &Settings, cmd: ReadmodelCmd) -> anyhow::Result<()> {
+    let ReadmodelCmd::Rebuild = cmd;
+    let nats = tatrack_bus::connect(&settings.nats_url, "tatrack-rebuild").await?;
+    let started = std::time::Instant::now();
+    let progress = |service: &str, applied: u64, last: u64| {
+        let width = 30;
+        let done = if last == 0 {
+            width
+        } else {
+            usize::try_from(applied.min(last) * width as u64 / last).unwrap_or(width)
+        };
+        let rate = applied as f64 / started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r{service:<12} [{}{}] {applied}/{last} events, {rate:.0}/s   ",
+            "#".repeat(done),
+            " ".repeat(width - done)
+        );
+        if applied >= last {
+            eprintln!();
+        }
+    };
+    let rebuilt = tatrack_readmodel::rebuild(&settings.data_dir, nats, progress).await?;
+    println!(
+        "rebuilt {} events in {:.2} s ({:.0} events/s)",
+        rebuilt.events,
+        rebuilt.seconds,
+        rebuilt.per_second()
+    );
+    Ok(())
+}

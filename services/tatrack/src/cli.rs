@@ -93,6 +93,9 @@ pub enum Command {
     /// Measure the log and the command path against their raw limits.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Read-model administration (offline: stop `tatrack up` first).
+    #[command(subcommand)]
+    Readmodel(admin::ReadmodelCmd),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(cmd) => admin::log(cmd).await,
         Command::Stream(cmd) => admin::stream(&settings, cmd).await,
         Command::Bench(cmd) => bench::run(&settings, cmd).await,
+        Command::Readmodel(cmd) => admin::readmodel(&settings, cmd).await,
     }
 }
 
