@@ -92,11 +92,9 @@ pub async fn readmodel(settings: &Settings, cmd: ReadmodelCmd) -> anyhow::Result
     let started = std::time::Instant::now();
     let progress = |service: &str, applied: u64, last: u64| {
         let width = 30;
-        let done = if last == 0 {
-            width
-        } else {
-            usize::try_from(applied.min(last) * width as u64 / last).unwrap_or(width)
-        };
+        let done = (applied.min(last) * width as u64)
+            .checked_div(last)
+            .map_or(width, |d| usize::try_from(d).unwrap_or(width));
         let rate = applied as f64 / started.elapsed().as_secs_f64().max(0.001);
         eprint!(
             "\r{service:<12} [{}{}] {applied}/{last} events, {rate:.0}/s   ",
