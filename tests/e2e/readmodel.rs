@@ -214,3 +214,98 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     }
     services.stop().await;
 }
+
+fn demo_id(n: u128) -> String {
+    Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0000 | n).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_and_donor_views_over_the_demo_data() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+        .args(["demo", "load"])
+        .env("NATS_URL", h.nats.url())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut min_positions = serde_json::Map::new();
+    for service in tatrack_bus::subjects::SERVICES {
+        let meta = rpc::RequestMeta::new(coordinator());
+        let head = command_to(&client, &meta, service, "admin_head", &json!({}))
+            .await
+            .unwrap();
+        min_positions.insert(service.to_owned(), head["head"].clone());
+    }
+    let ask = |view: &'static str, body: Value, who: tatrack_domain::Principal| {
+        let client = client.clone();
+        let mut body = body;
+        body["min_positions"] = Value::Object(min_positions.clone());
+        async move { query_as(&client, who, view, &body).await }
+    };
+
+    // Unmet needs, highest priority first, then oldest.
+    let unmet = ask("unmet_need_list", json!({}), coordinator())
+        .await
+        .unwrap();
+    let unmet = unmet.as_array().unwrap();
+    assert!(!unmet.is_empty());
+    assert!(
+        unmet
+            .windows(2)
+            .all(|w| w[0]["priority"].as_u64() <= w[1]["priority"].as_u64())
+    );
+    assert!(unmet.iter().all(|n| {
+        ["identified", "agreed_with_state", "partially_covered"]
+            .contains(&n["status"].as_str().unwrap())
+    }));
+
+    // A need's detail carries its coverage, its referrals and the projects serving it.
+    let need = ask("need_show", json!({ "id": demo_id(101) }), coordinator())
+        .await
+        .unwrap();
+    assert_eq!(need["status"], "partially_covered");
+    assert!(need["covered_money"]["amount_minor"].as_i64().unwrap() > 0);
+    assert!(!need["referrals"].as_array().unwrap().is_empty());
+    assert!(!need["projects"].as_array().unwrap().is_empty());
+
+    // The Philippines: CFT partially implemented (50 %), ILC implemented (100 %).
+    let rates = ask(
+        "recommendation_rate_list",
+        json!({ "member_state": "PH" }),
+        coordinator(),
+    )
+    .await
+    .unwrap();
+    let rate = |theme: &str| {
+        rates
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["theme"] == theme)
+            .unwrap()["implementation_rate_percent"]
+            .clone()
+    };
+    assert_eq!(rate("CFT"), json!(50));
+    assert_eq!(rate("ILC"), json!(100));
+
+    // The demo donor's portfolio, as the donor sees it; another donor gets not found.
+    let donor = principal(tatrack_domain::Role::Donor, Some("DEMO-DONOR"), None);
+    let portfolio = ask("portfolio_show", json!({}), donor).await.unwrap();
+    assert_eq!(portfolio["organisation"], "DEMO-DONOR");
+    assert!(!portfolio["offers"].as_array().unwrap().is_empty());
+    assert!(!portfolio["projects"].as_array().unwrap().is_empty());
+    assert!(portfolio["money"]["committed"]["USD"].as_i64().unwrap() > 0);
+    let other = principal(tatrack_domain::Role::Donor, Some("OTHER-DONOR"), None);
+    let refused = remote(
+        ask(
+            "portfolio_show",
+            json!({ "organisation": "DEMO-DONOR" }),
+            other,
+        )
+        .await,
+    );
+    assert_eq!(refused.code, ErrorCode::NotFound);
+    services.stop().await;
+}

@@ -33,6 +33,9 @@ pub const VIEWS: &[&str] = &[
     "recommendation_list",
     "need_list",
     "need_show",
+    "unmet_need_list",
+    "recommendation_rate_list",
+    "portfolio_show",
     "sharing_grant_list",
     "organisation_list",
     "organisation_show",
@@ -158,11 +161,59 @@ struct ProjectView {
     late_milestones: Vec<Milestone>,
 }
 
+#[derive(Serialize)]
+struct NeedDetail {
+    #[serde(flatten)]
+    need: NeedState,
+    referrals: Vec<ReferralState>,
+    projects: Vec<ProjectState>,
+}
+
+/// Not yet met, withdrawn or declined, and not fully covered.
+fn is_unmet(need: &NeedState) -> bool {
+    matches!(
+        need.status.map(|s| s.to_string()).as_deref(),
+        Some("identified" | "agreed_with_state" | "partially_covered")
+    )
+}
+
+#[derive(Debug, Default, Serialize)]
+struct RateRow {
+    member_state: String,
+    theme: String,
+    recommendations: u64,
+    open: u64,
+    implemented: u64,
+    partially_implemented: u64,
+    not_implemented: u64,
+    superseded: u64,
+    /// Implemented count 1 and partially implemented 1/2, of those not superseded; whole percent.
+    implementation_rate_percent: Option<u64>,
+}
+
+/// Minor units per currency.
+#[derive(Debug, Default, Serialize)]
+struct MoneyByStatus {
+    pledged: BTreeMap<String, i64>,
+    committed: BTreeMap<String, i64>,
+    disbursed: BTreeMap<String, i64>,
+    expended: BTreeMap<String, i64>,
+}
+
+#[derive(Serialize)]
+struct Portfolio {
+    organisation: String,
+    offers: Vec<OfferState>,
+    referrals: Vec<ReferralState>,
+    projects: Vec<ProjectState>,
+    money: MoneyByStatus,
+}
+
 /// The service whose stream a view reads.
 fn owner(view: &str) -> &'static str {
     match view.split('_').next() {
         Some("organisation" | "offer") => "partners",
-        Some("referral" | "project" | "progress" | "rate") => "projects",
+        Some("referral" | "project" | "progress" | "rate" | "portfolio") => "projects",
         _ => "assessments",
     }
 }
@@ -241,7 +292,8 @@ pub(crate) async fn handle(
             }
             to_value(out)
         }
-        "need_list" | "need_show" => {
+        "need_list" | "need_show" | "unmet_need_list" => {
+            let unmet_only = verb == "unmet_need_list";
             let grants = views.scan::<SharingGrantState>("assessments", "sharing_grant")?;
             let words: Vec<String> = f
                 .text
@@ -261,13 +313,126 @@ pub(crate) async fn handle(
                     && f.priority.is_none_or(|pr| pr == state.priority)
                     && status_ok(state.status.map(|s| s.to_string()))
                     && words.iter().all(|w| haystack.contains(w.as_str()))
+                    && (!unmet_only || is_unmet(&state))
                 {
                     out.push(state);
                 }
             }
             // Highest priority first (1 is high), then oldest first (UUID v7 ids sort by time).
             out.sort_by_key(|n| (n.priority, n.id));
+            if verb == "need_show" {
+                // The detail: the need with its referral history and the projects serving it.
+                let Some(need) = out.pop().filter(|_| f.id.is_some()) else {
+                    return one_or_all(verb, f, Vec::<NeedState>::new());
+                };
+                let referrals: Vec<ReferralState> = views
+                    .scan::<ReferralState>("projects", "referral")?
+                    .into_iter()
+                    .filter(|r| r.need_id == need.id && visibility::sees_referral(p, r))
+                    .collect();
+                let projects: Vec<ProjectState> = views
+                    .scan::<ProjectState>("projects", "project")?
+                    .into_iter()
+                    .filter(|pr| pr.needs.contains(&need.id) && visibility::sees_project(p, pr))
+                    .collect();
+                return to_value(NeedDetail {
+                    need,
+                    referrals,
+                    projects,
+                });
+            }
             one_or_all(verb, f, out)
+        }
+        "recommendation_rate_list" => {
+            // Implementation rate per State and theme: implemented counts 1, partially 1/2.
+            let mut rows: BTreeMap<(String, String), RateRow> = BTreeMap::new();
+            for r in views.scan::<RecommendationState>("assessments", "recommendation")? {
+                if !visibility::sees_country(p, &r.member_state) || !state_ok(&r.member_state) {
+                    continue;
+                }
+                if f.theme.as_ref().is_some_and(|t| *t != r.theme) {
+                    continue;
+                }
+                let row = rows
+                    .entry((r.member_state.clone(), r.theme.clone()))
+                    .or_insert_with(|| RateRow {
+                        member_state: r.member_state.clone(),
+                        theme: r.theme.clone(),
+                        ..RateRow::default()
+                    });
+                row.recommendations += 1;
+                match r.status.map(|s| s.to_string()).as_deref() {
+                    Some("implemented") => row.implemented += 1,
+                    Some("partially_implemented") => row.partially_implemented += 1,
+                    Some("not_implemented") => row.not_implemented += 1,
+                    Some("superseded") => row.superseded += 1,
+                    _ => row.open += 1,
+                }
+            }
+            let out: Vec<RateRow> = rows
+                .into_values()
+                .map(|mut row| {
+                    let counted = row.recommendations - row.superseded;
+                    row.implementation_rate_percent = (counted > 0).then(|| {
+                        (200 * row.implemented + 100 * row.partially_implemented) / (2 * counted)
+                    });
+                    row
+                })
+                .collect();
+            to_value(out)
+        }
+        "portfolio_show" => {
+            // A donor's portfolio: its offers, referrals and projects, and money by status.
+            let organisation = match (&p.organisation, &f.organisation) {
+                (_, Some(o)) if visibility::sees_organisation_items(p, o) => o.clone(),
+                (Some(own), None) => own.clone(),
+                (_, Some(o)) => {
+                    return Err(ErrorBody::new(
+                        ErrorCode::NotFound,
+                        format!("portfolio {o} not found"),
+                    ));
+                }
+                (None, None) => return Err(ErrorBody::invalid("organisation", "is required")),
+            };
+            let offers: Vec<OfferState> = views
+                .scan::<OfferState>("partners", "offer")?
+                .into_iter()
+                .filter(|o| o.organisation == organisation)
+                .collect();
+            let referrals: Vec<ReferralState> = views
+                .scan::<ReferralState>("projects", "referral")?
+                .into_iter()
+                .filter(|r| r.organisation == organisation)
+                .collect();
+            let projects: Vec<ProjectState> = views
+                .scan::<ProjectState>("projects", "project")?
+                .into_iter()
+                .filter(|pr| {
+                    pr.participating
+                        .iter()
+                        .any(|x| x.organisation == organisation)
+                })
+                .collect();
+            let mut money = MoneyByStatus::default();
+            for pr in &projects {
+                for (totals, into) in [
+                    (&pr.pledged, &mut money.pledged),
+                    (&pr.committed, &mut money.committed),
+                    (&pr.disbursed, &mut money.disbursed),
+                    (&pr.expended, &mut money.expended),
+                ] {
+                    for (currency, amount) in totals.iter() {
+                        *into.entry(currency.to_owned()).or_insert(0) += amount;
+                    }
+                }
+            }
+            to_value(Portfolio {
+                organisation,
+                offers,
+                referrals,
+                projects,
+                money,
+            })
         }
         "sharing_grant_list" => {
             let out: Vec<SharingGrantState> = views
