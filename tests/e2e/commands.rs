@@ -350,3 +350,48 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
     assert!(error.message.contains("colour"), "{error:?}");
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expected_version_that_is_not_current_is_a_conflict_and_writes_nothing() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let id = Uuid::now_v7();
+    let planned = command(&client, "assessment_plan", &plan_body(id, "KE"))
+        .await
+        .unwrap();
+    assert_eq!(planned["stream_version"], 1);
+    let stale = RequestMeta {
+        expected_version: Some(0),
+        ..RequestMeta::new(coordinator())
+    };
+    let error = remote(
+        command_as(
+            &client,
+            &stale,
+            "assessment_mark_conducted",
+            &json!({ "id": id, "on": "2026-03-06" }),
+        )
+        .await,
+    );
+    assert_eq!(error.code, ErrorCode::Conflict);
+    assert_eq!(error.actual_version, Some(1));
+    let current = RequestMeta {
+        expected_version: Some(1),
+        ..RequestMeta::new(coordinator())
+    };
+    let moved = command_as(
+        &client,
+        &current,
+        "assessment_mark_conducted",
+        &json!({ "id": id, "on": "2026-03-06" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved["stream_version"], 2);
+    assert_eq!(
+        moved["first_position"].as_u64(),
+        Some(planned["last_position"].as_u64().unwrap() + 1)
+    );
+    services.stop().await;
+}

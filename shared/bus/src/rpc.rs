@@ -26,6 +26,8 @@ pub struct RequestMeta {
     pub principal: Principal,
     pub command_id: Option<Uuid>,
     pub correlation_id: Uuid,
+    /// For a command: the aggregate's stream version the caller last saw (optimistic lock).
+    pub expected_version: Option<u64>,
 }
 
 impl RequestMeta {
@@ -34,6 +36,7 @@ impl RequestMeta {
             principal,
             command_id: Some(Uuid::now_v7()),
             correlation_id: Uuid::now_v7(),
+            expected_version: None,
         }
     }
 
@@ -52,6 +55,9 @@ impl RequestMeta {
             headers::CORRELATION_ID,
             self.correlation_id.to_string().as_str(),
         );
+        if let Some(version) = self.expected_version {
+            map.insert(headers::EXPECTED_VERSION, version.to_string().as_str());
+        }
         map
     }
 
@@ -75,6 +81,13 @@ impl RequestMeta {
             principal,
             command_id: parse_id(headers::COMMAND_ID)?,
             correlation_id: parse_id(headers::CORRELATION_ID)?.unwrap_or_else(Uuid::now_v7),
+            expected_version: get(headers::EXPECTED_VERSION)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        ErrorBody::invalid(headers::EXPECTED_VERSION, "not a stream version")
+                    })
+                })
+                .transpose()?,
         })
     }
 }

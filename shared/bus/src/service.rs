@@ -365,6 +365,18 @@ where
         attempt += 1;
         let (state, version) = load::<A>(store, id)?;
         authorise(&state)?;
+        if let Some(expected) = meta.expected_version
+            && expected != version
+        {
+            // The caller decided on a version that is no longer current: never a lost update.
+            return Err(ErrorBody {
+                actual_version: Some(version),
+                ..ErrorBody::new(
+                    ErrorCode::Conflict,
+                    format!("{stream} is at version {version}, not {expected}"),
+                )
+            });
+        }
         let events = A::decide(&state, command)?;
         if events.is_empty() {
             // Nothing to record (e.g. an amendment that changes nothing): answer where it stands.

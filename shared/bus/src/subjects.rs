@@ -50,6 +50,9 @@ pub mod headers {
     pub const COMMAND_ID: &str = "Tatrack-Command-Id";
     pub const CORRELATION_ID: &str = "Tatrack-Correlation-Id";
     pub const MIN_POSITION: &str = "Tatrack-Min-Position";
+    /// The stream version a command expects its aggregate at (HTTP `If-Match`); a different
+    /// version is a conflict, never retried.
+    pub const EXPECTED_VERSION: &str = "Tatrack-Expected-Version";
 }
 
 #[cfg(test)]
