@@ -566,8 +566,10 @@ async fn mix(
 
     for clients in [16usize, 64] {
         let start = Instant::now();
+        let refused = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut tasks = Vec::new();
         for c in 0..clients {
+            let refused = refused.clone();
             let client = client.clone();
             let projects_ids = projects_ids.clone();
             let offer_id = offer["id"].clone();
@@ -578,15 +580,22 @@ async fn mix(
                 while start.elapsed() < duration {
                     n += 1;
                     let t = Instant::now();
-                    match n % 3 {
-                        0 => send(&client, "partners", "offer_draft", &offer_body()).await?,
+                    let sent = match n % 3 {
+                        0 => send(&client, "partners", "offer_draft", &offer_body()).await,
                         1 => send(&client, "projects", "referral_propose", &json!({"id": Uuid::now_v7(), "need_id": need, "offer_id": offer_id,
-                            "member_state": "", "organisation": "", "share_money": {"amount_minor": 100, "currency": "USD"}, "share_units": 1})).await?,
+                            "member_state": "", "organisation": "", "share_money": {"amount_minor": 100, "currency": "USD"}, "share_units": 1})).await,
                         _ => send(&client, "projects", "project_add_transaction", &json!({"id": projects_ids[n % projects_ids.len()],
                             "transaction_id": Uuid::now_v7(), "kind": "disbursement", "value": {"amount_minor": 1, "currency": "USD"},
-                            "date": "2026-04-01", "provider": null, "receiver": null, "description": null})).await?,
+                            "date": "2026-04-01", "provider": null, "receiver": null, "description": null})).await,
                     };
-                    mine.push(t.elapsed().as_micros() as u64);
+                    // A refusal (e.g. a conflict) is counted, not fatal: the bench measures the path.
+                    match sent {
+                        Ok(_) => mine.push(t.elapsed().as_micros() as u64),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "mix command refused");
+                            refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
                 }
                 anyhow::Ok(mine)
             }));
@@ -601,10 +610,11 @@ async fn mix(
             latencies_us,
         };
         println!(
-            "{}",
+            "{}   {} refused",
             sample.line(&format!(
                 "mix (offers, referrals, disbursements), {clients} clients"
-            ))
+            )),
+            refused.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
     let _ = stop_tx.send(true);

@@ -344,6 +344,30 @@ where
     Ok((state, version))
 }
 
+/// One async lock per open log and stream: commands to one aggregate are decided one after the
+/// other (DESIGN §3 invariant 4), so a busy aggregate does not burn its attempts on conflicts.
+/// The expected-version check on append stays as the guard against any other writer.
+type StreamLocks = std::collections::HashMap<(u64, String), std::sync::Arc<tokio::sync::Mutex<()>>>;
+static LOCKS: std::sync::LazyLock<std::sync::Mutex<StreamLocks>> =
+    std::sync::LazyLock::new(Default::default);
+
+async fn lock_stream(store: &Store, stream: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    let lock = {
+        let mut locks = LOCKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if locks.len() > 10_000 {
+            // Forget the locks nobody holds or waits for.
+            locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+        }
+        locks
+            .entry((store.instance(), stream.to_owned()))
+            .or_default()
+            .clone()
+    };
+    lock.lock_owned().await
+}
+
 /// Attempts when a concurrent writer moved the aggregate between load and append.
 const CONFLICT_RETRIES: usize = 3;
 
@@ -360,6 +384,7 @@ where
     A::State: Send + Sync + 'static,
 {
     let stream = subjects::log_stream(A::NAME, &id);
+    let _serialised = lock_stream(store, &stream).await;
     let mut attempt = 0;
     loop {
         attempt += 1;
