@@ -23,6 +23,7 @@ pub enum LogCmd {
 pub enum StreamCmd {
     /// Compare the service's whole JetStream stream with its log.
     Verify {
+        /// assessments, partners or projects.
         #[arg(long, default_value = "assessments")]
         service: String,
     },
@@ -52,12 +53,19 @@ pub async fn log(cmd: LogCmd) -> anyhow::Result<()> {
 pub async fn stream(settings: &Settings, cmd: StreamCmd) -> anyhow::Result<()> {
     let StreamCmd::Verify { service } = cmd;
     anyhow::ensure!(
-        service == "assessments",
-        "unknown service {service}: only assessments runs so far"
+        tatrack_bus::subjects::SERVICES.contains(&service.as_str()),
+        "invalid --service: {service} is not one of {}",
+        tatrack_bus::subjects::SERVICES.join(", ")
     );
     let client = client::connect(settings).await?;
-    let result =
-        client::command(&client, &settings.actor, "admin_stream_verify", json!({})).await?;
+    let result = client::command_to(
+        &client,
+        &settings.actor,
+        &service,
+        "admin_stream_verify",
+        json!({}),
+    )
+    .await?;
     if settings.json {
         println!("{result}");
     } else {

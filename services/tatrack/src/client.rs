@@ -80,16 +80,6 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<async_nats::Client> 
         })
 }
 
-/// Sends one command to the assessments service; returns its reply.
-pub async fn command(
-    client: &async_nats::Client,
-    actor: &Actor,
-    verb: &str,
-    body: Value,
-) -> anyhow::Result<Value> {
-    command_to(client, actor, "assessments", verb, body).await
-}
-
 /// Sends one command to `service` (`tatrack.cmd.<service>.<verb>`); returns its reply.
 pub async fn command_to(
     client: &async_nats::Client,
