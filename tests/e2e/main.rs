@@ -3,6 +3,7 @@
 
 mod commands;
 mod crash;
+mod gateway;
 mod partners_projects;
 mod readmodel;
 mod replication;

@@ -6,6 +6,7 @@
 use tatrack_bus::rpc::ErrorBody;
 use tatrack_domain::offer::{OfferCommand, OfferState};
 use tatrack_domain::organisation::OrganisationCommand;
+use tatrack_domain::token::TokenCommand;
 use tatrack_domain::{DomainError, Principal, Role};
 
 fn forbidden(reason: &str) -> ErrorBody {
@@ -56,5 +57,14 @@ pub(crate) fn offer(
         _ => Err(forbidden(&format!(
             "only {organisation} or a coordinator may manage this offer"
         ))),
+    }
+}
+
+/// Access tokens are issued and revoked by admins only (DESIGN §1), or the services themselves.
+pub(crate) fn token(principal: &Principal, _command: &TokenCommand) -> Result<(), ErrorBody> {
+    if matches!(principal.role, Role::Admin | Role::System) {
+        Ok(())
+    } else {
+        Err(forbidden("only admins issue and revoke access tokens"))
     }
 }

@@ -1,11 +1,13 @@
 //! Command handling for organisations and offers: verb -> command, the offering organisation
-//! must be registered and active, access, decide, append.
+//! must be registered and active, access, decide, append. Access tokens for the gateway live
+//! here too: their events reach every gateway through this service's stream.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming};
 use tatrack_bus::service::{command_body, execute, load, split_verb, to_json};
 use tatrack_domain::Aggregate;
 use tatrack_domain::offer::{Offer, OfferCommand};
 use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationStatus};
+use tatrack_domain::token::{Token, TokenCommand};
 use tatrack_eventlog::Store;
 
 use crate::access;
@@ -21,15 +23,26 @@ pub const VERBS: &[&str] = &[
     "offer_withdraw",
     "offer_expire",
     "offer_record_commitment",
+    "token_issue",
+    "token_revoke",
 ];
 
 pub(crate) async fn handle(
     store: &Store,
     incoming: Incoming,
 ) -> Result<serde_json::Value, ErrorBody> {
-    let (aggregate, command) = split_verb(&incoming.verb, &[Organisation::NAME, Offer::NAME])?;
+    let (aggregate, command) = split_verb(
+        &incoming.verb,
+        &[Organisation::NAME, Offer::NAME, Token::NAME],
+    )?;
     let meta = &incoming.meta;
-    let reply = if aggregate == Organisation::NAME {
+    let reply = if aggregate == Token::NAME {
+        let command: TokenCommand = command_body(&incoming, command)?;
+        execute::<Token>(store, &command.id(), &command, meta, |_| {
+            access::token(&meta.principal, &command)
+        })
+        .await?
+    } else if aggregate == Organisation::NAME {
         let command: OrganisationCommand = command_body(&incoming, command)?;
         let id = command.id().to_owned();
         execute::<Organisation>(store, &id, &command, meta, |_| {

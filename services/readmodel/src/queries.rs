@@ -22,6 +22,8 @@ use tatrack_domain::rates::RateTableState;
 use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::SharingGrantState;
+use tatrack_domain::token::TokenState;
+use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
 use crate::asof::AsOf;
@@ -47,6 +49,7 @@ pub const VIEWS: &[&str] = &[
     "project_show",
     "progress_report_list",
     "rate_table_show",
+    "token_list",
 ];
 
 /// Longest wait for `min_position` before a timeout error.
@@ -161,6 +164,40 @@ struct ProjectView {
     late_milestones: Vec<Milestone>,
 }
 
+/// An access token as admins list it: never its hash.
+#[derive(Serialize)]
+struct TokenRow {
+    id: Uuid,
+    status: Option<String>,
+    role: Option<String>,
+    organisation: Option<String>,
+    member_state: Option<String>,
+    label: String,
+    issued_on: Option<Date>,
+    revoked_on: Option<Date>,
+    revoke_reason: Option<String>,
+}
+
+impl From<TokenState> for TokenRow {
+    fn from(t: TokenState) -> Self {
+        Self {
+            id: t.id,
+            status: t.status.map(|s| s.to_string()),
+            role: t.role.map(|r| r.to_string()),
+            organisation: t.organisation,
+            member_state: t.member_state,
+            label: t.label,
+            issued_on: t.issued_on,
+            revoked_on: t.revoked_on,
+            revoke_reason: t.revoke_reason,
+        }
+    }
+}
+
+fn is_admin(principal: &Principal) -> bool {
+    matches!(principal.role, Role::Admin | Role::System)
+}
+
 #[derive(Serialize)]
 struct NeedDetail {
     #[serde(flatten)]
@@ -212,7 +249,7 @@ struct Portfolio {
 /// The service whose stream a view reads.
 fn owner(view: &str) -> &'static str {
     match view.split('_').next() {
-        Some("organisation" | "offer") => "partners",
+        Some("organisation" | "offer" | "token") => "partners",
         Some("referral" | "project" | "progress" | "rate" | "portfolio") => "projects",
         _ => "assessments",
     }
@@ -538,6 +575,20 @@ pub(crate) async fn handle(
         "rate_table_show" => {
             let tables = views.scan::<RateTableState>("projects", "rate_table")?;
             to_value(tables)
+        }
+        "token_list" => {
+            // Admins only; to anyone else the list is empty, as lists leave out what the
+            // caller may not see (and every list view stays answerable to every role).
+            if !is_admin(p) {
+                return to_value(Vec::<TokenRow>::new());
+            }
+            let out: Vec<TokenRow> = views
+                .scan::<TokenState>("partners", "token")?
+                .into_iter()
+                .filter(|t| id_ok(&t.id) && status_ok(t.status.map(|s| s.to_string())))
+                .map(TokenRow::from)
+                .collect();
+            to_value(out)
         }
         _ => Err(ErrorBody::invalid("view", "unknown view")),
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::LogFormat;
-use crate::{admin, bench, client, client_partners, client_projects, demo, serve};
+use crate::{admin, bench, client, client_partners, client_projects, client_tokens, demo, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +30,14 @@ pub struct Cli {
         default_value = "./data"
     )]
     pub data_dir: PathBuf,
+    /// Where the HTTP gateway listens (port 0: any free port; the address taken is printed).
+    #[arg(
+        long,
+        global = true,
+        env = "TATRACK_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: std::net::SocketAddr,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -81,6 +89,9 @@ pub enum Command {
     /// The exchange-rate table every conversion uses.
     #[command(subcommand)]
     Rates(client_projects::RatesCmd),
+    /// Access tokens for the HTTP gateway (sent as an admin).
+    #[command(subcommand)]
+    Token(client_tokens::TokenCmd),
     /// Load the demo data set through the running services.
     #[command(subcommand)]
     Demo(DemoCmd),
@@ -100,7 +111,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Load the demo data set when the assessments log is empty.
+    /// Load the demo data set (if not loaded yet) and print a coordinator and a donor token.
     #[arg(long)]
     pub demo: bool,
 }
@@ -116,6 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings {
         nats_url: cli.nats_url,
         data_dir: cli.data_dir,
+        http_addr: cli.http_addr,
         json: cli.json,
         actor: cli.actor,
     };
@@ -132,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project(cmd) => client_projects::project(&settings, cmd).await,
         Command::Progress(cmd) => client_projects::progress(&settings, cmd).await,
         Command::Rates(cmd) => client_projects::rates(&settings, cmd).await,
+        Command::Token(cmd) => client_tokens::token(&settings, cmd).await,
         Command::Demo(DemoCmd::Load) => demo::load(&settings).await.map(|_| ()),
         Command::Log(cmd) => admin::log(cmd).await,
         Command::Stream(cmd) => admin::stream(&settings, cmd).await,
@@ -145,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub struct Settings {
     pub nats_url: String,
     pub data_dir: PathBuf,
+    pub http_addr: std::net::SocketAddr,
     pub json: bool,
     pub actor: client::Actor,
 }

@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod client_partners;
 mod client_projects;
+mod client_tokens;
 mod demo;
 mod serve;
 mod table;

@@ -5,7 +5,7 @@ use std::future::Future;
 use anyhow::Context as _;
 
 use crate::cli::Settings;
-use crate::demo;
+use crate::{client_tokens, demo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -13,6 +13,8 @@ pub enum Service {
     Partners,
     Projects,
     Readmodel,
+    /// The HTTP gateway, on `TATRACK_HTTP_ADDR`.
+    Gateway,
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -60,6 +62,7 @@ async fn start(
         Service::Partners => "tatrack-partners",
         Service::Projects => "tatrack-projects",
         Service::Readmodel => "tatrack-readmodel",
+        Service::Gateway => "tatrack-gateway",
     };
     let nats = tatrack_bus::connect(&settings.nats_url, name)
         .await
@@ -82,6 +85,12 @@ async fn start(
             tatrack_readmodel::Config { data_dir, nats },
             shutdown,
         )),
+        Service::Gateway => {
+            let listener = tatrack_gateway::bind(settings.http_addr).await?;
+            let addr = listener.local_addr()?;
+            println!("gateway: http://{addr}/api/v1");
+            tokio::spawn(tatrack_gateway::serve(listener, nats, shutdown))
+        }
     })
 }
 
@@ -100,6 +109,7 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
         Service::Partners,
         Service::Projects,
         Service::Readmodel,
+        Service::Gateway,
     ];
     let mut tasks = Vec::new();
     for service in services {
@@ -112,6 +122,13 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
             Ok(0) => tracing::info!("demo data already loaded"),
             Ok(n) => tracing::info!(commands = n, "demo data loaded"),
             Err(e) => tracing::error!(error = %e, "demo data not loaded"),
+        }
+        match client_tokens::demo_tokens(settings).await {
+            Ok((coordinator, donor)) => {
+                println!("coordinator token: {coordinator}");
+                println!("donor token: {donor}");
+            }
+            Err(e) => tracing::error!(error = %e, "demo tokens not issued"),
         }
     }
     println!(

@@ -16,6 +16,7 @@ use tatrack_domain::rates::RateTable;
 use tatrack_domain::recommendation::Recommendation;
 use tatrack_domain::referral::Referral;
 use tatrack_domain::sharing::SharingGrant;
+use tatrack_domain::token::Token;
 use tatrack_domain::{Aggregate, decode};
 use tatrack_eventlog::Envelope;
 
@@ -52,6 +53,7 @@ impl Projection for FoldProjection {
             Project::NAME => fold_into::<Project>(tree, id, event),
             ProgressReport::NAME => fold_into::<ProgressReport>(tree, id, event),
             RateTable::NAME => fold_into::<RateTable>(tree, id, event),
+            Token::NAME => fold_into::<Token>(tree, id, event),
             other => Err(ConflictableTransactionError::Abort(format!(
                 "unknown aggregate {other}"
             ))),

@@ -89,6 +89,8 @@ const SCHEMAS: &[(&str, u32)] = &[
     ("progress_report_submitted", 1),
     ("progress_report_validated", 1),
     ("progress_report_returned", 1),
+    ("token_issued", 1),
+    ("token_revoked", 1),
 ];
 
 /// Every event kind this crate defines, in a stable order.
@@ -236,7 +238,7 @@ mod tests {
     #[test]
     fn every_module_kind_is_registered() {
         let registered: Vec<_> = kinds().collect();
-        let modules: [&[&str]; 10] = [
+        let modules: [&[&str]; 11] = [
             crate::assessment::AssessmentEvent::KINDS,
             crate::recommendation::RecommendationEvent::KINDS,
             crate::need::NeedEvent::KINDS,
@@ -247,6 +249,7 @@ mod tests {
             crate::referral::ReferralEvent::KINDS,
             crate::project::ProjectEvent::KINDS,
             crate::progress::ProgressReportEvent::KINDS,
+            crate::token::TokenEvent::KINDS,
         ];
         let all: Vec<&str> = modules.concat();
         assert_eq!(all, registered);

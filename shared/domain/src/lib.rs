@@ -25,6 +25,7 @@ pub mod rates;
 pub mod recommendation;
 pub mod referral;
 pub mod sharing;
+pub mod token;
 pub mod validate;
 
 pub use aggregate::{Aggregate, fold};

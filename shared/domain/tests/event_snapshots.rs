@@ -15,7 +15,8 @@ use tatrack_domain::rates::{Rate, RateTableEvent, Ratio};
 use tatrack_domain::recommendation::{RecommendationEvent, RecommendationStatus, StatusSource};
 use tatrack_domain::referral::{Party, ReferralEvent};
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantEvent};
-use tatrack_domain::{DomainEvent, Money, decode};
+use tatrack_domain::token::TokenEvent;
+use tatrack_domain::{DomainEvent, Money, Role, decode};
 use uuid::Uuid;
 
 const ASSESSMENT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_00a1);
@@ -30,6 +31,7 @@ const REPORT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0c01);
 const RESULT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d01);
 const INDICATOR: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d02);
 const MILESTONE: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d03);
+const TOKEN: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
 const TRANSACTION: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d04);
 
 fn usd(amount_minor: i64) -> Money {
@@ -472,6 +474,25 @@ fn progress_events() -> Vec<ProgressReportEvent> {
 }
 
 /// Encodes each event, checks it decodes back to itself, and returns its wire form.
+fn token_events() -> Vec<TokenEvent> {
+    vec![
+        TokenEvent::TokenIssued {
+            id: TOKEN,
+            role: Role::Donor,
+            organisation: Some("DEMO-DONOR".into()),
+            member_state: None,
+            label: "demo donor".into(),
+            hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            issued_on: date(2026, 1, 5),
+        },
+        TokenEvent::TokenRevoked {
+            id: TOKEN,
+            on: date(2026, 2, 1),
+            reason: "left the project".into(),
+        },
+    ]
+}
+
 fn round_trip<E: DomainEvent + PartialEq + std::fmt::Debug>(events: Vec<E>) -> Vec<EncodedEvent> {
     events
         .into_iter()
@@ -494,6 +515,7 @@ fn all_encoded() -> Vec<EncodedEvent> {
     all.extend(round_trip(referral_events()));
     all.extend(round_trip(project_events()));
     all.extend(round_trip(progress_events()));
+    all.extend(round_trip(token_events()));
     all
 }
 

@@ -1,0 +1,370 @@
+//! Wiring: the route table (every command verb and every view, from the services' own tables),
+//! the shared state, and the handlers that turn HTTP into NATS requests and back.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use tatrack_bus::rpc::{self, RequestMeta};
+use tatrack_bus::subjects;
+use uuid::Uuid;
+
+use crate::auth::Tokens;
+use crate::cursor::Cursors;
+use crate::metrics::{self, Metrics};
+use crate::openapi;
+use crate::problem::Problem;
+
+/// Every command service and the verbs it answers: `POST /api/v1/<service>/<verb>`.
+pub const COMMANDS: &[(&str, &[&str])] = &[
+    ("assessments", tatrack_assessments::VERBS),
+    ("partners", tatrack_partners::VERBS),
+    ("projects", tatrack_projects::VERBS),
+];
+
+/// Every view of the read model: `GET /api/v1/views/<view>`.
+pub const VIEWS: &[&str] = tatrack_readmodel::VIEWS;
+
+/// Query parameters the read model understands, and which of them are numbers.
+pub const VIEW_PARAMETERS: &[(&str, bool)] = &[
+    ("id", false),
+    ("member_state", false),
+    ("assessment_id", false),
+    ("need_id", false),
+    ("offer_id", false),
+    ("project_id", false),
+    ("organisation", false),
+    ("theme", false),
+    ("status", false),
+    ("priority", true),
+    ("text", false),
+    ("today", false),
+    ("as_of", false),
+    ("min_position", true),
+];
+
+/// Page size when the caller names none, and the largest it may ask for.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// How long a service may take to answer one request.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn is_command(service: &str, verb: &str) -> bool {
+    COMMANDS
+        .iter()
+        .any(|(s, verbs)| *s == service && verbs.contains(&verb))
+}
+
+/// Whether a concrete path is one of the tables' routes (so metrics may label it by itself).
+pub(crate) fn is_known_route(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return false;
+    };
+    match rest.split_once('/') {
+        Some(("views", view)) => VIEWS.contains(&view),
+        Some((service, verb)) => is_command(service, verb),
+        None => false,
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) nats: async_nats::Client,
+    pub(crate) tokens: Tokens,
+    pub(crate) cursors: Cursors,
+    pub(crate) metrics: Metrics,
+}
+
+pub(crate) fn router(app: App) -> Router {
+    let metrics = app.metrics.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .route("/api/v1/views/{view}", get(view))
+        .route("/api/v1/{service}/{verb}", post(command))
+        .fallback(not_found)
+        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
+    let tokens = app.tokens.caught_up();
+    let status = if nats && tokens {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "nats": nats, "tokens_caught_up": tokens })),
+    )
+        .into_response()
+}
+
+async fn render_metrics(State(app): State<App>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi_document() -> Json<Value> {
+    Json(openapi::document())
+}
+
+async fn not_found(uri: Uri) -> Problem {
+    Problem::not_found(format!("no route {}", uri.path()))
+}
+
+/// `If-Match: "N"` (also `W/"N"` or a bare `N`) -> the stream version the caller last saw.
+fn expected_version(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| Problem::invalid("If-Match", "must be an ETag this API gave, like \"3\""))
+}
+
+/// `Idempotency-Key: <UUID>` -> the command id (a new one when absent).
+fn command_id(headers: &HeaderMap) -> Result<Uuid, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(Uuid::now_v7());
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<Uuid>().ok())
+        .filter(|id| !id.is_nil())
+        .ok_or_else(|| Problem::invalid("Idempotency-Key", "must be a UUID"))
+}
+
+async fn command(
+    State(app): State<App>,
+    Path((service, verb)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let principal = app.tokens.authenticate(authorization(&headers))?;
+    if !is_command(&service, &verb) {
+        return Err(Problem::not_found(format!("no command {service}/{verb}")));
+    }
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| Problem::invalid("body", format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Problem::invalid("body", "must be a JSON object"));
+    }
+    let expected_version = expected_version(&headers)?;
+    let meta = RequestMeta {
+        command_id: Some(command_id(&headers)?),
+        expected_version,
+        ..RequestMeta::new(principal)
+    };
+    let reply: Value = rpc::request_raw(
+        &app.nats,
+        &subjects::command_subject(&service, &verb),
+        &meta,
+        body,
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| Problem::from_rpc(e, expected_version.is_some()))?;
+    let mut response = Json(&reply).into_response();
+    if let Some(version) = reply["stream_version"].as_u64()
+        && let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\""))
+    {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// What a view's query string asks: the read model's filters, the page size and the cursor.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ViewQuery {
+    pub(crate) filters: Map<String, Value>,
+    pub(crate) limit: usize,
+    pub(crate) cursor: Option<String>,
+}
+
+pub(crate) fn view_query(pairs: Vec<(String, String)>) -> Result<ViewQuery, Problem> {
+    let mut q = ViewQuery {
+        filters: Map::new(),
+        limit: DEFAULT_LIMIT,
+        cursor: None,
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in pairs {
+        if !seen.insert(name.clone()) {
+            return Err(Problem::invalid(&name, "may be given once"));
+        }
+        match name.as_str() {
+            "limit" => {
+                q.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(|| {
+                        Problem::invalid("limit", format!("must be 1 to {MAX_LIMIT}"))
+                    })?;
+            }
+            "cursor" => q.cursor = Some(value),
+            _ if VIEW_PARAMETERS.contains(&(name.as_str(), true)) => {
+                let n = value
+                    .parse::<u64>()
+                    .map_err(|_| Problem::invalid(&name, "must be a whole number"))?;
+                q.filters.insert(name, Value::from(n));
+            }
+            // Unknown names go through too: the read model refuses them by name.
+            _ => {
+                q.filters.insert(name, Value::String(value));
+            }
+        }
+    }
+    Ok(q)
+}
+
+async fn view(
+    State(app): State<App>,
+    Path(view): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    let principal = app.tokens.authenticate(authorization(&headers))?;
+    if !VIEWS.contains(&view.as_str()) {
+        return Err(Problem::not_found(format!("no view {view}")));
+    }
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map_err(|e| Problem::invalid("query", format!("malformed query string: {e}")))?;
+    let q = view_query(pairs)?;
+    // serde_json's map is ordered by key, so the same filters always give the same text.
+    let canonical = Value::Object(q.filters.clone()).to_string();
+    let offset = match &q.cursor {
+        Some(c) => usize::try_from(app.cursors.decode(c, &view, &canonical)?)
+            .map_err(|_| Problem::invalid("cursor", "out of range"))?,
+        None => 0,
+    };
+    let meta = RequestMeta {
+        command_id: None,
+        ..RequestMeta::new(principal)
+    };
+    let answer: Value = rpc::request(
+        &app.nats,
+        &subjects::query_subject(&view),
+        &meta,
+        &Value::Object(q.filters),
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| Problem::from_rpc(e, false))?;
+    let Value::Array(items) = answer else {
+        return Ok(Json(answer).into_response());
+    };
+    let start = offset.min(items.len());
+    let end = start.saturating_add(q.limit).min(items.len());
+    let next_cursor =
+        (end < items.len()).then(|| app.cursors.encode(end as u64, &view, &canonical));
+    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+    Ok(Json(json!({ "items": page, "next_cursor": next_cursor })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn query_strings_become_filters() {
+        let q = view_query(pairs(&[
+            ("member_state", "KE"),
+            ("priority", "1"),
+            ("limit", "5"),
+            ("cursor", "abc"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            Value::Object(q.filters),
+            json!({"member_state": "KE", "priority": 1})
+        );
+        assert_eq!(q.limit, 5);
+        assert_eq!(q.cursor.as_deref(), Some("abc"));
+        for (bad, field) in [
+            (pairs(&[("limit", "0")]), "limit"),
+            (pairs(&[("limit", "1001")]), "limit"),
+            (pairs(&[("priority", "high")]), "priority"),
+            (pairs(&[("theme", "a"), ("theme", "b")]), "theme"),
+        ] {
+            assert_eq!(view_query(bad).unwrap_err().field.as_deref(), Some(field));
+        }
+    }
+
+    #[test]
+    fn route_tables_cover_every_service() {
+        assert!(is_command("assessments", "assessment_plan"));
+        assert!(is_command("partners", "token_issue"));
+        assert!(!is_command("partners", "assessment_plan"));
+        assert!(!is_command("partners", "admin_head"));
+        assert!(is_known_route("/api/v1/views/need_list"));
+        assert!(!is_known_route("/api/v1/views/nope"));
+        let services: Vec<&str> = COMMANDS.iter().map(|(s, _)| *s).collect();
+        assert_eq!(services, subjects::SERVICES);
+    }
+
+    #[test]
+    fn headers_become_request_metadata() {
+        let mut h = HeaderMap::new();
+        assert_eq!(expected_version(&h), Ok(None));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));
+        assert_eq!(expected_version(&h), Ok(Some(3)));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"4\""));
+        assert_eq!(expected_version(&h), Ok(Some(4)));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert!(expected_version(&h).is_err());
+        h.insert("idempotency-key", HeaderValue::from_static("nope"));
+        assert_eq!(
+            command_id(&h).unwrap_err().field.as_deref(),
+            Some("Idempotency-Key")
+        );
+        let id = Uuid::now_v7();
+        h.insert(
+            "idempotency-key",
+            HeaderValue::from_str(&id.to_string()).unwrap(),
+        );
+        assert_eq!(command_id(&h), Ok(id));
+    }
+}

@@ -1,0 +1,78 @@
+//! The HTTP front door (DESIGN §4 "HTTP", §6): REST under `/api/v1` for every command verb and
+//! every view, bearer tokens checked against the gateway's own fold of the token events, the
+//! principal attached to every request it sends over NATS, problem+json errors naming the
+//! field, `Idempotency-Key` and `If-Match`, cursor pagination, an OpenAPI 3.1 document, and
+//! `/healthz`, `/readyz`, `/metrics`.
+
+mod app;
+mod auth;
+mod cursor;
+mod metrics;
+mod openapi;
+mod problem;
+pub mod token;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use futures::FutureExt;
+
+pub use app::{COMMANDS, VIEWS};
+pub use openapi::document as openapi_document;
+
+/// The gateway's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (`TATRACK_HTTP_ADDR`, default `127.0.0.1:8080`); port 0 takes a free one.
+    pub http_addr: SocketAddr,
+    pub nats: async_nats::Client,
+}
+
+/// Binds the listener; its `local_addr` is the address actually taken (port 0 → a free port).
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))
+}
+
+/// Binds `config.http_addr` and serves until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = bind(config.http_addr).await?;
+    serve(listener, config.nats, shutdown).await
+}
+
+/// Serves on a bound listener until `shutdown` resolves: new connections stop, in-flight
+/// requests finish, the token fold stops.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    nats: async_nats::Client,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let tokens = auth::Tokens::start(nats.clone(), &stopped)?;
+    let app = app::App {
+        nats,
+        tokens,
+        cursors: cursor::Cursors::new(),
+        metrics: metrics::Metrics::default(),
+    };
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "gateway listening");
+    let shutdown = shutdown.map(move |()| {
+        let _ = stop_tx.send(true);
+    });
+    axum::serve(listener, app::router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}

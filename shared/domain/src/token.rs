@@ -1,0 +1,398 @@
+//! Token: an access token for the HTTP gateway (DESIGN §6). Issuing and revoking are events like
+//! any other, so every gateway learns of a revocation from the stream and the audit trail says
+//! who issued what. Only the SHA-256 of the secret is ever recorded; the secret is shown once, to
+//! whoever issued it.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, check_target};
+use crate::codes;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::organisation::check_organisation_id;
+use crate::principal::Role;
+use crate::validate::{MAX_REASON_CHARS, check_id, check_text};
+
+/// Longest label (what the token is for, whom it was given to).
+pub const MAX_LABEL_CHARS: usize = 200;
+
+string_enum! {
+    pub enum TokenStatus ("status") {
+        Active => "active",
+        Revoked => "revoked",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TokenCommand {
+    /// Records a new token, `active`. `hash` is the lower-case hex SHA-256 of the secret.
+    Issue {
+        id: Uuid,
+        role: Role,
+        /// Required for a donor, refused for every other role.
+        organisation: Option<String>,
+        /// ISO 3166-1 alpha-2; required for a State focal point, refused for every other role.
+        member_state: Option<String>,
+        label: String,
+        hash: String,
+        issued_on: Date,
+    },
+    /// active -> revoked: the gateway refuses it from then on; the reason is required.
+    Revoke { id: Uuid, on: Date, reason: String },
+}
+
+impl TokenCommand {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Self::Issue { id, .. } | Self::Revoke { id, .. } => *id,
+        }
+    }
+}
+
+#[allow(
+    clippy::enum_variant_names,
+    reason = "kind strings are global across services, so each names its aggregate"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum TokenEvent {
+    TokenIssued {
+        id: Uuid,
+        role: Role,
+        organisation: Option<String>,
+        member_state: Option<String>,
+        label: String,
+        hash: String,
+        issued_on: Date,
+    },
+    TokenRevoked {
+        id: Uuid,
+        on: Date,
+        reason: String,
+    },
+}
+
+impl TokenEvent {
+    /// Every kind of this enum.
+    pub const KINDS: &'static [&'static str] = &["token_issued", "token_revoked"];
+}
+
+impl DomainEvent for TokenEvent {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::TokenIssued { .. } => "token_issued",
+            Self::TokenRevoked { .. } => "token_revoked",
+        }
+    }
+}
+
+/// A token as its events left it; `Default` (status `None`) means it does not exist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenState {
+    pub id: Uuid,
+    pub status: Option<TokenStatus>,
+    pub role: Option<Role>,
+    pub organisation: Option<String>,
+    pub member_state: Option<String>,
+    pub label: String,
+    pub hash: String,
+    pub issued_on: Option<Date>,
+    pub revoked_on: Option<Date>,
+    pub revoke_reason: Option<String>,
+}
+
+impl TokenState {
+    pub fn is_active(&self) -> bool {
+        self.status == Some(TokenStatus::Active)
+    }
+}
+
+/// A SHA-256 in lower-case hex: 64 characters of `0-9a-f`.
+pub fn check_hash(field: &str, hash: &str) -> Result<(), DomainError> {
+    if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(DomainError::invalid(
+            field,
+            "must be the SHA-256 of the secret as 64 lower-case hex characters",
+        ));
+    }
+    Ok(())
+}
+
+/// The scope a role takes: a donor acts for an organisation, a focal point for a country, and
+/// every other role for neither.
+fn check_scope(
+    role: Role,
+    organisation: Option<&str>,
+    member_state: Option<&str>,
+) -> Result<(), DomainError> {
+    match role {
+        Role::System => {
+            return Err(DomainError::invalid(
+                "role",
+                "system is the services' own role; no token may carry it",
+            ));
+        }
+        Role::Donor => match organisation {
+            Some(o) => check_organisation_id("organisation", o)?,
+            None => {
+                return Err(DomainError::invalid(
+                    "organisation",
+                    "a donor token acts for an organisation",
+                ));
+            }
+        },
+        Role::StateFocalPoint => match member_state {
+            Some(c) => codes::check_country("member_state", c)?,
+            None => {
+                return Err(DomainError::invalid(
+                    "member_state",
+                    "a focal point token acts for a country",
+                ));
+            }
+        },
+        Role::Admin | Role::Coordinator | Role::Auditor => {}
+    }
+    if role != Role::Donor && organisation.is_some() {
+        return Err(DomainError::invalid(
+            "organisation",
+            format!("a {role} token acts for no organisation"),
+        ));
+    }
+    if role != Role::StateFocalPoint && member_state.is_some() {
+        return Err(DomainError::invalid(
+            "member_state",
+            format!("a {role} token acts for no country"),
+        ));
+    }
+    Ok(())
+}
+
+/// The decider.
+pub struct Token;
+
+impl Aggregate for Token {
+    const NAME: &'static str = "token";
+    type State = TokenState;
+    type Command = TokenCommand;
+    type Event = TokenEvent;
+
+    fn decide(state: &TokenState, command: &TokenCommand) -> Result<Vec<TokenEvent>, DomainError> {
+        match command {
+            TokenCommand::Issue {
+                id,
+                role,
+                organisation,
+                member_state,
+                label,
+                hash,
+                issued_on,
+            } => {
+                if state.status.is_some() {
+                    return Err(DomainError::already_exists(Self::NAME, id.to_string()));
+                }
+                check_id("id", *id)?;
+                check_scope(*role, organisation.as_deref(), member_state.as_deref())?;
+                check_text("label", label, MAX_LABEL_CHARS)?;
+                check_hash("hash", hash)?;
+                Ok(vec![TokenEvent::TokenIssued {
+                    id: *id,
+                    role: *role,
+                    organisation: organisation.clone(),
+                    member_state: member_state.clone(),
+                    label: label.trim().to_owned(),
+                    hash: hash.clone(),
+                    issued_on: *issued_on,
+                }])
+            }
+            TokenCommand::Revoke { id, on, reason } => {
+                check_target(Self::NAME, state.status.is_some(), state.id, *id)?;
+                if let Some(status @ TokenStatus::Revoked) = state.status {
+                    return Err(DomainError::cannot("revoke", Self::NAME, status));
+                }
+                check_text("reason", reason, MAX_REASON_CHARS)?;
+                Ok(vec![TokenEvent::TokenRevoked {
+                    id: *id,
+                    on: *on,
+                    reason: reason.trim().to_owned(),
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut state: TokenState, event: &TokenEvent) -> TokenState {
+        match event {
+            TokenEvent::TokenIssued {
+                id,
+                role,
+                organisation,
+                member_state,
+                label,
+                hash,
+                issued_on,
+            } => TokenState {
+                id: *id,
+                status: Some(TokenStatus::Active),
+                role: Some(*role),
+                organisation: organisation.clone(),
+                member_state: member_state.clone(),
+                label: label.clone(),
+                hash: hash.clone(),
+                issued_on: Some(*issued_on),
+                revoked_on: None,
+                revoke_reason: None,
+            },
+            TokenEvent::TokenRevoked { on, reason, .. } => {
+                state.status = Some(TokenStatus::Revoked);
+                state.revoked_on = Some(*on);
+                state.revoke_reason = Some(reason.clone());
+                state
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::scenario::given;
+    use crate::event::{decode, encode};
+    use jiff::civil::date;
+
+    const ID: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
+    const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn issue(role: Role, organisation: Option<&str>, member_state: Option<&str>) -> TokenCommand {
+        TokenCommand::Issue {
+            id: ID,
+            role,
+            organisation: organisation.map(str::to_owned),
+            member_state: member_state.map(str::to_owned),
+            label: " demo coordinator ".into(),
+            hash: HASH.into(),
+            issued_on: date(2026, 1, 5),
+        }
+    }
+
+    fn issued(role: Role, organisation: Option<&str>, member_state: Option<&str>) -> TokenEvent {
+        TokenEvent::TokenIssued {
+            id: ID,
+            role,
+            organisation: organisation.map(str::to_owned),
+            member_state: member_state.map(str::to_owned),
+            label: "demo coordinator".into(),
+            hash: HASH.into(),
+            issued_on: date(2026, 1, 5),
+        }
+    }
+
+    fn revoke() -> TokenCommand {
+        TokenCommand::Revoke {
+            id: ID,
+            on: date(2026, 2, 1),
+            reason: "left the team".into(),
+        }
+    }
+
+    fn revoked() -> TokenEvent {
+        TokenEvent::TokenRevoked {
+            id: ID,
+            on: date(2026, 2, 1),
+            reason: "left the team".into(),
+        }
+    }
+
+    #[test]
+    fn issue_records_the_hash_and_scope() {
+        let state = given::<Token>(&[])
+            .when(issue(Role::Coordinator, None, None))
+            .then(&[issued(Role::Coordinator, None, None)]);
+        assert!(state.is_active());
+        assert_eq!(state.hash, HASH);
+        given::<Token>(&[])
+            .when(issue(Role::Donor, Some("DEMO-DONOR"), None))
+            .then(&[issued(Role::Donor, Some("DEMO-DONOR"), None)]);
+        given::<Token>(&[])
+            .when(issue(Role::StateFocalPoint, None, Some("KE")))
+            .then(&[issued(Role::StateFocalPoint, None, Some("KE"))]);
+        given::<Token>(&[])
+            .when(issue(Role::Auditor, None, None))
+            .then(&[issued(Role::Auditor, None, None)]);
+    }
+
+    #[test]
+    fn issue_checks_role_scope_label_and_hash() {
+        given::<Token>(&[])
+            .when(issue(Role::Donor, None, None))
+            .then_invalid("organisation");
+        given::<Token>(&[])
+            .when(issue(Role::Donor, Some("bad id!"), None))
+            .then_invalid("organisation");
+        given::<Token>(&[])
+            .when(issue(Role::StateFocalPoint, None, None))
+            .then_invalid("member_state");
+        given::<Token>(&[])
+            .when(issue(Role::StateFocalPoint, None, Some("XX")))
+            .then_invalid("member_state");
+        given::<Token>(&[])
+            .when(issue(Role::Coordinator, Some("DEMO-DONOR"), None))
+            .then_invalid("organisation");
+        given::<Token>(&[])
+            .when(issue(Role::Admin, None, Some("KE")))
+            .then_invalid("member_state");
+        given::<Token>(&[])
+            .when(issue(Role::System, None, None))
+            .then_invalid("role");
+        let mut blank = issue(Role::Admin, None, None);
+        if let TokenCommand::Issue { label, .. } = &mut blank {
+            *label = "  ".into();
+        }
+        given::<Token>(&[]).when(blank).then_invalid("label");
+        for bad in ["abc", &HASH.to_uppercase(), &format!("{}x", &HASH[1..])] {
+            let mut command = issue(Role::Admin, None, None);
+            if let TokenCommand::Issue { hash, .. } = &mut command {
+                *hash = bad.to_owned();
+            }
+            given::<Token>(&[]).when(command).then_invalid("hash");
+        }
+        given::<Token>(&[issued(Role::Admin, None, None)])
+            .when(issue(Role::Admin, None, None))
+            .then_error(DomainError::already_exists("token", ID.to_string()));
+    }
+
+    #[test]
+    fn revoke_once_with_a_reason() {
+        let state = given::<Token>(&[issued(Role::Auditor, None, None)])
+            .when(revoke())
+            .then(&[revoked()]);
+        assert!(!state.is_active());
+        assert_eq!(state.revoked_on, Some(date(2026, 2, 1)));
+        given::<Token>(&[issued(Role::Auditor, None, None), revoked()])
+            .when(revoke())
+            .then_error(DomainError::cannot("revoke", "token", "revoked"));
+        given::<Token>(&[])
+            .when(revoke())
+            .then_error(DomainError::not_found("token", ID.to_string()));
+        given::<Token>(&[issued(Role::Auditor, None, None)])
+            .when(TokenCommand::Revoke {
+                id: ID,
+                on: date(2026, 2, 1),
+                reason: " ".into(),
+            })
+            .then_invalid("reason");
+    }
+
+    #[test]
+    fn kinds_match_serde_tags() {
+        for event in [issued(Role::Admin, None, None), revoked()] {
+            let encoded = encode(&event);
+            assert!(TokenEvent::KINDS.contains(&encoded.kind.as_str()));
+            assert_eq!(
+                decode::<TokenEvent>(&encoded.kind, encoded.schema, &encoded.payload).unwrap(),
+                event
+            );
+        }
+    }
+}
