@@ -156,17 +156,31 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
         .ok_or_else(|| Problem::invalid("If-Match", "must be an ETag this API gave, like \"3\""))
 }
 
-/// `Idempotency-Key: <UUID>` -> the command id (a new one when absent).
-fn command_id(headers: &HeaderMap) -> Result<Uuid, Problem> {
+/// `Idempotency-Key: <UUID>` -> the command id (a new one when absent). The key is scoped to the
+/// caller: the command id is derived from the principal and the key, so another token that sends
+/// the same key neither gets this caller's first answer nor blocks its command.
+fn command_id(headers: &HeaderMap, principal_id: &str) -> Result<Uuid, Problem> {
+    use sha2::{Digest, Sha256};
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(Uuid::now_v7());
     };
-    value
+    let key = value
         .to_str()
         .ok()
         .and_then(|v| v.trim().parse::<Uuid>().ok())
         .filter(|id| !id.is_nil())
-        .ok_or_else(|| Problem::invalid("Idempotency-Key", "must be a UUID"))
+        .ok_or_else(|| Problem::invalid("Idempotency-Key", "must be a UUID"))?;
+    let digest = Sha256::new()
+        .chain_update(principal_id.as_bytes())
+        .chain_update([0u8])
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // A well-formed UUID (version 8, "custom"; RFC 4122 variant).
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Ok(Uuid::from_bytes(bytes))
 }
 
 async fn command(
@@ -176,6 +190,7 @@ async fn command(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let principal = app.tokens.authenticate(authorization(&headers))?;
+    let command_id = command_id(&headers, &principal.id)?;
     if !is_command(&service, &verb) {
         return Err(Problem::not_found(format!("no command {service}/{verb}")));
     }
@@ -186,7 +201,7 @@ async fn command(
     }
     let expected_version = expected_version(&headers)?;
     let meta = RequestMeta {
-        command_id: Some(command_id(&headers)?),
+        command_id: Some(command_id),
         expected_version,
         ..RequestMeta::new(principal)
     };
@@ -357,7 +372,7 @@ mod tests {
         assert!(expected_version(&h).is_err());
         h.insert("idempotency-key", HeaderValue::from_static("nope"));
         assert_eq!(
-            command_id(&h).unwrap_err().field.as_deref(),
+            command_id(&h, "token:a").unwrap_err().field.as_deref(),
             Some("Idempotency-Key")
         );
         let id = Uuid::now_v7();
@@ -365,6 +380,9 @@ mod tests {
             "idempotency-key",
             HeaderValue::from_str(&id.to_string()).unwrap(),
         );
-        assert_eq!(command_id(&h), Ok(id));
+        // The same key is the same command for one caller, another command for another caller.
+        let mine = command_id(&h, "token:a").unwrap();
+        assert_eq!(command_id(&h, "token:a"), Ok(mine));
+        assert_ne!(command_id(&h, "token:b"), Ok(mine));
     }
 }
