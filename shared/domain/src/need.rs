@@ -263,18 +263,43 @@ pub fn coverage_status(
     covered_money: Option<&Money>,
     covered_units: Option<u64>,
 ) -> NeedStatus {
-    let money = covered_money.map_or(0, |m| m.amount_minor);
-    let units = covered_units.unwrap_or(0);
-    if money <= 0 && units == 0 {
-        return NeedStatus::AgreedWithState;
+    match fill(estimated_cost, size, covered_money, covered_units) {
+        Fill::Nothing => NeedStatus::AgreedWithState,
+        Fill::Part => NeedStatus::PartiallyCovered,
+        Fill::Whole => NeedStatus::Covered,
     }
-    let measured = estimated_cost.is_some() || size.is_some();
-    let money_reached = estimated_cost.is_none_or(|e| money >= e.amount_minor);
-    let units_reached = size.is_none_or(|s| units >= s.quantity);
+}
+
+/// How much of a target (money and/or units) running totals reach; shared by a need's coverage
+/// and an offer's commitment, so the two can never count differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// Nothing counted yet.
+    Nothing,
+    /// Something, but not every measure the target has (or the target has no measure at all).
+    Part,
+    /// Every measure the target has is reached.
+    Whole,
+}
+
+pub fn fill(
+    target_money: Option<&Money>,
+    target_units: Option<&Units>,
+    money: Option<&Money>,
+    units: Option<u64>,
+) -> Fill {
+    let money = money.map_or(0, |m| m.amount_minor);
+    let units = units.unwrap_or(0);
+    if money <= 0 && units == 0 {
+        return Fill::Nothing;
+    }
+    let measured = target_money.is_some() || target_units.is_some();
+    let money_reached = target_money.is_none_or(|t| money >= t.amount_minor);
+    let units_reached = target_units.is_none_or(|t| units >= t.quantity);
     if measured && money_reached && units_reached {
-        NeedStatus::Covered
+        Fill::Whole
     } else {
-        NeedStatus::PartiallyCovered
+        Fill::Part
     }
 }
 

@@ -10,7 +10,7 @@ use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of};
-use crate::need::{Modality, Units};
+use crate::need::{Fill, Modality, Units, fill};
 use crate::organisation::check_organisation_id;
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
 
@@ -226,18 +226,10 @@ pub fn commitment_status(
     committed_money: Option<&Money>,
     committed_units: Option<u64>,
 ) -> OfferStatus {
-    let money = committed_money.map_or(0, |m| m.amount_minor);
-    let units = committed_units.unwrap_or(0);
-    if money <= 0 && units == 0 {
-        return OfferStatus::Open;
-    }
-    let measured = budget.is_some() || capacity.is_some();
-    let money_reached = budget.is_none_or(|b| money >= b.amount_minor);
-    let units_reached = capacity.is_none_or(|c| units >= c.quantity);
-    if measured && money_reached && units_reached {
-        OfferStatus::Committed
-    } else {
-        OfferStatus::PartiallyCommitted
+    match fill(budget, capacity, committed_money, committed_units) {
+        Fill::Nothing => OfferStatus::Open,
+        Fill::Part => OfferStatus::PartiallyCommitted,
+        Fill::Whole => OfferStatus::Committed,
     }
 }
 
