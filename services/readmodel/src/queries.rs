@@ -56,9 +56,16 @@ pub const VIEWS: &[&str] = &[
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
 /// One projection tree per followed service, with its applied position.
+/// Decoded states per (service, aggregate), with the applied position they were read at.
+type Decoded = std::collections::HashMap<
+    (String, String),
+    (u64, std::sync::Arc<dyn std::any::Any + Send + Sync>),
+>;
+
 #[derive(Clone, Default)]
 pub(crate) struct Views {
     trees: Vec<(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
+    decoded: std::sync::Arc<std::sync::Mutex<Decoded>>,
 }
 
 impl Views {
@@ -81,15 +88,39 @@ impl Views {
             .ok_or_else(ErrorBody::internal)
     }
 
-    fn scan<T: DeserializeOwned>(
+    /// Every state of one aggregate. Decoding them from sled is most of a query's cost, so the
+    /// decoded list is kept and reused until the projection applies another event.
+    fn scan<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         &self,
         service: &str,
         aggregate: &str,
     ) -> Result<Vec<T>, ErrorBody> {
-        fold::scan(&self.entry(service)?.1, aggregate).map_err(|e| {
+        let (_, tree, applied) = self.entry(service)?;
+        let position = *applied.borrow();
+        let key = (service.to_owned(), aggregate.to_owned());
+        {
+            let cache = self
+                .decoded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, list)) = cache.get(&key)
+                && *at == position
+                && let Some(list) = list.downcast_ref::<Vec<T>>()
+            {
+                return Ok(list.clone());
+            }
+        }
+        // Read after noting the position: the list may hold more than `position`, never less,
+        // so a later query at a newer position decodes again.
+        let list: Vec<T> = fold::scan(tree, aggregate).map_err(|e| {
             tracing::error!(error = %e, "read model holds an undecodable state");
             ErrorBody::internal()
-        })
+        })?;
+        self.decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, (position, std::sync::Arc::new(list.clone())));
+        Ok(list)
     }
 
     async fn wait_for(&self, service: &str, position: u64) -> Result<(), ErrorBody> {
