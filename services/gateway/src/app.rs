@@ -292,24 +292,30 @@ async fn view(
         command_id: None,
         ..RequestMeta::new(principal)
     };
+    // The read model pages the list itself (one item more than the page, to know whether another
+    // follows), so a long list never travels whole over NATS.
+    let mut filters = q.filters;
+    if !view.ends_with("_show") {
+        filters.insert("offset".into(), json!(offset));
+        filters.insert("limit".into(), json!(q.limit.saturating_add(1)));
+    }
     let answer: Value = rpc::request(
         &app.nats,
         &subjects::query_subject(&view),
         &meta,
-        &Value::Object(q.filters),
+        &Value::Object(filters),
         TIMEOUT,
     )
     .await
     .map_err(|e| Problem::from_rpc(e, false))?;
-    let Value::Array(items) = answer else {
+    let Value::Array(mut items) = answer else {
         return Ok(Json(answer).into_response());
     };
-    let start = offset.min(items.len());
-    let end = start.saturating_add(q.limit).min(items.len());
-    let next_cursor =
-        (end < items.len()).then(|| app.cursors.encode(end as u64, &view, &canonical));
-    let page: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
-    Ok(Json(json!({ "items": page, "next_cursor": next_cursor })).into_response())
+    let more = items.len() > q.limit;
+    items.truncate(q.limit);
+    let end = offset.saturating_add(items.len());
+    let next_cursor = more.then(|| app.cursors.encode(end as u64, &view, &canonical));
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
 }
 
 #[cfg(test)]

@@ -162,6 +162,9 @@ struct Filters {
     today: Option<String>,
     /// Answer as the system would have at the end of this past day (UTC), from the log.
     as_of: Option<String>,
+    /// Paging of list answers (the gateway turns its cursor into these).
+    offset: Option<usize>,
+    limit: Option<usize>,
 }
 
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ErrorBody> {
@@ -358,7 +361,7 @@ pub(crate) async fn handle(
                     out.push(state);
                 }
             }
-            to_value(out)
+            to_value(page(f, out))
         }
         "need_list" | "need_show" | "unmet_need_list" => {
             let unmet_only = verb == "unmet_need_list";
@@ -447,7 +450,7 @@ pub(crate) async fn handle(
                     row
                 })
                 .collect();
-            to_value(out)
+            to_value(page(f, out))
         }
         "portfolio_show" => {
             // A donor's portfolio: its offers, referrals and projects, and money by status.
@@ -510,7 +513,7 @@ pub(crate) async fn handle(
                     visibility::sees_grants(p, &g.member_state) && state_ok(&g.member_state)
                 })
                 .collect();
-            to_value(out)
+            to_value(page(f, out))
         }
         "organisation_list" | "organisation_show" => {
             let out: Vec<OrganisationState> = views
@@ -601,7 +604,7 @@ pub(crate) async fn handle(
                         && status_ok(r.status.map(|s| s.to_string()))
                 })
                 .collect();
-            to_value(out)
+            to_value(page(f, out))
         }
         "rate_table_show" => {
             let tables = views.scan::<RateTableState>("projects", "rate_table")?;
@@ -619,13 +622,22 @@ pub(crate) async fn handle(
                 .filter(|t| id_ok(&t.id) && status_ok(t.status.map(|s| s.to_string())))
                 .map(TokenRow::from)
                 .collect();
-            to_value(out)
+            to_value(page(f, out))
         }
         _ => Err(ErrorBody::invalid("view", "unknown view")),
     }
 }
 
 /// `*_show` answers one object (not found when invisible or absent); `*_list` all of them.
+/// One page of a list: `offset` items skipped, at most `limit` kept (the gateway asks for one
+/// more than it shows, to know whether another page follows). Without them, the whole list.
+fn page<T>(filters: &Filters, out: Vec<T>) -> Vec<T> {
+    out.into_iter()
+        .skip(filters.offset.unwrap_or(0))
+        .take(filters.limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
 fn one_or_all<T: Serialize>(
     verb: &str,
     filters: &Filters,
@@ -644,7 +656,7 @@ fn one_or_all<T: Serialize>(
             )),
         };
     }
-    to_value(out)
+    to_value(page(filters, out))
 }
 
 fn to_value<T: Serialize>(value: T) -> Result<serde_json::Value, ErrorBody> {
