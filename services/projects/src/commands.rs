@@ -12,7 +12,7 @@ use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
 use tatrack_domain::project::{Project, ProjectCommand};
 use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
 use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState};
-use tatrack_domain::sharing::{Audience, Scope, SharingGrantState, is_active};
+use tatrack_domain::sharing::{SharingGrantState, shares_need};
 use tatrack_domain::{Aggregate, Money};
 use tatrack_eventlog::Store;
 use uuid::Uuid;
@@ -320,7 +320,13 @@ async fn check_proposal(
         None => unreachable!("filtered above"),
     }
     let grants: Vec<SharingGrantState> = context.view.scan("assessments", "sharing_grant")?;
-    if !shared_with(&need, &grants, &offer.organisation) {
+    if !shares_need(
+        &grants,
+        &need.member_state,
+        need.id,
+        &offer.organisation,
+        today(),
+    ) {
         return Err(ErrorBody::invalid(
             "need_id",
             &format!(
@@ -410,28 +416,6 @@ fn capacity_left(
         }
     }
     Ok(())
-}
-
-/// An active grant of the need's State shows this need (or all its needs) to the organisation.
-pub(crate) fn shared_with(
-    need: &NeedState,
-    grants: &[SharingGrantState],
-    organisation: &str,
-) -> bool {
-    grants.iter().any(|grant| {
-        grant.member_state == need.member_state
-            && is_active(grant, today())
-            && match &grant.scope {
-                Some(Scope::Need { need_id }) => *need_id == need.id,
-                Some(Scope::AllNeeds) => true,
-                _ => false,
-            }
-            && match &grant.audience {
-                Some(Audience::AllDonors) => true,
-                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
-                None => false,
-            }
-    })
 }
 
 /// Every referral in the log.

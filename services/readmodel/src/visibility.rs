@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use tatrack_domain::need::NeedState;
 use tatrack_domain::project::ProjectState;
 use tatrack_domain::referral::ReferralState;
-use tatrack_domain::sharing::{Audience, Scope, SharingGrantState, is_active};
+use tatrack_domain::sharing::{SharingGrantState, shares_need};
 use tatrack_domain::{Principal, Role};
 
 pub(crate) fn sees_country(principal: &Principal, member_state: &str) -> bool {
@@ -38,20 +38,7 @@ pub(crate) fn sees_need(
     let Some(organisation) = principal.organisation.as_deref() else {
         return false;
     };
-    grants.iter().any(|grant| {
-        grant.member_state == need.member_state
-            && is_active(grant, today)
-            && match &grant.scope {
-                Some(Scope::Need { need_id }) => *need_id == need.id,
-                Some(Scope::AllNeeds) => true,
-                _ => false,
-            }
-            && match &grant.audience {
-                Some(Audience::AllDonors) => true,
-                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
-                None => false,
-            }
-    })
+    shares_need(grants, &need.member_state, need.id, organisation, today)
 }
 
 /// Consent records: staff, auditors and the State concerned; not donors.

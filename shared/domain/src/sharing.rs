@@ -129,6 +129,33 @@ pub fn is_active(state: &SharingGrantState, today: Date) -> bool {
         && state.until.is_none_or(|until| today <= until)
 }
 
+/// Whether the State has shared this need with `organisation` on `today`: an active grant of the
+/// need's member state whose scope is this need (or all its needs) and whose audience names the
+/// organisation (or all donors). The one consent rule: the read model shows needs to donors by it
+/// and the projects service refers needs to partners by it.
+pub fn shares_need(
+    grants: &[SharingGrantState],
+    member_state: &str,
+    need_id: Uuid,
+    organisation: &str,
+    today: Date,
+) -> bool {
+    grants.iter().any(|grant| {
+        grant.member_state == member_state
+            && is_active(grant, today)
+            && match &grant.scope {
+                Some(Scope::Need { need_id: shared }) => *shared == need_id,
+                Some(Scope::AllNeeds) => true,
+                _ => false,
+            }
+            && match &grant.audience {
+                Some(Audience::AllDonors) => true,
+                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
+                None => false,
+            }
+    })
+}
+
 /// The decider.
 pub struct SharingGrant;
 
@@ -284,6 +311,63 @@ mod tests {
             until: Some(date(2025, 12, 31)),
             granted_on: date(2025, 10, 1),
         }
+    }
+
+    #[test]
+    fn a_need_is_shared_only_by_an_active_grant_of_its_state_to_that_audience() {
+        let grant = |events: &[SharingGrantEvent]| crate::aggregate::fold::<SharingGrant>(events);
+        let active = vec![grant(&[granted()])];
+        let on = date(2025, 10, 15);
+        assert!(shares_need(&active, "KE", NEED, "org-eu", on));
+        // Another organisation, another need, another State, outside the window: not shared.
+        assert!(!shares_need(&active, "KE", NEED, "org-other", on));
+        assert!(!shares_need(
+            &active,
+            "KE",
+            Uuid::from_u128(0xC2),
+            "org-eu",
+            on
+        ));
+        assert!(!shares_need(&active, "JO", NEED, "org-eu", on));
+        assert!(!shares_need(
+            &active,
+            "KE",
+            NEED,
+            "org-eu",
+            date(2025, 9, 30)
+        ));
+        assert!(!shares_need(
+            &active,
+            "KE",
+            NEED,
+            "org-eu",
+            date(2026, 1, 1)
+        ));
+        // Revoked: not shared from then on.
+        let revoked_grants = vec![grant(&[granted(), revoked()])];
+        assert!(!shares_need(
+            &revoked_grants,
+            "KE",
+            NEED,
+            "org-eu",
+            date(2025, 11, 2)
+        ));
+        // All needs, to all donors.
+        let all = vec![grant(&[SharingGrantEvent::SharingGranted {
+            id: ID,
+            member_state: "KE".into(),
+            scope: Scope::AllNeeds,
+            audience: Audience::AllDonors,
+            until: None,
+            granted_on: date(2025, 10, 1),
+        }])];
+        assert!(shares_need(
+            &all,
+            "KE",
+            Uuid::from_u128(0xC9),
+            "anyone",
+            date(2030, 1, 1)
+        ));
     }
 
     fn revoked() -> SharingGrantEvent {
