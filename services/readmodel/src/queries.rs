@@ -3,7 +3,9 @@
 //! the answer then waits (bounded) until the projection has applied it, so a caller reads its own
 //! writes. Unknown parameters are refused by name; what the caller may not see is not found.
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::civil::Date;
@@ -57,15 +59,12 @@ const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
 /// One projection tree per followed service, with its applied position.
 /// Decoded states per (service, aggregate), with the applied position they were read at.
-type Decoded = std::collections::HashMap<
-    (String, String),
-    (u64, std::sync::Arc<dyn std::any::Any + Send + Sync>),
->;
+type Decoded = std::collections::HashMap<(String, String), (u64, Arc<dyn Any + Send + Sync>)>;
 
 #[derive(Clone, Default)]
 pub(crate) struct Views {
     trees: Vec<(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
-    decoded: std::sync::Arc<std::sync::Mutex<Decoded>>,
+    decoded: Arc<std::sync::Mutex<Decoded>>,
 }
 
 impl Views {
@@ -88,16 +87,29 @@ impl Views {
             .ok_or_else(ErrorBody::internal)
     }
 
-    /// Every state of one aggregate. Decoding them from sled is most of a query's cost, so the
-    /// decoded list is kept and reused until the projection applies another event.
-    fn scan<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+    /// Every state of one aggregate, in key order (ids: UUID v7 sorts by time).
+    pub(crate) fn scan<T: DeserializeOwned + Send + Sync + 'static>(
         &self,
         service: &str,
         aggregate: &str,
-    ) -> Result<Vec<T>, ErrorBody> {
+    ) -> Result<Arc<Vec<T>>, ErrorBody> {
+        self.scan_ordered(service, aggregate, "", |_| {})
+    }
+
+    /// Every state of one aggregate, ordered by `sort` (named by `order`, so differently ordered
+    /// copies are cached apart). Decoding from sled is most of a query's cost, so the decoded,
+    /// ordered list is shared by every query until the projection applies another event; a
+    /// query reads it in place and copies only what it answers.
+    pub(crate) fn scan_ordered<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        order: &'static str,
+        sort: fn(&mut Vec<T>),
+    ) -> Result<Arc<Vec<T>>, ErrorBody> {
         let (_, tree, applied) = self.entry(service)?;
         let position = *applied.borrow();
-        let key = (service.to_owned(), aggregate.to_owned());
+        let key = (service.to_owned(), format!("{aggregate}#{order}"));
         {
             let cache = self
                 .decoded
@@ -105,21 +117,26 @@ impl Views {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((at, list)) = cache.get(&key)
                 && *at == position
-                && let Some(list) = list.downcast_ref::<Vec<T>>()
+                && let Ok(list) = Arc::clone(list).downcast::<Vec<T>>()
             {
-                return Ok(list.clone());
+                return Ok(list);
             }
         }
         // Read after noting the position: the list may hold more than `position`, never less,
         // so a later query at a newer position decodes again.
-        let list: Vec<T> = fold::scan(tree, aggregate).map_err(|e| {
+        let mut list: Vec<T> = fold::scan(tree, aggregate).map_err(|e| {
             tracing::error!(error = %e, "read model holds an undecodable state");
             ErrorBody::internal()
         })?;
+        sort(&mut list);
+        let list = Arc::new(list);
         self.decoded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key, (position, std::sync::Arc::new(list.clone())));
+            .insert(
+                key,
+                (position, Arc::clone(&list) as Arc<dyn Any + Send + Sync>),
+            );
         Ok(list)
     }
 
@@ -334,27 +351,37 @@ pub(crate) async fn handle(
     match verb {
         "assessment_list" | "assessment_show" => {
             let mut out = Vec::new();
-            for state in views.scan::<AssessmentState>("assessments", "assessment")? {
+            for state in views
+                .scan::<AssessmentState>("assessments", "assessment")?
+                .iter()
+            {
                 if visibility::sees_country(p, &state.member_state)
                     && id_ok(&state.id)
                     && state_ok(&state.member_state)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
                     let clocks = clocks(&state, today);
-                    out.push(AssessmentView { state, clocks });
+                    out.push(AssessmentView {
+                        state: state.clone(),
+                        clocks,
+                    });
                 }
             }
             one_or_all(verb, f, out)
         }
         "recommendation_list" => {
             let mut out = Vec::new();
-            for mut state in views.scan::<RecommendationState>("assessments", "recommendation")? {
+            for state in views
+                .scan::<RecommendationState>("assessments", "recommendation")?
+                .iter()
+            {
                 if visibility::sees_country(p, &state.member_state)
                     && f.assessment_id.is_none_or(|id| id == state.assessment_id)
                     && state_ok(&state.member_state)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
+                    let mut state = state.clone();
                     if !visibility::reads_confidential(p, &state.member_state) {
                         state.text = "[confidential]".to_owned();
                     }
@@ -373,24 +400,32 @@ pub(crate) async fn handle(
                 .split_whitespace()
                 .map(str::to_lowercase)
                 .collect();
-            let mut out = Vec::new();
-            for state in views.scan::<NeedState>("assessments", "need")? {
-                let haystack = format!("{} {}", state.description, state.beneficiary_institution)
-                    .to_lowercase();
-                if visibility::sees_need(p, &state, &grants, today)
+            // The list is kept ordered: highest priority first (1 is high), then oldest first
+            // (UUID v7 ids sort by time), so a page stops as soon as it is full.
+            let needs =
+                views.scan_ordered::<NeedState>("assessments", "need", "priority", |v| {
+                    v.sort_by_key(|n| (n.priority, n.id));
+                })?;
+            let matches = |state: &&NeedState| {
+                visibility::sees_need(p, state, &grants, today)
                     && id_ok(&state.id)
                     && state_ok(&state.member_state)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
                     && f.priority.is_none_or(|pr| pr == state.priority)
                     && status_ok(state.status.map(|s| s.to_string()))
-                    && words.iter().all(|w| haystack.contains(w.as_str()))
-                    && (!unmet_only || is_unmet(&state))
-                {
-                    out.push(state);
-                }
-            }
-            // Highest priority first (1 is high), then oldest first (UUID v7 ids sort by time).
-            out.sort_by_key(|n| (n.priority, n.id));
+                    && (!unmet_only || is_unmet(state))
+                    && (words.is_empty() || {
+                        let haystack =
+                            format!("{} {}", state.description, state.beneficiary_institution)
+                                .to_lowercase();
+                        words.iter().all(|w| haystack.contains(w.as_str()))
+                    })
+            };
+            let mut out: Vec<NeedState> = if verb == "need_show" {
+                needs.iter().filter(matches).cloned().collect()
+            } else {
+                page_of(f, needs.iter().filter(matches))
+            };
             if verb == "need_show" {
                 // The detail: the need with its referral history and the projects serving it.
                 let Some(need) = out.pop().filter(|_| f.id.is_some()) else {
@@ -398,13 +433,15 @@ pub(crate) async fn handle(
                 };
                 let referrals: Vec<ReferralState> = views
                     .scan::<ReferralState>("projects", "referral")?
-                    .into_iter()
+                    .iter()
                     .filter(|r| r.need_id == need.id && visibility::sees_referral(p, r))
+                    .cloned()
                     .collect();
                 let projects: Vec<ProjectState> = views
                     .scan::<ProjectState>("projects", "project")?
-                    .into_iter()
+                    .iter()
                     .filter(|pr| pr.needs.contains(&need.id) && visibility::sees_project(p, pr))
+                    .cloned()
                     .collect();
                 return to_value(NeedDetail {
                     need,
@@ -412,12 +449,15 @@ pub(crate) async fn handle(
                     projects,
                 });
             }
-            one_or_all(verb, f, out)
+            to_value(out)
         }
         "recommendation_rate_list" => {
             // Implementation rate per State and theme: implemented counts 1, partially 1/2.
             let mut rows: BTreeMap<(String, String), RateRow> = BTreeMap::new();
-            for r in views.scan::<RecommendationState>("assessments", "recommendation")? {
+            for r in views
+                .scan::<RecommendationState>("assessments", "recommendation")?
+                .iter()
+            {
                 if !visibility::sees_country(p, &r.member_state) || !state_ok(&r.member_state) {
                     continue;
                 }
@@ -467,22 +507,25 @@ pub(crate) async fn handle(
             };
             let offers: Vec<OfferState> = views
                 .scan::<OfferState>("partners", "offer")?
-                .into_iter()
+                .iter()
                 .filter(|o| o.organisation == organisation)
+                .cloned()
                 .collect();
             let referrals: Vec<ReferralState> = views
                 .scan::<ReferralState>("projects", "referral")?
-                .into_iter()
+                .iter()
                 .filter(|r| r.organisation == organisation)
+                .cloned()
                 .collect();
             let projects: Vec<ProjectState> = views
                 .scan::<ProjectState>("projects", "project")?
-                .into_iter()
+                .iter()
                 .filter(|pr| {
                     pr.participating
                         .iter()
                         .any(|x| x.organisation == organisation)
                 })
+                .cloned()
                 .collect();
             let mut money = MoneyByStatus::default();
             for pr in &projects {
@@ -508,24 +551,26 @@ pub(crate) async fn handle(
         "sharing_grant_list" => {
             let out: Vec<SharingGrantState> = views
                 .scan::<SharingGrantState>("assessments", "sharing_grant")?
-                .into_iter()
+                .iter()
                 .filter(|g| {
                     visibility::sees_grants(p, &g.member_state) && state_ok(&g.member_state)
                 })
+                .cloned()
                 .collect();
             to_value(page(f, out))
         }
         "organisation_list" | "organisation_show" => {
             let out: Vec<OrganisationState> = views
                 .scan::<OrganisationState>("partners", "organisation")?
-                .into_iter()
+                .iter()
                 .filter(|o| id_ok(&o.id) && status_ok(o.status.map(|s| s.to_string())))
+                .cloned()
                 .collect();
             one_or_all(verb, f, out)
         }
         "offer_list" | "offer_show" => {
             let mut out = Vec::new();
-            for state in views.scan::<OfferState>("partners", "offer")? {
+            for state in views.scan::<OfferState>("partners", "offer")?.iter() {
                 if visibility::sees_organisation_items(p, &state.organisation)
                     && id_ok(&state.id)
                     && f.organisation
@@ -539,7 +584,7 @@ pub(crate) async fn handle(
                 {
                     let (remaining_money, remaining_units) = offer::remaining(&state);
                     out.push(OfferView {
-                        state,
+                        state: state.clone(),
                         remaining_money,
                         remaining_units,
                     });
@@ -550,7 +595,7 @@ pub(crate) async fn handle(
         "referral_list" | "referral_show" => {
             let out: Vec<ReferralState> = views
                 .scan::<ReferralState>("projects", "referral")?
-                .into_iter()
+                .iter()
                 .filter(|r| {
                     visibility::sees_referral(p, r)
                         && id_ok(&r.id)
@@ -560,12 +605,13 @@ pub(crate) async fn handle(
                         && state_ok(&r.member_state)
                         && status_ok(r.status.map(|s| s.to_string()))
                 })
+                .cloned()
                 .collect();
             one_or_all(verb, f, out)
         }
         "project_list" | "project_show" => {
             let mut out = Vec::new();
-            for state in views.scan::<ProjectState>("projects", "project")? {
+            for state in views.scan::<ProjectState>("projects", "project")?.iter() {
                 if visibility::sees_project(p, &state)
                     && id_ok(&state.id)
                     && state_ok(&state.recipient_country)
@@ -581,7 +627,7 @@ pub(crate) async fn handle(
                         .cloned()
                         .collect();
                     out.push(ProjectView {
-                        state,
+                        state: state.clone(),
                         late_milestones,
                     });
                 }
@@ -597,18 +643,19 @@ pub(crate) async fn handle(
             };
             let out: Vec<ProgressReportState> = views
                 .scan::<ProgressReportState>("projects", "progress_report")?
-                .into_iter()
+                .iter()
                 .filter(|r| {
                     visible(r.project_id)
                         && f.project_id.is_none_or(|id| id == r.project_id)
                         && status_ok(r.status.map(|s| s.to_string()))
                 })
+                .cloned()
                 .collect();
             to_value(page(f, out))
         }
         "rate_table_show" => {
             let tables = views.scan::<RateTableState>("projects", "rate_table")?;
-            to_value(tables)
+            to_value(&*tables)
         }
         "token_list" => {
             // Admins only; to anyone else the list is empty, as lists leave out what the
@@ -618,9 +665,9 @@ pub(crate) async fn handle(
             }
             let out: Vec<TokenRow> = views
                 .scan::<TokenState>("partners", "token")?
-                .into_iter()
+                .iter()
                 .filter(|t| id_ok(&t.id) && status_ok(t.status.map(|s| s.to_string())))
-                .map(TokenRow::from)
+                .map(|t| TokenRow::from(t.clone()))
                 .collect();
             to_value(page(f, out))
         }
@@ -635,6 +682,15 @@ fn page<T>(filters: &Filters, out: Vec<T>) -> Vec<T> {
     out.into_iter()
         .skip(filters.offset.unwrap_or(0))
         .take(filters.limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
+/// The same page, taken lazily from an iterator: a list stops reading once the page is full.
+fn page_of<'a, T: Clone + 'a>(filters: &Filters, items: impl Iterator<Item = &'a T>) -> Vec<T> {
+    items
+        .skip(filters.offset.unwrap_or(0))
+        .take(filters.limit.unwrap_or(usize::MAX))
+        .cloned()
         .collect()
 }
 

@@ -11,6 +11,9 @@ use tatrack_eventlog::Envelope;
 
 use crate::{streams, subjects};
 
+/// Most events applied in one sled transaction.
+const MAX_BATCH: usize = 512;
+
 /// A projection kept in one sled tree (keys of its own choosing, except those starting with
 /// `0x00`, which the subscriber reserves for checkpoints).
 pub trait Projection: Send {
@@ -103,7 +106,7 @@ impl Subscriber {
                     () = &mut shutdown => return Ok(()),
                     next = messages.next() => next,
                 };
-                let message = match next {
+                let first = match next {
                     Some(Ok(m)) => m,
                     Some(Err(e)) => {
                         tracing::debug!(service = %self.service, error = %e, "consumer error; reopening");
@@ -111,48 +114,92 @@ impl Subscriber {
                     }
                     None => break,
                 };
-                let sequence = message.info().map_or(0, |i| i.stream_sequence);
-                let envelope: Envelope = match serde_json::from_slice(&message.payload) {
-                    Ok(e) => e,
-                    Err(_) => {
-                        return Err(Error::NotACopy {
-                            stream: subjects::stream_name(&self.service),
-                            sequence,
-                            position: 0,
-                        });
+                // Take every message that has already arrived (up to a bound) and apply them in
+                // one transaction: one sled transaction per event is most of a catch-up's cost.
+                let mut batch = vec![first];
+                let mut reopen = false;
+                while batch.len() < MAX_BATCH {
+                    match messages.next().now_or_never() {
+                        Some(Some(Ok(m))) => batch.push(m),
+                        Some(Some(Err(e))) => {
+                            tracing::debug!(service = %self.service, error = %e, "consumer error; reopening");
+                            reopen = true;
+                            break;
+                        }
+                        Some(None) => {
+                            reopen = true;
+                            break;
+                        }
+                        None => break,
                     }
-                };
-                if envelope.position != sequence {
-                    return Err(Error::NotACopy {
-                        stream: subjects::stream_name(&self.service),
-                        sequence,
-                        position: envelope.position,
-                    });
                 }
-                let applied = self.tree.transaction(|tx| {
-                    let done = tx.get(&key)?.map_or(0, |v| {
-                        u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))
-                    });
-                    if envelope.position <= done {
-                        return Ok(done); // already applied: idempotent
-                    }
-                    projection.apply(tx, &envelope)?;
-                    tx.insert(key.as_slice(), &envelope.position.to_be_bytes())?;
-                    Ok(envelope.position)
-                });
-                match applied {
-                    Ok(p) => {
-                        self.applied.send_replace(p);
-                    }
-                    Err(sled::transaction::TransactionError::Abort(reason)) => {
-                        return Err(Error::Projection {
-                            position: envelope.position,
-                            reason,
-                        });
-                    }
-                    Err(sled::transaction::TransactionError::Storage(e)) => return Err(e.into()),
+                let envelopes = batch
+                    .iter()
+                    .map(|message| self.envelope(message))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.apply(&projection, &key, &envelopes)?;
+                if reopen {
+                    break;
                 }
             }
+        }
+    }
+
+    /// The envelope a message carries, checked to sit at its own position (seq == position).
+    fn envelope(&self, message: &jetstream::Message) -> Result<Envelope, Error> {
+        let sequence = message.info().map_or(0, |i| i.stream_sequence);
+        let not_a_copy = |position| Error::NotACopy {
+            stream: subjects::stream_name(&self.service),
+            sequence,
+            position,
+        };
+        let envelope: Envelope =
+            serde_json::from_slice(&message.payload).map_err(|_| not_a_copy(0))?;
+        if envelope.position != sequence {
+            return Err(not_a_copy(envelope.position));
+        }
+        Ok(envelope)
+    }
+
+    /// Applies consecutive events and moves the checkpoint past them, in one transaction; events
+    /// at or below the checkpoint are skipped (idempotent).
+    fn apply<P: Projection>(
+        &self,
+        projection: &P,
+        key: &[u8],
+        envelopes: &[Envelope],
+    ) -> Result<(), Error> {
+        let applied = self.tree.transaction(|tx| {
+            let mut done = tx.get(key)?.map_or(0, |v| {
+                u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))
+            });
+            for envelope in envelopes {
+                if envelope.position <= done {
+                    continue; // already applied: idempotent
+                }
+                projection.apply(tx, envelope).map_err(|e| match e {
+                    ConflictableTransactionError::Abort(reason) => {
+                        ConflictableTransactionError::Abort((envelope.position, reason))
+                    }
+                    ConflictableTransactionError::Storage(e) => {
+                        ConflictableTransactionError::Storage(e)
+                    }
+                    ConflictableTransactionError::Conflict => ConflictableTransactionError::Conflict,
+                })?;
+                done = envelope.position;
+            }
+            tx.insert(key, &done.to_be_bytes())?;
+            Ok(done)
+        });
+        match applied {
+            Ok(p) => {
+                self.applied.send_replace(p);
+                Ok(())
+            }
+            Err(sled::transaction::TransactionError::Abort((position, reason))) => {
+                Err(Error::Projection { position, reason })
+            }
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
         }
     }
 
