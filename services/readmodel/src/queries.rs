@@ -360,7 +360,7 @@ pub(crate) async fn handle(
                     && state_ok(&state.member_state)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
-                    let clocks = clocks(&state, today);
+                    let clocks = clocks(state, today);
                     out.push(AssessmentView {
                         state: state.clone(),
                         clocks,
@@ -582,7 +582,7 @@ pub(crate) async fn handle(
                         .is_none_or(|m| state.countries.contains(m))
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
-                    let (remaining_money, remaining_units) = offer::remaining(&state);
+                    let (remaining_money, remaining_units) = offer::remaining(state);
                     out.push(OfferView {
                         state: state.clone(),
                         remaining_money,
@@ -612,7 +612,7 @@ pub(crate) async fn handle(
         "project_list" | "project_show" => {
             let mut out = Vec::new();
             for state in views.scan::<ProjectState>("projects", "project")?.iter() {
-                if visibility::sees_project(p, &state)
+                if visibility::sees_project(p, state)
                     && id_ok(&state.id)
                     && state_ok(&state.recipient_country)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
@@ -622,7 +622,7 @@ pub(crate) async fn handle(
                     && f.need_id.is_none_or(|id| state.needs.contains(&id))
                     && status_ok(state.status.map(|s| s.as_str().to_owned()))
                 {
-                    let late_milestones = late_milestones(&state, today)
+                    let late_milestones = late_milestones(state, today)
                         .into_iter()
                         .cloned()
                         .collect();
