@@ -9,6 +9,23 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/install-nats.sh
 source ./deploy/local/install-nats.sh
 
+# The IATI export test validates its output with xmllint against the IATI schema; it fails (it
+# does not skip) without it. Debian and Ubuntu ship it in libxml2-utils.
+if ! command -v xmllint >/dev/null 2>&1; then
+    echo "xmllint not found: installing libxml2-utils" >&2
+    sudo_cmd=()
+    if [[ "$(id -u)" != "0" ]]; then
+        sudo_cmd=(sudo)
+    fi
+    if command -v apt-get >/dev/null 2>&1; then
+        "${sudo_cmd[@]}" apt-get install -y libxml2-utils >/dev/null \
+            || { "${sudo_cmd[@]}" apt-get update >/dev/null && "${sudo_cmd[@]}" apt-get install -y libxml2-utils >/dev/null; }
+    else
+        echo "no apt-get: install xmllint (libxml2) yourself" >&2
+        exit 1
+    fi
+fi
+
 if [[ "${CI:-}" == "true" ]]; then
     export CARGO_TERM_COLOR=never
 fi

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::RequestMeta;
-use tatrack_domain::Role;
+use tatrack_domain::{Principal, Role};
 use tatrack_gateway::token;
 use tatrack_tests::*;
 use uuid::Uuid;
@@ -391,82 +391,43 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     services.stop().await;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The access matrix (issue 4, part 3): every role × every view and every verb × ORG-OWN's /
+// Kenya's object and another's, with the exact answer. The rows are `expected_view` and
+// `expected_command`, whose fallback arms panic, and the loops run over the gateway's own tables
+// (`VIEWS`, `COMMANDS`), so a view or verb added without a row fails this test.
+
 /// Who asks, in the access matrix.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Admin,
     Coordinator,
+    /// A donor of ORG-OWN, whose offer, referral and project the fixture calls "own".
     DonorOwn,
     DonorOther,
+    /// A focal point of Kenya, the State of the "own" objects.
     StateOwn,
+    /// A focal point of France.
     StateOther,
     Auditor,
 }
 
+const EVERYONE: [Who; 7] = [
+    Who::Admin,
+    Who::Coordinator,
+    Who::DonorOwn,
+    Who::DonorOther,
+    Who::StateOwn,
+    Who::StateOther,
+    Who::Auditor,
+];
+
 const OWN_ORG: &str = "ORG-OWN";
 const OTHER_ORG: &str = "ORG-OTHER";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_matrix_over_every_view_and_verb() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
-    let gw = Gateway::start(&h).await;
-    // A new command id for each command.
-    let coordinator = || RequestMeta::new(principal(Role::Coordinator, None, None));
-
-    // Kenya's assessment, two organisations and an offer of the first.
-    let assessment = Uuid::now_v7();
-    command_to(
-        &client,
-        &coordinator(),
-        "assessments",
-        "assessment_plan",
-        &plan_body(assessment, "KE"),
-    )
-    .await
-    .unwrap();
-    for org in [OWN_ORG, OTHER_ORG] {
-        let body = json!({ "id": org, "name": format!("Organisation {org}"), "kind": "civil_society",
-                           "iati_type": "22", "iati_identifier": null, "country": null });
-        command_to(
-            &client,
-            &coordinator(),
-            "partners",
-            "organisation_register",
-            &body,
-        )
-        .await
-        .unwrap();
-    }
-    let offer = Uuid::now_v7();
-    let offer_body = json!({ "id": offer, "organisation": OWN_ORG, "title": "Border officer training",
-        "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
-        "budget": { "amount_minor": 30_000_000, "currency": "USD" },
-        "capacity": { "measure": "officers trained", "quantity": 150 },
-        "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"], "conditions": null });
-    let reply = command_to(
-        &client,
-        &coordinator(),
-        "partners",
-        "offer_draft",
-        &offer_body,
-    )
-    .await
-    .unwrap();
-    let partners_position = reply["last_position"].as_u64().unwrap();
-
-    let mut tokens = Vec::new();
-    for who in [
-        Who::Admin,
-        Who::Coordinator,
-        Who::DonorOwn,
-        Who::DonorOther,
-        Who::StateOwn,
-        Who::StateOther,
-        Who::Auditor,
-    ] {
-        let (role, org, country) = match who {
+impl Who {
+    fn scope(self) -> (Role, Option<&'static str>, Option<&'static str>) {
+        match self {
             Who::Admin => (Role::Admin, None, None),
             Who::Coordinator => (Role::Coordinator, None, None),
             Who::DonorOwn => (Role::Donor, Some(OWN_ORG), None),
@@ -474,117 +435,1450 @@ async fn access_matrix_over_every_view_and_verb() {
             Who::StateOwn => (Role::StateFocalPoint, None, Some("KE")),
             Who::StateOther => (Role::StateFocalPoint, None, Some("FR")),
             Who::Auditor => (Role::Auditor, None, None),
+        }
+    }
+
+    /// The same principal as its token carries, for fixtures sent straight over NATS.
+    fn principal(self) -> Principal {
+        let (role, organisation, member_state) = self.scope();
+        principal(role, organisation, member_state)
+    }
+}
+
+/// What a one-object view is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Object {
+    /// A list: no one object.
+    All,
+    /// ORG-OWN's, or Kenya's (for needs: the one Kenya shared with ORG-OWN).
+    Own,
+    /// ORG-OTHER's, or France's (for needs: Kenya's need shared with no one).
+    Other,
+}
+
+/// The fixture's objects, as the rows name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    AssessmentKe,
+    AssessmentFr,
+    RecommendationKe,
+    RecommendationFr,
+    /// Confidential recommendation text, and the mark that stands in for it when redacted.
+    TextKe,
+    TextFr,
+    Redacted,
+    /// Kenya's needs: shared with ORG-OWN, shared with no one, shared with ORG-OTHER, shared
+    /// with ORG-OWN by a grant since revoked, by a grant since expired, shared with all donors.
+    NeedShared,
+    NeedUnshared,
+    NeedOther,
+    NeedRevoked,
+    NeedExpired,
+    NeedAllDonors,
+    NeedFr,
+    GrantShared,
+    GrantOther,
+    /// Kenya's and France's rows of the recommendation rates.
+    RatesKe,
+    RatesFr,
+    OrgOwn,
+    OrgOther,
+    OfferOwn,
+    OfferOther,
+    /// ORG-OWN's referral (accepted by partner and State) for the shared need; ORG-OTHER's
+    /// (referred) for the need shared with it.
+    ReferralOwn,
+    ReferralOther,
+    /// ORG-OWN's project in Kenya (serving the shared need); ORG-OTHER's in France.
+    ProjectOwn,
+    ProjectOther,
+    ReportOwn,
+    ReportOther,
+    RateTable,
+    /// The coordinator's access token, and its hash, which no view may ever show.
+    Token,
+    TokenHash,
+}
+
+/// A view's expected answer: the status, and (for 200) the fixture objects the answer holds and
+/// those it must not.
+#[derive(Debug)]
+struct Expect {
+    status: StatusCode,
+    shows: Vec<Item>,
+    hides: Vec<Item>,
+}
+
+fn seen(shows: &[Item], hides: &[Item]) -> Expect {
+    Expect {
+        status: StatusCode::OK,
+        shows: shows.to_vec(),
+        hides: hides.to_vec(),
+    }
+}
+
+/// What the caller may not see is answered as not found (DESIGN §6).
+fn not_found() -> Expect {
+    Expect {
+        status: StatusCode::NOT_FOUND,
+        shows: Vec::new(),
+        hides: Vec::new(),
+    }
+}
+
+fn show(visible: bool, item: Item) -> Expect {
+    if visible {
+        seen(&[item], &[])
+    } else {
+        not_found()
+    }
+}
+
+/// The parameter naming the object of a one-object view, and its own and other's object; `None`
+/// for a list.
+fn target(view: &str) -> Option<(&'static str, Item, Item)> {
+    use Item as I;
+    Some(match view {
+        "assessment_show" => ("id", I::AssessmentKe, I::AssessmentFr),
+        "need_show" => ("id", I::NeedShared, I::NeedUnshared),
+        "need_match_list" => ("need_id", I::NeedShared, I::NeedUnshared),
+        "organisation_show" => ("id", I::OrgOwn, I::OrgOther),
+        "offer_show" => ("id", I::OfferOwn, I::OfferOther),
+        "offer_match_list" => ("offer_id", I::OfferOwn, I::OfferOther),
+        "referral_show" => ("id", I::ReferralOwn, I::ReferralOther),
+        "project_show" => ("id", I::ProjectOwn, I::ProjectOther),
+        "portfolio_show" => ("organisation", I::OrgOwn, I::OrgOther),
+        _ => return None,
+    })
+}
+
+/// The access rows for views (visibility.rs, queries.rs, matching.rs, allocation.rs; DESIGN §1 and
+/// §6): staff and auditors see everything (auditors without confidential text), a State focal
+/// point its own country's assessments, recommendations, needs, grants, referrals and projects but
+/// no offers, a donor only the needs shared with it and its own offers, referrals and projects.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one row per view, kept together so the matrix reads as one table"
+)]
+fn expected_view(view: &str, who: Who, object: Object) -> Expect {
+    use Item as I;
+    use Object as O;
+    use Who as W;
+    let staff_or_auditor = matches!(who, W::Admin | W::Coordinator | W::Auditor);
+    match (view, object) {
+        ("assessment_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => {
+                seen(&[I::AssessmentKe, I::AssessmentFr], &[])
+            }
+            W::StateOwn => seen(&[I::AssessmentKe], &[I::AssessmentFr]),
+            W::StateOther => seen(&[I::AssessmentFr], &[I::AssessmentKe]),
+            // KNOWN GAP: Kenya shared its assessment report with ORG-OWN (a grant with scope
+            // `assessment_report`, DESIGN §2), but the read model ignores that scope and shows
+            // donors no assessment at all, shared or not (visibility::sees_country).
+            W::DonorOwn | W::DonorOther => seen(&[], &[I::AssessmentKe, I::AssessmentFr]),
+        },
+        // KNOWN GAP: as above, ORG-OWN's donor does not find the report Kenya shared with it.
+        ("assessment_show", O::Own) => {
+            show(staff_or_auditor || who == W::StateOwn, I::AssessmentKe)
+        }
+        ("assessment_show", O::Other) => {
+            show(staff_or_auditor || who == W::StateOther, I::AssessmentFr)
+        }
+        // Recommendation text is confidential: staff and the State concerned read it, auditors
+        // get the mark instead; donors get no recommendation at all.
+        ("recommendation_list", O::All) => match who {
+            W::Admin | W::Coordinator => seen(
+                &[
+                    I::RecommendationKe,
+                    I::RecommendationFr,
+                    I::TextKe,
+                    I::TextFr,
+                ],
+                &[I::Redacted],
+            ),
+            W::Auditor => seen(
+                &[I::RecommendationKe, I::RecommendationFr, I::Redacted],
+                &[I::TextKe, I::TextFr],
+            ),
+            W::StateOwn => seen(
+                &[I::RecommendationKe, I::TextKe],
+                &[I::RecommendationFr, I::TextFr, I::Redacted],
+            ),
+            W::StateOther => seen(
+                &[I::RecommendationFr, I::TextFr],
+                &[I::RecommendationKe, I::TextKe, I::Redacted],
+            ),
+            W::DonorOwn | W::DonorOther => seen(
+                &[],
+                &[
+                    I::RecommendationKe,
+                    I::RecommendationFr,
+                    I::TextKe,
+                    I::TextFr,
+                ],
+            ),
+        },
+        ("recommendation_rate_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(&[I::RatesKe, I::RatesFr], &[]),
+            W::StateOwn => seen(&[I::RatesKe], &[I::RatesFr]),
+            W::StateOther => seen(&[I::RatesFr], &[I::RatesKe]),
+            W::DonorOwn | W::DonorOther => seen(&[], &[I::RatesKe, I::RatesFr]),
+        },
+        // Every need in these lists is unmet, so both lists answer alike.
+        ("need_list" | "unmet_need_list", O::All) => {
+            let (shows, hides) = needs_for(who);
+            seen(&shows, &hides)
+        }
+        // The detail carries the need's referrals and the projects serving it.
+        ("need_show", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::StateOwn | W::DonorOwn => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[])
+            }
+            W::DonorOther | W::StateOther => not_found(),
+        },
+        ("need_show", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
+        // Consent records: not for donors (they would learn whom else a State shares with).
+        ("sharing_grant_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::StateOwn => {
+                seen(&[I::GrantShared, I::GrantOther], &[])
+            }
+            W::StateOther | W::DonorOwn | W::DonorOther => {
+                seen(&[], &[I::GrantShared, I::GrantOther])
+            }
+        },
+        // The registry of organisations is public to every role.
+        ("organisation_list", O::All) => seen(&[I::OrgOwn, I::OrgOther], &[]),
+        ("organisation_show", O::Own) => show(true, I::OrgOwn),
+        ("organisation_show", O::Other) => show(true, I::OrgOther),
+        ("offer_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(&[I::OfferOwn, I::OfferOther], &[]),
+            W::DonorOwn => seen(&[I::OfferOwn], &[I::OfferOther]),
+            W::DonorOther => seen(&[I::OfferOther], &[I::OfferOwn]),
+            W::StateOwn | W::StateOther => seen(&[], &[I::OfferOwn, I::OfferOther]),
+        },
+        ("offer_show", O::Own) => show(staff_or_auditor || who == W::DonorOwn, I::OfferOwn),
+        ("offer_show", O::Other) => show(staff_or_auditor || who == W::DonorOther, I::OfferOther),
+        ("portfolio_show", O::Own) => {
+            if staff_or_auditor || who == W::DonorOwn {
+                seen(
+                    &[I::OfferOwn, I::ReferralOwn, I::ProjectOwn],
+                    &[I::OfferOther, I::ReferralOther, I::ProjectOther],
+                )
+            } else {
+                not_found()
+            }
+        }
+        ("portfolio_show", O::Other) => {
+            if staff_or_auditor || who == W::DonorOther {
+                seen(
+                    &[I::OfferOther, I::ReferralOther, I::ProjectOther],
+                    &[I::OfferOwn, I::ReferralOwn, I::ProjectOwn],
+                )
+            } else {
+                not_found()
+            }
+        }
+        // Both referrals are for Kenya's needs.
+        ("referral_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::StateOwn => {
+                seen(&[I::ReferralOwn, I::ReferralOther], &[])
+            }
+            W::DonorOwn => seen(&[I::ReferralOwn], &[I::ReferralOther]),
+            W::DonorOther => seen(&[I::ReferralOther], &[I::ReferralOwn]),
+            W::StateOther => seen(&[], &[I::ReferralOwn, I::ReferralOther]),
+        },
+        ("referral_show", O::Own) => show(
+            staff_or_auditor || matches!(who, W::DonorOwn | W::StateOwn),
+            I::ReferralOwn,
+        ),
+        ("referral_show", O::Other) => show(
+            staff_or_auditor || matches!(who, W::DonorOther | W::StateOwn),
+            I::ReferralOther,
+        ),
+        ("project_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(&[I::ProjectOwn, I::ProjectOther], &[]),
+            W::DonorOwn | W::StateOwn => seen(&[I::ProjectOwn], &[I::ProjectOther]),
+            W::DonorOther | W::StateOther => seen(&[I::ProjectOther], &[I::ProjectOwn]),
+        },
+        ("project_show", O::Own) => show(
+            staff_or_auditor || matches!(who, W::DonorOwn | W::StateOwn),
+            I::ProjectOwn,
+        ),
+        ("project_show", O::Other) => show(
+            staff_or_auditor || matches!(who, W::DonorOther | W::StateOther),
+            I::ProjectOther,
+        ),
+        // A progress report is seen with its project.
+        ("progress_report_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(&[I::ReportOwn, I::ReportOther], &[]),
+            W::DonorOwn | W::StateOwn => seen(&[I::ReportOwn], &[I::ReportOther]),
+            W::DonorOther | W::StateOther => seen(&[I::ReportOther], &[I::ReportOwn]),
+        },
+        // Exchange rates are no one's secret.
+        ("rate_table_show", O::All) => seen(&[I::RateTable], &[]),
+        // Admins list tokens (never their hashes); to anyone else the list is empty.
+        ("token_list", O::All) => match who {
+            W::Admin => seen(&[I::Token], &[I::TokenHash]),
+            W::Coordinator
+            | W::DonorOwn
+            | W::DonorOther
+            | W::StateOwn
+            | W::StateOther
+            | W::Auditor => seen(&[], &[I::Token, I::TokenHash]),
+        },
+        // Asked with `include_ineligible=true`, so every offer the caller may see is in the
+        // answer, eligible or not: what is absent is absent because of access. A State sees its
+        // need but no offers.
+        ("need_match_list", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor => {
+                seen(&[I::NeedShared, I::OfferOwn, I::OfferOther], &[])
+            }
+            W::DonorOwn => seen(&[I::NeedShared, I::OfferOwn], &[I::OfferOther]),
+            W::StateOwn => seen(&[I::NeedShared], &[I::OfferOwn, I::OfferOther]),
+            W::DonorOther | W::StateOther => not_found(),
+        },
+        ("need_match_list", O::Other) => match who {
+            W::Admin | W::Coordinator | W::Auditor => {
+                seen(&[I::NeedUnshared, I::OfferOwn, I::OfferOther], &[])
+            }
+            W::StateOwn => seen(&[I::NeedUnshared], &[I::OfferOwn, I::OfferOther]),
+            W::DonorOwn | W::DonorOther | W::StateOther => not_found(),
+        },
+        // The open needs the caller may see, eligible or not; an offer only to those who see it.
+        ("offer_match_list", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::DonorOwn => {
+                let (needs, hides) = needs_for(who);
+                seen(&[&[I::OfferOwn], &needs[..]].concat(), &hides)
+            }
+            W::DonorOther | W::StateOwn | W::StateOther => not_found(),
+        },
+        ("offer_match_list", O::Other) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::DonorOther => {
+                let (needs, hides) = needs_for(who);
+                seen(&[&[I::OfferOther], &needs[..]].concat(), &hides)
+            }
+            W::DonorOwn | W::StateOwn | W::StateOther => not_found(),
+        },
+        // Every referable need the caller may see has a row; assignments use only the offers it
+        // may see.
+        ("allocation_proposal", O::All) => {
+            let (needs, hidden_needs) = needs_for(who);
+            let hidden_offers: &[Item] = match who {
+                W::Admin | W::Coordinator | W::Auditor => &[],
+                W::DonorOwn => &[I::OfferOther],
+                W::DonorOther => &[I::OfferOwn],
+                W::StateOwn | W::StateOther => &[I::OfferOwn, I::OfferOther],
+            };
+            seen(&needs, &[&hidden_needs[..], hidden_offers].concat())
+        }
+        // The fixture's overlaps, all in Kenya on BOR for the "Border Police Unit": the two
+        // offers; the two referrals; each referral with ORG-OWN's project. A row is shown only
+        // when the caller may see both of its items.
+        ("overlap_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(
+                &[
+                    I::OfferOwn,
+                    I::OfferOther,
+                    I::ReferralOwn,
+                    I::ReferralOther,
+                    I::ProjectOwn,
+                ],
+                &[],
+            ),
+            W::DonorOwn => seen(
+                &[I::ReferralOwn, I::ProjectOwn],
+                &[I::OfferOwn, I::OfferOther, I::ReferralOther],
+            ),
+            W::StateOwn => seen(
+                &[I::ReferralOwn, I::ReferralOther, I::ProjectOwn],
+                &[I::OfferOwn, I::OfferOther],
+            ),
+            W::DonorOther | W::StateOther => seen(
+                &[],
+                &[
+                    I::OfferOwn,
+                    I::OfferOther,
+                    I::ReferralOwn,
+                    I::ReferralOther,
+                    I::ProjectOwn,
+                ],
+            ),
+        },
+        _ => panic!("no access row for view {view} (asked about {object:?})"),
+    }
+}
+
+/// Every need of the fixture, split into those `who` may see and those it may not: a donor sees a
+/// need only while an unexpired, unrevoked grant shares it with its organisation or all donors.
+fn needs_for(who: Who) -> (Vec<Item>, Vec<Item>) {
+    use Item as I;
+    [
+        I::NeedShared,
+        I::NeedUnshared,
+        I::NeedOther,
+        I::NeedRevoked,
+        I::NeedExpired,
+        I::NeedAllDonors,
+        I::NeedFr,
+    ]
+    .into_iter()
+    .partition(|need| match who {
+        Who::Admin | Who::Coordinator | Who::Auditor => true,
+        Who::StateOwn => *need != I::NeedFr,
+        Who::StateOther => *need == I::NeedFr,
+        Who::DonorOwn => matches!(need, I::NeedShared | I::NeedAllDonors),
+        Who::DonorOther => matches!(need, I::NeedOther | I::NeedAllDonors),
+    })
+}
+
+/// What `who` may see in no answer of any view; checked in every 200 it gets, on top of its row.
+fn never(who: Who) -> &'static [Item] {
+    use Item as I;
+    match who {
+        Who::Admin | Who::Coordinator => &[I::TokenHash],
+        Who::Auditor => &[I::TextKe, I::TextFr, I::TokenHash],
+        Who::DonorOwn => &[
+            I::TextKe,
+            I::TextFr,
+            I::TokenHash,
+            I::AssessmentKe,
+            I::AssessmentFr,
+            I::RecommendationFr,
+            I::NeedUnshared,
+            I::NeedOther,
+            I::NeedRevoked,
+            I::NeedExpired,
+            I::NeedFr,
+            I::GrantShared,
+            I::GrantOther,
+            I::OfferOther,
+            I::ReferralOther,
+            I::ProjectOther,
+            I::ReportOther,
+        ],
+        Who::DonorOther => &[
+            I::TextKe,
+            I::TextFr,
+            I::TokenHash,
+            I::AssessmentKe,
+            I::AssessmentFr,
+            I::RecommendationFr,
+            I::NeedShared,
+            I::NeedUnshared,
+            I::NeedRevoked,
+            I::NeedExpired,
+            I::NeedFr,
+            I::GrantShared,
+            I::GrantOther,
+            I::OfferOwn,
+            I::ReferralOwn,
+            I::ProjectOwn,
+            I::ReportOwn,
+        ],
+        Who::StateOwn => &[
+            I::TextFr,
+            I::TokenHash,
+            I::AssessmentFr,
+            I::RecommendationFr,
+            I::NeedFr,
+            I::ProjectOther,
+            I::ReportOther,
+        ],
+        Who::StateOther => &[
+            I::TextKe,
+            I::TokenHash,
+            I::AssessmentKe,
+            I::RecommendationKe,
+            I::NeedShared,
+            I::NeedUnshared,
+            I::NeedOther,
+            I::NeedRevoked,
+            I::NeedExpired,
+            I::NeedAllDonors,
+            I::GrantShared,
+            I::GrantOther,
+            I::OfferOwn,
+            I::OfferOther,
+            I::ReferralOwn,
+            I::ReferralOther,
+            I::ProjectOwn,
+            I::ReportOwn,
+        ],
+    }
+}
+
+/// What a command gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// 200, and it wrote.
+    Allowed,
+    /// 403, and it wrote nothing.
+    Forbidden,
+}
+
+/// The access rows for commands (each service's access.rs; DESIGN §1, ARCHITECTURE "Access"),
+/// for a body aimed at ORG-OWN's or Kenya's object.
+fn expected_command(verb: &str, who: Who) -> Outcome {
+    use Who as W;
+    let staff = matches!(who, W::Admin | W::Coordinator);
+    let allowed = match verb {
+        // Staff run assessments, keep needs and the registry, refer, create and approve.
+        "assessment_plan"
+        | "assessment_mark_conducted"
+        | "assessment_send_draft"
+        | "assessment_adopt"
+        | "assessment_close"
+        | "assessment_cancel"
+        | "recommendation_record"
+        | "need_identify"
+        | "need_withdraw"
+        | "need_mark_met"
+        | "need_amend"
+        | "organisation_register"
+        | "organisation_deactivate"
+        | "referral_propose"
+        | "referral_refer"
+        | "referral_activate"
+        | "referral_lapse"
+        | "project_create"
+        | "project_join_referral"
+        | "progress_report_validate"
+        | "progress_report_return"
+        | "rate_table_record" => staff,
+        // What the State does for itself, staff may record for it (ARCHITECTURE, "Access").
+        "assessment_record_observations"
+        | "assessment_record_response"
+        | "recommendation_update_status"
+        | "need_agree_with_state"
+        | "need_decline"
+        | "sharing_grant_grant"
+        | "sharing_grant_revoke" => staff || who == W::StateOwn,
+        // A partner keeps its own details and offers.
+        "organisation_update"
+        | "offer_draft"
+        | "offer_publish"
+        | "offer_amend"
+        | "offer_withdraw"
+        | "offer_expire" => staff || who == W::DonorOwn,
+        // Derived totals come only from the projects service (as `system`), never a caller.
+        "need_record_coverage" | "offer_record_commitment" => false,
+        "token_issue" | "token_revoke" => who == W::Admin,
+        // The partner and then the State accept or decline, each only for itself: not even
+        // staff act for them here.
+        "referral_accept_by_partner" | "referral_decline_by_partner" => who == W::DonorOwn,
+        "referral_accept_by_state" | "referral_decline_by_state" => who == W::StateOwn,
+        // A project's participating organisations work on it.
+        "project_change_status"
+        | "project_set_budget"
+        | "project_add_transaction"
+        | "project_add_milestone"
+        | "project_add_result"
+        | "project_add_document" => staff || who == W::DonorOwn,
+        // ... and its State also completes milestones, records actuals and reports progress.
+        "project_complete_milestone"
+        | "project_record_indicator_actual"
+        | "progress_report_draft"
+        | "progress_report_revise"
+        | "progress_report_submit" => staff || matches!(who, W::DonorOwn | W::StateOwn),
+        // Every role may make a summary: it holds only what the caller may see.
+        "report_summary" => true,
+        _ => panic!("no access row for verb {verb}"),
+    };
+    if allowed {
+        Outcome::Allowed
+    } else {
+        Outcome::Forbidden
+    }
+}
+
+fn usd(major: i64) -> Value {
+    json!({ "amount_minor": major * 100, "currency": "USD" })
+}
+
+/// Sends a fixture command straight to the service; it must be accepted.
+async fn done(
+    client: &async_nats::Client,
+    who: &Principal,
+    service: &str,
+    verb: &str,
+    body: &Value,
+) -> Value {
+    command_to(client, &RequestMeta::new(who.clone()), service, verb, body)
+        .await
+        .unwrap_or_else(|e| panic!("fixture {verb} as {}: {e:?}\n{body}", who.role))
+}
+
+fn staff() -> Principal {
+    Who::Coordinator.principal()
+}
+
+fn focal_point(country: &str) -> Principal {
+    principal(Role::StateFocalPoint, None, Some(country))
+}
+
+fn donor(organisation: &str) -> Principal {
+    principal(Role::Donor, Some(organisation), None)
+}
+
+/// An assessment of `country`, moved `steps` along planned → conducted → draft sent → adopted →
+/// response received.
+async fn assessment(client: &async_nats::Client, country: &str, steps: usize) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        &staff(),
+        "assessments",
+        "assessment_plan",
+        &plan_body(id, country),
+    )
+    .await;
+    for (verb, on) in [
+        ("assessment_mark_conducted", "2026-03-06"),
+        ("assessment_send_draft", "2026-04-01"),
+        ("assessment_adopt", "2026-05-15"),
+        ("assessment_record_response", "2026-06-01"),
+    ]
+    .into_iter()
+    .take(steps)
+    {
+        done(
+            client,
+            &staff(),
+            "assessments",
+            verb,
+            &json!({ "id": id, "on": on, "reason": null }),
+        )
+        .await;
+    }
+    id
+}
+
+async fn recommendation(client: &async_nats::Client, assessment: Uuid, text: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        &staff(),
+        "assessments",
+        "recommendation_record",
+        &json!({ "id": id, "assessment_id": assessment, "member_state": "", "theme": "BOR",
+                 "priority": 1, "text": text }),
+    )
+    .await;
+    id
+}
+
+/// A need of `country` for 450000.00 USD and 200 officers trained, agreed by its State if asked.
+async fn need(
+    client: &async_nats::Client,
+    country: &str,
+    recommendation: Uuid,
+    agreed: bool,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        &staff(),
+        "assessments",
+        "need_identify",
+        &json!({ "id": id, "member_state": country, "recommendation_ids": [recommendation],
+                 "theme": "BOR", "modality": "training", "description": "Train 200 border officers",
+                 "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(450_000),
+                 "size": { "measure": "officers trained", "quantity": 200 }, "priority": 1 }),
+    )
+    .await;
+    if agreed {
+        done(
+            client,
+            &focal_point(country),
+            "assessments",
+            "need_agree_with_state",
+            &json!({ "id": id, "on": "2026-06-10", "reason": null }),
+        )
+        .await;
+    }
+    id
+}
+
+fn grant_body(need: Uuid, organisation: &str) -> Value {
+    json!({ "id": Uuid::now_v7(), "member_state": "KE", "scope": { "type": "need", "need_id": need },
+            "audience": { "type": "organisations", "ids": [organisation] }, "until": null,
+            "granted_on": "2026-06-12" })
+}
+
+/// Kenya shares `need` with `organisation`.
+async fn grant(client: &async_nats::Client, need: Uuid, organisation: &str) -> Uuid {
+    grant_with(client, grant_body(need, organisation)).await
+}
+
+async fn grant_with(client: &async_nats::Client, body: Value) -> Uuid {
+    done(
+        client,
+        &focal_point("KE"),
+        "assessments",
+        "sharing_grant_grant",
+        &body,
+    )
+    .await;
+    serde_json::from_value(body["id"].clone()).unwrap()
+}
+
+fn org_body(id: &str) -> Value {
+    json!({ "id": id, "name": format!("Organisation {id}"), "kind": "civil_society",
+            "iati_type": "22", "iati_identifier": null, "country": null })
+}
+
+fn offer_body(id: Uuid, organisation: &str) -> Value {
+    json!({ "id": id, "organisation": organisation, "title": "Border officer training",
+        "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
+        "budget": usd(300_000), "capacity": { "measure": "officers trained", "quantity": 150 },
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"],
+        "conditions": null })
+}
+
+/// An offer of `organisation` for BOR in Kenya, drafted by it and published if asked.
+async fn offer(client: &async_nats::Client, organisation: &str, publish: bool) -> Uuid {
+    let id = Uuid::now_v7();
+    let who = donor(organisation);
+    done(
+        client,
+        &who,
+        "partners",
+        "offer_draft",
+        &offer_body(id, organisation),
+    )
+    .await;
+    if publish {
+        done(
+            client,
+            &who,
+            "partners",
+            "offer_publish",
+            &json!({ "id": id, "on": "2026-06-01", "reason": null }),
+        )
+        .await;
+    }
+    id
+}
+
+/// A referral of `units` of `need` to `offer` (of `organisation`), moved `steps` along proposed →
+/// referred → accepted by the partner → accepted by Kenya.
+async fn referral(
+    client: &async_nats::Client,
+    need: Uuid,
+    offer: Uuid,
+    organisation: &str,
+    units: u64,
+    steps: usize,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        &staff(),
+        "projects",
+        "referral_propose",
+        &json!({ "id": id, "need_id": need, "offer_id": offer, "member_state": "KE",
+                 "organisation": organisation, "share_money": null, "share_units": units }),
+    )
+    .await;
+    let moves = [
+        ("referral_refer", staff(), "2026-07-01"),
+        (
+            "referral_accept_by_partner",
+            donor(organisation),
+            "2026-07-02",
+        ),
+        ("referral_accept_by_state", focal_point("KE"), "2026-07-03"),
+    ];
+    for (verb, who, on) in moves.into_iter().take(steps) {
+        done(
+            client,
+            &who,
+            "projects",
+            verb,
+            &json!({ "id": id, "on": on, "reason": null }),
+        )
+        .await;
+    }
+    id
+}
+
+fn project_body(id: Uuid, country: &str, needs: &[Uuid], organisation: &str) -> Value {
+    json!({ "id": id, "iati_identifier": format!("XM-TATRACK-{}", id.simple()),
+            "title": "Border management training", "description": "Training of border officers",
+            "recipient_country": country, "theme": "BOR", "dac_sector": "15210",
+            "participating": [{ "organisation": organisation, "role": "1" },
+                              { "organisation": organisation, "role": "4" }],
+            "planned_start": "2026-09-01", "planned_end": "2027-08-31", "budget": usd(100_000),
+            "needs": needs, "referrals": [] })
+}
+
+async fn project(
+    client: &async_nats::Client,
+    country: &str,
+    needs: &[Uuid],
+    organisation: &str,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        &staff(),
+        "projects",
+        "project_create",
+        &project_body(id, country, needs, organisation),
+    )
+    .await;
+    id
+}
+
+fn report_body(id: Uuid, project: Uuid) -> Value {
+    json!({ "id": id, "project_id": project, "period_start": "2026-09-01",
+            "period_end": "2026-10-31", "narrative": "First course held.", "actuals": [] })
+}
+
+/// A progress report on `project`, drafted by `who`, and submitted if asked.
+async fn report(client: &async_nats::Client, who: &Principal, project: Uuid, submit: bool) -> Uuid {
+    let id = Uuid::now_v7();
+    done(
+        client,
+        who,
+        "projects",
+        "progress_report_draft",
+        &report_body(id, project),
+    )
+    .await;
+    if submit {
+        done(
+            client,
+            who,
+            "projects",
+            "progress_report_submit",
+            &json!({ "id": id, "on": "2026-11-01", "reason": null }),
+        )
+        .await;
+    }
+    id
+}
+
+/// The confidential texts: found nowhere else in the fixture, so a view that holds one leaks it.
+const TEXT_KE: &str = "Kenya, confidential: screening at Jomo Kenyatta airport is inadequate.";
+const TEXT_FR: &str = "France, confidential: the inter-agency cell lacks a legal basis.";
+
+/// The matrix's fixture, made through the real services.
+struct World {
+    client: async_nats::Client,
+    assessment_ke: Uuid,
+    assessment_fr: Uuid,
+    recommendation_ke: Uuid,
+    recommendation_fr: Uuid,
+    need_shared: Uuid,
+    need_unshared: Uuid,
+    need_other: Uuid,
+    need_revoked: Uuid,
+    need_expired: Uuid,
+    need_all_donors: Uuid,
+    need_fr: Uuid,
+    grant_shared: Uuid,
+    grant_other: Uuid,
+    offer_own: Uuid,
+    offer_other: Uuid,
+    referral_own: Uuid,
+    referral_other: Uuid,
+    project_own: Uuid,
+    project_other: Uuid,
+    report_own: Uuid,
+    report_other: Uuid,
+    /// A result of ORG-OWN's project with an indicator that has a baseline (for actuals).
+    result: (Uuid, Uuid),
+    token: Uuid,
+    token_hash: String,
+}
+
+impl World {
+    async fn build(client: async_nats::Client) -> Self {
+        let c = &client;
+        for org in [OWN_ORG, OTHER_ORG] {
+            done(
+                c,
+                &staff(),
+                "partners",
+                "organisation_register",
+                &org_body(org),
+            )
+            .await;
+        }
+        let assessment_ke = assessment(c, "KE", 3).await;
+        let assessment_fr = assessment(c, "FR", 3).await;
+        let recommendation_ke = recommendation(c, assessment_ke, TEXT_KE).await;
+        let recommendation_fr = recommendation(c, assessment_fr, TEXT_FR).await;
+        let need_shared = need(c, "KE", recommendation_ke, true).await;
+        let need_unshared = need(c, "KE", recommendation_ke, true).await;
+        let need_other = need(c, "KE", recommendation_ke, true).await;
+        let need_fr = need(c, "FR", recommendation_fr, true).await;
+        let grant_shared = grant(c, need_shared, OWN_ORG).await;
+        let grant_other = grant(c, need_other, OTHER_ORG).await;
+        // Consent that ended: revoked, and expired (the last day it covered is long past).
+        let need_revoked = need(c, "KE", recommendation_ke, true).await;
+        let revoked = grant(c, need_revoked, OWN_ORG).await;
+        done(
+            c,
+            &focal_point("KE"),
+            "assessments",
+            "sharing_grant_revoke",
+            &json!({ "id": revoked, "on": "2026-07-01", "reason": "no longer" }),
+        )
+        .await;
+        let need_expired = need(c, "KE", recommendation_ke, true).await;
+        let mut body = grant_body(need_expired, OWN_ORG);
+        body["until"] = json!("2026-07-31");
+        grant_with(c, body).await;
+        let need_all_donors = need(c, "KE", recommendation_ke, true).await;
+        let mut body = grant_body(need_all_donors, OWN_ORG);
+        body["audience"] = json!({ "type": "all_donors" });
+        grant_with(c, body).await;
+        // Kenya's assessment report, shared with ORG-OWN (see the KNOWN GAP in the view rows).
+        let mut body = grant_body(need_shared, OWN_ORG);
+        body["scope"] = json!({ "type": "assessment_report", "assessment_id": assessment_ke });
+        grant_with(c, body).await;
+        let offer_own = offer(c, OWN_ORG, true).await;
+        let offer_other = offer(c, OTHER_ORG, true).await;
+        // ORG-OWN's referral is accepted by both sides, so it is no longer pending and its offer
+        // stays eligible for the shared need in the matching views; ORG-OTHER's is only referred.
+        let referral_own = referral(c, need_shared, offer_own, OWN_ORG, 10, 3).await;
+        let referral_other = referral(c, need_other, offer_other, OTHER_ORG, 10, 1).await;
+        let project_own = project(c, "KE", &[need_shared], OWN_ORG).await;
+        let project_other = project(c, "FR", &[], OTHER_ORG).await;
+        let report_own = report(c, &donor(OWN_ORG), project_own, false).await;
+        let report_other = report(c, &donor(OTHER_ORG), project_other, false).await;
+        let result = (Uuid::now_v7(), Uuid::now_v7());
+        done(
+            c,
+            &staff(),
+            "projects",
+            "project_add_result",
+            &json!({ "id": project_own, "result_id": result.0, "title": "Officers trained",
+                     "indicators": [{ "indicator_id": result.1, "title": "Officers trained",
+                                      "measure": "1", "baseline": 0, "target": 150 }] }),
+        )
+        .await;
+        done(
+            c,
+            &staff(),
+            "projects",
+            "rate_table_record",
+            &json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": "2026-01-01",
+                     "rates": [{ "currency": "EUR", "per_usd": { "numerator": 92, "denominator": 100 } }] }),
+        )
+        .await;
+        Self {
+            client,
+            assessment_ke,
+            assessment_fr,
+            recommendation_ke,
+            recommendation_fr,
+            need_shared,
+            need_unshared,
+            need_other,
+            need_revoked,
+            need_expired,
+            need_all_donors,
+            need_fr,
+            grant_shared,
+            grant_other,
+            offer_own,
+            offer_other,
+            referral_own,
+            referral_other,
+            project_own,
+            project_other,
+            report_own,
+            report_other,
+            result,
+            token: Uuid::nil(),
+            token_hash: String::new(),
+        }
+    }
+
+    /// The item as a query parameter names it.
+    fn param(&self, item: Item) -> String {
+        match item {
+            Item::OrgOwn => OWN_ORG.to_owned(),
+            Item::OrgOther => OTHER_ORG.to_owned(),
+            other => self.needle(other),
+        }
+    }
+
+    /// What an answer holds when it holds the item (ids are UUIDs, so they are found nowhere
+    /// else).
+    fn needle(&self, item: Item) -> String {
+        use Item as I;
+        let id = match item {
+            I::AssessmentKe => self.assessment_ke,
+            I::AssessmentFr => self.assessment_fr,
+            I::RecommendationKe => self.recommendation_ke,
+            I::RecommendationFr => self.recommendation_fr,
+            I::NeedShared => self.need_shared,
+            I::NeedUnshared => self.need_unshared,
+            I::NeedOther => self.need_other,
+            I::NeedRevoked => self.need_revoked,
+            I::NeedExpired => self.need_expired,
+            I::NeedAllDonors => self.need_all_donors,
+            I::NeedFr => self.need_fr,
+            I::GrantShared => self.grant_shared,
+            I::GrantOther => self.grant_other,
+            I::OfferOwn => self.offer_own,
+            I::OfferOther => self.offer_other,
+            I::ReferralOwn => self.referral_own,
+            I::ReferralOther => self.referral_other,
+            I::ProjectOwn => self.project_own,
+            I::ProjectOther => self.project_other,
+            I::ReportOwn => self.report_own,
+            I::ReportOther => self.report_other,
+            I::RateTable => tatrack_projects::RATE_TABLE_ID,
+            I::Token => self.token,
+            I::TextKe => return TEXT_KE.to_owned(),
+            I::TextFr => return TEXT_FR.to_owned(),
+            I::Redacted => return "[confidential]".to_owned(),
+            I::RatesKe => return r#""member_state":"KE""#.to_owned(),
+            I::RatesFr => return r#""member_state":"FR""#.to_owned(),
+            I::OrgOwn => return format!("\"{OWN_ORG}\""),
+            I::OrgOther => return format!("\"{OTHER_ORG}\""),
+            I::TokenHash => return self.token_hash.clone(),
         };
-        let (_, secret) = issue(&client, role, org, country).await;
+        id.to_string()
+    }
+
+    /// The bodies for one verb: one per allowed caller, each on an object of its own in the state
+    /// the verb needs (the allowed calls run last, in this order), and the one refusals are aimed
+    /// at: ORG-OWN's or Kenya's object, valid but for the caller's rights (the first allowed
+    /// body where there is one: refusals run first and write nothing).
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per verb, kept together so the bodies read as one table"
+    )]
+    async fn bodies(&self, verb: &str, allowed: usize) -> (Value, Vec<Value>) {
+        let c = &self.client;
+        let mut out = Vec::new();
+        let mut refused = None;
+        for i in 0..allowed.max(1) {
+            let n = i64::try_from(i).unwrap() + 1;
+            let body = match verb {
+                "assessment_plan" => plan_body(Uuid::now_v7(), "KE"),
+                "assessment_mark_conducted" | "assessment_cancel" => {
+                    json!({ "id": assessment(c, "KE", 0).await, "on": "2026-03-06", "reason": "matrix" })
+                }
+                "assessment_send_draft" => {
+                    json!({ "id": assessment(c, "KE", 1).await, "on": "2026-04-01", "reason": null })
+                }
+                "assessment_record_observations" => {
+                    json!({ "id": assessment(c, "KE", 2).await, "on": "2026-04-20" })
+                }
+                "assessment_adopt" => {
+                    json!({ "id": assessment(c, "KE", 2).await, "on": "2026-05-15", "reason": null })
+                }
+                "assessment_record_response" => {
+                    json!({ "id": assessment(c, "KE", 3).await, "on": "2026-06-01", "reason": null })
+                }
+                "assessment_close" => {
+                    json!({ "id": assessment(c, "KE", 4).await, "on": "2026-07-01", "reason": null })
+                }
+                "recommendation_record" => {
+                    json!({ "id": Uuid::now_v7(), "assessment_id": self.assessment_ke,
+                            "member_state": "", "theme": "LEG", "priority": 2,
+                            "text": "Adopt a law on terrorist financing." })
+                }
+                "recommendation_update_status" => {
+                    let id = recommendation(c, self.assessment_ke, "Train prosecutors.").await;
+                    json!({ "id": id, "to": "in_progress", "on": "2026-06-15",
+                            "source": "state_response", "reason": null })
+                }
+                "need_identify" => {
+                    json!({ "id": Uuid::now_v7(), "member_state": "KE",
+                            "recommendation_ids": [self.recommendation_ke], "theme": "BOR",
+                            "modality": "workshop", "description": "Workshop on screening",
+                            "beneficiary_institution": "Immigration Department",
+                            "estimated_cost": null, "size": null, "priority": 2 })
+                }
+                "need_agree_with_state" => {
+                    let id = need(c, "KE", self.recommendation_ke, false).await;
+                    json!({ "id": id, "on": "2026-06-10", "reason": null })
+                }
+                "need_withdraw" | "need_decline" => {
+                    let id = need(c, "KE", self.recommendation_ke, true).await;
+                    json!({ "id": id, "on": "2026-06-20", "reason": "matrix" })
+                }
+                "need_record_coverage" => {
+                    json!({ "id": self.need_unshared, "covered_money": null, "covered_units": 5 })
+                }
+                "need_mark_met" => {
+                    // Covered: the projects service's own command, as it sends it.
+                    let id = need(c, "KE", self.recommendation_ke, true).await;
+                    done(
+                        c,
+                        &principal(Role::System, None, None),
+                        "assessments",
+                        "need_record_coverage",
+                        &json!({ "id": id, "covered_money": usd(450_000), "covered_units": 200 }),
+                    )
+                    .await;
+                    json!({ "id": id, "on": "2026-08-01", "reason": null })
+                }
+                "need_amend" => {
+                    json!({ "id": self.need_unshared, "description": format!("Train 200 border officers ({n})") })
+                }
+                "sharing_grant_grant" => grant_body(self.need_unshared, OTHER_ORG),
+                "sharing_grant_revoke" => {
+                    let id = grant(c, self.need_unshared, OTHER_ORG).await;
+                    json!({ "id": id, "on": "2026-07-01", "reason": "matrix" })
+                }
+                "organisation_register" => org_body(&format!("ORG-{}", Uuid::now_v7().simple())),
+                "organisation_update" => {
+                    json!({ "id": OWN_ORG, "name": format!("Organisation {OWN_ORG}, renamed {n}") })
+                }
+                "organisation_deactivate" => {
+                    // Refused on ORG-OWN itself (its own donor may not either); allowed on
+                    // organisations of their own, as ORG-OWN's offers are still needed.
+                    refused.get_or_insert_with(
+                        || json!({ "id": OWN_ORG, "on": "2026-08-01", "reason": "matrix" }),
+                    );
+                    let id = format!("ORG-{}", Uuid::now_v7().simple());
+                    done(
+                        c,
+                        &staff(),
+                        "partners",
+                        "organisation_register",
+                        &org_body(&id),
+                    )
+                    .await;
+                    json!({ "id": id, "on": "2026-08-01", "reason": "matrix" })
+                }
+                "offer_draft" => offer_body(Uuid::now_v7(), OWN_ORG),
+                "offer_publish" => {
+                    json!({ "id": offer(c, OWN_ORG, false).await, "on": "2026-06-01", "reason": null })
+                }
+                "offer_amend" => {
+                    json!({ "id": self.offer_own, "title": format!("Border officer training ({n})") })
+                }
+                "offer_withdraw" => {
+                    json!({ "id": offer(c, OWN_ORG, true).await, "on": "2026-08-01", "reason": "matrix" })
+                }
+                // After the window (2030-12-31), which the service's own expiry has not reached.
+                "offer_expire" => {
+                    json!({ "id": offer(c, OWN_ORG, true).await, "on": "2031-01-01" })
+                }
+                "offer_record_commitment" => {
+                    json!({ "id": self.offer_own, "committed_money": null, "committed_units": 11 })
+                }
+                "token_issue" => {
+                    json!({ "id": Uuid::now_v7(), "role": Role::Auditor, "organisation": null,
+                            "member_state": null, "label": "matrix",
+                            "hash": token::hash(&token::new_secret()), "issued_on": "2026-01-05" })
+                }
+                "token_revoke" => {
+                    let (id, _) = issue(c, Role::Auditor, None, None).await;
+                    json!({ "id": id, "on": "2026-02-01", "reason": "matrix" })
+                }
+                "referral_propose" => {
+                    json!({ "id": Uuid::now_v7(), "need_id": self.need_shared,
+                            "offer_id": self.offer_own, "member_state": "KE",
+                            "organisation": OWN_ORG, "share_money": null, "share_units": 1 })
+                }
+                "referral_refer" | "referral_lapse" => {
+                    let id = referral(c, self.need_shared, self.offer_own, OWN_ORG, 1, 0).await;
+                    json!({ "id": id, "on": "2026-07-01", "reason": "matrix" })
+                }
+                "referral_accept_by_partner" | "referral_decline_by_partner" => {
+                    let id = referral(c, self.need_shared, self.offer_own, OWN_ORG, 1, 1).await;
+                    json!({ "id": id, "on": "2026-07-02", "reason": "matrix" })
+                }
+                "referral_accept_by_state" | "referral_decline_by_state" => {
+                    let id = referral(c, self.need_shared, self.offer_own, OWN_ORG, 1, 2).await;
+                    json!({ "id": id, "on": "2026-07-03", "reason": "matrix" })
+                }
+                "referral_activate" => {
+                    let id = referral(c, self.need_shared, self.offer_own, OWN_ORG, 1, 3).await;
+                    json!({ "id": id, "on": "2026-09-01", "project_id": self.project_own,
+                            "reason": null })
+                }
+                "project_create" => {
+                    project_body(Uuid::now_v7(), "KE", &[self.need_shared], OWN_ORG)
+                }
+                "project_change_status" => {
+                    let id = project(c, "KE", &[self.need_shared], OWN_ORG).await;
+                    json!({ "id": id, "to": "2", "on": "2026-09-01", "reason": null })
+                }
+                "project_join_referral" => {
+                    let id = project(c, "KE", &[], OWN_ORG).await;
+                    json!({ "id": id, "referral_id": self.referral_own, "need_id": self.need_shared })
+                }
+                "project_set_budget" => {
+                    json!({ "id": self.project_own, "budget": usd(100_000 + n) })
+                }
+                "project_add_transaction" => {
+                    json!({ "id": self.project_own, "transaction_id": Uuid::now_v7(),
+                            "kind": "commitment", "value": usd(1_000), "date": "2026-09-15",
+                            "provider": OWN_ORG, "receiver": null, "description": null })
+                }
+                "project_add_milestone" => {
+                    json!({ "id": self.project_own, "milestone_id": Uuid::now_v7(),
+                            "title": "Course held", "due": "2027-01-31" })
+                }
+                "project_complete_milestone" => {
+                    let milestone = Uuid::now_v7();
+                    done(
+                        c,
+                        &staff(),
+                        "projects",
+                        "project_add_milestone",
+                        &json!({ "id": self.project_own, "milestone_id": milestone,
+                                 "title": "Course held", "due": "2027-01-31" }),
+                    )
+                    .await;
+                    json!({ "id": self.project_own, "milestone_id": milestone, "on": "2026-10-01" })
+                }
+                "project_add_result" => {
+                    json!({ "id": self.project_own, "result_id": Uuid::now_v7(),
+                            "title": "Procedures adopted",
+                            "indicators": [{ "indicator_id": Uuid::now_v7(),
+                                             "title": "Procedures adopted", "measure": "1",
+                                             "baseline": 0, "target": 3 }] })
+                }
+                "project_record_indicator_actual" => {
+                    json!({ "id": self.project_own, "result_id": self.result.0,
+                            "indicator_id": self.result.1, "value": 10 * n, "on": "2026-10-01" })
+                }
+                "project_add_document" => {
+                    json!({ "id": self.project_own,
+                            "url": format!("https://example.org/{}", Uuid::now_v7()),
+                            "title": "Course report", "category": "A01" })
+                }
+                "progress_report_draft" => report_body(Uuid::now_v7(), self.project_own),
+                "progress_report_revise" => {
+                    json!({ "id": self.report_own, "narrative": format!("First course held ({n})."),
+                            "actuals": null })
+                }
+                "progress_report_submit" => {
+                    let id = report(c, &staff(), self.project_own, false).await;
+                    json!({ "id": id, "on": "2026-11-01", "reason": null })
+                }
+                "progress_report_validate" | "progress_report_return" => {
+                    let id = report(c, &staff(), self.project_own, true).await;
+                    json!({ "id": id, "on": "2026-11-05", "reason": "matrix" })
+                }
+                "rate_table_record" => {
+                    json!({ "id": tatrack_projects::RATE_TABLE_ID,
+                            "as_of": format!("2026-02-{n:02}"),
+                            "rates": [{ "currency": "EUR",
+                                        "per_usd": { "numerator": 90 + n, "denominator": 100 } }] })
+                }
+                "report_summary" => {
+                    json!({ "format": "json", "member_state": "KE",
+                            "as_of": jiff::ZonedDateTime::now().date().to_string() })
+                }
+                _ => panic!("no command body for verb {verb}"),
+            };
+            out.push(body);
+        }
+        let refused = refused.unwrap_or_else(|| out[0].clone());
+        out.truncate(allowed);
+        (refused, out)
+    }
+}
+
+/// Every service's durable head (`admin_head`).
+async fn heads(client: &async_nats::Client) -> Vec<(&'static str, u64)> {
+    let mut out = Vec::new();
+    for service in tatrack_bus::subjects::SERVICES {
+        let head = command_to(client, &admin(), service, "admin_head", &json!({}))
+            .await
+            .unwrap();
+        out.push((service, head["head"].as_u64().unwrap()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_matrix_over_every_view_and_verb() {
+    let started = std::time::Instant::now();
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    let mut world = World::build(client.clone()).await;
+
+    let mut tokens = Vec::new();
+    for who in EVERYONE {
+        let (role, organisation, member_state) = who.scope();
+        let id = Uuid::now_v7();
+        let secret = token::new_secret();
+        let body = json!({
+            "id": id, "role": role, "organisation": organisation, "member_state": member_state,
+            "label": format!("matrix {who:?}"), "hash": token::hash(&secret), "issued_on": "2026-01-05",
+        });
+        command_to(&client, &admin(), "partners", "token_issue", &body)
+            .await
+            .unwrap();
+        if who == Who::Coordinator {
+            world.token = id;
+            world.token_hash = token::hash(&secret);
+        }
         tokens.push((who, secret));
     }
     for (_, secret) in &tokens {
         until_known(&gw, secret).await;
     }
+    let secret = |who: Who| tokens.iter().find(|(w, _)| *w == who).unwrap().1.as_str();
+    // Views are asked once the read model holds everything written above.
+    let min_positions: serde_json::Map<String, Value> = heads(&client)
+        .await
+        .into_iter()
+        .map(|(service, head)| (service.to_owned(), json!(head)))
+        .collect();
+    query_as(
+        &client,
+        Who::Coordinator.principal(),
+        "organisation_list",
+        &json!({ "min_positions": min_positions }),
+    )
+    .await
+    .unwrap();
 
-    // Every view x every role: 200 or not found (the token list is empty but for admins).
+    let mut failures = Vec::new();
+    let mut view_rows = 0;
     for view in tatrack_gateway::VIEWS {
-        let query = match *view {
-            "assessment_show" => format!("id={assessment}"),
-            "organisation_show" => format!("id={OWN_ORG}"),
-            "offer_show" => format!("id={offer}&min_position={partners_position}"),
-            "portfolio_show" => format!("organisation={OWN_ORG}"),
-            v if v.ends_with("_show") && v != "rate_table_show" => format!("id={}", Uuid::now_v7()),
-            _ => String::new(),
+        let objects: &[Object] = if target(view).is_some() {
+            &[Object::Own, Object::Other]
+        } else {
+            &[Object::All]
         };
-        for (who, secret) in &tokens {
-            let (status, body) = gw
-                .get(Some(secret), &format!("/api/v1/views/{view}?{query}"))
-                .await;
-            let allowed: &[StatusCode] = match (*view, who) {
-                ("token_list", Who::Admin) => &[StatusCode::OK],
-                ("token_list", _) => {
-                    assert_eq!(status, StatusCode::OK, "{body}");
-                    assert_eq!(body["items"], json!([]), "token_list as {who:?}");
-                    &[StatusCode::OK]
+        for object in objects {
+            let query = match (target(view), object) {
+                (Some((param, own, _)), Object::Own) => format!("{param}={}", world.param(own)),
+                (Some((param, _, other)), Object::Other) => {
+                    format!("{param}={}", world.param(other))
                 }
-                // An object of Kenya or of ORG-OWN, asked by someone else: not found.
-                ("assessment_show", Who::DonorOwn | Who::DonorOther | Who::StateOther)
-                | (
-                    "offer_show" | "portfolio_show",
-                    Who::DonorOther | Who::StateOwn | Who::StateOther,
-                ) => &[StatusCode::NOT_FOUND],
-                ("assessment_show" | "organisation_show" | "offer_show" | "portfolio_show", _) => {
-                    &[StatusCode::OK]
-                }
-                _ => &[StatusCode::OK, StatusCode::NOT_FOUND],
+                _ => String::new(),
             };
-            assert!(
-                allowed.contains(&status),
-                "{view} as {who:?}: {status} {body}"
-            );
-        }
-    }
-
-    // Every command verb, as a donor of another organisation and as an auditor, aimed at ORG-OWN's
-    // and Kenya's objects: refused (4xx, never 2xx, never 5xx).
-    let donor_other = &tokens
-        .iter()
-        .find(|(w, _)| matches!(w, Who::DonorOther))
-        .unwrap()
-        .1;
-    let auditor = &tokens
-        .iter()
-        .find(|(w, _)| matches!(w, Who::Auditor))
-        .unwrap()
-        .1;
-    for (service, verbs) in tatrack_gateway::COMMANDS {
-        for verb in *verbs {
-            let id = match verb.split('_').next() {
-                Some("assessment") => json!(assessment),
-                Some("organisation") => json!(OWN_ORG),
-                Some("offer") => json!(offer),
-                _ => json!(Uuid::now_v7()),
+            // The matching views also list what is ineligible, so that only access leaves an
+            // offer or need out.
+            let query = if view.ends_with("_match_list") {
+                format!("{query}&include_ineligible=true")
+            } else {
+                query
             };
-            let body = json!({
-                "id": id, "organisation": OWN_ORG, "member_state": "KE", "on": "2026-03-01",
-                "reason": "matrix", "name": "Renamed",
-            });
-            for (who, secret) in [
-                ("donor of another organisation", donor_other),
-                ("auditor", auditor),
-            ] {
-                let (status, problem, _) = gw
-                    .post(
-                        secret,
-                        &format!("/api/v1/{service}/{verb}"),
-                        &body.to_string(),
-                        &[],
-                    )
+            for who in EVERYONE {
+                view_rows += 1;
+                let expect = expected_view(view, who, *object);
+                let (status, body) = gw
+                    .get(Some(secret(who)), &format!("/api/v1/views/{view}?{query}"))
                     .await;
-                assert!(
-                    status.is_client_error() && status != StatusCode::UNAUTHORIZED,
-                    "{service}/{verb} as {who}: {status} {problem}"
-                );
+                let case = format!("{view}?{query} as {who:?}");
+                if status != expect.status {
+                    failures.push(format!(
+                        "{case}: expected {}, got {status} {body}",
+                        expect.status
+                    ));
+                    continue;
+                }
+                if status != StatusCode::OK {
+                    continue;
+                }
+                let text = body.to_string();
+                for item in &expect.shows {
+                    if !text.contains(&world.needle(*item)) {
+                        failures.push(format!("{case}: {item:?} missing from {text}"));
+                    }
+                }
+                for item in expect.hides.iter().chain(never(who)) {
+                    if text.contains(&world.needle(*item)) {
+                        failures.push(format!("{case}: {item:?} must not be there: {text}"));
+                    }
+                }
             }
         }
     }
-    // Where the body is whole, the refusal is about rights, not input.
-    for secret in [donor_other, auditor] {
-        let (status, problem, _) = gw
-            .post(
-                secret,
-                "/api/v1/partners/organisation_update",
-                &json!({"id": OWN_ORG, "name": "Taken over"}).to_string(),
-                &[],
-            )
-            .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-        let (status, problem, _) = gw
-            .post(
-                secret,
-                "/api/v1/partners/offer_withdraw",
-                &json!({"id": offer, "on": "2026-03-01", "reason": "not mine"}).to_string(),
-                &[],
-            )
-            .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let views_done = started.elapsed();
+
+    // Commands: for each verb, the bodies (fresh objects for the allowed callers), then every
+    // refusal (nothing written anywhere), then every allowed call (each writes).
+    let mut rows = Vec::new();
+    for (service, verbs) in tatrack_gateway::COMMANDS {
+        for verb in verbs.iter().filter(|v| !v.starts_with("admin_")) {
+            let outcomes: Vec<(Who, Outcome)> = EVERYONE
+                .into_iter()
+                .map(|who| (who, expected_command(verb, who)))
+                .collect();
+            let allowed = outcomes
+                .iter()
+                .filter(|(_, o)| *o == Outcome::Allowed)
+                .count();
+            let (refused, bodies) = world.bodies(verb, allowed).await;
+            let mut bodies = bodies.into_iter();
+            for (who, outcome) in outcomes {
+                let body = match outcome {
+                    Outcome::Allowed => bodies.next().unwrap(),
+                    Outcome::Forbidden => refused.clone(),
+                };
+                rows.push((*service, *verb, who, outcome, body));
+            }
+        }
     }
+    let before = heads(&client).await;
+    for (service, verb, who, outcome, body) in &rows {
+        if *outcome != Outcome::Forbidden {
+            continue;
+        }
+        let (status, problem, _) = gw
+            .post(
+                secret(*who),
+                &format!("/api/v1/{service}/{verb}"),
+                &body.to_string(),
+                &[],
+            )
+            .await;
+        if status != StatusCode::FORBIDDEN {
+            failures.push(format!(
+                "{service}/{verb} as {who:?}: expected 403, got {status} {problem}\n    body: {body}"
+            ));
+        }
+    }
+    let after = heads(&client).await;
+    if before != after {
+        failures.push(format!(
+            "refused commands wrote: heads {before:?} before, {after:?} after"
+        ));
+    }
+    for (service, verb, who, outcome, body) in &rows {
+        if *outcome != Outcome::Allowed {
+            continue;
+        }
+        let (status, reply, _) = gw
+            .post(
+                secret(*who),
+                &format!("/api/v1/{service}/{verb}"),
+                &body.to_string(),
+                &[],
+            )
+            .await;
+        if status != StatusCode::OK || reply["last_position"].as_u64().unwrap_or(0) == 0 {
+            failures.push(format!(
+                "{service}/{verb} as {who:?}: expected 200 that writes, got {status} {reply}\n    body: {body}"
+            ));
+        }
+    }
+    // Every status above is compared exactly, so a 5xx anywhere is a failure too.
+    let allowed = rows.iter().filter(|r| r.3 == Outcome::Allowed).count();
+    assert!(
+        failures.is_empty(),
+        "{} failure(s) in the access matrix ({view_rows} view rows, {} command rows):\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "access matrix: {view_rows} view rows, {} command rows ({allowed} allowed), views in {views_done:?}, all in {:?}",
+        rows.len(),
+        started.elapsed()
+    );
 
     gw.stop().await;
     services.stop().await;

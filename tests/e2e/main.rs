@@ -4,6 +4,10 @@
 mod commands;
 mod crash;
 mod gateway;
+mod iati;
+mod matching;
+mod ops;
 mod partners_projects;
 mod readmodel;
 mod replication;
+mod reporter;

@@ -152,7 +152,10 @@ async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for view in tatrack_readmodel::VIEWS
         .iter()
-        .filter(|v| v.ends_with("_list") || **v == "rate_table_show")
+        // (The matching lists are about one need or offer, named in the query.)
+        .filter(|v| {
+            (v.ends_with("_list") && !v.ends_with("_match_list")) || **v == "rate_table_show"
+        })
     {
         let answer = query_as(client, coordinator(), view, &json!({}))
             .await

@@ -50,6 +50,15 @@ pub struct Services {
 
 impl Services {
     pub async fn start(url: &str, data_dir: PathBuf) -> Self {
+        Self::start_with(url, data_dir, None).await
+    }
+
+    /// Like `start`, with the reporter on `report_schedule`.
+    pub async fn start_with(
+        url: &str,
+        data_dir: PathBuf,
+        report_schedule: Option<tatrack_reporter::Schedule>,
+    ) -> Self {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
             let mut rx = rx.clone();
@@ -83,6 +92,17 @@ impl Services {
                 "projects",
                 tokio::spawn(tatrack_projects::run(
                     config(connect("test-projects").await),
+                    stopped(),
+                )),
+            ),
+            (
+                "reporter",
+                tokio::spawn(tatrack_reporter::run(
+                    tatrack_reporter::Config {
+                        data_dir: data_dir.clone(),
+                        nats: connect("test-reporter").await,
+                        schedule: report_schedule,
+                    },
                     stopped(),
                 )),
             ),

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
@@ -25,6 +26,7 @@ pub const COMMANDS: &[(&str, &[&str])] = &[
     ("assessments", tatrack_assessments::VERBS),
     ("partners", tatrack_partners::VERBS),
     ("projects", tatrack_projects::VERBS),
+    ("reporter", tatrack_reporter::VERBS),
 ];
 
 /// Every view of the read model: `GET /api/v1/views/<view>`.
@@ -111,14 +113,22 @@ async fn healthz() -> &'static str {
 async fn readyz(State(app): State<App>) -> Response {
     let nats = app.nats.connection_state() == async_nats::connection::State::Connected;
     let tokens = app.tokens.caught_up();
-    let status = if nats && tokens {
+    // Services running in this process (`tatrack up`) must be serving too; a gateway alone
+    // (`tatrack serve gateway`) has none registered.
+    let (_, services) = tatrack_bus::ops::readiness();
+    let services_ready = services.iter().all(|(_, ready)| *ready);
+    let status = if nats && tokens && services_ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let services: serde_json::Map<String, Value> = services
+        .into_iter()
+        .map(|(service, ready)| (service, Value::Bool(ready)))
+        .collect();
     (
         status,
-        Json(json!({ "nats": nats, "tokens_caught_up": tokens })),
+        Json(json!({ "nats": nats, "tokens_caught_up": tokens, "services": services })),
     )
         .into_response()
 }
@@ -129,7 +139,8 @@ async fn render_metrics(State(app): State<App>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        app.metrics.render(),
+        // The gateway's HTTP figures, then those of every service in this process.
+        app.metrics.render() + &tatrack_bus::ops::render(),
     )
         .into_response()
 }
@@ -299,7 +310,9 @@ async fn view(
         filters.insert("offset".into(), json!(offset));
         filters.insert("limit".into(), json!(q.limit.saturating_add(1)));
     }
-    let answer: Value = rpc::request(
+    // The answer stays JSON text: a list is split into its items (each kept as text), never
+    // parsed into a tree and written again.
+    let answer: Box<RawValue> = rpc::request(
         &app.nats,
         &subjects::query_subject(&view),
         &meta,
@@ -308,14 +321,37 @@ async fn view(
     )
     .await
     .map_err(|e| Problem::from_rpc(e, false))?;
-    let Value::Array(mut items) = answer else {
-        return Ok(Json(answer).into_response());
-    };
+    if !answer.get().starts_with('[') {
+        return Ok(json_text(answer.get().to_owned()));
+    }
+    let mut items: Vec<Box<RawValue>> =
+        serde_json::from_str(answer.get()).map_err(|_| Problem::internal())?;
     let more = items.len() > q.limit;
     items.truncate(q.limit);
     let end = offset.saturating_add(items.len());
     let next_cursor = more.then(|| app.cursors.encode(end as u64, &view, &canonical));
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+    let page =
+        serde_json::to_string(&Page { items, next_cursor }).map_err(|_| Problem::internal())?;
+    Ok(json_text(page))
+}
+
+/// One page of a list view.
+#[derive(serde::Serialize)]
+struct Page {
+    items: Vec<Box<RawValue>>,
+    next_cursor: Option<String>,
+}
+
+/// A JSON body that is already text.
+fn json_text(body: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt;
-use tatrack_bus::fold::FoldProjection;
 use tatrack_bus::{Subscriber, rpc, subjects};
 
 use crate::asof::AsOf;
+use crate::cache::{Changes, Recording};
 use crate::queries::{self, Views};
 
 #[derive(Debug, Clone)]
@@ -19,8 +19,20 @@ pub struct Config {
     pub nats: async_nats::Client,
 }
 
+/// sled's page cache for the projections. Queries read decoded snapshots kept in memory (see
+/// `cache`), so sled's own cache (1 GiB by default) only needs the working set of the writes.
+const SLED_CACHE_BYTES: u64 = 64 << 20;
+
+/// Opens the projection store (`<data dir>/readmodel`).
+pub(crate) fn open(path: &std::path::Path) -> sled::Result<sled::Db> {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+}
+
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let db = sled::open(config.data_dir.join("readmodel"))
+    let db = open(&config.data_dir.join("readmodel"))
         .with_context(|| format!("opening the read model in {}", config.data_dir.display()))?;
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -32,13 +44,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     };
     let mut views = Views::default();
     let mut followers = Vec::new();
+    let mut positions = Vec::new();
     for service in subjects::SERVICES {
         let tree = db.open_tree(service)?;
         let subscriber = Subscriber::new(js.clone(), service, tree.clone())?;
-        views.add(service, tree, subscriber.applied());
+        let applied = subscriber.applied();
+        // How far the read model has applied each stream (compare with the service's
+        // `tatrack_log_durable_position` to see its lag).
+        positions.push(tatrack_bus::ops::gauges(
+            &format!("readmodel/{service}"),
+            move || vec![("tatrack_applied_position", *applied.borrow())],
+        ));
+        let changes = std::sync::Arc::new(Changes::default());
+        views.add(service, tree, subscriber.applied(), Some(changes.clone()));
         followers.push((
             service,
-            tokio::spawn(subscriber.run(FoldProjection, stopped())),
+            tokio::spawn(subscriber.run(Recording { changes }, stopped())),
         ));
     }
     let as_of = AsOf::new(js.clone());
@@ -72,5 +93,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         }
     }
     db.flush_async().await?;
+    drop(positions);
     served.map_err(|e| anyhow::anyhow!("serving queries: {e}"))
 }

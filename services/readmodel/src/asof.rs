@@ -83,7 +83,7 @@ impl AsOf {
             self.fold_until(service, &tree, end).await?;
             // Nothing more will be applied: any min_position is already reached.
             let (_, applied) = tokio::sync::watch::channel(u64::MAX);
-            views.add(service, tree, applied);
+            views.add(service, tree, applied, None);
         }
         Ok(views)
     }

@@ -2,8 +2,11 @@
 //! keeps projections in sled (with their checkpoints, so a restart does not replay from zero) and
 //! answers queries over NATS (`tatrack.qry.*`, one queue group, so several instances share load).
 
+mod allocation;
 mod app;
 mod asof;
+mod cache;
+mod matching;
 mod queries;
 mod rebuild;
 mod visibility;

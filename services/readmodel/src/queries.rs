@@ -11,7 +11,6 @@ use std::time::Duration;
 use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tatrack_bus::fold;
 use tatrack_bus::rpc::{ErrorBody, ErrorCode, Incoming};
 use tatrack_domain::Money;
 use tatrack_domain::assessment::{AssessmentState, Clocks, clocks};
@@ -29,6 +28,7 @@ use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
 use crate::asof::AsOf;
+use crate::cache::{Changes, Snapshot};
 use crate::visibility;
 
 pub const VIEWS: &[&str] = &[
@@ -52,18 +52,30 @@ pub const VIEWS: &[&str] = &[
     "progress_report_list",
     "rate_table_show",
     "token_list",
+    "need_match_list",
+    "offer_match_list",
+    "allocation_proposal",
+    "overlap_list",
 ];
 
 /// Longest wait for `min_position` before a timeout error.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
-/// One projection tree per followed service, with its applied position.
-/// Decoded states per (service, aggregate), with the applied position they were read at.
+/// Decoded snapshots per (service, aggregate#order), with the applied position they were read at.
 type Decoded = std::collections::HashMap<(String, String), (u64, Arc<dyn Any + Send + Sync>)>;
+
+/// One followed service: its projection tree, its applied position, and (live views only) the
+/// keys each position changed, so snapshots are patched instead of decoded again.
+type Followed = (
+    &'static str,
+    sled::Tree,
+    tokio::sync::watch::Receiver<u64>,
+    Option<Arc<Changes>>,
+);
 
 #[derive(Clone, Default)]
 pub(crate) struct Views {
-    trees: Vec<(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
+    trees: Vec<Followed>,
     decoded: Arc<std::sync::Mutex<Decoded>>,
 }
 
@@ -73,17 +85,15 @@ impl Views {
         service: &'static str,
         tree: sled::Tree,
         applied: tokio::sync::watch::Receiver<u64>,
+        changes: Option<Arc<Changes>>,
     ) {
-        self.trees.push((service, tree, applied));
+        self.trees.push((service, tree, applied, changes));
     }
 
-    fn entry(
-        &self,
-        service: &str,
-    ) -> Result<&(&'static str, sled::Tree, tokio::sync::watch::Receiver<u64>), ErrorBody> {
+    fn entry(&self, service: &str) -> Result<&Followed, ErrorBody> {
         self.trees
             .iter()
-            .find(|(s, _, _)| *s == service)
+            .find(|(s, ..)| *s == service)
             .ok_or_else(ErrorBody::internal)
     }
 
@@ -92,52 +102,86 @@ impl Views {
         &self,
         service: &str,
         aggregate: &str,
-    ) -> Result<Arc<Vec<T>>, ErrorBody> {
-        self.scan_ordered(service, aggregate, "", |_| {})
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        self.scan_ordered(service, aggregate, "", |_, _| std::cmp::Ordering::Equal)
     }
 
-    /// Every state of one aggregate, ordered by `sort` (named by `order`, so differently ordered
-    /// copies are cached apart). Decoding from sled is most of a query's cost, so the decoded,
-    /// ordered list is shared by every query until the projection applies another event; a
-    /// query reads it in place and copies only what it answers.
+    /// The states a view reads: for a `*_show` view with an id, only that one state (read
+    /// directly); otherwise every state of the kind, in key order.
+    fn pick<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        verb: &str,
+        filters: &Filters,
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        match (&filters.id, verb.ends_with("_show")) {
+            (Some(id), true) => {
+                let (_, tree, ..) = self.entry(service)?;
+                Snapshot::one(tree, aggregate, id)
+                    .map(Arc::new)
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "read model holds an undecodable state");
+                        ErrorBody::internal()
+                    })
+            }
+            _ => self.scan(service, aggregate),
+        }
+    }
+
+    /// Every state of one aggregate, ordered by `order` (named by `name`, so differently
+    /// ordered snapshots are cached apart; ties in key order). The snapshot is shared by every
+    /// query at the same applied position; a later position patches it (see `cache`).
     pub(crate) fn scan_ordered<T: DeserializeOwned + Send + Sync + 'static>(
         &self,
         service: &str,
         aggregate: &str,
-        order: &'static str,
-        sort: fn(&mut Vec<T>),
-    ) -> Result<Arc<Vec<T>>, ErrorBody> {
-        let (_, tree, applied) = self.entry(service)?;
+        name: &'static str,
+        order: fn(&T, &T) -> std::cmp::Ordering,
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        let (_, tree, applied, changes) = self.entry(service)?;
         let position = *applied.borrow();
-        let key = (service.to_owned(), format!("{aggregate}#{order}"));
-        {
-            let cache = self
-                .decoded
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((at, list)) = cache.get(&key)
-                && *at == position
-                && let Ok(list) = Arc::clone(list).downcast::<Vec<T>>()
-            {
-                return Ok(list);
-            }
-        }
-        // Read after noting the position: the list may hold more than `position`, never less,
-        // so a later query at a newer position decodes again.
-        let mut list: Vec<T> = fold::scan(tree, aggregate).map_err(|e| {
+        let key = (service.to_owned(), format!("{aggregate}#{name}"));
+        let cached = self
+            .decoded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .and_then(|(at, any)| Some((*at, Arc::clone(any).downcast::<Snapshot<T>>().ok()?)));
+        let undecodable = |e: String| {
             tracing::error!(error = %e, "read model holds an undecodable state");
             ErrorBody::internal()
-        })?;
-        sort(&mut list);
-        let list = Arc::new(list);
+        };
+        // Read after noting the position: a snapshot may hold more than `position`, never
+        // less, and the keys changed after `position` are read again by the next patch.
+        let snapshot = match cached {
+            Some((at, snapshot)) if at == position => return Ok(snapshot),
+            Some((at, snapshot)) if at < position => {
+                let patched = match changes.as_ref().and_then(|c| c.between(at, position)) {
+                    Some(keys) => snapshot
+                        .patched(tree, aggregate, &keys, order)
+                        .map_err(undecodable)?,
+                    None => None,
+                };
+                match patched {
+                    Some(p) => p,
+                    None => Snapshot::load(tree, aggregate, order).map_err(undecodable)?,
+                }
+            }
+            _ => Snapshot::load(tree, aggregate, order).map_err(undecodable)?,
+        };
+        let snapshot = Arc::new(snapshot);
         self.decoded
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(
                 key,
-                (position, Arc::clone(&list) as Arc<dyn Any + Send + Sync>),
+                (
+                    position,
+                    Arc::clone(&snapshot) as Arc<dyn Any + Send + Sync>,
+                ),
             );
-        Ok(list)
+        Ok(snapshot)
     }
 
     async fn wait_for(&self, service: &str, position: u64) -> Result<(), ErrorBody> {
@@ -182,6 +226,10 @@ struct Filters {
     /// Paging of list answers (the gateway turns its cursor into these).
     offset: Option<usize>,
     limit: Option<usize>,
+    /// Matching: also list the offers (or needs) left out, with their reasons (true/false).
+    include_ineligible: Option<serde_json::Value>,
+    /// Matching: the ISO 639-1 language the work should be done in.
+    language: Option<String>,
 }
 
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ErrorBody> {
@@ -310,7 +358,7 @@ pub(crate) async fn handle(
     live: &Views,
     as_of: &AsOf,
     incoming: Incoming,
-) -> Result<serde_json::Value, ErrorBody> {
+) -> Result<Answer, ErrorBody> {
     let filters: Filters = if incoming.payload.is_empty() {
         Filters::default()
     } else {
@@ -352,7 +400,7 @@ pub(crate) async fn handle(
         "assessment_list" | "assessment_show" => {
             let mut out = Vec::new();
             for state in views
-                .scan::<AssessmentState>("assessments", "assessment")?
+                .pick::<AssessmentState>("assessments", "assessment", verb, f)?
                 .iter()
             {
                 if visibility::sees_country(p, &state.member_state)
@@ -392,7 +440,12 @@ pub(crate) async fn handle(
         }
         "need_list" | "need_show" | "unmet_need_list" => {
             let unmet_only = verb == "unmet_need_list";
-            let grants = views.scan::<SharingGrantState>("assessments", "sharing_grant")?;
+            // Grants are few; the consent rule takes them as a slice.
+            let grants: Vec<SharingGrantState> = views
+                .scan::<SharingGrantState>("assessments", "sharing_grant")?
+                .iter()
+                .cloned()
+                .collect();
             let words: Vec<String> = f
                 .text
                 .as_deref()
@@ -402,10 +455,13 @@ pub(crate) async fn handle(
                 .collect();
             // The list is kept ordered: highest priority first (1 is high), then oldest first
             // (UUID v7 ids sort by time), so a page stops as soon as it is full.
-            let needs =
-                views.scan_ordered::<NeedState>("assessments", "need", "priority", |v| {
-                    v.sort_by_key(|n| (n.priority, n.id));
-                })?;
+            let needs = if verb == "need_show" {
+                views.pick::<NeedState>("assessments", "need", verb, f)?
+            } else {
+                views.scan_ordered::<NeedState>("assessments", "need", "priority", |a, b| {
+                    (a.priority, a.id).cmp(&(b.priority, b.id))
+                })?
+            };
             let matches = |state: &&NeedState| {
                 visibility::sees_need(p, state, &grants, today)
                     && id_ok(&state.id)
@@ -561,7 +617,7 @@ pub(crate) async fn handle(
         }
         "organisation_list" | "organisation_show" => {
             let out: Vec<OrganisationState> = views
-                .scan::<OrganisationState>("partners", "organisation")?
+                .pick::<OrganisationState>("partners", "organisation", verb, f)?
                 .iter()
                 .filter(|o| id_ok(&o.id) && status_ok(o.status.map(|s| s.to_string())))
                 .cloned()
@@ -570,7 +626,10 @@ pub(crate) async fn handle(
         }
         "offer_list" | "offer_show" => {
             let mut out = Vec::new();
-            for state in views.scan::<OfferState>("partners", "offer")?.iter() {
+            for state in views
+                .pick::<OfferState>("partners", "offer", verb, f)?
+                .iter()
+            {
                 if visibility::sees_organisation_items(p, &state.organisation)
                     && id_ok(&state.id)
                     && f.organisation
@@ -594,7 +653,7 @@ pub(crate) async fn handle(
         }
         "referral_list" | "referral_show" => {
             let out: Vec<ReferralState> = views
-                .scan::<ReferralState>("projects", "referral")?
+                .pick::<ReferralState>("projects", "referral", verb, f)?
                 .iter()
                 .filter(|r| {
                     visibility::sees_referral(p, r)
@@ -611,7 +670,10 @@ pub(crate) async fn handle(
         }
         "project_list" | "project_show" => {
             let mut out = Vec::new();
-            for state in views.scan::<ProjectState>("projects", "project")?.iter() {
+            for state in views
+                .pick::<ProjectState>("projects", "project", verb, f)?
+                .iter()
+            {
                 if visibility::sees_project(p, state)
                     && id_ok(&state.id)
                     && state_ok(&state.recipient_country)
@@ -622,10 +684,8 @@ pub(crate) async fn handle(
                     && f.need_id.is_none_or(|id| state.needs.contains(&id))
                     && status_ok(state.status.map(|s| s.as_str().to_owned()))
                 {
-                    let late_milestones = late_milestones(state, today)
-                        .into_iter()
-                        .cloned()
-                        .collect();
+                    let late_milestones =
+                        late_milestones(state, today).into_iter().cloned().collect();
                     out.push(ProjectView {
                         state: state.clone(),
                         late_milestones,
@@ -655,7 +715,7 @@ pub(crate) async fn handle(
         }
         "rate_table_show" => {
             let tables = views.scan::<RateTableState>("projects", "rate_table")?;
-            to_value(&*tables)
+            to_value(tables.iter().collect::<Vec<_>>())
         }
         "token_list" => {
             // Admins only; to anyone else the list is empty, as lists leave out what the
@@ -670,6 +730,41 @@ pub(crate) async fn handle(
                 .map(|t| TokenRow::from(t.clone()))
                 .collect();
             to_value(page(f, out))
+        }
+        "need_match_list" => crate::matching::need_match_list(
+            views,
+            p,
+            today,
+            f.need_id,
+            f.include_ineligible.as_ref(),
+            f.language.as_deref(),
+        )
+        .and_then(to_value),
+        "offer_match_list" => crate::matching::offer_match_list(
+            views,
+            p,
+            today,
+            f.offer_id,
+            f.include_ineligible.as_ref(),
+            f.language.as_deref(),
+        )
+        .and_then(to_value),
+        "allocation_proposal" => crate::allocation::allocation_proposal(
+            views,
+            p,
+            today,
+            f.member_state.as_deref(),
+            f.theme.as_deref(),
+        )
+        .and_then(to_value),
+        "overlap_list" => {
+            let rows = crate::matching::overlap_list(
+                views,
+                p,
+                f.member_state.as_deref(),
+                f.id.as_deref(),
+            )?;
+            to_value(page(f, rows))
         }
         _ => Err(ErrorBody::invalid("view", "unknown view")),
     }
@@ -698,7 +793,7 @@ fn one_or_all<T: Serialize>(
     verb: &str,
     filters: &Filters,
     mut out: Vec<T>,
-) -> Result<serde_json::Value, ErrorBody> {
+) -> Result<Answer, ErrorBody> {
     if verb.ends_with("_show") {
         let Some(id) = &filters.id else {
             return Err(ErrorBody::invalid("id", "is required"));
@@ -715,6 +810,10 @@ fn one_or_all<T: Serialize>(
     to_value(page(filters, out))
 }
 
-fn to_value<T: Serialize>(value: T) -> Result<serde_json::Value, ErrorBody> {
-    serde_json::to_value(value).map_err(|_| ErrorBody::internal())
+/// An answer as JSON text: written once here and passed through as is (by the NATS reply and
+/// the gateway), never built as a `serde_json::Value` tree, which cost most of a list query.
+pub(crate) type Answer = Box<serde_json::value::RawValue>;
+
+fn to_value<T: Serialize>(value: T) -> Result<Answer, ErrorBody> {
+    serde_json::value::to_raw_value(&value).map_err(|_| ErrorBody::internal())
 }

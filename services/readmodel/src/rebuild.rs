@@ -30,7 +30,7 @@ pub async fn rebuild(
     progress: impl Fn(&str, u64, u64),
 ) -> anyhow::Result<Rebuilt> {
     let path = data_dir.join("readmodel");
-    let db = sled::open(&path).map_err(|e| {
+    let db = crate::app::open(&path).map_err(|e| {
         if e.to_string().contains("could not acquire lock") {
             anyhow::anyhow!(
                 "{} is in use: stop the read model (tatrack up) first",

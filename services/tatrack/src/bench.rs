@@ -41,9 +41,12 @@ pub enum BenchCmd {
     Queries {
         #[arg(long, default_value_t = 3)]
         seconds: u64,
-        /// Events to load first (needs, each identified and agreed: two events per need).
-        #[arg(long, default_value_t = 20_000)]
+        /// Events to load first (needs identified and agreed, and one project in 50).
+        #[arg(long, default_value_t = 100_000)]
         events: u64,
+        /// Rate of the read-your-writes phase, commands per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
     },
 }
 
@@ -51,17 +54,19 @@ pub async fn run(_settings: &Settings, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Append { seconds } => append(Duration::from_secs(seconds)).await,
         BenchCmd::Commands { seconds, rate } => commands(Duration::from_secs(seconds), rate).await,
-        BenchCmd::Queries { seconds, events } => {
-            queries(Duration::from_secs(seconds), events).await
-        }
+        BenchCmd::Queries {
+            seconds,
+            events,
+            rate,
+        } => crate::bench_queries::queries(Duration::from_secs(seconds), events, rate).await,
     }
 }
 
 /// Latencies of one run, in microseconds.
-struct Sample {
-    count: usize,
-    elapsed: Duration,
-    latencies_us: Vec<u64>,
+pub(crate) struct Sample {
+    pub(crate) count: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies_us: Vec<u64>,
 }
 
 impl Sample {
@@ -78,7 +83,7 @@ impl Sample {
         self.latencies_us[i] as f64 / 1000.0
     }
 
-    fn line(&mut self, what: &str) -> String {
+    pub(crate) fn line(&mut self, what: &str) -> String {
         format!(
             "{what:<44} {:>10.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
             self.per_second(),
@@ -98,7 +103,12 @@ fn event() -> NewEvent {
 }
 
 fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mib_of("/proc/self/status")
+}
+
+/// VmRSS of a `/proc/<pid>/status` file, in MiB (0 where there is none).
+pub(crate) fn rss_mib_of(status: &str) -> f64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -444,7 +454,7 @@ async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
 }
 
 /// Sends one command as a coordinator and returns its reply.
-async fn send(
+pub(crate) async fn send(
     client: &async_nats::Client,
     service: &str,
     verb: &str,
@@ -637,7 +647,7 @@ async fn mix(
 
 /// One HTTP/1.1 GET on a kept-alive connection; returns the status. Hand-written so the bench
 /// needs no HTTP client crate: the gateway answers with a Content-Length.
-async fn http_get(
+pub(crate) async fn http_get(
     stream: &mut tokio::io::BufStream<tokio::net::TcpStream>,
     path: &str,
     token: &str,
@@ -670,203 +680,4 @@ async fn http_get(
     let mut body = vec![0u8; length];
     stream.read_exact(&mut body).await?;
     Ok(status)
-}
-
-async fn queries(duration: Duration, events: u64) -> anyhow::Result<()> {
-    println!(
-        "tatrack bench queries: {} s per measurement, {events} events loaded, own nats-server, 2 cores",
-        duration.as_secs()
-    );
-    let server = tokio::task::spawn_blocking(NatsServer::start).await??;
-    let url = server.url();
-    let client = tatrack_bus::connect(&url, "bench").await?;
-    let data = tempfile::tempdir()?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    let config = |nats| tatrack_bus::service::Config {
-        data_dir: data.path().to_path_buf(),
-        nats,
-    };
-    let mut tasks = vec![
-        tokio::spawn(tatrack_assessments::run(
-            config(tatrack_bus::connect(&url, "bench-assessments").await?),
-            stopped(),
-        )),
-        tokio::spawn(tatrack_partners::run(
-            config(tatrack_bus::connect(&url, "bench-partners").await?),
-            stopped(),
-        )),
-    ];
-    let readmodel_config = tatrack_readmodel::Config {
-        data_dir: data.path().to_path_buf(),
-        nats: tatrack_bus::connect(&url, "bench-readmodel").await?,
-    };
-    let readmodel = tokio::spawn(tatrack_readmodel::run(readmodel_config, stopped()));
-    let listener = tatrack_gateway::bind("127.0.0.1:0".parse()?).await?;
-    let addr = listener.local_addr()?;
-    tasks.push(tokio::spawn(tatrack_gateway::serve(
-        listener,
-        tatrack_bus::connect(&url, "bench-gateway").await?,
-        stopped(),
-    )));
-
-    // Load: needs identified and agreed, 64 at a time.
-    let load_start = Instant::now();
-    let needs = events / 2;
-    let mut loaders = Vec::new();
-    for w in 0..64u64 {
-        let client = client.clone();
-        loaders.push(tokio::spawn(async move {
-            let mut n = w;
-            while n < needs {
-                let id = Uuid::now_v7();
-                let country = ["KE", "JO", "NG", "PH", "TN"][usize::try_from(n % 5).unwrap_or(0)];
-                let theme = ["BOR", "CFT", "LEG", "STP"][usize::try_from(n % 4).unwrap_or(0)];
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let sent = send(&client, "assessments", "need_identify", &json!({"id": id, "member_state": country, "recommendation_ids": [],
-                        "theme": theme, "modality": "training", "description": format!("Bench need {n}"), "beneficiary_institution": "Bench",
-                        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3})).await;
-                    match sent {
-                        Ok(_) => break,
-                        Err(_) if attempt < 50 => tokio::time::sleep(Duration::from_millis(100)).await,
-                        Err(e) => return Err(e),
-                    }
-                }
-                send(&client, "assessments", "need_agree_with_state", &json!({"id": id, "on": "2026-02-01"})).await?;
-                n += 64;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for l in loaders {
-        l.await??;
-    }
-    println!(
-        "{:<44} {:>10.0}/s   ({} events in {:.1} s)",
-        "load (commands)",
-        (needs * 2) as f64 / load_start.elapsed().as_secs_f64(),
-        needs * 2,
-        load_start.elapsed().as_secs_f64()
-    );
-
-    // A coordinator token, issued as an admin through the partners service.
-    let secret = tatrack_gateway::token::new_secret();
-    let admin = RequestMeta::new(Principal {
-        id: "bench".into(),
-        role: tatrack_domain::Role::Admin,
-        organisation: None,
-        member_state: None,
-    });
-    let _: serde_json::Value = rpc::request(&client, &subjects::command_subject("partners", "token_issue"), &admin, &json!({
-        "id": Uuid::now_v7(), "role": "coordinator", "organisation": null, "member_state": null, "label": "bench",
-        "hash": tatrack_gateway::token::hash(&secret), "issued_on": "2026-01-01"}), Duration::from_secs(10)).await?;
-    // Wait until the gateway knows the token and the read model has everything.
-    let ready = Instant::now();
-    loop {
-        let mut stream = tokio::io::BufStream::new(tokio::net::TcpStream::connect(addr).await?);
-        let status = http_get(
-            &mut stream,
-            "/api/v1/views/need_list?limit=1&status=agreed_with_state",
-            &secret,
-        )
-        .await
-        .unwrap_or(0);
-        let head = rpc::request::<_, serde_json::Value>(
-            &client,
-            &subjects::command_subject("assessments", "admin_head"),
-            &admin,
-            &json!({}),
-            Duration::from_secs(5),
-        )
-        .await?;
-        let caught_up = rpc::request::<_, serde_json::Value>(
-            &client,
-            &subjects::query_subject("need_list"),
-            &RequestMeta {
-                command_id: None,
-                ..admin.clone()
-            },
-            &json!({"min_position": head["head"], "priority": 9}),
-            Duration::from_secs(10),
-        )
-        .await
-        .is_ok();
-        if status == 200 && caught_up {
-            break;
-        }
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(120),
-            "the gateway or read model did not get ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let rss_before = rss_mib();
-
-    let paths = [
-        (
-            "needs list (first page of 100)",
-            "/api/v1/views/need_list?limit=100&member_state=KE".to_owned(),
-        ),
-        (
-            "unmet needs (first page of 100)",
-            "/api/v1/views/unmet_need_list?limit=100".to_owned(),
-        ),
-    ];
-    for (what, path) in &paths {
-        for clients in [1usize, 16, 64] {
-            let start = Instant::now();
-            let mut workers = Vec::new();
-            for _ in 0..clients {
-                let path = path.clone();
-                let secret = secret.clone();
-                workers.push(tokio::spawn(async move {
-                    let mut stream =
-                        tokio::io::BufStream::new(tokio::net::TcpStream::connect(addr).await?);
-                    let mut mine = Vec::new();
-                    while start.elapsed() < duration {
-                        let t = Instant::now();
-                        let status = http_get(&mut stream, &path, &secret).await?;
-                        anyhow::ensure!(status == 200, "{path} answered {status}");
-                        mine.push(t.elapsed().as_micros() as u64);
-                    }
-                    anyhow::Ok(mine)
-                }));
-            }
-            let mut latencies_us = Vec::new();
-            for w in workers {
-                latencies_us.extend(w.await??);
-            }
-            let mut sample = Sample {
-                count: latencies_us.len(),
-                elapsed: start.elapsed(),
-                latencies_us,
-            };
-            println!("{}", sample.line(&format!("{what}, {clients} clients")));
-        }
-    }
-    println!(
-        "RSS {rss_before:.0} MiB after loading (one process: services, read model, gateway, clients)"
-    );
-    let _ = stop_tx.send(true);
-    readmodel.await??;
-    for t in tasks {
-        t.await??;
-    }
-    let rebuilt = tatrack_readmodel::rebuild(data.path(), client.clone(), |_, _, _| {}).await?;
-    println!(
-        "{:<44} {:>10.0}/s   ({} events in {:.2} s)",
-        "read model rebuild",
-        rebuilt.per_second(),
-        rebuilt.events,
-        rebuilt.seconds
-    );
-    drop(server);
-    Ok(())
 }

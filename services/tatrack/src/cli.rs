@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::LogFormat;
-use crate::{admin, bench, client, client_partners, client_projects, client_tokens, demo, serve};
+use crate::{
+    admin, bench, client, client_partners, client_projects, client_report, client_tokens, demo,
+    serve,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +41,19 @@ pub struct Cli {
         default_value = "127.0.0.1:8080"
     )]
     pub http_addr: std::net::SocketAddr,
+    /// Where `tatrack serve <service>` answers /healthz, /readyz and /metrics (port 0: any free
+    /// port; the address taken is printed). `tatrack up` answers them on the gateway's address.
+    #[arg(
+        long,
+        global = true,
+        env = "TATRACK_OPS_ADDR",
+        default_value = "127.0.0.1:0"
+    )]
+    pub ops_addr: std::net::SocketAddr,
+    /// When the reporter makes the system-wide summary as of yesterday in every format: a cron
+    /// expression in UTC, e.g. `0 6 * * *` (default: none, reports on demand only).
+    #[arg(long, global = true, env = "TATRACK_REPORT_SCHEDULE")]
+    pub report_schedule: Option<String>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -80,6 +96,11 @@ pub enum Command {
     /// Referrals: a need matched to an offer, accepted by the partner and by the State.
     #[command(subcommand)]
     Referral(client_projects::ReferralCmd),
+    /// Matching: ranked offers for a need, needs for an offer, the allocation, accepting one.
+    #[command(subcommand)]
+    Match(crate::client_matching::MatchCmd),
+    /// Overlap alerts: same State, theme and beneficiary with overlapping dates.
+    Overlaps(crate::client_matching::OverlapsArgs),
     /// Projects shaped like IATI activities.
     #[command(subcommand)]
     Project(client_projects::ProjectCmd),
@@ -89,6 +110,12 @@ pub enum Command {
     /// The exchange-rate table every conversion uses.
     #[command(subcommand)]
     Rates(client_projects::RatesCmd),
+    /// Summary reports as of a day, made and recorded by the reporter.
+    #[command(subcommand)]
+    Report(client_report::ReportCmd),
+    /// IATI 2.03 activity files: export projects, import activities as projects.
+    #[command(subcommand)]
+    Iati(crate::iati::IatiCmd),
     /// Access tokens for the HTTP gateway (sent as an admin).
     #[command(subcommand)]
     Token(client_tokens::TokenCmd),
@@ -128,6 +155,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         nats_url: cli.nats_url,
         data_dir: cli.data_dir,
         http_addr: cli.http_addr,
+        ops_addr: cli.ops_addr,
+        report_schedule: cli.report_schedule,
         json: cli.json,
         actor: cli.actor,
     };
@@ -140,10 +169,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sharing(cmd) => client::sharing(&settings, cmd).await,
         Command::Org(cmd) => client_partners::org(&settings, cmd).await,
         Command::Offer(cmd) => client_partners::offer(&settings, cmd).await,
-        Command::Referral(cmd) => client_projects::referral(&settings, cmd).await,
+        // Proposals go through matching, which shows their overlaps.
+        Command::Referral(cmd) => crate::client_matching::referral(&settings, cmd).await,
+        Command::Match(cmd) => crate::client_matching::matching(&settings, cmd).await,
+        Command::Overlaps(args) => crate::client_matching::overlaps(&settings, args).await,
         Command::Project(cmd) => client_projects::project(&settings, cmd).await,
         Command::Progress(cmd) => client_projects::progress(&settings, cmd).await,
         Command::Rates(cmd) => client_projects::rates(&settings, cmd).await,
+        Command::Report(cmd) => client_report::report(&settings, cmd).await,
+        Command::Iati(cmd) => crate::iati::iati(&settings, cmd).await,
         Command::Token(cmd) => client_tokens::token(&settings, cmd).await,
         Command::Demo(DemoCmd::Load) => demo::load(&settings).await.map(|_| ()),
         Command::Log(cmd) => admin::log(cmd).await,
@@ -159,6 +193,8 @@ pub struct Settings {
     pub nats_url: String,
     pub data_dir: PathBuf,
     pub http_addr: std::net::SocketAddr,
+    pub ops_addr: std::net::SocketAddr,
+    pub report_schedule: Option<String>,
     pub json: bool,
     pub actor: client::Actor,
 }

@@ -3,12 +3,16 @@
 
 mod admin;
 mod bench;
+mod bench_queries;
 mod cli;
 mod client;
+mod client_matching;
 mod client_partners;
 mod client_projects;
+mod client_report;
 mod client_tokens;
 mod demo;
+mod iati;
 mod serve;
 mod table;
 mod telemetry;

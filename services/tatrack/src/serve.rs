@@ -13,6 +13,8 @@ pub enum Service {
     Partners,
     Projects,
     Readmodel,
+    /// The reporting job (on `TATRACK_REPORT_SCHEDULE`, and on demand).
+    Reporter,
     /// The HTTP gateway, on `TATRACK_HTTP_ADDR`.
     Gateway,
 }
@@ -62,7 +64,14 @@ async fn start(
         Service::Partners => "tatrack-partners",
         Service::Projects => "tatrack-projects",
         Service::Readmodel => "tatrack-readmodel",
+        Service::Reporter => "tatrack-reporter",
         Service::Gateway => "tatrack-gateway",
+    };
+    // A bad schedule is refused before anything starts.
+    let schedule = if service == Service::Reporter {
+        report_schedule(settings)?
+    } else {
+        None
     };
     let nats = tatrack_bus::connect(&settings.nats_url, name)
         .await
@@ -85,6 +94,14 @@ async fn start(
             tatrack_readmodel::Config { data_dir, nats },
             shutdown,
         )),
+        Service::Reporter => tokio::spawn(tatrack_reporter::run(
+            tatrack_reporter::Config {
+                data_dir,
+                nats,
+                schedule,
+            },
+            shutdown,
+        )),
         Service::Gateway => {
             let listener = tatrack_gateway::bind(settings.http_addr).await?;
             let addr = listener.local_addr()?;
@@ -97,10 +114,41 @@ async fn start(
 pub async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    start(settings, service, shutdown_signal()).await?.await?
+    let (stop, shutdown) = shutdown_fanout();
+    let task = start(settings, service, shutdown()).await?;
+    // The gateway answers /healthz, /readyz and /metrics on its own address; any other service
+    // on the ops address.
+    let ops = if service == Service::Gateway {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(settings.ops_addr)
+            .await
+            .with_context(|| format!("binding the ops address {}", settings.ops_addr))?;
+        println!("ops: http://{}/readyz", listener.local_addr()?);
+        Some(tokio::spawn(tatrack_bus::ops::serve(listener, shutdown())))
+    };
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    if let Some(ops) = ops {
+        ops.await??;
+    }
+    task.await?
+}
+
+/// The reporter's schedule from `--report-schedule` / `TATRACK_REPORT_SCHEDULE`, checked.
+fn report_schedule(settings: &Settings) -> anyhow::Result<Option<tatrack_reporter::Schedule>> {
+    settings
+        .report_schedule
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            tatrack_reporter::Schedule::parse("--report-schedule (TATRACK_REPORT_SCHEDULE)", s)
+        })
+        .transpose()
 }
 
 pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
+    report_schedule(settings)?;
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let (stop, shutdown) = shutdown_fanout();
@@ -109,6 +157,7 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
         Service::Partners,
         Service::Projects,
         Service::Readmodel,
+        Service::Reporter,
         Service::Gateway,
     ];
     let mut tasks = Vec::new();

@@ -15,6 +15,7 @@ use tatrack_domain::project::Project;
 use tatrack_domain::rates::RateTable;
 use tatrack_domain::recommendation::Recommendation;
 use tatrack_domain::referral::Referral;
+use tatrack_domain::report::Report;
 use tatrack_domain::sharing::SharingGrant;
 use tatrack_domain::token::Token;
 use tatrack_domain::{Aggregate, decode};
@@ -54,6 +55,7 @@ impl Projection for FoldProjection {
             ProgressReport::NAME => fold_into::<ProgressReport>(tree, id, event),
             RateTable::NAME => fold_into::<RateTable>(tree, id, event),
             Token::NAME => fold_into::<Token>(tree, id, event),
+            Report::NAME => fold_into::<Report>(tree, id, event),
             other => Err(ConflictableTransactionError::Abort(format!(
                 "unknown aggregate {other}"
             ))),

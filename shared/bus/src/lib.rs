@@ -6,6 +6,7 @@
 pub mod copy;
 pub mod fold;
 pub mod local;
+pub mod ops;
 pub mod replicator;
 pub mod rpc;
 pub mod service;

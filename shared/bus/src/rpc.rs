@@ -106,6 +106,22 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The code as it is written in replies and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::Conflict => "conflict",
+            Self::Forbidden => "forbidden",
+            Self::Timeout => "timeout",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// An error reply: a code, a message for people, and the field and reason when input was bad.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -307,8 +323,9 @@ pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
 }
 
 /// Serves `verbs` under `prefix` as one NATS micro service until `shutdown` resolves. Each
-/// request runs in its own task; in-flight requests finish before this returns.
-pub async fn serve<H, F>(
+/// request runs in its own task; in-flight requests finish before this returns. A handler
+/// answers any serialisable value (the read model answers JSON text it has already written).
+pub async fn serve<H, F, R>(
     client: async_nats::Client,
     name: &str,
     description: &str,
@@ -319,7 +336,8 @@ pub async fn serve<H, F>(
 ) -> Result<(), async_nats::Error>
 where
     H: Fn(Incoming) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
+    F: Future<Output = Result<R, ErrorBody>> + Send + 'static,
+    R: Serialize + Send + 'static,
 {
     let service = client
         .service_builder()
@@ -334,6 +352,9 @@ where
         endpoints.push(endpoint.map(move |request| (verb.clone(), request)).boxed());
     }
     let mut requests = futures::stream::select_all(endpoints);
+    // Ready (for `/readyz`) from here until this function returns and drops the registration.
+    let registration = crate::ops::register(name);
+    registration.set_ready(true);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -342,15 +363,22 @@ where
             next = requests.next() => {
                 let Some((verb, request)) = next else { break };
                 let handler = handler.clone();
+                let service_name = name.to_owned();
                 tasks.spawn(async move {
+                    let started = std::time::Instant::now();
                     let result = if request.message.payload.len() > MAX_REQUEST_BYTES {
                         Err(ErrorBody::invalid("payload", "the request body is over 1 MiB"))
                     } else {
                         match RequestMeta::from_headers(request.message.headers.as_ref()) {
-                            Ok(meta) => handler(Incoming { verb, meta, payload: request.message.payload.clone() }).await,
+                            Ok(meta) => handler(Incoming { verb: verb.clone(), meta, payload: request.message.payload.clone() }).await,
                             Err(e) => Err(e),
                         }
                     };
+                    let outcome = match &result {
+                        Ok(_) => "ok",
+                        Err(e) => e.code.as_str(),
+                    };
+                    crate::ops::record_request(&service_name, &verb, outcome, started.elapsed().as_secs_f64());
                     let (body, headers) = match result {
                         Ok(value) => (serde_json::to_vec(&Reply::Ok(value)), HeaderMap::new()),
                         Err(error) => {
@@ -358,7 +386,7 @@ where
                             let mut headers = HeaderMap::new();
                             headers.insert(async_nats::service::NATS_SERVICE_ERROR, error.message.as_str());
                             headers.insert(async_nats::service::NATS_SERVICE_ERROR_CODE, status_of(error.code));
-                            (serde_json::to_vec(&Reply::<serde_json::Value>::Error(error)), headers)
+                            (serde_json::to_vec(&Reply::<R>::Error(error)), headers)
                         }
                     };
                     let body = body.unwrap_or_default();

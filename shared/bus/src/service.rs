@@ -130,6 +130,12 @@ where
         }
     };
     on_ready(store.clone());
+    let _positions = {
+        let store = store.clone();
+        crate::ops::gauges(service, move || {
+            vec![("tatrack_log_durable_position", store.durable_position())]
+        })
+    };
     let replicator = replicator::Replicator::new(
         store.clone(),
         js.clone(),

@@ -4,7 +4,7 @@
 //! `tatrack.evt.<service>.<aggregate>.<id>` in the JetStream stream `TATRACK_<SERVICE>`.
 
 /// The command services, each the owner of one event stream.
-pub const SERVICES: [&str; 3] = ["assessments", "partners", "projects"];
+pub const SERVICES: [&str; 4] = ["assessments", "partners", "projects", "reporter"];
 
 pub fn stream_name(service: &str) -> String {
     format!("TATRACK_{}", service.to_ascii_uppercase())

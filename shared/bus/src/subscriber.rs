@@ -184,7 +184,9 @@ impl Subscriber {
                     ConflictableTransactionError::Storage(e) => {
                         ConflictableTransactionError::Storage(e)
                     }
-                    ConflictableTransactionError::Conflict => ConflictableTransactionError::Conflict,
+                    ConflictableTransactionError::Conflict => {
+                        ConflictableTransactionError::Conflict
+                    }
                 })?;
                 done = envelope.position;
             }

@@ -21,6 +21,7 @@ const ACTIVITY_STATUS_XML: &str = include_str!("../data/ActivityStatus.xml");
 const TRANSACTION_TYPE_XML: &str = include_str!("../data/TransactionType.xml");
 const AID_TYPE_XML: &str = include_str!("../data/AidType.xml");
 const SECTOR_XML: &str = include_str!("../data/Sector.xml");
+const COUNTRY_REGIONS_CSV: &str = include_str!("../data/country_regions.csv");
 
 /// One item of an IATI code list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +61,9 @@ static TRANSACTION_TYPES: LazyLock<Vec<CodeEntry>> =
     LazyLock::new(|| parse_codelist(TRANSACTION_TYPE_XML));
 static AID_TYPES: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(AID_TYPE_XML));
 static SECTORS: LazyLock<Vec<CodeEntry>> = LazyLock::new(|| parse_codelist(SECTOR_XML));
+/// Country -> the DAC regions it belongs to, most specific first (`country_regions.csv`).
+static COUNTRY_REGIONS: LazyLock<Vec<(String, Vec<&'static str>)>> =
+    LazyLock::new(|| parse_country_regions(COUNTRY_REGIONS_CSV));
 
 /// A country (ISO 3166-1 alpha-2 as IATI uses it, plus IATI's `X*` codes), e.g. `"KE"`.
 pub fn country(code: &str) -> Option<&'static CodeEntry> {
@@ -69,6 +73,17 @@ pub fn country(code: &str) -> Option<&'static CodeEntry> {
 /// A region (OECD DAC region code), e.g. `"298"` (Africa, regional).
 pub fn region(code: &str) -> Option<&'static CodeEntry> {
     REGIONS.iter().find(|e| e.code == code)
+}
+
+/// The OECD DAC regions `country` belongs to, most specific first: a sub-region where DAC has one
+/// (e.g. `"1027"` Eastern Africa), the sub-continental region (`"289"` South of Sahara) and the
+/// continental one (`"298"` Africa), e.g. `["1027", "289", "298"]` for `"KE"`. Empty for a
+/// country that is not on the DAC list of ODA recipients (DAC regions group only those).
+pub fn regions_of(country: &str) -> &'static [&'static str] {
+    COUNTRY_REGIONS
+        .iter()
+        .find(|(c, _)| c == country)
+        .map_or(&[], |(_, regions)| regions.as_slice())
 }
 
 /// A currency (ISO 4217), e.g. `"EUR"`.
@@ -335,6 +350,37 @@ fn parse_themes(csv: &str) -> Vec<Theme> {
                     .collect(),
                 description: description.clone(),
             }
+        })
+        .collect()
+}
+
+fn parse_country_regions(csv: &'static str) -> Vec<(String, Vec<&'static str>)> {
+    let records = parse_csv(csv).expect("country_regions.csv is malformed");
+    let (header, rows) = records.split_first().expect("country_regions.csv is empty");
+    assert_eq!(
+        header,
+        &["country", "regions"],
+        "country_regions.csv header"
+    );
+    rows.iter()
+        .map(|row| {
+            let [country, regions] = row.as_slice() else {
+                panic!("country_regions.csv row has {} fields: {row:?}", row.len());
+            };
+            // The region codes are borrowed from the region list, so the answer can be `'static`
+            // without leaking; a code not in the list is a build defect the tests catch.
+            let regions = regions
+                .split(';')
+                .map(|code| {
+                    REGIONS
+                        .iter()
+                        .find(|e| e.code == code)
+                        .unwrap_or_else(|| panic!("{country}: unknown region {code:?}"))
+                        .code
+                        .as_str()
+                })
+                .collect();
+            (country.clone(), regions)
         })
         .collect()
 }
@@ -610,6 +656,29 @@ mod tests {
             check_theme("theme", "leg"),
             Err(DomainError::invalid("theme", "unknown theme code \"leg\""))
         );
+    }
+
+    #[test]
+    fn country_regions_name_known_current_codes() {
+        assert_eq!(COUNTRY_REGIONS.len(), 142);
+        let mut seen = std::collections::BTreeSet::new();
+        for (country, regions) in COUNTRY_REGIONS.iter() {
+            assert!(seen.insert(country.as_str()), "{country} listed twice");
+            assert!(
+                check_country("country", country).is_ok(),
+                "{country} is not a current country"
+            );
+            assert!(!regions.is_empty(), "{country} has no region");
+            for r in regions {
+                assert!(check_region("region", r).is_ok(), "{country}: {r}");
+            }
+        }
+        assert_eq!(regions_of("KE"), ["1027", "289", "298"]);
+        assert_eq!(regions_of("JO"), ["589", "798"]);
+        assert_eq!(regions_of("PK"), ["679", "689", "798"]);
+        assert_eq!(regions_of("EG"), ["189", "298"]);
+        assert_eq!(regions_of("FR"), [] as [&str; 0], "not an ODA recipient");
+        assert_eq!(regions_of("ke"), [] as [&str; 0]);
     }
 
     #[test]

@@ -91,6 +91,7 @@ const SCHEMAS: &[(&str, u32)] = &[
     ("progress_report_returned", 1),
     ("token_issued", 1),
     ("token_revoked", 1),
+    ("report_made", 1),
 ];
 
 /// Every event kind this crate defines, in a stable order.
@@ -238,7 +239,7 @@ mod tests {
     #[test]
     fn every_module_kind_is_registered() {
         let registered: Vec<_> = kinds().collect();
-        let modules: [&[&str]; 11] = [
+        let modules: [&[&str]; 12] = [
             crate::assessment::AssessmentEvent::KINDS,
             crate::recommendation::RecommendationEvent::KINDS,
             crate::need::NeedEvent::KINDS,
@@ -250,6 +251,7 @@ mod tests {
             crate::project::ProjectEvent::KINDS,
             crate::progress::ProgressReportEvent::KINDS,
             crate::token::TokenEvent::KINDS,
+            crate::report::ReportEvent::KINDS,
         ];
         let all: Vec<&str> = modules.concat();
         assert_eq!(all, registered);

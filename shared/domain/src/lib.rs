@@ -24,6 +24,7 @@ pub mod project;
 pub mod rates;
 pub mod recommendation;
 pub mod referral;
+pub mod report;
 pub mod sharing;
 pub mod token;
 pub mod validate;

@@ -254,9 +254,10 @@ pub fn remaining(state: &OfferState) -> (Option<Money>, Option<u64>) {
     (money, units)
 }
 
-/// Whether the offer can serve a need for `theme` in `country` (or in `region`, when the need's country
-/// is not listed but its region is) by `modality` on date `on`: `Ok` or the first reason it cannot,
-/// checked in this order: field `theme`, `country`, `modality`, `valid_from` / `valid_until` (the
+/// Whether the offer can serve a need for `theme` in `country` by `modality` on date `on`: `Ok` or
+/// the first reason it cannot. The place is eligible when the offer lists the country, or one of the
+/// DAC regions the country belongs to (`codes::regions_of`), or `region` when the need names one.
+/// Checked in this order: field `theme`, `country`, `modality`, `valid_from` / `valid_until` (the
 /// validity window), `status` (only open and partially committed offers take referrals).
 pub fn covers(
     state: &OfferState,
@@ -273,7 +274,10 @@ pub fn covers(
         ));
     }
     let in_country = state.countries.iter().any(|c| c == country);
-    let in_region = region.is_some_and(|r| state.regions.iter().any(|x| x == r));
+    let in_region = region
+        .into_iter()
+        .chain(codes::regions_of(country).iter().copied())
+        .any(|r| state.regions.iter().any(|x| x == r));
     if !in_country && !in_region {
         return Err(DomainError::invalid(
             "country",
@@ -1571,7 +1575,7 @@ mod tests {
             field(covers(
                 &open,
                 "BOR",
-                "UG",
+                "JO",
                 Some("589"),
                 Modality::Training,
                 on
@@ -1579,7 +1583,7 @@ mod tests {
             "country"
         );
         assert_eq!(
-            field(covers(&open, "BOR", "UG", None, Modality::Training, on)),
+            field(covers(&open, "BOR", "JO", None, Modality::Training, on)),
             "country"
         );
         assert_eq!(
@@ -1626,6 +1630,50 @@ mod tests {
             covers(&partial, "BOR", "KE", None, Modality::Training, on),
             Ok(())
         );
+    }
+
+    #[test]
+    fn covers_a_country_by_the_dac_regions_it_belongs_to() {
+        // An offer for the Middle East and South of Sahara, naming no country.
+        let mut events = history(OfferStatus::Open);
+        if let OfferEvent::OfferDrafted {
+            countries, regions, ..
+        } = &mut events[0]
+        {
+            *countries = vec![];
+            *regions = vec!["589".into(), "289".into()];
+        }
+        let state = crate::fold::<Offer>(&events);
+        let on = d(6, 1);
+        for country in ["JO", "LB", "KE", "NG", "CD"] {
+            assert_eq!(
+                covers(&state, "BOR", country, None, Modality::Training, on),
+                Ok(()),
+                "{country}"
+            );
+        }
+        // North of Sahara, Central Asia, and a country outside the DAC list are not covered.
+        for country in ["EG", "KZ", "FR"] {
+            assert_eq!(
+                covers(&state, "BOR", country, None, Modality::Training, on),
+                Err(DomainError::invalid(
+                    "country",
+                    format!("the offer is not for {country} nor its region")
+                )),
+                "{country}"
+            );
+        }
+        // The continental code covers every sub-region under it.
+        if let OfferEvent::OfferDrafted { regions, .. } = &mut events[0] {
+            *regions = vec!["298".into()];
+        }
+        let africa = crate::fold::<Offer>(&events);
+        for country in ["EG", "KE", "ZA"] {
+            assert_eq!(
+                covers(&africa, "BOR", country, None, Modality::Training, on),
+                Ok(())
+            );
+        }
     }
 
     #[test]

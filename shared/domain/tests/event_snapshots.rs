@@ -14,6 +14,7 @@ use tatrack_domain::project::{
 use tatrack_domain::rates::{Rate, RateTableEvent, Ratio};
 use tatrack_domain::recommendation::{RecommendationEvent, RecommendationStatus, StatusSource};
 use tatrack_domain::referral::{Party, ReferralEvent};
+use tatrack_domain::report::{ReportEvent, ReportFormat, ReportScope};
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantEvent};
 use tatrack_domain::token::TokenEvent;
 use tatrack_domain::{DomainEvent, Money, Role, decode};
@@ -32,6 +33,7 @@ const RESULT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d01);
 const INDICATOR: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d02);
 const MILESTONE: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d03);
 const TOKEN: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
+const MADE_REPORT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0f01);
 const TRANSACTION: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d04);
 
 fn usd(amount_minor: i64) -> Money {
@@ -493,6 +495,28 @@ fn token_events() -> Vec<TokenEvent> {
     ]
 }
 
+fn report_events() -> Vec<ReportEvent> {
+    vec![ReportEvent::ReportMade {
+        id: MADE_REPORT,
+        scope: ReportScope {
+            member_state: Some("KE".into()),
+            theme: None,
+            region: None,
+            donor: Some("DEMO-DONOR".into()),
+        },
+        format: ReportFormat::Csv,
+        as_of: date(2026, 11, 27),
+        requested_by: tatrack_domain::Principal {
+            id: "auditor-1".into(),
+            role: Role::Auditor,
+            organisation: None,
+            member_state: None,
+        },
+        checksum: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        size: 2048,
+    }]
+}
+
 fn round_trip<E: DomainEvent + PartialEq + std::fmt::Debug>(events: Vec<E>) -> Vec<EncodedEvent> {
     events
         .into_iter()
@@ -516,6 +540,7 @@ fn all_encoded() -> Vec<EncodedEvent> {
     all.extend(round_trip(project_events()));
     all.extend(round_trip(progress_events()));
     all.extend(round_trip(token_events()));
+    all.extend(round_trip(report_events()));
     all
 }
 

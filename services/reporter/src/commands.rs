@@ -1,0 +1,240 @@
+//! The reporter's one verb, `report_summary`: check the request, gather the views as the caller,
+//! summarise, render, then record `report_made` (with the SHA-256 of the bytes) through the
+//! shared command path, and answer with the positions, the checksum and the content. Bad input is
+//! refused before anything is asked or written.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
+use tatrack_bus::service::{CommandReply, execute, split_verb, to_json};
+use tatrack_domain::report::{Report, ReportCommand, ReportFormat, ReportScope, check_as_of};
+use tatrack_domain::{Aggregate, Principal};
+use tatrack_eventlog::Store;
+use uuid::Uuid;
+
+use crate::{gather, render, summary};
+
+/// Every command verb this service answers (`tatrack.cmd.reporter.<verb>`).
+pub const VERBS: &[&str] = &["report_summary"];
+
+/// The body of `report_summary`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRequest {
+    /// The report's id (default: a new one).
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    #[serde(default)]
+    pub member_state: Option<String>,
+    #[serde(default)]
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub donor: Option<String>,
+    /// `markdown`, `html`, `csv` or `json`.
+    pub format: String,
+    /// `YYYY-MM-DD`: a finished day (final), or today (provisional).
+    pub as_of: String,
+}
+
+/// The answer: where `report_made` went, what it says, and the report itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MadeReport {
+    #[serde(flatten)]
+    pub reply: CommandReply,
+    pub scope: ReportScope,
+    pub format: ReportFormat,
+    pub as_of: Date,
+    pub checksum: String,
+    pub size: u64,
+    pub media_type: String,
+    /// The report's text (every format is UTF-8 text).
+    pub content: String,
+}
+
+/// A checked request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: Uuid,
+    pub scope: ReportScope,
+    pub format: ReportFormat,
+    pub as_of: Date,
+}
+
+/// Reads and checks a request; every error names its field.
+pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
+    let format: ReportFormat = request.format.parse().map_err(ErrorBody::from)?;
+    let as_of: Date = request.as_of.parse().map_err(|e| {
+        ErrorBody::invalid(
+            "as_of",
+            &format!("{:?} is not a date like 2026-06-30: {e}", request.as_of),
+        )
+    })?;
+    check_as_of(as_of, today)?;
+    let scope = ReportScope {
+        member_state: request.member_state,
+        theme: request.theme,
+        region: request.region,
+        donor: request.donor,
+    };
+    scope.check()?;
+    Ok(Order {
+        id: request.id.unwrap_or_else(Uuid::now_v7),
+        scope,
+        format,
+        as_of,
+    })
+}
+
+/// The report's bytes for `principal`: gathered as that principal, summarised, rendered.
+pub async fn content(
+    nats: &async_nats::Client,
+    principal: &Principal,
+    scope: &ReportScope,
+    format: ReportFormat,
+    as_of: Date,
+    today: Date,
+) -> Result<Vec<u8>, ErrorBody> {
+    let inputs = gather::gather(nats, principal, as_of, today).await?;
+    if let Some(donor) = &scope.donor
+        && !inputs.organisations.iter().any(|o| o.id == *donor)
+    {
+        return Err(ErrorBody::invalid(
+            "donor",
+            &format!("organisation {donor} is not registered (as of {as_of})"),
+        ));
+    }
+    let summary = summary::build(scope, as_of, principal, &inputs);
+    Ok(render::render(&summary, format))
+}
+
+/// Lower-case hex SHA-256.
+pub fn checksum(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Makes the report and records it.
+pub async fn make(
+    store: &Store,
+    nats: &async_nats::Client,
+    order: &Order,
+    meta: &RequestMeta,
+    today: Date,
+) -> Result<MadeReport, ErrorBody> {
+    let bytes = content(
+        nats,
+        &meta.principal,
+        &order.scope,
+        order.format,
+        order.as_of,
+        today,
+    )
+    .await?;
+    let checksum = checksum(&bytes);
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let command = ReportCommand::Record {
+        id: order.id,
+        scope: order.scope.clone(),
+        format: order.format,
+        as_of: order.as_of,
+        today,
+        requested_by: meta.principal.clone(),
+        checksum: checksum.clone(),
+        size,
+    };
+    // Every role may make a report: what it holds is already cut to what the caller may see.
+    let reply = execute::<Report>(store, &order.id, &command, meta, |_| Ok(())).await?;
+    Ok(MadeReport {
+        reply,
+        scope: order.scope.clone(),
+        format: order.format,
+        as_of: order.as_of,
+        checksum,
+        size,
+        media_type: order.format.media_type().to_owned(),
+        content: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+pub(crate) async fn handle(
+    store: &Store,
+    nats: &async_nats::Client,
+    incoming: Incoming,
+) -> Result<serde_json::Value, ErrorBody> {
+    let (_, command) = split_verb(&incoming.verb, &[Report::NAME])?;
+    if command != "summary" {
+        return Err(ErrorBody::invalid("verb", "unknown command"));
+    }
+    let today = jiff::ZonedDateTime::now().date();
+    let order = order(incoming.body()?, today)?;
+    to_json(&make(store, nats, &order, &incoming.meta, today).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn request(format: &str, as_of: &str) -> SummaryRequest {
+        SummaryRequest {
+            format: format.into(),
+            as_of: as_of.into(),
+            ..SummaryRequest::default()
+        }
+    }
+
+    #[test]
+    fn bad_requests_name_their_field() {
+        let today = date(2026, 11, 28);
+        let field = |r: SummaryRequest| order(r, today).unwrap_err().field.unwrap();
+        assert_eq!(field(request("pdf", "2026-11-01")), "format");
+        assert_eq!(field(request("csv", "2026-11-29")), "as_of");
+        assert_eq!(field(request("csv", "2027-01-01")), "as_of");
+        assert_eq!(field(request("csv", "yesterday")), "as_of");
+        for (scope, name) in [
+            (
+                SummaryRequest {
+                    member_state: Some("XX".into()),
+                    ..request("csv", "2026-11-01")
+                },
+                "member_state",
+            ),
+            (
+                SummaryRequest {
+                    theme: Some("NOPE".into()),
+                    ..request("csv", "2026-11-01")
+                },
+                "theme",
+            ),
+            (
+                SummaryRequest {
+                    region: Some("1".into()),
+                    ..request("csv", "2026-11-01")
+                },
+                "region",
+            ),
+        ] {
+            assert_eq!(field(scope), name);
+        }
+        assert!(
+            order(request("csv", "2026-11-28"), today).is_ok(),
+            "today: provisional"
+        );
+        let ok = order(request("html", "2026-11-27"), today).unwrap();
+        assert_eq!(ok.format, ReportFormat::Html);
+        assert_eq!(ok.scope, ReportScope::default());
+    }
+
+    #[test]
+    fn checksum_is_lower_case_sha256() {
+        assert_eq!(
+            checksum(b"test"),
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
+    }
+}

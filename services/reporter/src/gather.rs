@@ -1,0 +1,167 @@
+//! What a report is made from: the read model's views as of one day, asked as the requesting
+//! principal, so a report never holds more than its reader may see and the same day always gives
+//! the same answer (the read model folds the streams up to the end of that day).
+
+use std::time::Duration;
+
+use jiff::civil::Date;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tatrack_bus::rpc::{self, ErrorBody, ErrorCode, RequestMeta};
+use tatrack_bus::subjects;
+use tatrack_domain::Principal;
+use tatrack_domain::assessment::{AssessmentState, Clocks};
+use tatrack_domain::need::NeedState;
+use tatrack_domain::offer::OfferState;
+use tatrack_domain::organisation::OrganisationState;
+use tatrack_domain::project::{Milestone, ProjectState};
+use tatrack_domain::rates::RateTableState;
+use tatrack_domain::referral::ReferralState;
+use tatrack_domain::report::is_final;
+
+/// The first question about a day may fold every stream up to it: give it time.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The view that lists overlap alerts (written alongside the reporter: older read models lack it).
+pub const OVERLAP_VIEW: &str = "overlap_list";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssessmentRow {
+    #[serde(flatten)]
+    pub state: AssessmentState,
+    pub clocks: Clocks,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OfferRow {
+    #[serde(flatten)]
+    pub state: OfferState,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectRow {
+    #[serde(flatten)]
+    pub state: ProjectState,
+    #[serde(default)]
+    pub late_milestones: Vec<Milestone>,
+}
+
+/// One row of `recommendation_rate_list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct RateRow {
+    pub member_state: String,
+    pub theme: String,
+    pub recommendations: u64,
+    pub open: u64,
+    pub implemented: u64,
+    pub partially_implemented: u64,
+    pub not_implemented: u64,
+    pub superseded: u64,
+    pub implementation_rate_percent: Option<u64>,
+}
+
+/// Overlap alerts: rows as the read model gives them, or why there are none to give.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlaps {
+    Rows(Vec<Value>),
+    Unavailable(String),
+}
+
+/// Everything one report reads.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub needs: Vec<NeedState>,
+    pub rates: Vec<RateRow>,
+    pub assessments: Vec<AssessmentRow>,
+    pub projects: Vec<ProjectRow>,
+    pub offers: Vec<OfferRow>,
+    pub referrals: Vec<ReferralState>,
+    pub rate_tables: Vec<RateTableState>,
+    pub organisations: Vec<OrganisationState>,
+    pub overlaps: Overlaps,
+    /// Made as of today, from the live views: the day is not over, so it may still change.
+    pub provisional: bool,
+}
+
+/// Asks every view the report needs, as `principal`, as of the end of `as_of`.
+pub async fn gather(
+    nats: &async_nats::Client,
+    principal: &Principal,
+    as_of: Date,
+    today: Date,
+) -> Result<Inputs, ErrorBody> {
+    // A finished day: the read model folds the streams up to its end (the first question does
+    // the folding, the others reuse it). Today: the live views, with today's clocks.
+    let provisional = !is_final(as_of, today);
+    let body = if provisional {
+        json!({ "today": as_of.to_string() })
+    } else {
+        json!({ "as_of": as_of.to_string() })
+    };
+    let needs = ask(nats, principal, "need_list", &body).await?;
+    let overlaps = match ask_raw(nats, principal, OVERLAP_VIEW, &body).await {
+        Ok(rows) => Overlaps::Rows(decode(OVERLAP_VIEW, rows)?),
+        // The read model answered need_list a moment ago: it lacks this view.
+        Err(rpc::Error::NoResponders(_)) => Overlaps::Unavailable(format!(
+            "the read model does not list overlap alerts ({OVERLAP_VIEW}) yet"
+        )),
+        Err(rpc::Error::Remote(e)) if e.field.as_deref() == Some("view") => Overlaps::Unavailable(
+            format!("the read model does not list overlap alerts ({OVERLAP_VIEW}) yet"),
+        ),
+        Err(e) => return Err(unavailable(OVERLAP_VIEW, &e)),
+    };
+    Ok(Inputs {
+        needs,
+        rates: ask(nats, principal, "recommendation_rate_list", &body).await?,
+        assessments: ask(nats, principal, "assessment_list", &body).await?,
+        projects: ask(nats, principal, "project_list", &body).await?,
+        offers: ask(nats, principal, "offer_list", &body).await?,
+        referrals: ask(nats, principal, "referral_list", &body).await?,
+        rate_tables: ask(nats, principal, "rate_table_show", &body).await?,
+        organisations: ask(nats, principal, "organisation_list", &body).await?,
+        overlaps,
+        provisional,
+    })
+}
+
+async fn ask<T: DeserializeOwned>(
+    nats: &async_nats::Client,
+    principal: &Principal,
+    view: &str,
+    body: &Value,
+) -> Result<T, ErrorBody> {
+    match ask_raw(nats, principal, view, body).await {
+        Ok(value) => decode(view, value),
+        Err(rpc::Error::Remote(body)) => Err(body),
+        Err(e) => Err(unavailable(view, &e)),
+    }
+}
+
+async fn ask_raw(
+    nats: &async_nats::Client,
+    principal: &Principal,
+    view: &str,
+    body: &Value,
+) -> Result<Value, rpc::Error> {
+    let meta = RequestMeta {
+        command_id: None,
+        ..RequestMeta::new(principal.clone())
+    };
+    let subject = subjects::query_subject(view);
+    rpc::request::<Value, Value>(nats, &subject, &meta, body, QUERY_TIMEOUT).await
+}
+
+fn decode<T: DeserializeOwned>(view: &str, value: Value) -> Result<T, ErrorBody> {
+    serde_json::from_value(value).map_err(|e| {
+        tracing::error!(view, error = %e, "read model answer not understood");
+        ErrorBody::internal()
+    })
+}
+
+fn unavailable(view: &str, e: &rpc::Error) -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::Unavailable,
+        format!("the read model cannot answer {view}: {e}"),
+    )
+}

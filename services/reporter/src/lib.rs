@@ -1,0 +1,73 @@
+//! The reporter: summaries per State, theme, region and donor as of a finished day, in Markdown,
+//! HTML (with SVG charts), CSV (with HXL hashtags) and JSON, made from the read model's views as
+//! the requesting principal. It runs on a cron schedule and on demand
+//! (`tatrack.cmd.reporter.report_summary`), and records every report it makes as `report_made`
+//! with the SHA-256 of its bytes in its own log, replicated to `TATRACK_REPORTER` like every
+//! command service's.
+
+mod commands;
+mod gather;
+mod render;
+mod schedule;
+mod summary;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+pub use commands::{MadeReport, SummaryRequest, VERBS, checksum};
+pub use render::render;
+pub use schedule::{Schedule, run_once};
+pub use summary::{REPORT_CURRENCY, Summary};
+
+/// The service's name on the bus (its stream is `TATRACK_REPORTER`).
+pub const SERVICE: &str = "reporter";
+
+/// The reporter's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `<data dir>`; the log lives in `<data dir>/reporter`.
+    pub data_dir: PathBuf,
+    pub nats: async_nats::Client,
+    /// When to make the system-wide summary as of yesterday; `None`: on demand only.
+    pub schedule: Option<Schedule>,
+}
+
+/// Runs the service until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut job = None;
+    let nats = config.nats.clone();
+    let schedule = config.schedule.clone();
+    let result = tatrack_bus::service::run_with(
+        SERVICE,
+        "summary reports as of a day, each recorded with its checksum",
+        VERBS,
+        tatrack_bus::service::Config {
+            data_dir: config.data_dir,
+            nats: config.nats.clone(),
+        },
+        move |store, incoming| {
+            let nats = nats.clone();
+            async move { commands::handle(&store, &nats, incoming).await }
+        },
+        |store| {
+            if let Some(schedule) = schedule {
+                job = Some(tokio::spawn(schedule::run(
+                    schedule,
+                    store,
+                    config.nats.clone(),
+                    stopped,
+                )));
+            }
+        },
+        shutdown,
+    )
+    .await;
+    let _ = stop.send(true);
+    if let Some(task) = job {
+        let _ = task.await;
+    }
+    result
+}

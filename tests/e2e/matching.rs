@@ -1,0 +1,501 @@
+//! Matching end to end: ranked suggestions with explanations (a regional offer included), an
+//! ineligible offer with its reason, a donor's offer_match_list among shared needs only, the
+//! allocation proposal, a suggestion accepted with `tatrack match accept`, the overlap it makes
+//! with a second proposal (listed, and printed by `tatrack referral propose`), and bad input
+//! refused by field.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_domain::{Principal, Role};
+use tatrack_tests::*;
+use uuid::Uuid;
+
+const DONOR_A: &str = "DONOR-A";
+const DONOR_B: &str = "DONOR-B";
+
+fn donor(organisation: &str) -> Principal {
+    principal(Role::Donor, Some(organisation), None)
+}
+
+fn kenya() -> Principal {
+    principal(Role::StateFocalPoint, None, Some("KE"))
+}
+
+fn usd(major: i64) -> Value {
+    json!({ "amount_minor": major * 100, "currency": "USD" })
+}
+
+async fn ok(client: &async_nats::Client, who: &Principal, service: &str, verb: &str, body: Value) {
+    if let Err(e) = command_to(client, &RequestMeta::new(who.clone()), service, verb, &body).await {
+        panic!("{verb} as {}: {e:?}\nbody: {body}", who.role);
+    }
+}
+
+fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
+    match result {
+        Err(rpc::Error::Remote(body)) => body,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// An agreed KE need for the BOR theme (training, for the Border Police Unit), shared with
+/// `audience`.
+async fn need(
+    client: &async_nats::Client,
+    priority: u8,
+    cost: i64,
+    officers: u64,
+    audience: &[&str],
+) -> Uuid {
+    let id = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "assessments",
+        "need_identify",
+        json!({
+            "id": id, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
+            "modality": "training", "description": "Train border officers",
+            "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(cost),
+            "size": { "measure": "officers trained", "quantity": officers }, "priority": priority,
+        }),
+    )
+    .await;
+    ok(
+        client,
+        &kenya(),
+        "assessments",
+        "need_agree_with_state",
+        json!({ "id": id, "on": "2026-06-10", "reason": null }),
+    )
+    .await;
+    ok(
+        client,
+        &kenya(),
+        "assessments",
+        "sharing_grant_grant",
+        json!({
+            "id": Uuid::now_v7(), "member_state": "KE", "scope": { "type": "need", "need_id": id },
+            "audience": { "type": "organisations", "ids": audience }, "until": null,
+            "granted_on": "2026-06-12",
+        }),
+    )
+    .await;
+    id
+}
+
+/// A published offer of `organisation`.
+async fn offer(
+    client: &async_nats::Client,
+    organisation: &str,
+    theme: &str,
+    places: (&[&str], &[&str]),
+    budget: i64,
+    officers: u64,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    let who = donor(organisation);
+    ok(client, &who, "partners", "offer_draft", json!({
+        "id": id, "organisation": organisation, "title": format!("{organisation} {theme} training"),
+        "themes": [theme], "countries": places.0, "regions": places.1, "modalities": ["training"],
+        "budget": usd(budget), "capacity": { "measure": "officers trained", "quantity": officers },
+        "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
+        "conditions": null,
+    }))
+    .await;
+    ok(
+        client,
+        &who,
+        "partners",
+        "offer_publish",
+        json!({ "id": id, "on": "2026-06-01", "reason": null }),
+    )
+    .await;
+    id
+}
+
+/// Asks a view until `ready` holds for its answer (the read model follows three streams).
+async fn settled(
+    client: &async_nats::Client,
+    who: Principal,
+    view: &str,
+    body: Value,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(view, Duration::from_secs(30), || {
+        let (who, body) = (who.clone(), body.clone());
+        let ready = &ready;
+        async move {
+            let answer = query_as(client, who, view, &body).await.ok()?;
+            ready(&answer).then_some(answer)
+        }
+    })
+    .await
+}
+
+fn ids(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+        .args(args)
+        .env("NATS_URL", h.nats.url())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let client = &client;
+
+    for org in [DONOR_A, DONOR_B] {
+        ok(
+            client,
+            &coordinator(),
+            "partners",
+            "organisation_register",
+            json!({
+                "id": org, "name": format!("Organisation {org}"), "kind": "donor_government",
+                "iati_type": "10", "iati_identifier": null, "country": null,
+            }),
+        )
+        .await;
+    }
+    // N1 (priority 1) is shared with both donors, N2 (priority 2) only with DONOR-B.
+    let n1 = need(client, 1, 450_000, 200, &[DONOR_A, DONOR_B]).await;
+    let n2 = need(client, 2, 100_000, 50, &[DONOR_B]).await;
+    // O1 names Kenya; O2 covers it only through DAC region 1027 (Eastern Africa), with more to
+    // give; O3 is for another theme.
+    let o1 = offer(client, DONOR_A, "BOR", (&["KE"], &[]), 300_000, 150).await;
+    let o2 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), 500_000, 250).await;
+    let o3 = offer(client, DONOR_A, "CFT", (&["KE"], &[]), 100_000, 50).await;
+
+    // Ranked suggestions for N1, each with its explanation; O3 left out for its theme.
+    let matches = settled(
+        client,
+        coordinator(),
+        "need_match_list",
+        json!({ "need_id": n1, "include_ineligible": true }),
+        |a| a["suggestions"].as_array().is_some_and(|s| s.len() == 2),
+    )
+    .await;
+    let suggestions = &matches["suggestions"];
+    assert_eq!(
+        ids(suggestions, "offer_id"),
+        [o2.to_string(), o1.to_string()]
+    );
+    let criteria: Vec<&str> = suggestions[0]["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["criterion"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        criteria,
+        [
+            "theme",
+            "place",
+            "modality",
+            "window",
+            "money",
+            "units",
+            "language",
+            "track_record",
+            "priority"
+        ]
+    );
+    // O2: place by region (10), all the money and units N1 lacks (15 + 15); O1: the country
+    // itself (15), 300000 of 450000 (10) and 150 of 200 officers (11).
+    assert_eq!(suggestions[0]["score"], 80, "{}", suggestions[0]);
+    assert_eq!(suggestions[1]["score"], 76, "{}", suggestions[1]);
+    let place = &suggestions[0]["explanation"][1];
+    assert_eq!(place["points"], 10);
+    assert!(
+        place["detail"].as_str().unwrap().contains("1027"),
+        "{place}"
+    );
+    for s in suggestions.as_array().unwrap() {
+        let sum: u64 = s["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["points"].as_u64().unwrap())
+            .sum();
+        assert_eq!(s["score"], sum);
+    }
+    assert_eq!(
+        suggestions[0]["referral_propose"]["share_money"],
+        usd(450_000),
+        "capped at what N1 lacks"
+    );
+    assert_eq!(suggestions[0]["referral_propose"]["share_units"], 200);
+    let left = &matches["ineligible"];
+    assert_eq!(ids(left, "offer_id"), [o3.to_string()]);
+    assert_eq!(left[0]["reasons"][0]["field"], "theme", "{left}");
+    // Without include_ineligible, no list of the left out.
+    let plain = query_as(
+        client,
+        coordinator(),
+        "need_match_list",
+        &json!({ "need_id": n1 }),
+    )
+    .await
+    .unwrap();
+    assert!(plain.get("ineligible").is_none());
+
+    // A donor asks about its own offer: only the needs shared with it exist for it.
+    let own = query_as(
+        client,
+        donor(DONOR_A),
+        "offer_match_list",
+        &json!({ "offer_id": o1, "include_ineligible": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&own["suggestions"], "need_id"), [n1.to_string()]);
+    assert_eq!(own["ineligible"], json!([]), "N2 is not even listed: {own}");
+    // A coordinator sees N2 left out, because Kenya has not shared it with DONOR-A.
+    let all = query_as(
+        client,
+        coordinator(),
+        "offer_match_list",
+        &json!({ "offer_id": o1, "include_ineligible": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&all["suggestions"], "need_id"), [n1.to_string()]);
+    assert_eq!(ids(&all["ineligible"], "need_id"), [n2.to_string()]);
+    assert_eq!(all["ineligible"][0]["reasons"][0]["field"], "need_id");
+    // Another donor's offer does not exist for DONOR-A.
+    let hidden = remote(
+        query_as(
+            client,
+            donor(DONOR_A),
+            "offer_match_list",
+            &json!({ "offer_id": o2 }),
+        )
+        .await,
+    );
+    assert_eq!(hidden.code, ErrorCode::NotFound);
+    assert_eq!(hidden.field.as_deref(), Some("offer_id"));
+
+    // The allocation: O2 gives N2 all it lacks and N1 the rest of its budget and capacity, O1
+    // completes N1: both needs fully met (3 × 10000 + 2 × 10000 basis points).
+    let plan = query_as(client, coordinator(), "allocation_proposal", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(plan["value_bp"], 50_000, "{plan}");
+    assert_eq!(plan["max_value_bp"], 50_000);
+    let to_n2: Vec<&Value> = plan["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["need_id"] == n2.to_string())
+        .collect();
+    assert_eq!(to_n2.len(), 1);
+    assert_eq!(to_n2[0]["offer_id"], o2.to_string());
+    assert_eq!(to_n2[0]["share_money"], usd(100_000));
+    assert_eq!(to_n2[0]["referral_propose"]["need_id"], n2.to_string());
+
+    // Accept the best suggestion in one command: the referral exists, with the suggested share.
+    let (success, out, err) = cli(
+        &h,
+        &[
+            "match",
+            "accept",
+            "--need",
+            &n1.to_string(),
+            "--offer",
+            &o2.to_string(),
+        ],
+    )
+    .await;
+    assert!(success, "{out}{err}");
+    assert!(out.starts_with("ok: "), "{out}");
+    assert!(!out.contains("overlap"), "nothing to overlap yet: {out}");
+    let first: Uuid = out["ok: ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let referral = settled(
+        client,
+        coordinator(),
+        "referral_show",
+        json!({ "id": first }),
+        |_| true,
+    )
+    .await;
+    assert_eq!(referral["need_id"], n1.to_string());
+    assert_eq!(referral["offer_id"], o2.to_string());
+    assert_eq!(referral["organisation"], DONOR_B);
+    assert_eq!(referral["share_money"], usd(450_000));
+    assert_eq!(referral["share_units"], 200);
+    // O2 now has a pending referral for N1, so it is no longer suggested for it.
+    let after = query_as(
+        client,
+        coordinator(),
+        "need_match_list",
+        &json!({ "need_id": n1, "include_ineligible": true }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&after["suggestions"], "offer_id"), [o1.to_string()]);
+
+    // A second referral for the same State, theme and beneficiary with an overlapping window:
+    // the coordinator proposing it is told at once, and the overlap is listed.
+    let (success, out, err) = cli(
+        &h,
+        &[
+            "referral",
+            "propose",
+            "--need",
+            &n1.to_string(),
+            "--offer",
+            &o1.to_string(),
+            "--units",
+            "50",
+        ],
+    )
+    .await;
+    assert!(success, "{out}{err}");
+    assert!(out.contains("overlap alert: 1 item(s)"), "{out}");
+    assert!(out.contains(&first.to_string()), "{out}");
+    let second: Uuid = out["ok: ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rows = query_as(
+        client,
+        coordinator(),
+        "overlap_list",
+        &json!({ "member_state": "KE" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["theme"], "BOR");
+    assert_eq!(rows[0]["beneficiary_institution"], "Border Police Unit");
+    let mut pair = ids(&rows[0]["items"], "id");
+    pair.sort();
+    let mut expected = vec![first.to_string(), second.to_string()];
+    expected.sort();
+    assert_eq!(pair, expected);
+    assert_eq!(rows[0]["items"][0]["kind"], "referral");
+    // DONOR-A may see its own referral but not DONOR-B's: no row for it.
+    let for_a = query_as(client, donor(DONOR_A), "overlap_list", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(for_a, json!([]));
+    // The State sees both (its own country's referrals).
+    let for_kenya = query_as(client, kenya(), "overlap_list", &json!({ "id": second }))
+        .await
+        .unwrap();
+    assert_eq!(for_kenya.as_array().unwrap().len(), 1);
+
+    // Bad input: every refusal names its field.
+    let unknown = Uuid::now_v7();
+    for (view, body, code, field) in [
+        ("need_match_list", json!({}), ErrorCode::Invalid, "need_id"),
+        (
+            "need_match_list",
+            json!({ "need_id": unknown }),
+            ErrorCode::NotFound,
+            "need_id",
+        ),
+        (
+            "need_match_list",
+            json!({ "need_id": n1, "include_ineligible": "maybe" }),
+            ErrorCode::Invalid,
+            "include_ineligible",
+        ),
+        (
+            "need_match_list",
+            json!({ "need_id": n1, "language": "ENG" }),
+            ErrorCode::Invalid,
+            "language",
+        ),
+        (
+            "need_match_list",
+            json!({ "need_id": n1, "colour": "red" }),
+            ErrorCode::Invalid,
+            "colour",
+        ),
+        (
+            "offer_match_list",
+            json!({}),
+            ErrorCode::Invalid,
+            "offer_id",
+        ),
+        (
+            "offer_match_list",
+            json!({ "offer_id": unknown }),
+            ErrorCode::NotFound,
+            "offer_id",
+        ),
+        (
+            "overlap_list",
+            json!({ "id": "x" }),
+            ErrorCode::Invalid,
+            "id",
+        ),
+        (
+            "allocation_proposal",
+            json!({ "priority": "high" }),
+            ErrorCode::Invalid,
+            "priority",
+        ),
+    ] {
+        let error = remote(query_as(client, coordinator(), view, &body).await);
+        assert_eq!(
+            (error.code, error.field.as_deref()),
+            (code, Some(field)),
+            "{view} {body}: {error:?}"
+        );
+    }
+    // A malformed id is refused; which field it blames is up to the bus's `blame_field`, which
+    // cannot yet tell from the uuid crate's message (it quotes one character).
+    let error = remote(
+        query_as(
+            client,
+            coordinator(),
+            "need_match_list",
+            &json!({ "need_id": "not-a-uuid" }),
+        )
+        .await,
+    );
+    assert_eq!(error.code, ErrorCode::Invalid);
+    assert!(error.message.contains("UUID"), "{error:?}");
+    // A donor asking about a need not shared with it: not found.
+    let error = remote(
+        query_as(
+            client,
+            donor(DONOR_A),
+            "need_match_list",
+            &json!({ "need_id": n2 }),
+        )
+        .await,
+    );
+    assert_eq!(error.code, ErrorCode::NotFound);
+
+    services.stop().await;
+}

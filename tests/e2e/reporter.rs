@@ -1,0 +1,388 @@
+//! The reporter against real NATS, sled and every service: a summary in each format from the demo
+//! data (recorded on a past day), byte-identical as of the same day after more events, cut to
+//! what a donor may see, recorded as `report_made` with the checksum of its bytes in the
+//! reporter's stream, bad input refused by name with nothing written, and the cron schedule.
+
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_bus::subjects;
+use tatrack_domain::Role;
+use tatrack_eventlog::{Envelope, Store};
+use tatrack_tests::*;
+
+const OTHER_DONOR: &str = "OTHER-DONOR";
+/// The demo's need for border-police training in Kenya, which the demo project serves.
+const KENYA_BORDER_TRAINING: &str = "01930000-0000-7000-8000-000000000065";
+
+fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
+    match result {
+        Err(rpc::Error::Remote(body)) => body,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn today() -> Date {
+    jiff::ZonedDateTime::now().date()
+}
+
+async fn summary(
+    client: &async_nats::Client,
+    who: tatrack_domain::Principal,
+    body: Value,
+) -> Result<Value, rpc::Error> {
+    command_to(
+        client,
+        &RequestMeta::new(who),
+        "reporter",
+        "report_summary",
+        &body,
+    )
+    .await
+}
+
+async fn heads(client: &async_nats::Client) -> serde_json::Map<String, Value> {
+    let mut heads = serde_json::Map::new();
+    for service in subjects::SERVICES {
+        let head = command_to(
+            client,
+            &RequestMeta::new(coordinator()),
+            service,
+            "admin_head",
+            &json!({}),
+        )
+        .await
+        .unwrap();
+        heads.insert(service.to_owned(), head["head"].clone());
+    }
+    heads
+}
+
+/// Copies the command services' logs from `from` into `to` as if every event had been recorded
+/// on `day` (in log order, a second apart), so reports as of that finished day hold them.
+async fn backdated_copy(from: &Path, to: &Path, day: Date) {
+    let start = day
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    for service in ["assessments", "partners", "projects"] {
+        let source = Store::open(from.join(service)).unwrap();
+        let target = Store::open(to.join(service)).unwrap();
+        let mut next = 1;
+        loop {
+            let batch: Vec<Envelope> = source.read_all(next, 1000).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            for mut envelope in batch {
+                next = envelope.position + 1;
+                let offset = i64::try_from(envelope.position).unwrap();
+                envelope.recorded_at = start
+                    .checked_add(SignedDuration::from_secs(offset))
+                    .unwrap();
+                target.import(envelope).await.unwrap();
+            }
+        }
+        target.flush().await.unwrap();
+    }
+}
+
+/// The demo data plus another donor's project in Kenya, recorded on `day`, and every service
+/// running over it; the read model has applied all of it.
+async fn demo_on(day: Date) -> (Harness, Services) {
+    let first = Harness::start();
+    let services = first.services().await;
+    let client = first.client().await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+        .args(["demo", "load"])
+        .env("NATS_URL", first.nats.url())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // A new command id for each command (one id twice is the same command, answered once).
+    let meta = || RequestMeta::new(coordinator());
+    command_to(
+        &client,
+        &meta(),
+        "partners",
+        "organisation_register",
+        &json!({"id": OTHER_DONOR, "name": "Another donor government",
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}),
+    )
+    .await
+    .unwrap();
+    let project = uuid::Uuid::now_v7();
+    command_to(&client, &meta(), "projects", "project_create", &json!({
+        "id": project, "iati_identifier": "OTHER-DONOR-TATRACK-9", "title": "Other donor's stadium security course",
+        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
+        "participating": [{"organisation": OTHER_DONOR, "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
+        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [KENYA_BORDER_TRAINING], "referrals": []}))
+    .await
+    .unwrap();
+    command_to(
+        &client,
+        &meta(),
+        "projects",
+        "project_add_transaction",
+        &json!({
+        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
+        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "date": "2026-08-01",
+        "provider": OTHER_DONOR, "receiver": "UNOCT", "description": "Grant"}),
+    )
+    .await
+    .unwrap();
+    let written = heads(&client).await;
+    services.stop().await;
+
+    let second = Harness::start();
+    backdated_copy(first.data_dir(), second.data_dir(), day).await;
+    let services = second.services().await;
+    let client = second.client().await;
+    let mut min_positions = serde_json::Map::new();
+    for service in ["assessments", "partners", "projects"] {
+        min_positions.insert(service.to_owned(), written[service].clone());
+    }
+    // Every stream holds the whole log before the first question about the day is asked.
+    eventually("read model caught up", Duration::from_secs(60), || {
+        let client = client.clone();
+        let body = json!({ "min_positions": min_positions });
+        async move {
+            query_as(&client, coordinator(), "need_list", &body)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    (second, services)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    tatrack_reporter::checksum(bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_recorded() {
+    let day = today().yesterday().unwrap().yesterday().unwrap();
+    let (h, services) = demo_on(day).await;
+    let client = h.client().await;
+
+    // A summary in each format, as a coordinator.
+    let mut first = Vec::new();
+    for format in ["markdown", "html", "csv", "json"] {
+        let made = summary(
+            &client,
+            coordinator(),
+            json!({"format": format, "as_of": day.to_string()}),
+        )
+        .await
+        .unwrap();
+        let content = made["content"].as_str().unwrap().to_owned();
+        assert_eq!(made["checksum"], sha256(content.as_bytes()));
+        assert_eq!(made["size"], content.len());
+        assert!(made["last_position"].as_u64().unwrap() > 0);
+        first.push((format, content, made));
+    }
+    let text = |f: &str| first.iter().find(|(x, _, _)| *x == f).unwrap().1.clone();
+    assert!(text("markdown").contains("## Coverage by theme"));
+    assert!(text("markdown").contains(OTHER_DONOR));
+    assert!(text("html").contains("<svg "));
+    assert!(text("csv").lines().nth(1).unwrap().contains("#org+funder"));
+    let json: Value = serde_json::from_str(&text("json")).unwrap();
+    assert_eq!(json["as_of"], day.to_string());
+    assert!(json["needs"]["by_state"]["JO"].is_object(), "{json}");
+    // The demo project's commitment (USD) and the other donor's (EUR, converted with the rate).
+    assert!(
+        json["money_by_funder"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["funder"] == OTHER_DONOR)
+    );
+    // Two donors' projects for the same State, theme and beneficiary over the same months.
+    assert_eq!(json["overlaps"]["available"], true, "{json}");
+    let overlaps = json["overlaps"]["rows"].as_array().unwrap();
+    assert!(
+        overlaps.iter().any(|o| o["member_state"] == "KE"
+            && o["items"].to_string().contains(OTHER_DONOR)
+            && o["items"].to_string().contains("DEMO-DONOR")),
+        "{json}"
+    );
+
+    // A donor's report: the needs shared with it, its own projects only.
+    let donor = principal(Role::Donor, Some("DEMO-DONOR"), None);
+    for format in ["json", "csv", "markdown"] {
+        let made = summary(
+            &client,
+            donor.clone(),
+            json!({"format": format, "as_of": day.to_string()}),
+        )
+        .await
+        .unwrap();
+        let content = made["content"].as_str().unwrap();
+        assert!(!content.contains(OTHER_DONOR), "{format}: {content}");
+        assert!(!content.contains("Other donor's"), "{format}");
+        if format == "json" {
+            let j: Value = serde_json::from_str(content).unwrap();
+            assert!(j["needs"]["by_state"]["JO"].is_null(), "unshared: {j}");
+            assert_eq!(j["needs"]["by_state"]["KE"]["partially_covered"], 1, "{j}");
+            assert_eq!(j["audience"], "donor DEMO-DONOR");
+        }
+    }
+
+    // More events today: the report as of the past day does not move by a byte.
+    let meta = RequestMeta::new(coordinator());
+    command_to(&client, &meta, "assessments", "need_identify", &json!({
+        "id": uuid::Uuid::now_v7(), "member_state": "JO", "recommendation_ids": [], "theme": "CIP",
+        "modality": "training", "description": "A need recorded after the day", "beneficiary_institution": "Civil Defence",
+        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 2}))
+    .await
+    .unwrap();
+    for (format, content, made) in &first {
+        let again = summary(
+            &client,
+            coordinator(),
+            json!({"format": format, "as_of": day.to_string()}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again["content"].as_str().unwrap(), content, "{format}");
+        assert_eq!(again["checksum"], made["checksum"]);
+        assert_ne!(
+            again["id"], made["id"],
+            "each report made is its own record"
+        );
+    }
+
+    // Each report is in the reporter's stream as report_made with the checksum of its bytes.
+    let js = tatrack_bus::jetstream(client.clone(), Duration::from_secs(5));
+    for (format, content, made) in &first {
+        let position = made["last_position"].as_u64().unwrap();
+        let envelope: Envelope =
+            eventually("report_made in the stream", Duration::from_secs(20), || {
+                let js = js.clone();
+                async move {
+                    let stream = js
+                        .get_stream(subjects::stream_name("reporter"))
+                        .await
+                        .ok()?;
+                    let message = stream.get_raw_message(position).await.ok()?;
+                    serde_json::from_slice(&message.payload).ok()
+                }
+            })
+            .await;
+        assert_eq!(envelope.kind, "report_made");
+        assert_eq!(envelope.principal, "coordinator:test-coordinator");
+        assert_eq!(envelope.payload["format"], *format);
+        assert_eq!(envelope.payload["as_of"], day.to_string());
+        assert_eq!(envelope.payload["id"], made["id"]);
+        assert_eq!(envelope.payload["checksum"], sha256(content.as_bytes()));
+        assert_eq!(envelope.payload["size"], content.len());
+        assert_eq!(envelope.payload["requested_by"]["role"], "coordinator");
+    }
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_by_name_and_nothing_is_written() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let yesterday = today().yesterday().unwrap().to_string();
+    let tomorrow = today().tomorrow().unwrap().to_string();
+    // One good report first, so the stream exists and has a head to compare with; as of today
+    // it is made from the live views and says it is provisional.
+    let made = summary(
+        &client,
+        coordinator(),
+        json!({"format": "markdown", "as_of": today().to_string()}),
+    )
+    .await
+    .unwrap();
+    assert!(made["content"].as_str().unwrap().contains("provisional"));
+    let before = heads(&client).await["reporter"].clone();
+    for (body, field) in [
+        (json!({"format": "pdf", "as_of": yesterday}), "format"),
+        (json!({"format": "csv", "as_of": tomorrow}), "as_of"),
+        (json!({"format": "csv", "as_of": "last tuesday"}), "as_of"),
+        (
+            json!({"format": "csv", "as_of": yesterday, "member_state": "XX"}),
+            "member_state",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "theme": "NOPE"}),
+            "theme",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "region": "0"}),
+            "region",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "donor": "NOBODY"}),
+            "donor",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let error = remote(summary(&client, coordinator(), body.clone()).await);
+        assert_eq!(error.code, ErrorCode::Invalid, "{body}: {error:?}");
+        assert_eq!(error.field.as_deref(), Some(field), "{body}: {error:?}");
+    }
+    assert_eq!(heads(&client).await["reporter"], before, "nothing written");
+    services.stop().await;
+
+    // A schedule that does not parse stops the reporter before it starts, naming the setting.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+        .args(["serve", "reporter", "--report-schedule", "every morning"])
+        .env("NATS_URL", h.nats.url())
+        .env("TATRACK_DATA_DIR", h.data_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--report-schedule"), "{stderr}");
+    let store = Store::open(h.data_dir().join("reporter")).unwrap();
+    assert_eq!(store.durable_position(), before.as_u64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedule_makes_yesterdays_summary_in_every_format_once() {
+    let h = Harness::start();
+    // Every second: the first run records the four reports, later runs find them recorded.
+    let schedule = tatrack_reporter::Schedule::parse("test", "* * * * * *").unwrap();
+    let services =
+        Services::start_with(&h.nats.url(), h.data_dir().to_path_buf(), Some(schedule)).await;
+    let client = h.client().await;
+    let head = eventually("four scheduled reports", Duration::from_secs(120), || {
+        let client = client.clone();
+        async move {
+            let head = heads(&client).await["reporter"].as_u64()?;
+            (head >= 4).then_some(head)
+        }
+    })
+    .await;
+    // A few more firings add nothing (a pause to let them happen, not a wait for a result).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(heads(&client).await["reporter"].as_u64(), Some(head));
+    assert_eq!(head, 4);
+    services.stop().await;
+    let store = Store::open(h.data_dir().join("reporter")).unwrap();
+    let events = store.read_all(1, 10).unwrap();
+    let mut formats: Vec<String> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e.kind, "report_made");
+            assert_eq!(e.principal, "system:system");
+            assert_eq!(e.payload["as_of"], today().yesterday().unwrap().to_string());
+            e.payload["format"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    formats.sort();
+    assert_eq!(formats, ["csv", "html", "json", "markdown"]);
+}
