@@ -572,20 +572,21 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             }
             W::StateOwn => seen(&[I::AssessmentKe], &[I::AssessmentFr]),
             W::StateOther => seen(&[I::AssessmentFr], &[I::AssessmentKe]),
-            // KNOWN GAP: Kenya shared its assessment report with ORG-OWN (a grant with scope
-            // `assessment_report`, DESIGN §2), but the read model ignores that scope and shows
-            // donors no assessment at all, shared or not (visibility::sees_country).
-            W::DonorOwn | W::DonorOther => seen(&[], &[I::AssessmentKe, I::AssessmentFr]),
+            // Kenya shared its assessment report with ORG-OWN (a grant with scope
+            // `assessment_report`, DESIGN §2): that donor sees it; no donor sees another.
+            W::DonorOwn => seen(&[I::AssessmentKe], &[I::AssessmentFr]),
+            W::DonorOther => seen(&[], &[I::AssessmentKe, I::AssessmentFr]),
         },
-        // KNOWN GAP: as above, ORG-OWN's donor does not find the report Kenya shared with it.
-        ("assessment_show", O::Own) => {
-            show(staff_or_auditor || who == W::StateOwn, I::AssessmentKe)
-        }
+        ("assessment_show", O::Own) => show(
+            staff_or_auditor || matches!(who, W::StateOwn | W::DonorOwn),
+            I::AssessmentKe,
+        ),
         ("assessment_show", O::Other) => {
             show(staff_or_auditor || who == W::StateOther, I::AssessmentFr)
         }
         // Recommendation text is confidential: staff and the State concerned read it, auditors
-        // get the mark instead; donors get no recommendation at all.
+        // get the mark instead; a donor reads only the recommendations of a report the State
+        // shared with it, text included (the State chose to share them).
         ("recommendation_list", O::All) => match who {
             W::Admin | W::Coordinator => seen(
                 &[
@@ -608,7 +609,11 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
                 &[I::RecommendationFr, I::TextFr],
                 &[I::RecommendationKe, I::TextKe, I::Redacted],
             ),
-            W::DonorOwn | W::DonorOther => seen(
+            W::DonorOwn => seen(
+                &[I::RecommendationKe, I::TextKe],
+                &[I::RecommendationFr, I::TextFr, I::Redacted],
+            ),
+            W::DonorOther => seen(
                 &[],
                 &[
                     I::RecommendationKe,
@@ -837,11 +842,10 @@ fn never(who: Who) -> &'static [Item] {
     match who {
         Who::Admin | Who::Coordinator => &[I::TokenHash],
         Who::Auditor => &[I::TextKe, I::TextFr, I::TokenHash],
+        // ORG-OWN was shared Kenya's report (assessment and recommendation text), not France's.
         Who::DonorOwn => &[
-            I::TextKe,
             I::TextFr,
             I::TokenHash,
-            I::AssessmentKe,
             I::AssessmentFr,
             I::RecommendationFr,
             I::NeedUnshared,

@@ -398,12 +398,13 @@ pub(crate) async fn handle(
     let verb = incoming.verb.as_str();
     match verb {
         "assessment_list" | "assessment_show" => {
+            let grants = grants(views)?;
             let mut out = Vec::new();
             for state in views
                 .pick::<AssessmentState>("assessments", "assessment", verb, f)?
                 .iter()
             {
-                if visibility::sees_country(p, &state.member_state)
+                if visibility::sees_assessment(p, &state.member_state, state.id, &grants, today)
                     && id_ok(&state.id)
                     && state_ok(&state.member_state)
                     && status_ok(state.status.map(|s| s.to_string()))
@@ -418,19 +419,29 @@ pub(crate) async fn handle(
             one_or_all(verb, f, out)
         }
         "recommendation_list" => {
+            let grants = grants(views)?;
             let mut out = Vec::new();
             for state in views
                 .scan::<RecommendationState>("assessments", "recommendation")?
                 .iter()
             {
-                if visibility::sees_country(p, &state.member_state)
+                let shared = || {
+                    visibility::shared_report(
+                        p,
+                        &state.member_state,
+                        state.assessment_id,
+                        &grants,
+                        today,
+                    )
+                };
+                if (visibility::sees_country(p, &state.member_state) || shared())
                     && f.assessment_id.is_none_or(|id| id == state.assessment_id)
                     && state_ok(&state.member_state)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
                     let mut state = state.clone();
-                    if !visibility::reads_confidential(p, &state.member_state) {
+                    if !visibility::reads_confidential(p, &state.member_state) && !shared() {
                         state.text = "[confidential]".to_owned();
                     }
                     out.push(state);
@@ -440,12 +451,7 @@ pub(crate) async fn handle(
         }
         "need_list" | "need_show" | "unmet_need_list" => {
             let unmet_only = verb == "unmet_need_list";
-            // Grants are few; the consent rule takes them as a slice.
-            let grants: Vec<SharingGrantState> = views
-                .scan::<SharingGrantState>("assessments", "sharing_grant")?
-                .iter()
-                .cloned()
-                .collect();
+            let grants = grants(views)?;
             let words: Vec<String> = f
                 .text
                 .as_deref()
@@ -768,6 +774,13 @@ pub(crate) async fn handle(
         }
         _ => Err(ErrorBody::invalid("view", "unknown view")),
     }
+}
+
+/// Every sharing grant (few; the consent rules take them as a slice).
+fn grants(views: &Views) -> Result<Vec<SharingGrantState>, ErrorBody> {
+    Ok(views
+        .scan::<SharingGrantState>("assessments", "sharing_grant")?
+        .to_vec())
 }
 
 /// `*_show` answers one object (not found when invisible or absent); `*_list` all of them.

@@ -6,8 +6,9 @@ use jiff::civil::Date;
 use tatrack_domain::need::NeedState;
 use tatrack_domain::project::ProjectState;
 use tatrack_domain::referral::ReferralState;
-use tatrack_domain::sharing::{SharingGrantState, shares_need};
+use tatrack_domain::sharing::{SharingGrantState, shares_assessment, shares_need};
 use tatrack_domain::{Principal, Role};
+use uuid::Uuid;
 
 pub(crate) fn sees_country(principal: &Principal, member_state: &str) -> bool {
     match principal.role {
@@ -39,6 +40,36 @@ pub(crate) fn sees_need(
         return false;
     };
     shares_need(grants, &need.member_state, need.id, organisation, today)
+}
+
+/// An assessment (and its recommendations): as for its country, and for a donor whose
+/// organisation the State has shared the assessment's report with.
+pub(crate) fn sees_assessment(
+    principal: &Principal,
+    member_state: &str,
+    assessment_id: Uuid,
+    grants: &[SharingGrantState],
+    today: Date,
+) -> bool {
+    shared_report(principal, member_state, assessment_id, grants, today)
+        || sees_country(principal, member_state)
+}
+
+/// A donor reading a report the State shared with its organisation.
+pub(crate) fn shared_report(
+    principal: &Principal,
+    member_state: &str,
+    assessment_id: Uuid,
+    grants: &[SharingGrantState],
+    today: Date,
+) -> bool {
+    principal.role == Role::Donor
+        && principal
+            .organisation
+            .as_deref()
+            .is_some_and(|organisation| {
+                shares_assessment(grants, member_state, assessment_id, organisation, today)
+            })
 }
 
 /// Consent records: staff, auditors and the State concerned; not donors.

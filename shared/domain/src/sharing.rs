@@ -148,12 +148,36 @@ pub fn shares_need(
                 Some(Scope::AllNeeds) => true,
                 _ => false,
             }
-            && match &grant.audience {
-                Some(Audience::AllDonors) => true,
-                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
-                None => false,
-            }
+            && names(grant, organisation)
     })
+}
+
+/// Whether the State has shared this assessment's report with `organisation` on `today` (an
+/// active grant with scope `assessment_report`): the donor may then read the assessment and its
+/// recommendations, confidential text included, since the text is what the State chose to share.
+pub fn shares_assessment(
+    grants: &[SharingGrantState],
+    member_state: &str,
+    assessment_id: Uuid,
+    organisation: &str,
+    today: Date,
+) -> bool {
+    grants.iter().any(|grant| {
+        grant.member_state == member_state
+            && is_active(grant, today)
+            && matches!(&grant.scope,
+                Some(Scope::AssessmentReport { assessment_id: shared }) if *shared == assessment_id)
+            && names(grant, organisation)
+    })
+}
+
+/// Whether a grant's audience includes `organisation`.
+fn names(grant: &SharingGrantState, organisation: &str) -> bool {
+    match &grant.audience {
+        Some(Audience::AllDonors) => true,
+        Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
+        None => false,
+    }
 }
 
 /// The decider.
@@ -368,6 +392,46 @@ mod tests {
             "anyone",
             date(2030, 1, 1)
         ));
+    }
+
+    #[test]
+    fn an_assessment_report_is_shared_only_by_a_report_grant_for_it() {
+        let report = Uuid::from_u128(0xA1);
+        let grant = |scope: Scope| {
+            crate::aggregate::fold::<SharingGrant>(&[SharingGrantEvent::SharingGranted {
+                id: ID,
+                member_state: "KE".into(),
+                scope,
+                audience: Audience::Organisations {
+                    ids: vec!["org-eu".into()],
+                },
+                until: None,
+                granted_on: date(2025, 10, 1),
+            }])
+        };
+        let on = date(2025, 10, 15);
+        let shared = vec![grant(Scope::AssessmentReport {
+            assessment_id: report,
+        })];
+        assert!(shares_assessment(&shared, "KE", report, "org-eu", on));
+        assert!(!shares_assessment(&shared, "KE", report, "org-other", on));
+        assert!(!shares_assessment(&shared, "KE", NEED, "org-eu", on));
+        assert!(!shares_assessment(
+            &shared,
+            "KE",
+            report,
+            "org-eu",
+            date(2025, 9, 1)
+        ));
+        // Sharing every need is not sharing the report, nor the reverse.
+        assert!(!shares_assessment(
+            &[grant(Scope::AllNeeds)],
+            "KE",
+            report,
+            "org-eu",
+            on
+        ));
+        assert!(!shares_need(&shared, "KE", report, "org-eu", on));
     }
 
     fn revoked() -> SharingGrantEvent {
