@@ -659,10 +659,19 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             W::Admin | W::Coordinator | W::Auditor => seen(&[I::OfferOwn, I::OfferOther], &[]),
             W::DonorOwn => seen(&[I::OfferOwn], &[I::OfferOther]),
             W::DonorOther => seen(&[I::OfferOther], &[I::OfferOwn]),
-            W::StateOwn | W::StateOther => seen(&[], &[I::OfferOwn, I::OfferOther]),
+            // Both offers are referred to Kenyan needs: Kenya's focal point is asked to accept
+            // them as the State, so it sees them; France's sees none.
+            W::StateOwn => seen(&[I::OfferOwn, I::OfferOther], &[]),
+            W::StateOther => seen(&[], &[I::OfferOwn, I::OfferOther]),
         },
-        ("offer_show", O::Own) => show(staff_or_auditor || who == W::DonorOwn, I::OfferOwn),
-        ("offer_show", O::Other) => show(staff_or_auditor || who == W::DonorOther, I::OfferOther),
+        ("offer_show", O::Own) => show(
+            staff_or_auditor || matches!(who, W::DonorOwn | W::StateOwn),
+            I::OfferOwn,
+        ),
+        ("offer_show", O::Other) => show(
+            staff_or_auditor || matches!(who, W::DonorOther | W::StateOwn),
+            I::OfferOther,
+        ),
         ("portfolio_show", O::Own) => {
             if staff_or_auditor || who == W::DonorOwn {
                 seen(

@@ -631,12 +631,25 @@ pub(crate) async fn handle(
             one_or_all(verb, f, out)
         }
         "offer_list" | "offer_show" => {
+            // A State's focal point sees the offers referred to its country's needs: it is
+            // asked to accept them as the State.
+            let referred: std::collections::BTreeSet<Uuid> = if p.role == Role::StateFocalPoint {
+                views
+                    .scan::<ReferralState>("projects", "referral")?
+                    .iter()
+                    .filter(|r| visibility::sees_referral(p, r))
+                    .map(|r| r.offer_id)
+                    .collect()
+            } else {
+                std::collections::BTreeSet::new()
+            };
             let mut out = Vec::new();
             for state in views
                 .pick::<OfferState>("partners", "offer", verb, f)?
                 .iter()
             {
-                if visibility::sees_organisation_items(p, &state.organisation)
+                if (visibility::sees_organisation_items(p, &state.organisation)
+                    || referred.contains(&state.id))
                     && id_ok(&state.id)
                     && f.organisation
                         .as_ref()
