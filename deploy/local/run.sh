@@ -18,6 +18,9 @@ TATRACK_DATA_DIR="${TATRACK_DATA_DIR:-./data}"
 mkdir -p "$TATRACK_DATA_DIR"
 TATRACK_DATA_DIR="$(cd "$TATRACK_DATA_DIR" && pwd)"
 export TATRACK_DATA_DIR
+TATRACK_HTTP_ADDR="${TATRACK_HTTP_ADDR:-127.0.0.1:8080}"
+export TATRACK_HTTP_ADDR
+HTTP_URL="http://$TATRACK_HTTP_ADDR/api/v1"
 
 nats_pid=""
 tatrack_pid=""
@@ -125,13 +128,18 @@ tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo 
   NATS:     $NATS_URL
   data:     $TATRACK_DATA_DIR
   binary:   $TATRACK
+  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics: http://$TATRACK_HTTP_ADDR/metrics)
 
 try, in another shell:
   export NATS_URL=$NATS_URL
   $TATRACK need list
   $TATRACK assessment list
   $TATRACK --as donor --as-org DEMO-DONOR need list
+  $TATRACK match need 01930000-0000-7000-8000-000000000065    # ranked offers, with explanations
+  $TATRACK report summary --format markdown --as-of \$(date -u +%F)   # also html, csv, json
+  $TATRACK iati export --reporting-org UNOCT --out projects.xml
   $TATRACK stream verify
+  curl -s -H "Authorization: Bearer <coordinator token above>" $HTTP_URL/views/unmet_need_list
 
 EOF
 
