@@ -140,16 +140,17 @@ pub fn shares_need(
     organisation: &str,
     today: Date,
 ) -> bool {
-    grants.iter().any(|grant| {
-        grant.member_state == member_state
-            && is_active(grant, today)
-            && match &grant.scope {
-                Some(Scope::Need { need_id: shared }) => *shared == need_id,
-                Some(Scope::AllNeeds) => true,
-                _ => false,
-            }
-            && names(grant, organisation)
-    })
+    any_grant(
+        grants,
+        member_state,
+        organisation,
+        today,
+        |scope| match scope {
+            Scope::Need { need_id: shared } => *shared == need_id,
+            Scope::AllNeeds => true,
+            Scope::AssessmentReport { .. } => false,
+        },
+    )
 }
 
 /// Whether the State has shared this assessment's report with `organisation` on `today` (an
@@ -162,22 +163,34 @@ pub fn shares_assessment(
     organisation: &str,
     today: Date,
 ) -> bool {
+    any_grant(
+        grants,
+        member_state,
+        organisation,
+        today,
+        |scope| matches!(scope, Scope::AssessmentReport { assessment_id: shared } if *shared == assessment_id),
+    )
+}
+
+/// Whether an active grant of `member_state` whose audience includes `organisation` has a scope
+/// that `covers` accepts.
+fn any_grant(
+    grants: &[SharingGrantState],
+    member_state: &str,
+    organisation: &str,
+    today: Date,
+    covers: impl Fn(&Scope) -> bool,
+) -> bool {
     grants.iter().any(|grant| {
         grant.member_state == member_state
             && is_active(grant, today)
-            && matches!(&grant.scope,
-                Some(Scope::AssessmentReport { assessment_id: shared }) if *shared == assessment_id)
-            && names(grant, organisation)
+            && grant.scope.as_ref().is_some_and(&covers)
+            && match &grant.audience {
+                Some(Audience::AllDonors) => true,
+                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
+                None => false,
+            }
     })
-}
-
-/// Whether a grant's audience includes `organisation`.
-fn names(grant: &SharingGrantState, organisation: &str) -> bool {
-    match &grant.audience {
-        Some(Audience::AllDonors) => true,
-        Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
-        None => false,
-    }
 }
 
 /// The decider.
