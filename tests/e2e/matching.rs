@@ -192,7 +192,11 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
         coordinator(),
         "need_match_list",
         json!({ "need_id": n1, "include_ineligible": true }),
-        |a| a["suggestions"].as_array().is_some_and(|s| s.len() == 2),
+        // Wait for all three offers: O3 (left out) may reach the read model last.
+        |a| {
+            a["suggestions"].as_array().is_some_and(|s| s.len() == 2)
+                && a["ineligible"].as_array().is_some_and(|l| l.len() == 1)
+        },
     )
     .await;
     let suggestions = &matches["suggestions"];

@@ -273,6 +273,64 @@ async fn coordinator_and_donor_views_over_the_demo_data() {
     assert!(!need["referrals"].as_array().unwrap().is_empty());
     assert!(!need["projects"].as_array().unwrap().is_empty());
 
+    // Filters by region and by consent: Eastern Africa (1027) holds Kenya only; the demo donor
+    // was shared Kenya's border need and the Philippines' CFT need.
+    let states = |answer: &Value| {
+        answer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["member_state"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let east_africa = ask("need_list", json!({ "region": "1027" }), coordinator())
+        .await
+        .unwrap();
+    assert_eq!(states(&east_africa), ["KE".to_owned()].into());
+    let shared_with_donor = ask(
+        "need_list",
+        json!({ "consent": "DEMO-DONOR" }),
+        coordinator(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        states(&shared_with_donor),
+        ["KE".to_owned(), "PH".to_owned()].into()
+    );
+    let shared = ask("need_list", json!({ "consent": "shared" }), coordinator())
+        .await
+        .unwrap();
+    let not_shared = ask(
+        "need_list",
+        json!({ "consent": "not_shared" }),
+        coordinator(),
+    )
+    .await
+    .unwrap();
+    let all = ask("need_list", json!({}), coordinator()).await.unwrap();
+    assert_eq!(
+        shared.as_array().unwrap().len() + not_shared.as_array().unwrap().len(),
+        all.as_array().unwrap().len()
+    );
+    assert!(shared.as_array().unwrap().len() >= 2);
+    // Values that name nothing are refused by name; a donor may not filter by consent.
+    for (body, field) in [
+        (json!({ "status": "bogus" }), "status"),
+        (json!({ "theme": "XXX" }), "theme"),
+        (json!({ "member_state": "ZZ" }), "member_state"),
+        (json!({ "region": "1" }), "region"),
+        (json!({ "priority": 7 }), "priority"),
+    ] {
+        let error = remote(ask("need_list", body.clone(), coordinator()).await);
+        assert_eq!(error.code, ErrorCode::Invalid, "{body}");
+        assert_eq!(error.field.as_deref(), Some(field), "{body}");
+    }
+    let donor = principal(tatrack_domain::Role::Donor, Some("DEMO-DONOR"), None);
+    let error = remote(ask("need_list", json!({ "consent": "OTHER" }), donor).await);
+    assert_eq!(error.code, ErrorCode::Forbidden);
+    assert_eq!(error.field.as_deref(), Some("consent"));
+
     // The Philippines: CFT partially implemented (50 %), ILC implemented (100 %).
     let rates = ask(
         "recommendation_rate_list",

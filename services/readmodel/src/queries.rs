@@ -216,6 +216,11 @@ struct Filters {
     theme: Option<String>,
     status: Option<String>,
     priority: Option<u8>,
+    /// A DAC region code: needs of the countries in it (`codes::regions_of`).
+    region: Option<String>,
+    /// Needs by consent: `shared` (an active grant shares it with someone), `not_shared`, or an
+    /// organisation's code (shared with that organisation).
+    consent: Option<String>,
     /// Case-insensitive words that must appear in the description or beneficiary.
     text: Option<String>,
     /// The day clocks, grants and late milestones are computed for (default: today).
@@ -230,6 +235,62 @@ struct Filters {
     include_ineligible: Option<serde_json::Value>,
     /// Matching: the ISO 639-1 language the work should be done in.
     language: Option<String>,
+}
+
+/// Filter values that name nothing are refused by name, not answered with an empty list: a
+/// typo in a status or a code would otherwise look like "there is none".
+fn check_filters(verb: &str, f: &Filters) -> Result<(), ErrorBody> {
+    let invalid =
+        |field: &str, e: tatrack_domain::DomainError| ErrorBody::invalid(field, &e.to_string());
+    if let Some(m) = &f.member_state {
+        tatrack_domain::codes::check_country("member_state", m)
+            .map_err(|e| invalid("member_state", e))?;
+    }
+    if let Some(t) = &f.theme {
+        tatrack_domain::codes::check_theme("theme", t).map_err(|e| invalid("theme", e))?;
+    }
+    if let Some(r) = &f.region {
+        tatrack_domain::codes::check_region("region", r).map_err(|e| invalid("region", e))?;
+    }
+    if let Some(p) = f.priority
+        && !(1..=3).contains(&p)
+    {
+        return Err(ErrorBody::invalid(
+            "priority",
+            "must be 1 (high), 2 or 3 (low)",
+        ));
+    }
+    if let Some(status) = &f.status {
+        fn known<T: DeserializeOwned>(status: &str) -> bool {
+            serde_json::from_value::<T>(serde_json::Value::String(status.to_owned())).is_ok()
+        }
+        use tatrack_domain::{
+            assessment::AssessmentStatus, need::NeedStatus, offer::OfferStatus,
+            organisation::OrganisationStatus, progress::ProgressReportStatus,
+            project::ActivityStatus, recommendation::RecommendationStatus,
+            referral::ReferralStatus, sharing::SharingGrantStatus, token::TokenStatus,
+        };
+        let ok = match verb.split('_').next() {
+            Some("assessment") => known::<AssessmentStatus>(status),
+            Some("need" | "unmet") => known::<NeedStatus>(status),
+            Some("recommendation") => known::<RecommendationStatus>(status),
+            Some("offer") => known::<OfferStatus>(status),
+            Some("organisation") => known::<OrganisationStatus>(status),
+            Some("referral") => known::<ReferralStatus>(status),
+            Some("project") => known::<ActivityStatus>(status),
+            Some("progress") => known::<ProgressReportStatus>(status),
+            Some("token") => known::<TokenStatus>(status),
+            Some("sharing") => known::<SharingGrantStatus>(status),
+            _ => true,
+        };
+        if !ok {
+            return Err(ErrorBody::invalid(
+                "status",
+                &format!("{status:?} is not a status of {verb}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ErrorBody> {
@@ -366,6 +427,17 @@ pub(crate) async fn handle(
     };
     let now = jiff::ZonedDateTime::now().date();
     let past;
+    check_filters(&incoming.verb, &filters)?;
+    if filters.consent.is_some() && incoming.meta.principal.role == Role::Donor {
+        // Whom else a need is shared with is the State's business, not another donor's.
+        return Err(ErrorBody {
+            field: Some("consent".into()),
+            ..ErrorBody::new(
+                ErrorCode::Forbidden,
+                "a donor sees only the needs shared with it: the consent filter is not for donors",
+            )
+        });
+    }
     let as_of_day = parse_date("as_of", filters.as_of.as_deref())?;
     let today_given = parse_date("today", filters.today.as_deref())?;
     let views = match as_of_day {
@@ -476,6 +548,30 @@ pub(crate) async fn handle(
                     && f.priority.is_none_or(|pr| pr == state.priority)
                     && status_ok(state.status.map(|s| s.to_string()))
                     && (!unmet_only || is_unmet(state))
+                    && f.region.as_ref().is_none_or(|r| {
+                        tatrack_domain::codes::regions_of(&state.member_state).contains(&r.as_str())
+                    })
+                    && f.consent.as_deref().is_none_or(|c| {
+                        let shared = || {
+                            tatrack_domain::sharing::need_is_shared(
+                                &grants,
+                                &state.member_state,
+                                state.id,
+                                today,
+                            )
+                        };
+                        match c {
+                            "shared" => shared(),
+                            "not_shared" => !shared(),
+                            organisation => tatrack_domain::sharing::shares_need(
+                                &grants,
+                                &state.member_state,
+                                state.id,
+                                organisation,
+                                today,
+                            ),
+                        }
+                    })
                     && (words.is_empty() || {
                         let haystack =
                             format!("{} {}", state.description, state.beneficiary_institution)

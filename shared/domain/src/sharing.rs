@@ -143,7 +143,7 @@ pub fn shares_need(
     any_grant(
         grants,
         member_state,
-        organisation,
+        Some(organisation),
         today,
         |scope| match scope {
             Scope::Need { need_id: shared } => *shared == need_id,
@@ -166,18 +166,32 @@ pub fn shares_assessment(
     any_grant(
         grants,
         member_state,
-        organisation,
+        Some(organisation),
         today,
         |scope| matches!(scope, Scope::AssessmentReport { assessment_id: shared } if *shared == assessment_id),
     )
 }
 
-/// Whether an active grant of `member_state` whose audience includes `organisation` has a scope
-/// that `covers` accepts.
+/// Whether the State shares this need with anyone on `today` (the coordinators' consent filter).
+pub fn need_is_shared(
+    grants: &[SharingGrantState],
+    member_state: &str,
+    need_id: Uuid,
+    today: Date,
+) -> bool {
+    any_grant(grants, member_state, None, today, |scope| match scope {
+        Scope::Need { need_id: shared } => *shared == need_id,
+        Scope::AllNeeds => true,
+        Scope::AssessmentReport { .. } => false,
+    })
+}
+
+/// Whether an active grant of `member_state` whose audience includes `organisation` (any
+/// audience when `None`) has a scope that `covers` accepts.
 fn any_grant(
     grants: &[SharingGrantState],
     member_state: &str,
-    organisation: &str,
+    organisation: Option<&str>,
     today: Date,
     covers: impl Fn(&Scope) -> bool,
 ) -> bool {
@@ -185,10 +199,12 @@ fn any_grant(
         grant.member_state == member_state
             && is_active(grant, today)
             && grant.scope.as_ref().is_some_and(&covers)
-            && match &grant.audience {
-                Some(Audience::AllDonors) => true,
-                Some(Audience::Organisations { ids }) => ids.iter().any(|id| id == organisation),
-                None => false,
+            && match (&grant.audience, organisation) {
+                (None, _) => false,
+                (Some(_), None) | (Some(Audience::AllDonors), _) => true,
+                (Some(Audience::Organisations { ids }), Some(organisation)) => {
+                    ids.iter().any(|id| id == organisation)
+                }
             }
     })
 }
@@ -356,6 +372,8 @@ mod tests {
         let active = vec![grant(&[granted()])];
         let on = date(2025, 10, 15);
         assert!(shares_need(&active, "KE", NEED, "org-eu", on));
+        assert!(need_is_shared(&active, "KE", NEED, on));
+        assert!(!need_is_shared(&active, "KE", Uuid::from_u128(0xC2), on));
         // Another organisation, another need, another State, outside the window: not shared.
         assert!(!shares_need(&active, "KE", NEED, "org-other", on));
         assert!(!shares_need(
@@ -436,6 +454,7 @@ mod tests {
             "org-eu",
             date(2025, 9, 1)
         ));
+        assert!(!need_is_shared(&shared, "KE", report, on));
         // Sharing every need is not sharing the report, nor the reverse.
         assert!(!shares_assessment(
             &[grant(Scope::AllNeeds)],
