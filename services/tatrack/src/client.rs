@@ -553,6 +553,12 @@ pub enum NeedCmd {
         status: Option<String>,
         #[arg(long)]
         priority: Option<u8>,
+        /// A DAC region code (e.g. 1027, Eastern Africa): needs of the countries in it.
+        #[arg(long)]
+        region: Option<String>,
+        /// shared, not_shared, or an organisation's code (needs shared with it); not for donors.
+        #[arg(long)]
+        consent: Option<String>,
         /// Words that must appear in the description or beneficiary.
         #[arg(long)]
         text: Option<String>,
@@ -655,11 +661,14 @@ pub async fn need(settings: &Settings, cmd: NeedCmd) -> anyhow::Result<()> {
             theme,
             status,
             priority,
+            region,
+            consent,
             text,
         } => {
             let client = connect(settings).await?;
             let items = query(&client, &settings.actor, "need_list",
-                filters(json!({ "member_state": country, "theme": theme, "status": status, "priority": priority, "text": text }))).await?;
+                filters(json!({ "member_state": country, "theme": theme, "status": status, "priority": priority,
+                    "region": region, "consent": consent, "text": text }))).await?;
             print_list(
                 settings,
                 &items,
