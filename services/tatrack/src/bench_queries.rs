@@ -105,6 +105,19 @@ pub async fn queries(duration: Duration, events: u64, rate: u64) -> anyhow::Resu
             &donor,
         ),
     ];
+    // The raw limits of the path, in the same run: a NATS request-reply and an HTTP GET that
+    // answer a fixed body as large as the needs list's page, with no work behind them.
+    let page = http_body(addr, &paths[0].1, &coordinator).await?;
+    let mut sample = bare_nats(&client, page.len(), 64, duration).await?;
+    println!(
+        "{}",
+        sample.line(&format!(
+            "bare NATS request-reply ({} KiB), 64 clients",
+            page.len() / 1024
+        ))
+    );
+    let mut sample = bare_http(page, 64, duration).await?;
+    println!("{}", sample.line("bare HTTP GET (same body), 64 clients"));
     for (what, path, token) in &paths {
         for clients in [1usize, 16, 64] {
             let mut sample = http_load(addr, path, token, clients, duration).await?;
@@ -492,4 +505,85 @@ async fn async_channel_pool(
         tx.send(connect(addr).await?).await?;
     }
     Ok((tx, std::sync::Arc::new(tokio::sync::Mutex::new(rx))))
+}
+
+/// The body of one GET (to size the bare measurements like the real answer).
+async fn http_body(addr: std::net::SocketAddr, path: &str, token: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default())
+}
+
+/// NATS request-reply with a responder that answers `size` bytes at once.
+async fn bare_nats(
+    client: &async_nats::Client,
+    size: usize,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    use futures::StreamExt as _;
+    let body = bytes::Bytes::from(vec![b'x'; size]);
+    let mut requests = client.subscribe("bench.bare").await?;
+    let responder = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            while let Some(request) = requests.next().await {
+                if let Some(reply) = request.reply {
+                    let _ = client.publish(reply, body.clone()).await;
+                }
+            }
+        })
+    };
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..clients {
+        let client = client.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while start.elapsed() < duration {
+                let t = Instant::now();
+                client.request("bench.bare", bytes::Bytes::new()).await?;
+                mine.push(t.elapsed().as_micros() as u64);
+            }
+            anyhow::Ok(mine)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for w in workers {
+        latencies_us.extend(w.await??);
+    }
+    responder.abort();
+    Ok(Sample {
+        count: latencies_us.len(),
+        elapsed: start.elapsed(),
+        latencies_us,
+    })
+}
+
+/// HTTP GETs answered with a fixed body by a bare server on the same HTTP stack as the gateway.
+async fn bare_http(body: String, clients: usize, duration: Duration) -> anyhow::Result<Sample> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { body }
+        }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let sample = http_load(addr, "/", "bench", clients, duration).await;
+    server.abort();
+    sample
 }
