@@ -402,8 +402,28 @@ struct Portfolio {
     organisation: String,
     offers: Vec<OfferState>,
     referrals: Vec<ReferralState>,
-    projects: Vec<ProjectState>,
+    /// One row per project, not the whole state: a donor with thousands of projects would
+    /// otherwise get an answer of megabytes (over NATS's message limit); `project_show` has
+    /// the detail.
+    projects: Vec<ProjectRow>,
     money: MoneyByStatus,
+}
+
+/// A project as a portfolio lists it.
+#[derive(Serialize)]
+struct ProjectRow {
+    id: Uuid,
+    iati_identifier: String,
+    title: String,
+    recipient_country: String,
+    theme: String,
+    status: Option<String>,
+    budget: Option<Money>,
+    pledged: tatrack_domain::Totals,
+    committed: tatrack_domain::Totals,
+    disbursed: tatrack_domain::Totals,
+    expended: tatrack_domain::Totals,
+    late_milestones: usize,
 }
 
 /// The service whose stream a view reads.
@@ -698,6 +718,23 @@ pub(crate) async fn handle(
                     }
                 }
             }
+            let projects = projects
+                .into_iter()
+                .map(|pr| ProjectRow {
+                    late_milestones: late_milestones(&pr, today).len(),
+                    id: pr.id,
+                    iati_identifier: pr.iati_identifier,
+                    title: pr.title,
+                    recipient_country: pr.recipient_country,
+                    theme: pr.theme,
+                    status: pr.status.map(|s| s.as_str().to_owned()),
+                    budget: pr.budget,
+                    pledged: pr.pledged,
+                    committed: pr.committed,
+                    disbursed: pr.disbursed,
+                    expended: pr.expended,
+                })
+                .collect();
             to_value(Portfolio {
                 organisation,
                 offers,
