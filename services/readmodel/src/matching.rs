@@ -893,12 +893,20 @@ fn same_work(a: &Item, b: &Item) -> bool {
 /// - an offer has no beneficiary, so two offers overlap when both name the same country (not
 ///   merely a region: two regional offers over one continent are the norm, not a duplicate) and
 ///   theme and their windows meet. The row's beneficiary is then empty.
-pub(crate) fn overlaps(
-    needs: &[NeedState],
-    offers: &[OfferState],
-    referrals: &[ReferralState],
-    projects: &[ProjectState],
+///
+/// The states are read in place (the read model's shared snapshots), and needs and offers are
+/// looked up by id, so one pass costs the number of states, not states × referrals.
+pub(crate) fn overlaps<'a>(
+    needs: impl IntoIterator<Item = &'a NeedState>,
+    offers: impl IntoIterator<Item = &'a OfferState>,
+    referrals: impl IntoIterator<Item = &'a ReferralState>,
+    projects: impl IntoIterator<Item = &'a ProjectState>,
 ) -> Vec<Overlap> {
+    let needs: std::collections::HashMap<Uuid, &NeedState> =
+        needs.into_iter().map(|n| (n.id, n)).collect();
+    let offers: Vec<&OfferState> = offers.into_iter().collect();
+    let offer_by_id: std::collections::HashMap<Uuid, &OfferState> =
+        offers.iter().map(|o| (o.id, *o)).collect();
     // (state, theme, beneficiary key) -> (beneficiary as written, items)
     type Key = (String, String, String);
     let mut groups: BTreeMap<Key, (String, Vec<Item>)> = BTreeMap::new();
@@ -916,10 +924,8 @@ pub(crate) fn overlaps(
         ) {
             continue;
         }
-        let (Some(need), Some(offer)) = (
-            needs.iter().find(|n| n.id == r.need_id),
-            offers.iter().find(|o| o.id == r.offer_id),
-        ) else {
+        let (Some(need), Some(offer)) = (needs.get(&r.need_id), offer_by_id.get(&r.offer_id))
+        else {
             continue;
         };
         add(
@@ -943,9 +949,10 @@ pub(crate) fn overlaps(
         ) {
             continue;
         }
-        let mut beneficiaries: Vec<&str> = needs
+        let mut beneficiaries: Vec<&str> = p
+            .needs
             .iter()
-            .filter(|n| p.needs.contains(&n.id))
+            .filter_map(|id| needs.get(id))
             .map(|n| n.beneficiary_institution.as_str())
             .collect();
         beneficiaries.sort_by_key(|b| normalise(b));
@@ -989,6 +996,7 @@ pub(crate) fn overlaps(
     }
     let live: Vec<&OfferState> = offers
         .iter()
+        .copied()
         .filter(|o| {
             matches!(
                 o.status,
@@ -1060,20 +1068,24 @@ pub(crate) fn overlap_list(
     let offers = views.scan::<OfferState>("partners", "offer")?;
     let referrals = views.scan::<ReferralState>("projects", "referral")?;
     let projects = views.scan::<ProjectState>("projects", "project")?;
+    let referral_by_id: std::collections::HashMap<Uuid, &ReferralState> =
+        referrals.iter().map(|r| (r.id, r)).collect();
+    let project_by_id: std::collections::HashMap<Uuid, &ProjectState> =
+        projects.iter().map(|p| (p.id, p)).collect();
     let sees = |item: &Item| match item.kind {
-        "referral" => referrals
-            .iter()
-            .any(|r| r.id == item.id && visibility::sees_referral(principal, r)),
-        "project" => projects
-            .iter()
-            .any(|p| p.id == item.id && visibility::sees_project(principal, p)),
+        "referral" => referral_by_id
+            .get(&item.id)
+            .is_some_and(|r| visibility::sees_referral(principal, r)),
+        "project" => project_by_id
+            .get(&item.id)
+            .is_some_and(|p| visibility::sees_project(principal, p)),
         _ => visibility::sees_organisation_items(principal, &item.organisation),
     };
     Ok(overlaps(
-        &needs.to_vec(),
-        &offers.to_vec(),
-        &referrals.to_vec(),
-        &projects.to_vec(),
+        needs.iter(),
+        offers.iter(),
+        referrals.iter(),
+        projects.iter(),
     )
     .into_iter()
     .filter(|o| {

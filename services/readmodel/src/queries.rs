@@ -120,10 +120,7 @@ impl Views {
                 let (_, tree, ..) = self.entry(service)?;
                 Snapshot::one(tree, aggregate, id)
                     .map(Arc::new)
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "read model holds an undecodable state");
-                        ErrorBody::internal()
-                    })
+                    .map_err(|e| undecodable(&e))
             }
             _ => self.scan(service, aggregate),
         }
@@ -148,10 +145,6 @@ impl Views {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
             .and_then(|(at, any)| Some((*at, Arc::clone(any).downcast::<Snapshot<T>>().ok()?)));
-        let undecodable = |e: String| {
-            tracing::error!(error = %e, "read model holds an undecodable state");
-            ErrorBody::internal()
-        };
         // Read after noting the position: a snapshot may hold more than `position`, never
         // less, and the keys changed after `position` are read again by the next patch.
         let snapshot = match cached {
@@ -160,15 +153,15 @@ impl Views {
                 let patched = match changes.as_ref().and_then(|c| c.between(at, position)) {
                     Some(keys) => snapshot
                         .patched(tree, aggregate, &keys, order)
-                        .map_err(undecodable)?,
+                        .map_err(|e| undecodable(&e))?,
                     None => None,
                 };
                 match patched {
                     Some(p) => p,
-                    None => Snapshot::load(tree, aggregate, order).map_err(undecodable)?,
+                    None => Snapshot::load(tree, aggregate, order).map_err(|e| undecodable(&e))?,
                 }
             }
-            _ => Snapshot::load(tree, aggregate, order).map_err(undecodable)?,
+            _ => Snapshot::load(tree, aggregate, order).map_err(|e| undecodable(&e))?,
         };
         let snapshot = Arc::new(snapshot);
         self.decoded
@@ -920,6 +913,12 @@ pub(crate) async fn handle(
         }
         _ => Err(ErrorBody::invalid("view", "unknown view")),
     }
+}
+
+/// A stored state that does not decode: logged for the operator, an internal error to the caller.
+fn undecodable(e: &str) -> ErrorBody {
+    tracing::error!(error = %e, "read model holds an undecodable state");
+    ErrorBody::internal()
 }
 
 /// Every sharing grant (few; the consent rules take them as a slice).
