@@ -355,17 +355,17 @@ struct Proposal {
     assignments: Vec<Assignment>,
 }
 
-/// `allocation_proposal`: the optimal assignment over what `principal` may see, for one State
-/// and/or theme when asked.
+/// `allocation_proposal`: the optimal assignment over what `principal` may see on `as_of`, for one
+/// State and/or theme when asked.
 pub(crate) fn allocation_proposal(
     views: &Views,
     principal: &Principal,
-    today: Date,
+    as_of: Date,
     member_state: Option<&str>,
     theme: Option<&str>,
 ) -> Result<Value, ErrorBody> {
-    let data = Loaded::load(views, principal, today)?;
-    let cx = data.context(today, None);
+    let data = Loaded::load(views, principal, as_of)?;
+    let cx = data.context(as_of, None);
     let needs: Vec<_> = data
         .needs
         .iter()

@@ -48,7 +48,9 @@ const FULL_WINDOW_DAYS: i64 = 180;
 
 /// What scoring needs besides the need and the offer.
 pub(crate) struct Context<'a> {
-    pub(crate) today: Date,
+    /// The business date the matching is for, given by the caller: grants, validity windows and
+    /// exchange rates are taken as of this day. Nothing in matching reads the clock.
+    pub(crate) as_of: Date,
     pub(crate) grants: &'a [SharingGrantState],
     pub(crate) referrals: &'a [ReferralState],
     pub(crate) projects: &'a [ProjectState],
@@ -167,7 +169,7 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
             format!("the need is {status}: only needs agreed with the State and not yet covered can be referred"),
         ));
     }
-    if !shares_need(cx.grants, country, need.id, &offer.organisation, cx.today) {
+    if !shares_need(cx.grants, country, need.id, &offer.organisation, cx.as_of) {
         reasons.push(reason(
             "need_id",
             format!(
@@ -235,16 +237,16 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
         None => reasons.push(reason("modality", "the need names no modality".to_owned())),
     }
 
-    // The window: valid today, scored by how long it still runs.
-    let from_ok = offer.valid_from.is_none_or(|from| from <= cx.today);
-    let until_ok = offer.valid_until.is_none_or(|until| cx.today <= until);
+    // The window: valid on `as_of`, scored by how long it still runs from then.
+    let from_ok = offer.valid_from.is_none_or(|from| from <= cx.as_of);
+    let until_ok = offer.valid_until.is_none_or(|until| cx.as_of <= until);
     if !from_ok {
         reasons.push(reason(
             "valid_from",
             format!(
                 "the offer is valid from {}, after {}",
                 offer.valid_from.map_or(String::new(), |d| d.to_string()),
-                cx.today
+                cx.as_of
             ),
         ));
     } else if !until_ok {
@@ -253,13 +255,13 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
             format!(
                 "the offer was valid until {}, before {}",
                 offer.valid_until.map_or(String::new(), |d| d.to_string()),
-                cx.today
+                cx.as_of
             ),
         ));
     } else {
         let days_left = offer
             .valid_until
-            .and_then(|until| cx.today.until(until).ok())
+            .and_then(|until| cx.as_of.until(until).ok())
             .map_or(FULL_WINDOW_DAYS, |span| i64::from(span.get_days()));
         let points = u32::try_from(days_left.clamp(0, FULL_WINDOW_DAYS) * 10 / FULL_WINDOW_DAYS)
             .unwrap_or(0);
@@ -305,7 +307,7 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
             format!("the need lacks {lack}; the offer has no budget"),
         ),
         (Some(lack), Some(left)) => {
-            match rates::convert(lack, &left.currency, cx.rates, cx.today) {
+            match rates::convert(lack, &left.currency, cx.rates, cx.as_of) {
                 Ok(lack_there) => {
                     let share = left.amount_minor.min(lack_there.amount_minor);
                     let points = fraction_points(share, lack_there.amount_minor, share_of);
@@ -460,7 +462,7 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
     // for a reason this module missed.
     if let Some(modality) = need.modality
         && let Err(DomainError::Invalid { field, reason: why }) =
-            offer::covers(offer, &need.theme, country, None, modality, cx.today)
+            offer::covers(offer, &need.theme, country, None, modality, cx.as_of)
         && !reasons.iter().any(|r| r.field == field)
     {
         reasons.push(reason(&field, why));
@@ -648,7 +650,7 @@ impl Loaded {
     pub(crate) fn load(
         views: &Views,
         principal: &Principal,
-        today: Date,
+        as_of: Date,
     ) -> Result<Self, ErrorBody> {
         // A copy: scoring takes these as slices.
         let grants = Arc::new(
@@ -661,7 +663,7 @@ impl Loaded {
         let needs = views
             .scan::<NeedState>("assessments", "need")?
             .iter()
-            .filter(|n| n.status.is_some() && visibility::sees_need(principal, n, &grants, today))
+            .filter(|n| n.status.is_some() && visibility::sees_need(principal, n, &grants, as_of))
             .cloned()
             .collect();
         let offers = views
@@ -705,9 +707,9 @@ impl Loaded {
         })
     }
 
-    pub(crate) fn context<'a>(&'a self, today: Date, language: Option<&'a str>) -> Context<'a> {
+    pub(crate) fn context<'a>(&'a self, as_of: Date, language: Option<&'a str>) -> Context<'a> {
         Context {
-            today,
+            as_of,
             grants: &self.grants,
             referrals: &self.referrals,
             projects: &self.projects,
@@ -722,11 +724,11 @@ fn rank(out: &mut [Suggestion], key: impl Fn(&Suggestion) -> Uuid) {
     out.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| key(a).cmp(&key(b))));
 }
 
-/// `need_match_list`: the offers that could serve `need_id`, ranked.
+/// `need_match_list`: the offers that could serve `need_id` on `as_of`, ranked.
 pub(crate) fn need_match_list(
     views: &Views,
     principal: &Principal,
-    today: Date,
+    as_of: Date,
     need_id: Option<Uuid>,
     include_ineligible: Option<&Value>,
     language: Option<&str>,
@@ -734,13 +736,13 @@ pub(crate) fn need_match_list(
     let need_id = need_id.ok_or_else(|| required("need_id"))?;
     let include_ineligible = flag("include_ineligible", include_ineligible)?;
     let language = self::language(language)?;
-    let data = Loaded::load(views, principal, today)?;
+    let data = Loaded::load(views, principal, as_of)?;
     let need = data
         .needs
         .iter()
         .find(|n| n.id == need_id)
         .ok_or_else(|| not_found("need_id", "need", need_id))?;
-    let cx = data.context(today, language);
+    let cx = data.context(as_of, language);
     let mut suggestions = Vec::new();
     let mut ineligible = Vec::new();
     for offer in &data.offers {
@@ -771,12 +773,12 @@ pub(crate) fn need_match_list(
     Ok(answer)
 }
 
-/// `offer_match_list`: the unmet needs `offer_id` could serve, ranked the same way. A donor asks
-/// only about its own organisation's offers, among the needs shared with it.
+/// `offer_match_list`: the unmet needs `offer_id` could serve on `as_of`, ranked the same way. A
+/// donor asks only about its own organisation's offers, among the needs shared with it.
 pub(crate) fn offer_match_list(
     views: &Views,
     principal: &Principal,
-    today: Date,
+    as_of: Date,
     offer_id: Option<Uuid>,
     include_ineligible: Option<&Value>,
     language: Option<&str>,
@@ -784,13 +786,13 @@ pub(crate) fn offer_match_list(
     let offer_id = offer_id.ok_or_else(|| required("offer_id"))?;
     let include_ineligible = flag("include_ineligible", include_ineligible)?;
     let language = self::language(language)?;
-    let data = Loaded::load(views, principal, today)?;
+    let data = Loaded::load(views, principal, as_of)?;
     let offer = data
         .offers
         .iter()
         .find(|o| o.id == offer_id)
         .ok_or_else(|| not_found("offer_id", "offer", offer_id))?;
-    let cx = data.context(today, language);
+    let cx = data.context(as_of, language);
     let mut suggestions = Vec::new();
     let mut ineligible = Vec::new();
     let open = data.needs.iter().filter(|n| {
@@ -1193,7 +1195,7 @@ mod tests {
 
         fn cx<'a>(&'a self, language: Option<&'a str>) -> Context<'a> {
             Context {
-                today: date("2026-06-01"),
+                as_of: date("2026-06-01"),
                 grants: &self.grants,
                 referrals: &self.referrals,
                 projects: &self.projects,
