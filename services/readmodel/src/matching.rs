@@ -4,24 +4,39 @@
 //! overlapping dates). The scoring is pure; the `*_list` functions read the projections.
 //!
 //! Eligibility is what the projects service checks when a referral is proposed (need agreed and
-//! not covered, shared with the offer's organisation, `offer::covers`, something left to give),
-//! so a suggestion is one a coordinator can turn into a referral. Points rank the eligible ones:
+//! not covered, shared with the offer's organisation, `offer::covers`, something left to give,
+//! money in another currency only with a recorded rate), so a suggestion is one a coordinator
+//! can turn into a referral. Points rank the eligible ones:
 //!
 //! | criterion | points | |
 //! |---|---|---|
 //! | theme | 15 | required |
 //! | place | 15 / 10 | the country listed / only through one of its DAC regions |
 //! | modality | 10 | required |
-//! | money, units | 30 | what the offer has left against what the need still lacks (split between the need's measures) |
-//! | window | 10 | valid today (required); full points with 180 days or more left to deliver |
+//! | money, units | 30 | what the offer has left against what the need still lacks (split between the need's measures); money compared in the need's currency, another currency only with a rate (required) |
+//! | window | 10 | valid on `as_of` (required); full points with 180 days or more left from `as_of` |
 //! | language | 5 | when the caller names one (`language`) |
 //! | track record | 10 | 5 per project of the organisation in that country, up to two |
 //! | priority | 5 | 5 / 3 / 1 for the need's priority 1 / 2 / 3 (ranks needs for an offer) |
 //!
-//! A need has no date of its own: it is wanted now, so its timing is "today" and the window is
-//! scored by how long the offer still runs. Pending referrals (proposed, referred, accepted by the
-//! partner) do not reduce what is left, as the projects service counts only accepted ones; an
-//! offer with a pending referral for the same need is left out instead.
+//! Everything is as of one business date, `as_of`, which the caller gives (the query's `today` or
+//! `as_of`, else the day it is asked): grants, validity windows and exchange rates. Nothing here
+//! reads the clock. A need has no date of its own: it is wanted as of that date, so the window is
+//! scored by how long the offer still runs from `as_of`. Pending referrals (proposed, referred,
+//! accepted by the partner) do not reduce what is left, as the projects service counts only
+//! accepted ones; an offer with a pending referral for the same need is left out instead.
+//!
+//! Money is whole minor units and rates are exact ratios (`rates::Ratio`), never floats. An offer
+//! budgeted in another currency than the need's cost is converted with the exchange-rate table
+//! in force on `as_of` (the latest dated on or before it; rates are units per US dollar) and
+//! scored in the need's currency; the money line shows both amounts, each in its own currency,
+//! with the rates and the table's date: `the offer has 100000.00 EUR left (108695.65 USD at 0.92
+//! EUR per USD, rates of 2026-06-01); the need lacks 50000.00 USD`. The share a referral would
+//! propose stays in the offer's currency (it is what the offer gives), at most what the need
+//! lacks converted the other way. With no rate for either currency in that table, the pair is
+//! ineligible with field `currency` and `no EUR→USD rate recorded (record one with: tatrack rates
+//! record --on ...)` (the offer's currency to the need's), since the projects service would
+//! refuse the referral's money share for the same cause.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,7 +48,7 @@ use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_domain::need::{NeedState, NeedStatus};
 use tatrack_domain::offer::{self, OfferState, OfferStatus};
 use tatrack_domain::project::{ActivityStatus, ProjectState};
-use tatrack_domain::rates::{self, RateTableState};
+use tatrack_domain::rates::{self, RateTableState, Ratio};
 use tatrack_domain::referral::{ReferralState, ReferralStatus};
 use tatrack_domain::sharing::{SharingGrantState, shares_need};
 use tatrack_domain::{DomainError, Money, Principal, codes};
@@ -291,6 +306,7 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
     let share_of = 30_u32.checked_div(measures).unwrap_or(0);
     let mut share_money = None;
     let mut lacking_money = None;
+    let mut incomparable = false;
     match (&lack_money, &left_money) {
         (None, _) => {
             let detail = if need.estimated_cost.is_some() {
@@ -307,33 +323,39 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
             format!("the need lacks {lack}; the offer has no budget"),
         ),
         (Some(lack), Some(left)) => {
-            match rates::convert(lack, &left.currency, cx.rates, cx.as_of) {
-                Ok(lack_there) => {
-                    let share = left.amount_minor.min(lack_there.amount_minor);
-                    let points = fraction_points(share, lack_there.amount_minor, share_of);
-                    line(
-                        "money",
-                        points,
+            // Compared in the need's currency (what it lacks); the share stays in the offer's
+            // (what it gives).
+            let compared = if left.currency == lack.currency {
+                Ok(Exchanged {
+                    left_there: left.clone(),
+                    lack_here: lack.clone(),
+                    detail: format!("the offer has {left} left; the need lacks {lack}"),
+                })
+            } else {
+                exchange(left, lack, cx.rates, cx.as_of)
+            };
+            match compared {
+                Ok(x) => {
+                    let points = fraction_points(
+                        x.left_there.amount_minor.min(lack.amount_minor),
+                        lack.amount_minor,
                         share_of,
-                        format!("the offer has {left} left; the need lacks {lack_there}"),
                     );
+                    line("money", points, share_of, x.detail);
+                    let share = left.amount_minor.min(x.lack_here.amount_minor);
                     if share > 0 {
                         share_money = Some(Money {
                             amount_minor: share,
                             currency: left.currency.clone(),
                         });
                     }
-                    lacking_money = Some(lack_there);
+                    lacking_money = Some(x.lack_here);
                 }
-                Err(_) => line(
-                    "money",
-                    0,
-                    share_of,
-                    format!(
-                        "the need lacks {lack}, the offer has {left}: no exchange rate between {} and {} is recorded",
-                        lack.currency, left.currency
-                    ),
-                ),
+                // The projects service would refuse the referral's share: not a suggestion.
+                Err(why) => {
+                    incomparable = true;
+                    reasons.push(why);
+                }
             }
         }
     }
@@ -389,7 +411,7 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
         },
         (Some(_), None) => unreachable!("lacking units come from a size"),
     }
-    if share_money.is_none() && share_units.is_none() {
+    if share_money.is_none() && share_units.is_none() && !incomparable {
         reasons.push(reason(
             "share_money",
             if measures == 0 {
@@ -480,6 +502,138 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
         lacking_money,
         lacking_units: lack_units.filter(|_| share_units.is_some()),
     })
+}
+
+/// The offer's money read in the need's currency.
+struct Exchanged {
+    /// What the offer has left, in the need's currency (scored against what the need lacks).
+    left_there: Money,
+    /// What the need lacks, in the offer's currency (caps the share the offer gives).
+    lack_here: Money,
+    /// The money line of the explanation.
+    detail: String,
+}
+
+/// The offer's budget `left` against what the need lacks, `lack`, in another currency, with the
+/// table in force on `as_of` (the latest dated on or before it; rates are per US dollar). A
+/// currency that table has no rate for is a reason naming field `currency`: the projects service
+/// would refuse the referral's share for the same cause.
+fn exchange(
+    left: &Money,
+    lack: &Money,
+    rates_recorded: &RateTableState,
+    as_of: Date,
+) -> Result<Exchanged, Reason> {
+    let table = rates_recorded.table_on(as_of);
+    let per_usd = |currency: &str| -> Option<Ratio> {
+        if currency == "USD" {
+            return Some(Ratio::ONE);
+        }
+        let (_, rates) = table?;
+        rates
+            .iter()
+            .find(|r| r.currency == currency)
+            .map(|r| r.per_usd)
+    };
+    let missing: Vec<&str> = [left.currency.as_str(), lack.currency.as_str()]
+        .into_iter()
+        .filter(|c| per_usd(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing_rate(
+            &left.currency,
+            &lack.currency,
+            &missing,
+            table,
+            as_of,
+        ));
+    }
+    let domain = |e: DomainError| match e {
+        DomainError::Invalid { field, reason: why } => reason(&field, why),
+        other => reason("currency", other.to_string()),
+    };
+    let left_there = rates::convert(left, &lack.currency, rates_recorded, as_of).map_err(domain)?;
+    let lack_here = rates::convert(lack, &left.currency, rates_recorded, as_of).map_err(domain)?;
+    let quoted: Vec<String> = [left.currency.as_str(), lack.currency.as_str()]
+        .into_iter()
+        .filter(|c| *c != "USD")
+        .filter_map(|c| per_usd(c).map(|r| format!("{} {c}", decimal(r))))
+        .collect();
+    let dated = table.map_or_else(String::new, |(d, _)| d.to_string());
+    Ok(Exchanged {
+        detail: format!(
+            "the offer has {left} left ({left_there} at {} per USD, rates of {dated}); the need lacks {lack}",
+            quoted.join(" and ")
+        ),
+        left_there,
+        lack_here,
+    })
+}
+
+/// "no EUR→USD rate recorded", with the `tatrack rates record` command that records it (in
+/// parentheses: the CLI joins reasons with "; "). A recorded table is whole, so a new one
+/// repeats the rates of the table it replaces; a table already recorded on `as_of` is never
+/// changed, so then only a later day can have the rate.
+fn missing_rate(
+    from: &str,
+    to: &str,
+    missing: &[&str],
+    table: Option<(Date, &[rates::Rate])>,
+    as_of: Date,
+) -> Reason {
+    let mut args: String = missing
+        .iter()
+        .map(|c| format!(" --rate {c}=RATE"))
+        .collect();
+    let per = match missing {
+        [one] => format!("RATE being {one} per US dollar"),
+        _ => "each RATE being units of that currency per US dollar".to_owned(),
+    };
+    for rate in table.map_or(&[][..], |(_, rates)| rates) {
+        args.push_str(&format!(
+            " --rate {}={}",
+            rate.currency,
+            decimal(rate.per_usd)
+        ));
+    }
+    let hint = match table {
+        None => format!("record one with: tatrack rates record --on {as_of}{args}, {per}"),
+        Some((dated, _)) if dated < as_of => format!(
+            "record one with: tatrack rates record --on {as_of}{args}, {per}; the other rates \
+             repeat the table of {dated}, which a new table replaces"
+        ),
+        Some((dated, _)) => format!(
+            "the table of {dated} has none and is never changed; record one for a later day \
+             with: tatrack rates record --on YYYY-MM-DD{args}, {per}"
+        ),
+    };
+    reason("currency", format!("no {from}→{to} rate recorded ({hint})"))
+}
+
+/// A rate as `tatrack rates record` takes it: 23/25 is "0.92". A rate with no exact decimal of
+/// at most [`rates::MAX_DECIMALS`] places (recorded as a fraction) is written as the fraction.
+fn decimal(rate: Ratio) -> String {
+    let (n, d) = (i128::from(rate.numerator), i128::from(rate.denominator));
+    if d <= 0 {
+        return rate.to_string();
+    }
+    let sign = if n < 0 { "-" } else { "" };
+    let mut rem = n.abs() % d;
+    let mut digits = String::new();
+    while rem != 0 && digits.len() < rates::MAX_DECIMALS {
+        rem *= 10;
+        digits.push_str(&(rem / d).to_string());
+        rem %= d;
+    }
+    if rem != 0 {
+        return rate.to_string();
+    }
+    let whole = n.abs() / d;
+    if digits.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{digits}")
+    }
 }
 
 /// `max * part / whole`, rounded down, for `0 <= part <= whole`.
@@ -1114,6 +1268,30 @@ mod tests {
         Money::new(minor, "USD").unwrap()
     }
 
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, "EUR").unwrap()
+    }
+
+    /// Rate tables by date, each rate per US dollar as `tatrack rates record` takes it.
+    fn rate_tables(tables: &[(&str, &[(&str, &str)])]) -> RateTableState {
+        RateTableState {
+            id: Uuid::from_u128(800),
+            tables: tables
+                .iter()
+                .map(|(day, rates)| {
+                    let rates = rates
+                        .iter()
+                        .map(|(currency, per_usd)| rates::Rate {
+                            currency: (*currency).into(),
+                            per_usd: Ratio::parse_decimal("per_usd", per_usd).unwrap(),
+                        })
+                        .collect();
+                    (date(day), rates)
+                })
+                .collect(),
+        }
+    }
+
     fn officers(quantity: u64) -> Units {
         Units {
             measure: "officers trained".into(),
@@ -1212,11 +1390,24 @@ mod tests {
         }
     }
 
-    fn fields(v: Verdict) -> Vec<String> {
+    fn reasons(v: Verdict) -> Vec<Reason> {
         match v {
             Verdict::Eligible(s) => panic!("eligible: {s:?}"),
-            Verdict::Ineligible(r) => r.into_iter().map(|r| r.field).collect(),
+            Verdict::Ineligible(r) => r,
         }
+    }
+
+    fn fields(v: Verdict) -> Vec<String> {
+        reasons(v).into_iter().map(|r| r.field).collect()
+    }
+
+    fn detail(s: &Scored, criterion: &str) -> String {
+        s.explanation
+            .iter()
+            .find(|c| c.criterion == criterion)
+            .unwrap_or_else(|| panic!("no {criterion}"))
+            .detail
+            .clone()
     }
 
     fn points(s: &Scored, criterion: &str) -> u32 {
@@ -1372,14 +1563,171 @@ mod tests {
             fields(assess(&units_only, &money_only, &w.cx(None))),
             ["share_money"]
         );
-        // Another currency with no recorded rate: nothing comparable to give.
+        // Another currency with no recorded rate: the money cannot be compared (the reason alone,
+        // not "nothing to give").
         let mut euros = offer(2, "ORG-A");
-        euros.budget = Some(Money::new(5_000_000, "EUR").unwrap());
+        euros.budget = Some(eur(5_000_000));
         euros.capacity = None;
         assert_eq!(
             fields(assess(&need(1, "KE", 1), &euros, &w.cx(None))),
-            ["share_money"]
+            ["currency"]
         );
+    }
+
+    /// N1 lacks 100000.00 USD and 200 officers; this offer has 50000.00 EUR and no units.
+    fn euro_offer() -> OfferState {
+        let mut euros = offer(2, "ORG-A");
+        euros.budget = Some(eur(5_000_000));
+        euros.capacity = None;
+        euros
+    }
+
+    #[test]
+    fn another_currency_without_a_rate_is_ineligible_for_the_missing_rate() {
+        let mut w = World::new();
+        // Units to give as well: the money share would still be refused, so no suggestion.
+        let mut euros = euro_offer();
+        euros.capacity = Some(officers(100));
+        assert_eq!(
+            reasons(assess(&need(1, "KE", 1), &euros, &w.cx(None))),
+            [Reason {
+                field: "currency".into(),
+                reason: "no EUR→USD rate recorded (record one with: tatrack rates record \
+                         --on 2026-06-01 --rate EUR=RATE, RATE being EUR per US dollar)"
+                    .into(),
+            }]
+        );
+        // The other way round (a need costed in euros, an offer in dollars), as offer_match_list
+        // asks it: the arrow still goes from the offer's currency to the need's.
+        let mut costed_in_euros = need(1, "KE", 1);
+        costed_in_euros.estimated_cost = Some(eur(10_000_000));
+        let why = reasons(assess(&costed_in_euros, &offer(2, "ORG-A"), &w.cx(None)));
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert_eq!(why[0].field, "currency");
+        assert!(
+            why[0].reason.starts_with("no USD→EUR rate recorded (record one with: tatrack rates record --on 2026-06-01 --rate EUR=RATE,"),
+            "{why:?}"
+        );
+        // A table in force without the currency: the command repeats its other rates, since a
+        // new table replaces it.
+        w.rates = rate_tables(&[("2026-05-01", &[("GBP", "0.79")])]);
+        let why = reasons(assess(&need(1, "KE", 1), &euro_offer(), &w.cx(None)));
+        assert_eq!(
+            why[0].reason,
+            "no EUR→USD rate recorded (record one with: tatrack rates record --on 2026-06-01 \
+             --rate EUR=RATE --rate GBP=0.79, RATE being EUR per US dollar; the other rates \
+             repeat the table of 2026-05-01, which a new table replaces)"
+        );
+        // A table of the matching date itself is never changed: only a later day can have it.
+        w.rates = rate_tables(&[("2026-06-01", &[("GBP", "0.79")])]);
+        let why = reasons(assess(&need(1, "KE", 1), &euro_offer(), &w.cx(None)));
+        assert!(
+            why[0].reason.starts_with(
+                "no EUR→USD rate recorded (the table of 2026-06-01 has none and is never changed"
+            ),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn a_rate_recorded_only_after_the_matching_date_does_not_count() {
+        let mut w = World::new();
+        w.rates = rate_tables(&[("2026-06-02", &[("EUR", "0.92")])]);
+        let why = reasons(assess(&need(1, "KE", 1), &euro_offer(), &w.cx(None)));
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert_eq!(why[0].field, "currency");
+        assert!(
+            why[0].reason.starts_with(
+                "no EUR→USD rate recorded (record one with: tatrack rates record --on 2026-06-01 "
+            ),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn with_a_rate_money_is_compared_in_the_need_currency_and_given_in_the_offer_currency() {
+        let mut w = World::new();
+        // The table in force on 2026-06-01 is the one of 2026-05-15, not the later one.
+        w.rates = rate_tables(&[
+            ("2026-05-15", &[("EUR", "0.92")]),
+            ("2026-07-01", &[("EUR", "0.5")]),
+        ]);
+        let mut euros = euro_offer();
+        euros.budget = Some(eur(10_000_000));
+        let mut n = need(1, "KE", 1);
+        n.estimated_cost = Some(usd(5_000_000));
+        let s = scored(assess(&n, &euros, &w.cx(None)));
+        assert_eq!(
+            detail(&s, "money"),
+            "the offer has 100000.00 EUR left (108695.65 USD at 0.92 EUR per USD, rates of \
+             2026-05-15); the need lacks 50000.00 USD"
+        );
+        // All the need lacks (half of 30: it lacks units too); the share is what the offer
+        // gives, in euros: 50000.00 USD at 0.92.
+        assert_eq!(points(&s, "money"), 15);
+        assert_eq!(s.share_money, Some(eur(4_600_000)));
+        assert_eq!(s.lacking_money, Some(eur(4_600_000)));
+        // Points by the dollars the euros are worth: more than the 100000.00 USD the need
+        // lacks, then half of it.
+        let s = scored(assess(&need(1, "KE", 1), &euros, &w.cx(None)));
+        assert_eq!(
+            detail(&s, "money"),
+            "the offer has 100000.00 EUR left (108695.65 USD at 0.92 EUR per USD, rates of \
+             2026-05-15); the need lacks 100000.00 USD"
+        );
+        assert_eq!(points(&s, "money"), 15);
+        euros.budget = Some(eur(4_600_000));
+        let s = scored(assess(&need(1, "KE", 1), &euros, &w.cx(None)));
+        assert!(detail(&s, "money").contains("(50000.00 USD at 0.92 EUR per USD"));
+        assert_eq!(points(&s, "money"), 7);
+        assert_eq!(s.share_money, Some(eur(4_600_000)));
+        // Neither currency the dollar: both rates are quoted.
+        w.rates = rate_tables(&[("2026-05-15", &[("EUR", "0.92"), ("GBP", "0.79")])]);
+        let mut costed_in_pounds = need(1, "KE", 1);
+        costed_in_pounds.estimated_cost = Some(Money::new(7_900_000, "GBP").unwrap());
+        let s = scored(assess(&costed_in_pounds, &euros, &w.cx(None)));
+        assert_eq!(
+            detail(&s, "money"),
+            "the offer has 46000.00 EUR left (39500.00 GBP at 0.92 EUR and 0.79 GBP per USD, \
+             rates of 2026-05-15); the need lacks 79000.00 GBP"
+        );
+    }
+
+    #[test]
+    fn a_training_offer_with_the_units_asked_for_ranks_above_a_generic_one_as_of_the_date() {
+        let w = World::new();
+        let n = need(1, "KE", 1);
+        // Training for the officers the need lacks, in dollars, valid until 2026-12-31: 213
+        // days left on 2026-06-01, but expired years later.
+        let mut training = offer(2, "ORG-A");
+        training.capacity = Some(officers(200));
+        // Money only, twice the training's budget, open-ended.
+        let mut generic = offer(3, "ORG-B");
+        generic.capacity = None;
+        generic.budget = Some(usd(10_000_000));
+        generic.valid_until = None;
+        let cx = w.cx(None);
+        let t = scored(assess(&n, &training, &cx));
+        assert_eq!(points(&t, "window"), 10);
+        assert!(detail(&t, "window").contains("213 days left"), "{t:?}");
+        assert_eq!(points(&t, "units"), 15);
+        let g = scored(assess(&n, &generic, &cx));
+        assert_eq!(points(&g, "units"), 0);
+        let mut ranked = vec![
+            Suggestion::new(&n, &generic, g, &w.referrals),
+            Suggestion::new(&n, &training, t, &w.referrals),
+        ];
+        rank(&mut ranked, |s| s.offer_id);
+        let order: Vec<Uuid> = ranked.iter().map(|s| s.offer_id).collect();
+        assert_eq!(order, [training.id, generic.id]);
+        assert!(ranked[0].score > ranked[1].score);
+        // Counted from a date years later, the training would not even be eligible.
+        let later = Context {
+            as_of: date("2029-06-01"),
+            ..w.cx(None)
+        };
+        assert_eq!(fields(assess(&n, &training, &later)), ["valid_until"]);
+        scored(assess(&n, &generic, &later));
     }
 
     #[test]
