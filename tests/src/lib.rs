@@ -9,13 +9,38 @@ use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
+use tatrack_eventlog::Clock;
 use tokio::task::JoinHandle;
 
 pub use tatrack_bus::local;
 
+/// The instant the tests' clock starts at: every service and command under test takes "now"
+/// and "today" from it, never from the machine (invariant 7 in ARCHITECTURE.md). Business dates
+/// in the tests are before it. `TATRACK_TEST_NOW` (RFC 3339) runs the suite on another date.
+pub const TEST_NOW: &str = "2031-03-14T09:00:00Z";
+
+/// The tests' clock: it starts at `TATRACK_TEST_NOW` (default [`TEST_NOW`]) and runs on.
+pub fn test_clock() -> Clock {
+    Clock::starting_at(test_now())
+}
+
+/// When the tests' clock starts.
+pub fn test_now() -> jiff::Timestamp {
+    let text = std::env::var("TATRACK_TEST_NOW").unwrap_or_else(|_| TEST_NOW.to_owned());
+    text.parse()
+        .unwrap_or_else(|e| panic!("TATRACK_TEST_NOW={text:?} is not a time: {e}"))
+}
+
+/// The tests' today (UTC).
+pub fn today() -> jiff::civil::Date {
+    tatrack_eventlog::utc_date(test_now())
+}
+
 pub struct Harness {
     pub nats: NatsServer,
     pub data: tempfile::TempDir,
+    /// The clock the services run on (see [`test_clock`]).
+    pub clock: Clock,
 }
 
 impl Harness {
@@ -23,6 +48,7 @@ impl Harness {
         Self {
             nats: NatsServer::start().expect("start nats-server"),
             data: tempfile::tempdir().expect("temp dir"),
+            clock: test_clock(),
         }
     }
 
@@ -39,7 +65,13 @@ impl Harness {
     /// The assessments service and the read model, in this process, each with its own NATS
     /// connection, as `tatrack up` runs them.
     pub async fn services(&self) -> Services {
-        Services::start(&self.nats.url(), self.data_dir().to_path_buf()).await
+        Services::start_on(
+            &self.nats.url(),
+            self.data_dir().to_path_buf(),
+            None,
+            self.clock.clone(),
+        )
+        .await
     }
 }
 
@@ -49,8 +81,9 @@ pub struct Services {
 }
 
 impl Services {
+    /// Every service on the tests' clock.
     pub async fn start(url: &str, data_dir: PathBuf) -> Self {
-        Self::start_with(url, data_dir, None).await
+        Self::start_on(url, data_dir, None, test_clock()).await
     }
 
     /// Like `start`, with the reporter on `report_schedule`.
@@ -58,6 +91,16 @@ impl Services {
         url: &str,
         data_dir: PathBuf,
         report_schedule: Option<tatrack_reporter::Schedule>,
+    ) -> Self {
+        Self::start_on(url, data_dir, report_schedule, test_clock()).await
+    }
+
+    /// Every service on `clock`.
+    pub async fn start_on(
+        url: &str,
+        data_dir: PathBuf,
+        report_schedule: Option<tatrack_reporter::Schedule>,
+        clock: Clock,
     ) -> Self {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
@@ -72,6 +115,7 @@ impl Services {
         let config = |nats| tatrack_bus::service::Config {
             data_dir: data_dir.clone(),
             nats,
+            clock: clock.clone(),
         };
         let tasks = vec![
             (
@@ -102,6 +146,7 @@ impl Services {
                         data_dir: data_dir.clone(),
                         nats: connect("test-reporter").await,
                         schedule: report_schedule,
+                        clock: clock.clone(),
                     },
                     stopped(),
                 )),
@@ -112,6 +157,7 @@ impl Services {
                     tatrack_readmodel::Config {
                         data_dir: data_dir.clone(),
                         nats: connect("test-readmodel").await,
+                        clock: clock.clone(),
                     },
                     stopped(),
                 )),
@@ -226,11 +272,11 @@ where
     }
 }
 
-/// A valid `assessment_plan` body for a new assessment.
+/// A valid `assessment_plan` body for a new assessment, planned on 2026-02-02.
 pub fn plan_body(id: uuid::Uuid, member_state: &str) -> Value {
     serde_json::json!({
         "id": id, "member_state": member_state, "kind": "comprehensive_visit", "resolutions": [1373, 2178],
         "title": "Assessment visit", "visit_start": "2026-03-02", "visit_end": "2026-03-06",
-        "classification": "restricted",
+        "classification": "restricted", "on": "2026-02-02",
     })
 }

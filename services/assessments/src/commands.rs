@@ -37,8 +37,17 @@ pub const VERBS: &[&str] = &[
     "sharing_grant_revoke",
 ];
 
+/// The verbs that create an aggregate: the service mints its id when the caller sends none.
+pub const MINTING: &[&str] = &[
+    "assessment_plan",
+    "recommendation_record",
+    "need_identify",
+    "sharing_grant_grant",
+];
+
 pub(crate) async fn handle(
     store: &Store,
+    nats: &async_nats::Client,
     incoming: Incoming,
 ) -> Result<serde_json::Value, ErrorBody> {
     let (aggregate, command) = split_verb(
@@ -61,6 +70,9 @@ pub(crate) async fn handle(
         }
         "recommendation" => {
             let mut command: RecommendationCommand = command_body(&incoming, command)?;
+            // Authorise before looking at anything the command names.
+            let state = load::<Recommendation>(store, &command.id())?.0;
+            access::recommendation(&meta.principal, &command, &state)?;
             if let RecommendationCommand::Record {
                 assessment_id,
                 member_state,
@@ -87,6 +99,8 @@ pub(crate) async fn handle(
         }
         "need" => {
             let command: <Need as Aggregate>::Command = command_body(&incoming, command)?;
+            let state = load::<Need>(store, &command.id())?.0;
+            access::need(&meta.principal, &command, &state)?;
             check_need_references(store, &command)?;
             execute::<Need>(store, &command.id(), &command, meta, |state| {
                 access::need(&meta.principal, &command, state)
@@ -95,14 +109,51 @@ pub(crate) async fn handle(
         }
         _ => {
             let command: SharingGrantCommand = command_body(&incoming, command)?;
+            let state = load::<SharingGrant>(store, &command.id())?.0;
+            access::sharing_grant(&meta.principal, &command, &state)?;
             check_grant_references(store, &command)?;
-            execute::<SharingGrant>(store, &command.id(), &command, meta, |state| {
+            let reply = execute::<SharingGrant>(store, &command.id(), &command, meta, |state| {
                 access::sharing_grant(&meta.principal, &command, state)
             })
-            .await?
+            .await?;
+            if let SharingGrantCommand::Revoke { id, .. } = &command {
+                // Consent given for a piece of work runs with that work: say who keeps seeing
+                // the grant's needs through running referrals and projects, and why.
+                let mut answer = to_json(&reply)?;
+                answer["keeps_access"] = kept_by(nats, *id, reply.last_position).await;
+                return Ok(answer);
+            }
+            reply
         }
     };
     to_json(&reply_value)
+}
+
+/// The organisations that keep seeing a revoked grant's needs, as the read model lists them
+/// once it has the revocation (`sharing_grant_list`, `kept_by`). The revocation stands either
+/// way; when the read model cannot say, the answer says so instead of guessing.
+async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) -> serde_json::Value {
+    let meta = tatrack_bus::rpc::RequestMeta {
+        command_id: None,
+        ..tatrack_bus::rpc::RequestMeta::new(tatrack_domain::Principal::system())
+    };
+    let body = serde_json::json!({ "id": grant.to_string(), "min_positions": { "assessments": position } });
+    let answer: Result<Vec<serde_json::Value>, _> = tatrack_bus::rpc::request(
+        nats,
+        &tatrack_bus::subjects::query_subject("sharing_grant_list"),
+        &meta,
+        &body,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    match answer {
+        Ok(rows) => rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.get("kept_by").cloned())
+            .unwrap_or_else(|| serde_json::json!([])),
+        Err(e) => serde_json::json!({ "unknown": format!("the read model cannot say yet: {e}") }),
+    }
 }
 
 /// A need serves recommendations of its own member state, and they must exist.

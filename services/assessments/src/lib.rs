@@ -8,7 +8,7 @@ mod commands;
 
 use std::future::Future;
 
-pub use commands::VERBS;
+pub use commands::{MINTING, VERBS};
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_ASSESSMENTS`).
@@ -19,9 +19,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     tatrack_bus::service::run(
         SERVICE,
         "assessments, recommendations, needs and sharing grants",
-        VERBS,
-        config,
-        |store, incoming| async move { commands::handle(&store, incoming).await },
+        tatrack_bus::service::Verbs {
+            all: VERBS,
+            minting: MINTING,
+        },
+        config.clone(),
+        move |store, incoming| {
+            let nats = config.nats.clone();
+            async move { commands::handle(&store, &nats, incoming).await }
+        },
         shutdown,
     )
     .await

@@ -49,8 +49,9 @@ pub const VIEW_PARAMETERS: &[(&str, bool)] = &[
     ("include_ineligible", false),
     ("language", false),
     ("text", false),
-    ("today", false),
     ("as_of", false),
+    ("known_at", false),
+    ("report_id", false),
     ("min_position", true),
 ];
 

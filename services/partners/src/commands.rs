@@ -27,6 +27,9 @@ pub const VERBS: &[&str] = &[
     "token_revoke",
 ];
 
+/// The verbs that create an aggregate: the service mints its id when the caller sends none.
+pub const MINTING: &[&str] = &["offer_draft", "token_issue"];
+
 pub(crate) async fn handle(
     store: &Store,
     incoming: Incoming,
@@ -38,6 +41,16 @@ pub(crate) async fn handle(
     let meta = &incoming.meta;
     let reply = if aggregate == Token::NAME {
         let command: TokenCommand = command_body(&incoming, command)?;
+        // Authorise first: whether an organisation is registered is not the caller's business
+        // unless it may issue tokens.
+        access::token(&meta.principal, &command)?;
+        if let TokenCommand::Issue {
+            organisation: Some(organisation),
+            ..
+        } = &command
+        {
+            registered_and_active(store, organisation)?;
+        }
         execute::<Token>(store, &command.id(), &command, meta, |_| {
             access::token(&meta.principal, &command)
         })
@@ -52,22 +65,7 @@ pub(crate) async fn handle(
     } else {
         let command: OfferCommand = command_body(&incoming, command)?;
         if let OfferCommand::Draft { organisation, .. } = &command {
-            let (org, _) = load::<Organisation>(store, organisation)?;
-            match org.status {
-                None => {
-                    return Err(ErrorBody::invalid(
-                        "organisation",
-                        &format!("organisation {organisation} is not registered"),
-                    ));
-                }
-                Some(OrganisationStatus::Deactivated) => {
-                    return Err(ErrorBody::invalid(
-                        "organisation",
-                        &format!("organisation {organisation} is deactivated"),
-                    ));
-                }
-                Some(_) => {}
-            }
+            registered_and_active(store, organisation)?;
         }
         execute::<Offer>(store, &command.id(), &command, meta, |state| {
             access::offer(&meta.principal, &command, state)
@@ -75,4 +73,20 @@ pub(crate) async fn handle(
         .await?
     };
     to_json(&reply)
+}
+
+/// An organisation a command names must be registered and active.
+fn registered_and_active(store: &Store, organisation: &str) -> Result<(), ErrorBody> {
+    let (org, _) = load::<Organisation>(store, &organisation)?;
+    match org.status {
+        None => Err(ErrorBody::invalid(
+            "organisation",
+            &format!("organisation {organisation} is not registered"),
+        )),
+        Some(OrganisationStatus::Deactivated) => Err(ErrorBody::invalid(
+            "organisation",
+            &format!("organisation {organisation} is deactivated"),
+        )),
+        Some(_) => Ok(()),
+    }
 }

@@ -16,7 +16,7 @@ const EVERY: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let today = jiff::ZonedDateTime::now().date();
+        let today = store.clock().today();
         match expire_due(&store, today).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "offers past their window expired"),
@@ -47,8 +47,14 @@ pub async fn expire_due(store: &Store, today: jiff::civil::Date) -> Result<usize
             offer.status,
             Some(OfferStatus::Draft | OfferStatus::Open | OfferStatus::PartiallyCommitted)
         );
-        if live && offer.valid_until.is_some_and(|until| until < today) {
-            let command = OfferCommand::Expire { id, on: today };
+        if let Some(until) = offer.valid_until.filter(|until| live && *until < today) {
+            // It expired the day after its window, whenever this pass notices (a service that
+            // was down a week still dates it right), and never before its last move.
+            let expired_on = until.tomorrow().unwrap_or(today);
+            let on = offer
+                .last_on
+                .map_or(expired_on, |last| last.max(expired_on));
+            let command = OfferCommand::Expire { id, on };
             let meta = RequestMeta::new(Principal::system());
             match execute::<Offer>(store, &id, &command, &meta, |_| Ok(())).await {
                 Ok(_) => expired += 1,

@@ -11,7 +11,7 @@ pub use expiry::expire_due;
 
 use std::future::Future;
 
-pub use commands::VERBS;
+pub use commands::{MINTING, VERBS};
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_PARTNERS`).
@@ -24,7 +24,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let result = tatrack_bus::service::run_with(
         SERVICE,
         "organisations and their offers of assistance",
-        VERBS,
+        tatrack_bus::service::Verbs {
+            all: VERBS,
+            minting: MINTING,
+        },
         config,
         |store, incoming| async move { commands::handle(&store, incoming).await },
         |store| expiry = Some(tokio::spawn(expiry::run(store, stopped))),

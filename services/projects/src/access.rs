@@ -84,17 +84,29 @@ pub(crate) fn project(
         return Ok(());
     }
     match command {
-        C::Create { .. } | C::JoinReferral { .. } => Err(forbidden(
-            "only coordinators create projects and join referrals to them",
-        )),
-        C::CompleteMilestone { .. } | C::RecordIndicatorActual { .. }
-            if state_of(principal, &state.recipient_country) =>
+        // Money: an organisation records only what it provides itself (a donor its pledges,
+        // commitments and disbursements, an implementer what it spends); a coordinator records
+        // it on another's behalf, and the event says who recorded it.
+        C::AddTransaction { provider, .. } if participates(principal, state) => {
+            if provider.is_some() && provider.as_deref() == principal.organisation.as_deref() {
+                Ok(())
+            } else {
+                Err(forbidden(
+                    "an organisation records only the transactions it provides itself; a coordinator records others' on their behalf",
+                ))
+            }
+        }
+        // Reporting on results: the participants and the State.
+        C::RecordIndicatorActual { .. }
+            if participates(principal, state) || state_of(principal, &state.recipient_country) =>
         {
             Ok(())
         }
-        _ if participates(principal, state) => Ok(()),
+        C::AddDocument { .. } if participates(principal, state) => Ok(()),
+        // The project's shape (budget, status, milestones, results, referrals) is the
+        // coordinators'.
         _ => Err(forbidden(
-            "only coordinators and the project's participating organisations may change it",
+            "only coordinators change a project's budget, status, milestones and results",
         )),
     }
 }

@@ -4,14 +4,15 @@
 //! country and modality and still has the capacity; money in another currency only with a rate.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
-use tatrack_bus::service::{command_body, execute, load, not_found, split_verb, to_json};
+use tatrack_bus::service::{command_body, execute, load, lock, not_found, split_verb, to_json};
+use tatrack_domain::aggregate::Dated;
 use tatrack_domain::need::{NeedState, NeedStatus};
 use tatrack_domain::offer::{self, OfferState};
 use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
 use tatrack_domain::project::{Project, ProjectCommand};
 use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
-use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState};
+use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState, ReferralStatus};
 use tatrack_domain::sharing::{SharingGrantState, shares_need};
 use tatrack_domain::{Aggregate, Money};
 use tatrack_eventlog::Store;
@@ -55,14 +56,17 @@ pub const VERBS: &[&str] = &[
     "rate_table_record",
 ];
 
+/// The verbs that create an aggregate: the service mints its id when the caller sends none.
+pub const MINTING: &[&str] = &[
+    "referral_propose",
+    "project_create",
+    "progress_report_draft",
+];
+
 #[derive(Clone)]
 pub(crate) struct Context {
     pub view: View,
     pub nats: async_nats::Client,
-}
-
-fn today() -> jiff::civil::Date {
-    jiff::ZonedDateTime::now().date()
 }
 
 pub(crate) async fn handle(
@@ -86,13 +90,23 @@ pub(crate) async fn handle(
             let mut command: ReferralCommand = command_body(&incoming, command)?;
             let id = command.id();
             let (state, _) = load::<Referral>(store, &id)?;
+            // One writer per offer decides its capacity, and one per need and offer its
+            // referrals: the checks below and the write that follows them see each other.
+            let offer_id = match &command {
+                ReferralCommand::Propose { offer_id, .. } => *offer_id,
+                _ => state.offer_id,
+            };
+            let _capacity = lock(store, &format!("capacity/{offer_id}")).await;
             match &mut command {
                 ReferralCommand::Propose { .. } => {
                     check_proposal(store, context, &mut command).await?;
                 }
                 ReferralCommand::AcceptByState { .. } => {
+                    // Authorise first: the offer's capacity is not the caller's business unless
+                    // it may accept for the State.
+                    access::referral(principal, &command, &state)?;
                     // The offer may have been committed to others since the proposal.
-                    check_capacity(store, context, &state).await?;
+                    check_capacity(store, context, &state, command.on()).await?;
                 }
                 ReferralCommand::Activate { project_id, .. } => {
                     let (project, _) = load::<Project>(store, project_id)?;
@@ -125,6 +139,7 @@ pub(crate) async fn handle(
                     id: *project_id,
                     referral_id: id,
                     need_id: after.need_id,
+                    on: command.on(),
                 };
                 // Its own command id, derived from the activation's, so a retried activation
                 // joins once and the join is not mistaken for the activation's repeat.
@@ -137,7 +152,8 @@ pub(crate) async fn handle(
                 execute::<Project>(store, project_id, &join, &join_meta, |_| Ok(())).await?;
             }
             if after.counts_as_accepted() || matches!(command, ReferralCommand::Lapse { .. }) {
-                coverage::sync_one(store, context, after.need_id, after.offer_id).await;
+                coverage::sync_one(store, context, after.need_id, after.offer_id, command.on())
+                    .await;
             }
             reply
         }
@@ -253,21 +269,22 @@ pub(crate) fn rate_table(store: &Store) -> Result<RateTableState, ErrorBody> {
     Ok(load::<RateTable>(store, &RATE_TABLE_ID)?.0)
 }
 
-/// `money` in `currency`, converted with the recorded rates when the currencies differ.
+/// `money` in `currency`, converted with the rates in force on `on` when the currencies differ.
 pub(crate) fn in_currency(
     store: &Store,
     money: &Money,
     currency: &str,
     field: &str,
+    on: jiff::civil::Date,
 ) -> Result<Money, ErrorBody> {
     if money.currency == currency {
         return Ok(money.clone());
     }
-    rates::convert(money, currency, &rate_table(store)?, today()).map_err(|_| {
+    rates::convert(money, currency, &rate_table(store)?, on).map_err(|_| {
         ErrorBody::invalid(
             field,
             &format!(
-                "{} differs from {currency} and no exchange rate between them is recorded",
+                "no {}→{currency} rate recorded on or before {on}: record one with tatrack rates record",
                 money.currency
             ),
         )
@@ -279,6 +296,7 @@ async fn check_proposal(
     context: &Context,
     command: &mut ReferralCommand,
 ) -> Result<(), ErrorBody> {
+    let on = command.on();
     let ReferralCommand::Propose {
         need_id,
         offer_id,
@@ -291,6 +309,24 @@ async fn check_proposal(
     else {
         return Ok(());
     };
+    // The same need to the same offer once while a referral between them is open.
+    if let Some(open) = referrals(store)?.into_iter().find(|r| {
+        r.need_id == *need_id
+            && r.offer_id == *offer_id
+            && !matches!(
+                r.status,
+                Some(ReferralStatus::Declined | ReferralStatus::Lapsed) | None
+            )
+    }) {
+        let status = open.status.map(|s| s.to_string()).unwrap_or_default();
+        return Err(ErrorBody::invalid(
+            "offer_id",
+            &format!(
+                "referral {} already refers this need to this offer ({status}): it is a duplicate",
+                open.id
+            ),
+        ));
+    }
     context.view.catch_up("assessments").await?;
     context.view.catch_up("partners").await?;
     let need: NeedState = context
@@ -320,12 +356,13 @@ async fn check_proposal(
         None => unreachable!("filtered above"),
     }
     let grants: Vec<SharingGrantState> = context.view.scan("assessments", "sharing_grant")?;
+    // As things stood on the proposal's business date.
     if !shares_need(
         &grants,
         &need.member_state,
         need.id,
         &offer.organisation,
-        today(),
+        on,
     ) {
         return Err(ErrorBody::invalid(
             "need_id",
@@ -336,15 +373,8 @@ async fn check_proposal(
         ));
     }
     let modality = need.modality.ok_or_else(ErrorBody::internal)?;
-    offer::covers(
-        &offer,
-        &need.theme,
-        &need.member_state,
-        None,
-        modality,
-        today(),
-    )
-    .map_err(ErrorBody::from)?;
+    offer::covers(&offer, &need.theme, &need.member_state, None, modality, on)
+        .map_err(ErrorBody::from)?;
     let proposal = ReferralState {
         offer_id: *offer_id,
         share_money: share_money.clone(),
@@ -353,36 +383,51 @@ async fn check_proposal(
     };
     if let Some(money) = share_money {
         if let Some(estimate) = &need.estimated_cost {
-            in_currency(store, money, &estimate.currency, "share_money")?;
+            in_currency(store, money, &estimate.currency, "share_money", on)?;
         }
     }
-    capacity_left(store, &offer, &proposal)
+    capacity_left(store, &offer, &proposal, on)
 }
 
 async fn check_capacity(
     store: &Store,
     context: &Context,
     referral: &ReferralState,
+    on: jiff::civil::Date,
 ) -> Result<(), ErrorBody> {
     context.view.catch_up("partners").await?;
     let offer: OfferState = context
         .view
         .get("partners", "offer", &referral.offer_id.to_string())?
         .ok_or_else(|| not_found("offer", &referral.offer_id))?;
-    capacity_left(store, &offer, referral)
+    capacity_left(store, &offer, referral, on)
 }
 
-/// The offer's remaining money and units (after accepted referrals) hold the referral's share.
+/// The offer's remaining money and units hold the referral's share. What is committed is
+/// counted here, from this service's own accepted referrals (under the offer's lock), never
+/// from the offer's commitment as the partners service last recorded it, which lags behind.
 fn capacity_left(
     store: &Store,
     offer: &OfferState,
     referral: &ReferralState,
+    on: jiff::civil::Date,
 ) -> Result<(), ErrorBody> {
-    let (money_left, units_left) = offer::remaining(offer);
+    let currency = offer.budget.as_ref().map(|b| b.currency.clone());
+    let (committed_money, committed_units) =
+        coverage::accepted_totals(store, currency.as_deref(), |r| {
+            r.offer_id == offer.id && r.id != referral.id
+        })
+        .map_err(|e| ErrorBody::invalid("share_money", &e))?;
+    let counted = OfferState {
+        committed_money,
+        committed_units,
+        ..offer.clone()
+    };
+    let (money_left, units_left) = offer::remaining(&counted);
     if let Some(share) = &referral.share_money {
         match &money_left {
             Some(left) => {
-                let share = in_currency(store, share, &left.currency, "share_money")?;
+                let share = in_currency(store, share, &left.currency, "share_money", on)?;
                 if share.amount_minor > left.amount_minor {
                     return Err(ErrorBody::invalid(
                         "share_money",

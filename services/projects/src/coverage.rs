@@ -1,17 +1,22 @@
 //! Coverage of needs and commitments of offers are derived from accepted referrals (accepted by
 //! the State, or active) and sent to the services that own needs and offers, as `system`, with
 //! running totals: the same totals again change nothing there, so sending them twice is safe.
+//! Each total carries the business date of the referral move it follows from: after a move on
+//! day D the totals are sent as of D and as of every later day they changed on, so a late
+//! acceptance corrects the history that "as of" questions read (ARCHITECTURE.md, "Two times").
 //! Sent right after a referral is accepted, and again by a pass at start and every minute, which
-//! repairs whatever a crash or an unreachable service left behind.
+//! repairs the latest totals whatever a crash or an unreachable service left behind.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use jiff::civil::Date;
 use serde_json::json;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::OfferState;
+use tatrack_domain::referral::ReferralState;
 use tatrack_domain::{Money, Principal};
 use tatrack_eventlog::Store;
 use uuid::Uuid;
@@ -40,49 +45,68 @@ async fn sync_all(store: &Store, context: &Context) -> Result<(), String> {
     let all = referrals(store).map_err(|e| e.message)?;
     let needs: BTreeSet<Uuid> = all
         .iter()
-        .filter(|r| r.counts_as_accepted())
+        .filter(|r| r.accepted_by_state_on.is_some())
         .map(|r| r.need_id)
         .collect();
     let offers: BTreeSet<Uuid> = all
         .iter()
-        .filter(|r| r.counts_as_accepted())
+        .filter(|r| r.accepted_by_state_on.is_some())
         .map(|r| r.offer_id)
         .collect();
     for need in needs {
-        sync_need(store, context, need).await?;
+        sync_need(store, context, need, None).await?;
     }
     for offer in offers {
-        sync_offer(store, context, offer).await?;
+        sync_offer(store, context, offer, None).await?;
     }
     Ok(())
 }
 
-/// After one referral moved: its need's coverage and its offer's commitment. Failures are logged;
-/// the periodic pass sends them again.
-pub(crate) async fn sync_one(store: &Store, context: &Context, need: Uuid, offer: Uuid) {
-    if let Err(e) = sync_need(store, context, need).await {
+/// After one referral moved on `on`: its need's coverage and its offer's commitment, as of
+/// that day and every later day the totals changed on. Failures are logged; the periodic pass
+/// sends the latest totals again.
+pub(crate) async fn sync_one(store: &Store, context: &Context, need: Uuid, offer: Uuid, on: Date) {
+    if let Err(e) = sync_need(store, context, need, Some(on)).await {
         tracing::warn!(%need, error = %e, "need coverage not sent yet");
     }
-    if let Err(e) = sync_offer(store, context, offer).await {
+    if let Err(e) = sync_offer(store, context, offer, Some(on)).await {
         tracing::warn!(%offer, error = %e, "offer commitment not sent yet");
     }
 }
 
-/// Sums the accepted shares of referrals matching `pick`, money converted to `currency`.
+/// The totals of the accepted shares of referrals matching `pick` that counted on `day`
+/// (`None`: those that count now), money converted to `currency` with the rates in force on
+/// the day each was accepted.
+pub(crate) fn accepted_totals(
+    store: &Store,
+    currency: Option<&str>,
+    pick: impl Fn(&ReferralState) -> bool,
+) -> Result<(Option<Money>, Option<u64>), String> {
+    totals(store, currency, None, pick)
+}
+
 fn totals(
     store: &Store,
     currency: Option<&str>,
-    pick: impl Fn(&tatrack_domain::referral::ReferralState) -> bool,
+    day: Option<Date>,
+    pick: impl Fn(&ReferralState) -> bool,
 ) -> Result<(Option<Money>, Option<u64>), String> {
     let mut money: Option<i64> = None;
     let mut units: Option<u64> = None;
     for referral in referrals(store).map_err(|e| e.message)? {
-        if !referral.counts_as_accepted() || !pick(&referral) {
+        let counts = match day {
+            Some(day) => referral.counts_as_accepted_on(day),
+            None => referral.counts_as_accepted(),
+        };
+        if !counts || !pick(&referral) {
             continue;
         }
         if let (Some(share), Some(currency)) = (&referral.share_money, currency) {
-            let share =
-                in_currency(store, share, currency, "share_money").map_err(|e| e.message)?;
+            let accepted = referral
+                .accepted_by_state_on
+                .unwrap_or_else(|| store.clock().today());
+            let share = in_currency(store, share, currency, "share_money", accepted)
+                .map_err(|e| e.message)?;
             money = Some(
                 money
                     .unwrap_or(0)
@@ -104,41 +128,84 @@ fn totals(
     Ok((money, units))
 }
 
-async fn sync_need(store: &Store, context: &Context, id: Uuid) -> Result<(), String> {
+/// The days the totals of referrals matching `pick` are sent for: each day one of them started
+/// or stopped counting, from `from` on (a late acceptance changes every later day's totals);
+/// without `from`, only the last such day (the periodic pass: the totals as they stand).
+fn days(
+    store: &Store,
+    from: Option<Date>,
+    pick: impl Fn(&ReferralState) -> bool,
+) -> Result<Vec<Date>, String> {
+    let mut days: BTreeSet<Date> = BTreeSet::new();
+    for r in referrals(store).map_err(|e| e.message)? {
+        if pick(&r) {
+            days.extend(r.accepted_by_state_on);
+            days.extend(r.ended_on);
+        }
+    }
+    Ok(match from {
+        Some(from) => days.into_iter().filter(|d| *d >= from).collect(),
+        None => days.into_iter().next_back().into_iter().collect(),
+    })
+}
+
+async fn sync_need(
+    store: &Store,
+    context: &Context,
+    id: Uuid,
+    from: Option<Date>,
+) -> Result<(), String> {
     let need: NeedState = context
         .view
         .get("assessments", "need", &id.to_string())
         .map_err(|e| e.message)?
         .ok_or("need not in view yet")?;
     let currency = need.estimated_cost.as_ref().map(|m| m.currency.clone());
-    let (money, units) = totals(store, currency.as_deref(), |r| r.need_id == id)?;
-    // A measure the need does not have is not reported.
-    let units = units.filter(|_| need.size.is_some());
-    send(
-        context,
-        "assessments",
-        "need_record_coverage",
-        json!({ "id": id, "covered_money": money, "covered_units": units }),
-    )
-    .await
+    for day in days(store, from, |r| r.need_id == id)? {
+        let (money, units) = totals(store, currency.as_deref(), Some(day), |r| r.need_id == id)?;
+        // A measure the need does not have is not reported.
+        let units = units.filter(|_| need.size.is_some());
+        // Coverage is not dated before the State agreed to the need.
+        let on = need.agreed_on.map_or(day, |agreed| day.max(agreed));
+        send(
+            context,
+            "assessments",
+            "need_record_coverage",
+            json!({ "id": id, "covered_money": money, "covered_units": units, "on": on }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
-async fn sync_offer(store: &Store, context: &Context, id: Uuid) -> Result<(), String> {
+async fn sync_offer(
+    store: &Store,
+    context: &Context,
+    id: Uuid,
+    from: Option<Date>,
+) -> Result<(), String> {
     let offer: OfferState = context
         .view
         .get("partners", "offer", &id.to_string())
         .map_err(|e| e.message)?
         .ok_or("offer not in view yet")?;
     let currency = offer.budget.as_ref().map(|m| m.currency.clone());
-    let (money, units) = totals(store, currency.as_deref(), |r| r.offer_id == id)?;
-    let units = units.filter(|_| offer.capacity.is_some());
-    send(
-        context,
-        "partners",
-        "offer_record_commitment",
-        json!({ "id": id, "committed_money": money, "committed_units": units }),
-    )
-    .await
+    for day in days(store, from, |r| r.offer_id == id)? {
+        let (money, units) = totals(store, currency.as_deref(), Some(day), |r| r.offer_id == id)?;
+        let units = units.filter(|_| offer.capacity.is_some());
+        // A commitment is not dated before the offer was published.
+        let on = offer
+            .published_on
+            .map_or(day, |published| day.max(published));
+        send(
+            context,
+            "partners",
+            "offer_record_commitment",
+            json!({ "id": id, "committed_money": money, "committed_units": units, "on": on }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn send(

@@ -13,7 +13,7 @@ mod view;
 use std::future::Future;
 use std::time::Duration;
 
-pub use commands::{RATE_TABLE_ID, VERBS};
+pub use commands::{MINTING, RATE_TABLE_ID, VERBS};
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_PROJECTS`).
@@ -37,7 +37,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let result = tatrack_bus::service::run_with(
         SERVICE,
         "referrals, projects, progress reports and exchange rates",
-        VERBS,
+        tatrack_bus::service::Verbs {
+            all: VERBS,
+            minting: MINTING,
+        },
         config,
         move |store, incoming| {
             let context = context.clone();

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::matching::{self, Loaded, Verdict};
 use crate::queries::Views;
+use crate::visibility::Consent;
 
 /// Full coverage of one measure, in basis points.
 const FULL: u64 = 10_000;
@@ -360,11 +361,12 @@ struct Proposal {
 pub(crate) fn allocation_proposal(
     views: &Views,
     principal: &Principal,
+    consent: &Consent,
     as_of: Date,
     member_state: Option<&str>,
     theme: Option<&str>,
 ) -> Result<Value, ErrorBody> {
-    let data = Loaded::load(views, principal, as_of)?;
+    let data = Loaded::load(views, principal, consent)?;
     let cx = data.context(as_of, None);
     let needs: Vec<_> = data
         .needs

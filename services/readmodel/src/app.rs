@@ -11,12 +11,16 @@ use tatrack_bus::{Subscriber, rpc, subjects};
 use crate::asof::AsOf;
 use crate::cache::{Changes, Recording};
 use crate::queries::{self, Views};
+use crate::timeline::Timeline;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where the projections live (`<data dir>/readmodel`).
     pub data_dir: PathBuf,
     pub nats: async_nats::Client,
+    /// "Today" for visibility (the grants in force) and the default day of clocks, and "now"
+    /// for refusing a `known_at` in the future.
+    pub clock: tatrack_eventlog::Clock,
 }
 
 /// sled's page cache for the projections. Queries read decoded snapshots kept in memory (see
@@ -45,8 +49,27 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let mut views = Views::default();
     let mut followers = Vec::new();
     let mut positions = Vec::new();
+    let mut timelines = std::collections::BTreeMap::new();
     for service in subjects::SERVICES {
-        let tree = db.open_tree(service)?;
+        let mut tree = db.open_tree(service)?;
+        let applied = tatrack_bus::subscriber::checkpoint(&tree, service)?;
+        let timeline = match Timeline::load(&tree, applied).map_err(|e| anyhow::anyhow!(e))? {
+            Some(timeline) => timeline,
+            None => {
+                // Written before the read model kept each event's two times: fold the stream
+                // again from its start, which writes them.
+                tracing::warn!(
+                    service,
+                    applied,
+                    "the read model has no timeline for this stream; refolding it"
+                );
+                db.drop_tree(service)?;
+                tree = db.open_tree(service)?;
+                Timeline::default()
+            }
+        };
+        let timeline = std::sync::Arc::new(timeline);
+        timelines.insert(service, timeline.clone());
         let subscriber = Subscriber::new(js.clone(), service, tree.clone())?;
         let applied = subscriber.applied();
         // How far the read model has applied each stream (compare with the service's
@@ -59,14 +82,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         views.add(service, tree, subscriber.applied(), Some(changes.clone()));
         followers.push((
             service,
-            tokio::spawn(subscriber.run(Recording { changes }, stopped())),
+            tokio::spawn(subscriber.run(Recording { changes, timeline }, stopped())),
         ));
     }
-    let as_of = AsOf::new(js.clone());
+    let as_of = AsOf::new(js.clone(), timelines);
+    let clock = config.clock.clone();
     let handler = move |incoming: rpc::Incoming| {
         let views = views.clone();
         let as_of = as_of.clone();
-        async move { queries::handle(&views, &as_of, incoming).await }
+        let clock = clock.clone();
+        async move { queries::handle(&views, &as_of, &clock, incoming).await }
     };
     let server = rpc::serve(
         config.nats.clone(),

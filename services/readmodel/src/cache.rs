@@ -15,6 +15,8 @@ use tatrack_bus::fold::{self, FoldProjection};
 use tatrack_bus::subscriber::Projection;
 use tatrack_eventlog::Envelope;
 
+use crate::timeline::Timeline;
+
 /// Positions remembered; a snapshot further behind than this is decoded again in full.
 const KEEP: usize = 1 << 16;
 
@@ -52,9 +54,11 @@ impl Changes {
     }
 }
 
-/// The fold projection, noting which key each event changed.
+/// The fold projection, keeping each event's two times (`Timeline`) and noting which key each
+/// event changed.
 pub(crate) struct Recording {
     pub(crate) changes: Arc<Changes>,
+    pub(crate) timeline: Arc<Timeline>,
 }
 
 impl Projection for Recording {
@@ -64,6 +68,8 @@ impl Projection for Recording {
         event: &Envelope,
     ) -> Result<(), ConflictableTransactionError<String>> {
         FoldProjection.apply(tree, event)?;
+        Timeline::write(tree, event)?;
+        self.timeline.note(event);
         if let Some((aggregate, id)) = event.stream.split_once('-') {
             self.changes
                 .record(event.position, fold::key(aggregate, id));

@@ -6,9 +6,11 @@ mod allocation;
 mod app;
 mod asof;
 mod cache;
+mod changes;
 mod matching;
 mod queries;
 mod rebuild;
+mod timeline;
 mod visibility;
 
 pub use app::{Config, run};

@@ -56,6 +56,7 @@ use uuid::Uuid;
 
 use crate::queries::Views;
 use crate::visibility;
+use crate::visibility::Consent;
 
 /// Days of validity left that earn the whole window criterion: a training cycle or a drafting
 /// mission rarely fits in less.
@@ -804,7 +805,7 @@ impl Loaded {
     pub(crate) fn load(
         views: &Views,
         principal: &Principal,
-        as_of: Date,
+        consent: &Consent,
     ) -> Result<Self, ErrorBody> {
         // A copy: scoring takes these as slices.
         let grants = Arc::new(
@@ -817,7 +818,7 @@ impl Loaded {
         let needs = views
             .scan::<NeedState>("assessments", "need")?
             .iter()
-            .filter(|n| n.status.is_some() && visibility::sees_need(principal, n, &grants, as_of))
+            .filter(|n| n.status.is_some() && consent.sees_need(principal, n))
             .cloned()
             .collect();
         let offers = views
@@ -882,6 +883,7 @@ fn rank(out: &mut [Suggestion], key: impl Fn(&Suggestion) -> Uuid) {
 pub(crate) fn need_match_list(
     views: &Views,
     principal: &Principal,
+    consent: &Consent,
     as_of: Date,
     need_id: Option<Uuid>,
     include_ineligible: Option<&Value>,
@@ -890,7 +892,7 @@ pub(crate) fn need_match_list(
     let need_id = need_id.ok_or_else(|| required("need_id"))?;
     let include_ineligible = flag("include_ineligible", include_ineligible)?;
     let language = self::language(language)?;
-    let data = Loaded::load(views, principal, as_of)?;
+    let data = Loaded::load(views, principal, consent)?;
     let need = data
         .needs
         .iter()
@@ -932,6 +934,7 @@ pub(crate) fn need_match_list(
 pub(crate) fn offer_match_list(
     views: &Views,
     principal: &Principal,
+    consent: &Consent,
     as_of: Date,
     offer_id: Option<Uuid>,
     include_ineligible: Option<&Value>,
@@ -940,7 +943,7 @@ pub(crate) fn offer_match_list(
     let offer_id = offer_id.ok_or_else(|| required("offer_id"))?;
     let include_ineligible = flag("include_ineligible", include_ineligible)?;
     let language = self::language(language)?;
-    let data = Loaded::load(views, principal, as_of)?;
+    let data = Loaded::load(views, principal, consent)?;
     let offer = data
         .offers
         .iter()
@@ -1314,7 +1317,7 @@ mod tests {
             priority,
             covered_money: None,
             covered_units: None,
-            last_on: None,
+            ..NeedState::default()
         }
     }
 
@@ -1337,7 +1340,7 @@ mod tests {
             committed_money: None,
             committed_units: None,
             published_on: Some(date("2026-01-01")),
-            last_on: None,
+            ..OfferState::default()
         }
     }
 

@@ -27,9 +27,11 @@ use tatrack_domain::token::TokenState;
 use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
-use crate::asof::AsOf;
+use crate::asof::{self, AsOf, Point};
 use crate::cache::{Changes, Snapshot};
 use crate::visibility;
+use crate::visibility::Consent;
+use tatrack_eventlog::Clock;
 
 pub const VIEWS: &[&str] = &[
     "assessment_list",
@@ -56,6 +58,8 @@ pub const VIEWS: &[&str] = &[
     "offer_match_list",
     "allocation_proposal",
     "overlap_list",
+    "position_show",
+    "change_list",
 ];
 
 /// Longest wait for `min_position` before a timeout error.
@@ -88,6 +92,14 @@ impl Views {
         changes: Option<Arc<Changes>>,
     ) {
         self.trees.push((service, tree, applied, changes));
+    }
+
+    /// The position each followed stream is applied to.
+    pub(crate) fn applied(&self) -> asof::Positions {
+        self.trees
+            .iter()
+            .map(|(service, _, applied, _)| ((*service).to_owned(), *applied.borrow()))
+            .collect()
     }
 
     fn entry(&self, service: &str) -> Result<&Followed, ErrorBody> {
@@ -216,11 +228,15 @@ struct Filters {
     consent: Option<String>,
     /// Case-insensitive words that must appear in the description or beneficiary.
     text: Option<String>,
-    /// The day clocks, grants and late milestones are computed for (default: today).
+    /// The business date the answer is for: the state of affairs on that day, as known now
+    /// (or as known at `known_at`). Clocks, late milestones and matching count from it.
     /// Dates are read as text and parsed here, so a bad one is refused by its own name.
-    today: Option<String>,
-    /// Answer as the system would have at the end of this past day (UTC), from the log.
     as_of: Option<String>,
+    /// As the system knew it then: a time (RFC 3339), a day (its end, UTC) or log positions
+    /// (`assessments:120,partners:45,projects:300,reporter:7`).
+    known_at: Option<String>,
+    /// `change_list`: the report whose figures the changes are about.
+    report_id: Option<Uuid>,
     /// Paging of list answers (the gateway turns its cursor into these).
     offset: Option<usize>,
     limit: Option<usize>,
@@ -286,6 +302,98 @@ fn check_filters(verb: &str, f: &Filters) -> Result<(), ErrorBody> {
     Ok(())
 }
 
+/// Which point in time a query is about, and the day its clocks count from: `None` for the
+/// live views (no `known_at`, and no event is dated after `as_of`), else the point to fold.
+/// A date after today, a time after now or positions not yet applied are refused by name.
+fn point_in_time(
+    live: &Views,
+    as_of: &AsOf,
+    clock: &Clock,
+    f: &Filters,
+) -> Result<(Option<Point>, Date), ErrorBody> {
+    let today = clock.today();
+    let day = parse_date("as_of", f.as_of.as_deref())?;
+    if let Some(day) = day.filter(|d| *d > today) {
+        return Err(ErrorBody::invalid(
+            "as_of",
+            &format!("{day} is in the future (today is {today})"),
+        ));
+    }
+    let applied = live.applied();
+    let Some(text) = f.known_at.as_deref() else {
+        return Ok(match day {
+            // Nothing recorded is dated after the day: the live views are the answer.
+            Some(d) if as_of.max_on().is_some_and(|max| max > d) => (
+                Some(Point {
+                    as_of: Some(d),
+                    known: applied,
+                }),
+                d,
+            ),
+            Some(d) => (None, d),
+            None => (None, today),
+        });
+    };
+    let (known, known_day) = if text.contains(':') && !text.contains('T') {
+        let known = asof::parse_positions("known_at", text)?;
+        for (service, position) in &known {
+            let have = applied.get(service).copied().unwrap_or(0);
+            if *position > have {
+                return Err(ErrorBody::invalid(
+                    "known_at",
+                    &format!(
+                        "{service} position {position} is not recorded yet (the latest is {have})"
+                    ),
+                ));
+            }
+        }
+        (known, today)
+    } else {
+        let at: jiff::Timestamp = match text.parse::<Date>() {
+            // A day: as known at its end.
+            Ok(d) => d
+                .tomorrow()
+                .and_then(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+                .map(|z| z.timestamp() - jiff::SignedDuration::from_nanos(1))
+                .map_err(|_| ErrorBody::invalid("known_at", "out of range"))?,
+            Err(_) => text.parse().map_err(|_| {
+                ErrorBody::invalid(
+                    "known_at",
+                    &format!(
+                        "{text:?} is not a time like 2026-07-01T12:00:00Z, a day like 2026-07-01, or positions like assessments:120,partners:45,projects:300,reporter:7"
+                    ),
+                )
+            })?,
+        };
+        let now = clock.now();
+        if at > now {
+            return Err(ErrorBody::invalid(
+                "known_at",
+                &format!("{at} is in the future (now is {now})"),
+            ));
+        }
+        (as_of.positions_at(at), tatrack_eventlog::utc_date(at))
+    };
+    let day = day.unwrap_or(known_day);
+    Ok((
+        Some(Point {
+            as_of: Some(day),
+            known,
+        }),
+        day,
+    ))
+}
+
+/// `position_show`: how far the read model has applied each stream (or the positions a given
+/// `known_at` stands for), in the form `known_at` takes, and the latest business date seen.
+fn positions_answer(positions: &asof::Positions, as_of: &AsOf) -> Result<Answer, ErrorBody> {
+    to_value(serde_json::json!({
+        "known_at": asof::format_positions(positions),
+        "positions": positions,
+        "latest_business_date": as_of.max_on(),
+    }))
+}
+
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ErrorBody> {
     text.map(|t| {
         t.parse::<Date>().map_err(|e| {
@@ -300,6 +408,71 @@ struct AssessmentView {
     #[serde(flatten)]
     state: AssessmentState,
     clocks: Clocks,
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    #[serde(flatten)]
+    state: SharingGrantState,
+    /// For a grant no longer in force: who still sees which of its needs, and why.
+    kept_by: Vec<KeptBy>,
+}
+
+#[derive(Serialize)]
+struct KeptBy {
+    need_id: Uuid,
+    organisation: String,
+    because: String,
+}
+
+/// Need -> member state -> organisation -> why, from the live referrals, projects and needs.
+type Work = BTreeMap<Uuid, (String, BTreeMap<String, String>)>;
+
+fn kept_by_work(live: &Views) -> Result<Work, ErrorBody> {
+    let referrals = live.scan::<ReferralState>("projects", "referral")?.to_vec();
+    let projects = live.scan::<ProjectState>("projects", "project")?.to_vec();
+    let needs = live.scan::<NeedState>("assessments", "need")?;
+    let states: BTreeMap<Uuid, String> = needs
+        .iter()
+        .map(|n| (n.id, n.member_state.clone()))
+        .collect();
+    Ok(tatrack_domain::sharing::kept_by_work(&referrals, &projects)
+        .into_iter()
+        .filter_map(|(need, orgs)| states.get(&need).map(|s| (need, (s.clone(), orgs))))
+        .collect())
+}
+
+/// Who keeps seeing the needs `grant` covered: organisations of its audience doing work that
+/// serves one of them.
+fn kept_through_work(grant: &SharingGrantState, work: &Work) -> Vec<KeptBy> {
+    use tatrack_domain::sharing::{Audience, Scope};
+    let mut out = Vec::new();
+    for (need, (member_state, orgs)) in work {
+        let covered = *member_state == grant.member_state
+            && match &grant.scope {
+                Some(Scope::Need { need_id }) => need_id == need,
+                Some(Scope::AllNeeds) => true,
+                _ => false,
+            };
+        if !covered {
+            continue;
+        }
+        for (organisation, because) in orgs {
+            let in_audience = match &grant.audience {
+                Some(Audience::AllDonors) => true,
+                Some(Audience::Organisations { ids }) => ids.contains(organisation),
+                None => false,
+            };
+            if in_audience {
+                out.push(KeptBy {
+                    need_id: *need,
+                    organisation: organisation.clone(),
+                    because: because.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -431,6 +604,7 @@ fn owner(view: &str) -> &'static str {
 pub(crate) async fn handle(
     live: &Views,
     as_of: &AsOf,
+    clock: &Clock,
     incoming: Incoming,
 ) -> Result<Answer, ErrorBody> {
     let filters: Filters = if incoming.payload.is_empty() {
@@ -438,8 +612,6 @@ pub(crate) async fn handle(
     } else {
         incoming.body()?
     };
-    let now = jiff::ZonedDateTime::now().date();
-    let past;
     check_filters(&incoming.verb, &filters)?;
     if filters.consent.is_some() && incoming.meta.principal.role == Role::Donor {
         // Whom else a need is shared with is the State's business, not another donor's.
@@ -451,11 +623,18 @@ pub(crate) async fn handle(
             )
         });
     }
-    let as_of_day = parse_date("as_of", filters.as_of.as_deref())?;
-    let today_given = parse_date("today", filters.today.as_deref())?;
-    let views = match as_of_day {
-        Some(day) => {
-            past = as_of.views(day, now).await?;
+    let (point, day) = point_in_time(live, as_of, clock, &filters)?;
+    if incoming.verb == "position_show" {
+        let positions = match (&point, &filters.known_at) {
+            (Some(point), Some(_)) => point.known.clone(),
+            _ => live.applied(),
+        };
+        return positions_answer(&positions, as_of);
+    }
+    let past;
+    let views = match &point {
+        Some(point) => {
+            past = as_of.views(point).await?;
             &past
         }
         None => live,
@@ -472,8 +651,24 @@ pub(crate) async fn handle(
         }
         views.wait_for(service, *min).await?;
     }
+    if incoming.verb == "change_list" {
+        return crate::changes::change_list(
+            live,
+            as_of,
+            &incoming.meta.principal,
+            &filters.report_id,
+            clock.today(),
+        )
+        .await
+        .and_then(to_value);
+    }
     let p = &incoming.meta.principal;
-    let today = today_given.or(as_of_day).unwrap_or(now);
+    // Who may see what is decided by the grants in force today (the clock's), read from the
+    // live views whatever point in time the answer is for: a date the caller sends picks
+    // which state to show, never widens who may see it. `day` is what clocks, late milestones
+    // and matching count from.
+    let today = clock.today();
+    let consent = Consent::new(live, today, &incoming.meta.principal)?;
     let f = &filters;
     let status_ok =
         |status: Option<String>| f.status.as_ref().is_none_or(|s| status.as_ref() == Some(s));
@@ -483,18 +678,17 @@ pub(crate) async fn handle(
     let verb = incoming.verb.as_str();
     match verb {
         "assessment_list" | "assessment_show" => {
-            let grants = grants(views)?;
             let mut out = Vec::new();
             for state in views
                 .pick::<AssessmentState>("assessments", "assessment", verb, f)?
                 .iter()
             {
-                if visibility::sees_assessment(p, &state.member_state, state.id, &grants, today)
+                if consent.sees_assessment(p, &state.member_state, state.id)
                     && id_ok(&state.id)
                     && state_ok(&state.member_state)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
-                    let clocks = clocks(state, today);
+                    let clocks = clocks(state, day);
                     out.push(AssessmentView {
                         state: state.clone(),
                         clocks,
@@ -504,21 +698,12 @@ pub(crate) async fn handle(
             one_or_all(verb, f, out)
         }
         "recommendation_list" => {
-            let grants = grants(views)?;
             let mut out = Vec::new();
             for state in views
                 .scan::<RecommendationState>("assessments", "recommendation")?
                 .iter()
             {
-                let shared = || {
-                    visibility::shared_report(
-                        p,
-                        &state.member_state,
-                        state.assessment_id,
-                        &grants,
-                        today,
-                    )
-                };
+                let shared = || consent.shared_report(p, &state.member_state, state.assessment_id);
                 if (visibility::sees_country(p, &state.member_state) || shared())
                     && f.assessment_id.is_none_or(|id| id == state.assessment_id)
                     && state_ok(&state.member_state)
@@ -536,7 +721,6 @@ pub(crate) async fn handle(
         }
         "need_list" | "need_show" | "unmet_need_list" => {
             let unmet_only = verb == "unmet_need_list";
-            let grants = grants(views)?;
             let words: Vec<String> = f
                 .text
                 .as_deref()
@@ -554,7 +738,7 @@ pub(crate) async fn handle(
                 })?
             };
             let matches = |state: &&NeedState| {
-                visibility::sees_need(p, state, &grants, today)
+                consent.sees_need(p, state)
                     && id_ok(&state.id)
                     && state_ok(&state.member_state)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
@@ -564,26 +748,10 @@ pub(crate) async fn handle(
                     && f.region.as_ref().is_none_or(|r| {
                         tatrack_domain::codes::regions_of(&state.member_state).contains(&r.as_str())
                     })
-                    && f.consent.as_deref().is_none_or(|c| {
-                        let shared = || {
-                            tatrack_domain::sharing::need_is_shared(
-                                &grants,
-                                &state.member_state,
-                                state.id,
-                                today,
-                            )
-                        };
-                        match c {
-                            "shared" => shared(),
-                            "not_shared" => !shared(),
-                            organisation => tatrack_domain::sharing::shares_need(
-                                &grants,
-                                &state.member_state,
-                                state.id,
-                                organisation,
-                                today,
-                            ),
-                        }
+                    && f.consent.as_deref().is_none_or(|c| match c {
+                        "shared" => consent.is_shared(state),
+                        "not_shared" => !consent.is_shared(state),
+                        organisation => consent.is_shared_with(state, organisation),
                     })
                     && (words.is_empty() || {
                         let haystack =
@@ -714,7 +882,7 @@ pub(crate) async fn handle(
             let projects = projects
                 .into_iter()
                 .map(|pr| ProjectRow {
-                    late_milestones: late_milestones(&pr, today).len(),
+                    late_milestones: late_milestones(&pr, day).len(),
                     id: pr.id,
                     iati_identifier: pr.iati_identifier,
                     title: pr.title,
@@ -737,14 +905,32 @@ pub(crate) async fn handle(
             })
         }
         "sharing_grant_list" => {
-            let out: Vec<SharingGrantState> = views
+            // A grant no longer in force says who still sees its needs through running work
+            // (consent runs with the work), from the live referrals and projects.
+            let mut work = None;
+            let mut out = Vec::new();
+            for g in views
                 .scan::<SharingGrantState>("assessments", "sharing_grant")?
                 .iter()
                 .filter(|g| {
-                    visibility::sees_grants(p, &g.member_state) && state_ok(&g.member_state)
+                    visibility::sees_grants(p, &g.member_state)
+                        && state_ok(&g.member_state)
+                        && id_ok(&g.id)
                 })
-                .cloned()
-                .collect();
+            {
+                let kept_by = if tatrack_domain::sharing::is_active(g, today) {
+                    Vec::new()
+                } else {
+                    if work.is_none() {
+                        work = Some(kept_by_work(live)?);
+                    }
+                    kept_through_work(g, work.as_ref().unwrap_or(&BTreeMap::new()))
+                };
+                out.push(GrantView {
+                    state: g.clone(),
+                    kept_by,
+                });
+            }
             to_value(page(f, out))
         }
         "organisation_list" | "organisation_show" => {
@@ -830,7 +1016,7 @@ pub(crate) async fn handle(
                     && status_ok(state.status.map(|s| s.as_str().to_owned()))
                 {
                     let late_milestones =
-                        late_milestones(state, today).into_iter().cloned().collect();
+                        late_milestones(state, day).into_iter().cloned().collect();
                     out.push(ProjectView {
                         state: state.clone(),
                         late_milestones,
@@ -879,7 +1065,8 @@ pub(crate) async fn handle(
         "need_match_list" => crate::matching::need_match_list(
             views,
             p,
-            today,
+            &consent,
+            day,
             f.need_id,
             f.include_ineligible.as_ref(),
             f.language.as_deref(),
@@ -888,7 +1075,8 @@ pub(crate) async fn handle(
         "offer_match_list" => crate::matching::offer_match_list(
             views,
             p,
-            today,
+            &consent,
+            day,
             f.offer_id,
             f.include_ineligible.as_ref(),
             f.language.as_deref(),
@@ -897,7 +1085,8 @@ pub(crate) async fn handle(
         "allocation_proposal" => crate::allocation::allocation_proposal(
             views,
             p,
-            today,
+            &consent,
+            day,
             f.member_state.as_deref(),
             f.theme.as_deref(),
         )
@@ -919,13 +1108,6 @@ pub(crate) async fn handle(
 fn undecodable(e: &str) -> ErrorBody {
     tracing::error!(error = %e, "read model holds an undecodable state");
     ErrorBody::internal()
-}
-
-/// Every sharing grant (few; the consent rules take them as a slice).
-fn grants(views: &Views) -> Result<Vec<SharingGrantState>, ErrorBody> {
-    Ok(views
-        .scan::<SharingGrantState>("assessments", "sharing_grant")?
-        .to_vec())
 }
 
 /// `*_show` answers one object (not found when invisible or absent); `*_list` all of them.

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tatrack_bus::fold::FoldProjection;
 use tatrack_bus::{Subscriber, streams, subjects};
 
 /// What a rebuild did.
@@ -52,7 +51,11 @@ pub async fn rebuild(
         let subscriber = Subscriber::new(js.clone(), service, tree)?;
         let mut applied = subscriber.applied();
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(subscriber.run(FoldProjection, async move {
+        let projection = crate::cache::Recording {
+            changes: std::sync::Arc::default(),
+            timeline: std::sync::Arc::default(),
+        };
+        let run = tokio::spawn(subscriber.run(projection, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
         loop {

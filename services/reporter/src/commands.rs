@@ -33,10 +33,17 @@ pub struct SummaryRequest {
     pub region: Option<String>,
     #[serde(default)]
     pub donor: Option<String>,
-    /// `markdown`, `html`, `csv` or `json`.
+    /// `markdown` (or `md`), `html`, `csv` or `json`.
     pub format: String,
-    /// `YYYY-MM-DD`: a finished day (final), or today (provisional).
-    pub as_of: String,
+    /// `YYYY-MM-DD`, the business date the report is for (default: today, provisional).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// As the system knew it then: log positions as a report records them
+    /// (`assessments:120,partners:45,projects:300,reporter:7`), a time or a day (its end).
+    /// Default: everything recorded so far. Made again with the same `as_of` and the positions
+    /// an earlier report recorded, a report is byte-identical to it.
+    #[serde(default)]
+    pub known_at: Option<String>,
 }
 
 /// The answer: where `report_made` went, what it says, and the report itself.
@@ -47,6 +54,10 @@ pub struct MadeReport {
     pub scope: ReportScope,
     pub format: ReportFormat,
     pub as_of: Date,
+    /// The log positions it was made from (give them back as `known_at` to make it again).
+    pub known_at: String,
+    /// As of today: the day is not over, so a report made later as of today may count more.
+    pub provisional: bool,
     pub checksum: String,
     pub size: u64,
     pub media_type: String,
@@ -61,17 +72,26 @@ pub struct Order {
     pub scope: ReportScope,
     pub format: ReportFormat,
     pub as_of: Date,
+    /// As the caller sent it (checked by the read model); `None`: as recorded so far.
+    pub known_at: Option<String>,
 }
 
 /// Reads and checks a request; every error names its field.
 pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
-    let format: ReportFormat = request.format.parse().map_err(ErrorBody::from)?;
-    let as_of: Date = request.as_of.parse().map_err(|e| {
-        ErrorBody::invalid(
-            "as_of",
-            &format!("{:?} is not a date like 2026-06-30: {e}", request.as_of),
-        )
-    })?;
+    // The usual short name of Markdown is accepted too.
+    let format = match request.format.as_str() {
+        "md" => ReportFormat::Markdown,
+        other => other.parse().map_err(ErrorBody::from)?,
+    };
+    let as_of: Date = match &request.as_of {
+        None => today,
+        Some(text) => text.parse().map_err(|e| {
+            ErrorBody::invalid(
+                "as_of",
+                &format!("{text:?} is not a date like 2026-06-30: {e}"),
+            )
+        })?,
+    };
     check_as_of(as_of, today)?;
     let scope = ReportScope {
         member_state: request.member_state,
@@ -85,19 +105,21 @@ pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
         scope,
         format,
         as_of,
+        known_at: request.known_at,
     })
 }
 
-/// The report's bytes for `principal`: gathered as that principal, summarised, rendered.
+/// The report's bytes for `principal` (gathered as that principal, summarised, rendered) and
+/// the log positions they were made from.
 pub async fn content(
     nats: &async_nats::Client,
     principal: &Principal,
     scope: &ReportScope,
     format: ReportFormat,
     as_of: Date,
-    today: Date,
-) -> Result<Vec<u8>, ErrorBody> {
-    let inputs = gather::gather(nats, principal, as_of, today).await?;
+    known_at: Option<&str>,
+) -> Result<(Vec<u8>, gather::Known), ErrorBody> {
+    let inputs = gather::gather(nats, principal, as_of, known_at).await?;
     if let Some(donor) = &scope.donor
         && !inputs.organisations.iter().any(|o| o.id == *donor)
     {
@@ -107,7 +129,7 @@ pub async fn content(
         ));
     }
     let summary = summary::build(scope, as_of, principal, &inputs);
-    Ok(render::render(&summary, format))
+    Ok((render::render(&summary, format), inputs.known))
 }
 
 /// Lower-case hex SHA-256.
@@ -126,13 +148,13 @@ pub async fn make(
     meta: &RequestMeta,
     today: Date,
 ) -> Result<MadeReport, ErrorBody> {
-    let bytes = content(
+    let (bytes, known) = content(
         nats,
         &meta.principal,
         &order.scope,
         order.format,
         order.as_of,
-        today,
+        order.known_at.as_deref(),
     )
     .await?;
     let checksum = checksum(&bytes);
@@ -142,7 +164,8 @@ pub async fn make(
         scope: order.scope.clone(),
         format: order.format,
         as_of: order.as_of,
-        today,
+        on: today,
+        known_at: known.positions.clone(),
         requested_by: meta.principal.clone(),
         checksum: checksum.clone(),
         size,
@@ -154,6 +177,8 @@ pub async fn make(
         scope: order.scope.clone(),
         format: order.format,
         as_of: order.as_of,
+        known_at: known.text,
+        provisional: !tatrack_domain::report::is_final(order.as_of, today),
         checksum,
         size,
         media_type: order.format.media_type().to_owned(),
@@ -170,7 +195,7 @@ pub(crate) async fn handle(
     if command != "summary" {
         return Err(ErrorBody::invalid("verb", "unknown command"));
     }
-    let today = jiff::ZonedDateTime::now().date();
+    let today = store.clock().today();
     let order = order(incoming.body()?, today)?;
     to_json(&make(store, nats, &order, &incoming.meta, today).await?)
 }
@@ -183,7 +208,7 @@ mod tests {
     fn request(format: &str, as_of: &str) -> SummaryRequest {
         SummaryRequest {
             format: format.into(),
-            as_of: as_of.into(),
+            as_of: Some(as_of.into()),
             ..SummaryRequest::default()
         }
     }
@@ -228,6 +253,16 @@ mod tests {
         let ok = order(request("html", "2026-11-27"), today).unwrap();
         assert_eq!(ok.format, ReportFormat::Html);
         assert_eq!(ok.scope, ReportScope::default());
+        // No date: today; "md" is Markdown.
+        let ok = order(
+            SummaryRequest {
+                format: "md".into(),
+                ..SummaryRequest::default()
+            },
+            today,
+        )
+        .unwrap();
+        assert_eq!((ok.as_of, ok.format), (today, ReportFormat::Markdown));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! What a report is made from: the read model's views as of one day, asked as the requesting
-//! principal, so a report never holds more than its reader may see and the same day always gives
-//! the same answer (the read model folds the streams up to the end of that day).
+//! What a report is made from: the read model's views as of one business date and as known at
+//! fixed log positions, asked as the requesting principal, so a report never holds more than its
+//! reader may see and the same pair always gives the same answer (the read model folds the
+//! streams up to those positions, leaving out what is dated after the day).
 
 use std::time::Duration;
 
@@ -18,7 +19,6 @@ use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::project::{Milestone, ProjectState};
 use tatrack_domain::rates::RateTableState;
 use tatrack_domain::referral::ReferralState;
-use tatrack_domain::report::is_final;
 
 /// The first question about a day may fold every stream up to it: give it time.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,24 +80,48 @@ pub struct Inputs {
     pub rate_tables: Vec<RateTableState>,
     pub organisations: Vec<OrganisationState>,
     pub overlaps: Overlaps,
-    /// Made as of today, from the live views: the day is not over, so it may still change.
-    pub provisional: bool,
+    /// The log positions the views were read at.
+    pub known: Known,
 }
 
-/// Asks every view the report needs, as `principal`, as of the end of `as_of`.
+/// "Known at": the log positions a report is made from, and their text form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    pub positions: std::collections::BTreeMap<String, u64>,
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+struct PositionAnswer {
+    known_at: String,
+    positions: std::collections::BTreeMap<String, u64>,
+}
+
+/// Asks every view the report needs, as `principal`, as of `as_of`, as known at `known_at`
+/// (default: the positions the read model has applied now, asked first, so every view is read
+/// at the same positions and the report can be made again from them).
 pub async fn gather(
     nats: &async_nats::Client,
     principal: &Principal,
     as_of: Date,
-    today: Date,
+    known_at: Option<&str>,
 ) -> Result<Inputs, ErrorBody> {
-    // A finished day: the read model folds the streams up to its end (the first question does
-    // the folding, the others reuse it). Today: the live views, with today's clocks.
-    let provisional = !is_final(as_of, today);
-    let body = if provisional {
-        json!({ "today": as_of.to_string() })
-    } else {
-        json!({ "as_of": as_of.to_string() })
+    let known_at = match known_at {
+        Some(k) => k.to_owned(),
+        None => {
+            let answer: PositionAnswer = ask(nats, principal, "position_show", &json!({})).await?;
+            answer.known_at
+        }
+    };
+    let body = json!({ "as_of": as_of.to_string(), "known_at": known_at });
+    // The read model checks `known_at`; the positions it stands for are asked back in the same
+    // form, so a time or a day becomes the positions the report records.
+    let known = {
+        let answer: PositionAnswer = ask(nats, principal, "position_show", &body).await?;
+        Known {
+            positions: answer.positions,
+            text: answer.known_at,
+        }
     };
     let needs = ask(nats, principal, "need_list", &body).await?;
     let overlaps = match ask_raw(nats, principal, OVERLAP_VIEW, &body).await {
@@ -121,7 +145,7 @@ pub async fn gather(
         rate_tables: ask(nats, principal, "rate_table_show", &body).await?,
         organisations: ask(nats, principal, "organisation_list", &body).await?,
         overlaps,
-        provisional,
+        known,
     })
 }
 

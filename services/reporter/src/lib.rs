@@ -32,6 +32,8 @@ pub struct Config {
     pub nats: async_nats::Client,
     /// When to make the system-wide summary as of yesterday; `None`: on demand only.
     pub schedule: Option<Schedule>,
+    /// "Now" and "today" (the default day of a report, and when the schedule fires).
+    pub clock: tatrack_eventlog::Clock,
 }
 
 /// Runs the service until `shutdown` resolves.
@@ -43,10 +45,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let result = tatrack_bus::service::run_with(
         SERVICE,
         "summary reports as of a day, each recorded with its checksum",
-        VERBS,
+        tatrack_bus::service::Verbs {
+            all: VERBS,
+            minting: &[],
+        },
         tatrack_bus::service::Config {
             data_dir: config.data_dir,
             nats: config.nats.clone(),
+            clock: config.clock.clone(),
         },
         move |store, incoming| {
             let nats = nats.clone();

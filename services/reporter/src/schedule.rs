@@ -129,6 +129,7 @@ pub async fn run_once(
             scope: ReportScope::default(),
             format,
             as_of,
+            known_at: None,
         };
         let meta = RequestMeta {
             command_id: Some(scheduled_id(as_of, format, "command")),
@@ -161,7 +162,7 @@ pub(crate) async fn run(
 ) {
     tracing::info!(schedule = schedule.expression(), "report schedule set");
     loop {
-        let now = Timestamp::now();
+        let now = store.clock().now();
         let Some(next) = schedule.next_after(now) else {
             tracing::warn!(
                 schedule = schedule.expression(),

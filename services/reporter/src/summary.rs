@@ -30,8 +30,8 @@ pub struct Summary {
     pub title: String,
     pub scope: ReportScope,
     pub as_of: Date,
-    /// As of today: the day is not over, so the same report made later may differ.
-    pub provisional: bool,
+    /// The log positions it was made from ("known at").
+    pub known_at: String,
     /// Whose view this is (role, and organisation or State): not who asked, so two people of
     /// the same standing get the same bytes.
     pub audience: String,
@@ -645,7 +645,7 @@ pub fn build(scope: &ReportScope, as_of: Date, principal: &Principal, inputs: &I
         title: format!("tatrack summary as of {as_of} ({})", scope.label()),
         scope: scope.clone(),
         as_of,
-        provisional: inputs.provisional,
+        known_at: inputs.known.text.clone(),
         audience: audience(principal),
         currency: REPORT_CURRENCY.to_owned(),
         rate_table_as_of: table.table_on(as_of).map(|(d, _)| d),

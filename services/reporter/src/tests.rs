@@ -205,7 +205,12 @@ fn inputs() -> Inputs {
             name: "Demo donor".into(),
             ..OrganisationState::default()
         }],
-        provisional: false,
+        known: crate::gather::Known {
+            positions: [("assessments".to_owned(), 12), ("partners".to_owned(), 4)]
+                .into_iter()
+                .collect(),
+            text: "assessments:12,partners:4".into(),
+        },
         overlaps: Overlaps::Rows(vec![json!({
             "member_state": "KE", "theme": "BOR", "beneficiary_institution": "Border Police Unit",
             "items": [

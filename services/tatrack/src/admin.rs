@@ -29,10 +29,10 @@ pub enum StreamCmd {
     },
 }
 
-pub async fn log(cmd: LogCmd) -> anyhow::Result<()> {
+pub async fn log(settings: &Settings, cmd: LogCmd) -> anyhow::Result<()> {
     let LogCmd::Verify { dir } = cmd;
     anyhow::ensure!(dir.join("db").exists(), "no event log in {}", dir.display());
-    let store = tatrack_eventlog::Store::open(&dir).map_err(|e| {
+    let store = tatrack_eventlog::Store::open(&dir, &settings.clock).map_err(|e| {
         if e.to_string().contains("could not acquire lock") {
             anyhow::anyhow!(
                 "{} is in use: stop the service that owns it first (sled allows one process)",

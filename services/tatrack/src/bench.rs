@@ -13,6 +13,7 @@ use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::Principal;
+use tatrack_eventlog::Clock;
 use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -50,15 +51,18 @@ pub enum BenchCmd {
     },
 }
 
-pub async fn run(_settings: &Settings, cmd: BenchCmd) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, cmd: BenchCmd) -> anyhow::Result<()> {
+    let clock = &settings.clock;
     match cmd {
-        BenchCmd::Append { seconds } => append(Duration::from_secs(seconds)).await,
-        BenchCmd::Commands { seconds, rate } => commands(Duration::from_secs(seconds), rate).await,
+        BenchCmd::Append { seconds } => append(clock, Duration::from_secs(seconds)).await,
+        BenchCmd::Commands { seconds, rate } => {
+            commands(clock, Duration::from_secs(seconds), rate).await
+        }
         BenchCmd::Queries {
             seconds,
             events,
             rate,
-        } => crate::bench_queries::queries(Duration::from_secs(seconds), events, rate).await,
+        } => crate::bench_queries::queries(clock, Duration::from_secs(seconds), events, rate).await,
     }
 }
 
@@ -98,6 +102,7 @@ fn event() -> NewEvent {
         id: Uuid::now_v7(),
         kind: "bench_event".into(),
         schema: 1,
+        on: None,
         payload: json!({ "text": "x".repeat(180) }),
     }
 }
@@ -172,7 +177,7 @@ fn bare_layout(duration: Duration) -> anyhow::Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn append(duration: Duration) -> anyhow::Result<()> {
+async fn append(clock: &Clock, duration: Duration) -> anyhow::Result<()> {
     println!(
         "tatrack bench append: {} s per measurement, 2 cores",
         duration.as_secs()
@@ -189,7 +194,7 @@ async fn append(duration: Duration) -> anyhow::Result<()> {
     );
     for writers in [1usize, 16, 64] {
         let dir = tempfile::tempdir()?;
-        let store = Store::open(dir.path())?;
+        let store = Store::open(dir.path(), clock)?;
         let latencies = Arc::new(Mutex::new(Vec::new()));
         let start = Instant::now();
         let mut tasks = Vec::new();
@@ -209,6 +214,7 @@ async fn append(duration: Duration) -> anyhow::Result<()> {
                                 principal: "bench".into(),
                                 command_id: Some(Uuid::now_v7()),
                                 correlation_id: None,
+                                fingerprint: None,
                             },
                         )
                         .await?;
@@ -301,7 +307,7 @@ async fn bare_jetstream(client: &async_nats::Client, duration: Duration) -> anyh
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
+async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Result<()> {
     println!(
         "tatrack bench commands: {} s per measurement, own nats-server, 2 cores",
         duration.as_secs()
@@ -320,6 +326,7 @@ async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
         tatrack_assessments::Config {
             data_dir: data.path().to_path_buf(),
             nats: tatrack_bus::connect(&server.url(), "bench-service").await?,
+            clock: clock.clone(),
         },
         async move {
             let mut rx = stop_rx;
@@ -446,7 +453,7 @@ async fn commands(duration: Duration, rate: u64) -> anyhow::Result<()> {
         "RSS {:.0} MiB (bench process: service, clients and recorder)",
         rss_mib()
     );
-    mix(&client, &server.url(), data.path(), duration).await?;
+    mix(clock, &client, &server.url(), data.path(), duration).await?;
     let _ = stop_tx.send(true);
     service.await??;
     drop(server);
@@ -481,6 +488,7 @@ pub(crate) async fn send(
 /// needs, grants and offers), a third disbursements on 16 projects (each checked against the
 /// project's commitments).
 async fn mix(
+    clock: &Clock,
     client: &async_nats::Client,
     url: &str,
     data_dir: &std::path::Path,
@@ -496,6 +504,7 @@ async fn mix(
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data_dir.to_path_buf(),
         nats,
+        clock: clock.clone(),
     };
     let partners = tokio::spawn(tatrack_partners::run(
         config(tatrack_bus::connect(url, "bench-partners").await?),
@@ -528,7 +537,7 @@ async fn mix(
         "assessments",
         "sharing_grant_grant",
         &json!({"id": Uuid::now_v7(), "member_state": "KE", "scope": {"type": "all_needs"},
-        "audience": {"type": "all_donors"}, "until": null, "granted_on": "2026-02-01"}),
+        "audience": {"type": "all_donors"}, "until": null, "on": "2026-02-01"}),
     )
     .await?;
     let ready = Instant::now();
@@ -581,7 +590,7 @@ async fn mix(
         };
         created.await?;
         send(client, "projects", "project_add_transaction", &json!({"id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
-            "value": big, "date": "2026-03-01", "provider": null, "receiver": null, "description": null})).await?;
+            "value": big, "on": "2026-03-01", "provider": "BENCH-DONOR", "receiver": null, "description": null})).await?;
         projects_ids.push(project);
     }
     let projects_ids = std::sync::Arc::new(projects_ids);
@@ -608,7 +617,7 @@ async fn mix(
                             "member_state": "", "organisation": "", "share_money": {"amount_minor": 100, "currency": "USD"}, "share_units": 1})).await,
                         _ => send(&client, "projects", "project_add_transaction", &json!({"id": projects_ids[n % projects_ids.len()],
                             "transaction_id": Uuid::now_v7(), "kind": "disbursement", "value": {"amount_minor": 1, "currency": "USD"},
-                            "date": "2026-04-01", "provider": null, "receiver": null, "description": null})).await,
+                            "on": "2026-04-01", "provider": "BENCH-DONOR", "receiver": null, "description": null})).await,
                     };
                     // A refusal (e.g. a conflict) is counted, not fatal: the bench measures the path.
                     match sent {

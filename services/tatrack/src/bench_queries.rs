@@ -19,7 +19,12 @@ use crate::bench::{Sample, http_get, send};
 /// Donor organisations the projects are spread over; the portfolio measured is the first's.
 const DONORS: usize = 10;
 
-pub async fn queries(duration: Duration, events: u64, rate: u64) -> anyhow::Result<()> {
+pub async fn queries(
+    clock: &tatrack_eventlog::Clock,
+    duration: Duration,
+    events: u64,
+    rate: u64,
+) -> anyhow::Result<()> {
     println!(
         "tatrack bench queries: {} s per measurement, {events} events loaded, own nats-server, 2 cores",
         duration.as_secs()
@@ -38,6 +43,7 @@ pub async fn queries(duration: Duration, events: u64, rate: u64) -> anyhow::Resu
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data.path().to_path_buf(),
         nats,
+        clock: clock.clone(),
     };
     let mut tasks = vec![
         tokio::spawn(tatrack_assessments::run(
@@ -293,7 +299,7 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                         "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [], "referrals": []});
                     retry(|| send(&client, "projects", "project_create", &body)).await?;
                     send(&client, "projects", "project_add_transaction", &json!({"id": id, "transaction_id": Uuid::now_v7(), "kind": "commitment",
-                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "date": "2026-03-01", "provider": null, "receiver": null, "description": null})).await?;
+                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "on": "2026-03-01", "provider": "BENCH-DONOR", "receiver": null, "description": null})).await?;
                     mine.push(id);
                 }
                 n += 64;
@@ -337,7 +343,7 @@ async fn issue_token(
         &subjects::command_subject("partners", "token_issue"),
         &RequestMeta::new(bench_admin()),
         &json!({"id": Uuid::now_v7(), "role": role, "organisation": organisation, "member_state": null,
-            "label": "bench", "hash": tatrack_gateway::token::hash(&secret), "issued_on": "2026-01-01"}),
+            "label": "bench", "hash": tatrack_gateway::token::hash(&secret), "on": "2026-01-01"}),
         Duration::from_secs(10),
     )
     .await?;

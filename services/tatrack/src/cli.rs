@@ -57,6 +57,11 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Run on a clock that starts at this time (RFC 3339, e.g. 2031-03-14T09:00:00Z) and runs
+    /// on from there, instead of the system clock: for demos and tests. It is read once, here,
+    /// and is the only "now" every service and command uses.
+    #[arg(long, global = true, env = "TATRACK_NOW")]
+    pub now: Option<jiff::Timestamp>,
     /// Print JSON (one array for lists) instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -151,7 +156,13 @@ pub enum DemoCmd {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The one place the wall clock is read (invariant 7 in ARCHITECTURE.md).
+    let clock = match cli.now {
+        Some(start) => tatrack_eventlog::Clock::starting_at(start),
+        None => tatrack_eventlog::Clock::system(),
+    };
     let settings = Settings {
+        clock,
         nats_url: cli.nats_url,
         data_dir: cli.data_dir,
         http_addr: cli.http_addr,
@@ -180,7 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Iati(cmd) => crate::iati::iati(&settings, cmd).await,
         Command::Token(cmd) => client_tokens::token(&settings, cmd).await,
         Command::Demo(DemoCmd::Load) => demo::load(&settings).await.map(|_| ()),
-        Command::Log(cmd) => admin::log(cmd).await,
+        Command::Log(cmd) => admin::log(&settings, cmd).await,
         Command::Stream(cmd) => admin::stream(&settings, cmd).await,
         Command::Bench(cmd) => bench::run(&settings, cmd).await,
         Command::Readmodel(cmd) => admin::readmodel(&settings, cmd).await,
@@ -190,6 +201,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// What every subcommand may need.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// "Now" and "today" for everything this process runs.
+    pub clock: tatrack_eventlog::Clock,
     pub nats_url: String,
     pub data_dir: PathBuf,
     pub http_addr: std::net::SocketAddr,

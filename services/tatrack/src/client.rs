@@ -284,9 +284,9 @@ pub(crate) async fn show(settings: &Settings, view: &str, id: &str) -> anyhow::R
 #[derive(Debug, Clone, Args)]
 pub struct Move {
     pub id: Uuid,
-    /// Business date of the move (YYYY-MM-DD).
+    /// Business date of the move (YYYY-MM-DD; default: today).
     #[arg(long)]
-    pub on: Date,
+    pub on: Option<Date>,
     #[arg(long)]
     pub reason: Option<String>,
 }
@@ -313,7 +313,10 @@ pub enum AssessmentCmd {
         /// public, restricted or confidential (default restricted).
         #[arg(long, default_value = "restricted")]
         classification: String,
-        /// Id to use (default: a new UUID v7).
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
+        /// Id to use (default: the service mints one and says which).
         #[arg(long)]
         id: Option<Uuid>,
     },
@@ -324,8 +327,9 @@ pub enum AssessmentCmd {
     /// The State's factual observations on the draft.
     Observations {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
     },
     /// draft_sent_to_state -> adopted (starts the 6-month clock).
     Adopt(Move),
@@ -362,13 +366,14 @@ pub async fn assessment(settings: &Settings, cmd: AssessmentCmd) -> anyhow::Resu
             start,
             end,
             classification,
+            on,
             id,
         } => (
             "assessment_plan".to_owned(),
             json!({
-                "id": id.unwrap_or_else(Uuid::now_v7), "member_state": country, "kind": kind,
+                "id": id, "member_state": country, "kind": kind,
                 "resolutions": resolutions, "title": title, "visit_start": start, "visit_end": end,
-                "classification": classification,
+                "classification": classification, "on": on,
             }),
         ),
         AssessmentCmd::Conduct(m) => moved("assessment_mark_conducted", m),
@@ -439,6 +444,9 @@ pub enum RecommendationCmd {
         priority: u8,
         #[arg(long)]
         text: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
         #[arg(long)]
         id: Option<Uuid>,
     },
@@ -448,8 +456,9 @@ pub enum RecommendationCmd {
         /// in_progress, implemented, partially_implemented, not_implemented, superseded.
         #[arg(long)]
         to: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         /// state_response, follow_up_visit or coordinator (default coordinator).
         #[arg(long, default_value = "coordinator")]
         source: String,
@@ -475,12 +484,13 @@ pub async fn recommendation(settings: &Settings, cmd: RecommendationCmd) -> anyh
             theme,
             priority,
             text,
+            on,
             id,
         } => (
             "recommendation_record",
             // member_state is taken from the assessment by the service.
-            json!({ "id": id.unwrap_or_else(Uuid::now_v7), "assessment_id": assessment, "member_state": "",
-                    "theme": theme, "priority": priority, "text": text }),
+            json!({ "id": id, "assessment_id": assessment, "member_state": "",
+                    "theme": theme, "priority": priority, "text": text, "on": on }),
         ),
         RecommendationCmd::Status {
             id,
@@ -528,16 +538,18 @@ pub enum NeedCmd {
     /// Withdraw the need (a reason is required).
     Withdraw {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
     /// The State declines the need (a reason is required).
     Decline {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -599,6 +611,9 @@ pub struct IdentifyNeed {
     /// Recommendations it serves (repeatable).
     #[arg(long = "recommendation")]
     pub recommendations: Vec<Uuid>,
+    /// The day it was identified (YYYY-MM-DD; default: today).
+    #[arg(long)]
+    pub on: Option<Date>,
     #[arg(long)]
     pub id: Option<Uuid>,
 }
@@ -631,9 +646,10 @@ pub fn identify_body(n: &IdentifyNeed) -> anyhow::Result<Value> {
         _ => Value::Null,
     };
     Ok(json!({
-        "id": n.id.unwrap_or_else(Uuid::now_v7), "member_state": n.country, "recommendation_ids": n.recommendations,
+        "id": n.id, "member_state": n.country, "recommendation_ids": n.recommendations,
         "theme": n.theme, "modality": n.modality, "description": n.description,
         "beneficiary_institution": n.beneficiary, "estimated_cost": cost, "size": size, "priority": n.priority,
+        "on": n.on,
     }))
 }
 
@@ -721,8 +737,9 @@ pub enum SharingCmd {
         all_donors: bool,
         #[arg(long)]
         until: Option<Date>,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         id: Option<Uuid>,
     },
@@ -769,8 +786,8 @@ pub async fn sharing(settings: &Settings, cmd: SharingCmd) -> anyhow::Result<()>
             (
                 "sharing_grant_grant",
                 json!({
-                    "id": id.unwrap_or_else(Uuid::now_v7), "member_state": country, "scope": scope,
-                    "audience": audience, "until": until, "granted_on": on,
+                    "id": id, "member_state": country, "scope": scope,
+                    "audience": audience, "until": until, "on": on,
                 }),
             )
         }

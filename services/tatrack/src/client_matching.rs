@@ -160,6 +160,7 @@ pub async fn referral(settings: &Settings, cmd: ReferralCmd) -> anyhow::Result<(
         money,
         currency,
         units,
+        on,
         id,
     } = cmd
     else {
@@ -167,10 +168,10 @@ pub async fn referral(settings: &Settings, cmd: ReferralCmd) -> anyhow::Result<(
     };
     // The service takes the State from the need and the organisation from the offer.
     let body = json!({
-        "id": id.unwrap_or_else(Uuid::now_v7), "need_id": need, "offer_id": offer,
+        "id": id, "need_id": need, "offer_id": offer,
         "member_state": "", "organisation": "",
         "share_money": money_arg(money.as_deref(), currency.as_deref())?,
-        "share_units": units,
+        "share_units": units, "on": on,
     });
     let client = connect(settings).await?;
     propose_and_flag(settings, &client, body).await

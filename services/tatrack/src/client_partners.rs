@@ -33,6 +33,9 @@ pub enum OrgCmd {
         /// ISO 3166-1 alpha-2 of its seat.
         #[arg(long)]
         country: Option<String>,
+        /// The day it was registered (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
     },
     /// Change the given details (the others stay).
     Update {
@@ -51,8 +54,9 @@ pub enum OrgCmd {
     /// active -> deactivated: it makes no new offers (a reason is required).
     Deactivate {
         id: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -75,10 +79,11 @@ pub async fn org(settings: &Settings, cmd: OrgCmd) -> anyhow::Result<()> {
             iati_type,
             iati_id,
             country,
+            on,
         } => (
             "organisation_register",
             json!({ "id": id, "name": name, "kind": kind, "iati_type": iati_type,
-                    "iati_identifier": iati_id, "country": country }),
+                    "iati_identifier": iati_id, "country": country, "on": on }),
         ),
         OrgCmd::Update {
             id,
@@ -132,8 +137,9 @@ pub enum OfferCmd {
     /// Withdraw the offer (a reason is required).
     Withdraw {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -198,7 +204,10 @@ pub struct DraftOffer {
     pub languages: Vec<String>,
     #[arg(long)]
     pub conditions: Option<String>,
-    /// Id to use (default: a new UUID v7).
+    /// The day it was drafted (YYYY-MM-DD; default: today).
+    #[arg(long)]
+    pub on: Option<Date>,
+    /// Id to use (default: the service mints one and says which).
     #[arg(long)]
     pub id: Option<Uuid>,
 }
@@ -258,7 +267,7 @@ pub async fn offer(settings: &Settings, cmd: OfferCmd) -> anyhow::Result<()> {
         OfferCmd::Draft(d) => (
             "offer_draft",
             json!({
-                "id": d.id.unwrap_or_else(Uuid::now_v7), "organisation": d.org, "title": d.title,
+                "id": d.id, "organisation": d.org, "title": d.title, "on": d.on,
                 "themes": d.themes, "countries": d.countries, "regions": d.regions,
                 "modalities": d.modalities,
                 "budget": money_arg(d.budget.as_deref(), d.currency.as_deref())?,

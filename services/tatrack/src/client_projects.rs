@@ -50,6 +50,9 @@ pub enum ReferralCmd {
         /// The share of the need it covers, in the need's units.
         #[arg(long)]
         units: Option<u64>,
+        /// The day it was proposed (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
         #[arg(long)]
         id: Option<Uuid>,
     },
@@ -61,8 +64,9 @@ pub enum ReferralCmd {
         /// partner or state.
         #[arg(long, value_enum)]
         as_party: Party,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -71,8 +75,9 @@ pub enum ReferralCmd {
         id: Uuid,
         #[arg(long, value_enum)]
         as_party: Party,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -81,16 +86,18 @@ pub enum ReferralCmd {
         id: Uuid,
         #[arg(long)]
         project: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: Option<String>,
     },
     /// The referral lapses (a reason is required).
     Lapse {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -122,12 +129,13 @@ pub async fn referral(settings: &Settings, cmd: ReferralCmd) -> anyhow::Result<(
             money,
             currency,
             units,
+            on,
             id,
         } => (
             "referral_propose".to_owned(),
             // The service takes the State from the need and the organisation from the offer.
             json!({
-                "id": id.unwrap_or_else(Uuid::now_v7), "need_id": need, "offer_id": offer,
+                "id": id, "need_id": need, "offer_id": offer, "on": on,
                 "member_state": "", "organisation": "",
                 "share_money": money_arg(money.as_deref(), currency.as_deref())?,
                 "share_units": units,
@@ -216,8 +224,9 @@ pub enum ProjectCmd {
         /// 5 cancelled, 6 suspended.
         #[arg(long)]
         to: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: Option<String>,
     },
@@ -229,6 +238,9 @@ pub enum ProjectCmd {
         amount: String,
         #[arg(long)]
         currency: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
     },
     /// Record a transaction (disbursements may not exceed commitments, nor expenditure
     /// disbursements).
@@ -242,8 +254,11 @@ pub enum ProjectCmd {
         amount: String,
         #[arg(long)]
         currency: String,
-        #[arg(long)]
-        date: Date,
+        /// The transaction date, its business date (YYYY-MM-DD; default: today). A negative
+        /// --amount reverses an earlier transaction of the same kind.
+        #[arg(long = "on", alias = "date")]
+        on: Option<Date>,
+        /// The participating organisation whose money it is.
         #[arg(long)]
         provider: Option<String>,
         #[arg(long)]
@@ -261,6 +276,9 @@ pub enum ProjectCmd {
         title: String,
         #[arg(long)]
         due: Date,
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
         /// Id of the milestone (default: a new UUID v7).
         #[arg(long)]
         milestone_id: Option<Uuid>,
@@ -270,8 +288,9 @@ pub enum ProjectCmd {
         id: Uuid,
         #[arg(long)]
         milestone: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
     },
     /// Add a result with its indicators; prints their ids.
     Result {
@@ -283,6 +302,9 @@ pub enum ProjectCmd {
         /// empty, e.g. "Officers trained:1:0:150".
         #[arg(long = "indicator", required = true)]
         indicators: Vec<String>,
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
         /// Id of the result (default: a new UUID v7).
         #[arg(long)]
         result_id: Option<Uuid>,
@@ -296,8 +318,9 @@ pub enum ProjectCmd {
         indicator: Uuid,
         #[arg(long)]
         value: i64,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
     },
     /// Link a document.
     Document {
@@ -309,6 +332,9 @@ pub enum ProjectCmd {
         /// IATI DocumentCategory code, e.g. A01 or A07.
         #[arg(long)]
         category: String,
+        /// The day it happened (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
     },
     /// List projects with their money.
     List {
@@ -374,6 +400,9 @@ pub struct CreateProject {
     /// A need it serves (repeatable); an activated referral adds its need too.
     #[arg(long = "need")]
     pub needs: Vec<Uuid>,
+    /// The day it was created (YYYY-MM-DD; default: today).
+    #[arg(long)]
+    pub on: Option<Date>,
     #[arg(long)]
     pub id: Option<Uuid>,
 }
@@ -513,7 +542,7 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             (
                 "project_create",
                 json!({
-                    "id": c.id.unwrap_or_else(Uuid::now_v7), "iati_identifier": c.iati_id,
+                    "id": c.id, "iati_identifier": c.iati_id, "on": c.on,
                     "title": c.title, "description": c.description, "recipient_country": c.country,
                     "theme": c.theme, "dac_sector": sector, "participating": participating,
                     "planned_start": c.start, "planned_end": c.end,
@@ -530,16 +559,17 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             id,
             amount,
             currency,
+            on,
         } => (
             "project_set_budget",
-            json!({ "id": id, "budget": money_arg(Some(&amount), Some(&currency))? }),
+            json!({ "id": id, "budget": money_arg(Some(&amount), Some(&currency))?, "on": on }),
         ),
         ProjectCmd::Transaction {
             id,
             kind,
             amount,
             currency,
-            date,
+            on,
             provider,
             receiver,
             description,
@@ -551,7 +581,7 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
                 "project_add_transaction",
                 json!({
                     "id": id, "transaction_id": tid, "kind": kind,
-                    "value": money_arg(Some(&amount), Some(&currency))?, "date": date,
+                    "value": money_arg(Some(&amount), Some(&currency))?, "on": on,
                     "provider": provider, "receiver": receiver, "description": description,
                 }),
             )
@@ -560,13 +590,14 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             id,
             title,
             due,
+            on,
             milestone_id,
         } => {
             let mid = milestone_id.unwrap_or_else(Uuid::now_v7);
             extra.push(("milestone_id", json!(mid)));
             (
                 "project_add_milestone",
-                json!({ "id": id, "milestone_id": mid, "title": title, "due": due }),
+                json!({ "id": id, "milestone_id": mid, "title": title, "due": due, "on": on }),
             )
         }
         ProjectCmd::MilestoneDone { id, milestone, on } => (
@@ -577,6 +608,7 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             id,
             title,
             indicators,
+            on,
             result_id,
         } => {
             let rid = result_id.unwrap_or_else(Uuid::now_v7);
@@ -591,7 +623,7 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             ));
             (
                 "project_add_result",
-                json!({ "id": id, "result_id": rid, "title": title, "indicators": defs }),
+                json!({ "id": id, "result_id": rid, "title": title, "indicators": defs, "on": on }),
             )
         }
         ProjectCmd::Actual {
@@ -609,9 +641,10 @@ pub async fn project(settings: &Settings, cmd: ProjectCmd) -> anyhow::Result<()>
             url,
             title,
             category,
+            on,
         } => (
             "project_add_document",
-            json!({ "id": id, "url": url, "title": title, "category": category }),
+            json!({ "id": id, "url": url, "title": title, "category": category, "on": on }),
         ),
         ProjectCmd::List {
             country,
@@ -826,6 +859,9 @@ pub enum ProgressCmd {
         /// RESULT:INDICATOR:VALUE (repeatable): an indicator's actual for the period.
         #[arg(long = "actual")]
         actuals: Vec<String>,
+        /// The day it was drafted (YYYY-MM-DD; default: today).
+        #[arg(long)]
+        on: Option<Date>,
         #[arg(long)]
         id: Option<Uuid>,
     },
@@ -845,8 +881,9 @@ pub enum ProgressCmd {
     /// submitted -> returned (coordinators; the reason says what to fix).
     Return {
         id: Uuid,
+        /// The day it happened (YYYY-MM-DD; default: today).
         #[arg(long)]
-        on: Date,
+        on: Option<Date>,
         #[arg(long)]
         reason: String,
     },
@@ -881,6 +918,7 @@ pub async fn progress(settings: &Settings, cmd: ProgressCmd) -> anyhow::Result<(
             to,
             narrative,
             actuals,
+            on,
             id,
         } => {
             let actuals = actuals
@@ -890,7 +928,7 @@ pub async fn progress(settings: &Settings, cmd: ProgressCmd) -> anyhow::Result<(
             (
                 "progress_report_draft",
                 json!({
-                    "id": id.unwrap_or_else(Uuid::now_v7), "project_id": project,
+                    "id": id, "project_id": project, "on": on,
                     "period_start": from, "period_end": to, "narrative": narrative,
                     "actuals": actuals,
                 }),
@@ -970,8 +1008,10 @@ pub async fn progress(settings: &Settings, cmd: ProgressCmd) -> anyhow::Result<(
 pub enum RatesCmd {
     /// Record exchange rates as of a date (units of each currency one US dollar buys).
     Record {
-        #[arg(long)]
-        as_of: Date,
+        /// The day the rates hold for (YYYY-MM-DD; default: today). A table may be recorded
+        /// late for an earlier day; a day already recorded never changes.
+        #[arg(long = "on", alias = "as-of")]
+        on: Option<Date>,
         /// CUR=RATE per US dollar (repeatable), e.g. EUR=0.9215.
         #[arg(long = "rate", required = true)]
         rates: Vec<String>,
@@ -1017,7 +1057,7 @@ fn decimal(v: &Value) -> String {
 
 pub async fn rates(settings: &Settings, cmd: RatesCmd) -> anyhow::Result<()> {
     match cmd {
-        RatesCmd::Record { as_of, rates } => {
+        RatesCmd::Record { on, rates } => {
             let rates = rates
                 .iter()
                 .map(|r| rate_arg(r))
@@ -1026,7 +1066,7 @@ pub async fn rates(settings: &Settings, cmd: RatesCmd) -> anyhow::Result<()> {
                 settings,
                 SERVICE,
                 "rate_table_record",
-                json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": as_of, "rates": rates }),
+                json!({ "id": tatrack_projects::RATE_TABLE_ID, "on": on, "rates": rates }),
                 &[],
             )
             .await

@@ -63,7 +63,6 @@ pub fn issue_body(
         "member_state": member_state.map(str::to_ascii_uppercase),
         "label": label,
         "hash": tatrack_gateway::token::hash(secret),
-        "issued_on": jiff::ZonedDateTime::now().date(),
     })
 }
 
@@ -95,8 +94,8 @@ pub async fn token(settings: &Settings, cmd: TokenCmd) -> anyhow::Result<()> {
             println!("{secret}");
         }
         TokenCmd::Revoke { id, reason } => {
-            let body =
-                json!({ "id": id, "on": jiff::ZonedDateTime::now().date(), "reason": reason });
+            // The service dates it today.
+            let body = json!({ "id": id, "reason": reason });
             let reply =
                 client::command_to(&client, &actor, "partners", "token_revoke", body).await?;
             if settings.json {
@@ -199,7 +198,7 @@ pub async fn demo_tokens(settings: &Settings) -> anyhow::Result<(String, String)
         let secret = tatrack_gateway::token::derived_secret(&seed, id);
         let mut body = issue_body(id, role, organisation, None, label, &secret);
         // A fixed day, so the body (and its command id) is the same on every start.
-        body["issued_on"] = json!("2026-01-01");
+        body["on"] = json!("2026-01-01");
         let meta = RequestMeta {
             command_id: Some(crate::demo::demo_id(90_100 + u32::try_from(n)?)),
             ..RequestMeta::new(admin.principal())

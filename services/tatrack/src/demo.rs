@@ -30,15 +30,17 @@ pub const DEMO_DONOR: &str = "DEMO-DONOR";
 pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     let a = demo_id;
     let mut c: Vec<(&'static str, Value)> = Vec::new();
+    // Every fact carries the business date it happened on: the demo is typed in today, but
+    // its history spans the year before.
     let mut plan = |id: u32,
                     cc: &str,
                     kind: &str,
                     res: &[u32],
                     title: &str,
-                    start: &str,
-                    end: &str| {
+                    (start, end): (&str, &str),
+                    on: &str| {
         c.push(("assessment_plan", json!({"id": a(id), "member_state": cc, "kind": kind, "resolutions": res,
-            "title": title, "visit_start": start, "visit_end": end, "classification": "restricted"})));
+            "title": title, "visit_start": start, "visit_end": end, "classification": "restricted", "on": on})));
     };
     plan(
         1,
@@ -46,8 +48,8 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         "comprehensive_visit",
         &[1373, 2178, 2396],
         "Comprehensive assessment visit to Kenya",
-        "2026-02-09",
-        "2026-02-13",
+        ("2026-02-09", "2026-02-13"),
+        "2026-01-12",
     );
     plan(
         2,
@@ -55,8 +57,8 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         "focused_visit",
         &[2341, 2396],
         "Focused visit to Jordan: protection of critical infrastructure and soft targets",
-        "2026-06-01",
-        "2026-06-04",
+        ("2026-06-01", "2026-06-04"),
+        "2026-04-01",
     );
     plan(
         3,
@@ -64,8 +66,8 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         "follow_up_visit",
         &[1373, 2396],
         "Follow-up visit to Nigeria",
-        "2027-01-18",
-        "2027-01-22",
+        ("2027-01-18", "2027-01-22"),
+        "2026-10-01",
     );
     plan(
         4,
@@ -73,8 +75,8 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         "desk_review",
         &[1373, 2462],
         "Desk review of the Philippines: financing of terrorism",
-        "2025-09-01",
-        "2025-09-30",
+        ("2025-09-01", "2025-09-30"),
+        "2025-08-01",
     );
     plan(
         5,
@@ -82,8 +84,8 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         "comprehensive_visit",
         &[1373, 2178, 2396],
         "Comprehensive assessment visit to Tunisia",
-        "2026-09-14",
-        "2026-09-18",
+        ("2026-09-14", "2026-09-18"),
+        "2026-07-01",
     );
     let mut step =
         |verb: &'static str, id: u32, on: &str| c.push((verb, json!({"id": a(id), "on": on})));
@@ -152,10 +154,16 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         ),
     ];
     for (id, assessment, theme, priority, text) in recs {
+        // Recorded when the assessment's report was adopted (Jordan's: when its draft went out).
+        let on = match assessment {
+            1 => "2026-05-15",
+            4 => "2025-12-01",
+            _ => "2026-10-20",
+        };
         c.push((
             "recommendation_record",
             json!({"id": a(id), "assessment_id": a(assessment), "member_state": "",
-            "theme": theme, "priority": priority, "text": text}),
+            "theme": theme, "priority": priority, "text": text, "on": on}),
         ));
     }
     c.push(("recommendation_update_status", json!({"id": a(21), "to": "partially_implemented", "on": "2026-05-20", "source": "state_response",
@@ -254,9 +262,15 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     ];
     for (id, cc, recs, theme, modality, description, beneficiary, cost, size, priority) in needs {
         let rec_ids: Vec<Uuid> = recs.iter().map(|r| a(*r)).collect();
+        // Identified once the recommendations they serve were recorded.
+        let on = match cc {
+            "KE" => "2026-05-20",
+            "PH" => "2026-01-10",
+            _ => "2026-10-25",
+        };
         c.push(("need_identify", json!({"id": a(id), "member_state": cc, "recommendation_ids": rec_ids, "theme": theme,
             "modality": modality, "description": description, "beneficiary_institution": beneficiary,
-            "estimated_cost": cost, "size": size, "priority": priority})));
+            "estimated_cost": cost, "size": size, "priority": priority, "on": on})));
     }
     for (id, on) in [
         (101, "2026-06-10"),
@@ -271,12 +285,12 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     }
     // Kenya shares its border-police training need with the demo donor only; the others stay private.
     c.push(("sharing_grant_grant", json!({"id": a(201), "member_state": "KE", "scope": {"type": "need", "need_id": a(101)},
-        "audience": {"type": "organisations", "ids": [DEMO_DONOR]}, "until": null, "granted_on": "2026-06-12"})));
+        "audience": {"type": "organisations", "ids": [DEMO_DONOR]}, "until": null, "on": "2026-06-12"})));
     // The Philippines shares all its needs with every donor.
     c.push((
         "sharing_grant_grant",
         json!({"id": a(202), "member_state": "PH", "scope": {"type": "all_needs"},
-        "audience": {"type": "all_donors"}, "until": "2027-12-31", "granted_on": "2026-06-15"}),
+        "audience": {"type": "all_donors"}, "until": "2027-12-31", "on": "2026-06-15"}),
     ));
     c
 }
@@ -347,17 +361,20 @@ fn partner_and_project_commands() -> Vec<Step> {
     partners(
         "organisation_register",
         json!({"id": DEMO_DONOR, "name": "Demo donor government (foreign ministry)",
-        "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}),
+        "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null,
+        "on": "2025-12-01"}),
     );
     partners(
         "organisation_register",
         json!({"id": DEMO_PARTNER, "name": "United Nations Office of Counter-Terrorism",
-        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null}),
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null,
+        "on": "2025-12-01"}),
     );
     partners(
         "organisation_register",
         json!({"id": "KE-MOI", "name": "Kenya Ministry of Interior and National Administration",
-        "kind": "member_state_body", "iati_type": "10", "iati_identifier": null, "country": "KE"}),
+        "kind": "member_state_body", "iati_type": "10", "iati_identifier": null, "country": "KE",
+        "on": "2025-12-01"}),
     );
 
     // Two open offers from the donor: border-police training in Kenya (in USD, 150 officers), and
@@ -369,7 +386,8 @@ fn partner_and_project_commands() -> Vec<Step> {
         "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
         "budget": money(300_000, "USD"), "capacity": {"measure": "officers trained", "quantity": 150},
         "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
-        "conditions": "Trainees are nominated by the State; courses run in-country."}),
+        "conditions": "Trainees are nominated by the State; courses run in-country.",
+        "on": "2026-01-02"}),
     );
     partners(
         "offer_publish",
@@ -382,7 +400,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         "themes": ["CFT"], "countries": ["PH"], "regions": [], "modalities": ["mentoring"],
         "budget": money(200_000, "EUR"), "capacity": {"measure": "supervisors mentored", "quantity": 20},
         "valid_from": "2026-03-01", "valid_until": "2027-12-31", "languages": ["en"],
-        "conditions": null}),
+        "conditions": null, "on": "2026-02-20"}),
     );
     partners(
         "offer_publish",
@@ -393,7 +411,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         |verb: &'static str, body: Value, actor: DemoActor| c.push(("projects", verb, body, actor));
     projects(
         "rate_table_record",
-        json!({"id": tatrack_projects::RATE_TABLE_ID, "as_of": "2026-01-01",
+        json!({"id": tatrack_projects::RATE_TABLE_ID, "on": "2026-01-01",
         "rates": [{"currency": "EUR", "per_usd": {"numerator": 23, "denominator": 25}}]}),
         Coordinator,
     );
@@ -404,7 +422,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         "referral_propose",
         json!({"id": a(401), "need_id": a(101), "offer_id": a(301),
         "member_state": "KE", "organisation": DEMO_DONOR,
-        "share_money": money(250_000, "USD"), "share_units": 150}),
+        "share_money": money(250_000, "USD"), "share_units": 150, "on": "2026-06-18"}),
         Coordinator,
     );
     projects(
@@ -433,7 +451,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         "participating": [{"organisation": DEMO_DONOR, "role": "1"}, {"organisation": "KE-MOI", "role": "2"},
                           {"organisation": DEMO_PARTNER, "role": "4"}],
         "planned_start": "2026-07-01", "planned_end": "2027-06-30", "budget": money(250_000, "USD"),
-        "needs": [a(101)], "referrals": []}),
+        "needs": [a(101)], "referrals": [], "on": "2026-06-29"}),
         Coordinator,
     );
     projects(
@@ -441,12 +459,11 @@ fn partner_and_project_commands() -> Vec<Step> {
         json!({"id": a(401), "on": "2026-07-01", "project_id": a(501), "reason": null}),
         Coordinator,
     );
-    // Activating should join the referral to the project, but the service sends that join with
-    // the activation's own command id, which the log then takes as already done: join it
-    // explicitly (a no-op once the service does it).
+    // Activating joins the referral to the project; joining it again explicitly is a no-op (a
+    // demo loaded by an older release relies on it).
     projects(
         "project_join_referral",
-        json!({"id": a(501), "referral_id": a(401), "need_id": a(101)}),
+        json!({"id": a(501), "referral_id": a(401), "need_id": a(101), "on": "2026-07-01"}),
         Coordinator,
     );
     projects(
@@ -457,21 +474,21 @@ fn partner_and_project_commands() -> Vec<Step> {
     projects(
         "project_add_transaction",
         json!({"id": a(501), "transaction_id": a(511), "kind": "commitment",
-        "value": money(250_000, "USD"), "date": "2026-07-01", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
+        "value": money(250_000, "USD"), "on": "2026-07-01", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
         "description": "Grant agreement"}),
         Coordinator,
     );
     projects(
         "project_add_transaction",
         json!({"id": a(501), "transaction_id": a(512), "kind": "disbursement",
-        "value": money(100_000, "USD"), "date": "2026-07-15", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
+        "value": money(100_000, "USD"), "on": "2026-07-15", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
         "description": "First tranche"}),
         Coordinator,
     );
     projects(
         "project_add_milestone",
         json!({"id": a(501), "milestone_id": a(521),
-        "title": "First cohort of 50 officers trained", "due": "2026-09-30"}),
+        "title": "First cohort of 50 officers trained", "due": "2026-09-30", "on": "2026-07-01"}),
         Coordinator,
     );
     projects(
@@ -482,14 +499,15 @@ fn partner_and_project_commands() -> Vec<Step> {
     projects(
         "project_add_milestone",
         json!({"id": a(501), "milestone_id": a(522),
-        "title": "Second cohort of 50 officers trained", "due": "2027-01-31"}),
+        "title": "Second cohort of 50 officers trained", "due": "2027-01-31", "on": "2026-07-01"}),
         Coordinator,
     );
     projects(
         "project_add_result",
         json!({"id": a(501), "result_id": a(531),
         "title": "Border police screen travellers against INTERPOL databases",
-        "indicators": [{"indicator_id": a(532), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 150}]}),
+        "indicators": [{"indicator_id": a(532), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 150}],
+        "on": "2026-07-01"}),
         Coordinator,
     );
     projects(
@@ -503,7 +521,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         json!({"id": a(541), "project_id": a(501),
         "period_start": "2026-07-01", "period_end": "2026-09-30",
         "narrative": "First course delivered in Garissa to 50 officers; the second is scheduled for January.",
-        "actuals": [{"result_id": a(531), "indicator_id": a(532), "value": 50}]}),
+        "actuals": [{"result_id": a(531), "indicator_id": a(532), "value": 50}], "on": "2026-10-01"}),
         Coordinator,
     );
     projects(
@@ -523,7 +541,7 @@ fn partner_and_project_commands() -> Vec<Step> {
         "referral_propose",
         json!({"id": a(402), "need_id": a(105), "offer_id": a(302),
         "member_state": "PH", "organisation": DEMO_DONOR,
-        "share_money": money(60_000, "EUR"), "share_units": 6}),
+        "share_money": money(60_000, "EUR"), "share_units": 6, "on": "2026-10-30"}),
         Coordinator,
     );
     projects(

@@ -200,6 +200,7 @@ async fn import(settings: &Settings, file: &PathBuf, theme: Option<&str>) -> any
     let plan = tatrack_iati::plan(
         &activities,
         &tatrack_iati::ImportContext {
+            today: settings.clock.today(),
             organisations: &organisations,
             projects: &projects,
             default_theme: theme,

@@ -79,19 +79,35 @@ async fn start(
     let data_dir = settings.data_dir.clone();
     Ok(match service {
         Service::Assessments => tokio::spawn(tatrack_assessments::run(
-            tatrack_assessments::Config { data_dir, nats },
+            tatrack_assessments::Config {
+                data_dir,
+                nats,
+                clock: settings.clock.clone(),
+            },
             shutdown,
         )),
         Service::Partners => tokio::spawn(tatrack_partners::run(
-            tatrack_partners::Config { data_dir, nats },
+            tatrack_partners::Config {
+                data_dir,
+                nats,
+                clock: settings.clock.clone(),
+            },
             shutdown,
         )),
         Service::Projects => tokio::spawn(tatrack_projects::run(
-            tatrack_projects::Config { data_dir, nats },
+            tatrack_projects::Config {
+                data_dir,
+                nats,
+                clock: settings.clock.clone(),
+            },
             shutdown,
         )),
         Service::Readmodel => tokio::spawn(tatrack_readmodel::run(
-            tatrack_readmodel::Config { data_dir, nats },
+            tatrack_readmodel::Config {
+                data_dir,
+                nats,
+                clock: settings.clock.clone(),
+            },
             shutdown,
         )),
         Service::Reporter => tokio::spawn(tatrack_reporter::run(
@@ -99,6 +115,7 @@ async fn start(
                 data_dir,
                 nats,
                 schedule,
+                clock: settings.clock.clone(),
             },
             shutdown,
         )),

@@ -74,8 +74,13 @@ where
     let abort = |e: &dyn std::fmt::Display| {
         ConflictableTransactionError::Abort(format!("position {}: {e}", envelope.position))
     };
-    let event: A::Event =
-        decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| abort(&e))?;
+    let event: A::Event = decode(
+        &envelope.kind,
+        envelope.schema,
+        &envelope.payload,
+        envelope.business_date(),
+    )
+    .map_err(|e| abort(&e))?;
     let key = key(A::NAME, id);
     let state: A::State = match tree.get(&key)? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| abort(&e))?,

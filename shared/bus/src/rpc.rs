@@ -28,6 +28,9 @@ pub struct RequestMeta {
     pub correlation_id: Uuid,
     /// For a command: the aggregate's stream version the caller last saw (optimistic lock).
     pub expected_version: Option<u64>,
+    /// For a command: a digest of its verb and body as the caller sent them, stored with the
+    /// command id (set by the command service itself, never read from the wire).
+    pub fingerprint: Option<String>,
 }
 
 impl RequestMeta {
@@ -37,6 +40,7 @@ impl RequestMeta {
             command_id: Some(Uuid::now_v7()),
             correlation_id: Uuid::now_v7(),
             expected_version: None,
+            fingerprint: None,
         }
     }
 
@@ -88,6 +92,7 @@ impl RequestMeta {
                     })
                 })
                 .transpose()?,
+            fingerprint: None,
         })
     }
 }

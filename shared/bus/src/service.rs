@@ -11,8 +11,9 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tatrack_domain::{Aggregate, DomainError, Role, decode, encode};
-use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
+use tatrack_domain::aggregate::Dated;
+use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
+use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
 use uuid::Uuid;
 
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
@@ -47,6 +48,17 @@ pub struct Config {
     /// `<data dir>`; the log lives in `<data dir>/<service>`.
     pub data_dir: PathBuf,
     pub nats: async_nats::Client,
+    /// "Now" and "today": the default business date of a command, and the day no fact may be
+    /// dated after.
+    pub clock: Clock,
+}
+
+/// The verbs a command service answers, and those of them that create an aggregate whose id
+/// the service mints when the caller sends none (the reply says which).
+#[derive(Debug, Clone, Copy)]
+pub struct Verbs<'a> {
+    pub all: &'a [&'a str],
+    pub minting: &'a [&'a str],
 }
 
 /// Runs a command service until `shutdown` resolves: `handler` answers `verbs` under
@@ -54,7 +66,7 @@ pub struct Config {
 pub async fn run<H, F>(
     service: &'static str,
     description: &str,
-    verbs: &[&str],
+    verbs: Verbs<'_>,
     config: Config,
     handler: H,
     shutdown: impl Future<Output = ()> + Send,
@@ -80,7 +92,7 @@ where
 pub async fn run_with<H, F>(
     service: &'static str,
     description: &str,
-    verbs: &[&str],
+    verbs: Verbs<'_>,
     config: Config,
     handler: H,
     on_ready: impl FnOnce(Store) + Send,
@@ -90,7 +102,7 @@ where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
-    let store = Store::open(config.data_dir.join(service)).map_err(|e| {
+    let store = Store::open(config.data_dir.join(service), &config.clock).map_err(|e| {
         anyhow::anyhow!(
             "opening the {service} log in {}: {e}",
             config.data_dir.display()
@@ -144,12 +156,14 @@ where
     );
     let replicator = tokio::spawn(replicator.run(stopped()));
 
+    let minting: Vec<String> = verbs.minting.iter().map(|v| (*v).to_owned()).collect();
     let endpoint = {
         let store = store.clone();
         move |incoming: Incoming| {
             let store = store.clone();
             let js = js.clone();
             let handler = handler.clone();
+            let mints = minting.contains(&incoming.verb);
             async move {
                 if incoming.verb == ADMIN_STREAM_VERIFY {
                     return stream_verify(&js, service, &store, &incoming).await;
@@ -157,6 +171,7 @@ where
                 if incoming.verb == ADMIN_HEAD {
                     return Ok(serde_json::json!({ "head": store.durable_position() }));
                 }
+                let incoming = prepare(incoming, store.clock(), mints)?;
                 // A retried command returns its first answer, even if deciding it again would now fail.
                 if let Some(reply) = first_answer(&store, &incoming.meta).await? {
                     return to_json(&reply);
@@ -166,7 +181,7 @@ where
         }
     };
     let prefix = subjects::command_prefix(service);
-    let mut all_verbs = verbs.to_vec();
+    let mut all_verbs = verbs.all.to_vec();
     all_verbs.push(ADMIN_STREAM_VERIFY);
     all_verbs.push(ADMIN_HEAD);
     let server = rpc::serve(
@@ -219,7 +234,68 @@ async fn stream_verify(
     to_json(&comparison)
 }
 
-/// The reply a command id already got, if it was seen.
+/// Readies a command as the caller sent it: its fingerprint (verb and body, before anything is
+/// filled in, so a retry the next day still matches), today's date as `on` when it has none,
+/// and a new id when it creates an aggregate and names none.
+fn prepare(mut incoming: Incoming, clock: &Clock, mints: bool) -> Result<Incoming, ErrorBody> {
+    if incoming.payload.is_empty() {
+        return Ok(incoming);
+    }
+    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
+        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
+    incoming.meta.fingerprint = Some(fingerprint(&incoming.verb, &body));
+    let Some(object) = body.as_object_mut() else {
+        // Not an object: the command's own decoding refuses it by name.
+        return Ok(incoming);
+    };
+    let mut changed = false;
+    if object.get("on").is_none_or(serde_json::Value::is_null) {
+        object.insert(
+            "on".to_owned(),
+            serde_json::Value::String(clock.today().to_string()),
+        );
+        changed = true;
+    }
+    if mints && object.get("id").is_none_or(serde_json::Value::is_null) {
+        object.insert(
+            "id".to_owned(),
+            serde_json::Value::String(Uuid::now_v7().to_string()),
+        );
+        changed = true;
+    }
+    if changed {
+        incoming.payload = serde_json::to_vec(&body)
+            .map_err(|_| ErrorBody::internal())?
+            .into();
+    }
+    Ok(incoming)
+}
+
+/// SHA-256 of the verb and the body's canonical JSON (object keys sorted), in hex.
+fn fingerprint(verb: &str, body: &serde_json::Value) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(verb.as_bytes());
+    hash.update([0]);
+    hash.update(body.to_string().as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn command_reused(command_id: Uuid) -> ErrorBody {
+    ErrorBody {
+        field: Some("command_id".into()),
+        reason: Some("already used for a different command".into()),
+        ..ErrorBody::new(
+            ErrorCode::Conflict,
+            format!(
+                "command id {command_id} was already used for a different command: send a new id for a new command"
+            ),
+        )
+    }
+}
+
+/// The reply a command id already got, if it was seen with the same body; a command id seen
+/// with a different body is refused.
 async fn first_answer(
     store: &Store,
     meta: &RequestMeta,
@@ -230,6 +306,11 @@ async fn first_answer(
     let Some(appended) = store.command_result(command_id).await.map_err(log_error)? else {
         return Ok(None);
     };
+    if let (Some(first), Some(now)) = (&appended.fingerprint, &meta.fingerprint)
+        && first != now
+    {
+        return Err(command_reused(command_id));
+    }
     let first = store
         .get(appended.first_position)
         .map_err(log_error)?
@@ -330,7 +411,7 @@ where
     };
     let mut moved = false;
     for envelope in store.read_stream(&key.1, version + 1).map_err(log_error)? {
-        let event: A::Event = decode(&envelope.kind, envelope.schema, &envelope.payload).map_err(|e| {
+        let event: A::Event = decode(&envelope.kind, envelope.schema, &envelope.payload, envelope.business_date()).map_err(|e| {
             tracing::error!(stream = %key.1, position = envelope.position, error = %e, "undecodable event");
             ErrorBody::internal()
         })?;
@@ -356,6 +437,14 @@ where
 type StreamLocks = std::collections::HashMap<(u64, String), std::sync::Arc<tokio::sync::Mutex<()>>>;
 static LOCKS: std::sync::LazyLock<std::sync::Mutex<StreamLocks>> =
     std::sync::LazyLock::new(Default::default);
+
+/// Serialises work on `key` within this open log: a rule that spans aggregates (one offer's
+/// capacity over all its referrals, one referral per need and offer) is checked and written
+/// by one writer at a time. The key space is shared with the per-stream locks, so keys that
+/// are not stream names should carry a prefix of their own (e.g. `capacity/<offer>`).
+pub async fn lock(store: &Store, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    lock_stream(store, key).await
+}
 
 async fn lock_stream(store: &Store, stream: &str) -> tokio::sync::OwnedMutexGuard<()> {
     let lock = {
@@ -390,6 +479,15 @@ where
     A::State: Send + Sync + 'static,
 {
     let stream = subjects::log_stream(A::NAME, &id);
+    let on = command.on();
+    let today = store.clock().today();
+    if on > today {
+        // A fact is recorded once it has happened; planned dates are fields of their own.
+        return Err(ErrorBody::invalid(
+            "on",
+            &format!("{on} is after today ({today}): record a fact once it has happened"),
+        ));
+    }
     let _serialised = lock_stream(store, &stream).await;
     let mut attempt = 0;
     loop {
@@ -428,6 +526,7 @@ where
                     id: Uuid::now_v7(),
                     kind: encoded.kind,
                     schema: encoded.schema,
+                    on: Some(event.on()),
                     payload: encoded.payload,
                 }
             })
@@ -441,6 +540,7 @@ where
             principal: format!("{}:{}", meta.principal.role, meta.principal.id),
             command_id: meta.command_id,
             correlation_id: Some(meta.correlation_id),
+            fingerprint: meta.fingerprint.clone(),
         };
         match store.append(&stream, expected, new_events, log_meta).await {
             Ok(appended) => {
@@ -473,6 +573,7 @@ where
 pub fn log_error(e: tatrack_eventlog::Error) -> ErrorBody {
     match e {
         tatrack_eventlog::Error::Invalid { field, reason } => ErrorBody::invalid(field, &reason),
+        tatrack_eventlog::Error::CommandReused { command_id } => command_reused(command_id),
         other => {
             tracing::error!(error = %other, "event log failure");
             ErrorBody::new(

@@ -1,11 +1,21 @@
 //! The decider contract every aggregate implements, `fold` to rebuild state from events, and the
 //! given/when/then helper the deciders' tests use.
 
+use jiff::civil::Date;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::DomainError;
 use crate::event::DomainEvent;
+
+/// A command records a fact that happened on a business date (`on`, default today: the service
+/// fills it in when the caller leaves it out). No fact is recorded before it has happened, so
+/// the service refuses an `on` after today; the deciders refuse one that goes back before the
+/// aggregate's last move (ARCHITECTURE.md, "Two times").
+pub trait Dated {
+    /// The business date of the fact the command records.
+    fn on(&self) -> Date;
+}
 
 /// An aggregate as a decider: `decide` turns a command into events (or refuses it) from the current
 /// state, `evolve` applies one event. Both are pure: no I/O, no clock; dates and ids come in the command,
@@ -15,7 +25,7 @@ pub trait Aggregate {
     const NAME: &'static str;
     /// `Default` is the state of an aggregate that does not exist yet.
     type State: Default + Clone + std::fmt::Debug + Serialize;
-    type Command: std::fmt::Debug + Serialize + DeserializeOwned;
+    type Command: Dated + std::fmt::Debug + Serialize + DeserializeOwned;
     type Event: DomainEvent + Clone + std::fmt::Debug + PartialEq;
 
     fn decide(

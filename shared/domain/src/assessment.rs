@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -66,8 +66,10 @@ pub enum AssessmentCommand {
         visit_start: Date,
         visit_end: Date,
         classification: Classification,
+        /// The day the visit was planned (business date).
+        on: Date,
     },
-    /// planned -> conducted.
+    /// planned -> conducted; not before the visit started.
     MarkConducted {
         id: Uuid,
         on: Date,
@@ -122,6 +124,21 @@ impl AssessmentCommand {
     }
 }
 
+impl Dated for AssessmentCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Plan { on, .. }
+            | Self::MarkConducted { on, .. }
+            | Self::SendDraft { on, .. }
+            | Self::RecordObservations { on, .. }
+            | Self::Adopt { on, .. }
+            | Self::RecordResponse { on, .. }
+            | Self::Close { on, .. }
+            | Self::Cancel { on, .. } => *on,
+        }
+    }
+}
+
 #[allow(
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
@@ -138,6 +155,7 @@ pub enum AssessmentEvent {
         visit_start: Date,
         visit_end: Date,
         classification: Classification,
+        on: Date,
     },
     AssessmentConducted {
         id: Uuid,
@@ -202,6 +220,19 @@ impl DomainEvent for AssessmentEvent {
             Self::AssessmentCancelled { .. } => "assessment_cancelled",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::AssessmentPlanned { on, .. }
+            | Self::AssessmentConducted { on, .. }
+            | Self::AssessmentDraftSent { on, .. }
+            | Self::AssessmentObservationsReceived { on, .. }
+            | Self::AssessmentAdopted { on, .. }
+            | Self::AssessmentResponseReceived { on, .. }
+            | Self::AssessmentClosed { on, .. }
+            | Self::AssessmentCancelled { on, .. } => *on,
+        }
+    }
 }
 
 /// An assessment as its events left it; `Default` (status `None`) means it does not exist.
@@ -216,6 +247,7 @@ pub struct AssessmentState {
     pub visit_start: Option<Date>,
     pub visit_end: Option<Date>,
     pub classification: Option<Classification>,
+    pub planned_on: Option<Date>,
     pub conducted_on: Option<Date>,
     pub draft_sent_on: Option<Date>,
     pub observations_on: Option<Date>,
@@ -253,6 +285,7 @@ impl Aggregate for Assessment {
             visit_start,
             visit_end,
             classification,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -272,6 +305,7 @@ impl Aggregate for Assessment {
                 visit_start: *visit_start,
                 visit_end: *visit_end,
                 classification: *classification,
+                on: *on,
             }]);
         }
 
@@ -306,6 +340,10 @@ impl Aggregate for Assessment {
         if let Some(last) = state.last_on {
             check_date_order("on", last, *on)?;
         }
+        if let (C::MarkConducted { .. }, Some(start)) = (command, state.visit_start) {
+            // A visit is conducted once it has started.
+            check_date_order("on", start, *on)?;
+        }
         check_reason(reason)?;
 
         let (id, on, reason) = (state.id, *on, reason.map(|r| r.trim().to_owned()));
@@ -335,6 +373,7 @@ impl Aggregate for Assessment {
                 visit_start,
                 visit_end,
                 classification,
+                on,
             } => {
                 return AssessmentState {
                     id: *id,
@@ -346,6 +385,8 @@ impl Aggregate for Assessment {
                     visit_start: Some(*visit_start),
                     visit_end: Some(*visit_end),
                     classification: Some(*classification),
+                    planned_on: Some(*on),
+                    last_on: Some(*on),
                     ..AssessmentState::default()
                 };
             }
@@ -461,6 +502,7 @@ mod tests {
             visit_start: date(2025, 3, 10),
             visit_end: date(2025, 3, 14),
             classification: Classification::Confidential,
+            on: date(2025, 2, 1),
         }
     }
 
@@ -474,6 +516,7 @@ mod tests {
             visit_start: date(2025, 3, 10),
             visit_end: date(2025, 3, 14),
             classification: Classification::Confidential,
+            on: date(2025, 2, 1),
         }
     }
 
@@ -973,7 +1016,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<AssessmentEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<AssessmentEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

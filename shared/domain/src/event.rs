@@ -1,6 +1,7 @@
 //! The wire form of events: a `kind` string, a `schema` number and a JSON payload, plus the upcasting
 //! hook that lets old schemas be read after an event changes shape.
 
+use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,6 +11,9 @@ use serde_json::Value;
 /// same tag serde writes (every event module tests that).
 pub trait DomainEvent: Serialize + DeserializeOwned {
     fn kind(&self) -> &'static str;
+    /// The business date of the fact: what "as of" questions filter on. The service copies it
+    /// into the log envelope, so a reader can filter without decoding the payload.
+    fn on(&self) -> Date;
 }
 
 /// An event as stored in the log envelope and sent over the bus.
@@ -37,8 +41,9 @@ pub enum DecodeError {
 
 /// The current schema of every event kind. Bump a kind's number when its payload changes shape (and teach
 /// [`upcast`] to rewrite the old one); adding an optional field with `#[serde(default)]` does not need it.
+/// Schema 2: the kinds that got their business date `on` (see [`upcast`]).
 const SCHEMAS: &[(&str, u32)] = &[
-    ("assessment_planned", 1),
+    ("assessment_planned", 2),
     ("assessment_conducted", 1),
     ("assessment_draft_sent", 1),
     ("assessment_observations_received", 1),
@@ -46,52 +51,52 @@ const SCHEMAS: &[(&str, u32)] = &[
     ("assessment_response_received", 1),
     ("assessment_closed", 1),
     ("assessment_cancelled", 1),
-    ("recommendation_recorded", 1),
+    ("recommendation_recorded", 2),
     ("recommendation_status_updated", 1),
-    ("need_identified", 1),
+    ("need_identified", 2),
     ("need_agreed_with_state", 1),
-    ("need_coverage_recorded", 1),
+    ("need_coverage_recorded", 2),
     ("need_met", 1),
     ("need_withdrawn", 1),
     ("need_declined", 1),
-    ("need_amended", 1),
+    ("need_amended", 2),
     ("sharing_granted", 1),
     ("sharing_revoked", 1),
     ("rates_recorded", 1),
-    ("organisation_registered", 1),
-    ("organisation_updated", 1),
+    ("organisation_registered", 2),
+    ("organisation_updated", 2),
     ("organisation_deactivated", 1),
-    ("offer_drafted", 1),
+    ("offer_drafted", 2),
     ("offer_published", 1),
-    ("offer_amended", 1),
+    ("offer_amended", 2),
     ("offer_withdrawn", 1),
     ("offer_expired", 1),
-    ("offer_commitment_recorded", 1),
-    ("referral_proposed", 1),
+    ("offer_commitment_recorded", 2),
+    ("referral_proposed", 2),
     ("referral_referred", 1),
     ("referral_accepted_by_partner", 1),
     ("referral_accepted_by_state", 1),
     ("referral_declined", 1),
     ("referral_activated", 1),
     ("referral_lapsed", 1),
-    ("project_created", 1),
+    ("project_created", 2),
     ("project_status_changed", 1),
-    ("project_referral_joined", 1),
-    ("project_budget_set", 1),
+    ("project_referral_joined", 2),
+    ("project_budget_set", 2),
     ("project_transaction_added", 1),
-    ("project_milestone_added", 1),
+    ("project_milestone_added", 2),
     ("project_milestone_completed", 1),
-    ("project_result_added", 1),
+    ("project_result_added", 2),
     ("project_indicator_actual_recorded", 1),
-    ("project_document_added", 1),
-    ("progress_report_drafted", 1),
-    ("progress_report_revised", 1),
+    ("project_document_added", 2),
+    ("progress_report_drafted", 2),
+    ("progress_report_revised", 2),
     ("progress_report_submitted", 1),
     ("progress_report_validated", 1),
     ("progress_report_returned", 1),
     ("token_issued", 1),
     ("token_revoked", 1),
-    ("report_made", 1),
+    ("report_made", 2),
 ];
 
 /// Every event kind this crate defines, in a stable order.
@@ -131,8 +136,15 @@ pub fn encode<E: DomainEvent>(event: &E) -> EncodedEvent {
 }
 
 /// Reads an event back from its stored kind, schema and payload, upcasting old schemas first.
-pub fn decode<E: DomainEvent>(kind: &str, schema: u32, payload: &Value) -> Result<E, DecodeError> {
-    let payload = upcast(kind, schema, payload)?;
+/// `recorded_on` is the event's business date as its envelope gives it (the day it was recorded,
+/// for events stored before business dates were kept): an upcaster may need it.
+pub fn decode<E: DomainEvent>(
+    kind: &str,
+    schema: u32,
+    payload: &Value,
+    recorded_on: Date,
+) -> Result<E, DecodeError> {
+    let payload = upcast(kind, schema, payload, recorded_on)?;
     let tagged = if payload.is_null() {
         serde_json::json!({ "kind": kind })
     } else {
@@ -146,20 +158,62 @@ pub fn decode<E: DomainEvent>(kind: &str, schema: u32, payload: &Value) -> Resul
 
 /// Rewrites a payload written with an older `schema` into the current shape of `kind`.
 ///
-/// This is where a schema change goes: when `foo_happened` moves to schema 2, add an arm that turns a
-/// schema-1 payload into a schema-2 one (fill the new field, rename the old), and keep the old events in
-/// the log as they are. Today every kind is at schema 1, so schema 1 passes through and anything else
-/// (e.g. written by a newer release) is refused rather than guessed at.
-pub fn upcast(kind: &str, schema: u32, payload: &Value) -> Result<Value, DecodeError> {
+/// This is where a schema change goes: when `foo_happened` moves to schema 3, add an arm that
+/// turns a schema-2 payload into a schema-3 one (fill the new field, rename the old), and keep
+/// the old events in the log as they are. Anything newer than the current schema (written by a
+/// newer release) is refused rather than guessed at.
+///
+/// Schema 2 of the kinds listed in [`DATED_AT_SCHEMA_2`] added `on`, the business date: a
+/// schema-1 payload gets the day its envelope gives (the day it was recorded), which is what
+/// "as of" meant before business dates were kept.
+pub fn upcast(
+    kind: &str,
+    schema: u32,
+    payload: &Value,
+    recorded_on: Date,
+) -> Result<Value, DecodeError> {
     let current = schema_of(kind);
-    match schema {
-        s if s == current => Ok(payload.clone()),
-        _ => Err(DecodeError::UnknownSchema {
-            kind: kind.to_owned(),
-            schema,
-        }),
+    if schema == current {
+        return Ok(payload.clone());
     }
+    if schema == 1 && current == 2 && DATED_AT_SCHEMA_2.contains(&kind) {
+        let mut payload = payload.clone();
+        if let Value::Object(fields) = &mut payload {
+            fields
+                .entry("on")
+                .or_insert_with(|| Value::String(recorded_on.to_string()));
+        }
+        return Ok(payload);
+    }
+    Err(DecodeError::UnknownSchema {
+        kind: kind.to_owned(),
+        schema,
+    })
 }
+
+/// The kinds that had no business date of their own at schema 1 and got `on` at schema 2.
+const DATED_AT_SCHEMA_2: &[&str] = &[
+    "assessment_planned",
+    "recommendation_recorded",
+    "need_identified",
+    "need_coverage_recorded",
+    "need_amended",
+    "organisation_registered",
+    "organisation_updated",
+    "offer_drafted",
+    "offer_amended",
+    "offer_commitment_recorded",
+    "referral_proposed",
+    "project_created",
+    "project_referral_joined",
+    "project_budget_set",
+    "project_milestone_added",
+    "project_result_added",
+    "project_document_added",
+    "progress_report_drafted",
+    "progress_report_revised",
+    "report_made",
+];
 
 #[cfg(test)]
 mod tests {
@@ -179,7 +233,13 @@ mod tests {
                 TestEvent::Pinged => "pinged",
             }
         }
+
+        fn on(&self) -> Date {
+            DAY
+        }
     }
+
+    const DAY: Date = jiff::civil::date(2026, 3, 1);
 
     #[test]
     fn round_trip() {
@@ -194,14 +254,14 @@ mod tests {
             }
         );
         assert_eq!(
-            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload, DAY).unwrap(),
             e
         );
 
         let enc = encode(&TestEvent::Pinged);
         assert_eq!(enc.payload, Value::Null);
         assert_eq!(
-            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+            decode::<TestEvent>(&enc.kind, enc.schema, &enc.payload, DAY).unwrap(),
             TestEvent::Pinged
         );
     }
@@ -209,7 +269,7 @@ mod tests {
     #[test]
     fn unknown_schema_and_kind_are_refused() {
         let payload = serde_json::json!({"n": 7});
-        let err = decode::<TestEvent>("something_happened", 2, &payload).unwrap_err();
+        let err = decode::<TestEvent>("something_happened", 2, &payload, DAY).unwrap_err();
         assert!(
             matches!(err, DecodeError::UnknownSchema { schema: 2, .. }),
             "{err}"
@@ -218,9 +278,9 @@ mod tests {
             err.to_string(),
             "unknown schema 2 for event kind something_happened"
         );
-        let err = decode::<TestEvent>("nothing_happened", 1, &payload).unwrap_err();
+        let err = decode::<TestEvent>("nothing_happened", 1, &payload, DAY).unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
-        let err = decode::<TestEvent>("something_happened", 1, &serde_json::json!({"n": "x"}))
+        let err = decode::<TestEvent>("something_happened", 1, &serde_json::json!({"n": "x"}), DAY)
             .unwrap_err();
         assert!(matches!(err, DecodeError::Payload { .. }), "{err}");
     }
@@ -231,9 +291,44 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), SCHEMAS.len());
-        assert_eq!(schema_of("assessment_planned"), 1);
+        assert_eq!(schema_of("assessment_planned"), 2);
         assert_eq!(schema_of("offer_published"), 1);
         assert_eq!(schema_of("some_other_service_event"), 1);
+        for kind in DATED_AT_SCHEMA_2 {
+            assert_eq!(schema_of(kind), 2, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_schema_1_event_without_a_business_date_gets_its_recorded_day() {
+        use crate::need::NeedEvent;
+        let stored = serde_json::json!({
+            "id": "01930000-0000-7000-8000-000000000065",
+            "member_state": "KE",
+            "recommendation_ids": [],
+            "theme": "BOR",
+            "modality": "training",
+            "description": "Train border officers",
+            "beneficiary_institution": "Border Police",
+            "estimated_cost": null,
+            "size": null,
+            "priority": 1
+        });
+        let event: NeedEvent = decode("need_identified", 1, &stored, DAY).unwrap();
+        assert_eq!(event.on(), DAY);
+        // A payload that already has its date keeps it; a kind not bumped is not touched.
+        let mut dated = stored.clone();
+        dated["on"] = serde_json::json!("2025-01-02");
+        let event: NeedEvent = decode("need_identified", 1, &dated, DAY).unwrap();
+        assert_eq!(event.on(), jiff::civil::date(2025, 1, 2));
+        let agreed = serde_json::json!({"id": "01930000-0000-7000-8000-000000000065", "on": "2025-02-03", "reason": null});
+        let event: NeedEvent = decode("need_agreed_with_state", 1, &agreed, DAY).unwrap();
+        assert_eq!(event.on(), jiff::civil::date(2025, 2, 3));
+        // Schema 3 is from the future: refused, not guessed at.
+        assert!(matches!(
+            decode::<NeedEvent>("need_identified", 3, &stored, DAY),
+            Err(DecodeError::UnknownSchema { schema: 3, .. })
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -99,6 +99,8 @@ pub enum NeedCommand {
         size: Option<Units>,
         /// 1 (high) .. 3 (low).
         priority: u8,
+        /// The day it was identified (business date).
+        on: Date,
     },
     /// identified -> agreed_with_state: the State agrees this is a priority need.
     AgreeWithState {
@@ -110,13 +112,16 @@ pub enum NeedCommand {
     Withdraw { id: Uuid, on: Date, reason: String },
     /// -> declined (by the State), from the same statuses as `Withdraw`; the reason is required.
     Decline { id: Uuid, on: Date, reason: String },
-    /// The coverage so far, as totals (not increments) over accepted referrals, sent by the projects
-    /// service; a measure left `None` keeps its previous total. Derives agreed_with_state /
-    /// partially_covered / covered.
+    /// The coverage as of `on`, as totals (not increments) over referrals accepted by then, sent
+    /// by the projects service; a measure left `None` keeps its previous total. Derives
+    /// agreed_with_state / partially_covered / covered. A derived fact: `on` is the date of the
+    /// referral move that caused it and may go back before the need's last move (a late
+    /// acceptance), though not before the State agreed to the need.
     RecordCoverage {
         id: Uuid,
         covered_money: Option<Money>,
         covered_units: Option<u64>,
+        on: Date,
     },
     /// covered -> met.
     MarkMet {
@@ -132,6 +137,7 @@ pub enum NeedCommand {
         estimated_cost: Option<Money>,
         size: Option<Units>,
         priority: Option<u8>,
+        on: Date,
     },
 }
 
@@ -145,6 +151,20 @@ impl NeedCommand {
             | Self::RecordCoverage { id, .. }
             | Self::MarkMet { id, .. }
             | Self::Amend { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for NeedCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Identify { on, .. }
+            | Self::AgreeWithState { on, .. }
+            | Self::Withdraw { on, .. }
+            | Self::Decline { on, .. }
+            | Self::RecordCoverage { on, .. }
+            | Self::MarkMet { on, .. }
+            | Self::Amend { on, .. } => *on,
         }
     }
 }
@@ -167,18 +187,20 @@ pub enum NeedEvent {
         estimated_cost: Option<Money>,
         size: Option<Units>,
         priority: u8,
+        on: Date,
     },
     NeedAgreedWithState {
         id: Uuid,
         on: Date,
         reason: Option<String>,
     },
-    /// The coverage totals after the change and the status they give, so projections need not derive it.
+    /// The coverage totals as of `on` and the status they give.
     NeedCoverageRecorded {
         id: Uuid,
         covered_money: Option<Money>,
         covered_units: Option<u64>,
         status: NeedStatus,
+        on: Date,
     },
     NeedMet {
         id: Uuid,
@@ -203,6 +225,7 @@ pub enum NeedEvent {
         estimated_cost: Option<Money>,
         size: Option<Units>,
         priority: Option<u8>,
+        on: Date,
     },
 }
 
@@ -231,6 +254,18 @@ impl DomainEvent for NeedEvent {
             Self::NeedAmended { .. } => "need_amended",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::NeedIdentified { on, .. }
+            | Self::NeedAgreedWithState { on, .. }
+            | Self::NeedCoverageRecorded { on, .. }
+            | Self::NeedMet { on, .. }
+            | Self::NeedWithdrawn { on, .. }
+            | Self::NeedDeclined { on, .. }
+            | Self::NeedAmended { on, .. } => *on,
+        }
+    }
 }
 
 /// A need as its events left it; `Default` (status `None`) means it does not exist.
@@ -249,7 +284,12 @@ pub struct NeedState {
     pub priority: u8,
     pub covered_money: Option<Money>,
     pub covered_units: Option<u64>,
-    /// The business date of the latest dated move, which the next may not precede.
+    pub identified_on: Option<Date>,
+    /// The day the State agreed to it: coverage is not dated before it.
+    pub agreed_on: Option<Date>,
+    /// The business date of the latest coverage totals (derived facts, which may be back-dated).
+    pub coverage_on: Option<Date>,
+    /// The business date of the latest move of its own, which the next may not precede.
     pub last_on: Option<Date>,
 }
 
@@ -328,6 +368,7 @@ impl Aggregate for Need {
             estimated_cost,
             size,
             priority,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -369,6 +410,7 @@ impl Aggregate for Need {
                 estimated_cost: estimated_cost.clone(),
                 size: size.as_ref().map(trimmed_units),
                 priority: *priority,
+                on: *on,
             }]);
         }
 
@@ -441,6 +483,7 @@ impl Aggregate for Need {
             C::RecordCoverage {
                 covered_money,
                 covered_units,
+                on,
                 ..
             } => {
                 if !matches!(
@@ -453,7 +496,12 @@ impl Aggregate for Need {
                         status,
                     ));
                 }
-                record_coverage(state, covered_money.as_ref(), *covered_units)
+                // A derived fact: it may be dated back (a late acceptance), but a need is
+                // covered only once the State has agreed to it.
+                if let Some(agreed) = state.agreed_on {
+                    check_date_order("on", agreed, *on)?;
+                }
+                record_coverage(state, covered_money.as_ref(), *covered_units, *on)
             }
             C::Amend {
                 description,
@@ -461,11 +509,13 @@ impl Aggregate for Need {
                 estimated_cost,
                 size,
                 priority,
+                on,
                 ..
             } => {
                 if status.is_final() {
                     return Err(DomainError::cannot("amend", Self::NAME, status));
                 }
+                check_on(on)?;
                 amend(
                     state,
                     description,
@@ -473,6 +523,7 @@ impl Aggregate for Need {
                     estimated_cost,
                     size,
                     *priority,
+                    *on,
                 )
             }
         }
@@ -493,6 +544,7 @@ impl Aggregate for Need {
                 estimated_cost,
                 size,
                 priority,
+                on,
             } => {
                 return NeedState {
                     id: *id,
@@ -506,11 +558,14 @@ impl Aggregate for Need {
                     estimated_cost: estimated_cost.clone(),
                     size: size.clone(),
                     priority: *priority,
+                    identified_on: Some(*on),
+                    last_on: Some(*on),
                     ..NeedState::default()
                 };
             }
             E::NeedAgreedWithState { on, .. } => {
                 state.status = Some(S::AgreedWithState);
+                state.agreed_on = Some(*on);
                 state.last_on = Some(*on);
             }
             E::NeedMet { on, .. } => {
@@ -528,12 +583,26 @@ impl Aggregate for Need {
             E::NeedCoverageRecorded {
                 covered_money,
                 covered_units,
-                status,
+                on,
                 ..
             } => {
                 state.covered_money.clone_from(covered_money);
                 state.covered_units = *covered_units;
-                state.status = Some(*status);
+                state.coverage_on = Some(*on);
+                // The status follows from the totals and the need's own measures as they stand
+                // in this fold (an "as of" fold may leave out a later amendment, so the status
+                // the event was decided with is not taken on trust). Final statuses stay.
+                if matches!(
+                    state.status,
+                    Some(S::AgreedWithState | S::PartiallyCovered | S::Covered)
+                ) {
+                    state.status = Some(coverage_status(
+                        state.estimated_cost.as_ref(),
+                        state.size.as_ref(),
+                        state.covered_money.as_ref(),
+                        state.covered_units,
+                    ));
+                }
             }
             E::NeedAmended {
                 description,
@@ -541,8 +610,10 @@ impl Aggregate for Need {
                 estimated_cost,
                 size,
                 priority,
+                on,
                 ..
             } => {
+                state.last_on = Some(*on);
                 if let Some(v) = description {
                     state.description.clone_from(v);
                 }
@@ -598,6 +669,7 @@ fn record_coverage(
     state: &NeedState,
     money: Option<&Money>,
     units: Option<u64>,
+    on: Date,
 ) -> Result<Vec<NeedEvent>, DomainError> {
     if money.is_none() && units.is_none() {
         return Err(DomainError::invalid(
@@ -631,8 +703,10 @@ fn record_coverage(
     }
     let covered_money = money.or(state.covered_money.as_ref()).cloned();
     let covered_units = units.or(state.covered_units);
-    if covered_money == state.covered_money && covered_units == state.covered_units {
-        // The same totals again (a redelivered projection update): nothing happened.
+    let back_dated = state.coverage_on.is_some_and(|latest| on < latest);
+    if covered_money == state.covered_money && covered_units == state.covered_units && !back_dated {
+        // The same totals again (a redelivered projection update): nothing happened. Totals
+        // dated back are part of a correction of the history and are always recorded.
         return Ok(vec![]);
     }
     let status = coverage_status(
@@ -646,6 +720,7 @@ fn record_coverage(
         covered_money,
         covered_units,
         status,
+        on,
     }])
 }
 
@@ -656,6 +731,7 @@ fn amend(
     estimated_cost: &Option<Money>,
     size: &Option<Units>,
     priority: Option<u8>,
+    on: Date,
 ) -> Result<Vec<NeedEvent>, DomainError> {
     if let Some(d) = description {
         check_text("description", d, MAX_DESCRIPTION_CHARS)?;
@@ -721,6 +797,7 @@ fn amend(
         estimated_cost,
         size,
         priority,
+        on,
     }];
     // A new estimate or size can move a covered need back to partially covered, or the other way: say so
     // with the same event a coverage change would produce.
@@ -739,6 +816,7 @@ fn amend(
                 covered_money: after.covered_money,
                 covered_units: after.covered_units,
                 status: derived,
+                on,
             });
         }
     }
@@ -778,6 +856,7 @@ mod tests {
             estimated_cost: Some(usd(10_000_000)),
             size: Some(officers(200)),
             priority: 1,
+            on: date(2025, 8, 1),
         }
     }
 
@@ -793,6 +872,7 @@ mod tests {
             estimated_cost: Some(usd(10_000_000)),
             size: Some(officers(200)),
             priority: 1,
+            on: date(2025, 8, 1),
         }
     }
 
@@ -814,6 +894,7 @@ mod tests {
             covered_money: money.map(usd),
             covered_units: units,
             status,
+            on: date(2025, 12, 31),
         }
     }
 
@@ -822,6 +903,7 @@ mod tests {
             id: ID,
             covered_money: money.map(usd),
             covered_units: units,
+            on: date(2025, 12, 31),
         }
     }
 
@@ -833,6 +915,7 @@ mod tests {
             estimated_cost: None,
             size: None,
             priority: None,
+            on: date(2025, 12, 31),
         }
     }
 
@@ -923,6 +1006,7 @@ mod tests {
                 id,
                 covered_money: None,
                 covered_units: Some(10),
+                on: date(2025, 12, 31),
             },
             NeedCommand::MarkMet {
                 id,
@@ -936,6 +1020,7 @@ mod tests {
                 estimated_cost: None,
                 size: None,
                 priority: Some(2),
+                on: date(2025, 12, 31),
             },
         ]
     }
@@ -1275,6 +1360,7 @@ mod tests {
                 id: ID,
                 covered_money: Some(Money::new(5, "EUR").unwrap()),
                 covered_units: None,
+                on: date(2025, 12, 31),
             })
             .then_error(DomainError::invalid(
                 "covered_money",
@@ -1288,6 +1374,7 @@ mod tests {
                     currency: "usd".into(),
                 }),
                 covered_units: None,
+                on: date(2025, 12, 31),
             })
             .then_invalid("covered_money");
     }
@@ -1385,6 +1472,7 @@ mod tests {
                 estimated_cost: None,
                 size: None,
                 priority: Some(2),
+                on: date(2025, 12, 31),
             }]);
         assert_eq!(state.priority, 2);
         assert_eq!(state.description, "Train 250 border officers.");
@@ -1404,6 +1492,7 @@ mod tests {
                 estimated_cost: Some(usd(12_000_000)),
                 size: None,
                 priority: None,
+                on: date(2025, 12, 31),
             },
             coverage(Some(10_000_000), Some(200), NeedStatus::PartiallyCovered),
         ]);
@@ -1418,6 +1507,7 @@ mod tests {
                 estimated_cost: None,
                 size: Some(officers(50)),
                 priority: None,
+                on: date(2025, 12, 31),
             }]);
         assert_eq!(state.status, Some(NeedStatus::PartiallyCovered));
     }
@@ -1500,6 +1590,7 @@ mod tests {
             estimated_cost: None,
             size: None,
             priority: Some(3),
+            on: date(2025, 12, 31),
         });
         let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
         seen.sort_unstable();
@@ -1511,7 +1602,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<NeedEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<NeedEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

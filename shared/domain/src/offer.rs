@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -61,6 +61,8 @@ pub enum OfferCommand {
         /// ISO 639-1 codes, lower case, e.g. `"en"`, `"fr"`; at least one.
         languages: Vec<String>,
         conditions: Option<String>,
+        /// Business date.
+        on: Date,
     },
     /// draft -> open, on or before `valid_until`.
     Publish {
@@ -82,6 +84,7 @@ pub enum OfferCommand {
         valid_until: Option<Date>,
         languages: Option<Vec<String>>,
         conditions: Option<String>,
+        on: Date,
     },
     /// -> withdrawn, from draft, open or partially committed; the reason is required.
     Withdraw { id: Uuid, on: Date, reason: String },
@@ -94,6 +97,9 @@ pub enum OfferCommand {
         id: Uuid,
         committed_money: Option<Money>,
         committed_units: Option<u64>,
+        /// A derived fact dated by the referral move that caused it: it may go back before the
+        /// offer's last move (a late acceptance), though not before the offer was published.
+        on: Date,
     },
 }
 
@@ -106,6 +112,19 @@ impl OfferCommand {
             | Self::Withdraw { id, .. }
             | Self::Expire { id, .. }
             | Self::RecordCommitment { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for OfferCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Draft { on, .. }
+            | Self::Publish { on, .. }
+            | Self::Amend { on, .. }
+            | Self::Withdraw { on, .. }
+            | Self::Expire { on, .. }
+            | Self::RecordCommitment { on, .. } => *on,
         }
     }
 }
@@ -131,6 +150,8 @@ pub enum OfferEvent {
         valid_until: Date,
         languages: Vec<String>,
         conditions: Option<String>,
+        /// Business date.
+        on: Date,
     },
     OfferPublished {
         id: Uuid,
@@ -150,6 +171,7 @@ pub enum OfferEvent {
         valid_until: Option<Date>,
         languages: Option<Vec<String>>,
         conditions: Option<String>,
+        on: Date,
     },
     OfferWithdrawn {
         id: Uuid,
@@ -166,6 +188,7 @@ pub enum OfferEvent {
         committed_money: Option<Money>,
         committed_units: Option<u64>,
         status: OfferStatus,
+        on: Date,
     },
 }
 
@@ -192,6 +215,17 @@ impl DomainEvent for OfferEvent {
             Self::OfferCommitmentRecorded { .. } => "offer_commitment_recorded",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::OfferDrafted { on, .. }
+            | Self::OfferPublished { on, .. }
+            | Self::OfferAmended { on, .. }
+            | Self::OfferWithdrawn { on, .. }
+            | Self::OfferExpired { on, .. }
+            | Self::OfferCommitmentRecorded { on, .. } => *on,
+        }
+    }
 }
 
 /// An offer as its events left it; `Default` (status `None`) means it does not exist.
@@ -213,8 +247,11 @@ pub struct OfferState {
     pub conditions: Option<String>,
     pub committed_money: Option<Money>,
     pub committed_units: Option<u64>,
+    pub drafted_on: Option<Date>,
     pub published_on: Option<Date>,
-    /// The business date of the latest dated move, which the next may not precede.
+    /// The business date of the latest commitment totals (derived facts, which may be back-dated).
+    pub commitment_on: Option<Date>,
+    /// The business date of the latest move of its own, which the next may not precede.
     pub last_on: Option<Date>,
 }
 
@@ -340,6 +377,7 @@ impl Aggregate for Offer {
             valid_until,
             languages,
             conditions,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -382,6 +420,7 @@ impl Aggregate for Offer {
                 valid_until: *valid_until,
                 languages: languages.clone(),
                 conditions: conditions.as_deref().map(|c| c.trim().to_owned()),
+                on: *on,
             }]);
         }
 
@@ -442,6 +481,7 @@ impl Aggregate for Offer {
             C::RecordCommitment {
                 committed_money,
                 committed_units,
+                on,
                 ..
             } => {
                 if !matches!(status, S::Open | S::PartiallyCommitted | S::Committed) {
@@ -451,12 +491,16 @@ impl Aggregate for Offer {
                         status,
                     ));
                 }
-                record_commitment(state, committed_money.as_ref(), *committed_units)
+                if let Some(published) = state.published_on {
+                    check_date_order("on", published, *on)?;
+                }
+                record_commitment(state, committed_money.as_ref(), *committed_units, *on)
             }
-            C::Amend { .. } => {
+            C::Amend { on, .. } => {
                 if !live {
                     return Err(DomainError::cannot("amend", Self::NAME, status));
                 }
+                check_on(on)?;
                 amend(state, command)
             }
         }
@@ -480,6 +524,7 @@ impl Aggregate for Offer {
                 valid_until,
                 languages,
                 conditions,
+                on,
             } => {
                 return OfferState {
                     id: *id,
@@ -496,6 +541,8 @@ impl Aggregate for Offer {
                     valid_until: Some(*valid_until),
                     languages: languages.clone(),
                     conditions: conditions.clone(),
+                    drafted_on: Some(*on),
+                    last_on: Some(*on),
                     ..OfferState::default()
                 };
             }
@@ -515,12 +562,25 @@ impl Aggregate for Offer {
             E::OfferCommitmentRecorded {
                 committed_money,
                 committed_units,
-                status,
+                on,
                 ..
             } => {
                 state.committed_money.clone_from(committed_money);
                 state.committed_units = *committed_units;
-                state.status = Some(*status);
+                state.commitment_on = Some(*on);
+                // The status follows from the totals and the offer's budget and capacity as
+                // they stand in this fold (an "as of" fold may leave out a later amendment).
+                if matches!(
+                    state.status,
+                    Some(S::Open | S::PartiallyCommitted | S::Committed)
+                ) {
+                    state.status = Some(commitment_status(
+                        state.budget.as_ref(),
+                        state.capacity.as_ref(),
+                        state.committed_money.as_ref(),
+                        state.committed_units,
+                    ));
+                }
             }
             E::OfferAmended {
                 title,
@@ -533,8 +593,10 @@ impl Aggregate for Offer {
                 valid_until,
                 languages,
                 conditions,
+                on,
                 ..
             } => {
+                state.last_on = Some(*on);
                 if let Some(v) = title {
                     state.title.clone_from(v);
                 }
@@ -678,6 +740,7 @@ fn record_commitment(
     state: &OfferState,
     money: Option<&Money>,
     units: Option<u64>,
+    on: Date,
 ) -> Result<Vec<OfferEvent>, DomainError> {
     if money.is_none() && units.is_none() {
         return Err(DomainError::invalid(
@@ -727,7 +790,13 @@ fn record_commitment(
     }
     let committed_money = money.or(state.committed_money.as_ref()).cloned();
     let committed_units = units.or(state.committed_units);
-    if committed_money == state.committed_money && committed_units == state.committed_units {
+    let back_dated = state.commitment_on.is_some_and(|latest| on < latest);
+    if committed_money == state.committed_money
+        && committed_units == state.committed_units
+        && !back_dated
+    {
+        // The same totals again: nothing happened. Totals dated back are part of a correction
+        // of the history and are always recorded.
         return Ok(vec![]);
     }
     let status = commitment_status(
@@ -741,6 +810,7 @@ fn record_commitment(
         committed_money,
         committed_units,
         status,
+        on,
     }])
 }
 
@@ -756,6 +826,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         valid_until,
         languages,
         conditions,
+        on,
         ..
     } = command
     else {
@@ -872,6 +943,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         valid_until,
         languages,
         conditions,
+        on: *on,
     }];
     // A cut budget can make a partially committed offer fully committed: say so.
     let status = state.status.unwrap_or(OfferStatus::Draft);
@@ -889,6 +961,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
                 committed_money: after.committed_money,
                 committed_units: after.committed_units,
                 status: derived,
+                on: *on,
             });
         }
     }
@@ -934,6 +1007,7 @@ mod tests {
             valid_until: d(12, 31),
             languages: vec!["en".into(), "fr".into()],
             conditions: Some("The State provides venues.".into()),
+            on: date(2024, 1, 1),
         }
     }
 
@@ -952,6 +1026,7 @@ mod tests {
             valid_until: d(12, 31),
             languages: vec!["en".into(), "fr".into()],
             conditions: Some("The State provides venues.".into()),
+            on: date(2024, 1, 1),
         }
     }
 
@@ -969,6 +1044,7 @@ mod tests {
             committed_money: money.map(usd),
             committed_units: units,
             status,
+            on: date(2026, 12, 31),
         }
     }
 
@@ -977,6 +1053,7 @@ mod tests {
             id: ID,
             committed_money: money.map(usd),
             committed_units: units,
+            on: date(2026, 12, 31),
         }
     }
 
@@ -993,6 +1070,7 @@ mod tests {
             valid_until: None,
             languages: None,
             conditions: None,
+            on: date(2026, 12, 31),
         }
     }
 
@@ -1369,6 +1447,7 @@ mod tests {
                 id: ID,
                 committed_money: Some(Money::new(5, "EUR").unwrap()),
                 committed_units: None,
+                on: date(2026, 12, 31),
             })
             .then_error(DomainError::invalid(
                 "committed_money",
@@ -1382,6 +1461,7 @@ mod tests {
                     currency: "QQQ".into(),
                 }),
                 committed_units: None,
+                on: date(2026, 12, 31),
             })
             .then_invalid("committed_money");
     }
@@ -1427,6 +1507,7 @@ mod tests {
                     valid_until: Some(date(2026, 6, 30)),
                     languages: None,
                     conditions: Some("None.".into()),
+                    on: date(2026, 12, 31),
                 }]);
         assert_eq!(state.themes, ["BOR"]);
         assert_eq!(state.valid_until, Some(date(2026, 6, 30)));
@@ -1487,6 +1568,7 @@ mod tests {
                     valid_until: None,
                     languages: None,
                     conditions: None,
+                    on: date(2026, 12, 31),
                 },
                 commitment(Some(4_000_000), Some(80), OfferStatus::Committed),
             ]);
@@ -1547,6 +1629,7 @@ mod tests {
                 valid_until: None,
                 languages: None,
                 conditions: None,
+                on: date(2026, 12, 31),
             }]);
     }
 
@@ -1693,6 +1776,7 @@ mod tests {
             valid_until: None,
             languages: None,
             conditions: None,
+            on: date(2026, 12, 31),
         });
         let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
         seen.sort_unstable();
@@ -1704,7 +1788,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<OfferEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<OfferEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

@@ -4,11 +4,11 @@
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, check_target_code};
+use crate::aggregate::{Aggregate, Dated, check_target_code};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::validate::{MAX_REASON_CHARS, check_text};
+use crate::validate::{MAX_REASON_CHARS, check_date_order, check_text};
 
 pub const MAX_NAME_CHARS: usize = 300;
 pub const MIN_ID_CHARS: usize = 2;
@@ -99,6 +99,8 @@ pub enum OrganisationCommand {
         iati_identifier: Option<String>,
         /// ISO 3166-1 alpha-2 of its seat, when it has one.
         country: Option<String>,
+        /// Business date.
+        on: Date,
     },
     /// Changes the given fields (`None` keeps the field; an identifier or country, once set, can be
     /// replaced but not removed). A no-op update records nothing.
@@ -109,6 +111,8 @@ pub enum OrganisationCommand {
         iati_type: Option<String>,
         iati_identifier: Option<String>,
         country: Option<String>,
+        /// Business date.
+        on: Date,
     },
     /// active -> deactivated: it makes no new offers; the reason is required.
     Deactivate {
@@ -122,6 +126,16 @@ impl OrganisationCommand {
     pub fn id(&self) -> &str {
         match self {
             Self::Register { id, .. } | Self::Update { id, .. } | Self::Deactivate { id, .. } => id,
+        }
+    }
+}
+
+impl Dated for OrganisationCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Register { on, .. } | Self::Update { on, .. } | Self::Deactivate { on, .. } => {
+                *on
+            }
         }
     }
 }
@@ -140,6 +154,7 @@ pub enum OrganisationEvent {
         iati_type: String,
         iati_identifier: Option<String>,
         country: Option<String>,
+        on: Date,
     },
     /// Only the fields that changed are `Some`.
     OrganisationUpdated {
@@ -149,6 +164,7 @@ pub enum OrganisationEvent {
         iati_type: Option<String>,
         iati_identifier: Option<String>,
         country: Option<String>,
+        on: Date,
     },
     OrganisationDeactivated {
         id: String,
@@ -174,6 +190,14 @@ impl DomainEvent for OrganisationEvent {
             Self::OrganisationDeactivated { .. } => "organisation_deactivated",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::OrganisationRegistered { on, .. }
+            | Self::OrganisationUpdated { on, .. }
+            | Self::OrganisationDeactivated { on, .. } => *on,
+        }
+    }
 }
 
 /// An organisation as its events left it; `Default` (status `None`) means it does not exist.
@@ -186,7 +210,10 @@ pub struct OrganisationState {
     pub iati_type: String,
     pub iati_identifier: Option<String>,
     pub country: Option<String>,
+    pub registered_on: Option<Date>,
     pub deactivated_on: Option<Date>,
+    /// The business date of the latest change, which the next may not precede.
+    pub last_on: Option<Date>,
 }
 
 /// The decider.
@@ -213,6 +240,7 @@ impl Aggregate for Organisation {
             iati_type,
             iati_identifier,
             country,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -234,11 +262,15 @@ impl Aggregate for Organisation {
                 iati_type: iati_type.clone(),
                 iati_identifier: iati_identifier.clone(),
                 country: country.clone(),
+                on: *on,
             }]);
         }
 
         check_target_code(Self::NAME, state.status.is_some(), &state.id, command.id())?;
         let status = state.status.unwrap_or(S::Active);
+        if let Some(last) = state.last_on {
+            check_date_order("on", last, command.on())?;
+        }
         match command {
             C::Register { .. } => unreachable!("handled above"),
             C::Update {
@@ -297,6 +329,7 @@ impl Aggregate for Organisation {
                     iati_type,
                     iati_identifier,
                     country,
+                    on: command.on(),
                 }])
             }
             C::Deactivate { on, reason, .. } => {
@@ -323,6 +356,7 @@ impl Aggregate for Organisation {
                 iati_type,
                 iati_identifier,
                 country,
+                on,
             } => {
                 return OrganisationState {
                     id: id.clone(),
@@ -332,7 +366,9 @@ impl Aggregate for Organisation {
                     iati_type: iati_type.clone(),
                     iati_identifier: iati_identifier.clone(),
                     country: country.clone(),
+                    registered_on: Some(*on),
                     deactivated_on: None,
+                    last_on: Some(*on),
                 };
             }
             E::OrganisationUpdated {
@@ -341,8 +377,10 @@ impl Aggregate for Organisation {
                 iati_type,
                 iati_identifier,
                 country,
+                on,
                 ..
             } => {
+                state.last_on = Some(*on);
                 if let Some(v) = name {
                     state.name.clone_from(v);
                 }
@@ -362,6 +400,7 @@ impl Aggregate for Organisation {
             E::OrganisationDeactivated { on, .. } => {
                 state.status = Some(OrganisationStatus::Deactivated);
                 state.deactivated_on = Some(*on);
+                state.last_on = Some(*on);
             }
         }
         state
@@ -385,6 +424,7 @@ mod tests {
             iati_type: "40".into(),
             iati_identifier: Some("XM-DAC-41122".into()),
             country: Some("US".into()),
+            on: date(2025, 9, 1),
         }
     }
 
@@ -396,6 +436,7 @@ mod tests {
             iati_type: "40".into(),
             iati_identifier: Some("XM-DAC-41122".into()),
             country: Some("US".into()),
+            on: date(2025, 9, 1),
         }
     }
 
@@ -415,6 +456,7 @@ mod tests {
             iati_type: None,
             iati_identifier: None,
             country: None,
+            on: date(2025, 12, 31),
         }
     }
 
@@ -465,6 +507,7 @@ mod tests {
                     iati_type: "40".into(),
                     iati_identifier: None,
                     country: None,
+                    on: date(2025, 9, 1),
                 }]);
         assert_eq!(state.id, "UNOCT");
     }
@@ -612,6 +655,7 @@ mod tests {
                 iati_type: None,
                 iati_identifier: None,
                 country: Some("CH".into()),
+                on: date(2025, 12, 31),
             },
         ]);
         assert_eq!(
@@ -641,6 +685,7 @@ mod tests {
                 iati_type: None,
                 iati_identifier: Some("XM-OCHA-UNOCT".into()),
                 country: None,
+                on: date(2025, 12, 31),
             },
         ]);
         assert_eq!(state.name, "UNOCT");
@@ -707,6 +752,7 @@ mod tests {
                 iati_type: None,
                 iati_identifier: None,
                 country: None,
+                on: date(2025, 12, 31),
             }]);
         // Deactivated: nothing.
         given::<Organisation>(&[registered(), deactivated()])
@@ -740,6 +786,7 @@ mod tests {
                 iati_type: None,
                 iati_identifier: None,
                 country: None,
+                on: date(2025, 12, 31),
             },
             deactivated(),
         ];
@@ -749,7 +796,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<OrganisationEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<OrganisationEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

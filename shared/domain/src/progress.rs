@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
@@ -40,6 +40,8 @@ pub enum ProgressReportCommand {
         period_end: Date,
         narrative: String,
         actuals: Vec<ReportedActual>,
+        /// Business date.
+        on: Date,
     },
     /// Changes the given parts (`None` keeps them) of a draft, or of a returned report, which goes back
     /// to draft.
@@ -47,6 +49,7 @@ pub enum ProgressReportCommand {
         id: Uuid,
         narrative: Option<String>,
         actuals: Option<Vec<ReportedActual>>,
+        on: Date,
     },
     /// draft -> submitted.
     Submit {
@@ -76,6 +79,18 @@ impl ProgressReportCommand {
     }
 }
 
+impl Dated for ProgressReportCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Draft { on, .. }
+            | Self::Revise { on, .. }
+            | Self::Submit { on, .. }
+            | Self::Validate { on, .. }
+            | Self::Return { on, .. } => *on,
+        }
+    }
+}
+
 #[allow(
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
@@ -90,12 +105,15 @@ pub enum ProgressReportEvent {
         period_end: Date,
         narrative: String,
         actuals: Vec<ReportedActual>,
+        /// Business date.
+        on: Date,
     },
     /// Only the parts that changed are `Some`; the report is a draft afterwards.
     ProgressReportRevised {
         id: Uuid,
         narrative: Option<String>,
         actuals: Option<Vec<ReportedActual>>,
+        on: Date,
     },
     ProgressReportSubmitted {
         id: Uuid,
@@ -135,6 +153,16 @@ impl DomainEvent for ProgressReportEvent {
             Self::ProgressReportReturned { .. } => "progress_report_returned",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::ProgressReportDrafted { on, .. }
+            | Self::ProgressReportRevised { on, .. }
+            | Self::ProgressReportSubmitted { on, .. }
+            | Self::ProgressReportValidated { on, .. }
+            | Self::ProgressReportReturned { on, .. } => *on,
+        }
+    }
 }
 
 /// A progress report as its events left it; `Default` (status `None`) means it does not exist.
@@ -151,6 +179,7 @@ pub struct ProgressReportState {
     pub validated_on: Option<Date>,
     /// Why it was last returned.
     pub returned_reason: Option<String>,
+    pub drafted_on: Option<Date>,
     /// The business date of the latest dated move, which the next may not precede.
     pub last_on: Option<Date>,
 }
@@ -179,6 +208,7 @@ impl Aggregate for ProgressReport {
             period_end,
             narrative,
             actuals,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -196,6 +226,7 @@ impl Aggregate for ProgressReport {
                 period_end: *period_end,
                 narrative: narrative.clone(),
                 actuals: actuals.clone(),
+                on: *on,
             }]);
         }
 
@@ -211,11 +242,15 @@ impl Aggregate for ProgressReport {
         match command {
             C::Draft { .. } => unreachable!("handled above"),
             C::Revise {
-                narrative, actuals, ..
+                narrative,
+                actuals,
+                on,
+                ..
             } => {
                 if !matches!(status, S::Draft | S::Returned) {
                     return Err(DomainError::cannot("revise", Self::NAME, status));
                 }
+                check_on(on)?;
                 if let Some(n) = narrative {
                     check_text("narrative", n, MAX_NARRATIVE_CHARS)?;
                 }
@@ -236,6 +271,7 @@ impl Aggregate for ProgressReport {
                     id,
                     narrative,
                     actuals,
+                    on: *on,
                 }])
             }
             C::Submit { on, reason, .. } => {
@@ -288,6 +324,7 @@ impl Aggregate for ProgressReport {
                 period_end,
                 narrative,
                 actuals,
+                on,
             } => {
                 return ProgressReportState {
                     id: *id,
@@ -297,12 +334,18 @@ impl Aggregate for ProgressReport {
                     period_end: Some(*period_end),
                     narrative: narrative.clone(),
                     actuals: actuals.clone(),
+                    drafted_on: Some(*on),
+                    last_on: Some(*on),
                     ..ProgressReportState::default()
                 };
             }
             E::ProgressReportRevised {
-                narrative, actuals, ..
+                narrative,
+                actuals,
+                on,
+                ..
             } => {
+                state.last_on = Some(*on);
                 if let Some(n) = narrative {
                     state.narrative.clone_from(n);
                 }
@@ -380,6 +423,7 @@ mod tests {
             period_end: date(2026, 6, 30),
             narrative: "120 officers trained.".into(),
             actuals: vec![actual(120)],
+            on: date(2026, 7, 1),
         }
     }
 
@@ -391,6 +435,7 @@ mod tests {
             period_end: date(2026, 6, 30),
             narrative: "120 officers trained.".into(),
             actuals: vec![actual(120)],
+            on: date(2026, 7, 1),
         }
     }
 
@@ -436,6 +481,7 @@ mod tests {
                 id,
                 narrative: Some("120 officers trained, 40 women.".into()),
                 actuals: None,
+                on: date(2026, 12, 31),
             },
             C::Submit {
                 id,
@@ -577,12 +623,14 @@ mod tests {
             id: ID,
             narrative: None,
             actuals: Some(vec![actual(125)]),
+            on: d(2),
         };
         let state = given::<ProgressReport>(&events)
             .when(ProgressReportCommand::Revise {
                 id: ID,
                 narrative: Some("120 officers trained.".into()), // unchanged
                 actuals: Some(vec![actual(125)]),
+                on: d(2),
             })
             .then(std::slice::from_ref(&revised));
         assert_eq!(state.status, Some(ProgressReportStatus::Draft));
@@ -618,17 +666,20 @@ mod tests {
                 id: ID,
                 narrative: None,
                 actuals: None,
+                on: date(2026, 12, 31),
             })
             .then(&[ProgressReportEvent::ProgressReportRevised {
                 id: ID,
                 narrative: None,
                 actuals: None,
+                on: date(2026, 12, 31),
             }]);
         given::<ProgressReport>(&history(ProgressReportStatus::Draft))
             .when(ProgressReportCommand::Revise {
                 id: ID,
                 narrative: None,
                 actuals: Some(vec![actual(120)]),
+                on: date(2026, 12, 31),
             })
             .then(&[]);
         given::<ProgressReport>(&history(ProgressReportStatus::Draft))
@@ -636,6 +687,7 @@ mod tests {
                 id: ID,
                 narrative: Some(String::new()),
                 actuals: None,
+                on: date(2026, 12, 31),
             })
             .then_invalid("narrative");
         given::<ProgressReport>(&history(ProgressReportStatus::Draft))
@@ -643,6 +695,7 @@ mod tests {
                 id: ID,
                 narrative: None,
                 actuals: Some(vec![actual(1), actual(1)]),
+                on: date(2026, 12, 31),
             })
             .then_invalid("actuals");
     }
@@ -685,6 +738,7 @@ mod tests {
             id: ID,
             narrative: Some("n".into()),
             actuals: None,
+            on: date(2026, 12, 31),
         });
         let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
         seen.sort_unstable();
@@ -696,7 +750,8 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<ProgressReportEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<ProgressReportEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
+                    .unwrap(),
                 e
             );
         }

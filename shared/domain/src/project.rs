@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -112,6 +112,9 @@ pub struct Milestone {
     pub title: String,
     pub due: Date,
     pub done_on: Option<Date>,
+    /// The day it was added: it is not done before.
+    #[serde(default)]
+    pub added_on: Option<Date>,
 }
 
 /// An indicator as defined when its result is added.
@@ -143,6 +146,9 @@ pub struct ProjectResult {
     pub result_id: Uuid,
     pub title: String,
     pub indicators: Vec<Indicator>,
+    /// The day it was added: no actual is dated before.
+    #[serde(default)]
+    pub added_on: Option<Date>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +179,8 @@ pub enum ProjectCommand {
         budget: Option<Money>,
         needs: Vec<Uuid>,
         referrals: Vec<Uuid>,
+        /// The day it was created (business date).
+        on: Date,
     },
     /// Moves the ActivityStatus along an allowed move (1->2->3->4, {1,2,6}->5, 2<->6).
     ChangeStatus {
@@ -186,18 +194,24 @@ pub enum ProjectCommand {
         id: Uuid,
         referral_id: Uuid,
         need_id: Uuid,
+        /// The referral's activation date.
+        on: Date,
     },
     SetBudget {
         id: Uuid,
         budget: Money,
+        on: Date,
     },
     AddTransaction {
         id: Uuid,
         transaction_id: Uuid,
         kind: TransactionKind,
-        /// Positive.
+        /// Not zero; negative reverses an earlier transaction of the same kind (IATI allows it),
+        /// never taking a total below zero.
         value: Money,
-        date: Date,
+        /// The transaction date: its business date. Not before the project was created; a
+        /// disbursement or expenditure not before a commitment in its currency.
+        on: Date,
         provider: Option<String>,
         receiver: Option<String>,
         description: Option<String>,
@@ -207,6 +221,7 @@ pub enum ProjectCommand {
         milestone_id: Uuid,
         title: String,
         due: Date,
+        on: Date,
     },
     CompleteMilestone {
         id: Uuid,
@@ -219,6 +234,7 @@ pub enum ProjectCommand {
         title: String,
         /// At least one.
         indicators: Vec<IndicatorDef>,
+        on: Date,
     },
     /// Only for an indicator with a baseline.
     RecordIndicatorActual {
@@ -233,6 +249,7 @@ pub enum ProjectCommand {
         url: String,
         title: String,
         category: String,
+        on: Date,
     },
 }
 
@@ -249,6 +266,23 @@ impl ProjectCommand {
             | Self::AddResult { id, .. }
             | Self::RecordIndicatorActual { id, .. }
             | Self::AddDocument { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for ProjectCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Create { on, .. }
+            | Self::ChangeStatus { on, .. }
+            | Self::JoinReferral { on, .. }
+            | Self::SetBudget { on, .. }
+            | Self::AddTransaction { on, .. }
+            | Self::AddMilestone { on, .. }
+            | Self::CompleteMilestone { on, .. }
+            | Self::AddResult { on, .. }
+            | Self::RecordIndicatorActual { on, .. }
+            | Self::AddDocument { on, .. } => *on,
         }
     }
 }
@@ -274,6 +308,8 @@ pub enum ProjectEvent {
         budget: Option<Money>,
         needs: Vec<Uuid>,
         referrals: Vec<Uuid>,
+        /// The day it was created (business date).
+        on: Date,
     },
     ProjectStatusChanged {
         id: Uuid,
@@ -286,10 +322,13 @@ pub enum ProjectEvent {
         id: Uuid,
         referral_id: Uuid,
         need_id: Uuid,
+        /// The referral's activation date.
+        on: Date,
     },
     ProjectBudgetSet {
         id: Uuid,
         budget: Money,
+        on: Date,
     },
     ProjectTransactionAdded {
         id: Uuid,
@@ -300,6 +339,7 @@ pub enum ProjectEvent {
         milestone_id: Uuid,
         title: String,
         due: Date,
+        on: Date,
     },
     ProjectMilestoneCompleted {
         id: Uuid,
@@ -311,6 +351,7 @@ pub enum ProjectEvent {
         result_id: Uuid,
         title: String,
         indicators: Vec<IndicatorDef>,
+        on: Date,
     },
     ProjectIndicatorActualRecorded {
         id: Uuid,
@@ -322,6 +363,7 @@ pub enum ProjectEvent {
     ProjectDocumentAdded {
         id: Uuid,
         document: Document,
+        on: Date,
     },
 }
 
@@ -356,6 +398,21 @@ impl DomainEvent for ProjectEvent {
             Self::ProjectDocumentAdded { .. } => "project_document_added",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
+            Self::ProjectCreated { on, .. }
+            | Self::ProjectStatusChanged { on, .. }
+            | Self::ProjectReferralJoined { on, .. }
+            | Self::ProjectBudgetSet { on, .. }
+            | Self::ProjectMilestoneAdded { on, .. }
+            | Self::ProjectMilestoneCompleted { on, .. }
+            | Self::ProjectResultAdded { on, .. }
+            | Self::ProjectIndicatorActualRecorded { on, .. }
+            | Self::ProjectDocumentAdded { on, .. } => *on,
+        }
+    }
 }
 
 /// A project as its events left it; `Default` (status `None`) means it does not exist.
@@ -385,7 +442,11 @@ pub struct ProjectState {
     pub milestones: Vec<Milestone>,
     pub results: Vec<ProjectResult>,
     pub documents: Vec<Document>,
-    /// The date of the latest status change, which the next may not precede.
+    pub created_on: Option<Date>,
+    /// The business date of the latest change to the project itself (creation, status, budget,
+    /// milestones, results, documents added), which the next may not precede. Transactions,
+    /// completed milestones and indicator actuals are records of their own dates and may be
+    /// entered late (see ARCHITECTURE.md, "Two times").
     pub last_on: Option<Date>,
 }
 
@@ -428,6 +489,7 @@ impl Aggregate for Project {
             budget,
             needs,
             referrals,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -461,6 +523,7 @@ impl Aggregate for Project {
                 budget: budget.clone(),
                 needs: needs.clone(),
                 referrals: referrals.clone(),
+                on: *on,
             }]);
         }
 
@@ -474,6 +537,18 @@ impl Aggregate for Project {
                 Ok(())
             }
         };
+        // A change to the project itself may not go back before the last one.
+        let in_order = |on: &Date| {
+            state
+                .last_on
+                .map_or(Ok(()), |last| check_date_order("on", last, *on))
+        };
+        // A record of its own date may be entered late, but not before the project existed.
+        let after_creation = |on: &Date| {
+            state
+                .created_on
+                .map_or(Ok(()), |created| check_date_order("on", created, *on))
+        };
         match command {
             C::Create { .. } => unreachable!("handled above"),
             C::ChangeStatus { to, on, reason, .. } => {
@@ -484,9 +559,7 @@ impl Aggregate for Project {
                         status_label(status),
                     ));
                 }
-                if let Some(last) = state.last_on {
-                    check_date_order("on", last, *on)?;
-                }
+                in_order(on)?;
                 check_reason(reason.as_deref())?;
                 Ok(vec![E::ProjectStatusChanged {
                     id,
@@ -499,6 +572,7 @@ impl Aggregate for Project {
             C::JoinReferral {
                 referral_id,
                 need_id,
+                on,
                 ..
             } => {
                 open("join a referral to")?;
@@ -507,34 +581,40 @@ impl Aggregate for Project {
                 if state.referrals.contains(referral_id) && state.needs.contains(need_id) {
                     return Ok(vec![]);
                 }
+                // Derived from the referral's activation, which may be entered late.
+                after_creation(on)?;
                 Ok(vec![E::ProjectReferralJoined {
                     id,
                     referral_id: *referral_id,
                     need_id: *need_id,
+                    on: *on,
                 }])
             }
-            C::SetBudget { budget, .. } => {
+            C::SetBudget { budget, on, .. } => {
                 open("set the budget of")?;
                 check_positive("budget", budget)?;
                 if state.budget.as_ref() == Some(budget) {
                     return Ok(vec![]);
                 }
+                in_order(on)?;
                 Ok(vec![E::ProjectBudgetSet {
                     id,
                     budget: budget.clone(),
+                    on: *on,
                 }])
             }
             C::AddTransaction {
                 transaction_id,
                 kind,
                 value,
-                date,
+                on: date,
                 provider,
                 receiver,
                 description,
                 ..
             } => {
                 open("add a transaction to")?;
+                after_creation(date)?;
                 check_id("transaction_id", *transaction_id)?;
                 if state
                     .transactions
@@ -546,17 +626,18 @@ impl Aggregate for Project {
                         format!("transaction {transaction_id} is already recorded"),
                     ));
                 }
-                check_positive("value", value)?;
-                for (field, text, max) in [
-                    ("provider", provider, MAX_PARTY_CHARS),
-                    ("receiver", receiver, MAX_PARTY_CHARS),
-                    ("description", description, MAX_DESCRIPTION_CHARS),
-                ] {
-                    if let Some(t) = text {
-                        check_text(field, t, max)?;
-                    }
+                check_currency_of("value", value)?;
+                if value.amount_minor == 0 {
+                    return Err(DomainError::invalid(
+                        "value",
+                        "must not be zero (a negative value reverses an earlier transaction)",
+                    ));
                 }
-                check_transaction_totals(state, *kind, value)?;
+                if let Some(t) = description {
+                    check_text("description", t, MAX_DESCRIPTION_CHARS)?;
+                }
+                check_parties(state, *kind, provider.as_deref(), receiver.as_deref())?;
+                check_transaction_totals(state, *kind, value, *date)?;
                 Ok(vec![E::ProjectTransactionAdded {
                     id,
                     transaction: Transaction {
@@ -574,9 +655,11 @@ impl Aggregate for Project {
                 milestone_id,
                 title,
                 due,
+                on,
                 ..
             } => {
                 open("add a milestone to")?;
+                in_order(on)?;
                 check_id("milestone_id", *milestone_id)?;
                 if state
                     .milestones
@@ -594,6 +677,7 @@ impl Aggregate for Project {
                     milestone_id: *milestone_id,
                     title: title.trim().to_owned(),
                     due: *due,
+                    on: *on,
                 }])
             }
             C::CompleteMilestone {
@@ -616,6 +700,12 @@ impl Aggregate for Project {
                         format!("milestone {milestone_id} was completed on {done}"),
                     ));
                 }
+                // A completion may be recorded late, but a milestone is not done before it
+                // was set.
+                match m.added_on {
+                    Some(added) => check_date_order("on", added, *on)?,
+                    None => after_creation(on)?,
+                }
                 Ok(vec![E::ProjectMilestoneCompleted {
                     id,
                     milestone_id: *milestone_id,
@@ -626,9 +716,11 @@ impl Aggregate for Project {
                 result_id,
                 title,
                 indicators,
+                on,
                 ..
             } => {
                 open("add a result to")?;
+                in_order(on)?;
                 check_id("result_id", *result_id)?;
                 if state.results.iter().any(|r| r.result_id == *result_id) {
                     return Err(DomainError::invalid(
@@ -643,6 +735,7 @@ impl Aggregate for Project {
                     result_id: *result_id,
                     title: title.trim().to_owned(),
                     indicators: indicators.clone(),
+                    on: *on,
                 }])
             }
             C::RecordIndicatorActual {
@@ -672,6 +765,10 @@ impl Aggregate for Project {
                         "an indicator actual needs a baseline",
                     ));
                 }
+                match result.added_on {
+                    Some(added) => check_date_order("on", added, *on)?,
+                    None => after_creation(on)?,
+                }
                 Ok(vec![E::ProjectIndicatorActualRecorded {
                     id,
                     result_id: *result_id,
@@ -684,9 +781,11 @@ impl Aggregate for Project {
                 url,
                 title,
                 category,
+                on,
                 ..
             } => {
                 open("add a document to")?;
+                in_order(on)?;
                 check_url(url)?;
                 if state.documents.iter().any(|d| d.url == *url) {
                     return Err(DomainError::invalid(
@@ -703,6 +802,7 @@ impl Aggregate for Project {
                         title: title.trim().to_owned(),
                         category: category.clone(),
                     },
+                    on: *on,
                 }])
             }
         }
@@ -726,6 +826,7 @@ impl Aggregate for Project {
                 budget,
                 needs,
                 referrals,
+                on,
             } => {
                 return ProjectState {
                     id: *id,
@@ -742,6 +843,8 @@ impl Aggregate for Project {
                     budget: budget.clone(),
                     needs: needs.clone(),
                     referrals: referrals.clone(),
+                    created_on: Some(*on),
+                    last_on: Some(*on),
                     ..ProjectState::default()
                 };
             }
@@ -770,7 +873,10 @@ impl Aggregate for Project {
                     state.needs.push(*need_id);
                 }
             }
-            E::ProjectBudgetSet { budget, .. } => state.budget = Some(budget.clone()),
+            E::ProjectBudgetSet { budget, on, .. } => {
+                state.budget = Some(budget.clone());
+                state.last_on = Some(*on);
+            }
             E::ProjectTransactionAdded { transaction, .. } => {
                 let totals = match transaction.kind {
                     TransactionKind::Pledge => &mut state.pledged,
@@ -786,13 +892,18 @@ impl Aggregate for Project {
                 milestone_id,
                 title,
                 due,
+                on,
                 ..
-            } => state.milestones.push(Milestone {
-                milestone_id: *milestone_id,
-                title: title.clone(),
-                due: *due,
-                done_on: None,
-            }),
+            } => {
+                state.milestones.push(Milestone {
+                    milestone_id: *milestone_id,
+                    title: title.clone(),
+                    due: *due,
+                    done_on: None,
+                    added_on: Some(*on),
+                });
+                state.last_on = Some(*on);
+            }
             E::ProjectMilestoneCompleted {
                 milestone_id, on, ..
             } => {
@@ -808,18 +919,23 @@ impl Aggregate for Project {
                 result_id,
                 title,
                 indicators,
+                on,
                 ..
-            } => state.results.push(ProjectResult {
-                result_id: *result_id,
-                title: title.clone(),
-                indicators: indicators
-                    .iter()
-                    .map(|def| Indicator {
-                        def: def.clone(),
-                        actuals: vec![],
-                    })
-                    .collect(),
-            }),
+            } => {
+                state.results.push(ProjectResult {
+                    result_id: *result_id,
+                    title: title.clone(),
+                    indicators: indicators
+                        .iter()
+                        .map(|def| Indicator {
+                            def: def.clone(),
+                            actuals: vec![],
+                        })
+                        .collect(),
+                    added_on: Some(*on),
+                });
+                state.last_on = Some(*on);
+            }
             E::ProjectIndicatorActualRecorded {
                 result_id,
                 indicator_id,
@@ -840,7 +956,10 @@ impl Aggregate for Project {
                     });
                 }
             }
-            E::ProjectDocumentAdded { document, .. } => state.documents.push(document.clone()),
+            E::ProjectDocumentAdded { document, on, .. } => {
+                state.documents.push(document.clone());
+                state.last_on = Some(*on);
+            }
         }
         state
     }
@@ -917,42 +1036,156 @@ fn check_positive(field: &str, money: &Money) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Disbursements may not exceed commitments, nor expenditure disbursements, per currency; no total may
-/// overflow.
+/// The transaction's parties: a provider is named and takes part in the project (the money
+/// is its own); a receiver, when named, takes part too, except for expenditure, which a
+/// participant pays out to anyone (a supplier, a trainer).
+fn check_parties(
+    state: &ProjectState,
+    kind: TransactionKind,
+    provider: Option<&str>,
+    receiver: Option<&str>,
+) -> Result<(), DomainError> {
+    let participates = |org: &str| state.participating.iter().any(|p| p.organisation == org);
+    let Some(provider) = provider else {
+        return Err(DomainError::invalid(
+            "provider",
+            "is required: name the participating organisation whose money it is",
+        ));
+    };
+    check_text("provider", provider, MAX_PARTY_CHARS)?;
+    if !participates(provider) {
+        return Err(DomainError::invalid(
+            "provider",
+            format!("{provider} does not take part in the project"),
+        ));
+    }
+    if let Some(receiver) = receiver {
+        check_text("receiver", receiver, MAX_PARTY_CHARS)?;
+        if kind != TransactionKind::Expenditure && !participates(receiver) {
+            return Err(DomainError::invalid(
+                "receiver",
+                format!("{receiver} does not take part in the project"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn kind_index(kind: TransactionKind) -> usize {
+    match kind {
+        TransactionKind::Pledge => 0,
+        TransactionKind::Commitment => 1,
+        TransactionKind::Disbursement => 2,
+        TransactionKind::Expenditure => 3,
+    }
+}
+
+/// The money rules, per currency, on the transaction's date and on every later date a
+/// transaction is recorded for (a late transaction changes the totals of every day after it):
+/// no total below zero (a reversal undoes at most what was recorded), no disbursement before a
+/// commitment, disbursements never above commitments, expenditure never above disbursements,
+/// and no total too large to count.
 fn check_transaction_totals(
     state: &ProjectState,
     kind: TransactionKind,
     value: &Money,
+    date: Date,
 ) -> Result<(), DomainError> {
-    let totals = match kind {
-        TransactionKind::Pledge => &state.pledged,
-        TransactionKind::Commitment => &state.committed,
-        TransactionKind::Disbursement => &state.disbursed,
-        TransactionKind::Expenditure => &state.expended,
-    };
-    let mut after = totals.clone();
-    after
-        .add(value)
-        .map_err(|_| DomainError::invalid("value", format!("total {kind} would be too large")))?;
     let currency = value.currency.as_str();
-    let total = after.money(currency);
-    let (cap, cap_name) = match kind {
-        TransactionKind::Disbursement => (state.committed.money(currency), "committed"),
-        TransactionKind::Expenditure => (state.disbursed.money(currency), "disbursed"),
-        TransactionKind::Pledge | TransactionKind::Commitment => return Ok(()),
+    if matches!(
+        kind,
+        TransactionKind::Disbursement | TransactionKind::Expenditure
+    ) && value.amount_minor > 0
+    {
+        let first_commitment = state
+            .transactions
+            .iter()
+            .filter(|t| t.kind == TransactionKind::Commitment && t.value.currency == currency)
+            .map(|t| t.date)
+            .min();
+        match first_commitment {
+            None => {
+                return Err(DomainError::invalid(
+                    "value",
+                    format!(
+                        "no commitment in {currency} is recorded: commit before you {}",
+                        verb(kind)
+                    ),
+                ));
+            }
+            Some(first) if date < first => {
+                return Err(DomainError::invalid(
+                    "on",
+                    format!(
+                        "{date} is before the project's first commitment in {currency} ({first})"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let new = Transaction {
+        transaction_id: Uuid::nil(),
+        kind,
+        value: value.clone(),
+        date,
+        provider: None,
+        receiver: None,
+        description: None,
     };
-    if total.amount_minor > cap.amount_minor {
-        let verb = if kind == TransactionKind::Disbursement {
-            "disbursed"
-        } else {
-            "expended"
-        };
-        return Err(DomainError::invalid(
-            "value",
-            format!("total {verb} would be {total}, above the {cap} {cap_name}"),
-        ));
+    let mut with: Vec<Transaction> = state.transactions.clone();
+    with.push(new);
+    let mut days: Vec<Date> = with.iter().map(|t| t.date).filter(|d| *d >= date).collect();
+    days.sort_unstable();
+    days.dedup();
+    for day in days {
+        let mut totals: [Totals; 4] = Default::default();
+        for t in with.iter().filter(|t| t.date <= day) {
+            totals[kind_index(t.kind)].add(&t.value).map_err(|_| {
+                DomainError::invalid("value", format!("total {} would be too large", t.kind))
+            })?;
+        }
+        let [_, committed, disbursed, expended] = &totals;
+        let total = totals[kind_index(kind)].money(currency);
+        if total.amount_minor < 0 {
+            return Err(DomainError::invalid(
+                "value",
+                format!(
+                    "total {kind} on {day} would be {total}: a reversal may not take a total below zero"
+                ),
+            ));
+        }
+        let checks = [
+            (
+                disbursed.money(currency),
+                committed.money(currency),
+                "disbursed",
+                "committed",
+            ),
+            (
+                expended.money(currency),
+                disbursed.money(currency),
+                "expended",
+                "disbursed",
+            ),
+        ];
+        for (amount, cap, what, cap_name) in checks {
+            if amount.amount_minor > cap.amount_minor {
+                return Err(DomainError::invalid(
+                    "value",
+                    format!("total {what} on {day} would be {amount}, above the {cap} {cap_name}"),
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+fn verb(kind: TransactionKind) -> &'static str {
+    match kind {
+        TransactionKind::Expenditure => "spend",
+        _ => "disburse",
+    }
 }
 
 fn check_indicators(indicators: &[IndicatorDef]) -> Result<(), DomainError> {
@@ -1076,6 +1309,7 @@ mod tests {
             budget: Some(usd(10_000_000)),
             needs: vec![NEED],
             referrals: vec![REFERRAL],
+            on: date(2025, 12, 1),
         }
     }
 
@@ -1094,6 +1328,7 @@ mod tests {
             budget: Some(usd(10_000_000)),
             needs: vec![NEED],
             referrals: vec![REFERRAL],
+            on: date(2025, 12, 1),
         }
     }
 
@@ -1136,7 +1371,7 @@ mod tests {
             transaction_id: Uuid::from_u128(0x1000 + n),
             kind,
             value,
-            date: d(3, 1),
+            on: d(3, 1),
             provider: Some("EU-DEVCO".into()),
             receiver: Some("UNOCT".into()),
             description: None,
@@ -1179,6 +1414,7 @@ mod tests {
                     target: 100,
                 },
             ],
+            on: date(2025, 12, 1),
         }
     }
 
@@ -1188,6 +1424,7 @@ mod tests {
             milestone_id: MILESTONE,
             title: "Curriculum agreed".into(),
             due,
+            on: date(2025, 12, 1),
         }
     }
 
@@ -1198,10 +1435,12 @@ mod tests {
                 id: ID,
                 referral_id: Uuid::from_u128(0xA2),
                 need_id: Uuid::from_u128(0xC2),
+                on: d(12, 31),
             },
             ProjectCommand::SetBudget {
                 id: ID,
                 budget: usd(12_000_000),
+                on: d(12, 31),
             },
             transaction(TransactionKind::Commitment, 1, usd(100)),
             ProjectCommand::AddMilestone {
@@ -1209,6 +1448,7 @@ mod tests {
                 milestone_id: Uuid::from_u128(0x62),
                 title: "Training done".into(),
                 due: d(6, 1),
+                on: d(12, 31),
             },
             ProjectCommand::AddResult {
                 id: ID,
@@ -1221,12 +1461,14 @@ mod tests {
                     baseline: None,
                     target: 1,
                 }],
+                on: d(12, 31),
             },
             ProjectCommand::AddDocument {
                 id: ID,
                 url: "https://example.org/report.pdf".into(),
                 title: "Inception report".into(),
                 category: "A07".into(),
+                on: d(12, 31),
             },
         ]
     }
@@ -1247,6 +1489,7 @@ mod tests {
             .when(ProjectCommand::SetBudget {
                 id: Uuid::from_u128(0x92),
                 budget: usd(1),
+                on: date(2025, 12, 1),
             })
             .then_invalid("id");
     }
@@ -1507,11 +1750,13 @@ mod tests {
                 id: ID,
                 referral_id: Uuid::from_u128(0xA2),
                 need_id: NEED,
+                on: date(2025, 12, 1),
             })
             .then(&[ProjectEvent::ProjectReferralJoined {
                 id: ID,
                 referral_id: Uuid::from_u128(0xA2),
                 need_id: NEED,
+                on: date(2025, 12, 1),
             }]);
         assert_eq!(state.referrals, [REFERRAL, Uuid::from_u128(0xA2)]);
         assert_eq!(state.needs, [NEED], "the need is listed once");
@@ -1520,6 +1765,7 @@ mod tests {
                 id: ID,
                 referral_id: REFERRAL,
                 need_id: NEED,
+                on: date(2025, 12, 1),
             })
             .then(&[]);
         given::<Project>(&[created()])
@@ -1527,6 +1773,7 @@ mod tests {
                 id: ID,
                 referral_id: Uuid::nil(),
                 need_id: NEED,
+                on: date(2025, 12, 1),
             })
             .then_invalid("referral_id");
     }
@@ -1537,6 +1784,7 @@ mod tests {
             .when(ProjectCommand::SetBudget {
                 id: ID,
                 budget: usd(10_000_000),
+                on: date(2025, 12, 1),
             })
             .then(&[]);
         for budget in [
@@ -1548,7 +1796,11 @@ mod tests {
             },
         ] {
             given::<Project>(&[created()])
-                .when(ProjectCommand::SetBudget { id: ID, budget })
+                .when(ProjectCommand::SetBudget {
+                    id: ID,
+                    budget,
+                    on: date(2025, 12, 1),
+                })
                 .then_invalid("budget");
         }
     }
@@ -1586,20 +1838,20 @@ mod tests {
             .when(transaction(K::Disbursement, 8, usd(1)))
             .then_error(DomainError::invalid(
                 "value",
-                "total disbursed would be 80000.01 USD, above the 80000.00 USD committed",
+                "total disbursed on 2026-03-01 would be 80000.01 USD, above the 80000.00 USD committed",
             ));
         // USD commitments do not cover a GBP disbursement.
         given::<Project>(&events)
             .when(transaction(K::Disbursement, 8, money(1, "GBP")))
             .then_error(DomainError::invalid(
                 "value",
-                "total disbursed would be 0.01 GBP, above the 0.00 GBP committed",
+                "no commitment in GBP is recorded: commit before you disburse",
             ));
         given::<Project>(&events)
             .when(transaction(K::Expenditure, 8, money(1_000_001, "EUR")))
             .then_error(DomainError::invalid(
                 "value",
-                "total expended would be 10000.01 EUR, above the 10000.00 EUR disbursed",
+                "total expended on 2026-03-01 would be 10000.01 EUR, above the 10000.00 EUR disbursed",
             ));
         // Ids are unique; values positive and in a known currency.
         given::<Project>(&events)
@@ -1623,7 +1875,7 @@ mod tests {
                 transaction_id: Uuid::from_u128(0x2000),
                 kind: K::Commitment,
                 value: usd(1),
-                date: d(3, 1),
+                on: d(3, 1),
                 provider: Some(" ".into()),
                 receiver: None,
                 description: None,
@@ -1632,6 +1884,165 @@ mod tests {
         given::<Project>(&events)
             .when(transaction(K::Commitment, 9, usd(i64::MAX)))
             .then_invalid("value");
+    }
+
+    /// A transaction of `kind` worth `value`, dated `on`, provided by EU-DEVCO to UNOCT.
+    fn dated(
+        kind: TransactionKind,
+        n: u128,
+        value: Money,
+        on: Date,
+    ) -> (ProjectCommand, ProjectEvent) {
+        let ProjectCommand::AddTransaction { .. } = transaction(kind, n, value.clone()) else {
+            unreachable!()
+        };
+        let command = ProjectCommand::AddTransaction {
+            id: ID,
+            transaction_id: Uuid::from_u128(0x1000 + n),
+            kind,
+            value: value.clone(),
+            on,
+            provider: Some("EU-DEVCO".into()),
+            receiver: Some("UNOCT".into()),
+            description: None,
+        };
+        let event = ProjectEvent::ProjectTransactionAdded {
+            id: ID,
+            transaction: Transaction {
+                transaction_id: Uuid::from_u128(0x1000 + n),
+                kind,
+                value,
+                date: on,
+                provider: Some("EU-DEVCO".into()),
+                receiver: Some("UNOCT".into()),
+                description: None,
+            },
+        };
+        (command, event)
+    }
+
+    #[test]
+    fn transactions_entered_late_keep_every_day_in_order() {
+        use TransactionKind as K;
+        let mut events = history(ActivityStatus::Implementation);
+        // A commitment on 1 March, then a disbursement on 1 May, entered in that order.
+        for (kind, n, value, on) in [
+            (K::Commitment, 1, usd(1_000_000), d(3, 1)),
+            (K::Disbursement, 2, usd(600_000), d(5, 1)),
+        ] {
+            let (command, event) = dated(kind, n, value, on);
+            given::<Project>(&events)
+                .when(command)
+                .then(std::slice::from_ref(&event));
+            events.push(event);
+        }
+        // Entered late but dated before the project existed: refused by date.
+        let (late, _) = dated(K::Commitment, 3, usd(1), date(2025, 11, 30));
+        given::<Project>(&events).when(late).then_invalid("on");
+        // A disbursement dated before the first commitment: refused, naming the date.
+        let (early, _) = dated(K::Disbursement, 3, usd(1), d(2, 15));
+        given::<Project>(&events)
+            .when(early)
+            .then_error(DomainError::invalid(
+                "on",
+                "2026-02-15 is before the project's first commitment in USD (2026-03-01)",
+            ));
+        // A late disbursement on 1 April fits April, but with May's it would pass what was
+        // committed by then: refused for the first day it breaks.
+        let (april, _) = dated(K::Disbursement, 3, usd(500_000), d(4, 1));
+        given::<Project>(&events)
+            .when(april)
+            .then_error(DomainError::invalid(
+                "value",
+                "total disbursed on 2026-05-01 would be 11000.00 USD, above the 10000.00 USD committed",
+            ));
+        // A late one that fits every day is taken, and the totals count it.
+        let (april, event) = dated(K::Disbursement, 3, usd(400_000), d(4, 1));
+        let state = given::<Project>(&events)
+            .when(april)
+            .then(std::slice::from_ref(&event));
+        assert_eq!(state.disbursed.get("USD"), 1_000_000);
+        events.push(event);
+        // A wrong amount is corrected by a reversal (a negative value), never below zero.
+        let (reversal, event) = dated(K::Disbursement, 4, usd(-400_000), d(6, 1));
+        let state = given::<Project>(&events)
+            .when(reversal)
+            .then(std::slice::from_ref(&event));
+        assert_eq!(state.disbursed.get("USD"), 600_000);
+        events.push(event);
+        let (too_much, _) = dated(K::Disbursement, 5, usd(-600_001), d(6, 2));
+        given::<Project>(&events)
+            .when(too_much)
+            .then_invalid("value");
+        // A commitment reversal may not leave disbursements above commitments.
+        let (uncommit, _) = dated(K::Commitment, 5, usd(-400_001), d(6, 2));
+        given::<Project>(&events)
+            .when(uncommit)
+            .then_invalid("value");
+    }
+
+    #[test]
+    fn the_parties_to_a_transaction_take_part_in_the_project() {
+        use TransactionKind as K;
+        let events = history(ActivityStatus::Implementation);
+        let with =
+            |provider: Option<&str>, receiver: Option<&str>, kind| ProjectCommand::AddTransaction {
+                id: ID,
+                transaction_id: Uuid::from_u128(0x3000),
+                kind,
+                value: usd(100),
+                on: d(3, 1),
+                provider: provider.map(str::to_owned),
+                receiver: receiver.map(str::to_owned),
+                description: None,
+            };
+        given::<Project>(&events)
+            .when(with(None, Some("UNOCT"), K::Pledge))
+            .then_invalid("provider");
+        given::<Project>(&events)
+            .when(with(Some("UNDP"), Some("UNOCT"), K::Pledge))
+            .then_error(DomainError::invalid(
+                "provider",
+                "UNDP does not take part in the project",
+            ));
+        given::<Project>(&events)
+            .when(with(Some("EU-DEVCO"), Some("ACME"), K::Commitment))
+            .then_invalid("receiver");
+        // Expenditure goes to whoever the implementer pays.
+        let mut events = events;
+        for (kind, n) in [(K::Commitment, 1), (K::Disbursement, 2)] {
+            let (c, e) = dated(kind, n, usd(100), d(3, 1));
+            given::<Project>(&events)
+                .when(c)
+                .then(std::slice::from_ref(&e));
+            events.push(e);
+        }
+        let spent = ProjectCommand::AddTransaction {
+            id: ID,
+            transaction_id: Uuid::from_u128(0x3001),
+            kind: K::Expenditure,
+            value: usd(100),
+            on: d(3, 2),
+            provider: Some("UNOCT".into()),
+            receiver: Some("Hotel Nairobi Ltd".into()),
+            description: None,
+        };
+        assert!(Project::decide(&crate::fold::<Project>(&events), &spent).is_ok());
+    }
+
+    #[test]
+    fn changes_to_the_project_itself_do_not_go_back() {
+        let events = history(ActivityStatus::Implementation);
+        given::<Project>(&events)
+            .when(ProjectCommand::SetBudget {
+                id: ID,
+                budget: usd(5),
+                on: d(1, 31),
+            })
+            .then_error(DomainError::invalid(
+                "on",
+                "must not be before 2026-02-01, got 2026-01-31",
+            ));
     }
 
     #[test]
@@ -1659,6 +2070,7 @@ mod tests {
                 milestone_id: MILESTONE,
                 title: " Curriculum agreed ".into(),
                 due: d(3, 1),
+                on: date(2025, 12, 1),
             })
             .then(&[milestone_added(d(3, 1))]);
         assert!(
@@ -1673,6 +2085,7 @@ mod tests {
                 milestone_id: MILESTONE,
                 title: "again".into(),
                 due: d(3, 1),
+                on: date(2025, 12, 1),
             })
             .then_invalid("milestone_id");
         given::<Project>(&events)
@@ -1681,6 +2094,7 @@ mod tests {
                 milestone_id: Uuid::from_u128(0x63),
                 title: String::new(),
                 due: d(3, 1),
+                on: date(2025, 12, 1),
             })
             .then_invalid("title");
         let done = ProjectEvent::ProjectMilestoneCompleted {
@@ -1742,6 +2156,7 @@ mod tests {
                 result_id: RESULT,
                 title: "Officers screen passengers".into(),
                 indicators: indicators.clone(),
+                on: date(2025, 12, 1),
             })
             .then(&[result_added()]);
         let events = [created(), result_added()];
@@ -1811,6 +2226,7 @@ mod tests {
                 result_id,
                 title: title.into(),
                 indicators,
+                on: date(2025, 12, 1),
             }
         };
         let other = Uuid::from_u128(0x7A);
@@ -1861,6 +2277,7 @@ mod tests {
             url: url.into(),
             title: title.into(),
             category: category.into(),
+            on: date(2025, 12, 1),
         };
         let added = ProjectEvent::ProjectDocumentAdded {
             id: ID,
@@ -1869,6 +2286,7 @@ mod tests {
                 title: "Annual report".into(),
                 category: "A01".into(),
             },
+            on: date(2025, 12, 1),
         };
         let state = given::<Project>(&[created()])
             .when(add("https://example.org/a.pdf", "Annual report ", "A01"))
@@ -1903,10 +2321,12 @@ mod tests {
                 id: ID,
                 referral_id: REFERRAL,
                 need_id: NEED,
+                on: date(2025, 12, 1),
             },
             ProjectEvent::ProjectBudgetSet {
                 id: ID,
                 budget: usd(1),
+                on: date(2025, 12, 1),
             },
             added(TransactionKind::Commitment, 1, usd(5)),
             milestone_added(d(3, 1)),
@@ -1930,6 +2350,7 @@ mod tests {
                     title: "t".into(),
                     category: "A01".into(),
                 },
+                on: date(2025, 12, 1),
             },
         ]);
         let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
@@ -1938,7 +2359,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<ProjectEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<ProjectEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -123,7 +123,7 @@ pub enum RateTableCommand {
     /// already recorded may not be changed (recording the very same rates again is a no-op).
     Record {
         id: Uuid,
-        as_of: Date,
+        on: Date,
         /// Each currency once; USD is implied at 1 and may not be listed.
         rates: Vec<Rate>,
     },
@@ -133,6 +133,17 @@ impl RateTableCommand {
     pub fn id(&self) -> Uuid {
         match self {
             Self::Record { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for RateTableCommand {
+    /// The day the rates hold for. Tables are additive (one per date, never overwritten), so a
+    /// table may be recorded late for an earlier date: the rule that dates never go back does
+    /// not apply here.
+    fn on(&self) -> Date {
+        match self {
+            Self::Record { on, .. } => *on,
         }
     }
 }
@@ -156,6 +167,12 @@ impl DomainEvent for RateTableEvent {
     fn kind(&self) -> &'static str {
         match self {
             Self::RatesRecorded { .. } => "rates_recorded",
+        }
+    }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::RatesRecorded { as_of, .. } => *as_of,
         }
     }
 }
@@ -190,7 +207,11 @@ impl Aggregate for RateTable {
         state: &RateTableState,
         command: &RateTableCommand,
     ) -> Result<Vec<RateTableEvent>, DomainError> {
-        let RateTableCommand::Record { id, as_of, rates } = command;
+        let RateTableCommand::Record {
+            id,
+            on: as_of,
+            rates,
+        } = command;
         check_id("id", *id)?;
         if !state.tables.is_empty() {
             check_target(Self::NAME, true, state.id, *id)?;
@@ -210,7 +231,7 @@ impl Aggregate for RateTable {
                 return Ok(vec![]);
             }
             return Err(DomainError::invalid(
-                "as_of",
+                "on",
                 format!("a table as of {as_of} is already recorded and is never overwritten"),
             ));
         }
@@ -364,12 +385,8 @@ mod tests {
         }
     }
 
-    fn record(as_of: Date, rates: Vec<Rate>) -> RateTableCommand {
-        RateTableCommand::Record {
-            id: ID,
-            as_of,
-            rates,
-        }
+    fn record(on: Date, rates: Vec<Rate>) -> RateTableCommand {
+        RateTableCommand::Record { id: ID, on, rates }
     }
 
     fn recorded(as_of: Date, rates: Vec<Rate>) -> RateTableEvent {
@@ -471,11 +488,11 @@ mod tests {
             .then(&[]);
         given::<RateTable>(std::slice::from_ref(&first))
             .when(record(date(2025, 1, 1), vec![rate("EUR", "0.91")]))
-            .then_invalid("as_of");
+            .then_invalid("on");
         given::<RateTable>(&[first])
             .when(RateTableCommand::Record {
                 id: Uuid::from_u128(0xE2),
-                as_of: date(2025, 2, 1),
+                on: date(2025, 2, 1),
                 rates: vec![rate("EUR", "0.9")],
             })
             .then_invalid("id");
@@ -511,7 +528,7 @@ mod tests {
                 "id",
                 RateTableCommand::Record {
                     id: Uuid::nil(),
-                    as_of: on,
+                    on,
                     rates: vec![rate("EUR", "1")],
                 },
             ),
@@ -644,7 +661,7 @@ mod tests {
         assert_eq!(RateTableEvent::KINDS, [e.kind()]);
         let enc = encode(&e);
         assert_eq!(
-            decode::<RateTableEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+            decode::<RateTableEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
             e
         );
     }

@@ -4,7 +4,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -65,8 +65,10 @@ pub enum RecommendationCommand {
         text: String,
         /// 1 (high) .. 3 (low).
         priority: u8,
+        /// The day it was recorded (business date).
+        on: Date,
     },
-    /// Moves the status; `on` may not be before the previous update's.
+    /// Moves the status; `on` may not be before the previous update's (or the recording).
     UpdateStatus {
         id: Uuid,
         to: RecommendationStatus,
@@ -80,6 +82,14 @@ impl RecommendationCommand {
     pub fn id(&self) -> Uuid {
         match self {
             Self::Record { id, .. } | Self::UpdateStatus { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for RecommendationCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Record { on, .. } | Self::UpdateStatus { on, .. } => *on,
         }
     }
 }
@@ -98,6 +108,7 @@ pub enum RecommendationEvent {
         theme: String,
         text: String,
         priority: u8,
+        on: Date,
     },
     /// `from` is kept so projections need no state to count moves.
     RecommendationStatusUpdated {
@@ -123,6 +134,13 @@ impl DomainEvent for RecommendationEvent {
             Self::RecommendationStatusUpdated { .. } => "recommendation_status_updated",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::RecommendationRecorded { on, .. }
+            | Self::RecommendationStatusUpdated { on, .. } => *on,
+        }
+    }
 }
 
 /// A recommendation as its events left it; `Default` (status `None`) means it does not exist.
@@ -135,6 +153,8 @@ pub struct RecommendationState {
     pub theme: String,
     pub text: String,
     pub priority: u8,
+    /// The day it was recorded.
+    pub recorded_on: Option<Date>,
     /// Date of the latest status update.
     pub status_on: Option<Date>,
 }
@@ -160,6 +180,7 @@ impl Aggregate for Recommendation {
                 theme,
                 text,
                 priority,
+                on,
             } => {
                 if state.status.is_some() {
                     return Err(DomainError::already_exists(Self::NAME, id.to_string()));
@@ -178,6 +199,7 @@ impl Aggregate for Recommendation {
                     // Kept as written: the text is the report's wording, line breaks included.
                     text: text.clone(),
                     priority: *priority,
+                    on: *on,
                 }])
             }
             RecommendationCommand::UpdateStatus {
@@ -204,7 +226,7 @@ impl Aggregate for Recommendation {
                         format!("a recommendation cannot move from {from} to {to}"),
                     ));
                 }
-                if let Some(last) = state.status_on {
+                if let Some(last) = state.status_on.or(state.recorded_on) {
                     check_date_order("on", last, *on)?;
                 }
                 check_reason(reason.as_deref())?;
@@ -229,6 +251,7 @@ impl Aggregate for Recommendation {
                 theme,
                 text,
                 priority,
+                on,
             } => RecommendationState {
                 id: *id,
                 status: Some(RecommendationStatus::Adopted),
@@ -237,6 +260,7 @@ impl Aggregate for Recommendation {
                 theme: theme.clone(),
                 text: text.clone(),
                 priority: *priority,
+                recorded_on: Some(*on),
                 status_on: None,
             },
             RecommendationEvent::RecommendationStatusUpdated { to, on, .. } => {
@@ -266,6 +290,7 @@ mod tests {
             theme: "BOR".into(),
             text: "Connect all border posts to the INTERPOL databases.".into(),
             priority: 1,
+            on: date(2025, 5, 20),
         }
     }
 
@@ -277,6 +302,7 @@ mod tests {
             theme: "BOR".into(),
             text: "Connect all border posts to the INTERPOL databases.".into(),
             priority: 1,
+            on: date(2025, 5, 20),
         }
     }
 
@@ -529,7 +555,8 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<RecommendationEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<RecommendationEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
+                    .unwrap(),
                 e
             );
         }

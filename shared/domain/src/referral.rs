@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -48,6 +48,8 @@ pub enum ReferralCommand {
         /// The share of the need this referral covers; at least one of the two, each positive.
         share_money: Option<Money>,
         share_units: Option<u64>,
+        /// The day it was proposed (business date).
+        on: Date,
     },
     /// proposed -> referred: sent to the partner.
     Refer {
@@ -97,6 +99,21 @@ impl ReferralCommand {
     }
 }
 
+impl Dated for ReferralCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Propose { on, .. }
+            | Self::Refer { on, .. }
+            | Self::AcceptByPartner { on, .. }
+            | Self::DeclineByPartner { on, .. }
+            | Self::AcceptByState { on, .. }
+            | Self::DeclineByState { on, .. }
+            | Self::Activate { on, .. }
+            | Self::Lapse { on, .. } => *on,
+        }
+    }
+}
+
 #[allow(
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
@@ -112,6 +129,7 @@ pub enum ReferralEvent {
         organisation: String,
         share_money: Option<Money>,
         share_units: Option<u64>,
+        on: Date,
     },
     ReferralReferred {
         id: Uuid,
@@ -172,6 +190,18 @@ impl DomainEvent for ReferralEvent {
             Self::ReferralLapsed { .. } => "referral_lapsed",
         }
     }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::ReferralProposed { on, .. }
+            | Self::ReferralReferred { on, .. }
+            | Self::ReferralAcceptedByPartner { on, .. }
+            | Self::ReferralAcceptedByState { on, .. }
+            | Self::ReferralDeclined { on, .. }
+            | Self::ReferralActivated { on, .. }
+            | Self::ReferralLapsed { on, .. } => *on,
+        }
+    }
 }
 
 /// A referral as its events left it; `Default` (status `None`) means it does not exist.
@@ -187,11 +217,23 @@ pub struct ReferralState {
     pub share_units: Option<u64>,
     pub declined_by: Option<Party>,
     pub project_id: Option<Uuid>,
+    pub proposed_on: Option<Date>,
+    /// The day the State accepted it: from then on its share counts as coverage and commitment.
+    pub accepted_by_state_on: Option<Date>,
+    /// The day it stopped counting after the State had accepted it (it lapsed).
+    pub ended_on: Option<Date>,
     /// The business date of the latest move, which the next may not precede.
     pub last_on: Option<Date>,
 }
 
 impl ReferralState {
+    /// Whether its share counted as accepted on `day` (accepted by the State on or before it,
+    /// and not lapsed by then): what coverage and commitment as of `day` sum.
+    pub fn counts_as_accepted_on(&self, day: Date) -> bool {
+        self.accepted_by_state_on.is_some_and(|from| from <= day)
+            && self.ended_on.is_none_or(|end| day < end)
+    }
+
     /// Whether its share counts as covering the need and committing the offer: accepted by both
     /// parties (accepted_by_state or active).
     pub fn counts_as_accepted(&self) -> bool {
@@ -227,6 +269,7 @@ impl Aggregate for Referral {
             organisation,
             share_money,
             share_units,
+            on,
         } = command
         {
             if state.status.is_some() {
@@ -263,6 +306,7 @@ impl Aggregate for Referral {
                 organisation: organisation.clone(),
                 share_money: share_money.clone(),
                 share_units: *share_units,
+                on: *on,
             }]);
         }
 
@@ -382,6 +426,7 @@ impl Aggregate for Referral {
                 organisation,
                 share_money,
                 share_units,
+                on,
             } => {
                 return ReferralState {
                     id: *id,
@@ -392,12 +437,17 @@ impl Aggregate for Referral {
                     organisation: organisation.clone(),
                     share_money: share_money.clone(),
                     share_units: *share_units,
+                    proposed_on: Some(*on),
+                    last_on: Some(*on),
                     ..ReferralState::default()
                 };
             }
             E::ReferralReferred { on, .. } => (S::Referred, on),
             E::ReferralAcceptedByPartner { on, .. } => (S::AcceptedByPartner, on),
-            E::ReferralAcceptedByState { on, .. } => (S::AcceptedByState, on),
+            E::ReferralAcceptedByState { on, .. } => {
+                state.accepted_by_state_on = Some(*on);
+                (S::AcceptedByState, on)
+            }
             E::ReferralDeclined { on, by, .. } => {
                 state.declined_by = Some(*by);
                 (S::Declined, on)
@@ -406,7 +456,12 @@ impl Aggregate for Referral {
                 state.project_id = Some(*project_id);
                 (S::Active, on)
             }
-            E::ReferralLapsed { on, .. } => (S::Lapsed, on),
+            E::ReferralLapsed { on, .. } => {
+                if state.accepted_by_state_on.is_some() {
+                    state.ended_on = Some(*on);
+                }
+                (S::Lapsed, on)
+            }
         };
         state.status = Some(status);
         state.last_on = Some(*on);
@@ -443,6 +498,7 @@ mod tests {
             organisation: "UNOCT".into(),
             share_money: Some(usd(4_000_000)),
             share_units: Some(80),
+            on: date(2025, 1, 1),
         }
     }
 
@@ -455,6 +511,7 @@ mod tests {
             organisation: "UNOCT".into(),
             share_money: Some(usd(4_000_000)),
             share_units: Some(80),
+            on: date(2025, 1, 1),
         }
     }
 
@@ -794,7 +851,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<ReferralEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<ReferralEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, Dated};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -115,7 +115,11 @@ pub enum ReportCommand {
         scope: ReportScope,
         format: ReportFormat,
         as_of: Date,
-        today: Date,
+        /// The day it was made (business date): `as_of` may not be after it.
+        on: Date,
+        /// The log positions it was made from, per service stream ("known at"): made again
+        /// from the same positions as of the same day, it is byte-identical.
+        known_at: std::collections::BTreeMap<String, u64>,
         requested_by: Principal,
         /// Lower-case hex SHA-256 of the report's bytes.
         checksum: String,
@@ -127,6 +131,14 @@ impl ReportCommand {
     pub fn id(&self) -> Uuid {
         match self {
             Self::Record { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for ReportCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Record { on, .. } => *on,
         }
     }
 }
@@ -146,6 +158,9 @@ pub enum ReportEvent {
         requested_by: Principal,
         checksum: String,
         size: u64,
+        on: Date,
+        #[serde(default)]
+        known_at: std::collections::BTreeMap<String, u64>,
     },
 }
 
@@ -158,6 +173,12 @@ impl DomainEvent for ReportEvent {
     fn kind(&self) -> &'static str {
         match self {
             Self::ReportMade { .. } => "report_made",
+        }
+    }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::ReportMade { on, .. } => *on,
         }
     }
 }
@@ -173,6 +194,8 @@ pub struct ReportState {
     pub requested_by: Option<Principal>,
     pub checksum: String,
     pub size: u64,
+    pub made_on: Option<Date>,
+    pub known_at: std::collections::BTreeMap<String, u64>,
 }
 
 /// `as_of` may not be in the future.
@@ -210,7 +233,8 @@ impl Aggregate for Report {
             scope,
             format,
             as_of,
-            today,
+            on: today,
+            known_at,
             requested_by,
             checksum,
             size,
@@ -236,6 +260,8 @@ impl Aggregate for Report {
             requested_by: requested_by.clone(),
             checksum: checksum.clone(),
             size: *size,
+            on: *today,
+            known_at: known_at.clone(),
         }])
     }
 
@@ -248,6 +274,8 @@ impl Aggregate for Report {
             requested_by,
             checksum,
             size,
+            on,
+            known_at,
         } = event;
         ReportState {
             id: *id,
@@ -258,6 +286,8 @@ impl Aggregate for Report {
             requested_by: Some(requested_by.clone()),
             checksum: checksum.clone(),
             size: *size,
+            made_on: Some(*on),
+            known_at: known_at.clone(),
         }
     }
 }
@@ -288,7 +318,8 @@ mod tests {
             scope,
             format: ReportFormat::Csv,
             as_of,
-            today: date(2026, 11, 28),
+            on: date(2026, 11, 28),
+            known_at: std::collections::BTreeMap::new(),
             requested_by: auditor(),
             checksum: SUM.into(),
             size: 120,
@@ -304,6 +335,8 @@ mod tests {
             requested_by: auditor(),
             checksum: SUM.into(),
             size: 120,
+            on: date(2026, 11, 28),
+            known_at: std::collections::BTreeMap::new(),
         }
     }
 
@@ -399,7 +432,8 @@ mod tests {
         let encoded = encode(&event);
         assert!(ReportEvent::KINDS.contains(&encoded.kind.as_str()));
         assert_eq!(
-            decode::<ReportEvent>(&encoded.kind, encoded.schema, &encoded.payload).unwrap(),
+            decode::<ReportEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
+                .unwrap(),
             event
         );
     }

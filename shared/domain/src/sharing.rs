@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -58,7 +58,8 @@ pub enum SharingGrantCommand {
         audience: Audience,
         /// Last day of visibility (inclusive); `None` until revoked.
         until: Option<Date>,
-        granted_on: Date,
+        /// The day the State granted it, from which it shows (business date).
+        on: Date,
     },
     /// active -> revoked.
     Revoke {
@@ -72,6 +73,14 @@ impl SharingGrantCommand {
     pub fn id(&self) -> Uuid {
         match self {
             Self::Grant { id, .. } | Self::Revoke { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for SharingGrantCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Grant { on, .. } | Self::Revoke { on, .. } => *on,
         }
     }
 }
@@ -104,6 +113,13 @@ impl DomainEvent for SharingGrantEvent {
         match self {
             Self::SharingGranted { .. } => "sharing_granted",
             Self::SharingRevoked { .. } => "sharing_revoked",
+        }
+    }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::SharingGranted { granted_on, .. } => *granted_on,
+            Self::SharingRevoked { on, .. } => *on,
         }
     }
 }
@@ -186,6 +202,53 @@ pub fn need_is_shared(
     })
 }
 
+/// Who keeps seeing a need through work that serves it, and why: consent given for a piece of
+/// work runs with that work. The partner of a referral still under way (referred, accepted by
+/// either party, or active) and every organisation taking part in a project that serves the
+/// need and is not closed or cancelled keep seeing the need after its grant is revoked or
+/// expires, until that work ends; everyone else loses it at once. A proposal not yet referred
+/// gives nothing: the partner has not been told of the need. Keyed by need, then organisation.
+pub fn kept_by_work(
+    referrals: &[crate::referral::ReferralState],
+    projects: &[crate::project::ProjectState],
+) -> std::collections::BTreeMap<Uuid, std::collections::BTreeMap<String, String>> {
+    use crate::referral::ReferralStatus as R;
+    let mut out: std::collections::BTreeMap<Uuid, std::collections::BTreeMap<String, String>> =
+        std::collections::BTreeMap::new();
+    for r in referrals {
+        if let Some(
+            status @ (R::Referred | R::AcceptedByPartner | R::AcceptedByState | R::Active),
+        ) = r.status
+        {
+            out.entry(r.need_id)
+                .or_default()
+                .entry(r.organisation.clone())
+                .or_insert_with(|| format!("referral {} is {status}", r.id));
+        }
+    }
+    for p in projects {
+        let Some(status) = p.status.filter(|s| !s.is_final()) else {
+            continue;
+        };
+        for need in &p.needs {
+            for participant in &p.participating {
+                out.entry(*need)
+                    .or_default()
+                    .entry(participant.organisation.clone())
+                    .or_insert_with(|| {
+                        format!(
+                            "it takes part in project {} ({}), which is {}",
+                            p.id,
+                            p.iati_identifier,
+                            status.name()
+                        )
+                    });
+            }
+        }
+    }
+    out
+}
+
 /// Whether an active grant of `member_state` whose audience includes `organisation` (any
 /// audience when `None`) has a scope that `covers` accepts.
 fn any_grant(
@@ -229,7 +292,7 @@ impl Aggregate for SharingGrant {
                 scope,
                 audience,
                 until,
-                granted_on,
+                on: granted_on,
             } => {
                 if state.status.is_some() {
                     return Err(DomainError::already_exists(Self::NAME, id.to_string()));
@@ -349,7 +412,7 @@ mod tests {
                 ids: vec!["org-unodc".into(), "org-eu".into()],
             },
             until: Some(date(2025, 12, 31)),
-            granted_on: date(2025, 10, 1),
+            on: date(2025, 10, 1),
         }
     }
 
@@ -690,7 +753,7 @@ mod tests {
             assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
             let enc = encode(e);
             assert_eq!(
-                &decode::<SharingGrantEvent>(&enc.kind, enc.schema, &enc.payload).unwrap(),
+                &decode::<SharingGrantEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
                 e
             );
         }

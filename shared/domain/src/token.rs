@@ -7,13 +7,13 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::organisation::check_organisation_id;
 use crate::principal::Role;
-use crate::validate::{MAX_REASON_CHARS, check_id, check_text};
+use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_text};
 
 /// Longest label (what the token is for, whom it was given to).
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -38,7 +38,8 @@ pub enum TokenCommand {
         member_state: Option<String>,
         label: String,
         hash: String,
-        issued_on: Date,
+        /// The day it was issued (business date).
+        on: Date,
     },
     /// active -> revoked: the gateway refuses it from then on; the reason is required.
     Revoke { id: Uuid, on: Date, reason: String },
@@ -48,6 +49,14 @@ impl TokenCommand {
     pub fn id(&self) -> Uuid {
         match self {
             Self::Issue { id, .. } | Self::Revoke { id, .. } => *id,
+        }
+    }
+}
+
+impl Dated for TokenCommand {
+    fn on(&self) -> Date {
+        match self {
+            Self::Issue { on, .. } | Self::Revoke { on, .. } => *on,
         }
     }
 }
@@ -85,6 +94,13 @@ impl DomainEvent for TokenEvent {
         match self {
             Self::TokenIssued { .. } => "token_issued",
             Self::TokenRevoked { .. } => "token_revoked",
+        }
+    }
+
+    fn on(&self) -> Date {
+        match self {
+            Self::TokenIssued { issued_on, .. } => *issued_on,
+            Self::TokenRevoked { on, .. } => *on,
         }
     }
 }
@@ -188,7 +204,7 @@ impl Aggregate for Token {
                 member_state,
                 label,
                 hash,
-                issued_on,
+                on: issued_on,
             } => {
                 if state.status.is_some() {
                     return Err(DomainError::already_exists(Self::NAME, id.to_string()));
@@ -211,6 +227,9 @@ impl Aggregate for Token {
                 check_target(Self::NAME, state.status.is_some(), state.id, *id)?;
                 if let Some(status @ TokenStatus::Revoked) = state.status {
                     return Err(DomainError::cannot("revoke", Self::NAME, status));
+                }
+                if let Some(issued) = state.issued_on {
+                    check_date_order("on", issued, *on)?;
                 }
                 check_text("reason", reason, MAX_REASON_CHARS)?;
                 Ok(vec![TokenEvent::TokenRevoked {
@@ -272,7 +291,7 @@ mod tests {
             member_state: member_state.map(str::to_owned),
             label: " demo coordinator ".into(),
             hash: HASH.into(),
-            issued_on: date(2026, 1, 5),
+            on: date(2026, 1, 5),
         }
     }
 
@@ -390,7 +409,8 @@ mod tests {
             let encoded = encode(&event);
             assert!(TokenEvent::KINDS.contains(&encoded.kind.as_str()));
             assert_eq!(
-                decode::<TokenEvent>(&encoded.kind, encoded.schema, &encoded.payload).unwrap(),
+                decode::<TokenEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
+                    .unwrap(),
                 event
             );
         }

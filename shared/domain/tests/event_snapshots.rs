@@ -53,6 +53,7 @@ fn assessment_events() -> Vec<AssessmentEvent> {
             visit_start: date(2025, 3, 10),
             visit_end: date(2025, 3, 14),
             classification: Classification::Confidential,
+            on: date(2025, 1, 1),
         },
         E::AssessmentConducted {
             id,
@@ -100,6 +101,7 @@ fn recommendation_events() -> Vec<RecommendationEvent> {
             theme: "BOR".into(),
             text: "Connect all border posts to the INTERPOL databases.".into(),
             priority: 1,
+            on: date(2025, 1, 1),
         },
         RecommendationEvent::RecommendationStatusUpdated {
             id: RECOMMENDATION,
@@ -130,6 +132,7 @@ fn need_events() -> Vec<NeedEvent> {
                 quantity: 200,
             }),
             priority: 1,
+            on: date(2025, 1, 1),
         },
         E::NeedAgreedWithState {
             id,
@@ -141,6 +144,7 @@ fn need_events() -> Vec<NeedEvent> {
             covered_money: Some(usd(4_000_000)),
             covered_units: Some(80),
             status: NeedStatus::PartiallyCovered,
+            on: date(2025, 1, 1),
         },
         E::NeedMet {
             id,
@@ -164,6 +168,7 @@ fn need_events() -> Vec<NeedEvent> {
             estimated_cost: Some(usd(12_000_000)),
             size: None,
             priority: Some(2),
+            on: date(2025, 1, 1),
         },
     ]
 }
@@ -216,6 +221,7 @@ fn organisation_events() -> Vec<OrganisationEvent> {
             iati_type: "40".into(),
             iati_identifier: Some("XM-DAC-41122".into()),
             country: Some("US".into()),
+            on: date(2025, 1, 1),
         },
         E::OrganisationUpdated {
             id: id.clone(),
@@ -224,6 +230,7 @@ fn organisation_events() -> Vec<OrganisationEvent> {
             iati_type: None,
             iati_identifier: None,
             country: Some("CH".into()),
+            on: date(2025, 1, 1),
         },
         E::OrganisationDeactivated {
             id,
@@ -254,6 +261,7 @@ fn offer_events() -> Vec<OfferEvent> {
             valid_until: date(2025, 12, 31),
             languages: vec!["en".into(), "fr".into()],
             conditions: Some("The State provides venues.".into()),
+            on: date(2025, 1, 1),
         },
         E::OfferPublished {
             id,
@@ -272,6 +280,7 @@ fn offer_events() -> Vec<OfferEvent> {
             valid_until: Some(date(2026, 6, 30)),
             languages: None,
             conditions: None,
+            on: date(2025, 1, 1),
         },
         E::OfferWithdrawn {
             id,
@@ -287,6 +296,7 @@ fn offer_events() -> Vec<OfferEvent> {
             committed_money: Some(usd(4_000_000)),
             committed_units: Some(80),
             status: OfferStatus::PartiallyCommitted,
+            on: date(2025, 1, 1),
         },
     ]
 }
@@ -303,6 +313,7 @@ fn referral_events() -> Vec<ReferralEvent> {
             organisation: "XM-DAC-41122".into(),
             share_money: Some(usd(4_000_000)),
             share_units: Some(80),
+            on: date(2025, 1, 1),
         },
         E::ReferralReferred {
             id,
@@ -366,6 +377,7 @@ fn project_events() -> Vec<ProjectEvent> {
             budget: Some(usd(10_000_000)),
             needs: vec![NEED],
             referrals: vec![REFERRAL],
+            on: date(2025, 1, 1),
         },
         E::ProjectStatusChanged {
             id,
@@ -378,10 +390,12 @@ fn project_events() -> Vec<ProjectEvent> {
             id,
             referral_id: REFERRAL,
             need_id: NEED,
+            on: date(2025, 1, 1),
         },
         E::ProjectBudgetSet {
             id,
             budget: usd(12_000_000),
+            on: date(2025, 1, 1),
         },
         E::ProjectTransactionAdded {
             id,
@@ -400,6 +414,7 @@ fn project_events() -> Vec<ProjectEvent> {
             milestone_id: MILESTONE,
             title: "Curriculum agreed".into(),
             due: date(2026, 3, 31),
+            on: date(2025, 1, 1),
         },
         E::ProjectMilestoneCompleted {
             id,
@@ -417,6 +432,7 @@ fn project_events() -> Vec<ProjectEvent> {
                 baseline: Some(0),
                 target: 200,
             }],
+            on: date(2025, 1, 1),
         },
         E::ProjectIndicatorActualRecorded {
             id,
@@ -432,6 +448,7 @@ fn project_events() -> Vec<ProjectEvent> {
                 title: "Inception report".into(),
                 category: "A07".into(),
             },
+            on: date(2025, 1, 1),
         },
     ]
 }
@@ -451,11 +468,13 @@ fn progress_events() -> Vec<ProgressReportEvent> {
                 indicator_id: INDICATOR,
                 value: 120,
             }],
+            on: date(2025, 1, 1),
         },
         E::ProgressReportRevised {
             id,
             narrative: Some("120 officers trained, 40 of them women.".into()),
             actuals: None,
+            on: date(2025, 1, 1),
         },
         E::ProgressReportSubmitted {
             id,
@@ -514,6 +533,10 @@ fn report_events() -> Vec<ReportEvent> {
         },
         checksum: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
         size: 2048,
+        on: date(2026, 11, 28),
+        known_at: [("assessments".to_owned(), 120), ("partners".to_owned(), 45)]
+            .into_iter()
+            .collect(),
     }]
 }
 
@@ -522,7 +545,10 @@ fn round_trip<E: DomainEvent + PartialEq + std::fmt::Debug>(events: Vec<E>) -> V
         .into_iter()
         .map(|e| {
             let enc = encode(&e);
-            assert_eq!(decode::<E>(&enc.kind, enc.schema, &enc.payload).unwrap(), e);
+            assert_eq!(
+                decode::<E>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
+                e
+            );
             enc
         })
         .collect()

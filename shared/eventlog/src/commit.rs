@@ -16,6 +16,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::clock::Clock;
 use crate::envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
 use crate::error::Error;
 use crate::keys;
@@ -67,13 +68,14 @@ pub(crate) fn spawn(
     head: u64,
     durable: watch::Sender<u64>,
     counters: Arc<Counters>,
+    clock: Clock,
 ) -> (mpsc::Sender<Request>, Vec<std::thread::JoinHandle<()>>) {
     let (tx, rx) = mpsc::channel::<Request>(MAX_BATCH);
     let (sync_tx, sync_rx) = std_mpsc::channel::<SyncJob>();
     let writer_counters = counters.clone();
     let writer = std::thread::Builder::new()
         .name("eventlog-writer".into())
-        .spawn(move || writer(&trees, rx, &sync_tx, head, &writer_counters))
+        .spawn(move || writer(&trees, rx, &sync_tx, head, &writer_counters, &clock))
         .expect("spawn eventlog writer thread");
     let syncer = std::thread::Builder::new()
         .name("eventlog-sync".into())
@@ -88,6 +90,7 @@ fn writer(
     sync_tx: &std_mpsc::Sender<SyncJob>,
     mut head: u64,
     counters: &Counters,
+    clock: &Clock,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -108,7 +111,7 @@ fn writer(
         // written so far, then write all accepted ones in one transaction: sled's transaction
         // overhead is paid once per batch, not once per append.
         let started = std::time::Instant::now();
-        let mut pending = Pending::new(head);
+        let mut pending = Pending::new(head, clock.now());
         let mut replies = Vec::with_capacity(batch.len());
         for request in batch {
             let (reply, result) = match request {
@@ -223,11 +226,14 @@ struct Pending {
     /// (position, stream, version, event id, envelope bytes)
     events: Vec<(u64, String, u64, Uuid, Vec<u8>)>,
     command_records: Vec<(Uuid, Vec<u8>)>,
+    /// The recorded time of every event in the batch (one reading of the clock per batch).
+    recorded_at: jiff::Timestamp,
 }
 
 impl Pending {
-    fn new(head: u64) -> Self {
+    fn new(head: u64, recorded_at: jiff::Timestamp) -> Self {
         Self {
+            recorded_at,
             base: head,
             head,
             heads: HashMap::new(),
@@ -273,14 +279,20 @@ impl Pending {
         meta: &CommandMeta,
     ) -> Result<Appended, Error> {
         if let Some(command_id) = meta.command_id {
-            if let Some(appended) = self.commands.get(&command_id) {
-                return Ok(Appended {
-                    idempotent: true,
-                    ..*appended
-                });
-            }
-            if let Some(stored) = trees.commands.get(command_id.as_bytes())? {
-                let mut appended: Appended = serde_json::from_slice(&stored)?;
+            let seen = match self.commands.get(&command_id) {
+                Some(appended) => Some(appended.clone()),
+                None => trees
+                    .commands
+                    .get(command_id.as_bytes())?
+                    .map(|stored| serde_json::from_slice::<Appended>(&stored))
+                    .transpose()?,
+            };
+            if let Some(mut appended) = seen {
+                if let (Some(first), Some(now)) = (&appended.fingerprint, &meta.fingerprint)
+                    && first != now
+                {
+                    return Err(Error::CommandReused { command_id });
+                }
                 appended.idempotent = true;
                 return Ok(appended);
             }
@@ -306,6 +318,7 @@ impl Pending {
                 last_position: last,
                 stream_version: version,
                 idempotent: true,
+                fingerprint: None,
             });
         }
 
@@ -318,7 +331,7 @@ impl Pending {
             });
         }
 
-        let recorded_at = jiff::Timestamp::now();
+        let recorded_at = self.recorded_at;
         let mut accepted = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let n = i as u64 + 1;
@@ -329,10 +342,12 @@ impl Pending {
                 position: self.head + n,
                 kind: event.kind.clone(),
                 schema: event.schema,
+                on: event.on,
                 recorded_at,
                 principal: meta.principal.clone(),
                 command_id: meta.command_id,
                 correlation_id: meta.correlation_id,
+                command_fingerprint: meta.fingerprint.clone(),
                 payload: event.payload.clone(),
             };
             accepted.push((
@@ -348,11 +363,12 @@ impl Pending {
             last_position: self.head + events.len() as u64,
             stream_version: actual + events.len() as u64,
             idempotent: false,
+            fingerprint: meta.fingerprint.clone(),
         };
         if let Some(command_id) = meta.command_id {
             self.command_records
                 .push((command_id, serde_json::to_vec(&appended)?));
-            self.commands.insert(command_id, appended);
+            self.commands.insert(command_id, appended.clone());
         }
         self.accept(accepted);
         Ok(appended)
@@ -378,11 +394,12 @@ impl Pending {
             last_position: envelope.position,
             stream_version: envelope.version,
             idempotent: false,
+            fingerprint: envelope.command_fingerprint.clone(),
         };
         // The command record is rebuilt too, so a retried command stays idempotent after a rebuild.
         if let Some(command_id) = envelope.command_id {
             let earlier = match self.commands.get(&command_id) {
-                Some(a) => Some(*a),
+                Some(a) => Some(a.clone()),
                 None => trees
                     .commands
                     .get(command_id.as_bytes())?
@@ -390,11 +407,14 @@ impl Pending {
                     .transpose()?,
             };
             // A command that wrote several events: its record spans from its first to its last.
-            let first = earlier.map_or(appended, |a| Appended {
-                last_position: envelope.position,
-                stream_version: envelope.version,
-                ..a
-            });
+            let first = earlier.map_or_else(
+                || appended.clone(),
+                |a| Appended {
+                    last_position: envelope.position,
+                    stream_version: envelope.version,
+                    ..a
+                },
+            );
             self.command_records
                 .push((command_id, serde_json::to_vec(&first)?));
             self.commands.insert(command_id, first);

@@ -15,6 +15,9 @@ pub enum Error {
     /// silent partial write).
     #[error("{known} of {total} event ids are already stored")]
     PartialDuplicate { known: usize, total: usize },
+    /// A command id already stored with a different body (its fingerprint differs).
+    #[error("command id {command_id} was already used for a different command")]
+    CommandReused { command_id: uuid::Uuid },
     /// An append without events, an empty stream name and the like.
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },

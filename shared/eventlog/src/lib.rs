@@ -5,6 +5,7 @@
 //! other processes (`read_all`, `tail`) see only durable events, so nothing that a crash could
 //! take back is ever copied to JetStream.
 
+mod clock;
 mod commit;
 mod envelope;
 mod error;
@@ -12,6 +13,7 @@ mod keys;
 mod store;
 mod verify;
 
+pub use clock::{Clock, utc_date};
 pub use envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
 pub use error::Error;
 pub use store::{Stats, Store};

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use futures::Stream;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::clock::Clock;
 use crate::commit::{self, Counters, Request};
 use crate::envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
 use crate::error::Error;
@@ -68,6 +69,7 @@ pub struct Store {
 struct Inner {
     /// Distinguishes this open log from any other, even at the same path (for caches).
     instance: u64,
+    clock: Clock,
     path: PathBuf,
     db: sled::Db,
     trees: Trees,
@@ -91,7 +93,8 @@ impl Drop for Inner {
 
 impl Store {
     /// Opens (or creates) the log in `dir` and checks its integrity before taking any append.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
+    /// `clock` stamps every append's `recorded_at`.
+    pub fn open(dir: impl AsRef<Path>, clock: &Clock) -> Result<Self, Error> {
         let path = dir.as_ref().to_path_buf();
         // sled's own timer flush is left on; our durability does not depend on it.
         // Our group commit flushes explicitly; sled's own 500 ms timer would only add I/O.
@@ -115,10 +118,12 @@ impl Store {
             head,
             durable_tx,
             counters.clone(),
+            clock.clone(),
         );
         Ok(Self {
             inner: Arc::new(Inner {
                 instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+                clock: clock.clone(),
                 path,
                 db,
                 trees,
@@ -132,6 +137,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The clock that stamps this log's appends: the service's one clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// A number no other `Store` opened by this process has: a cache key that cannot outlive

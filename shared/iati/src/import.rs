@@ -30,6 +30,8 @@ pub struct ImportContext<'a> {
     pub projects: &'a [ProjectState],
     /// The theme of activities that name none of tatrack's (as sector vocabulary 99).
     pub default_theme: Option<&'a str>,
+    /// The day of the import: nothing is recorded as happening after it.
+    pub today: Date,
 }
 
 /// A command with the id it is sent under.
@@ -81,9 +83,17 @@ pub fn plan(
     activities: &[ImportedActivity],
     context: &ImportContext<'_>,
 ) -> Result<ImportPlan, IatiError> {
+    // An organisation the file names has existed at least since the first thing the file
+    // says happened, so "as of" that day its projects have their organisations.
+    let registered_on = activities
+        .iter()
+        .map(|a| first_day(a, context.today))
+        .min()
+        .unwrap_or(context.today);
     let mut registry = Registry {
         known: context.organisations.to_vec(),
         planned: Vec::new(),
+        on: registered_on,
     };
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut out = Vec::new();
@@ -119,10 +129,32 @@ fn refused(at: &Place, e: DomainError) -> IatiError {
     }
 }
 
+/// The business date a project created by the import gets: the first date the activity
+/// gives (a start, a transaction, an indicator period), never after the import's day. Its
+/// transactions and results are then never dated before it.
+fn first_day(a: &ImportedActivity, today: Date) -> Date {
+    let d = &a.dates;
+    [d.planned_start, d.actual_start, d.planned_end, d.actual_end]
+        .into_iter()
+        .flatten()
+        .chain(a.transactions.iter().map(|t| t.date))
+        .chain(
+            a.results
+                .iter()
+                .flat_map(|r| &r.indicators)
+                .flat_map(|i| &i.periods)
+                .map(|p| p.start),
+        )
+        .min()
+        .map_or(today, |first| first.min(today))
+}
+
 /// Organisations known to the system plus those this import registers.
 struct Registry {
     known: Vec<OrganisationState>,
     planned: Vec<Planned<OrganisationCommand>>,
+    /// The business date of the registrations this import plans.
+    on: Date,
 }
 
 impl Registry {
@@ -184,6 +216,7 @@ impl Registry {
             iati_type,
             iati_identifier,
             country: None,
+            on: self.on,
         };
         let events = Organisation::decide(&OrganisationState::default(), &command)
             .map_err(|e| refused(&org.at, e))?;
@@ -230,6 +263,10 @@ struct Builder<'a> {
     state: ProjectState,
     commands: Vec<Planned<ProjectCommand>>,
     notes: Vec<String>,
+    /// The business date of changes to the project itself (see `plan_activity`).
+    on: Date,
+    /// The import's day.
+    today: Date,
 }
 
 impl Builder<'_> {
@@ -266,11 +303,19 @@ fn plan_activity(
         .filter(|p| p.status.is_some() && p.iati_identifier == identifier)
         .min_by_key(|p| p.id);
     let project_id = existing.map_or_else(|| derived_id(&["project", identifier]), |p| p.id);
+    // Changes to the project itself are dated on the day it starts in tatrack (new) or on its
+    // last change (recorded already), so they never go back; transactions and actuals keep
+    // their own dates.
+    let on = existing
+        .and_then(|p| p.last_on)
+        .unwrap_or_else(|| first_day(a, context.today));
     let mut b = Builder {
         identifier,
         state: existing.cloned().unwrap_or_default(),
         commands: Vec::new(),
         notes: Vec::new(),
+        on,
+        today: context.today,
     };
 
     // Organisations: every participating one, and the reporting one where a role is missing.
@@ -403,6 +448,7 @@ fn plan_activity(
                 budget,
                 needs: vec![],
                 referrals: vec![],
+                on: b.on,
             },
         )?;
     } else {
@@ -422,6 +468,7 @@ fn plan_activity(
                     ProjectCommand::SetBudget {
                         id: project_id,
                         budget,
+                        on: b.on,
                     },
                 )?;
             }
@@ -517,12 +564,19 @@ fn transactions(
                 continue;
             }
         };
-        if !t.value.is_positive() {
+        if t.value.amount_minor == 0 {
             return Err(invalid(
                 &t.at,
                 "value",
-                format!("tatrack records positive transactions, got {}", t.value),
+                "a transaction of zero records nothing",
             ));
+        }
+        if t.date > b.today {
+            b.notes.push(format!(
+                "line {}: a transaction dated {} is after today: not recorded until it happens",
+                t.at.line, t.date
+            ));
+            continue;
         }
         recorded.push((t, kind));
     }
@@ -536,8 +590,32 @@ fn transactions(
         if own_id.is_some_and(|id| b.state.transactions.iter().any(|x| x.transaction_id == id)) {
             continue;
         }
-        let provider = party(registry, t.provider.as_ref());
         let receiver = party(registry, t.receiver.as_ref());
+        // The money is a participant's own: the file's provider, else the funding organisation
+        // (the implementing one for expenditure), said so in a note.
+        let provider = match party(registry, t.provider.as_ref()) {
+            Some(p) => Some(p),
+            None => {
+                let role = if kind == TransactionKind::Expenditure {
+                    "4"
+                } else {
+                    "1"
+                };
+                let fallback = b
+                    .state
+                    .participating
+                    .iter()
+                    .find(|p| p.role == role)
+                    .map(|p| p.organisation.clone());
+                if let Some(f) = &fallback {
+                    b.notes.push(format!(
+                        "line {}: the transaction names no provider: {f} is recorded as providing it",
+                        t.at.line
+                    ));
+                }
+                fallback
+            }
+        };
         // The content names the transaction, so a file reordered or grown keeps its ids.
         let content = format!(
             "{}|{}|{}|{}|{}|{}|{}",
@@ -568,7 +646,7 @@ fn transactions(
                 transaction_id,
                 kind,
                 value: t.value.clone(),
-                date: t.date,
+                on: t.date,
                 provider,
                 receiver,
                 description: t.description.clone().filter(|d| !d.is_empty()),
@@ -673,6 +751,7 @@ fn results(a: &ImportedActivity, b: &mut Builder<'_>, project_id: Uuid) -> Resul
                     result_id,
                     title: r.title.clone(),
                     indicators: defs,
+                    on: b.on,
                 },
             )?;
         }
@@ -717,6 +796,7 @@ fn documents(a: &ImportedActivity, b: &mut Builder<'_>, project_id: Uuid) {
             url: d.url.clone(),
             title: d.title.clone(),
             category: d.category.clone(),
+            on: b.on,
         };
         if let Err(e) = b.try_push(&format!("document/{}", d.url), command) {
             b.notes.push(format!(
@@ -754,9 +834,10 @@ fn status(
             ),
         ));
     };
-    let started = a.dates.actual_start.unwrap_or(start);
-    let ended = a.dates.actual_end.unwrap_or(end);
-    let mut on = b.state.last_on.unwrap_or(started);
+    // A move is not dated after the import's day (a planned end still ahead is not a fact yet).
+    let started = a.dates.actual_start.unwrap_or(start).min(b.today);
+    let ended = a.dates.actual_end.unwrap_or(end).min(b.today);
+    let mut on = b.state.last_on.unwrap_or(b.on);
     let mut previous = from;
     for to in path {
         let day = match to {

@@ -48,14 +48,10 @@ fn per_currency(m: &BTreeMap<String, i64>) -> String {
 /// Lines said before the first section.
 pub(super) fn preamble(s: &Summary) -> Vec<String> {
     let mut lines = vec![
-        if s.provisional {
-            format!(
-                "As of: {} (UTC), provisional: the day is not over, so this report made later today may differ",
-                s.as_of
-            )
-        } else {
-            format!("As of: end of {} (UTC)", s.as_of)
-        },
+        format!(
+            "As of: {} (business date), as known at {} (log positions; make it again with these to get the same bytes)",
+            s.as_of, s.known_at
+        ),
         format!("Scope: {}", s.scope.label()),
         format!("Audience: {}", s.audience),
         format!(
