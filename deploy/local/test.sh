@@ -26,6 +26,11 @@ if ! command -v xmllint >/dev/null 2>&1; then
     fi
 fi
 
+# The IATI tests apply the IATI Standard Ruleset with shared/iati/data/rulesets/check.py, which
+# needs Python's lxml: installed into ./.tools/pip when missing, and put on PYTHONPATH.
+# shellcheck source=deploy/local/install-lxml.sh
+source ./deploy/local/install-lxml.sh
+
 if [[ "${CI:-}" == "true" ]]; then
     export CARGO_TERM_COLOR=never
 fi

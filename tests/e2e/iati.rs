@@ -1,5 +1,6 @@
 //! IATI end to end, through the `tatrack` binary: the demo data exported as an IATI 2.03 file
-//! that `xmllint` validates against the schema (a donor's file holds only its projects); the
+//! that `xmllint` validates against the schema and that passes the IATI Standard Ruleset (a
+//! donor's file holds only its projects); the
 //! standard's example imported twice records one project; an import links to a project already
 //! recorded under the same identifier; a refused file writes nothing.
 
@@ -67,6 +68,16 @@ fn xmllint(file: &Path) {
     );
 }
 
+/// Applies the IATI Standard Ruleset to an exported file, "now" being today (UTC), the day the
+/// CLI exports as of without --as-of; fails the test with the rules it breaks. Returns the
+/// warnings.
+fn ruleset(xml: &str) -> Vec<String> {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    tatrack_iati::testing::check_ruleset(xml, today).unwrap_or_else(|e| panic!("{e}\n{xml}"))
+}
+
 /// Each command service's durable head.
 async fn heads(client: &async_nats::Client) -> Vec<u64> {
     let mut out = Vec::new();
@@ -131,9 +142,16 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     );
     xmllint(&file);
     let xml = std::fs::read_to_string(&file).unwrap();
+    // UNOCT republishes the donor's activity: the one rule it may warn about is 1.1.21, which
+    // the file answers with secondary-reporter.
+    let warnings = ruleset(&xml);
+    assert!(
+        warnings.iter().all(|w| w.starts_with("warning 1.1.21 ")),
+        "{warnings:#?}"
+    );
     for part in [
         "<iati-identifier>DEMO-DONOR-TATRACK-001</iati-identifier>",
-        "<reporting-org ref=\"UNOCT\" type=\"40\">",
+        "<reporting-org ref=\"UNOCT\" type=\"40\" secondary-reporter=\"1\">",
         "<participating-org type=\"10\" role=\"1\">",
         "<sector vocabulary=\"99\" code=\"BOR\"",
         "<transaction-type code=\"2\"/>",
@@ -162,6 +180,7 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     );
     assert!(donor.contains("DEMO-DONOR-TATRACK-001"));
     assert!(donor.contains("<reporting-org ref=\"DEMO-DONOR\" type=\"10\">"));
+    assert_eq!(ruleset(&donor), Vec::<String>::new(), "its own activity");
     // Another donor sees no project: no file rather than an invalid one.
     let meta = RequestMeta::new(coordinator());
     command_to(

@@ -108,11 +108,26 @@ async fn export(
     if !projects.iter().any(|p| p.status.is_some()) {
         anyhow::bail!("nothing to export: no project is visible to you");
     }
+    // The file is as of the end of --as-of, else of today (UTC), the day the lists above answer
+    // for; it was generated at the end of that day, so the same data gives the same bytes all day.
+    let utc = jiff::tz::TimeZone::UTC;
+    let today = jiff::Timestamp::now().to_zoned_datetime(utc.clone()).date();
+    let day = as_of.unwrap_or(today);
+    let generated = day
+        .at(23, 59, 59, 0)
+        .to_zoned_datetime(utc)
+        .context("the end of the as-of day")?
+        .timestamp();
     let xml = tatrack_iati::export(
         &projects,
         &organisations,
         &tatrack_iati::ReportingOrg::from_organisation(org),
-    );
+        &tatrack_iati::ExportOptions {
+            as_of: day,
+            generated,
+        },
+    )
+    .context("cannot write the IATI file")?;
     match out {
         Some(path) => {
             std::fs::write(&path, xml).with_context(|| format!("writing {}", path.display()))?;

@@ -3,8 +3,9 @@
 //! into the commands that record it, with ids derived from the IATI identifier so an import can
 //! be repeated.
 //!
-//! Pure: no I/O, no clock. The schema, the standard's example and the schema's test files are in
-//! `data/` (see `data/SOURCES.md`); only the tests read them.
+//! Pure: no I/O, no clock. The schema, the standard's example, the schema's test files and the
+//! IATI Standard Ruleset with its checker are in `data/` (see `data/SOURCES.md`); only the tests
+//! read them, through `testing` (built for this crate's tests and with the `testing` feature).
 
 mod error;
 mod export;
@@ -13,12 +14,15 @@ mod read;
 mod xml;
 
 pub use error::{IatiError, Place};
-pub use export::{ReportingOrg, VERSION, export};
+pub use export::{ExportError, ExportOptions, ReportingOrg, VERSION, export};
 pub use import::{ActivityPlan, ImportContext, ImportPlan, Planned, derived_id, plan};
 pub use read::{
     ActivityDates, Budget, CodeShare, DocumentLink, ImportedActivity, ImportedIndicator,
     ImportedResult, ImportedTransaction, IndicatorPeriod, OrgRef, ParticipatingOrg, Reading, parse,
 };
 
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 #[cfg(test)]
 mod tests;

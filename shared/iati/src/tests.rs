@@ -1,12 +1,17 @@
 //! Tests against the files in `data/`: the standard's example, the schema's should-pass and
-//! should-fail documents, and files that are not IATI 2.x, not XML or name unknown codes.
+//! should-fail documents, and files that are not IATI 2.x, not XML or name unknown codes; every
+//! file `export` writes here is checked against the IATI Standard Ruleset and the schema.
 
 use std::path::{Path, PathBuf};
 
+use jiff::civil::{Date, date};
+use serde_json::json;
 use tatrack_domain::Aggregate;
-use tatrack_domain::organisation::{Organisation, OrganisationState};
+use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationState};
 use tatrack_domain::project::{ActivityStatus, Project, ProjectCommand, ProjectState};
+use uuid::Uuid;
 
+use crate::testing::check_ruleset;
 use crate::xml;
 use crate::*;
 
@@ -498,9 +503,19 @@ fn export_is_deterministic_and_reads_back() {
         let events = Project::decide(p, &command).unwrap();
         *p = events.iter().fold(p.clone(), Project::evolve);
     }
+    // Reported by agency B: the activity is AA's, republished (rule 1.1.21's warning).
     let reporting = ReportingOrg::from_organisation(&orgs[0]);
-    let xml = export(&projects, &orgs, &reporting);
-    assert_eq!(xml, export(&projects, &orgs, &reporting));
+    let xml = checked_export(&projects, &orgs, &reporting, date(2016, 6, 30), &["1.1.21"]);
+    assert!(
+        xml.contains(
+            "<reporting-org ref=\"BB-BBB-123456789\" type=\"40\" secondary-reporter=\"1\">"
+        ),
+        "{xml}"
+    );
+    assert_eq!(
+        Ok(xml.clone()),
+        export(&projects, &orgs, &reporting, &options(date(2016, 6, 30)))
+    );
     assert!(xml.contains("Someone &amp; Co &lt;ltd&gt;"), "{xml}");
     assert!(
         xml.contains("<sector vocabulary=\"99\" code=\"BOR\""),
@@ -567,4 +582,315 @@ fn damaged_files_are_refused_never_a_panic() {
             }
         }
     }
+}
+
+fn options(as_of: Date) -> ExportOptions {
+    ExportOptions {
+        as_of,
+        // The end of the as-of day, as the CLI passes it.
+        generated: as_of
+            .at(23, 59, 59, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp(),
+    }
+}
+
+/// `export` as of `as_of`, checked against the IATI Standard Ruleset (and the schema) with that
+/// day as "now": no error-level rule may break, and the warnings must be exactly `warnings`
+/// (rule ids, in the checker's order).
+fn checked_export(
+    projects: &[ProjectState],
+    orgs: &[OrganisationState],
+    reporting: &ReportingOrg,
+    as_of: Date,
+    warnings: &[&str],
+) -> String {
+    let xml = export(projects, orgs, reporting, &options(as_of)).unwrap();
+    let got = check_ruleset(&xml, as_of).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let ids: Vec<&str> = got
+        .iter()
+        .map(|line| line.split(' ').nth(1).unwrap_or(line))
+        .collect();
+    assert_eq!(ids, warnings, "{got:#?}\n{xml}");
+    xml
+}
+
+fn register(id: &str, iati_type: &str, iati_identifier: Option<&str>) -> OrganisationState {
+    let command = OrganisationCommand::Register {
+        id: id.to_owned(),
+        name: format!("{id} name"),
+        kind: serde_json::from_value(json!("donor_government")).unwrap(),
+        iati_type: iati_type.to_owned(),
+        iati_identifier: iati_identifier.map(str::to_owned),
+        country: None,
+    };
+    Organisation::decide(&OrganisationState::default(), &command)
+        .unwrap()
+        .iter()
+        .fold(OrganisationState::default(), Organisation::evolve)
+}
+
+/// Decides and applies one command given as JSON (its `id` is the project's).
+fn run(state: ProjectState, id: Uuid, mut command: serde_json::Value) -> ProjectState {
+    command["id"] = json!(id);
+    let command: ProjectCommand = serde_json::from_value(command).unwrap();
+    let events = Project::decide(&state, &command).unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    events.iter().fold(state, Project::evolve)
+}
+
+fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+/// A project running three years (2027 to 2029) reported by UNOCT under an identifier of its
+/// donor's, with commitments and disbursements, a quantitative and a qualitative indicator, and
+/// dates on either side of the days it is exported as of.
+fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) {
+    let orgs = vec![
+        register("UNOCT", "40", Some("XI-IATI-UNOCT")),
+        register("DONOR", "10", Some("XM-DAC-99")),
+        register("PARTNER", "21", None),
+    ];
+    let reporting = ReportingOrg::from_organisation(&orgs[0]);
+    let id = uuid(1);
+    let mut p = run(
+        ProjectState::default(),
+        id,
+        json!({"type": "create", "iati_identifier": "XM-DAC-99-CT-2027-01",
+        "title": "Border security, three years", "description": "",
+        "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
+        "participating": [{"organisation": "DONOR", "role": "1"}, {"organisation": "PARTNER", "role": "4"}],
+        "planned_start": "2027-01-01", "planned_end": "2029-12-31",
+        "budget": {"amount_minor": 10_000_000, "currency": "USD"}, "needs": [], "referrals": []}),
+    );
+    p = run(
+        p,
+        id,
+        json!({"type": "change_status", "to": "2", "on": "2027-01-10", "reason": null}),
+    );
+    for (n, kind, amount, on) in [
+        (11, "commitment", 6_000_000, "2027-01-15"),
+        (12, "disbursement", 2_000_000, "2027-02-01"),
+        (13, "commitment", 4_000_000, "2028-01-10"),
+        (14, "disbursement", 3_000_000, "2028-02-01"),
+        (15, "disbursement", 2_500_000, "2029-02-01"),
+    ] {
+        p = run(
+            p,
+            id,
+            json!({"type": "add_transaction", "transaction_id": uuid(n), "kind": kind,
+            "value": {"amount_minor": amount, "currency": "USD"}, "date": on,
+            "provider": "DONOR", "receiver": "PARTNER", "description": null}),
+        );
+    }
+    p = run(
+        p,
+        id,
+        json!({"type": "add_milestone", "milestone_id": uuid(21), "title": "Curriculum agreed",
+        "due": "2027-06-30"}),
+    );
+    p = run(
+        p,
+        id,
+        json!({"type": "add_result", "result_id": uuid(31), "title": "Officers screen travellers",
+        "indicators": [
+            {"indicator_id": uuid(32), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 300},
+            {"indicator_id": uuid(33), "title": "Quality of screening", "measure": "5", "baseline": 1, "target": 4}]}),
+    );
+    for (indicator, value, on) in [
+        (32, 80, "2027-12-15"),
+        (33, 2, "2027-12-15"),
+        (32, 190, "2028-12-15"),
+    ] {
+        p = run(
+            p,
+            id,
+            json!({"type": "record_indicator_actual", "result_id": uuid(31),
+            "indicator_id": uuid(indicator), "value": value, "on": on}),
+        );
+    }
+    p = run(
+        p,
+        id,
+        json!({"type": "add_document", "url": "https://example.org/plan.pdf",
+        "title": "Project plan", "category": "A02"}),
+    );
+    (p, orgs, reporting)
+}
+
+#[test]
+fn a_three_year_project_passes_the_ruleset_as_of_any_day() {
+    let (p, orgs, reporting) = three_year_project();
+    let projects = [p];
+    // Republished under the donor's identifier: the one warning is rule 1.1.21, which the
+    // file answers with secondary-reporter="1".
+    let as_of = date(2028, 3, 31);
+    let xml = checked_export(&projects, &orgs, &reporting, as_of, &["1.1.21"]);
+    assert_eq!(
+        Ok(xml.clone()),
+        export(&projects, &orgs, &reporting, &options(as_of)),
+        "the same data, the same bytes"
+    );
+    for part in [
+        "<iati-activities version=\"2.03\" generated-datetime=\"2028-03-31T23:59:59Z\">",
+        // The latest business date on or before the day: the disbursement of 2028-02-01.
+        "<iati-activity last-updated-datetime=\"2028-02-01T00:00:00Z\" xml:lang=\"en\" default-currency=\"USD\" hierarchy=\"1\">",
+        "<reporting-org ref=\"XI-IATI-UNOCT\" type=\"40\" secondary-reporter=\"1\">",
+        "<activity-date iso-date=\"2027-01-10\" type=\"2\"/>",
+    ] {
+        assert!(xml.contains(part), "{part} missing from\n{xml}");
+    }
+    // One budget a year, 365 + 366 + 365 days: the parts sum to the budget exactly.
+    let budgets: Vec<_> = parse(xml.as_bytes()).unwrap()[0]
+        .budgets
+        .iter()
+        .map(|b| {
+            (
+                b.period_start.to_string(),
+                b.period_end.to_string(),
+                b.value.amount_minor,
+            )
+        })
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            ("2027-01-01".into(), "2027-12-31".into(), 3_330_291),
+            ("2028-01-01".into(), "2028-12-31".into(), 3_339_416),
+            ("2029-01-01".into(), "2029-12-31".into(), 3_330_293),
+        ]
+    );
+    assert_eq!(budgets.iter().map(|b| b.2).sum::<i64>(), 10_000_000);
+    for (from, value_date) in [("2027-01-01", "2027-01-01"), ("2028-01-01", "2028-01-01")] {
+        assert!(
+            xml.contains(&format!("<period-start iso-date=\"{from}\"/>"))
+                && xml.contains(&format!("value-date=\"{value_date}\"")),
+            "{xml}"
+        );
+    }
+    // What is dated after the day is left out: the 2029 disbursement, the 2028-12-15 actual.
+    assert_eq!(xml.matches("<transaction ").count(), 4, "{xml}");
+    assert!(!xml.contains("2029-02-01"), "{xml}");
+    assert!(!xml.contains("2028-12-15"), "{xml}");
+    assert!(!xml.contains("value=\"190\""), "{xml}");
+    // The qualitative indicator has its periods but no values.
+    let qualitative = xml
+        .split("<indicator ")
+        .find(|i| i.starts_with("measure=\"5\""))
+        .unwrap();
+    let qualitative = &qualitative[..qualitative.find("</indicator>").unwrap()];
+    for absent in ["<baseline", "<target", "<actual"] {
+        assert!(!qualitative.contains(absent), "{qualitative}");
+    }
+    assert_eq!(qualitative.matches("<period>").count(), 2, "{qualitative}");
+    // Read back, it is the same project: the budget as the sum of its years.
+    let back = parse(xml.as_bytes()).unwrap();
+    let again = plan(
+        &back,
+        &ImportContext {
+            organisations: &orgs,
+            projects: &projects,
+            default_theme: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(again.activities[0].project_id, projects[0].id);
+    let budget_commands = again.activities[0]
+        .commands
+        .iter()
+        .filter(|c| matches!(c.command, ProjectCommand::SetBudget { .. }))
+        .count();
+    assert_eq!(budget_commands, 0, "{:?}", again.activities[0].commands);
+
+    // Before it starts: nothing has happened, no actual date, last updated as of the day.
+    let before = checked_export(&projects, &orgs, &reporting, date(2026, 12, 1), &["1.1.21"]);
+    assert!(!before.contains("<transaction "), "{before}");
+    assert!(!before.contains("type=\"2\"/>"), "{before}");
+    assert!(!before.contains("<actual "), "{before}");
+    assert!(before.contains("last-updated-datetime=\"2026-12-01T00:00:00Z\""));
+    // After its end: everything, last updated on the latest actual.
+    let after = checked_export(&projects, &orgs, &reporting, date(2030, 6, 30), &["1.1.21"]);
+    assert_eq!(after.matches("<transaction ").count(), 5, "{after}");
+    assert!(after.contains("value=\"190\""), "{after}");
+    assert!(after.contains("last-updated-datetime=\"2029-02-01T00:00:00Z\""));
+}
+
+#[test]
+fn an_identifier_under_the_reporting_org_is_its_own_activity() {
+    let (mut p, orgs, _) = three_year_project();
+    p.iati_identifier = "XI-IATI-UNOCT-CT-1".to_owned();
+    let reporting = ReportingOrg::from_organisation(&orgs[0]);
+    let xml = checked_export(&[p], &orgs, &reporting, date(2028, 3, 31), &[]);
+    assert!(xml.contains("<reporting-org ref=\"XI-IATI-UNOCT\" type=\"40\">"));
+    assert!(!xml.contains("secondary-reporter"));
+}
+
+#[test]
+fn identifiers_the_ruleset_refuses_are_refused_naming_the_projects() {
+    let (p, orgs, reporting) = three_year_project();
+    let mut twin = p.clone();
+    twin.id = uuid(2);
+    let options = options(date(2028, 3, 31));
+    let err = export(&[twin.clone(), p.clone()], &orgs, &reporting, &options).unwrap_err();
+    assert_eq!(
+        err,
+        ExportError::DuplicateIdentifier {
+            iati_identifier: p.iati_identifier.clone(),
+            first: p.id,
+            second: twin.id,
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&p.id.to_string()) && message.contains(&twin.id.to_string()),
+        "{message}"
+    );
+    let mut own = p;
+    own.iati_identifier = reporting.reference.clone();
+    let err = export(&[own.clone()], &orgs, &reporting, &options).unwrap_err();
+    assert!(
+        matches!(err, ExportError::IdentifierIsReportingOrg { project, .. } if project == own.id),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_checker_finds_what_the_export_no_longer_writes() {
+    // The export of before this change, in miniature: a three-year budget, a transaction after
+    // "now", a qualitative indicator with values, two activities with one identifier.
+    let (p, orgs, reporting) = three_year_project();
+    let good = export(&[p], &orgs, &reporting, &options(date(2028, 3, 31))).unwrap();
+    let activity =
+        &good[good.find("  <iati-activity").unwrap()..good.find("</iati-activities>").unwrap()];
+    let bad = good
+        .replacen(
+            "<period-end iso-date=\"2027-12-31\"/>",
+            "<period-end iso-date=\"2029-12-31\"/>",
+            1,
+        )
+        .replacen("iso-date=\"2027-01-15\"", "iso-date=\"2028-04-01\"", 1)
+        .replacen(
+            "measure=\"5\" ascending=\"1\">",
+            "measure=\"5\" ascending=\"1\">\n      <baseline year=\"2027\" value=\"1\"/>",
+            1,
+        )
+        .replacen(
+            "</iati-activities>",
+            &format!("{activity}</iati-activities>"),
+            1,
+        );
+    let err = check_ruleset(&bad, date(2028, 3, 31)).unwrap_err();
+    for rule in [
+        "error 7.5.3 ",
+        "error 11.2.1 ",
+        "error 1.1.2 ",
+        "warning 8.8.3 ",
+    ] {
+        assert!(err.contains(rule), "{rule} not found in\n{err}");
+    }
+    // And "now" is the day given, not the clock: the same file is fine seen from 2028-04-01 for
+    // the transaction date.
+    let later = check_ruleset(&bad, date(2028, 4, 1)).unwrap_err();
+    assert!(!later.contains(" 11.2.1 "), "{later}");
 }
