@@ -16,7 +16,7 @@ fn date(s: &str) -> jiff::civil::Date {
 #[tokio::test]
 async fn live_offers_past_their_window_expire_and_others_do_not() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open(dir.path(), &clock()).unwrap();
     // A new command id for every command (the log answers a repeated one with its first result).
     let meta = || RequestMeta::new(Principal::system());
     let register: OrganisationCommand = serde_json::from_value(json!({"type": "register", "id": "DONOR-A",
@@ -70,4 +70,9 @@ async fn live_offers_past_their_window_expire_and_others_do_not() {
             .unwrap(),
         0
     );
+}
+
+/// The tests' clock: a fixed start far from the machine's date, running on from there.
+fn clock() -> tatrack_eventlog::Clock {
+    tatrack_eventlog::Clock::starting_at("2031-03-14T09:00:00Z".parse().expect("a time"))
 }

@@ -101,6 +101,7 @@ fn project(
         title: "First cohort".into(),
         due: date(2026, 9, 30),
         done_on: None,
+        added_on: None,
     };
     state.milestones.push(late.clone());
     ProjectRow {

@@ -36,6 +36,15 @@ pub struct Actor {
     /// Country (ISO 3166-1 alpha-2) of a State focal point.
     #[arg(long = "as-country", global = true, env = "TATRACK_COUNTRY")]
     pub member_state: Option<String>,
+    /// Answer lists, shows, matching, reports and exports as of this business date: the state of
+    /// affairs on that day, as known now (default: today).
+    #[arg(long, global = true)]
+    pub as_of: Option<Date>,
+    /// Answer as the system knew it then (audit): a time (2026-07-01T12:00:00Z), a day (its
+    /// end, UTC) or log positions as a report records them
+    /// (assessments:120,partners:45,projects:300,reporter:7).
+    #[arg(long, global = true)]
+    pub known_at: Option<String>,
 }
 
 impl Actor {
@@ -99,13 +108,21 @@ pub async fn command_to(
     .await?)
 }
 
-/// Asks the read model one view.
+/// Asks the read model one view (as of `--as-of`, as known at `--known-at` when given).
 pub async fn query(
     client: &async_nats::Client,
     actor: &Actor,
     view: &str,
-    body: Value,
+    mut body: Value,
 ) -> anyhow::Result<Value> {
+    if let Value::Object(map) = &mut body {
+        if let Some(day) = actor.as_of {
+            map.entry("as_of").or_insert_with(|| json!(day));
+        }
+        if let Some(known) = &actor.known_at {
+            map.entry("known_at").or_insert_with(|| json!(known));
+        }
+    }
     let meta = RequestMeta {
         command_id: None,
         ..RequestMeta::new(actor.principal())

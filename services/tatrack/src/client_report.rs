@@ -1,6 +1,8 @@
-//! `tatrack report summary`: asks the reporter for a summary as of a finished day, as the CLI's
-//! principal, writes the report to stdout (or `--out`), and says on stderr which report it was:
-//! its id, SHA-256 and where `report_made` was recorded.
+//! `tatrack report summary`: asks the reporter for a summary as of a business date (as known at
+//! given log positions, or now), as the CLI's principal, writes the report to stdout (or
+//! `--out`), and says on stderr which report it was: its id, SHA-256, the positions it was made
+//! from and where `report_made` was recorded. `tatrack report changes --since REPORT` lists
+//! what was recorded after a report that changes its figures.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,9 +22,18 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCmd {
-    /// A summary (needs, coverage, money, recommendations, clocks, milestones, overlaps) as of a
-    /// finished day, cut to what the caller may see.
+    /// A summary (needs, coverage, money, recommendations, clocks, milestones, overlaps) as of
+    /// a business date (`--as-of`, default today: provisional), cut to what the caller may
+    /// see. Made again with the same `--as-of` and the `--known-at` positions a report printed,
+    /// it is byte-identical.
     Summary(SummaryArgs),
+    /// What was recorded after a report that changes its figures: late facts and corrections
+    /// dated on or before its as-of day, within its scope and what you may see.
+    Changes {
+        /// The report's id (as `report summary` printed it).
+        #[arg(long)]
+        since: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -39,19 +50,19 @@ pub struct SummaryArgs {
     /// Only what this organisation funds or is referred.
     #[arg(long)]
     donor: Option<String>,
-    /// markdown, html, csv (with HXL hashtags) or json.
+    /// markdown (or md), html, csv (with HXL hashtags) or json.
     #[arg(long, default_value = "markdown")]
     format: String,
-    /// The finished day (YYYY-MM-DD, UTC) the report is as of.
-    #[arg(long)]
-    as_of: String,
     /// Write the report to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 pub async fn report(settings: &Settings, cmd: ReportCmd) -> anyhow::Result<()> {
-    let ReportCmd::Summary(args) = cmd;
+    let args = match cmd {
+        ReportCmd::Summary(args) => args,
+        ReportCmd::Changes { since } => return changes(settings, since).await,
+    };
     let nats = client::connect(settings).await?;
     let body = client::filters(json!({
         "member_state": args.member_state,
@@ -59,7 +70,8 @@ pub async fn report(settings: &Settings, cmd: ReportCmd) -> anyhow::Result<()> {
         "region": args.region,
         "donor": args.donor,
         "format": args.format,
-        "as_of": args.as_of,
+        "as_of": settings.actor.as_of,
+        "known_at": settings.actor.known_at,
     }));
     let meta = RequestMeta::new(settings.actor.principal());
     let made: MadeReport = rpc::request(
@@ -80,14 +92,74 @@ pub async fn report(settings: &Settings, cmd: ReportCmd) -> anyhow::Result<()> {
         }
     }
     eprintln!(
-        "report {} ({}, as of {}, {}): sha256 {} {} bytes, recorded at position {}",
+        "report {} ({}, as of {}{}, {}): sha256 {} {} bytes, recorded at position {}\nknown at {} (make it again with --as-of {} --known-at {})",
         made.reply.id,
         made.format,
         made.as_of,
+        if made.provisional {
+            ", provisional: the day is not over"
+        } else {
+            ""
+        },
         made.scope.label(),
         made.checksum,
         made.size,
-        made.reply.last_position
+        made.reply.last_position,
+        made.known_at,
+        made.as_of,
+        made.known_at,
+    );
+    Ok(())
+}
+
+/// `report changes --since REPORT`.
+async fn changes(settings: &Settings, report: uuid::Uuid) -> anyhow::Result<()> {
+    let nats = client::connect(settings).await?;
+    // The report's own point in time, not the global flags.
+    let actor = client::Actor {
+        as_of: None,
+        known_at: None,
+        ..settings.actor.clone()
+    };
+    let answer =
+        client::query(&nats, &actor, "change_list", json!({ "report_id": report })).await?;
+    if settings.json {
+        println!("{answer}");
+        return Ok(());
+    }
+    let changes = answer["changes"].as_array().cloned().unwrap_or_default();
+    println!(
+        "report {report}: as of {}, known at {}",
+        client::text(&answer["as_of"]),
+        client::text(&answer["known_at"])
+    );
+    if changes.is_empty() {
+        println!("nothing recorded since changes its figures");
+        return Ok(());
+    }
+    println!(
+        "{} change(s) recorded since, dated on or before its day:",
+        changes.len()
+    );
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            [
+                "on",
+                "kind",
+                "stream",
+                "recorded_at",
+                "recorded_by",
+                "position",
+            ]
+            .iter()
+            .map(|k| client::text(&c[*k]))
+            .collect()
+        })
+        .collect();
+    crate::table::print(
+        &["ON", "KIND", "STREAM", "RECORDED AT", "BY", "POSITION"],
+        &rows,
     );
     Ok(())
 }

@@ -44,6 +44,8 @@ fn admin() -> Actor {
         role: Role::Admin,
         organisation: None,
         member_state: None,
+        as_of: None,
+        known_at: None,
     }
 }
 

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, RequestMeta};
@@ -26,12 +25,10 @@ const PAGE: usize = 500;
 pub enum IatiCmd {
     /// Write the projects you may see as an IATI 2.03 activity file.
     Export {
-        /// The file to write (default: stdout).
+        /// The file to write (default: stdout). The file is as of `--as-of` (default: today) and
+        /// as known at `--known-at`.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// As the system stood at the end of this day (UTC), e.g. 2026-06-30 (default: now).
-        #[arg(long)]
-        as_of: Option<Date>,
         /// The registered organisation publishing the file (default: yours, --as-org).
         #[arg(long)]
         reporting_org: Option<String>,
@@ -48,11 +45,7 @@ pub enum IatiCmd {
 
 pub async fn iati(settings: &Settings, cmd: IatiCmd) -> anyhow::Result<()> {
     match cmd {
-        IatiCmd::Export {
-            out,
-            as_of,
-            reporting_org,
-        } => export(settings, out, as_of, reporting_org).await,
+        IatiCmd::Export { out, reporting_org } => export(settings, out, reporting_org).await,
         IatiCmd::Import { file, theme } => import(settings, &file, theme.as_deref()).await,
     }
 }
@@ -62,15 +55,11 @@ async fn list_all<T: DeserializeOwned>(
     nats: &async_nats::Client,
     actor: &Actor,
     view: &str,
-    as_of: Option<Date>,
     min_positions: Option<&Value>,
 ) -> anyhow::Result<Vec<T>> {
     let mut out = Vec::new();
     loop {
         let mut body = json!({ "offset": out.len(), "limit": PAGE });
-        if let Some(day) = as_of {
-            body["as_of"] = json!(day.to_string());
-        }
         if let Some(min) = min_positions {
             body["min_positions"] = min.clone();
         }
@@ -87,9 +76,9 @@ async fn list_all<T: DeserializeOwned>(
 async fn export(
     settings: &Settings,
     out: Option<PathBuf>,
-    as_of: Option<Date>,
     reporting_org: Option<String>,
 ) -> anyhow::Result<()> {
+    let as_of = settings.actor.as_of;
     let nats = client::connect(settings).await?;
     let actor = &settings.actor;
     let Some(reporting) = reporting_org.or_else(|| actor.organisation.clone()) else {
@@ -99,8 +88,8 @@ async fn export(
     };
     // As the caller: a donor's file holds only the projects it takes part in.
     let organisations: Vec<OrganisationState> =
-        list_all(&nats, actor, "organisation_list", as_of, None).await?;
-    let projects: Vec<ProjectState> = list_all(&nats, actor, "project_list", as_of, None).await?;
+        list_all(&nats, actor, "organisation_list", None).await?;
+    let projects: Vec<ProjectState> = list_all(&nats, actor, "project_list", None).await?;
     let Some(org) = organisations.iter().find(|o| o.id == reporting) else {
         anyhow::bail!("invalid --reporting-org: organisation {reporting:?} is not registered");
     };
@@ -111,8 +100,7 @@ async fn export(
     // The file is as of the end of --as-of, else of today (UTC), the day the lists above answer
     // for; it was generated at the end of that day, so the same data gives the same bytes all day.
     let utc = jiff::tz::TimeZone::UTC;
-    let today = jiff::Timestamp::now().to_zoned_datetime(utc.clone()).date();
-    let day = as_of.unwrap_or(today);
+    let day = as_of.unwrap_or_else(|| settings.clock.today());
     let generated = day
         .at(23, 59, 59, 0)
         .to_zoned_datetime(utc)
@@ -209,9 +197,9 @@ async fn import(settings: &Settings, file: &PathBuf, theme: Option<&str>) -> any
     // not created a second time.
     let heads = heads(&nats, actor).await;
     let organisations: Vec<OrganisationState> =
-        list_all(&nats, actor, "organisation_list", None, heads.as_ref()).await?;
+        list_all(&nats, actor, "organisation_list", heads.as_ref()).await?;
     let projects: Vec<ProjectState> =
-        list_all(&nats, actor, "project_list", None, heads.as_ref()).await?;
+        list_all(&nats, actor, "project_list", heads.as_ref()).await?;
     let plan = tatrack_iati::plan(
         &activities,
         &tatrack_iati::ImportContext {

@@ -12,6 +12,7 @@ fn event(n: u32) -> NewEvent {
         id: Uuid::now_v7(),
         kind: "thing_happened".into(),
         schema: 1,
+        on: Some(jiff::civil::date(2026, 3, 10)),
         payload: serde_json::json!({ "n": n }),
     }
 }
@@ -21,12 +22,13 @@ fn meta() -> CommandMeta {
         principal: "test".into(),
         command_id: None,
         correlation_id: None,
+        fingerprint: None,
     }
 }
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("log")).unwrap();
+    let store = Store::open(dir.path().join("log"), &clock()).unwrap();
     (dir, store)
 }
 
@@ -268,7 +270,7 @@ async fn reopen_keeps_everything_and_import_continues_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let copied;
     {
-        let store = Store::open(dir.path().join("a")).unwrap();
+        let store = Store::open(dir.path().join("a"), &clock()).unwrap();
         store
             .append("a-1", Expected::Any, vec![event(1), event(2)], meta())
             .await
@@ -279,10 +281,10 @@ async fn reopen_keeps_everything_and_import_continues_the_log() {
             .unwrap();
         copied = store.read_all(1, 10).unwrap();
     }
-    let store = Store::open(dir.path().join("a")).unwrap();
+    let store = Store::open(dir.path().join("a"), &clock()).unwrap();
     assert_eq!(store.read_all(1, 10).unwrap(), copied);
 
-    let rebuilt = Store::open(dir.path().join("b")).unwrap();
+    let rebuilt = Store::open(dir.path().join("b"), &clock()).unwrap();
     let err = rebuilt.import(copied[1].clone()).await.unwrap_err();
     assert!(
         matches!(
@@ -395,4 +397,69 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// The tests' clock: a fixed start far from the machine's date, running on from there.
+fn clock() -> tatrack_eventlog::Clock {
+    tatrack_eventlog::Clock::starting_at("2031-03-14T09:00:00Z".parse().expect("a time"))
+}
+
+#[tokio::test]
+async fn an_envelope_keeps_both_times() {
+    let (_dir, store) = open();
+    let appended = store
+        .append("s-1", Expected::Any, vec![event(1)], meta())
+        .await
+        .unwrap();
+    let envelope = store.get(appended.first_position).unwrap().unwrap();
+    // The business date the service gave, and the time the log's clock read.
+    assert_eq!(envelope.on, Some(jiff::civil::date(2026, 3, 10)));
+    assert_eq!(envelope.business_date(), jiff::civil::date(2026, 3, 10));
+    assert_eq!(
+        tatrack_eventlog::utc_date(envelope.recorded_at),
+        jiff::civil::date(2031, 3, 14)
+    );
+    // An event stored before business dates were kept counts as of the day it was recorded.
+    let old = tatrack_eventlog::Envelope {
+        on: None,
+        ..envelope
+    };
+    assert_eq!(old.business_date(), jiff::civil::date(2031, 3, 14));
+}
+
+#[tokio::test]
+async fn a_command_id_reused_with_another_body_is_refused() {
+    let (_dir, store) = open();
+    let with = |fingerprint: &str| CommandMeta {
+        command_id: Some(Uuid::from_u128(7)),
+        fingerprint: Some(fingerprint.to_owned()),
+        ..meta()
+    };
+    let first = store
+        .append("s-1", Expected::Any, vec![event(1)], with("aaa"))
+        .await
+        .unwrap();
+    // The same body again: the first answer, nothing written.
+    let again = store
+        .append("s-1", Expected::Any, vec![event(2)], with("aaa"))
+        .await
+        .unwrap();
+    assert!(again.idempotent);
+    assert_eq!(again.last_position, first.last_position);
+    // Another body under the same command id: refused, nothing written.
+    let err = store
+        .append("s-1", Expected::Any, vec![event(3)], with("bbb"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tatrack_eventlog::Error::CommandReused { command_id } if command_id == Uuid::from_u128(7)),
+        "{err}"
+    );
+    assert_eq!(store.durable_position(), first.last_position);
+    let recorded = store
+        .command_result(Uuid::from_u128(7))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.fingerprint.as_deref(), Some("aaa"));
 }

@@ -24,7 +24,7 @@ fn crash_child_append_loop() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
-        let store = Store::open(&dir).unwrap();
+        let store = Store::open(&dir, &clock()).unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         for w in 0..8 {
             let store = store.clone();
@@ -36,12 +36,14 @@ fn crash_child_append_loop() {
                         id,
                         kind: "tick".into(),
                         schema: 1,
+                        on: None,
                         payload: serde_json::json!({ "writer": w }),
                     };
                     let meta = CommandMeta {
                         principal: "crash".into(),
                         command_id: Some(Uuid::now_v7()),
                         correlation_id: None,
+                        fingerprint: None,
                     };
                     let a = store
                         .append(&format!("w-{w}"), Expected::Any, vec![event], meta)
@@ -134,7 +136,7 @@ fn sigkill_never_loses_an_acknowledged_append() {
             .build()
             .unwrap();
         rt.block_on(async {
-            let store = Store::open(&log_dir).unwrap();
+            let store = Store::open(&log_dir, &clock()).unwrap();
             let report = store.verify().unwrap();
             let all = store.read_all(1, usize::MAX).unwrap();
             assert_eq!(all.len() as u64, report.head);
@@ -158,4 +160,9 @@ fn sigkill_never_loses_an_acknowledged_append() {
         acknowledged.len() > KILLS as usize,
         "too few acknowledged appends to mean anything"
     );
+}
+
+/// The tests' clock: a fixed start far from the machine's date, running on from there.
+fn clock() -> tatrack_eventlog::Clock {
+    tatrack_eventlog::Clock::starting_at("2031-03-14T09:00:00Z".parse().expect("a time"))
 }

@@ -624,6 +624,7 @@ fn register(id: &str, iati_type: &str, iati_identifier: Option<&str>) -> Organis
         iati_type: iati_type.to_owned(),
         iati_identifier: iati_identifier.map(str::to_owned),
         country: None,
+        on: jiff::civil::date(2026, 1, 1),
     };
     Organisation::decide(&OrganisationState::default(), &command)
         .unwrap()
@@ -662,7 +663,8 @@ fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) 
         "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
         "participating": [{"organisation": "DONOR", "role": "1"}, {"organisation": "PARTNER", "role": "4"}],
         "planned_start": "2027-01-01", "planned_end": "2029-12-31",
-        "budget": {"amount_minor": 10_000_000, "currency": "USD"}, "needs": [], "referrals": []}),
+        "budget": {"amount_minor": 10_000_000, "currency": "USD"}, "needs": [], "referrals": [],
+        "on": "2026-12-01"}),
     );
     p = run(
         p,
@@ -680,7 +682,7 @@ fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) 
             p,
             id,
             json!({"type": "add_transaction", "transaction_id": uuid(n), "kind": kind,
-            "value": {"amount_minor": amount, "currency": "USD"}, "date": on,
+            "value": {"amount_minor": amount, "currency": "USD"}, "on": on,
             "provider": "DONOR", "receiver": "PARTNER", "description": null}),
         );
     }
@@ -688,7 +690,7 @@ fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) 
         p,
         id,
         json!({"type": "add_milestone", "milestone_id": uuid(21), "title": "Curriculum agreed",
-        "due": "2027-06-30"}),
+        "due": "2027-06-30", "on": "2027-01-10"}),
     );
     p = run(
         p,
@@ -696,7 +698,8 @@ fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) 
         json!({"type": "add_result", "result_id": uuid(31), "title": "Officers screen travellers",
         "indicators": [
             {"indicator_id": uuid(32), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 300},
-            {"indicator_id": uuid(33), "title": "Quality of screening", "measure": "5", "baseline": 1, "target": 4}]}),
+            {"indicator_id": uuid(33), "title": "Quality of screening", "measure": "5", "baseline": 1, "target": 4}],
+        "on": "2027-01-10"}),
     );
     for (indicator, value, on) in [
         (32, 80, "2027-12-15"),
@@ -714,7 +717,7 @@ fn three_year_project() -> (ProjectState, Vec<OrganisationState>, ReportingOrg) 
         p,
         id,
         json!({"type": "add_document", "url": "https://example.org/plan.pdf",
-        "title": "Project plan", "category": "A02"}),
+        "title": "Project plan", "category": "A02", "on": "2027-01-10"}),
     );
     (p, orgs, reporting)
 }
@@ -789,6 +792,7 @@ fn a_three_year_project_passes_the_ruleset_as_of_any_day() {
     let again = plan(
         &back,
         &ImportContext {
+            today: jiff::civil::date(2026, 11, 30),
             organisations: &orgs,
             projects: &projects,
             default_theme: None,
