@@ -2,6 +2,10 @@
 //! model: a need goes from identified to partially covered through an offer, a referral and a
 //! project with money, results and a validated progress report; every refusal names its field
 //! and writes nothing; each principal may do (and see) only its own part.
+//!
+//! Every fact carries a business date (`on`) before the tests' clock's today (2031): the
+//! creating commands are dated before the moves that follow them, since dates never go back
+//! within an aggregate and a command without `on` is dated today.
 
 use std::time::Duration;
 
@@ -101,7 +105,7 @@ impl Probe {
             "projects" => (
                 "project_add_milestone",
                 json!({ "id": self.project, "milestone_id": Uuid::now_v7(),
-                        "title": "Probe milestone", "due": "2027-06-30" }),
+                        "title": "Probe milestone", "due": "2027-06-30", "on": PROJECT_CREATED }),
             ),
             other => panic!("no probe for {other}"),
         };
@@ -109,17 +113,26 @@ impl Probe {
     }
 }
 
+/// The day the tests' projects are created: before their referrals are activated into them
+/// (2026-09-01) and before their first transaction (2026-09-15).
+const PROJECT_CREATED: &str = "2026-08-20";
+/// The day the tests' referrals are proposed: after the needs were shared (2026-06-12) and
+/// before they are referred (2026-07-01).
+const PROPOSED: &str = "2026-06-20";
+
 fn organisation_body(id: &str, kind: &str, iati_type: &str) -> Value {
     json!({ "id": id, "name": format!("Organisation {id}"), "kind": kind, "iati_type": iati_type,
-            "iati_identifier": null, "country": null })
+            "iati_identifier": null, "country": null, "on": "2026-01-02" })
 }
 
+/// An offer drafted on 2026-05-01. Its window runs past the tests' clock's today (2031), so the
+/// partners service's own expiry (of offers whose window ended before today) leaves it open.
 fn offer_body(id: Uuid, organisation: &str, theme: &str, country: &str) -> Value {
     json!({ "id": id, "organisation": organisation, "title": "Border officer training",
             "themes": [theme], "countries": [country], "regions": [], "modalities": ["training"],
             "budget": usd(300_000), "capacity": { "measure": "officers trained", "quantity": 150 },
-            "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
-            "conditions": null })
+            "valid_from": "2026-01-01", "valid_until": "2032-12-31", "languages": ["en"],
+            "conditions": null, "on": "2026-05-01" })
 }
 
 #[allow(
@@ -140,7 +153,8 @@ fn project_body(
             "title": "Border management training", "description": "Training of border officers",
             "recipient_country": country, "theme": "BOR", "dac_sector": "15210",
             "participating": participating, "planned_start": "2026-09-01",
-            "planned_end": "2027-08-31", "budget": usd(100_000), "needs": needs, "referrals": [] })
+            "planned_end": "2027-08-31", "budget": usd(100_000), "needs": needs, "referrals": [],
+            "on": PROJECT_CREATED })
 }
 
 #[allow(
@@ -149,7 +163,8 @@ fn project_body(
 )]
 fn propose_body(need: Uuid, offer: Uuid, share_money: Value, share_units: Value) -> Value {
     json!({ "id": Uuid::now_v7(), "need_id": need, "offer_id": offer, "member_state": "KE",
-            "organisation": DONOR_A, "share_money": share_money, "share_units": share_units })
+            "organisation": DONOR_A, "share_money": share_money, "share_units": share_units,
+            "on": PROPOSED })
 }
 
 /// An assessment planned and adopted for `country`, with one BOR recommendation.
@@ -185,13 +200,14 @@ async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
         "recommendation_record",
         &json!({ "id": recommendation, "assessment_id": assessment, "member_state": "",
                  "theme": "BOR", "priority": 1,
-                 "text": "Train border police in traveller screening." }),
+                 "text": "Train border police in traveller screening.", "on": "2026-05-15" }),
     )
     .await;
     recommendation
 }
 
-/// A KE need (training, 450000.00 USD, 200 officers trained) for `recommendation`, identified.
+/// A KE need (training, 450000.00 USD, 200 officers trained) for `recommendation`, identified
+/// on 2026-05-20.
 async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme: &str) -> Uuid {
     let need = Uuid::now_v7();
     ok(
@@ -202,7 +218,8 @@ async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme:
         &json!({ "id": need, "member_state": "KE", "recommendation_ids": [recommendation],
                  "theme": theme, "modality": "training", "description": "Train 200 border officers",
                  "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(450_000),
-                 "size": { "measure": "officers trained", "quantity": 200 }, "priority": 1 }),
+                 "size": { "measure": "officers trained", "quantity": 200 }, "priority": 1,
+                 "on": "2026-05-20" }),
     )
     .await;
     need
@@ -228,7 +245,7 @@ async fn share(client: &async_nats::Client, need: Uuid, organisations: &[&str]) 
         &json!({ "id": Uuid::now_v7(), "member_state": "KE",
                  "scope": { "type": "need", "need_id": need },
                  "audience": { "type": "organisations", "ids": organisations },
-                 "until": null, "granted_on": "2026-06-12" }),
+                 "until": null, "on": "2026-06-12" }),
     )
     .await
 }
@@ -455,6 +472,9 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     .await;
     assert_eq!(shown["covered_money"], usd(100_000), "{shown}");
     assert_eq!(shown["covered_units"], 50, "{shown}");
+    // Derived coverage is dated by the State's acceptance that caused it, not by the day it
+    // was sent.
+    assert_eq!(shown["coverage_on"], "2026-07-03", "{shown}");
     let offer_view = eventually(
         "offer commitment in the read model",
         Duration::from_secs(20),
@@ -466,6 +486,7 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     .await;
     assert_eq!(offer_view["remaining_units"], 100, "{offer_view}");
     assert_eq!(offer_view["status"], "partially_committed", "{offer_view}");
+    assert_eq!(offer_view["commitment_on"], "2026-07-03", "{offer_view}");
 
     // The project, and the referral activated into it.
     let project = Uuid::now_v7();
@@ -486,10 +507,11 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     )
     .await;
 
-    // Money: a commitment, a disbursement, and a disbursement above the commitment refused.
+    // Money: a commitment, a disbursement, and a disbursement above the commitment refused. The
+    // donor records what it provides itself.
     let transaction = |kind: &str, amount: i64| {
         json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": kind, "value": usd(amount),
-                "date": "2026-09-15", "provider": DONOR_A, "receiver": IMPL_B, "description": null })
+                "on": "2026-09-15", "provider": DONOR_A, "receiver": IMPL_B, "description": null })
     };
     ok(
         client,
@@ -519,26 +541,53 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     );
     assert_eq!(too_much.code, ErrorCode::Invalid, "{too_much:?}");
     assert_eq!(too_much.field.as_deref(), Some("value"), "{too_much:?}");
-
-    // A milestone, a result with an indicator, an actual.
-    let milestone = Uuid::now_v7();
+    // The cap names the day on which the total would pass it.
+    assert!(too_much.message.contains("on 2026-09-15"), "{too_much:?}");
+    // A negative value reverses an earlier one (new: it used to be refused), but never takes a
+    // total below zero.
     ok(
         client,
         &a,
         "projects",
+        "project_add_transaction",
+        &transaction("disbursement", -10_000),
+    )
+    .await;
+    let below_zero = remote(
+        send(
+            client,
+            &a,
+            "projects",
+            "project_add_transaction",
+            &transaction("disbursement", -40_000),
+        )
+        .await,
+    );
+    assert_eq!(below_zero.code, ErrorCode::Invalid, "{below_zero:?}");
+    assert_eq!(below_zero.field.as_deref(), Some("value"), "{below_zero:?}");
+
+    // A milestone and a result with an indicator, set by the coordinator (a project's shape is
+    // the coordinators' now); an actual recorded by the participating donor.
+    let milestone = Uuid::now_v7();
+    ok(
+        client,
+        &coordinator(),
+        "projects",
         "project_add_milestone",
-        &json!({ "id": project, "milestone_id": milestone, "title": "First course held", "due": "2027-01-31" }),
+        &json!({ "id": project, "milestone_id": milestone, "title": "First course held",
+                 "due": "2027-01-31", "on": "2026-09-01" }),
     )
     .await;
     let (result, indicator) = (Uuid::now_v7(), Uuid::now_v7());
     ok(
         client,
-        &a,
+        &coordinator(),
         "projects",
         "project_add_result",
         &json!({ "id": project, "result_id": result, "title": "Officers trained",
                  "indicators": [{ "indicator_id": indicator, "title": "Officers trained",
-                                  "measure": "1", "baseline": 0, "target": 150 }] }),
+                                  "measure": "1", "baseline": 0, "target": 150 }],
+                 "on": "2026-09-01" }),
     )
     .await;
     ok(
@@ -560,7 +609,8 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
         "progress_report_draft",
         &json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
                  "period_end": "2026-11-30", "narrative": "Two courses held; 40 officers trained.",
-                 "actuals": [{ "result_id": result, "indicator_id": indicator, "value": 40 }] }),
+                 "actuals": [{ "result_id": result, "indicator_id": indicator, "value": 40 }],
+                 "on": "2026-11-30" }),
     )
     .await;
     ok(
@@ -592,11 +642,15 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     .unwrap();
     assert_eq!(shown["needs"], json!([need]), "{shown}");
     let transactions = shown["transactions"].as_array().unwrap();
-    assert_eq!(transactions.len(), 2, "{shown}");
+    assert_eq!(transactions.len(), 3, "{shown}");
     assert_eq!(transactions[0]["kind"], "commitment");
     assert_eq!(transactions[1]["kind"], "disbursement");
+    assert_eq!(transactions[2]["kind"], "disbursement");
+    assert_eq!(transactions[2]["value"], usd(-10_000), "{shown}");
+    assert_eq!(transactions[0]["date"], "2026-09-15", "{shown}");
     assert_eq!(shown["committed"]["USD"], 10_000_000, "{shown}");
-    assert_eq!(shown["disbursed"]["USD"], 4_000_000, "{shown}");
+    // 40000.00 disbursed, 10000.00 of it reversed.
+    assert_eq!(shown["disbursed"]["USD"], 3_000_000, "{shown}");
     assert_eq!(
         shown["milestones"][0]["milestone_id"],
         json!(milestone),
@@ -651,10 +705,13 @@ async fn refusals_name_the_field_and_write_nothing() {
     settle(client, &[("partners", last_position(&registered))]).await;
     let probe = Probe::new(client).await;
 
-    // Needs: one referable, one withdrawn, one only identified, one not shared with DONOR-A.
+    // Needs: two referable, one withdrawn, one only identified, one not shared with DONOR-A.
     let need = identify_need(client, rec, "BOR").await;
     agree(client, need).await;
     share(client, need, &[DONOR_A]).await;
+    let second = identify_need(client, rec, "BOR").await;
+    agree(client, second).await;
+    share(client, second, &[DONOR_A]).await;
     let withdrawn = identify_need(client, rec, "BOR").await;
     agree(client, withdrawn).await;
     share(client, withdrawn, &[DONOR_A]).await;
@@ -840,12 +897,25 @@ async fn refusals_name_the_field_and_write_nothing() {
         },
     )
     .await;
+    // New: while a referral of the need to the offer is open, a second one is a duplicate.
+    r.check(
+        "a second referral of the same need to the same offer",
+        &coord,
+        "projects",
+        "referral_propose",
+        &propose_body(need, open, usd(1_000), json!(null)),
+        ErrorCode::Invalid,
+        Some("offer_id"),
+    )
+    .await;
+    // The capacity left is checked on another need's referral to the same offer (the same need
+    // would be a duplicate, above).
     r.check(
         "share above the money left",
         &coord,
         "projects",
         "referral_propose",
-        &propose_body(need, open, usd(200_001), json!(null)),
+        &propose_body(second, open, usd(200_001), json!(null)),
         ErrorCode::Invalid,
         Some("share_money"),
     )
@@ -855,14 +925,14 @@ async fn refusals_name_the_field_and_write_nothing() {
         &coord,
         "projects",
         "referral_propose",
-        &propose_body(need, open, json!(null), json!(101)),
+        &propose_body(second, open, json!(null), json!(101)),
         ErrorCode::Invalid,
         Some("share_units"),
     )
     .await;
 
     // A share in EUR: refused without a rate, accepted once one is recorded.
-    let eur = propose_body(need, open, money(50_000, "EUR"), json!(null));
+    let eur = propose_body(second, open, money(50_000, "EUR"), json!(null));
     r.check(
         "share in EUR without a rate",
         &coord,
@@ -873,8 +943,8 @@ async fn refusals_name_the_field_and_write_nothing() {
         Some("share_money"),
     )
     .await;
-    let rate_body = |as_of: &str, currency: &str| {
-        json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": as_of,
+    let rate_body = |on: &str, currency: &str| {
+        json!({ "id": tatrack_projects::RATE_TABLE_ID, "on": on,
                 "rates": [{ "currency": currency, "per_usd": { "numerator": 92, "denominator": 100 } }] })
     };
     r.check(
@@ -1060,14 +1130,17 @@ async fn refusals_name_the_field_and_write_nothing() {
         .await;
     }
     let project = probe.project;
-    let transaction = |value: Value| {
-        json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment", "value": value,
-                "date": "2026-09-15", "provider": null, "receiver": null, "description": null })
+    let transaction_of = |kind: &str, value: Value, on: &str| {
+        json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": kind, "value": value,
+                "on": on, "provider": IMPL_B, "receiver": null, "description": null })
     };
+    let transaction = |value: Value| transaction_of("commitment", value, "2026-09-15");
     for (case, value) in [
         ("transaction in an unknown currency", money(100, "XYZ")),
         ("zero transaction", usd(0)),
-        ("negative transaction", usd(-100)),
+        // A negative value reverses an earlier one; with nothing recorded it would take the
+        // total below zero.
+        ("reversal of nothing", usd(-100)),
     ] {
         r.check(
             case,
@@ -1080,6 +1153,106 @@ async fn refusals_name_the_field_and_write_nothing() {
         )
         .await;
     }
+    // The parties: a provider is required and takes part in the project, and so does a
+    // receiver (except of an expenditure).
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut body = transaction(usd(1_000));
+        edit(&mut body);
+        body
+    };
+    for (case, body, field) in [
+        (
+            "transaction without a provider",
+            with(&|b| b["provider"] = json!(null)),
+            "provider",
+        ),
+        (
+            "transaction provided by an organisation not taking part",
+            with(&|b| b["provider"] = json!(DONOR_B)),
+            "provider",
+        ),
+        (
+            "transaction received by an organisation not taking part",
+            with(&|b| b["receiver"] = json!(DONOR_B)),
+            "receiver",
+        ),
+        (
+            "transaction dated before the project was created",
+            with(&|b| b["on"] = json!("2026-08-19")),
+            "on",
+        ),
+        (
+            "disbursement with no commitment",
+            transaction_of("disbursement", usd(1_000), "2026-09-15"),
+            "value",
+        ),
+    ] {
+        r.check(
+            case,
+            &coord,
+            "projects",
+            "project_add_transaction",
+            &body,
+            ErrorCode::Invalid,
+            Some(field),
+        )
+        .await;
+    }
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_add_transaction",
+        &transaction(usd(1_000)),
+    )
+    .await;
+    r.check(
+        "disbursement dated before the first commitment",
+        &coord,
+        "projects",
+        "project_add_transaction",
+        &transaction_of("disbursement", usd(500), "2026-09-14"),
+        ErrorCode::Invalid,
+        Some("on"),
+    )
+    .await;
+    // Business dates: no fact after today, and a project's own changes never go back.
+    let tomorrow = today().tomorrow().unwrap().to_string();
+    r.check(
+        "transaction dated after today",
+        &coord,
+        "projects",
+        "project_add_transaction",
+        &transaction_of("commitment", usd(1_000), &tomorrow),
+        ErrorCode::Invalid,
+        Some("on"),
+    )
+    .await;
+    r.check(
+        "milestone added before the project's last change",
+        &coord,
+        "projects",
+        "project_add_milestone",
+        &json!({ "id": project, "milestone_id": Uuid::now_v7(), "title": "Too early",
+                 "due": "2027-06-30", "on": "2026-08-19" }),
+        ErrorCode::Invalid,
+        Some("on"),
+    )
+    .await;
+    r.check(
+        "offer drafted after today",
+        &a,
+        "partners",
+        "offer_draft",
+        &{
+            let mut body = offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE");
+            body["on"] = json!(tomorrow);
+            body
+        },
+        ErrorCode::Invalid,
+        Some("on"),
+    )
+    .await;
     // An indicator actual needs a baseline.
     let (result, no_baseline) = (Uuid::now_v7(), Uuid::now_v7());
     ok(
@@ -1089,7 +1262,8 @@ async fn refusals_name_the_field_and_write_nothing() {
         "project_add_result",
         &json!({ "id": project, "result_id": result, "title": "Procedures adopted",
                  "indicators": [{ "indicator_id": no_baseline, "title": "Procedures adopted",
-                                  "measure": "1", "baseline": null, "target": 3 }] }),
+                                  "measure": "1", "baseline": null, "target": 3 }],
+                 "on": PROJECT_CREATED }),
     )
     .await;
     r.check(
@@ -1108,7 +1282,7 @@ async fn refusals_name_the_field_and_write_nothing() {
         "projects",
         "progress_report_draft",
         &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
-                 "period_end": "2026-08-31", "narrative": "n", "actuals": [] }),
+                 "period_end": "2026-08-31", "narrative": "n", "actuals": [], "on": "2026-10-01" }),
         ErrorCode::Invalid,
         Some("period_end"),
     )
@@ -1120,7 +1294,8 @@ async fn refusals_name_the_field_and_write_nothing() {
         "progress_report_draft",
         &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
                  "period_end": "2026-09-30", "narrative": "n",
-                 "actuals": [{ "result_id": result, "indicator_id": Uuid::now_v7(), "value": 1 }] }),
+                 "actuals": [{ "result_id": result, "indicator_id": Uuid::now_v7(), "value": 1 }],
+                 "on": "2026-10-01" }),
         ErrorCode::Invalid,
         Some("actuals"),
     )
@@ -1299,13 +1474,27 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
     )
     .await;
     let transaction = json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
-        "value": usd(100_000), "date": "2026-09-15", "provider": null, "receiver": null, "description": null });
+        "value": usd(100_000), "on": "2026-09-15", "provider": DONOR_A, "receiver": null, "description": null });
     r.check(
         "a donor adds a transaction to a project it is not part of",
         &b,
         "projects",
         "project_add_transaction",
         &transaction,
+        ErrorCode::Forbidden,
+        None,
+    )
+    .await;
+    // New: a participating donor records only the transactions it provides itself.
+    let mut provided_by_other = transaction.clone();
+    provided_by_other["transaction_id"] = json!(Uuid::now_v7());
+    provided_by_other["provider"] = json!(IMPL_B);
+    r.check(
+        "a donor records a transaction another participant provides",
+        &a,
+        "projects",
+        "project_add_transaction",
+        &provided_by_other,
         ErrorCode::Forbidden,
         None,
     )
@@ -1318,10 +1507,164 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
         &transaction,
     )
     .await;
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_add_transaction",
+        &provided_by_other,
+    )
+    .await;
+
+    // New: a project's shape (budget, status, milestones, results, referrals) is the
+    // coordinators' alone; participating donors used to change it too, and the State to
+    // complete milestones.
+    let milestone = Uuid::now_v7();
+    let (result, indicator) = (Uuid::now_v7(), Uuid::now_v7());
+    let add_milestone = json!({ "id": project, "milestone_id": milestone,
+        "title": "First course held", "due": "2027-01-31", "on": "2026-09-01" });
+    let add_result = json!({ "id": project, "result_id": result, "title": "Officers trained",
+        "indicators": [{ "indicator_id": indicator, "title": "Officers trained", "measure": "1",
+                         "baseline": 0, "target": 150 }], "on": "2026-09-01" });
+    for (case, verb, body) in [
+        (
+            "a donor sets the budget of its project",
+            "project_set_budget",
+            json!({ "id": project, "budget": usd(120_000), "on": "2026-09-01" }),
+        ),
+        (
+            "a donor changes the status of its project",
+            "project_change_status",
+            json!({ "id": project, "to": "2", "on": "2026-09-01", "reason": null }),
+        ),
+        (
+            "a donor adds a milestone to its project",
+            "project_add_milestone",
+            add_milestone.clone(),
+        ),
+        (
+            "a donor adds a result to its project",
+            "project_add_result",
+            add_result.clone(),
+        ),
+        (
+            "a donor joins a referral to its project",
+            "project_join_referral",
+            json!({ "id": project, "referral_id": referral, "need_id": need, "on": "2026-09-01" }),
+        ),
+    ] {
+        r.check(
+            case,
+            &a,
+            "projects",
+            verb,
+            &body,
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_add_milestone",
+        &add_milestone,
+    )
+    .await;
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_add_result",
+        &add_result,
+    )
+    .await;
+    let complete = json!({ "id": project, "milestone_id": milestone, "on": "2026-10-01" });
+    for (case, who) in [
+        ("a donor completes a milestone of its project", &a),
+        ("the State completes a milestone of its project", &kenya),
+    ] {
+        r.check(
+            case,
+            who,
+            "projects",
+            "project_complete_milestone",
+            &complete,
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    ok(
+        client,
+        &coord,
+        "projects",
+        "project_complete_milestone",
+        &complete,
+    )
+    .await;
+    // Indicator actuals: the participating donors and the State; documents: the donors.
+    let actual = |value: i64| {
+        json!({ "id": project, "result_id": result, "indicator_id": indicator, "value": value,
+                "on": "2026-10-01" })
+    };
+    for (case, who) in [
+        (
+            "a donor records an actual on a project it is not part of",
+            &b,
+        ),
+        ("another State records an actual on a project", &jordan),
+    ] {
+        r.check(
+            case,
+            who,
+            "projects",
+            "project_record_indicator_actual",
+            &actual(10),
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    ok(
+        client,
+        &a,
+        "projects",
+        "project_record_indicator_actual",
+        &actual(20),
+    )
+    .await;
+    ok(
+        client,
+        &kenya,
+        "projects",
+        "project_record_indicator_actual",
+        &actual(25),
+    )
+    .await;
+    let document = json!({ "id": project, "url": "https://example.org/first-course",
+        "title": "Course report", "category": "A01", "on": "2026-10-15" });
+    for (case, who) in [
+        ("a donor adds a document to a project it is not part of", &b),
+        ("the State adds a document to its project", &kenya),
+    ] {
+        r.check(
+            case,
+            who,
+            "projects",
+            "project_add_document",
+            &document,
+            ErrorCode::Forbidden,
+            None,
+        )
+        .await;
+    }
+    ok(client, &a, "projects", "project_add_document", &document).await;
 
     let report = Uuid::now_v7();
     let draft = json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
-        "period_end": "2026-11-30", "narrative": "Started.", "actuals": [] });
+        "period_end": "2026-11-30", "narrative": "Started.", "actuals": [], "on": "2026-11-30" });
     r.check(
         "a donor reports on a project it is not part of",
         &b,
@@ -1376,7 +1719,7 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
         &a,
         "projects",
         "rate_table_record",
-        &json!({ "id": tatrack_projects::RATE_TABLE_ID, "as_of": "2026-01-01",
+        &json!({ "id": tatrack_projects::RATE_TABLE_ID, "on": "2026-01-01",
                  "rates": [{ "currency": "EUR", "per_usd": { "numerator": 92, "denominator": 100 } }] }),
         ErrorCode::Forbidden,
         None,

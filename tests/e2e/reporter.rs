@@ -1,13 +1,12 @@
 //! The reporter against real NATS, sled and every service: a summary in each format from the demo
-//! data (recorded on a past day), byte-identical as of the same day after more events, cut to
-//! what a donor may see, recorded as `report_made` with the checksum of its bytes in the
-//! reporter's stream, bad input refused by name with nothing written, and the cron schedule.
+//! data plus another donor's project (facts with past business dates, so a past day has data),
+//! byte-identical when made again for the same `as_of` and `known_at` after more events, late
+//! facts counted only when asked as known now, cut to what a donor may see, recorded as
+//! `report_made` with the checksum of its bytes in the reporter's stream, bad input refused by
+//! name with nothing written, and the cron schedule.
 
-use std::path::Path;
 use std::time::Duration;
 
-use jiff::SignedDuration;
-use jiff::civil::Date;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
 use tatrack_bus::subjects;
@@ -18,16 +17,15 @@ use tatrack_tests::*;
 const OTHER_DONOR: &str = "OTHER-DONOR";
 /// The demo's need for border-police training in Kenya, which the demo project serves.
 const KENYA_BORDER_TRAINING: &str = "01930000-0000-7000-8000-000000000065";
+/// The business date the reports are as of: after every fact of the demo (the latest is
+/// 2026-11-02) and of the other donor's project, long before the tests' clock's today.
+const DAY: &str = "2026-12-31";
 
 fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
     match result {
         Err(rpc::Error::Remote(body)) => body,
         other => panic!("expected a refusal, got {other:?}"),
     }
-}
-
-fn today() -> Date {
-    jiff::ZonedDateTime::now().date()
 }
 
 async fn summary(
@@ -62,44 +60,32 @@ async fn heads(client: &async_nats::Client) -> serde_json::Map<String, Value> {
     heads
 }
 
-/// Copies the command services' logs from `from` into `to` as if every event had been recorded
-/// on `day` (in log order, a second apart), so reports as of that finished day hold them.
-async fn backdated_copy(from: &Path, to: &Path, day: Date) {
-    let start = day
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .unwrap()
-        .timestamp();
-    for service in ["assessments", "partners", "projects"] {
-        let source = Store::open(from.join(service)).unwrap();
-        let target = Store::open(to.join(service)).unwrap();
-        let mut next = 1;
-        loop {
-            let batch: Vec<Envelope> = source.read_all(next, 1000).unwrap();
-            if batch.is_empty() {
-                break;
-            }
-            for mut envelope in batch {
-                next = envelope.position + 1;
-                let offset = i64::try_from(envelope.position).unwrap();
-                envelope.recorded_at = start
-                    .checked_add(SignedDuration::from_secs(offset))
-                    .unwrap();
-                target.import(envelope).await.unwrap();
-            }
+/// Waits until the read model has applied every service's durable head.
+async fn settled(client: &async_nats::Client) {
+    let min_positions = heads(client).await;
+    eventually("read model caught up", Duration::from_secs(60), || {
+        let client = client.clone();
+        let body = json!({ "min_positions": min_positions });
+        async move {
+            query_as(&client, coordinator(), "need_list", &body)
+                .await
+                .ok()
         }
-        target.flush().await.unwrap();
-    }
+    })
+    .await;
 }
 
-/// The demo data plus another donor's project in Kenya, recorded on `day`, and every service
-/// running over it; the read model has applied all of it.
-async fn demo_on(day: Date) -> (Harness, Services) {
-    let first = Harness::start();
-    let services = first.services().await;
-    let client = first.client().await;
+/// The demo data (its facts dated in 2025 and 2026) plus another donor's project in Kenya,
+/// dated in 2026, and every service running over it; the read model has applied all of it.
+/// Past days have data through the facts' business dates: nothing is back-dated in a log.
+async fn demo() -> (Harness, Services) {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["demo", "load"])
-        .env("NATS_URL", first.nats.url())
+        .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NOW", test_now().to_string())
         .status()
         .unwrap();
     assert!(status.success());
@@ -111,7 +97,8 @@ async fn demo_on(day: Date) -> (Harness, Services) {
         "partners",
         "organisation_register",
         &json!({"id": OTHER_DONOR, "name": "Another donor government",
-            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}),
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null,
+            "on": "2026-01-02"}),
     )
     .await
     .unwrap();
@@ -121,7 +108,8 @@ async fn demo_on(day: Date) -> (Harness, Services) {
         "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
         "participating": [{"organisation": OTHER_DONOR, "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
         "planned_start": "2026-07-01", "planned_end": "2027-06-30",
-        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [KENYA_BORDER_TRAINING], "referrals": []}))
+        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [KENYA_BORDER_TRAINING], "referrals": [],
+        "on": "2026-07-01"}))
     .await
     .unwrap();
     command_to(
@@ -131,34 +119,34 @@ async fn demo_on(day: Date) -> (Harness, Services) {
         "project_add_transaction",
         &json!({
         "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
-        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "date": "2026-08-01",
+        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
         "provider": OTHER_DONOR, "receiver": "UNOCT", "description": "Grant"}),
     )
     .await
     .unwrap();
-    let written = heads(&client).await;
-    services.stop().await;
+    settled(&client).await;
+    (h, services)
+}
 
-    let second = Harness::start();
-    backdated_copy(first.data_dir(), second.data_dir(), day).await;
-    let services = second.services().await;
-    let client = second.client().await;
-    let mut min_positions = serde_json::Map::new();
-    for service in ["assessments", "partners", "projects"] {
-        min_positions.insert(service.to_owned(), written[service].clone());
-    }
-    // Every stream holds the whole log before the first question about the day is asked.
-    eventually("read model caught up", Duration::from_secs(60), || {
-        let client = client.clone();
-        let body = json!({ "min_positions": min_positions });
-        async move {
-            query_as(&client, coordinator(), "need_list", &body)
-                .await
-                .ok()
-        }
-    })
-    .await;
-    (second, services)
+/// A JO need (civil defence training), identified on `on` (the service's today when `None`).
+async fn jordan_need(client: &async_nats::Client, on: Option<&str>) -> u64 {
+    let reply = command_to(client, &RequestMeta::new(coordinator()), "assessments", "need_identify", &json!({
+        "id": uuid::Uuid::now_v7(), "member_state": "JO", "recommendation_ids": [], "theme": "CIP",
+        "modality": "training", "description": "A need recorded after the report", "beneficiary_institution": "Civil Defence",
+        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 2, "on": on}))
+    .await
+    .unwrap();
+    reply["last_position"].as_u64().unwrap()
+}
+
+/// Jordan's needs in a JSON report, all statuses together.
+fn jordan_needs(report: &Value) -> u64 {
+    let json: Value = serde_json::from_str(report["content"].as_str().unwrap()).unwrap();
+    json["needs"]["by_state"]["JO"]
+        .as_object()
+        .map_or(0, |statuses| {
+            statuses.values().filter_map(Value::as_u64).sum()
+        })
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -167,8 +155,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_recorded() {
-    let day = today().yesterday().unwrap().yesterday().unwrap();
-    let (h, services) = demo_on(day).await;
+    let (h, services) = demo().await;
     let client = h.client().await;
 
     // A summary in each format, as a coordinator.
@@ -177,7 +164,7 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         let made = summary(
             &client,
             coordinator(),
-            json!({"format": format, "as_of": day.to_string()}),
+            json!({"format": format, "as_of": DAY}),
         )
         .await
         .unwrap();
@@ -185,15 +172,32 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         assert_eq!(made["checksum"], sha256(content.as_bytes()));
         assert_eq!(made["size"], content.len());
         assert!(made["last_position"].as_u64().unwrap() > 0);
+        assert_eq!(made["as_of"], DAY);
+        assert_eq!(made["provisional"], false, "a past day: {made}");
+        let known_at = made["known_at"].as_str().unwrap();
+        assert!(
+            known_at.contains("assessments:") && known_at.contains("projects:"),
+            "{known_at}"
+        );
         first.push((format, content, made));
     }
     let text = |f: &str| first.iter().find(|(x, _, _)| *x == f).unwrap().1.clone();
-    assert!(text("markdown").contains("## Coverage by theme"));
-    assert!(text("markdown").contains(OTHER_DONOR));
+    let made = |f: &str| first.iter().find(|(x, _, _)| *x == f).unwrap().2.clone();
+    // The report says which business date it is for and what the system knew when it was made.
+    let markdown = text("markdown");
+    let preamble = format!(
+        "- As of: {DAY} (business date), as known at {} (",
+        made("markdown")["known_at"].as_str().unwrap()
+    );
+    assert!(markdown.contains(&preamble), "{preamble}\n{markdown}");
+    assert!(!markdown.contains("provisional"), "{markdown}");
+    assert!(markdown.contains("## Coverage by theme"));
+    assert!(markdown.contains(OTHER_DONOR));
     assert!(text("html").contains("<svg "));
     assert!(text("csv").lines().nth(1).unwrap().contains("#org+funder"));
     let json: Value = serde_json::from_str(&text("json")).unwrap();
-    assert_eq!(json["as_of"], day.to_string());
+    assert_eq!(json["as_of"], DAY);
+    assert_eq!(json["known_at"], made("json")["known_at"]);
     assert!(json["needs"]["by_state"]["JO"].is_object(), "{json}");
     // The demo project's commitment (USD) and the other donor's (EUR, converted with the rate).
     assert!(
@@ -219,7 +223,7 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         let made = summary(
             &client,
             donor.clone(),
-            json!({"format": format, "as_of": day.to_string()}),
+            json!({"format": format, "as_of": DAY}),
         )
         .await
         .unwrap();
@@ -234,29 +238,67 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         }
     }
 
-    // More events today: the report as of the past day does not move by a byte.
-    let meta = RequestMeta::new(coordinator());
-    command_to(&client, &meta, "assessments", "need_identify", &json!({
-        "id": uuid::Uuid::now_v7(), "member_state": "JO", "recommendation_ids": [], "theme": "CIP",
-        "modality": "training", "description": "A need recorded after the day", "beneficiary_institution": "Civil Defence",
-        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 2}))
-    .await
-    .unwrap();
+    // More events: a late fact (a need identified before the day, recorded only now) and one
+    // dated today, after the day.
+    let late = jordan_need(&client, Some("2026-12-01")).await;
+    jordan_need(&client, None).await;
+    settled(&client).await;
+    // Made again for the same day as known at the same positions: not a byte moves (before
+    // business dates, "the same day" was enough; now the positions pin what was known).
     for (format, content, made) in &first {
         let again = summary(
             &client,
             coordinator(),
-            json!({"format": format, "as_of": day.to_string()}),
+            json!({"format": format, "as_of": DAY, "known_at": made["known_at"]}),
         )
         .await
         .unwrap();
         assert_eq!(again["content"].as_str().unwrap(), content, "{format}");
         assert_eq!(again["checksum"], made["checksum"]);
+        assert_eq!(again["known_at"], made["known_at"]);
         assert_ne!(
             again["id"], made["id"],
             "each report made is its own record"
         );
     }
+    // Made again for the same day as known now: the late fact counts, the one dated after the
+    // day does not.
+    let now = summary(
+        &client,
+        coordinator(),
+        json!({"format": "json", "as_of": DAY}),
+    )
+    .await
+    .unwrap();
+    assert_ne!(now["known_at"], made("json")["known_at"]);
+    assert_eq!(
+        jordan_needs(&now),
+        jordan_needs(&made("json")) + 1,
+        "one more need in Jordan as of {DAY}: {}",
+        now["content"]
+    );
+    // ... and the read model says which recorded fact changed the first report's figures.
+    let report_position = made("json")["last_position"].as_u64().unwrap();
+    let changes = query_as(
+        &client,
+        coordinator(),
+        "change_list",
+        &json!({ "report_id": made("json")["id"],
+                 "min_positions": { "assessments": late, "reporter": report_position } }),
+    )
+    .await
+    .unwrap();
+    let changes = changes["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|c| c["service"] == "assessments"
+            && c["position"] == late
+            && c["on"] == "2026-12-01"),
+        "the late need among the changes: {changes:?}"
+    );
+    assert!(
+        changes.iter().all(|c| c["on"].as_str().unwrap() <= DAY),
+        "only facts dated on or before {DAY}: {changes:?}"
+    );
 
     // Each report is in the reporter's stream as report_made with the checksum of its bytes.
     let js = tatrack_bus::jetstream(client.clone(), Duration::from_secs(5));
@@ -278,11 +320,21 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         assert_eq!(envelope.kind, "report_made");
         assert_eq!(envelope.principal, "coordinator:test-coordinator");
         assert_eq!(envelope.payload["format"], *format);
-        assert_eq!(envelope.payload["as_of"], day.to_string());
+        assert_eq!(envelope.payload["as_of"], DAY);
         assert_eq!(envelope.payload["id"], made["id"]);
         assert_eq!(envelope.payload["checksum"], sha256(content.as_bytes()));
         assert_eq!(envelope.payload["size"], content.len());
         assert_eq!(envelope.payload["requested_by"]["role"], "coordinator");
+        // The positions it was made from, as the reply gave them; made today.
+        let known_at: Vec<String> = envelope.payload["known_at"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(service, position)| format!("{service}:{position}"))
+            .collect();
+        assert_eq!(known_at.join(","), made["known_at"].as_str().unwrap());
+        assert_eq!(envelope.payload["on"], today().to_string());
+        assert_eq!(envelope.on, Some(today()));
     }
     services.stop().await;
 }
@@ -294,17 +346,29 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
     let client = h.client().await;
     let yesterday = today().yesterday().unwrap().to_string();
     let tomorrow = today().tomorrow().unwrap().to_string();
-    // One good report first, so the stream exists and has a head to compare with; as of today
-    // it is made from the live views and says it is provisional.
-    let made = summary(
-        &client,
-        coordinator(),
-        json!({"format": "markdown", "as_of": today().to_string()}),
-    )
-    .await
-    .unwrap();
-    assert!(made["content"].as_str().unwrap().contains("provisional"));
+    // One good report first, so the stream exists and has a head to compare with. Without
+    // `as_of` it is as of today (new: `as_of` used to be required), which is provisional: the
+    // reply says so; the content says which day and which positions it is made from.
+    let made = summary(&client, coordinator(), json!({"format": "markdown"}))
+        .await
+        .unwrap();
+    assert_eq!(made["as_of"], today().to_string(), "{made}");
+    assert_eq!(made["provisional"], true, "{made}");
+    let content = made["content"].as_str().unwrap();
+    assert!(
+        content.contains(&format!(
+            "- As of: {} (business date), as known at {} (",
+            today(),
+            made["known_at"].as_str().unwrap()
+        )),
+        "{content}"
+    );
+    assert!(!content.contains("provisional"), "{content}");
     let before = heads(&client).await["reporter"].clone();
+    let an_hour_from_now = test_now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap()
+        .to_string();
     for (body, field) in [
         (json!({"format": "pdf", "as_of": yesterday}), "format"),
         (json!({"format": "csv", "as_of": tomorrow}), "as_of"),
@@ -329,6 +393,31 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
             json!({"format": "csv", "as_of": yesterday, "colour": "red"}),
             "colour",
         ),
+        // The day it is made on is today (the service fills it in), never later, and the
+        // business date it is as of is not after it.
+        (json!({"format": "csv", "on": tomorrow}), "on"),
+        (
+            json!({"format": "csv", "as_of": today().to_string(), "on": yesterday}),
+            "as_of",
+        ),
+        // As known at: a time, a day or positions, never after now.
+        (
+            json!({"format": "csv", "as_of": yesterday, "known_at": "last tuesday"}),
+            "known_at",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "known_at": tomorrow}),
+            "known_at",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday, "known_at": an_hour_from_now}),
+            "known_at",
+        ),
+        (
+            json!({"format": "csv", "as_of": yesterday,
+                   "known_at": "assessments:999999,partners:0,projects:0,reporter:0"}),
+            "known_at",
+        ),
     ] {
         let error = remote(summary(&client, coordinator(), body.clone()).await);
         assert_eq!(error.code, ErrorCode::Invalid, "{body}: {error:?}");
@@ -342,12 +431,13 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
         .args(["serve", "reporter", "--report-schedule", "every morning"])
         .env("NATS_URL", h.nats.url())
         .env("TATRACK_DATA_DIR", h.data_dir())
+        .env("TATRACK_NOW", test_now().to_string())
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--report-schedule"), "{stderr}");
-    let store = Store::open(h.data_dir().join("reporter")).unwrap();
+    let store = Store::open(h.data_dir().join("reporter"), &h.clock).unwrap();
     assert_eq!(store.durable_position(), before.as_u64().unwrap());
 }
 
@@ -372,7 +462,7 @@ async fn the_schedule_makes_yesterdays_summary_in_every_format_once() {
     assert_eq!(heads(&client).await["reporter"].as_u64(), Some(head));
     assert_eq!(head, 4);
     services.stop().await;
-    let store = Store::open(h.data_dir().join("reporter")).unwrap();
+    let store = Store::open(h.data_dir().join("reporter"), &h.clock).unwrap();
     let events = store.read_all(1, 10).unwrap();
     let mut formats: Vec<String> = events
         .iter()

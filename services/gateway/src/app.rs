@@ -229,7 +229,16 @@ async fn command(
         TIMEOUT,
     )
     .await
-    .map_err(|e| Problem::from_rpc(e, expected_version.is_some()))?;
+    .map_err(|e| {
+        let mut problem = Problem::from_rpc(e, expected_version.is_some());
+        // The command id is the caller's Idempotency-Key (without one the id is new): a key
+        // reused for a different command is named as the caller sent it.
+        if problem.field.as_deref() == Some("command_id") && headers.contains_key("idempotency-key")
+        {
+            problem.field = Some("Idempotency-Key".to_owned());
+        }
+        problem
+    })?;
     let mut response = Json(&reply).into_response();
     if let Some(version) = reply["stream_version"].as_u64()
         && let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\""))
