@@ -9,22 +9,25 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/local/install-nats.sh
 source ./deploy/local/install-nats.sh
 
-# The IATI export test validates its output with xmllint against the IATI schema; it fails (it
-# does not skip) without it. Debian and Ubuntu ship it in libxml2-utils.
-if ! command -v xmllint >/dev/null 2>&1; then
-    echo "xmllint not found: installing libxml2-utils" >&2
-    sudo_cmd=()
-    if [[ "$(id -u)" != "0" ]]; then
-        sudo_cmd=(sudo)
+# Debian packages the suite needs, installed when their command is missing: xmllint (the IATI
+# export test validates its output against the IATI schema; it fails, it does not skip, without
+# it) and faketime (the suite's last step runs the date-sensitive tests with the machine's clock
+# five years ahead, to show that nothing reads it).
+apt_install() {
+    local command="$1" package="$2"
+    command -v "$command" >/dev/null 2>&1 && return 0
+    echo "$command not found: installing $package" >&2
+    local sudo_cmd=()
+    [[ "$(id -u)" != "0" ]] && sudo_cmd=(sudo)
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "no apt-get: install $package yourself" >&2
+        return 1
     fi
-    if command -v apt-get >/dev/null 2>&1; then
-        "${sudo_cmd[@]}" apt-get install -y libxml2-utils >/dev/null \
-            || { "${sudo_cmd[@]}" apt-get update >/dev/null && "${sudo_cmd[@]}" apt-get install -y libxml2-utils >/dev/null; }
-    else
-        echo "no apt-get: install xmllint (libxml2) yourself" >&2
-        exit 1
-    fi
-fi
+    "${sudo_cmd[@]}" apt-get install -y "$package" >/dev/null \
+        || { "${sudo_cmd[@]}" apt-get update >/dev/null && "${sudo_cmd[@]}" apt-get install -y "$package" >/dev/null; }
+}
+apt_install xmllint libxml2-utils
+apt_install faketime faketime
 
 # The IATI tests apply the IATI Standard Ruleset with shared/iati/data/rulesets/check.py, which
 # needs Python's lxml: installed into ./.tools/pip when missing, and put on PYTHONPATH.
@@ -41,6 +44,17 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --locked "$@" 2>&1 | tee "$log" || status=$?
+
+# The whole suite runs on the tests' own clock (2031, see tests/src/lib.rs). To show that no
+# code reads the machine's clock, run the date-sensitive end-to-end tests again with the machine
+# five years ahead (faketime; the monotonic clock is left alone so timers behave).
+if [[ $# -eq 0 && $status -eq 0 ]]; then
+    e2e=$(cargo test -p tatrack-tests --test e2e --locked --no-run --message-format=json 2>/dev/null \
+        | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+    echo "==> the date-sensitive e2e tests with the machine's clock five years ahead (faketime)"
+    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+1826d' "$e2e" business_dates:: matching:: 2>&1 \
+        | tee -a "$log" || status=$?
+fi
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 echo

@@ -45,8 +45,9 @@ fn key(position: u64) -> [u8; 9] {
 fn encode(entry: Entry) -> [u8; 12] {
     let mut bytes = [0u8; 12];
     bytes[..2].copy_from_slice(&entry.on.year().to_be_bytes());
-    bytes[2] = entry.on.month().cast_unsigned();
-    bytes[3] = entry.on.day().cast_unsigned();
+    // Months and days are 1..=12 and 1..=31: they fit a byte.
+    bytes[2] = u8::try_from(entry.on.month()).unwrap_or(0);
+    bytes[3] = u8::try_from(entry.on.day()).unwrap_or(0);
     bytes[4..].copy_from_slice(&entry.recorded_at.as_microsecond().to_be_bytes());
     bytes
 }
@@ -54,7 +55,12 @@ fn encode(entry: Entry) -> [u8; 12] {
 fn decode(bytes: &[u8]) -> Option<Entry> {
     let bytes: &[u8; 12] = bytes.try_into().ok()?;
     let year = i16::from_be_bytes([bytes[0], bytes[1]]);
-    let on = Date::new(year, bytes[2].cast_signed(), bytes[3].cast_signed()).ok()?;
+    let on = Date::new(
+        year,
+        i8::try_from(bytes[2]).ok()?,
+        i8::try_from(bytes[3]).ok()?,
+    )
+    .ok()?;
     let micros = i64::from_be_bytes(bytes[4..].try_into().ok()?);
     let recorded_at = Timestamp::from_microsecond(micros).ok()?;
     Some(Entry { on, recorded_at })

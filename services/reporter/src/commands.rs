@@ -44,6 +44,9 @@ pub struct SummaryRequest {
     /// an earlier report recorded, a report is byte-identical to it.
     #[serde(default)]
     pub known_at: Option<String>,
+    /// The day the report is made on (the service fills in today, as for every command).
+    #[serde(default)]
+    pub on: Option<Date>,
 }
 
 /// The answer: where `report_made` went, what it says, and the report itself.
@@ -74,6 +77,8 @@ pub struct Order {
     pub as_of: Date,
     /// As the caller sent it (checked by the read model); `None`: as recorded so far.
     pub known_at: Option<String>,
+    /// The day it is made on.
+    pub on: Date,
 }
 
 /// Reads and checks a request; every error names its field.
@@ -93,6 +98,19 @@ pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
         })?,
     };
     check_as_of(as_of, today)?;
+    let on = request.on.unwrap_or(today);
+    if on > today {
+        return Err(ErrorBody::invalid(
+            "on",
+            &format!("{on} is after today ({today})"),
+        ));
+    }
+    if as_of > on {
+        return Err(ErrorBody::invalid(
+            "as_of",
+            &format!("{as_of} is after the day the report is made on ({on})"),
+        ));
+    }
     let scope = ReportScope {
         member_state: request.member_state,
         theme: request.theme,
@@ -106,6 +124,7 @@ pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
         format,
         as_of,
         known_at: request.known_at,
+        on,
     })
 }
 
@@ -164,7 +183,7 @@ pub async fn make(
         scope: order.scope.clone(),
         format: order.format,
         as_of: order.as_of,
-        on: today,
+        on: order.on,
         known_at: known.positions.clone(),
         requested_by: meta.principal.clone(),
         checksum: checksum.clone(),

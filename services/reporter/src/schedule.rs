@@ -130,6 +130,7 @@ pub async fn run_once(
             format,
             as_of,
             known_at: None,
+            on: today,
         };
         let meta = RequestMeta {
             command_id: Some(scheduled_id(as_of, format, "command")),

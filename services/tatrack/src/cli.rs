@@ -211,3 +211,16 @@ pub struct Settings {
     pub json: bool,
     pub actor: client::Actor,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks the whole command tree (unique flag names across global and local options,
+    /// defaults that parse...) only when a command is built; build every one here, not in front of
+    /// a user.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1010,7 +1010,7 @@ pub enum RatesCmd {
     Record {
         /// The day the rates hold for (YYYY-MM-DD; default: today). A table may be recorded
         /// late for an earlier day; a day already recorded never changes.
-        #[arg(long = "on", alias = "as-of")]
+        #[arg(long = "on")]
         on: Option<Date>,
         /// CUR=RATE per US dollar (repeatable), e.g. EUR=0.9215.
         #[arg(long = "rate", required = true)]

@@ -341,6 +341,9 @@ pub fn covers(
     }
     match state.status {
         Some(OfferStatus::Open | OfferStatus::PartiallyCommitted) => Ok(()),
+        // Expired since, but open on `on` (within its window, checked above): a referral made
+        // then and recorded late is still a referral to an open offer.
+        Some(OfferStatus::Expired) if state.published_on.is_some_and(|p| p <= on) => Ok(()),
         Some(status) => Err(DomainError::invalid(
             "status",
             format!("the offer is {status}, not open"),
