@@ -207,10 +207,18 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
         coordinator(),
         "need_match_list",
         json!({ "need_id": n1, "include_ineligible": true }),
-        // Wait for all four offers: O3 and O4 (left out) may reach the read model last.
+        // Wait for all four offers, published: O3 and O4 (left out) may reach the read model
+        // last, and a draft is left out for its status too.
         |a| {
             a["suggestions"].as_array().is_some_and(|s| s.len() == 2)
-                && a["ineligible"].as_array().is_some_and(|l| l.len() == 2)
+                && a["ineligible"].as_array().is_some_and(|l| {
+                    l.len() == 2
+                        && l.iter().all(|item| {
+                            item["reasons"]
+                                .as_array()
+                                .is_some_and(|r| r.iter().all(|r| r["field"] != "status"))
+                        })
+                })
         },
     )
     .await;
