@@ -45,7 +45,8 @@ async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
         &client,
         "recommendation_record",
         &json!({ "id": recommendation, "assessment_id": assessment, "member_state": "",
-        "theme": "BOR", "priority": 1, "text": "Train border police in traveller screening." }),
+        "theme": "BOR", "priority": 1, "text": "Train border police in traveller screening.",
+        "on": "2026-05-15" }),
     )
     .await
     .unwrap();
@@ -53,7 +54,7 @@ async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
     command(&client, "need_identify", &json!({ "id": need, "member_state": "KE", "recommendation_ids": [recommendation],
         "theme": "BOR", "modality": "training", "description": "Train 200 officers", "beneficiary_institution": "Border Police Unit",
         "estimated_cost": { "amount_minor": 45_000_000, "currency": "USD" }, "size": { "measure": "officers trained", "quantity": 200 },
-        "priority": 1 })).await.unwrap();
+        "priority": 1, "on": "2026-06-01" })).await.unwrap();
     // Only the State (or staff) agrees; a focal point of another State may not.
     let other_state = RequestMeta::new(principal(Role::StateFocalPoint, None, Some("JO")));
     let refused = remote(
@@ -78,7 +79,7 @@ async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
     let kenya_again = RequestMeta::new(principal(Role::StateFocalPoint, None, Some("KE")));
     let shared = command_as(&client, &kenya_again, "sharing_grant_grant", &json!({ "id": Uuid::now_v7(), "member_state": "KE",
         "scope": { "type": "need", "need_id": need }, "audience": { "type": "organisations", "ids": ["DONOR-A"] },
-        "until": null, "granted_on": "2026-06-12" })).await.unwrap();
+        "until": null, "on": "2026-06-12" })).await.unwrap();
 
     // Read your writes: the query waits for the position the last command wrote.
     let min = shared["last_position"].as_u64().unwrap();
@@ -128,16 +129,39 @@ async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
     .await
     .unwrap();
     assert_eq!(recs[0]["text"], "[confidential]");
+    // Clocks count from the business date asked about (`as_of`; the old `today` parameter is
+    // gone and refused by name): adopted on 2026-05-15, the State's response was due six months
+    // later, so on 2026-11-16 it is overdue, and on 2026-11-15 not yet.
     let clocks = query_as(
         &client,
         coordinator(),
         "assessment_show",
-        &json!({ "id": assessment, "today": "2026-11-16" }),
+        &json!({ "id": assessment, "as_of": "2026-11-16" }),
     )
     .await
     .unwrap();
     assert_eq!(clocks["clocks"]["response_due"], "2026-11-15");
     assert_eq!(clocks["clocks"]["response_overdue"], true);
+    let on_the_day = query_as(
+        &client,
+        coordinator(),
+        "assessment_show",
+        &json!({ "id": assessment, "as_of": "2026-11-15" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(on_the_day["clocks"]["response_overdue"], false);
+    let error = remote(
+        query_as(
+            &client,
+            coordinator(),
+            "assessment_show",
+            &json!({ "id": assessment, "today": "2026-11-16" }),
+        )
+        .await,
+    );
+    assert_eq!(error.code, ErrorCode::Invalid);
+    assert!(error.message.contains("today"), "{error:?}");
     services.stop().await;
 }
 
@@ -162,6 +186,36 @@ async fn a_repeated_command_id_returns_the_first_answer_and_writes_nothing() {
         next_position(&client).await,
         first["last_position"].as_u64().unwrap() + 2
     );
+    // The same command id with a different body is not a retry: refused by name, nothing written.
+    let mut changed = plan_body(id, "KE");
+    changed["title"] = json!("Another visit");
+    let before = next_position(&client).await;
+    let reused = remote(command_as(&client, &meta, "assessment_plan", &changed).await);
+    assert_eq!(reused.code, ErrorCode::Conflict, "{reused:?}");
+    assert_eq!(reused.field.as_deref(), Some("command_id"), "{reused:?}");
+    assert_eq!(next_position(&client).await, before + 1);
+    // A creating command without an id gets one minted by the service; its retry gets the same.
+    let meta = RequestMeta::new(coordinator());
+    let mut anonymous = plan_body(Uuid::nil(), "KE");
+    anonymous.as_object_mut().unwrap().remove("id");
+    let minted = command_as(&client, &meta, "assessment_plan", &anonymous)
+        .await
+        .unwrap();
+    let minted_id: Uuid = minted["id"].as_str().unwrap().parse().unwrap();
+    let retried = command_as(&client, &meta, "assessment_plan", &anonymous)
+        .await
+        .unwrap();
+    assert_eq!(retried["id"], minted["id"]);
+    assert_eq!(retried["idempotent"], true);
+    let shown = query_as(
+        &client,
+        coordinator(),
+        "assessment_show",
+        &json!({ "id": minted_id, "min_position": minted["last_position"] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown["status"], "planned");
     services.stop().await;
 }
 
@@ -218,6 +272,22 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
             plan(&|b| b["visit_start"] = json!("2026-02-30")),
             "visit_start",
         ),
+        // Business dates: malformed, after the clock's today, or before the aggregate's last move.
+        (
+            "assessment_plan",
+            plan(&|b| b["on"] = json!("2026-02-30")),
+            "on",
+        ),
+        (
+            "assessment_plan",
+            plan(&|b| b["on"] = json!(today().tomorrow().unwrap().to_string())),
+            "on",
+        ),
+        (
+            "assessment_mark_conducted",
+            json!({ "id": assessment, "on": "2026-01-15" }),
+            "on",
+        ),
         // A move the lifecycle forbids: planned cannot be adopted.
         (
             "assessment_adopt",
@@ -272,7 +342,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
         (
             "sharing_grant_grant",
             json!({ "id": Uuid::now_v7(), "member_state": "KE", "scope": { "type": "need", "need_id": Uuid::now_v7() },
-            "audience": { "type": "all_donors" }, "until": null, "granted_on": "2026-06-12" }),
+            "audience": { "type": "all_donors" }, "until": null, "on": "2026-06-12" }),
             "scope",
         ),
     ];

@@ -21,6 +21,8 @@ fn start_up(h: &Harness) -> Child {
         .arg("up")
         .env("NATS_URL", h.nats.url())
         .env("TATRACK_DATA_DIR", h.data_dir())
+        // The binary runs on the tests' clock, as the in-process services do.
+        .env("TATRACK_NOW", test_now().to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -158,6 +160,17 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
             "assessment {} not listed exactly once",
             a.id
         );
+    }
+    // The child runs on the tests' clock: a fact dated the tests' today (years after the
+    // machine's) is accepted, and one dated the day after is refused.
+    let mut body = plan_body(Uuid::now_v7(), "KE");
+    body["on"] = json!(today().to_string());
+    command(&client, "assessment_plan", &body).await.unwrap();
+    body["id"] = json!(Uuid::now_v7());
+    body["on"] = json!(today().tomorrow().unwrap().to_string());
+    match command(&client, "assessment_plan", &body).await {
+        Err(rpc::Error::Remote(e)) => assert_eq!(e.field.as_deref(), Some("on"), "{e:?}"),
+        other => panic!("a fact dated after today was not refused: {other:?}"),
     }
     child.kill().unwrap();
     child.wait().unwrap();

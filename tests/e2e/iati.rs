@@ -26,12 +26,13 @@ fn example() -> String {
     .unwrap()
 }
 
-/// Runs the tatrack binary against the harness's NATS server.
+/// Runs the tatrack binary against the harness's NATS server, on the tests' clock.
 fn tatrack(h: &Harness, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(args)
         .env("NATS_URL", h.nats.url())
         .env("TATRACK_DATA_DIR", h.data_dir())
+        .env("TATRACK_NOW", test_now().to_string())
         .env_remove("TATRACK_ROLE")
         .env_remove("TATRACK_ORG")
         .output()
@@ -68,14 +69,16 @@ fn xmllint(file: &Path) {
     );
 }
 
-/// Applies the IATI Standard Ruleset to an exported file, "now" being today (UTC), the day the
-/// CLI exports as of without --as-of; fails the test with the rules it breaks. Returns the
-/// warnings.
+/// Applies the IATI Standard Ruleset to an exported file, "now" being the tests' today (the day
+/// the CLI, on the tests' clock, exports as of without --as-of); fails the test with the rules
+/// it breaks. Returns the warnings.
 fn ruleset(xml: &str) -> Vec<String> {
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date();
-    tatrack_iati::testing::check_ruleset(xml, today).unwrap_or_else(|e| panic!("{e}\n{xml}"))
+    ruleset_on(xml, today())
+}
+
+/// The same, "now" being `day` (the day a file exported with `--as-of` is as of).
+fn ruleset_on(xml: &str, day: jiff::civil::Date) -> Vec<String> {
+    tatrack_iati::testing::check_ruleset(xml, day).unwrap_or_else(|e| panic!("{e}\n{xml}"))
 }
 
 /// Each command service's durable head.
@@ -155,6 +158,7 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
         "<participating-org type=\"10\" role=\"1\">",
         "<sector vocabulary=\"99\" code=\"BOR\"",
         "<transaction-type code=\"2\"/>",
+        "<transaction-type code=\"3\"/>",
         "<result type=\"1\">",
         "<activity-status code=\"2\"/>",
     ] {
@@ -204,7 +208,36 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
         "{}",
         String::from_utf8_lossy(&other.stderr)
     );
-    // As of a day before the demo: nothing either.
+    // As of a business date between the demo's commitment (2026-07-01) and its first
+    // disbursement (2026-07-15), with the global --as-of: the commitment is there, the
+    // disbursement is not, and the file passes the ruleset with "now" that day.
+    let july = succeeded(
+        &tatrack(
+            &h,
+            &[
+                "--as-of",
+                "2026-07-10",
+                "iati",
+                "export",
+                "--reporting-org",
+                "UNOCT",
+            ],
+        ),
+        "export as of 2026-07-10",
+    );
+    assert!(july.contains("DEMO-DONOR-TATRACK-001"), "{july}");
+    assert!(july.contains("<transaction-type code=\"2\"/>"), "{july}");
+    assert!(!july.contains("<transaction-type code=\"3\"/>"), "{july}");
+    assert!(!july.contains("2026-07-15"), "{july}");
+    let july_warnings = ruleset_on(&july, jiff::civil::date(2026, 7, 10));
+    assert!(
+        july_warnings
+            .iter()
+            .all(|w| w.starts_with("warning 1.1.21 ")),
+        "{july_warnings:#?}"
+    );
+    // As of a day before the demo: nothing either (the global --as-of, after the subcommand
+    // too).
     let past = tatrack(
         &h,
         &[
@@ -216,7 +249,33 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
             "2020-01-01",
         ],
     );
+    // (On that day not even the reporting organisation was registered: the CLI says that first.)
     assert!(!past.status.success());
+    assert!(
+        String::from_utf8_lossy(&past.stderr).contains("\"UNOCT\" is not registered"),
+        "{}",
+        String::from_utf8_lossy(&past.stderr)
+    );
+    // As known at the end of the day before the tests' today (the demo was typed in today):
+    // nothing was known yet, not even the reporting organisation.
+    let yesterday = today().yesterday().unwrap().to_string();
+    let unknown = tatrack(
+        &h,
+        &[
+            "--known-at",
+            &yesterday,
+            "iati",
+            "export",
+            "--reporting-org",
+            "UNOCT",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("\"UNOCT\" is not registered"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
     services.stop().await;
 }
 
@@ -332,7 +391,7 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
             "organisation_register",
             &json!({
             "id": id, "name": id, "kind": "donor_government", "iati_type": kind,
-            "iati_identifier": null, "country": null}),
+            "iati_identifier": null, "country": null, "on": "2011-01-01"}),
         )
         .await
         .unwrap();
@@ -342,7 +401,9 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
         "id": hand, "iati_identifier": "XM-HAND-1", "title": "Recorded by hand", "description": "",
         "recipient_country": "KE", "theme": "BOR", "dac_sector": "15136",
         "participating": [{"organisation": "HAND-DONOR", "role": "1"}, {"organisation": "HAND-IMPL", "role": "4"}],
-        "planned_start": "2012-01-01", "planned_end": "2016-12-31", "budget": null, "needs": [], "referrals": []}))
+        "planned_start": "2012-01-01", "planned_end": "2016-12-31", "budget": null, "needs": [], "referrals": [],
+        // Recorded before the example's first transaction (2012-01-01), which the import adds.
+        "on": "2011-06-01"}))
     .await
     .unwrap();
     assert_eq!(projects_with(&client, "XM-HAND-1").await.len(), 1);

@@ -2,7 +2,12 @@
 //! ineligible offer with its reason, a donor's offer_match_list among shared needs only, the
 //! allocation proposal, a suggestion accepted with `tatrack match accept`, the overlap it makes
 //! with a second proposal (listed, and printed by `tatrack referral propose`), and bad input
-//! refused by field.
+//! refused by field. An offer in another currency is ineligible until a rate is recorded for the
+//! matching date.
+//!
+//! Business dates: the needs and offers are recorded with dates in 2026; the offers stay valid
+//! until 2032, so they are open on the tests' today (2031), the date matching and the CLI's
+//! referrals default to.
 
 use std::time::Duration;
 
@@ -25,6 +30,10 @@ fn kenya() -> Principal {
 
 fn usd(major: i64) -> Value {
     json!({ "amount_minor": major * 100, "currency": "USD" })
+}
+
+fn eur(major: i64) -> Value {
+    json!({ "amount_minor": major * 100, "currency": "EUR" })
 }
 
 async fn ok(client: &async_nats::Client, who: &Principal, service: &str, verb: &str, body: Value) {
@@ -60,6 +69,7 @@ async fn need(
             "modality": "training", "description": "Train border officers",
             "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(cost),
             "size": { "measure": "officers trained", "quantity": officers }, "priority": priority,
+            "on": "2026-06-01",
         }),
     )
     .await;
@@ -79,20 +89,21 @@ async fn need(
         json!({
             "id": Uuid::now_v7(), "member_state": "KE", "scope": { "type": "need", "need_id": id },
             "audience": { "type": "organisations", "ids": audience }, "until": null,
-            "granted_on": "2026-06-12",
+            "on": "2026-06-12",
         }),
     )
     .await;
     id
 }
 
-/// A published offer of `organisation`.
+/// A published offer of `organisation`, drafted on 2026-05-20 and published on 2026-06-01,
+/// valid from 2026-01-01 until 2032-12-31 (so still open on the tests' today).
 async fn offer(
     client: &async_nats::Client,
     organisation: &str,
     theme: &str,
     places: (&[&str], &[&str]),
-    budget: i64,
+    budget: Value,
     officers: u64,
 ) -> Uuid {
     let id = Uuid::now_v7();
@@ -100,9 +111,9 @@ async fn offer(
     ok(client, &who, "partners", "offer_draft", json!({
         "id": id, "organisation": organisation, "title": format!("{organisation} {theme} training"),
         "themes": [theme], "countries": places.0, "regions": places.1, "modalities": ["training"],
-        "budget": usd(budget), "capacity": { "measure": "officers trained", "quantity": officers },
-        "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
-        "conditions": null,
+        "budget": budget, "capacity": { "measure": "officers trained", "quantity": officers },
+        "valid_from": "2026-01-01", "valid_until": "2032-12-31", "languages": ["en"],
+        "conditions": null, "on": "2026-05-20",
     }))
     .await;
     ok(
@@ -147,6 +158,8 @@ async fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(args)
         .env("NATS_URL", h.nats.url())
+        // The binary runs on the tests' clock, as the in-process services do.
+        .env("TATRACK_NOW", test_now().to_string())
         .output()
         .await
         .unwrap();
@@ -172,7 +185,7 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
             "organisation_register",
             json!({
                 "id": org, "name": format!("Organisation {org}"), "kind": "donor_government",
-                "iati_type": "10", "iati_identifier": null, "country": null,
+                "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-01",
             }),
         )
         .await;
@@ -181,21 +194,31 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     let n1 = need(client, 1, 450_000, 200, &[DONOR_A, DONOR_B]).await;
     let n2 = need(client, 2, 100_000, 50, &[DONOR_B]).await;
     // O1 names Kenya; O2 covers it only through DAC region 1027 (Eastern Africa), with more to
-    // give; O3 is for another theme.
-    let o1 = offer(client, DONOR_A, "BOR", (&["KE"], &[]), 300_000, 150).await;
-    let o2 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), 500_000, 250).await;
-    let o3 = offer(client, DONOR_A, "CFT", (&["KE"], &[]), 100_000, 50).await;
+    // give; O3 is for another theme; O4 would fit but is in euros, and no rate is recorded.
+    let o1 = offer(client, DONOR_A, "BOR", (&["KE"], &[]), usd(300_000), 150).await;
+    let o2 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), usd(500_000), 250).await;
+    let o3 = offer(client, DONOR_A, "CFT", (&["KE"], &[]), usd(100_000), 50).await;
+    let o4 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), eur(100_000), 100).await;
 
-    // Ranked suggestions for N1, each with its explanation; O3 left out for its theme.
+    // Ranked suggestions for N1 (as of the clock's today), each with its explanation; O3 left
+    // out for its theme, O4 for its currency.
     let matches = settled(
         client,
         coordinator(),
         "need_match_list",
         json!({ "need_id": n1, "include_ineligible": true }),
-        // Wait for all three offers: O3 (left out) may reach the read model last.
+        // Wait for all four offers, published: O3 and O4 (left out) may reach the read model
+        // last, and a draft is left out for its status too.
         |a| {
             a["suggestions"].as_array().is_some_and(|s| s.len() == 2)
-                && a["ineligible"].as_array().is_some_and(|l| l.len() == 1)
+                && a["ineligible"].as_array().is_some_and(|l| {
+                    l.len() == 2
+                        && l.iter().all(|item| {
+                            item["reasons"]
+                                .as_array()
+                                .is_some_and(|r| r.iter().all(|r| r["field"] != "status"))
+                        })
+                })
         },
     )
     .await;
@@ -250,8 +273,34 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     );
     assert_eq!(suggestions[0]["referral_propose"]["share_units"], 200);
     let left = &matches["ineligible"];
-    assert_eq!(ids(left, "offer_id"), [o3.to_string()]);
-    assert_eq!(left[0]["reasons"][0]["field"], "theme", "{left}");
+    let mut left_out = ids(left, "offer_id");
+    left_out.sort();
+    let mut expected = vec![o3.to_string(), o4.to_string()];
+    expected.sort();
+    assert_eq!(left_out, expected);
+    let reasons_of = |list: &Value, key: &str, id: Uuid| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item[key] == id.to_string())
+            .unwrap_or_else(|| panic!("{id} not in {list}"))["reasons"]
+            .clone()
+    };
+    let o3_reasons = reasons_of(left, "offer_id", o3);
+    assert_eq!(o3_reasons[0]["field"], "theme", "{left}");
+    // A missing exchange rate makes the euro offer ineligible (the projects service would
+    // refuse its share), with the command that records one for the matching date.
+    let o4_reasons = reasons_of(left, "offer_id", o4);
+    assert_eq!(o4_reasons.as_array().unwrap().len(), 1, "{o4_reasons}");
+    assert_eq!(o4_reasons[0]["field"], "currency", "{o4_reasons}");
+    let why = o4_reasons[0]["reason"].as_str().unwrap();
+    assert!(
+        why.starts_with(&format!(
+            "no EUR→USD rate recorded (record one with: tatrack rates record --on {} --rate EUR=RATE",
+            today()
+        )),
+        "{why}"
+    );
     // Without include_ineligible, no list of the left out.
     let plain = query_as(
         client,
@@ -416,9 +465,80 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
         .unwrap();
     assert_eq!(for_kenya.as_array().unwrap().len(), 1);
 
+    // A rate table dated 2030-01-01 makes O4 eligible as of the clock's today: money compared
+    // in the need's currency (both amounts and the table's date shown), the share proposed in
+    // the offer's. As of a day before that table, it is still left out for its currency.
+    ok(
+        client,
+        &coordinator(),
+        "projects",
+        "rate_table_record",
+        json!({
+            "id": tatrack_projects::RATE_TABLE_ID, "on": "2030-01-01",
+            "rates": [{ "currency": "EUR", "per_usd": { "numerator": 23, "denominator": 25 } }],
+        }),
+    )
+    .await;
+    let with_rate = settled(
+        client,
+        coordinator(),
+        "need_match_list",
+        json!({ "need_id": n1 }),
+        |a| ids(&a["suggestions"], "offer_id").contains(&o4.to_string()),
+    )
+    .await;
+    let o4_suggested = with_rate["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["offer_id"] == o4.to_string())
+        .unwrap();
+    let money = o4_suggested["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["criterion"] == "money")
+        .unwrap();
+    let detail = money["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("100000.00 EUR")
+            && detail.contains("450000.00 USD")
+            && detail.contains("rates of 2030-01-01"),
+        "{money}"
+    );
+    assert_eq!(
+        o4_suggested["referral_propose"]["share_money"],
+        eur(100_000),
+        "{o4_suggested}"
+    );
+    let before_the_table = query_as(
+        client,
+        coordinator(),
+        "need_match_list",
+        &json!({ "need_id": n1, "as_of": "2029-12-31", "include_ineligible": true }),
+    )
+    .await
+    .unwrap();
+    let o4_then = reasons_of(&before_the_table["ineligible"], "offer_id", o4);
+    assert_eq!(o4_then[0]["field"], "currency", "{before_the_table}");
+    assert!(
+        o4_then[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tatrack rates record --on 2029-12-31"),
+        "{o4_then}"
+    );
+
     // Bad input: every refusal names its field.
     let unknown = Uuid::now_v7();
+    let tomorrow = today().tomorrow().unwrap().to_string();
     for (view, body, code, field) in [
+        (
+            "need_match_list",
+            json!({ "need_id": n1, "as_of": tomorrow }),
+            ErrorCode::Invalid,
+            "as_of",
+        ),
         ("need_match_list", json!({}), ErrorCode::Invalid, "need_id"),
         (
             "need_match_list",

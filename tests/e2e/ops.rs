@@ -27,6 +27,8 @@ impl Served {
             .args(["serve", service])
             .env("NATS_URL", h.nats.url())
             .env("TATRACK_DATA_DIR", h.data_dir())
+            // The binary runs on the tests' clock, as the in-process services do.
+            .env("TATRACK_NOW", test_now().to_string())
             .env("TATRACK_OPS_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -19,6 +19,8 @@ fn event(n: u64) -> NewEvent {
         id: Uuid::now_v7(),
         kind: "test_event".into(),
         schema: 1,
+        // A test of the log itself: no business date (the recorded day stands in).
+        on: None,
         payload: json!({ "n": n }),
     }
 }
@@ -89,7 +91,7 @@ async fn stream_equals_log_after_a_service_restart() {
                 .unwrap();
         }
         services.stop().await;
-        let store = Store::open(h.data_dir().join(SERVICE)).unwrap();
+        let store = Store::open(h.data_dir().join(SERVICE), &h.clock).unwrap();
         let c = converges(&client, &store).await;
         assert_eq!(c.log_head, 30 * (round + 1));
     }
@@ -99,7 +101,7 @@ async fn stream_equals_log_after_a_service_restart() {
 async fn stream_equals_log_after_nats_is_killed_mid_load() {
     let mut h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open(dir.path(), &test_clock()).unwrap();
     let client = h.client().await;
     let (stop, task) = spawn_replicator(&store, &client);
     let writer = {
@@ -126,7 +128,7 @@ async fn stream_equals_log_after_nats_is_killed_mid_load() {
 async fn publishes_that_never_happened_are_made_and_a_deleted_stream_is_refilled() {
     let h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open(dir.path(), &test_clock()).unwrap();
     let client = h.client().await;
     // The service "crashed" after appending 50 events, before publishing any.
     append_n(&store, 50).await;
@@ -148,7 +150,7 @@ async fn publishes_that_never_happened_are_made_and_a_deleted_stream_is_refilled
 async fn a_foreign_message_in_the_stream_stops_the_replicator_with_an_alarm() {
     let h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open(dir.path(), &test_clock()).unwrap();
     let client = h.client().await;
     append_n(&store, 5).await;
     let (_stop, task) = spawn_replicator(&store, &client);
@@ -189,7 +191,7 @@ async fn a_log_lost_from_disk_is_rebuilt_from_its_stream() {
     }
     services.stop().await;
     let original = {
-        let store = Store::open(h.data_dir().join(SERVICE)).unwrap();
+        let store = Store::open(h.data_dir().join(SERVICE), &h.clock).unwrap();
         converges(&client, &store).await;
         store.read_all(1, usize::MAX).unwrap()
     };
@@ -206,7 +208,7 @@ async fn a_log_lost_from_disk_is_rebuilt_from_its_stream() {
     .unwrap();
     assert_eq!(again["first_position"], 26);
     services.stop().await;
-    let store = Store::open(h.data_dir().join(SERVICE)).unwrap();
+    let store = Store::open(h.data_dir().join(SERVICE), &h.clock).unwrap();
     let report = store.verify().unwrap();
     assert_eq!(report.head, 26);
     assert_eq!(store.read_all(1, 25).unwrap(), original);
@@ -236,7 +238,7 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
     let h = Harness::start();
     let client = h.client().await;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("log")).unwrap();
+    let store = Store::open(dir.path().join("log"), &test_clock()).unwrap();
     let (_stop, _task) = spawn_replicator(&store, &client);
     append_n(&store, 40).await;
     let db = sled::open(dir.path().join("projection")).unwrap();

@@ -287,32 +287,40 @@ pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
     let mut fragments: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     fragments.extend(message.split('"').skip(1).step_by(2));
     fragments.retain(|f| !f.is_empty());
-    let quoted = |v: &serde_json::Value| {
+    // Exact quotes first, then prefixes: a prefix match only for fragments long enough to mean
+    // something ("2026-02" of a bad date), never for a value that is itself a valid date (the
+    // business date `on` of "2026-02-02" is not what "2026-02-30" broke); a one-character
+    // fragment ("9" of an unknown status) must match exactly.
+    let quoted = |v: &serde_json::Value, prefix: bool| {
         let text = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => return false,
             other => other.to_string(),
         };
-        // A prefix match only for fragments long enough to mean something ("2026-02" of a bad
-        // date); a one-character fragment ("9" of an unknown status) must match exactly.
-        fragments
-            .iter()
-            .any(|f| text == *f || (f.len() >= 2 && text.starts_with(f)))
+        fragments.iter().any(|f| {
+            if prefix {
+                f.len() >= 2 && text.starts_with(f) && text.parse::<jiff::civil::Date>().is_err()
+            } else {
+                text == *f
+            }
+        })
     };
     let serde_json::Value::Object(map) = body else {
         return "body".to_owned();
     };
-    for (key, value) in map {
-        if key == "type" {
-            continue;
-        }
-        if quoted(value) {
-            return key.clone();
-        }
-        if let serde_json::Value::Object(inner) = value
-            && let Some((k, _)) = inner.iter().find(|(_, v)| quoted(v))
-        {
-            return format!("{key}.{k}");
+    for prefix in [false, true] {
+        for (key, value) in map {
+            if key == "type" {
+                continue;
+            }
+            if quoted(value, prefix) {
+                return key.clone();
+            }
+            if let serde_json::Value::Object(inner) = value
+                && let Some((k, _)) = inner.iter().find(|(_, v)| quoted(v, prefix))
+            {
+                return format!("{key}.{k}");
+            }
         }
     }
     // "invalid type: string, expected a sequence" quotes no value: blame the field that is not
@@ -444,6 +452,15 @@ mod blame_tests {
         assert_eq!(
             blame_field(
                 &body,
+                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
+            ),
+            "visit_start"
+        );
+        // A valid date sharing the bad one's year and month is not blamed (`on` sorts first).
+        let dated = json!({"on": "2026-02-02", "visit_start": "2026-02-30"});
+        assert_eq!(
+            blame_field(
+                &dated,
                 "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
             ),
             "visit_start"
