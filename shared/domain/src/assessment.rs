@@ -236,7 +236,7 @@ impl DomainEvent for AssessmentEvent {
 }
 
 /// An assessment as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AssessmentState {
     pub id: Uuid,
     pub status: Option<AssessmentStatus>,
@@ -244,18 +244,29 @@ pub struct AssessmentState {
     pub kind: Option<AssessmentKind>,
     pub resolutions: Vec<u32>,
     pub title: String,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub visit_start: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub visit_end: Option<Date>,
     pub classification: Option<Classification>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub planned_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub conducted_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub draft_sent_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub observations_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub adopted_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub response_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub closed_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub cancelled_on: Option<Date>,
     /// The business date of the latest move, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 
@@ -450,14 +461,16 @@ fn check_resolutions(resolutions: &[u32]) -> Result<(), DomainError> {
 }
 
 /// The two deadlines of an assessment as of `today`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Clocks {
     /// Draft sent + 30 days: the last day for the State's factual observations.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub observations_due: Option<Date>,
     /// The due day has passed, no observations were recorded and the report is not adopted yet.
     pub observations_overdue: bool,
     /// Adopted + 6 months (clamped to the month's last day, e.g. 31 Aug -> 28/29 Feb): the last day for
     /// the State's response.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub response_due: Option<Date>,
     /// The due day has passed and no response was recorded.
     pub response_overdue: bool,

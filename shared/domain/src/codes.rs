@@ -24,7 +24,7 @@ const SECTOR_XML: &str = include_str!("../data/Sector.xml");
 const COUNTRY_REGIONS_CSV: &str = include_str!("../data/country_regions.csv");
 
 /// One item of an IATI code list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CodeEntry {
     pub code: String,
     /// The first (English) narrative of the item's name.
@@ -35,7 +35,7 @@ pub struct CodeEntry {
 }
 
 /// One counter-terrorism thematic area (`themes.csv`, our own vocabulary).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Theme {
     pub code: String,
     pub name: String,

@@ -25,6 +25,7 @@ pub mod rates;
 pub mod recommendation;
 pub mod referral;
 pub mod report;
+pub mod schema;
 pub mod sharing;
 pub mod token;
 pub mod validate;

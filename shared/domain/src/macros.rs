@@ -12,7 +12,7 @@ macro_rules! string_enum {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize,
+            serde::Serialize, serde::Deserialize, schemars::JsonSchema,
         )]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+

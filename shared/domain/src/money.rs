@@ -11,7 +11,7 @@ use crate::error::DomainError;
 ///
 /// Sums across currencies are refused here: converting needs an explicit, recorded exchange-rate table,
 /// so that every report can be reproduced.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Money {
     pub amount_minor: i64,
     pub currency: String,
@@ -100,7 +100,7 @@ pub fn minor_unit_digits(currency: &str) -> u32 {
 
 /// Sums per currency, e.g. a project's disbursements: amounts in different currencies are kept apart,
 /// never added. Serialised as a JSON object `{"EUR": 100, "USD": 250}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Totals(BTreeMap<String, i64>);
 

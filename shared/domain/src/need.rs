@@ -75,7 +75,7 @@ impl NeedStatus {
 }
 
 /// A non-money size of a need, e.g. 200 "officers trained".
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Units {
     pub measure: String,
     pub quantity: u64,
@@ -269,7 +269,7 @@ impl DomainEvent for NeedEvent {
 }
 
 /// A need as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NeedState {
     pub id: Uuid,
     pub status: Option<NeedStatus>,
@@ -284,12 +284,16 @@ pub struct NeedState {
     pub priority: u8,
     pub covered_money: Option<Money>,
     pub covered_units: Option<u64>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub identified_on: Option<Date>,
     /// The day the State agreed to it: coverage is not dated before it.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub agreed_on: Option<Date>,
     /// The business date of the latest coverage totals (derived facts, which may be back-dated).
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub coverage_on: Option<Date>,
     /// The business date of the latest move of its own, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

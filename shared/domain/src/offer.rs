@@ -229,7 +229,7 @@ impl DomainEvent for OfferEvent {
 }
 
 /// An offer as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OfferState {
     pub id: Uuid,
     pub status: Option<OfferStatus>,
@@ -241,17 +241,23 @@ pub struct OfferState {
     pub modalities: Vec<Modality>,
     pub budget: Option<Money>,
     pub capacity: Option<Units>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub valid_from: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub valid_until: Option<Date>,
     pub languages: Vec<String>,
     pub conditions: Option<String>,
     pub committed_money: Option<Money>,
     pub committed_units: Option<u64>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub drafted_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub published_on: Option<Date>,
     /// The business date of the latest commitment totals (derived facts, which may be back-dated).
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub commitment_on: Option<Date>,
     /// The business date of the latest move of its own, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

@@ -201,7 +201,7 @@ impl DomainEvent for OrganisationEvent {
 }
 
 /// An organisation as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrganisationState {
     pub id: String,
     pub status: Option<OrganisationStatus>,
@@ -210,9 +210,12 @@ pub struct OrganisationState {
     pub iati_type: String,
     pub iati_identifier: Option<String>,
     pub country: Option<String>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub registered_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub deactivated_on: Option<Date>,
     /// The business date of the latest change, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

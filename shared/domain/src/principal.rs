@@ -20,7 +20,7 @@ string_enum! {
 }
 
 /// The authenticated caller, as the gateway asserts it and the event envelope records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Principal {
     pub id: String,
     pub role: Role,

@@ -22,7 +22,7 @@ string_enum! {
 }
 
 /// One indicator's actual value for the period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportedActual {
     pub result_id: Uuid,
     pub indicator_id: Uuid,
@@ -166,21 +166,27 @@ impl DomainEvent for ProgressReportEvent {
 }
 
 /// A progress report as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProgressReportState {
     pub id: Uuid,
     pub status: Option<ProgressReportStatus>,
     pub project_id: Uuid,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub period_start: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub period_end: Option<Date>,
     pub narrative: String,
     pub actuals: Vec<ReportedActual>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub submitted_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub validated_on: Option<Date>,
     /// Why it was last returned.
     pub returned_reason: Option<String>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub drafted_on: Option<Date>,
     /// The business date of the latest dated move, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

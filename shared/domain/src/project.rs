@@ -89,36 +89,40 @@ impl TransactionKind {
 
 /// An organisation taking part, with its IATI OrganisationRole code: `"1"` funding, `"2"`
 /// accountable, `"3"` extending, `"4"` implementing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Participant {
     pub organisation: String,
     pub role: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Transaction {
     pub transaction_id: Uuid,
     pub kind: TransactionKind,
     pub value: Money,
+    #[schemars(schema_with = "crate::schema::date")]
     pub date: Date,
     pub provider: Option<String>,
     pub receiver: Option<String>,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Milestone {
     pub milestone_id: Uuid,
     pub title: String,
+    #[schemars(schema_with = "crate::schema::date")]
     pub due: Date,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub done_on: Option<Date>,
     /// The day it was added: it is not done before.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub added_on: Option<Date>,
 }
 
 /// An indicator as defined when its result is added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IndicatorDef {
     pub indicator_id: Uuid,
     pub title: String,
@@ -128,30 +132,32 @@ pub struct IndicatorDef {
     pub target: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Actual {
     pub value: i64,
+    #[schemars(schema_with = "crate::schema::date")]
     pub on: Date,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Indicator {
     pub def: IndicatorDef,
     /// In the order recorded.
     pub actuals: Vec<Actual>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectResult {
     pub result_id: Uuid,
     pub title: String,
     pub indicators: Vec<Indicator>,
     /// The day it was added: no actual is dated before.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub added_on: Option<Date>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Document {
     pub url: String,
     pub title: String,
@@ -416,7 +422,7 @@ impl DomainEvent for ProjectEvent {
 }
 
 /// A project as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectState {
     pub id: Uuid,
     pub status: Option<ActivityStatus>,
@@ -427,9 +433,13 @@ pub struct ProjectState {
     pub theme: String,
     pub dac_sector: String,
     pub participating: Vec<Participant>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub planned_start: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub planned_end: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub actual_start: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub actual_end: Option<Date>,
     pub budget: Option<Money>,
     pub needs: Vec<Uuid>,
@@ -442,11 +452,13 @@ pub struct ProjectState {
     pub milestones: Vec<Milestone>,
     pub results: Vec<ProjectResult>,
     pub documents: Vec<Document>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub created_on: Option<Date>,
     /// The business date of the latest change to the project itself (creation, status, budget,
     /// milestones, results, documents added), which the next may not precede. Transactions,
     /// completed milestones and indicator actuals are records of their own dates and may be
     /// entered late (see ARCHITECTURE.md, "Two times").
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

@@ -20,7 +20,7 @@ pub const MAX_DECIMALS: usize = 18;
 
 /// An exact fraction, kept in lowest terms by [`Ratio::new`] and [`Ratio::parse_decimal`]; the
 /// denominator is positive. Never a float, so a conversion gives the same minor units everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ratio {
     pub numerator: i64,
     pub denominator: i64,
@@ -110,7 +110,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 /// How many units (major units, as rates are published: euros, not cents) of `currency` one US dollar
 /// buys on the table's date, e.g. EUR 0.9215.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rate {
     pub currency: String,
     pub per_usd: Ratio,
@@ -178,9 +178,10 @@ impl DomainEvent for RateTableEvent {
 }
 
 /// Every table recorded, by date; empty means the table does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RateTableState {
     pub id: Uuid,
+    #[schemars(with = "BTreeMap<String, Vec<Rate>>")]
     pub tables: BTreeMap<Date, Vec<Rate>>,
 }
 

@@ -144,7 +144,7 @@ impl DomainEvent for RecommendationEvent {
 }
 
 /// A recommendation as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecommendationState {
     pub id: Uuid,
     pub status: Option<RecommendationStatus>,
@@ -154,8 +154,10 @@ pub struct RecommendationState {
     pub text: String,
     pub priority: u8,
     /// The day it was recorded.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub recorded_on: Option<Date>,
     /// Date of the latest status update.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub status_on: Option<Date>,
 }
 

@@ -205,7 +205,7 @@ impl DomainEvent for ReferralEvent {
 }
 
 /// A referral as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReferralState {
     pub id: Uuid,
     pub status: Option<ReferralStatus>,
@@ -217,12 +217,16 @@ pub struct ReferralState {
     pub share_units: Option<u64>,
     pub declined_by: Option<Party>,
     pub project_id: Option<Uuid>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub proposed_on: Option<Date>,
     /// The day the State accepted it: from then on its share counts as coverage and commitment.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub accepted_by_state_on: Option<Date>,
     /// The day it stopped counting after the State had accepted it (it lapsed).
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub ended_on: Option<Date>,
     /// The business date of the latest move, which the next may not precede.
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
 }
 

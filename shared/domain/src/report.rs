@@ -56,7 +56,7 @@ string_enum! {
 
 /// What a report covers; every filter absent is the system-wide summary. Filters combine (a
 /// State's needs in one theme funded by one donor).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportScope {
     /// ISO 3166-1 alpha-2.
     pub member_state: Option<String>,
@@ -184,16 +184,18 @@ impl DomainEvent for ReportEvent {
 }
 
 /// A report as its event left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportState {
     pub id: Uuid,
     pub status: Option<ReportStatus>,
     pub scope: ReportScope,
     pub format: Option<ReportFormat>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub as_of: Option<Date>,
     pub requested_by: Option<Principal>,
     pub checksum: String,
     pub size: u64,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub made_on: Option<Date>,
     pub known_at: std::collections::BTreeMap<String, u64>,
 }

@@ -16,7 +16,7 @@ use crate::validate::{check_date_order, check_id, check_reason, check_text};
 pub const MAX_ORGANISATION_ID_CHARS: usize = 200;
 
 /// What the grant makes visible.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Scope {
     Need {
@@ -30,7 +30,7 @@ pub enum Scope {
 }
 
 /// Who may see it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Audience {
     /// The partners' organisation ids; at least one.
@@ -125,15 +125,18 @@ impl DomainEvent for SharingGrantEvent {
 }
 
 /// A grant as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SharingGrantState {
     pub id: Uuid,
     pub status: Option<SharingGrantStatus>,
     pub member_state: String,
     pub scope: Option<Scope>,
     pub audience: Option<Audience>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub until: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub granted_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub revoked_on: Option<Date>,
 }
 

@@ -106,7 +106,7 @@ impl DomainEvent for TokenEvent {
 }
 
 /// A token as its events left it; `Default` (status `None`) means it does not exist.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenState {
     pub id: Uuid,
     pub status: Option<TokenStatus>,
@@ -115,7 +115,9 @@ pub struct TokenState {
     pub member_state: Option<String>,
     pub label: String,
     pub hash: String,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub issued_on: Option<Date>,
+    #[schemars(schema_with = "crate::schema::date_opt")]
     pub revoked_on: Option<Date>,
     pub revoke_reason: Option<String>,
 }

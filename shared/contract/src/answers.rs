@@ -1,0 +1,330 @@
+//! What the views answer, besides the domain's own states: the read model builds these, the
+//! gateway passes them through, the reporter and the CLI read them, and the OpenAPI document
+//! publishes their schemas.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tatrack_domain::Money;
+use tatrack_domain::assessment::{AssessmentState, Clocks};
+use tatrack_domain::need::NeedState;
+use tatrack_domain::offer::OfferState;
+use tatrack_domain::project::{Milestone, ProjectState};
+use tatrack_domain::referral::ReferralState;
+use tatrack_domain::sharing::SharingGrantState;
+use tatrack_domain::token::{TokenState, TokenStatus};
+use tatrack_domain::{Role, Totals};
+use uuid::Uuid;
+
+use crate::commands::referral::Propose;
+
+/// One page of a list (HTTP): the items and the cursor of the next page, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Send it back as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An assessment with its two clocks as of the answer's day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssessmentView {
+    #[serde(flatten)]
+    pub state: AssessmentState,
+    pub clocks: Clocks,
+}
+
+/// A need with the referrals and projects that serve it (those the caller may see).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NeedDetail {
+    #[serde(flatten)]
+    pub need: NeedState,
+    pub referrals: Vec<ReferralState>,
+    pub projects: Vec<ProjectState>,
+}
+
+/// An offer with what is left of it after accepted referrals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OfferView {
+    #[serde(flatten)]
+    pub state: OfferState,
+    pub remaining_money: Option<Money>,
+    pub remaining_units: Option<u64>,
+}
+
+/// A project with the milestones late on the answer's day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectView {
+    #[serde(flatten)]
+    pub state: ProjectState,
+    pub late_milestones: Vec<Milestone>,
+}
+
+/// A sharing grant; one no longer in force says who still sees its needs through running work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GrantView {
+    #[serde(flatten)]
+    pub state: SharingGrantState,
+    pub kept_by: Vec<KeptBy>,
+}
+
+/// An organisation that keeps seeing a need after its grant ended, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeptBy {
+    pub need_id: Uuid,
+    pub organisation: String,
+    pub because: String,
+}
+
+/// An access token as admins list it: never its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub status: Option<TokenStatus>,
+    pub role: Option<Role>,
+    pub organisation: Option<String>,
+    pub member_state: Option<String>,
+    pub label: String,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub issued_on: Option<Date>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub revoked_on: Option<Date>,
+    pub revoke_reason: Option<String>,
+}
+
+impl From<TokenState> for TokenRow {
+    fn from(t: TokenState) -> Self {
+        Self {
+            id: t.id,
+            status: t.status,
+            role: t.role,
+            organisation: t.organisation,
+            member_state: t.member_state,
+            label: t.label,
+            issued_on: t.issued_on,
+            revoked_on: t.revoked_on,
+            revoke_reason: t.revoke_reason,
+        }
+    }
+}
+
+/// Implementation of recommendations per State and theme.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RateRow {
+    pub member_state: String,
+    pub theme: String,
+    pub recommendations: u64,
+    pub open: u64,
+    pub implemented: u64,
+    pub partially_implemented: u64,
+    pub not_implemented: u64,
+    pub superseded: u64,
+    /// Implemented count 1 and partially implemented 1/2, of those not superseded; whole percent.
+    pub implementation_rate_percent: Option<u64>,
+}
+
+/// Minor units per currency, by transaction kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyByStatus {
+    pub pledged: BTreeMap<String, i64>,
+    pub committed: BTreeMap<String, i64>,
+    pub disbursed: BTreeMap<String, i64>,
+    pub expended: BTreeMap<String, i64>,
+}
+
+/// A donor's portfolio: its offers, referrals and projects, and money by status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Portfolio {
+    pub organisation: String,
+    pub offers: Vec<OfferState>,
+    pub referrals: Vec<ReferralState>,
+    /// One row per project, not the whole state: `project_show` has the detail.
+    pub projects: Vec<ProjectRow>,
+    pub money: MoneyByStatus,
+}
+
+/// A project as a portfolio lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub iati_identifier: String,
+    pub title: String,
+    pub recipient_country: String,
+    pub theme: String,
+    /// IATI ActivityStatus code.
+    pub status: Option<String>,
+    pub budget: Option<Money>,
+    pub pledged: Totals,
+    pub committed: Totals,
+    pub disbursed: Totals,
+    pub expended: Totals,
+    pub late_milestones: usize,
+}
+
+/// One line of a match's explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Criterion {
+    pub criterion: String,
+    pub points: u32,
+    pub max: u32,
+    pub detail: String,
+}
+
+/// Why an offer cannot serve a need, named by the field the projects service would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reason {
+    pub field: String,
+    pub reason: String,
+}
+
+/// A need and an offer that could meet, scored, with the referral that would do it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Suggestion {
+    pub need_id: Uuid,
+    pub offer_id: Uuid,
+    pub organisation: String,
+    pub title: String,
+    pub member_state: String,
+    pub theme: String,
+    pub priority: u8,
+    pub beneficiary_institution: String,
+    pub score: u32,
+    pub max_score: u32,
+    pub explanation: Vec<Criterion>,
+    /// The body of the referral proposal that would make the match.
+    pub referral_propose: Propose,
+}
+
+/// A need and an offer that cannot meet, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Ineligible {
+    pub need_id: Uuid,
+    pub offer_id: Uuid,
+    pub organisation: String,
+    pub title: String,
+    pub reasons: Vec<Reason>,
+}
+
+/// `need_match_list`: the offers that could serve a need, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NeedMatches {
+    pub need_id: Uuid,
+    pub member_state: String,
+    pub theme: String,
+    /// Whether the need can be referred at all (agreed with the State and not yet covered).
+    pub referable: bool,
+    pub suggestions: Vec<Suggestion>,
+    /// With `include_ineligible`: the offers left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ineligible: Option<Vec<Ineligible>>,
+}
+
+/// `offer_match_list`: the needs an offer could serve, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OfferMatches {
+    pub offer_id: Uuid,
+    pub organisation: String,
+    pub suggestions: Vec<Suggestion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ineligible: Option<Vec<Ineligible>>,
+}
+
+/// One side of an overlap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OverlapItem {
+    /// `referral`, `project` or `offer`.
+    pub kind: String,
+    pub id: Uuid,
+    pub organisation: String,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub from: Option<Date>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub until: Option<Date>,
+}
+
+/// Two pieces of work for the same State, theme and beneficiary with overlapping dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Overlap {
+    pub member_state: String,
+    pub theme: String,
+    /// `null` for two offers: an offer has no beneficiary.
+    pub beneficiary_institution: Option<String>,
+    pub items: [OverlapItem; 2],
+}
+
+/// A need as the allocation weighs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AllocationNeed {
+    pub need_id: Uuid,
+    pub member_state: String,
+    pub theme: String,
+    pub priority: u8,
+    pub weight: u64,
+    /// How much of it the assignments cover, in basis points.
+    pub coverage_bp: u64,
+}
+
+/// One share the allocation proposes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Assignment {
+    pub need_id: Uuid,
+    pub offer_id: Uuid,
+    pub member_state: String,
+    pub organisation: String,
+    pub priority: u8,
+    pub share_money: Option<Money>,
+    pub share_units: Option<u64>,
+    pub referral_propose: Propose,
+}
+
+/// `allocation_proposal`: the shares that maximise priority-weighted coverage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Allocation {
+    pub method: String,
+    /// Sum over needs of weight × coverage, in basis points (a need fully met at priority 1: 30000).
+    pub value_bp: u64,
+    /// The value if every need were fully met.
+    pub max_value_bp: u64,
+    pub needs: Vec<AllocationNeed>,
+    pub assignments: Vec<Assignment>,
+}
+
+/// `position_show`: how far the read model has applied each stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Positions {
+    /// The positions in the form `known_at` takes.
+    pub known_at: String,
+    pub positions: BTreeMap<String, u64>,
+    /// The latest business date of any fact recorded.
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub latest_business_date: Option<Date>,
+}
+
+/// One late fact or correction recorded after a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    pub service: String,
+    pub position: u64,
+    /// The aggregate's stream, e.g. `need-0193...`.
+    pub stream: String,
+    pub kind: String,
+    /// Its business date (on or before the report's `as_of`).
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub on: Date,
+    #[schemars(schema_with = "tatrack_domain::schema::timestamp")]
+    pub recorded_at: jiff::Timestamp,
+    /// Who recorded it (`role:id`; the role only for callers who are not staff).
+    pub recorded_by: String,
+}
+
+/// `change_list`: what was recorded after a report that changes its figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Changes {
+    pub report_id: Uuid,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub as_of: Option<Date>,
+    pub known_at: String,
+    pub changes: Vec<Change>,
+}

@@ -1,0 +1,139 @@
+//! Offers of assistance: draft, publish, amend, withdraw, expire.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::Money;
+use tatrack_domain::need::{Modality, Units};
+use tatrack_domain::offer::OfferCommand;
+
+use super::{Dated, Move, Ending, unknown, whole, item};
+use crate::error::ErrorBody;
+
+/// Creates the offer, `draft`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "OfferDraft")]
+pub struct Draft {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// The offering organisation's id.
+    pub organisation: String,
+    pub title: String,
+    /// Theme codes; at least one.
+    #[serde(default)]
+    pub themes: Vec<String>,
+    /// Eligible countries (ISO 3166-1 alpha-2); with `regions`, at least one of the two.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// Eligible IATI regions (OECD DAC region codes).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// At least one.
+    #[serde(default)]
+    pub modalities: Vec<Modality>,
+    /// Positive when given; with `capacity`, at least one of the two.
+    #[serde(default)]
+    pub budget: Option<Money>,
+    #[serde(default)]
+    pub capacity: Option<Units>,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub valid_from: Date,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub valid_until: Date,
+    /// ISO 639-1 codes, lower case, e.g. `"en"`, `"fr"`; at least one.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub conditions: Option<String>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// Changes the given fields (`None` keeps the field) while draft, open or partially committed. The
+/// budget and capacity may not fall below what is already committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "OfferAmend")]
+pub struct Amend {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub themes: Option<Vec<String>>,
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+    #[serde(default)]
+    pub modalities: Option<Vec<Modality>>,
+    #[serde(default)]
+    pub budget: Option<Money>,
+    #[serde(default)]
+    pub capacity: Option<Units>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    #[serde(default)]
+    pub valid_until: Option<Date>,
+    #[serde(default)]
+    pub languages: Option<Vec<String>>,
+    #[serde(default)]
+    pub conditions: Option<String>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The commitments so far, as totals (not increments) over accepted referrals, sent by the projects
+/// service; a measure left `None` keeps its previous total. Derives open / partially_committed /
+/// committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "OfferRecordCommitment")]
+pub struct RecordCommitment {
+    #[serde(default)]
+    pub committed_money: Option<Money>,
+    #[serde(default)]
+    pub committed_units: Option<u64>,
+    /// A derived fact dated by the referral move that caused it: it may go back before the
+    /// offer's last move (a late acceptance), though not before the offer was published.
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The `offer_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, ErrorBody> {
+    Ok(match action {
+        "draft" => {
+            let body: Draft = whole(body)?;
+            OfferCommand::Draft { id: body.id.unwrap_or_else(Uuid::now_v7), organisation: body.organisation, title: body.title, themes: body.themes, countries: body.countries, regions: body.regions, modalities: body.modalities, budget: body.budget, capacity: body.capacity, valid_from: body.valid_from, valid_until: body.valid_until, languages: body.languages, conditions: body.conditions, on: body.on.unwrap_or(today) }
+        }
+        "publish" => {
+            let (id, body): (_, Move) = item(body)?;
+            OfferCommand::Publish { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "amend" => {
+            let (id, body): (_, Amend) = item(body)?;
+            OfferCommand::Amend { id, title: body.title, themes: body.themes, countries: body.countries, regions: body.regions, modalities: body.modalities, budget: body.budget, capacity: body.capacity, valid_until: body.valid_until, languages: body.languages, conditions: body.conditions, on: body.on.unwrap_or(today) }
+        }
+        "withdraw" => {
+            let (id, body): (_, Ending) = item(body)?;
+            OfferCommand::Withdraw { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "expire" => {
+            let (id, body): (_, Dated) = item(body)?;
+            OfferCommand::Expire { id, on: body.on.unwrap_or(today) }
+        }
+        "record_commitment" => {
+            let (id, body): (_, RecordCommitment) = item(body)?;
+            OfferCommand::RecordCommitment { id, committed_money: body.committed_money, committed_units: body.committed_units, on: body.on.unwrap_or(today) }
+        }
+        _ => return Err(unknown(action)),
+    })
+}

@@ -1,0 +1,234 @@
+//! Projects shaped like IATI activities: status, money, milestones, results.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::Money;
+use tatrack_domain::project::{ActivityStatus, IndicatorDef, Participant, ProjectCommand, TransactionKind};
+
+use super::{unknown, whole, item};
+use crate::error::ErrorBody;
+
+/// Creates the project, status 1 (pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectCreate")]
+pub struct Create {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub iati_identifier: String,
+    pub title: String,
+    pub description: String,
+    pub recipient_country: String,
+    pub theme: String,
+    /// DAC 5-digit purpose code.
+    pub dac_sector: String,
+    /// At least one funding ("1") and one implementing ("4") organisation.
+    #[serde(default)]
+    pub participating: Vec<Participant>,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub planned_start: Date,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub planned_end: Date,
+    #[serde(default)]
+    pub budget: Option<Money>,
+    #[serde(default)]
+    pub needs: Vec<Uuid>,
+    #[serde(default)]
+    pub referrals: Vec<Uuid>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// Moves the ActivityStatus along an allowed move (1->2->3->4, {1,2,6}->5, 2<->6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectChangeStatus")]
+pub struct ChangeStatus {
+    pub to: ActivityStatus,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An active referral joins the project (a no-op when it already has).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectJoinReferral")]
+pub struct JoinReferral {
+    pub referral_id: Uuid,
+    pub need_id: Uuid,
+    /// The referral's activation date.
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// `project_set_budget`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectSetBudget")]
+pub struct SetBudget {
+    pub budget: Money,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// `project_add_transaction`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectAddTransaction")]
+pub struct AddTransaction {
+    /// Its id within the project (default: minted; the reply of the HTTP API names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<Uuid>,
+    pub kind: TransactionKind,
+    /// Not zero; negative reverses an earlier transaction of the same kind (IATI allows it),
+    /// never taking a total below zero.
+    pub value: Money,
+    /// The transaction date: its business date. Not before the project was created; a
+    /// disbursement or expenditure not before a commitment in its currency.
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub receiver: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `project_add_milestone`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectAddMilestone")]
+pub struct AddMilestone {
+    /// Its id within the project (default: minted; the reply of the HTTP API names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone_id: Option<Uuid>,
+    pub title: String,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub due: Date,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// `project_complete_milestone`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectCompleteMilestone")]
+pub struct CompleteMilestone {
+    pub milestone_id: Uuid,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// `project_add_result`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectAddResult")]
+pub struct AddResult {
+    /// Its id within the project (default: minted; the reply of the HTTP API names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_id: Option<Uuid>,
+    pub title: String,
+    /// At least one.
+    #[serde(default)]
+    pub indicators: Vec<IndicatorDef>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// Only for an indicator with a baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectRecordIndicatorActual")]
+pub struct RecordIndicatorActual {
+    pub result_id: Uuid,
+    pub indicator_id: Uuid,
+    pub value: i64,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// `project_add_document`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProjectAddDocument")]
+pub struct AddDocument {
+    pub url: String,
+    pub title: String,
+    pub category: String,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The `project_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, ErrorBody> {
+    Ok(match action {
+        "create" => {
+            let body: Create = whole(body)?;
+            ProjectCommand::Create { id: body.id.unwrap_or_else(Uuid::now_v7), iati_identifier: body.iati_identifier, title: body.title, description: body.description, recipient_country: body.recipient_country, theme: body.theme, dac_sector: body.dac_sector, participating: body.participating, planned_start: body.planned_start, planned_end: body.planned_end, budget: body.budget, needs: body.needs, referrals: body.referrals, on: body.on.unwrap_or(today) }
+        }
+        "change_status" => {
+            let (id, body): (_, ChangeStatus) = item(body)?;
+            ProjectCommand::ChangeStatus { id, to: body.to, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "join_referral" => {
+            let (id, body): (_, JoinReferral) = item(body)?;
+            ProjectCommand::JoinReferral { id, referral_id: body.referral_id, need_id: body.need_id, on: body.on.unwrap_or(today) }
+        }
+        "set_budget" => {
+            let (id, body): (_, SetBudget) = item(body)?;
+            ProjectCommand::SetBudget { id, budget: body.budget, on: body.on.unwrap_or(today) }
+        }
+        "add_transaction" => {
+            let (id, body): (_, AddTransaction) = item(body)?;
+            ProjectCommand::AddTransaction { id, transaction_id: body.transaction_id.unwrap_or_else(Uuid::now_v7), kind: body.kind, value: body.value, on: body.on.unwrap_or(today), provider: body.provider, receiver: body.receiver, description: body.description }
+        }
+        "add_milestone" => {
+            let (id, body): (_, AddMilestone) = item(body)?;
+            ProjectCommand::AddMilestone { id, milestone_id: body.milestone_id.unwrap_or_else(Uuid::now_v7), title: body.title, due: body.due, on: body.on.unwrap_or(today) }
+        }
+        "complete_milestone" => {
+            let (id, body): (_, CompleteMilestone) = item(body)?;
+            ProjectCommand::CompleteMilestone { id, milestone_id: body.milestone_id, on: body.on.unwrap_or(today) }
+        }
+        "add_result" => {
+            let (id, body): (_, AddResult) = item(body)?;
+            ProjectCommand::AddResult { id, result_id: body.result_id.unwrap_or_else(Uuid::now_v7), title: body.title, indicators: body.indicators, on: body.on.unwrap_or(today) }
+        }
+        "record_indicator_actual" => {
+            let (id, body): (_, RecordIndicatorActual) = item(body)?;
+            ProjectCommand::RecordIndicatorActual { id, result_id: body.result_id, indicator_id: body.indicator_id, value: body.value, on: body.on.unwrap_or(today) }
+        }
+        "add_document" => {
+            let (id, body): (_, AddDocument) = item(body)?;
+            ProjectCommand::AddDocument { id, url: body.url, title: body.title, category: body.category, on: body.on.unwrap_or(today) }
+        }
+        _ => return Err(unknown(action)),
+    })
+}

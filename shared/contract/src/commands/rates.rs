@@ -1,0 +1,40 @@
+//! The exchange-rate table: record the rates of a day.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::rates::{Rate, RateTableCommand};
+
+use super::{unknown, whole};
+use crate::error::ErrorBody;
+
+/// Records the rates as of a date. The first one creates the table; later ones add dates. A date
+/// already recorded may not be changed (recording the very same rates again is a no-op).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "RateTableRecord")]
+pub struct Record {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+    /// Each currency once; USD is implied at 1 and may not be listed.
+    #[serde(default)]
+    pub rates: Vec<Rate>,
+}
+
+/// The `rate_table_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<RateTableCommand, ErrorBody> {
+    Ok(match action {
+        "record" => {
+            let body: Record = whole(body)?;
+            RateTableCommand::Record { id: body.id.unwrap_or_else(Uuid::now_v7), on: body.on.unwrap_or(today), rates: body.rates }
+        }
+        _ => return Err(unknown(action)),
+    })
+}

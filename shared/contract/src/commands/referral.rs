@@ -1,0 +1,94 @@
+//! Referrals of a need to an offer, accepted by the partner and by the State.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::Money;
+use tatrack_domain::referral::ReferralCommand;
+
+use super::{Move, Ending, unknown, whole, item};
+use crate::error::ErrorBody;
+
+/// Creates the referral, `proposed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ReferralPropose")]
+pub struct Propose {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub need_id: Uuid,
+    pub offer_id: Uuid,
+    /// The need's Member State.
+    /// Filled in by the service (from what the command names); may be left out.
+    #[serde(default)]
+    pub member_state: String,
+    /// The offer's organisation.
+    /// Filled in by the service (from what the command names); may be left out.
+    #[serde(default)]
+    pub organisation: String,
+    /// The share of the need this referral covers; at least one of the two, each positive.
+    #[serde(default)]
+    pub share_money: Option<Money>,
+    #[serde(default)]
+    pub share_units: Option<u64>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// accepted_by_state -> active: the work starts in (or joins) project `project_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ReferralActivate")]
+pub struct Activate {
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+    pub project_id: Uuid,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The `referral_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand, ErrorBody> {
+    Ok(match action {
+        "propose" => {
+            let body: Propose = whole(body)?;
+            ReferralCommand::Propose { id: body.id.unwrap_or_else(Uuid::now_v7), need_id: body.need_id, offer_id: body.offer_id, member_state: body.member_state, organisation: body.organisation, share_money: body.share_money, share_units: body.share_units, on: body.on.unwrap_or(today) }
+        }
+        "refer" => {
+            let (id, body): (_, Move) = item(body)?;
+            ReferralCommand::Refer { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "accept_by_partner" => {
+            let (id, body): (_, Move) = item(body)?;
+            ReferralCommand::AcceptByPartner { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "decline_by_partner" => {
+            let (id, body): (_, Ending) = item(body)?;
+            ReferralCommand::DeclineByPartner { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "accept_by_state" => {
+            let (id, body): (_, Move) = item(body)?;
+            ReferralCommand::AcceptByState { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "decline_by_state" => {
+            let (id, body): (_, Ending) = item(body)?;
+            ReferralCommand::DeclineByState { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        "activate" => {
+            let (id, body): (_, Activate) = item(body)?;
+            ReferralCommand::Activate { id, on: body.on.unwrap_or(today), project_id: body.project_id, reason: body.reason }
+        }
+        "lapse" => {
+            let (id, body): (_, Ending) = item(body)?;
+            ReferralCommand::Lapse { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        _ => return Err(unknown(action)),
+    })
+}

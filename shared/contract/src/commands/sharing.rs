@@ -1,0 +1,47 @@
+//! A State's consent to share needs or a report: grant and revoke.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::sharing::{Audience, Scope, SharingGrantCommand};
+
+use super::{Move, unknown, whole, item};
+use crate::error::ErrorBody;
+
+/// Creates the grant, `active`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SharingGrantGrant")]
+pub struct Grant {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub member_state: String,
+    pub scope: Scope,
+    pub audience: Audience,
+    /// Last day of visibility (inclusive); `None` until revoked.
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    #[serde(default)]
+    pub until: Option<Date>,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The `sharing_grant_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantCommand, ErrorBody> {
+    Ok(match action {
+        "grant" => {
+            let body: Grant = whole(body)?;
+            SharingGrantCommand::Grant { id: body.id.unwrap_or_else(Uuid::now_v7), member_state: body.member_state, scope: body.scope, audience: body.audience, until: body.until, on: body.on.unwrap_or(today) }
+        }
+        "revoke" => {
+            let (id, body): (_, Move) = item(body)?;
+            SharingGrantCommand::Revoke { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        _ => return Err(unknown(action)),
+    })
+}

@@ -1,0 +1,81 @@
+//! Access tokens for the HTTP gateway: issue and revoke.
+
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+use tatrack_domain::Role;
+use tatrack_domain::token::TokenCommand;
+
+use super::{Ending, unknown, whole, item};
+use crate::error::ErrorBody;
+
+/// Records a new token, `active`. `hash` is the lower-case hex SHA-256 of the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "TokenIssue")]
+pub struct Issue {
+    /// Its id (default: the service mints one and says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub role: Role,
+    /// Required for a donor, refused for every other role.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// ISO 3166-1 alpha-2; required for a State focal point, refused for every other role.
+    #[serde(default)]
+    pub member_state: Option<String>,
+    pub label: String,
+    pub hash: String,
+    /// The business date it happened on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The `token_<action>` command a body stands for, with `on` defaulted to `today`.
+pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, ErrorBody> {
+    Ok(match action {
+        "issue" => {
+            let body: Issue = whole(body)?;
+            TokenCommand::Issue { id: body.id.unwrap_or_else(Uuid::now_v7), role: body.role, organisation: body.organisation, member_state: body.member_state, label: body.label, hash: body.hash, on: body.on.unwrap_or(today) }
+        }
+        "revoke" => {
+            let (id, body): (_, Ending) = item(body)?;
+            TokenCommand::Revoke { id, on: body.on.unwrap_or(today), reason: body.reason }
+        }
+        _ => return Err(unknown(action)),
+    })
+}
+
+/// `POST /tokens`: what an admin asks for. The gateway makes the secret and sends the partners
+/// service only its SHA-256 (`Issue`), so the secret is never stored or logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "TokenIssueRequest")]
+pub struct IssueRequest {
+    pub role: Role,
+    /// Required for a donor (a registered, active organisation), refused for every other role.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// ISO 3166-1 alpha-2; required for a State focal point, refused for every other role.
+    #[serde(default)]
+    pub member_state: Option<String>,
+    /// What it is for, e.g. "reporting script".
+    pub label: String,
+    /// The business date it is issued on (default: today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub on: Option<Date>,
+}
+
+/// The answer to `POST /tokens`: the token itself, shown this once, and where it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "TokenIssued")]
+pub struct Issued {
+    #[serde(flatten)]
+    pub reply: crate::reply::CommandReply,
+    /// `tt_...`: send it as `Authorization: Bearer <token>`. It is not shown again.
+    pub token: String,
+}
