@@ -1724,7 +1724,14 @@ mod tests {
         );
         let after = expired.valid_until.unwrap().tomorrow().unwrap();
         assert_eq!(
-            field(covers(&expired, "BOR", "KE", None, Modality::Training, after)),
+            field(covers(
+                &expired,
+                "BOR",
+                "KE",
+                None,
+                Modality::Training,
+                after
+            )),
             "valid_until"
         );
     }
