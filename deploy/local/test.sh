@@ -43,7 +43,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --all-targets --locked "$@" 2>&1 | tee "$log" || status=$?
+cargo test --workspace --all-targets --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 
 # The whole suite runs on the tests' own clock (2031, see tests/src/lib.rs). To show that no
 # code reads the machine's clock, run the date-sensitive end-to-end tests again with the machine

@@ -20,7 +20,7 @@ async fn live_offers_past_their_window_expire_and_others_do_not() {
     // A new command id for every command (the log answers a repeated one with its first result).
     let meta = || RequestMeta::new(Principal::system());
     let register: OrganisationCommand = serde_json::from_value(json!({"type": "register", "id": "DONOR-A",
-        "name": "Donor A", "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null}))
+        "name": "Donor A", "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-01"}))
     .unwrap();
     execute::<Organisation>(&store, &"DONOR-A", &register, &meta(), |_| Ok(()))
         .await
@@ -31,7 +31,7 @@ async fn live_offers_past_their_window_expire_and_others_do_not() {
         let draft: OfferCommand = serde_json::from_value(json!({"type": "draft", "id": id, "organisation": "DONOR-A",
             "title": "Border training", "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
             "budget": {"amount_minor": 100_000, "currency": "USD"}, "capacity": null, "valid_from": "2026-01-01",
-            "valid_until": until, "languages": ["en"], "conditions": null}))
+            "valid_until": until, "languages": ["en"], "conditions": null, "on": "2026-01-10"}))
         .unwrap();
         execute::<Offer>(&store, &id, &draft, &meta(), |_| Ok(()))
             .await

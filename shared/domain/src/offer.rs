@@ -1708,7 +1708,6 @@ mod tests {
             OfferStatus::Draft,
             OfferStatus::Committed,
             OfferStatus::Withdrawn,
-            OfferStatus::Expired,
         ] {
             let state = crate::fold::<Offer>(&history(status));
             assert_eq!(
@@ -1721,6 +1720,25 @@ mod tests {
         assert_eq!(
             covers(&partial, "BOR", "KE", None, Modality::Training, on),
             Ok(())
+        );
+        // Expired since, but open on a day inside its window: a referral of that day recorded
+        // late is still to an open offer; after the window it is not.
+        let expired = crate::fold::<Offer>(&history(OfferStatus::Expired));
+        assert_eq!(
+            covers(&expired, "BOR", "KE", None, Modality::Training, on),
+            Ok(())
+        );
+        let after = expired.valid_until.unwrap().tomorrow().unwrap();
+        assert_eq!(
+            field(covers(
+                &expired,
+                "BOR",
+                "KE",
+                None,
+                Modality::Training,
+                after
+            )),
+            "valid_until"
         );
     }
 
