@@ -1,14 +1,14 @@
-//! The HTTP front door (DESIGN §4 "HTTP", §6): REST under `/api/v1` for every command verb and
-//! every view, bearer tokens checked against the gateway's own fold of the token events, the
-//! principal attached to every request it sends over NATS, problem+json errors naming the
-//! field, `Idempotency-Key` and `If-Match`, cursor pagination, an OpenAPI 3.1 document, and
-//! `/healthz`, `/readyz`, `/metrics`.
+//! The HTTP front door: the contract's resource routes under `/api/v1` (every body and query
+//! checked against its type before a service sees it), bearer tokens checked against the
+//! gateway's own fold of the token events, the principal and the correlation id attached to every
+//! request it sends over NATS, problem+json errors naming the field, `Idempotency-Key` and
+//! `If-Match`, cursor pagination, the OpenAPI 3.1 document written from the contract, and
+//! `/healthz`, `/readyz`, `/metrics`. It links no service crate: the contract is all it knows.
 
 mod app;
 mod auth;
 mod cursor;
 mod metrics;
-mod openapi;
 mod problem;
 pub mod token;
 
@@ -18,8 +18,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use futures::FutureExt;
 
-pub use app::{COMMANDS, VIEWS};
-pub use openapi::document as openapi_document;
+pub use tatrack_contract::openapi::document as openapi_document;
 
 /// The gateway's settings.
 #[derive(Debug, Clone)]
@@ -65,6 +64,7 @@ pub async fn serve(
         tokens,
         cursors: cursor::Cursors::new(),
         metrics: metrics::Metrics::default(),
+        token_seed: random_seed(),
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "gateway listening");
@@ -75,4 +75,11 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")
+}
+
+fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed
 }

@@ -49,8 +49,8 @@ impl Metrics {
     }
 }
 
-/// Counts every request under its route. A known command or view is its own route (the tables
-/// bound their number); anything else is counted under its pattern, or `unmatched`.
+/// Counts every request under its route pattern (`/api/v1/needs/{id}`: the route table bounds
+/// their number), or `unmatched`.
 pub(crate) async fn track(
     State(metrics): State<Metrics>,
     request: Request,
@@ -58,17 +58,12 @@ pub(crate) async fn track(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
-    let path = request.uri().path().to_owned();
     let pattern = request
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
     let response = next.run(request).await;
-    let route = match pattern {
-        Some(p) if p.contains('{') && crate::app::is_known_route(&path) => path,
-        Some(p) => p,
-        None => "unmatched".to_owned(),
-    };
+    let route = pattern.unwrap_or_else(|| "unmatched".to_owned());
     metrics.record(
         route,
         method,

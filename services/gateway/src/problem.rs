@@ -3,7 +3,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tatrack_bus::rpc::{self, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +12,8 @@ pub struct Problem {
     pub kind: &'static str,
     pub detail: String,
     pub field: Option<String>,
+    /// On a 412: the version the object is actually at.
+    pub actual_version: Option<u64>,
 }
 
 impl Problem {
@@ -22,6 +23,7 @@ impl Problem {
             kind,
             detail: detail.into(),
             field: None,
+            actual_version: None,
         }
     }
 
@@ -37,6 +39,12 @@ impl Problem {
             field: Some("Authorization".to_owned()),
             ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
         }
+    }
+
+    /// Input refused by its contract type, before anything was sent to a service.
+    pub fn from_error_body(body: tatrack_contract::ErrorBody) -> Self {
+        let field = body.field.unwrap_or_else(|| "body".to_owned());
+        Self::invalid(&field, body.message)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -70,6 +78,7 @@ impl Problem {
                 };
                 Self {
                     field,
+                    actual_version: body.actual_version,
                     ..Self::new(status, kind, body.message)
                 }
             }
@@ -106,14 +115,18 @@ impl Problem {
         )
     }
 
-    pub fn body(&self) -> serde_json::Value {
-        json!({
-            "type": format!("urn:tatrack:problem:{}", self.kind),
-            "title": self.status.canonical_reason().unwrap_or("error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "field": self.field,
-        })
+    /// The problem+json body, as the contract declares it; it names the request's correlation
+    /// id when one is being served.
+    pub fn body(&self) -> tatrack_contract::Problem {
+        tatrack_contract::Problem {
+            kind: format!("urn:tatrack:problem:{}", self.kind),
+            title: self.status.canonical_reason().unwrap_or("error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            field: self.field.clone(),
+            actual_version: self.actual_version,
+            request_id: rpc::current_request_id(),
+        }
     }
 }
 
@@ -168,7 +181,7 @@ mod tests {
             false,
         );
         assert_eq!(p.field.as_deref(), Some("member_state"));
-        assert_eq!(p.body()["status"], 400);
+        assert_eq!(p.body().status, 400);
         assert_eq!(
             Problem::from_rpc(rpc::Error::NoResponders("s".into()), false)
                 .status

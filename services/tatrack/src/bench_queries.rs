@@ -92,22 +92,22 @@ pub async fn queries(
     let paths = [
         (
             "needs list (KE, first page of 100)",
-            "/api/v1/views/need_list?limit=100&member_state=KE".to_owned(),
+            "/api/v1/needs?limit=100&member_state=KE".to_owned(),
             &coordinator,
         ),
         (
             "unmet needs (first page of 100)",
-            "/api/v1/views/unmet_need_list?limit=100".to_owned(),
+            "/api/v1/unmet-needs?limit=100".to_owned(),
             &coordinator,
         ),
         (
             "project detail",
-            format!("/api/v1/views/project_show?id={project}"),
+            format!("/api/v1/projects/{project}"),
             &coordinator,
         ),
         (
             "donor portfolio (as the donor)",
-            "/api/v1/views/portfolio_show".to_owned(),
+            "/api/v1/organisations/BENCH-DONOR-0/portfolio".to_owned(),
             &donor,
         ),
     ];
@@ -174,7 +174,7 @@ pub async fn queries(
     let first = Instant::now();
     let status = http_get(
         &mut connect(addr).await?,
-        "/api/v1/views/need_list?limit=100&member_state=KE",
+        "/api/v1/needs?limit=100&member_state=KE",
         &coordinator,
     )
     .await?;
@@ -369,7 +369,7 @@ async fn wait_until_caught_up(
     loop {
         let status = http_get(
             &mut connect(addr).await?,
-            "/api/v1/views/need_list?limit=1",
+            "/api/v1/needs?limit=1",
             token,
         )
         .await
@@ -476,7 +476,7 @@ async fn read_your_writes(
             let mut stream = conns_rx.lock().await.recv().await.context("connection pool")?;
             let status = http_get(
                 &mut stream,
-                &format!("/api/v1/views/need_show?id={id}&min_position={position}"),
+                &format!("/api/v1/needs/{id}?min_position={position}"),
                 &token,
             )
             .await?;

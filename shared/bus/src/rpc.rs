@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tatrack_domain::error::DomainError;
 use tatrack_domain::principal::Principal;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::subjects::headers;
@@ -25,7 +26,9 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub struct RequestMeta {
     pub principal: Principal,
     pub command_id: Option<Uuid>,
-    pub correlation_id: Uuid,
+    /// The request's correlation id (the HTTP `X-Request-Id`): every service that serves the
+    /// request, and every request it makes on the request's behalf, logs it.
+    pub correlation_id: String,
     /// For a command: the aggregate's stream version the caller last saw (optimistic lock).
     pub expected_version: Option<u64>,
     /// For a command: a digest of its verb and body as the caller sent them, stored with the
@@ -38,7 +41,7 @@ impl RequestMeta {
         Self {
             principal,
             command_id: Some(Uuid::now_v7()),
-            correlation_id: Uuid::now_v7(),
+            correlation_id: current_request_id().unwrap_or_else(|| Uuid::now_v7().to_string()),
             expected_version: None,
             fingerprint: None,
         }
@@ -55,10 +58,7 @@ impl RequestMeta {
         if let Some(id) = self.command_id {
             map.insert(headers::COMMAND_ID, id.to_string().as_str());
         }
-        map.insert(
-            headers::CORRELATION_ID,
-            self.correlation_id.to_string().as_str(),
-        );
+        map.insert(headers::CORRELATION_ID, self.correlation_id.as_str());
         if let Some(version) = self.expected_version {
             map.insert(headers::EXPECTED_VERSION, version.to_string().as_str());
         }
@@ -84,7 +84,9 @@ impl RequestMeta {
         Ok(Self {
             principal,
             command_id: parse_id(headers::COMMAND_ID)?,
-            correlation_id: parse_id(headers::CORRELATION_ID)?.unwrap_or_else(Uuid::now_v7),
+            correlation_id: get(headers::CORRELATION_ID)
+                .filter(|id| is_request_id(id))
+                .unwrap_or_else(|| Uuid::now_v7().to_string()),
             expected_version: get(headers::EXPECTED_VERSION)
                 .map(|v| {
                     v.parse::<u64>().map_err(|_| {
@@ -95,6 +97,31 @@ impl RequestMeta {
             fingerprint: None,
         })
     }
+}
+
+tokio::task_local! {
+    /// The correlation id of the request being served: a request a handler makes on its behalf
+    /// (`RequestMeta::new`) carries it on.
+    static REQUEST_ID: String;
+}
+
+/// The correlation id of the request this task is serving, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `future` as serving the request `id`: requests it makes carry `id`.
+pub async fn with_request_id<F: Future>(id: String, future: F) -> F::Output {
+    REQUEST_ID.scope(id, future).await
+}
+
+/// Whether `id` may serve as a correlation id: 1 to 128 characters of `A-Za-z0-9._:-`, so it can
+/// be logged and sent as a header as it is.
+pub fn is_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// What a caller can act on, as carried in an error reply.
@@ -379,18 +406,23 @@ where
                 let service_name = name.to_owned();
                 tasks.spawn(async move {
                     let started = std::time::Instant::now();
-                    let result = if request.message.payload.len() > MAX_REQUEST_BYTES {
-                        Err(ErrorBody::invalid("payload", "the request body is over 1 MiB"))
-                    } else {
-                        match RequestMeta::from_headers(request.message.headers.as_ref()) {
-                            Ok(meta) => handler(Incoming { verb: verb.clone(), meta, payload: request.message.payload.clone() }).await,
-                            Err(e) => Err(e),
+                    let meta = RequestMeta::from_headers(request.message.headers.as_ref());
+                    // Every line logged while serving the request carries its correlation id.
+                    let request_id = meta.as_ref().map_or_else(|_| String::new(), |m| m.correlation_id.clone());
+                    let span = tracing::info_span!("request", service = %service_name, verb = %verb, request_id = %request_id);
+                    let result = with_request_id(request_id.clone(), async {
+                        if request.message.payload.len() > MAX_REQUEST_BYTES {
+                            return Err(ErrorBody::invalid("payload", "the request body is over 1 MiB"));
                         }
-                    };
+                        handler(Incoming { verb: verb.clone(), meta: meta?, payload: request.message.payload.clone() }).await
+                    })
+                    .instrument(span.clone())
+                    .await;
                     let outcome = match &result {
                         Ok(_) => "ok",
                         Err(e) => e.code.as_str(),
                     };
+                    span.in_scope(|| tracing::info!(outcome, ms = started.elapsed().as_millis() as u64, "answered"));
                     crate::ops::record_request(&service_name, &verb, outcome, started.elapsed().as_secs_f64());
                     let (body, headers) = match result {
                         Ok(value) => (serde_json::to_vec(&Reply::Ok(value)), HeaderMap::new()),

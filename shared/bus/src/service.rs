@@ -539,7 +539,7 @@ where
         let log_meta = CommandMeta {
             principal: format!("{}:{}", meta.principal.role, meta.principal.id),
             command_id: meta.command_id,
-            correlation_id: Some(meta.correlation_id),
+            correlation_id: Some(meta.correlation_id.clone()),
             fingerprint: meta.fingerprint.clone(),
         };
         match store.append(&stream, expected, new_events, log_meta).await {

@@ -124,9 +124,12 @@ pub fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, E
             blame_field(value, &message)
         } else {
             // serde names a missing or unknown field in its message, one level below the path.
+            // (An unknown field's path already ends with it.)
             match named_field(&message) {
-                Some(name) => format!("{path}.{name}"),
-                None => path,
+                Some(name) if path.rsplit('.').next() != Some(name.as_str()) => {
+                    format!("{path}.{name}")
+                }
+                _ => path,
             }
         };
         let field = field.trim_start_matches('.').to_owned();

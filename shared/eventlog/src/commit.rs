@@ -346,7 +346,7 @@ impl Pending {
                 recorded_at,
                 principal: meta.principal.clone(),
                 command_id: meta.command_id,
-                correlation_id: meta.correlation_id,
+                correlation_id: meta.correlation_id.clone(),
                 command_fingerprint: meta.fingerprint.clone(),
                 payload: event.payload.clone(),
             };

@@ -22,7 +22,7 @@ pub struct NewEvent {
 pub struct CommandMeta {
     pub principal: String,
     pub command_id: Option<Uuid>,
-    pub correlation_id: Option<Uuid>,
+    pub correlation_id: Option<String>,
     /// A digest of the command's body, kept with its command id: the same id sent again with a
     /// different body is refused instead of answered with the first result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct Envelope {
     pub recorded_at: jiff::Timestamp,
     pub principal: String,
     pub command_id: Option<Uuid>,
-    pub correlation_id: Option<Uuid>,
+    pub correlation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_fingerprint: Option<String>,
     pub payload: serde_json::Value,

@@ -63,6 +63,10 @@ pub struct Ending {
 }
 
 /// Decodes a whole body, naming the field that does not fit.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "callers hand over the body they took apart"
+)]
 pub(crate) fn whole<T: DeserializeOwned>(body: Value) -> Result<T, ErrorBody> {
     crate::error::from_value(&body)
 }
