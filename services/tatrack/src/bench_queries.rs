@@ -367,13 +367,9 @@ async fn wait_until_caught_up(
     let admin = RequestMeta::new(bench_admin());
     let start = Instant::now();
     loop {
-        let status = http_get(
-            &mut connect(addr).await?,
-            "/api/v1/needs?limit=1",
-            token,
-        )
-        .await
-        .unwrap_or(0);
+        let status = http_get(&mut connect(addr).await?, "/api/v1/needs?limit=1", token)
+            .await
+            .unwrap_or(0);
         let mut heads = serde_json::Map::new();
         for service in ["assessments", "partners", "projects"] {
             let head: serde_json::Value = rpc::request(

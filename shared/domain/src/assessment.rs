@@ -143,8 +143,11 @@ impl Dated for AssessmentCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AssessmentEvent {
     AssessmentPlanned {
         id: Uuid,
@@ -194,31 +197,13 @@ pub enum AssessmentEvent {
 }
 
 impl AssessmentEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "assessment_planned",
-        "assessment_conducted",
-        "assessment_draft_sent",
-        "assessment_observations_received",
-        "assessment_adopted",
-        "assessment_response_received",
-        "assessment_closed",
-        "assessment_cancelled",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for AssessmentEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::AssessmentPlanned { .. } => "assessment_planned",
-            Self::AssessmentConducted { .. } => "assessment_conducted",
-            Self::AssessmentDraftSent { .. } => "assessment_draft_sent",
-            Self::AssessmentObservationsReceived { .. } => "assessment_observations_received",
-            Self::AssessmentAdopted { .. } => "assessment_adopted",
-            Self::AssessmentResponseReceived { .. } => "assessment_response_received",
-            Self::AssessmentClosed { .. } => "assessment_closed",
-            Self::AssessmentCancelled { .. } => "assessment_cancelled",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

@@ -173,8 +173,11 @@ impl Dated for NeedCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NeedEvent {
     NeedIdentified {
         id: Uuid,
@@ -230,29 +233,13 @@ pub enum NeedEvent {
 }
 
 impl NeedEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "need_identified",
-        "need_agreed_with_state",
-        "need_coverage_recorded",
-        "need_met",
-        "need_withdrawn",
-        "need_declined",
-        "need_amended",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for NeedEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::NeedIdentified { .. } => "need_identified",
-            Self::NeedAgreedWithState { .. } => "need_agreed_with_state",
-            Self::NeedCoverageRecorded { .. } => "need_coverage_recorded",
-            Self::NeedMet { .. } => "need_met",
-            Self::NeedWithdrawn { .. } => "need_withdrawn",
-            Self::NeedDeclined { .. } => "need_declined",
-            Self::NeedAmended { .. } => "need_amended",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

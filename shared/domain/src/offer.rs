@@ -133,8 +133,11 @@ impl Dated for OfferCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OfferEvent {
     OfferDrafted {
         id: Uuid,
@@ -193,27 +196,13 @@ pub enum OfferEvent {
 }
 
 impl OfferEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "offer_drafted",
-        "offer_published",
-        "offer_amended",
-        "offer_withdrawn",
-        "offer_expired",
-        "offer_commitment_recorded",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for OfferEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::OfferDrafted { .. } => "offer_drafted",
-            Self::OfferPublished { .. } => "offer_published",
-            Self::OfferAmended { .. } => "offer_amended",
-            Self::OfferWithdrawn { .. } => "offer_withdrawn",
-            Self::OfferExpired { .. } => "offer_expired",
-            Self::OfferCommitmentRecorded { .. } => "offer_commitment_recorded",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

@@ -144,8 +144,11 @@ impl Dated for OrganisationCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrganisationEvent {
     OrganisationRegistered {
         id: String,
@@ -174,21 +177,13 @@ pub enum OrganisationEvent {
 }
 
 impl OrganisationEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "organisation_registered",
-        "organisation_updated",
-        "organisation_deactivated",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for OrganisationEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::OrganisationRegistered { .. } => "organisation_registered",
-            Self::OrganisationUpdated { .. } => "organisation_updated",
-            Self::OrganisationDeactivated { .. } => "organisation_deactivated",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

@@ -95,8 +95,11 @@ impl Dated for ProgressReportCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProgressReportEvent {
     ProgressReportDrafted {
         id: Uuid,
@@ -133,25 +136,13 @@ pub enum ProgressReportEvent {
 }
 
 impl ProgressReportEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "progress_report_drafted",
-        "progress_report_revised",
-        "progress_report_submitted",
-        "progress_report_validated",
-        "progress_report_returned",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for ProgressReportEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::ProgressReportDrafted { .. } => "progress_report_drafted",
-            Self::ProgressReportRevised { .. } => "progress_report_revised",
-            Self::ProgressReportSubmitted { .. } => "progress_report_submitted",
-            Self::ProgressReportValidated { .. } => "progress_report_validated",
-            Self::ProgressReportReturned { .. } => "progress_report_returned",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

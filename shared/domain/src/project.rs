@@ -297,8 +297,11 @@ impl Dated for ProjectCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProjectEvent {
     ProjectCreated {
         id: Uuid,
@@ -374,35 +377,13 @@ pub enum ProjectEvent {
 }
 
 impl ProjectEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "project_created",
-        "project_status_changed",
-        "project_referral_joined",
-        "project_budget_set",
-        "project_transaction_added",
-        "project_milestone_added",
-        "project_milestone_completed",
-        "project_result_added",
-        "project_indicator_actual_recorded",
-        "project_document_added",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for ProjectEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::ProjectCreated { .. } => "project_created",
-            Self::ProjectStatusChanged { .. } => "project_status_changed",
-            Self::ProjectReferralJoined { .. } => "project_referral_joined",
-            Self::ProjectBudgetSet { .. } => "project_budget_set",
-            Self::ProjectTransactionAdded { .. } => "project_transaction_added",
-            Self::ProjectMilestoneAdded { .. } => "project_milestone_added",
-            Self::ProjectMilestoneCompleted { .. } => "project_milestone_completed",
-            Self::ProjectResultAdded { .. } => "project_result_added",
-            Self::ProjectIndicatorActualRecorded { .. } => "project_indicator_actual_recorded",
-            Self::ProjectDocumentAdded { .. } => "project_document_added",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

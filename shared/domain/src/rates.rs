@@ -148,8 +148,11 @@ impl Dated for RateTableCommand {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RateTableEvent {
     RatesRecorded {
         id: Uuid,
@@ -159,15 +162,13 @@ pub enum RateTableEvent {
 }
 
 impl RateTableEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &["rates_recorded"];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for RateTableEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::RatesRecorded { .. } => "rates_recorded",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

@@ -98,8 +98,11 @@ impl Dated for RecommendationCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RecommendationEvent {
     RecommendationRecorded {
         id: Uuid,
@@ -122,17 +125,13 @@ pub enum RecommendationEvent {
 }
 
 impl RecommendationEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] =
-        &["recommendation_recorded", "recommendation_status_updated"];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for RecommendationEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::RecommendationRecorded { .. } => "recommendation_recorded",
-            Self::RecommendationStatusUpdated { .. } => "recommendation_status_updated",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

@@ -118,8 +118,11 @@ impl Dated for ReferralCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReferralEvent {
     ReferralProposed {
         id: Uuid,
@@ -166,29 +169,13 @@ pub enum ReferralEvent {
 }
 
 impl ReferralEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &[
-        "referral_proposed",
-        "referral_referred",
-        "referral_accepted_by_partner",
-        "referral_accepted_by_state",
-        "referral_declined",
-        "referral_activated",
-        "referral_lapsed",
-    ];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for ReferralEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::ReferralProposed { .. } => "referral_proposed",
-            Self::ReferralReferred { .. } => "referral_referred",
-            Self::ReferralAcceptedByPartner { .. } => "referral_accepted_by_partner",
-            Self::ReferralAcceptedByState { .. } => "referral_accepted_by_state",
-            Self::ReferralDeclined { .. } => "referral_declined",
-            Self::ReferralActivated { .. } => "referral_activated",
-            Self::ReferralLapsed { .. } => "referral_lapsed",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

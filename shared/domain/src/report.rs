@@ -159,8 +159,11 @@ impl Dated for ReportCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReportEvent {
     ReportMade {
         id: Uuid,
@@ -177,15 +180,13 @@ pub enum ReportEvent {
 }
 
 impl ReportEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &["report_made"];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for ReportEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::ReportMade { .. } => "report_made",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

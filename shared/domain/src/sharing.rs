@@ -85,8 +85,11 @@ impl Dated for SharingGrantCommand {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SharingGrantEvent {
     SharingGranted {
         id: Uuid,
@@ -104,16 +107,13 @@ pub enum SharingGrantEvent {
 }
 
 impl SharingGrantEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &["sharing_granted", "sharing_revoked"];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for SharingGrantEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::SharingGranted { .. } => "sharing_granted",
-            Self::SharingRevoked { .. } => "sharing_revoked",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {

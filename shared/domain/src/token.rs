@@ -65,8 +65,11 @@ impl Dated for TokenCommand {
     clippy::enum_variant_names,
     reason = "kind strings are global across services, so each names its aggregate"
 )]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TokenEvent {
     TokenIssued {
         id: Uuid,
@@ -85,16 +88,13 @@ pub enum TokenEvent {
 }
 
 impl TokenEvent {
-    /// Every kind of this enum.
-    pub const KINDS: &'static [&'static str] = &["token_issued", "token_revoked"];
+    /// Every kind of this enum, as serde writes it.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 }
 
 impl DomainEvent for TokenEvent {
     fn kind(&self) -> &'static str {
-        match self {
-            Self::TokenIssued { .. } => "token_issued",
-            Self::TokenRevoked { .. } => "token_revoked",
-        }
+        self.into()
     }
 
     fn on(&self) -> Date {
