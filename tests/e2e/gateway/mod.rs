@@ -7,6 +7,7 @@
 //! from the document with one fault each; `document`: the document itself.
 
 mod document;
+mod fuzz;
 mod matrix;
 
 use std::time::Duration;
