@@ -543,8 +543,13 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
         assert_eq!(problem.body["request_id"].as_str(), problem.request_id());
     }
 
-    // Cursor pagination: pages of one; a tampered cursor is refused by name.
-    let position = first.body["last_position"].as_u64().unwrap();
+    // Cursor pagination: pages of one; a tampered cursor is refused by name. Asked once the read
+    // model has everything the assessments service recorded (three assessments).
+    let position = command_to(&client, &admin(), "assessments", "admin_head", &json!({}))
+        .await
+        .unwrap()["head"]
+        .as_u64()
+        .unwrap();
     let page = gw
         .get(
             c,
