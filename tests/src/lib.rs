@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 pub use tatrack_bus::local;
 
+pub mod gateway;
+pub mod openapi;
+
 /// The instant the tests' clock starts at: every service and command under test takes "now"
 /// and "today" from it, never from the machine (invariant 7 in ARCHITECTURE.md). Business dates
 /// in the tests are before it. `TATRACK_TEST_NOW` (RFC 3339) runs the suite on another date.

@@ -2,10 +2,11 @@
 //! gateway passes them through, the reporter and the CLI read them, and the OpenAPI document
 //! publishes their schemas.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use tatrack_domain::Money;
 use tatrack_domain::assessment::{AssessmentState, Clocks};
@@ -21,11 +22,46 @@ use uuid::Uuid;
 use crate::commands::referral::Propose;
 
 /// One page of a list (HTTP): the items and the cursor of the next page, if any.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// Its schema is named after its items (`NeedPage`, `OfferPage`...), not `Page2`, `Page3`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Send it back as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl<T: JsonSchema> JsonSchema for Page<T> {
+    fn schema_name() -> Cow<'static, str> {
+        let item = T::schema_name();
+        // `NeedState` -> `NeedPage`, `OfferView` -> `OfferPage`, `TokenRow` -> `TokenPage`.
+        let base = ["State", "View", "Row"]
+            .iter()
+            .find_map(|suffix| item.strip_suffix(suffix).filter(|b| !b.is_empty()))
+            .unwrap_or(&item);
+        format!("{base}Page").into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        format!("tatrack_contract::answers::Page<{}>", T::schema_id()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let items = generator.subschema_for::<T>();
+        json_schema!({
+            "description": "One page of a list: the items and the cursor of the next page.",
+            "type": "object",
+            "properties": {
+                "items": { "type": "array", "items": items },
+                "next_cursor": {
+                    "description": "Send it back as `cursor` for the next page; `null` on the last page.",
+                    "type": ["string", "null"]
+                }
+            },
+            "required": ["items", "next_cursor"],
+            "additionalProperties": false
+        })
+    }
 }
 
 /// An assessment with its two clocks as of the answer's day.
@@ -76,6 +112,24 @@ pub struct KeptBy {
     pub need_id: Uuid,
     pub organisation: String,
     pub because: String,
+}
+
+/// The answer to revoking a sharing grant: where the revocation went, and who keeps seeing the
+/// grant's needs through running work (consent runs with the work).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GrantRevoked {
+    #[serde(flatten)]
+    pub reply: crate::reply::CommandReply,
+    pub keeps_access: KeepsAccess,
+}
+
+/// Who keeps seeing a revoked grant's needs, as the read model lists them once it has the
+/// revocation; when it cannot say yet, why (the revocation stands either way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum KeepsAccess {
+    Known(Vec<KeptBy>),
+    Unknown { unknown: String },
 }
 
 /// An access token as admins list it: never its hash.
