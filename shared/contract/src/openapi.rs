@@ -76,13 +76,13 @@ pub fn document() -> Value {
     for route in &routes {
         refs.push(match route.target {
             Target::Command(c) => ((c.body)(&mut generator), (c.answer)(&mut generator)),
-            Target::View(v) => ((v.params_schema)(&mut generator), (v.answer)(&mut generator)),
+            Target::View(v) => (
+                (v.params_schema)(&mut generator),
+                (v.answer)(&mut generator),
+            ),
         });
     }
-    let components: Map<String, Value> = generator
-        .take_definitions(true)
-        .into_iter()
-        .collect();
+    let components: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let mut paths: Map<String, Value> = Map::new();
     for (route, (input, answer)) in routes.iter().zip(refs) {
         let mut parameters = path_parameters(route);
@@ -98,11 +98,20 @@ pub fn document() -> Value {
                 parameters.push(json!({ "$ref": "#/components/parameters/IfMatch" }));
                 parameters.push(json!({ "$ref": "#/components/parameters/RequestId" }));
                 responses = errors(&[
-                    ("400", "bad input (a body field, a path parameter or a header); `field` names it; nothing is written"),
+                    (
+                        "400",
+                        "bad input (a body field, a path parameter or a header); `field` names it; nothing is written",
+                    ),
                     ("401", "missing, unknown, expired or revoked token"),
                     ("403", "the token's role may not do this"),
-                    ("404", "the object does not exist or the caller may not see it"),
-                    ("409", "conflict: already exists, changed concurrently, or an Idempotency-Key reused for another command"),
+                    (
+                        "404",
+                        "the object does not exist or the caller may not see it",
+                    ),
+                    (
+                        "409",
+                        "conflict: already exists, changed concurrently, or an Idempotency-Key reused for another command",
+                    ),
                     ("412", "If-Match names a version that is no longer current"),
                     ("413", "the body is over 1 MiB"),
                     ("429", "too many requests: wait as Retry-After says"),
@@ -138,11 +147,9 @@ pub fn document() -> Value {
                     if !v.paged && (name == "limit" || name == "cursor") {
                         continue;
                     }
-                    let description = schema
-                        .get("description")
-                        .cloned()
-                        .unwrap_or(Value::Null);
-                    let mut p = json!({ "name": name, "in": "query", "required": false, "schema": schema });
+                    let description = schema.get("description").cloned().unwrap_or(Value::Null);
+                    let mut p =
+                        json!({ "name": name, "in": "query", "required": false, "schema": schema });
                     if !description.is_null() {
                         p["description"] = description;
                     }
@@ -153,10 +160,16 @@ pub fn document() -> Value {
                     ("400", "a bad query parameter; `field` names it"),
                     ("401", "missing, unknown, expired or revoked token"),
                     ("403", "the token's role may not use this filter"),
-                    ("404", "the object does not exist or the caller may not see it"),
+                    (
+                        "404",
+                        "the object does not exist or the caller may not see it",
+                    ),
                     ("429", "too many requests: wait as Retry-After says"),
                     ("503", "the read model is not available"),
-                    ("504", "the read model did not answer in time (e.g. min_position not reached)"),
+                    (
+                        "504",
+                        "the read model did not answer in time (e.g. min_position not reached)",
+                    ),
                 ]);
                 responses.insert(
                     "200".to_owned(),

@@ -125,8 +125,7 @@ fn parse<T: DeserializeOwned + serde::Serialize>(
             .strip_prefix("unknown field `")
             .or_else(|| message.strip_prefix("missing field `"))
             .and_then(|rest| rest.split_once('`'))
-            .map(|(name, _)| name.to_owned())
-            .unwrap_or(path);
+            .map_or(path, |(name, _)| name.to_owned());
         let field = if field.is_empty() || field == "." {
             "query".to_owned()
         } else {
@@ -297,10 +296,8 @@ mod tests {
         let before = ops.len();
         ops.dedup();
         assert_eq!(ops.len(), before, "operationIds are unique");
-        let mut keys: Vec<(&str, &str)> = routes
-            .iter()
-            .map(|r| (r.method.as_str(), r.path))
-            .collect();
+        let mut keys: Vec<(&str, &str)> =
+            routes.iter().map(|r| (r.method.as_str(), r.path)).collect();
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), routes.len(), "one route per method and path");

@@ -461,7 +461,9 @@ fn check_resolutions(resolutions: &[u32]) -> Result<(), DomainError> {
 }
 
 /// The two deadlines of an assessment as of `today`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Clocks {
     /// Draft sent + 30 days: the last day for the State's factual observations.
     #[schemars(schema_with = "crate::schema::date_opt")]

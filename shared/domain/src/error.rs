@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// Why a command was refused. The cases are the ones a caller acts on (fix the field, look elsewhere,
 /// stop retrying, ask for rights); it travels over NATS as JSON tagged by `code`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum DomainError {
     /// A field's value breaks a rule. A move the lifecycle forbids is `field: "status"`.

@@ -56,7 +56,19 @@ string_enum! {
 
 /// What a report covers; every filter absent is the system-wide summary. Filters combine (a
 /// State's needs in one theme funded by one donor).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct ReportScope {
     /// ISO 3166-1 alpha-2.
     pub member_state: Option<String>,

@@ -4,10 +4,10 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::assessment::{AssessmentCommand, AssessmentKind, Classification};
+use uuid::Uuid;
 
-use super::{Dated, Move, unknown, whole, item};
+use super::{Dated, Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the assessment, `planned`.
@@ -40,36 +40,73 @@ pub struct Plan {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<AssessmentCommand, ErrorBody> {
     Ok(match action {
         "plan" => {
-            let body: Plan = whole(body)?;
-            AssessmentCommand::Plan { id: body.id.unwrap_or_else(Uuid::now_v7), member_state: body.member_state, kind: body.kind, resolutions: body.resolutions, title: body.title, visit_start: body.visit_start, visit_end: body.visit_end, classification: body.classification, on: body.on.unwrap_or(today) }
+            let body: Plan = whole(&body)?;
+            AssessmentCommand::Plan {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                member_state: body.member_state,
+                kind: body.kind,
+                resolutions: body.resolutions,
+                title: body.title,
+                visit_start: body.visit_start,
+                visit_end: body.visit_end,
+                classification: body.classification,
+                on: body.on.unwrap_or(today),
+            }
         }
         "mark_conducted" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::MarkConducted { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::MarkConducted {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "send_draft" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::SendDraft { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::SendDraft {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "record_observations" => {
             let (id, body): (_, Dated) = item(body)?;
-            AssessmentCommand::RecordObservations { id, on: body.on.unwrap_or(today) }
+            AssessmentCommand::RecordObservations {
+                id,
+                on: body.on.unwrap_or(today),
+            }
         }
         "adopt" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Adopt { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::Adopt {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "record_response" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::RecordResponse { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::RecordResponse {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "close" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Close { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::Close {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "cancel" => {
             let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Cancel { id, on: body.on.unwrap_or(today), reason: body.reason }
+            AssessmentCommand::Cancel {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -63,8 +63,8 @@ pub struct Ending {
 }
 
 /// Decodes a whole body, naming the field that does not fit.
-pub(crate) fn whole<T: DeserializeOwned>(body: Value) -> Result<T, ErrorBody> {
-    crate::error::from_value(&body)
+pub(crate) fn whole<T: DeserializeOwned>(body: &Value) -> Result<T, ErrorBody> {
+    crate::error::from_value(body)
 }
 
 /// Takes the aggregate's `id` (a UUID) out of the body and decodes the rest.
@@ -74,7 +74,7 @@ pub(crate) fn item<T: DeserializeOwned>(body: Value) -> Result<(Uuid, T), ErrorB
         .as_str()
         .and_then(|s| s.parse::<Uuid>().ok())
         .ok_or_else(|| ErrorBody::invalid("id", "must be a UUID"))?;
-    Ok((id, whole(rest)?))
+    Ok((id, whole(&rest)?))
 }
 
 /// Takes the aggregate's `id` (an organisation's code) out of the body and decodes the rest.
@@ -84,7 +84,7 @@ pub(crate) fn item_code<T: DeserializeOwned>(body: Value) -> Result<(String, T),
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ErrorBody::invalid("id", "must be an organisation's code"))?;
-    Ok((id, whole(rest)?))
+    Ok((id, whole(&rest)?))
 }
 
 fn take_id(body: Value) -> Result<(Value, Value), ErrorBody> {

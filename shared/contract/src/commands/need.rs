@@ -4,11 +4,11 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::Money;
 use tatrack_domain::need::{Modality, NeedCommand, Units};
+use uuid::Uuid;
 
-use super::{Move, Ending, unknown, whole, item};
+use super::{Ending, Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the need, `identified`.
@@ -84,32 +84,73 @@ pub struct Amend {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, ErrorBody> {
     Ok(match action {
         "identify" => {
-            let body: Identify = whole(body)?;
-            NeedCommand::Identify { id: body.id.unwrap_or_else(Uuid::now_v7), member_state: body.member_state, recommendation_ids: body.recommendation_ids, theme: body.theme, modality: body.modality, description: body.description, beneficiary_institution: body.beneficiary_institution, estimated_cost: body.estimated_cost, size: body.size, priority: body.priority, on: body.on.unwrap_or(today) }
+            let body: Identify = whole(&body)?;
+            NeedCommand::Identify {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                member_state: body.member_state,
+                recommendation_ids: body.recommendation_ids,
+                theme: body.theme,
+                modality: body.modality,
+                description: body.description,
+                beneficiary_institution: body.beneficiary_institution,
+                estimated_cost: body.estimated_cost,
+                size: body.size,
+                priority: body.priority,
+                on: body.on.unwrap_or(today),
+            }
         }
         "agree_with_state" => {
             let (id, body): (_, Move) = item(body)?;
-            NeedCommand::AgreeWithState { id, on: body.on.unwrap_or(today), reason: body.reason }
+            NeedCommand::AgreeWithState {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "withdraw" => {
             let (id, body): (_, Ending) = item(body)?;
-            NeedCommand::Withdraw { id, on: body.on.unwrap_or(today), reason: body.reason }
+            NeedCommand::Withdraw {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "decline" => {
             let (id, body): (_, Ending) = item(body)?;
-            NeedCommand::Decline { id, on: body.on.unwrap_or(today), reason: body.reason }
+            NeedCommand::Decline {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "record_coverage" => {
             let (id, body): (_, RecordCoverage) = item(body)?;
-            NeedCommand::RecordCoverage { id, covered_money: body.covered_money, covered_units: body.covered_units, on: body.on.unwrap_or(today) }
+            NeedCommand::RecordCoverage {
+                id,
+                covered_money: body.covered_money,
+                covered_units: body.covered_units,
+                on: body.on.unwrap_or(today),
+            }
         }
         "mark_met" => {
             let (id, body): (_, Move) = item(body)?;
-            NeedCommand::MarkMet { id, on: body.on.unwrap_or(today), reason: body.reason }
+            NeedCommand::MarkMet {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "amend" => {
             let (id, body): (_, Amend) = item(body)?;
-            NeedCommand::Amend { id, description: body.description, beneficiary_institution: body.beneficiary_institution, estimated_cost: body.estimated_cost, size: body.size, priority: body.priority, on: body.on.unwrap_or(today) }
+            NeedCommand::Amend {
+                id,
+                description: body.description,
+                beneficiary_institution: body.beneficiary_institution,
+                estimated_cost: body.estimated_cost,
+                size: body.size,
+                priority: body.priority,
+                on: body.on.unwrap_or(today),
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -4,12 +4,12 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::Money;
 use tatrack_domain::need::{Modality, Units};
 use tatrack_domain::offer::OfferCommand;
+use uuid::Uuid;
 
-use super::{Dated, Move, Ending, unknown, whole, item};
+use super::{Dated, Ending, Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the offer, `draft`.
@@ -111,28 +111,72 @@ pub struct RecordCommitment {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, ErrorBody> {
     Ok(match action {
         "draft" => {
-            let body: Draft = whole(body)?;
-            OfferCommand::Draft { id: body.id.unwrap_or_else(Uuid::now_v7), organisation: body.organisation, title: body.title, themes: body.themes, countries: body.countries, regions: body.regions, modalities: body.modalities, budget: body.budget, capacity: body.capacity, valid_from: body.valid_from, valid_until: body.valid_until, languages: body.languages, conditions: body.conditions, on: body.on.unwrap_or(today) }
+            let body: Draft = whole(&body)?;
+            OfferCommand::Draft {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                organisation: body.organisation,
+                title: body.title,
+                themes: body.themes,
+                countries: body.countries,
+                regions: body.regions,
+                modalities: body.modalities,
+                budget: body.budget,
+                capacity: body.capacity,
+                valid_from: body.valid_from,
+                valid_until: body.valid_until,
+                languages: body.languages,
+                conditions: body.conditions,
+                on: body.on.unwrap_or(today),
+            }
         }
         "publish" => {
             let (id, body): (_, Move) = item(body)?;
-            OfferCommand::Publish { id, on: body.on.unwrap_or(today), reason: body.reason }
+            OfferCommand::Publish {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "amend" => {
             let (id, body): (_, Amend) = item(body)?;
-            OfferCommand::Amend { id, title: body.title, themes: body.themes, countries: body.countries, regions: body.regions, modalities: body.modalities, budget: body.budget, capacity: body.capacity, valid_until: body.valid_until, languages: body.languages, conditions: body.conditions, on: body.on.unwrap_or(today) }
+            OfferCommand::Amend {
+                id,
+                title: body.title,
+                themes: body.themes,
+                countries: body.countries,
+                regions: body.regions,
+                modalities: body.modalities,
+                budget: body.budget,
+                capacity: body.capacity,
+                valid_until: body.valid_until,
+                languages: body.languages,
+                conditions: body.conditions,
+                on: body.on.unwrap_or(today),
+            }
         }
         "withdraw" => {
             let (id, body): (_, Ending) = item(body)?;
-            OfferCommand::Withdraw { id, on: body.on.unwrap_or(today), reason: body.reason }
+            OfferCommand::Withdraw {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "expire" => {
             let (id, body): (_, Dated) = item(body)?;
-            OfferCommand::Expire { id, on: body.on.unwrap_or(today) }
+            OfferCommand::Expire {
+                id,
+                on: body.on.unwrap_or(today),
+            }
         }
         "record_commitment" => {
             let (id, body): (_, RecordCommitment) = item(body)?;
-            OfferCommand::RecordCommitment { id, committed_money: body.committed_money, committed_units: body.committed_units, on: body.on.unwrap_or(today) }
+            OfferCommand::RecordCommitment {
+                id,
+                committed_money: body.committed_money,
+                committed_units: body.committed_units,
+                on: body.on.unwrap_or(today),
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tatrack_domain::organisation::{OrganisationCommand, OrganisationKind};
 
-use super::{Ending, unknown, whole, item_code};
+use super::{Ending, item_code, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the organisation, `active`.
@@ -57,16 +57,36 @@ pub struct Update {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationCommand, ErrorBody> {
     Ok(match action {
         "register" => {
-            let body: Register = whole(body)?;
-            OrganisationCommand::Register { id: body.id, name: body.name, kind: body.kind, iati_type: body.iati_type, iati_identifier: body.iati_identifier, country: body.country, on: body.on.unwrap_or(today) }
+            let body: Register = whole(&body)?;
+            OrganisationCommand::Register {
+                id: body.id,
+                name: body.name,
+                kind: body.kind,
+                iati_type: body.iati_type,
+                iati_identifier: body.iati_identifier,
+                country: body.country,
+                on: body.on.unwrap_or(today),
+            }
         }
         "update" => {
             let (id, body): (_, Update) = item_code(body)?;
-            OrganisationCommand::Update { id, name: body.name, kind: body.kind, iati_type: body.iati_type, iati_identifier: body.iati_identifier, country: body.country, on: body.on.unwrap_or(today) }
+            OrganisationCommand::Update {
+                id,
+                name: body.name,
+                kind: body.kind,
+                iati_type: body.iati_type,
+                iati_identifier: body.iati_identifier,
+                country: body.country,
+                on: body.on.unwrap_or(today),
+            }
         }
         "deactivate" => {
             let (id, body): (_, Ending) = item_code(body)?;
-            OrganisationCommand::Deactivate { id, on: body.on.unwrap_or(today), reason: body.reason }
+            OrganisationCommand::Deactivate {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -4,10 +4,10 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::progress::{ProgressReportCommand, ReportedActual};
+use uuid::Uuid;
 
-use super::{Move, Ending, unknown, whole, item};
+use super::{Ending, Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the report, `draft`.
@@ -52,24 +52,49 @@ pub struct Revise {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ProgressReportCommand, ErrorBody> {
     Ok(match action {
         "draft" => {
-            let body: Draft = whole(body)?;
-            ProgressReportCommand::Draft { id: body.id.unwrap_or_else(Uuid::now_v7), project_id: body.project_id, period_start: body.period_start, period_end: body.period_end, narrative: body.narrative, actuals: body.actuals, on: body.on.unwrap_or(today) }
+            let body: Draft = whole(&body)?;
+            ProgressReportCommand::Draft {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                project_id: body.project_id,
+                period_start: body.period_start,
+                period_end: body.period_end,
+                narrative: body.narrative,
+                actuals: body.actuals,
+                on: body.on.unwrap_or(today),
+            }
         }
         "revise" => {
             let (id, body): (_, Revise) = item(body)?;
-            ProgressReportCommand::Revise { id, narrative: body.narrative, actuals: body.actuals, on: body.on.unwrap_or(today) }
+            ProgressReportCommand::Revise {
+                id,
+                narrative: body.narrative,
+                actuals: body.actuals,
+                on: body.on.unwrap_or(today),
+            }
         }
         "submit" => {
             let (id, body): (_, Move) = item(body)?;
-            ProgressReportCommand::Submit { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ProgressReportCommand::Submit {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "validate" => {
             let (id, body): (_, Move) = item(body)?;
-            ProgressReportCommand::Validate { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ProgressReportCommand::Validate {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "return" => {
             let (id, body): (_, Ending) = item(body)?;
-            ProgressReportCommand::Return { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ProgressReportCommand::Return {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

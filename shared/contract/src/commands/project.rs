@@ -4,11 +4,13 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::Money;
-use tatrack_domain::project::{ActivityStatus, IndicatorDef, Participant, ProjectCommand, TransactionKind};
+use tatrack_domain::project::{
+    ActivityStatus, IndicatorDef, Participant, ProjectCommand, TransactionKind,
+};
+use uuid::Uuid;
 
-use super::{unknown, whole, item};
+use super::{item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the project, status 1 (pipeline).
@@ -190,44 +192,110 @@ pub struct AddDocument {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, ErrorBody> {
     Ok(match action {
         "create" => {
-            let body: Create = whole(body)?;
-            ProjectCommand::Create { id: body.id.unwrap_or_else(Uuid::now_v7), iati_identifier: body.iati_identifier, title: body.title, description: body.description, recipient_country: body.recipient_country, theme: body.theme, dac_sector: body.dac_sector, participating: body.participating, planned_start: body.planned_start, planned_end: body.planned_end, budget: body.budget, needs: body.needs, referrals: body.referrals, on: body.on.unwrap_or(today) }
+            let body: Create = whole(&body)?;
+            ProjectCommand::Create {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                iati_identifier: body.iati_identifier,
+                title: body.title,
+                description: body.description,
+                recipient_country: body.recipient_country,
+                theme: body.theme,
+                dac_sector: body.dac_sector,
+                participating: body.participating,
+                planned_start: body.planned_start,
+                planned_end: body.planned_end,
+                budget: body.budget,
+                needs: body.needs,
+                referrals: body.referrals,
+                on: body.on.unwrap_or(today),
+            }
         }
         "change_status" => {
             let (id, body): (_, ChangeStatus) = item(body)?;
-            ProjectCommand::ChangeStatus { id, to: body.to, on: body.on.unwrap_or(today), reason: body.reason }
+            ProjectCommand::ChangeStatus {
+                id,
+                to: body.to,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "join_referral" => {
             let (id, body): (_, JoinReferral) = item(body)?;
-            ProjectCommand::JoinReferral { id, referral_id: body.referral_id, need_id: body.need_id, on: body.on.unwrap_or(today) }
+            ProjectCommand::JoinReferral {
+                id,
+                referral_id: body.referral_id,
+                need_id: body.need_id,
+                on: body.on.unwrap_or(today),
+            }
         }
         "set_budget" => {
             let (id, body): (_, SetBudget) = item(body)?;
-            ProjectCommand::SetBudget { id, budget: body.budget, on: body.on.unwrap_or(today) }
+            ProjectCommand::SetBudget {
+                id,
+                budget: body.budget,
+                on: body.on.unwrap_or(today),
+            }
         }
         "add_transaction" => {
             let (id, body): (_, AddTransaction) = item(body)?;
-            ProjectCommand::AddTransaction { id, transaction_id: body.transaction_id.unwrap_or_else(Uuid::now_v7), kind: body.kind, value: body.value, on: body.on.unwrap_or(today), provider: body.provider, receiver: body.receiver, description: body.description }
+            ProjectCommand::AddTransaction {
+                id,
+                transaction_id: body.transaction_id.unwrap_or_else(Uuid::now_v7),
+                kind: body.kind,
+                value: body.value,
+                on: body.on.unwrap_or(today),
+                provider: body.provider,
+                receiver: body.receiver,
+                description: body.description,
+            }
         }
         "add_milestone" => {
             let (id, body): (_, AddMilestone) = item(body)?;
-            ProjectCommand::AddMilestone { id, milestone_id: body.milestone_id.unwrap_or_else(Uuid::now_v7), title: body.title, due: body.due, on: body.on.unwrap_or(today) }
+            ProjectCommand::AddMilestone {
+                id,
+                milestone_id: body.milestone_id.unwrap_or_else(Uuid::now_v7),
+                title: body.title,
+                due: body.due,
+                on: body.on.unwrap_or(today),
+            }
         }
         "complete_milestone" => {
             let (id, body): (_, CompleteMilestone) = item(body)?;
-            ProjectCommand::CompleteMilestone { id, milestone_id: body.milestone_id, on: body.on.unwrap_or(today) }
+            ProjectCommand::CompleteMilestone {
+                id,
+                milestone_id: body.milestone_id,
+                on: body.on.unwrap_or(today),
+            }
         }
         "add_result" => {
             let (id, body): (_, AddResult) = item(body)?;
-            ProjectCommand::AddResult { id, result_id: body.result_id.unwrap_or_else(Uuid::now_v7), title: body.title, indicators: body.indicators, on: body.on.unwrap_or(today) }
+            ProjectCommand::AddResult {
+                id,
+                result_id: body.result_id.unwrap_or_else(Uuid::now_v7),
+                title: body.title,
+                indicators: body.indicators,
+                on: body.on.unwrap_or(today),
+            }
         }
         "record_indicator_actual" => {
             let (id, body): (_, RecordIndicatorActual) = item(body)?;
-            ProjectCommand::RecordIndicatorActual { id, result_id: body.result_id, indicator_id: body.indicator_id, value: body.value, on: body.on.unwrap_or(today) }
+            ProjectCommand::RecordIndicatorActual {
+                id,
+                result_id: body.result_id,
+                indicator_id: body.indicator_id,
+                value: body.value,
+                on: body.on.unwrap_or(today),
+            }
         }
         "add_document" => {
             let (id, body): (_, AddDocument) = item(body)?;
-            ProjectCommand::AddDocument { id, url: body.url, title: body.title, category: body.category, on: body.on.unwrap_or(today) }
+            ProjectCommand::AddDocument {
+                id,
+                url: body.url,
+                title: body.title,
+                category: body.category,
+                on: body.on.unwrap_or(today),
+            }
         }
         _ => return Err(unknown(action)),
     })

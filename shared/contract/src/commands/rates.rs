@@ -4,8 +4,8 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::rates::{Rate, RateTableCommand};
+use uuid::Uuid;
 
 use super::{unknown, whole};
 use crate::error::ErrorBody;
@@ -29,11 +29,19 @@ pub struct Record {
 }
 
 /// The `rate_table_<action>` command a body stands for, with `on` defaulted to `today`.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "every aggregate's decode takes its body the same way"
+)]
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RateTableCommand, ErrorBody> {
     Ok(match action {
         "record" => {
-            let body: Record = whole(body)?;
-            RateTableCommand::Record { id: body.id.unwrap_or_else(Uuid::now_v7), on: body.on.unwrap_or(today), rates: body.rates }
+            let body: Record = whole(&body)?;
+            RateTableCommand::Record {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                on: body.on.unwrap_or(today),
+                rates: body.rates,
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -4,10 +4,10 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::recommendation::{RecommendationCommand, RecommendationStatus, StatusSource};
+use uuid::Uuid;
 
-use super::{unknown, whole, item};
+use super::{item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the recommendation, `adopted` (recommendations come from an adopted report).
@@ -53,12 +53,26 @@ pub struct UpdateStatus {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCommand, ErrorBody> {
     Ok(match action {
         "record" => {
-            let body: Record = whole(body)?;
-            RecommendationCommand::Record { id: body.id.unwrap_or_else(Uuid::now_v7), assessment_id: body.assessment_id, member_state: body.member_state, theme: body.theme, text: body.text, priority: body.priority, on: body.on.unwrap_or(today) }
+            let body: Record = whole(&body)?;
+            RecommendationCommand::Record {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                assessment_id: body.assessment_id,
+                member_state: body.member_state,
+                theme: body.theme,
+                text: body.text,
+                priority: body.priority,
+                on: body.on.unwrap_or(today),
+            }
         }
         "update_status" => {
             let (id, body): (_, UpdateStatus) = item(body)?;
-            RecommendationCommand::UpdateStatus { id, to: body.to, on: body.on.unwrap_or(today), source: body.source, reason: body.reason }
+            RecommendationCommand::UpdateStatus {
+                id,
+                to: body.to,
+                on: body.on.unwrap_or(today),
+                source: body.source,
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

@@ -4,11 +4,11 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::Money;
 use tatrack_domain::referral::ReferralCommand;
+use uuid::Uuid;
 
-use super::{Move, Ending, unknown, whole, item};
+use super::{Ending, Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the referral, `proposed`.
@@ -58,36 +58,74 @@ pub struct Activate {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand, ErrorBody> {
     Ok(match action {
         "propose" => {
-            let body: Propose = whole(body)?;
-            ReferralCommand::Propose { id: body.id.unwrap_or_else(Uuid::now_v7), need_id: body.need_id, offer_id: body.offer_id, member_state: body.member_state, organisation: body.organisation, share_money: body.share_money, share_units: body.share_units, on: body.on.unwrap_or(today) }
+            let body: Propose = whole(&body)?;
+            ReferralCommand::Propose {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                need_id: body.need_id,
+                offer_id: body.offer_id,
+                member_state: body.member_state,
+                organisation: body.organisation,
+                share_money: body.share_money,
+                share_units: body.share_units,
+                on: body.on.unwrap_or(today),
+            }
         }
         "refer" => {
             let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::Refer { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::Refer {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "accept_by_partner" => {
             let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::AcceptByPartner { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::AcceptByPartner {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "decline_by_partner" => {
             let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::DeclineByPartner { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::DeclineByPartner {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "accept_by_state" => {
             let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::AcceptByState { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::AcceptByState {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "decline_by_state" => {
             let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::DeclineByState { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::DeclineByState {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         "activate" => {
             let (id, body): (_, Activate) = item(body)?;
-            ReferralCommand::Activate { id, on: body.on.unwrap_or(today), project_id: body.project_id, reason: body.reason }
+            ReferralCommand::Activate {
+                id,
+                on: body.on.unwrap_or(today),
+                project_id: body.project_id,
+                reason: body.reason,
+            }
         }
         "lapse" => {
             let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::Lapse { id, on: body.on.unwrap_or(today), reason: body.reason }
+            ReferralCommand::Lapse {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

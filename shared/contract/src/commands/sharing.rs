@@ -4,10 +4,10 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantCommand};
+use uuid::Uuid;
 
-use super::{Move, unknown, whole, item};
+use super::{Move, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Creates the grant, `active`.
@@ -35,12 +35,23 @@ pub struct Grant {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantCommand, ErrorBody> {
     Ok(match action {
         "grant" => {
-            let body: Grant = whole(body)?;
-            SharingGrantCommand::Grant { id: body.id.unwrap_or_else(Uuid::now_v7), member_state: body.member_state, scope: body.scope, audience: body.audience, until: body.until, on: body.on.unwrap_or(today) }
+            let body: Grant = whole(&body)?;
+            SharingGrantCommand::Grant {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                member_state: body.member_state,
+                scope: body.scope,
+                audience: body.audience,
+                until: body.until,
+                on: body.on.unwrap_or(today),
+            }
         }
         "revoke" => {
             let (id, body): (_, Move) = item(body)?;
-            SharingGrantCommand::Revoke { id, on: body.on.unwrap_or(today), reason: body.reason }
+            SharingGrantCommand::Revoke {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })

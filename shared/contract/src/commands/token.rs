@@ -4,11 +4,11 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 use tatrack_domain::Role;
 use tatrack_domain::token::TokenCommand;
+use uuid::Uuid;
 
-use super::{Ending, unknown, whole, item};
+use super::{Ending, item, unknown, whole};
 use crate::error::ErrorBody;
 
 /// Records a new token, `active`. `hash` is the lower-case hex SHA-256 of the secret.
@@ -38,12 +38,24 @@ pub struct Issue {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, ErrorBody> {
     Ok(match action {
         "issue" => {
-            let body: Issue = whole(body)?;
-            TokenCommand::Issue { id: body.id.unwrap_or_else(Uuid::now_v7), role: body.role, organisation: body.organisation, member_state: body.member_state, label: body.label, hash: body.hash, on: body.on.unwrap_or(today) }
+            let body: Issue = whole(&body)?;
+            TokenCommand::Issue {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                role: body.role,
+                organisation: body.organisation,
+                member_state: body.member_state,
+                label: body.label,
+                hash: body.hash,
+                on: body.on.unwrap_or(today),
+            }
         }
         "revoke" => {
             let (id, body): (_, Ending) = item(body)?;
-            TokenCommand::Revoke { id, on: body.on.unwrap_or(today), reason: body.reason }
+            TokenCommand::Revoke {
+                id,
+                on: body.on.unwrap_or(today),
+                reason: body.reason,
+            }
         }
         _ => return Err(unknown(action)),
     })
