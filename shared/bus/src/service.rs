@@ -9,12 +9,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::FutureExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use tatrack_domain::aggregate::Dated;
 use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
 use uuid::Uuid;
+
+pub use tatrack_contract::CommandReply;
 
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
 use crate::{copy, replicator, subjects};
@@ -27,20 +29,6 @@ pub const ADMIN_STREAM_VERIFY: &str = "admin_stream_verify";
 /// for its view to reach it, so it sees everything this service has acknowledged, not only what
 /// the replicator has published so far.
 pub const ADMIN_HEAD: &str = "admin_head";
-
-/// What a command reply carries: where its events went (DESIGN §4: the positions it wrote, for
-/// read-your-writes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandReply {
-    /// The aggregate's id (a UUID, or an organisation's code).
-    pub id: String,
-    pub stream: String,
-    pub first_position: u64,
-    pub last_position: u64,
-    pub stream_version: u64,
-    /// True when the command id was seen before and this is the first answer again.
-    pub idempotent: bool,
-}
 
 /// One command service's settings.
 #[derive(Debug, Clone)]

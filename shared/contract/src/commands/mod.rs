@@ -62,8 +62,12 @@ pub struct Ending {
     pub reason: String,
 }
 
-/// Decodes a whole body, naming the field that does not fit.
+/// Decodes a whole body, naming the field that does not fit. A body is an object (serde would
+/// read a struct from an array too, and blame its first element).
 pub(crate) fn whole<T: DeserializeOwned>(body: &Value) -> Result<T, ErrorBody> {
+    if !body.is_object() {
+        return Err(ErrorBody::invalid("body", "must be a JSON object"));
+    }
     crate::error::from_value(body)
 }
 
