@@ -4,10 +4,12 @@
 //! the command's JSON without its `type`, which the verb supplies.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming};
-use tatrack_bus::service::{command_body, execute, load, not_found, split_verb, to_json};
+use tatrack_bus::service::{execute, load, not_found, split_verb, to_json};
+use tatrack_contract::answers::GrantView;
+use tatrack_contract::commands::{assessment, need, recommendation, sharing};
 use tatrack_domain::Aggregate;
 use tatrack_domain::assessment::{Assessment, AssessmentStatus};
-use tatrack_domain::need::Need;
+use tatrack_domain::need::{Need, NeedCommand};
 use tatrack_domain::recommendation::{Recommendation, RecommendationCommand};
 use tatrack_domain::sharing::{Scope, SharingGrant, SharingGrantCommand};
 use tatrack_eventlog::Store;
@@ -60,16 +62,18 @@ pub(crate) async fn handle(
         ],
     )?;
     let meta = &incoming.meta;
+    let body = incoming.json()?;
+    let today = store.clock().today();
     let reply_value = match aggregate {
         "assessment" => {
-            let command: <Assessment as Aggregate>::Command = command_body(&incoming, command)?;
+            let command = assessment::decode(command, body, today)?;
             execute::<Assessment>(store, &command.id(), &command, meta, |state| {
                 access::assessment(&meta.principal, &command, state)
             })
             .await?
         }
         "recommendation" => {
-            let mut command: RecommendationCommand = command_body(&incoming, command)?;
+            let mut command = recommendation::decode(command, body, today)?;
             // Authorise before looking at anything the command names.
             let state = load::<Recommendation>(store, &command.id())?.0;
             access::recommendation(&meta.principal, &command, &state)?;
@@ -98,7 +102,7 @@ pub(crate) async fn handle(
             .await?
         }
         "need" => {
-            let command: <Need as Aggregate>::Command = command_body(&incoming, command)?;
+            let command = need::decode(command, body, today)?;
             let state = load::<Need>(store, &command.id())?.0;
             access::need(&meta.principal, &command, &state)?;
             check_need_references(store, &command)?;
@@ -108,7 +112,7 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let command: SharingGrantCommand = command_body(&incoming, command)?;
+            let command = sharing::decode(command, body, today)?;
             let state = load::<SharingGrant>(store, &command.id())?.0;
             access::sharing_grant(&meta.principal, &command, &state)?;
             check_grant_references(store, &command)?;
@@ -138,7 +142,7 @@ async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) ->
         ..tatrack_bus::rpc::RequestMeta::new(tatrack_domain::Principal::system())
     };
     let body = serde_json::json!({ "id": grant.to_string(), "min_positions": { "assessments": position } });
-    let answer: Result<Vec<serde_json::Value>, _> = tatrack_bus::rpc::request(
+    let answer: Result<Vec<GrantView>, _> = tatrack_bus::rpc::request(
         nats,
         &tatrack_bus::subjects::query_subject("sharing_grant_list"),
         &meta,
@@ -150,18 +154,14 @@ async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) ->
         Ok(rows) => rows
             .into_iter()
             .next()
-            .and_then(|row| row.get("kept_by").cloned())
+            .and_then(|row| serde_json::to_value(row.kept_by).ok())
             .unwrap_or_else(|| serde_json::json!([])),
         Err(e) => serde_json::json!({ "unknown": format!("the read model cannot say yet: {e}") }),
     }
 }
 
 /// A need serves recommendations of its own member state, and they must exist.
-fn check_need_references(
-    store: &Store,
-    command: &<Need as Aggregate>::Command,
-) -> Result<(), ErrorBody> {
-    use tatrack_domain::need::NeedCommand;
+fn check_need_references(store: &Store, command: &NeedCommand) -> Result<(), ErrorBody> {
     if let NeedCommand::Identify {
         member_state,
         recommendation_ids,

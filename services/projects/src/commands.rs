@@ -4,7 +4,8 @@
 //! country and modality and still has the capacity; money in another currency only with a rate.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
-use tatrack_bus::service::{command_body, execute, load, lock, not_found, split_verb, to_json};
+use tatrack_bus::service::{execute, load, lock, not_found, split_verb, to_json};
+use tatrack_contract::commands::{progress, project, rates as rate_table, referral};
 use tatrack_domain::aggregate::Dated;
 use tatrack_domain::need::{NeedState, NeedStatus};
 use tatrack_domain::offer::{self, OfferState};
@@ -22,7 +23,7 @@ use crate::view::View;
 use crate::{access, coverage};
 
 /// The one exchange-rate table every conversion uses (recorded with `rate_table_record`).
-pub const RATE_TABLE_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0a7e);
+pub const RATE_TABLE_ID: Uuid = rates::TABLE_ID;
 
 /// Turns an activation's command id into its project join's (the low bits of a v7 UUID are
 /// random, so flipping some keeps it unique).
@@ -85,9 +86,11 @@ pub(crate) async fn handle(
     )?;
     let meta = &incoming.meta;
     let principal = &meta.principal;
+    let body = incoming.json()?;
+    let today = store.clock().today();
     let reply = match aggregate {
         "referral" => {
-            let mut command: ReferralCommand = command_body(&incoming, command)?;
+            let mut command = referral::decode(command, body, today)?;
             let id = command.id();
             let (state, _) = load::<Referral>(store, &id)?;
             // One writer per offer decides its capacity, and one per need and offer its
@@ -158,7 +161,7 @@ pub(crate) async fn handle(
             reply
         }
         "project" => {
-            let command: ProjectCommand = command_body(&incoming, command)?;
+            let command = project::decode(command, body, today)?;
             let id = command.id();
             if let ProjectCommand::Create {
                 recipient_country,
@@ -212,7 +215,7 @@ pub(crate) async fn handle(
             .await?
         }
         "progress_report" => {
-            let command: ProgressReportCommand = command_body(&incoming, command)?;
+            let command = progress::decode(command, body, today)?;
             let id = command.id();
             let project_id = match &command {
                 ProgressReportCommand::Draft { project_id, .. } => *project_id,
@@ -255,7 +258,7 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let command: RateTableCommand = command_body(&incoming, command)?;
+            let command = rate_table::decode(command, body, today)?;
             let RateTableCommand::Record { id, .. } = &command;
             execute::<RateTable>(store, id, &command, meta, |_| access::rate_table(principal))
                 .await?

@@ -172,11 +172,15 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The body as JSON; malformed JSON is refused as `body`.
+    pub fn json(&self) -> Result<serde_json::Value, ErrorBody> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))
+    }
+
     /// Decodes the body, naming the place where the JSON is wrong.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
-        let value: serde_json::Value = serde_json::from_slice(&self.payload)
-            .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
-        from_value(&value)
+        from_value(&self.json()?)
     }
 }
 

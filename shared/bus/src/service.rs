@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tatrack_domain::aggregate::Dated;
 use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
@@ -159,7 +158,7 @@ where
                 if incoming.verb == ADMIN_HEAD {
                     return Ok(serde_json::json!({ "head": store.durable_position() }));
                 }
-                let incoming = prepare(incoming, store.clock(), mints)?;
+                let incoming = prepare(incoming, mints)?;
                 // A retried command returns its first answer, even if deciding it again would now fail.
                 if let Some(reply) = first_answer(&store, &incoming.meta).await? {
                     return to_json(&reply);
@@ -223,35 +222,24 @@ async fn stream_verify(
 }
 
 /// Readies a command as the caller sent it: its fingerprint (verb and body, before anything is
-/// filled in, so a retry the next day still matches), today's date as `on` when it has none,
-/// and a new id when it creates an aggregate and names none.
-fn prepare(mut incoming: Incoming, clock: &Clock, mints: bool) -> Result<Incoming, ErrorBody> {
+/// filled in, so a retry the next day still matches) and a new id when it creates an aggregate
+/// and names none (the reply says which). A missing `on` is today: the contract's `decode`
+/// fills it in, with the clock's today the service passes.
+fn prepare(mut incoming: Incoming, mints: bool) -> Result<Incoming, ErrorBody> {
     if incoming.payload.is_empty() {
         return Ok(incoming);
     }
-    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
-        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
+    let mut body = incoming.json()?;
     incoming.meta.fingerprint = Some(fingerprint(&incoming.verb, &body));
     let Some(object) = body.as_object_mut() else {
         // Not an object: the command's own decoding refuses it by name.
         return Ok(incoming);
     };
-    let mut changed = false;
-    if object.get("on").is_none_or(serde_json::Value::is_null) {
-        object.insert(
-            "on".to_owned(),
-            serde_json::Value::String(clock.today().to_string()),
-        );
-        changed = true;
-    }
     if mints && object.get("id").is_none_or(serde_json::Value::is_null) {
         object.insert(
             "id".to_owned(),
             serde_json::Value::String(Uuid::now_v7().to_string()),
         );
-        changed = true;
-    }
-    if changed {
         incoming.payload = serde_json::to_vec(&body)
             .map_err(|_| ErrorBody::internal())?
             .into();
@@ -338,23 +326,6 @@ pub fn split_verb<'a>(
                 .map(|c| (name, c))
         })
         .ok_or_else(|| ErrorBody::invalid("verb", "unknown command"))
-}
-
-/// The request body as the aggregate's command: the body object plus `"type": command`.
-pub fn command_body<T: DeserializeOwned>(
-    incoming: &Incoming,
-    command: &str,
-) -> Result<T, ErrorBody> {
-    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
-        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
-    let object = body
-        .as_object_mut()
-        .ok_or_else(|| ErrorBody::invalid("body", "must be a JSON object"))?;
-    object.insert(
-        "type".to_owned(),
-        serde_json::Value::String(command.to_owned()),
-    );
-    rpc::from_value(&body)
 }
 
 pub fn not_found(what: &str, id: &(dyn Display + Sync)) -> ErrorBody {
