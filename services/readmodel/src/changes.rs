@@ -23,7 +23,7 @@ use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
 use tatrack_domain::report::{ReportScope, ReportState};
 use tatrack_domain::sharing::SharingGrantState;
-use tatrack_domain::{Principal, Role, codes};
+use tatrack_domain::{Principal, codes};
 use tatrack_eventlog::Envelope;
 use uuid::Uuid;
 
@@ -80,10 +80,7 @@ pub(crate) async fn change_list(
         .requested_by
         .as_ref()
         .is_some_and(|r| r.id == principal.id && r.role == principal.role);
-    let staff = matches!(
-        principal.role,
-        Role::Admin | Role::Coordinator | Role::System | Role::Auditor
-    );
+    let staff = principal.reads_all();
     if !own && !staff {
         return Err(not_found());
     }
@@ -213,7 +210,7 @@ impl Subject<'_> {
                 let (s, id) = one("assessments")?;
                 self.find::<RecommendationState>(&s, aggregate, &id, |r| r.id.to_string())?
                     .is_some_and(|r| {
-                        (visibility::sees_country(p, &r.member_state)
+                        (p.may_see_member_state(&r.member_state)
                             || self
                                 .consent
                                 .shared_report(p, &r.member_state, r.assessment_id))
@@ -232,7 +229,7 @@ impl Subject<'_> {
                 let (s, id) = one("assessments")?;
                 self.find::<SharingGrantState>(&s, aggregate, &id, |g| g.id.to_string())?
                     .is_some_and(|g| {
-                        visibility::sees_grants(p, &g.member_state)
+                        p.may_see_member_state(&g.member_state)
                             && self.place(Some(&g.member_state), None, None)
                     })
             }
@@ -240,7 +237,7 @@ impl Subject<'_> {
                 let (s, id) = one("partners")?;
                 self.find::<OfferState>(&s, aggregate, &id, |o| o.id.to_string())?
                     .is_some_and(|o| {
-                        visibility::sees_organisation_items(p, &o.organisation)
+                        p.may_see_organisation(&o.organisation)
                             && self
                                 .scope
                                 .member_state

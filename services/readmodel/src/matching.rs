@@ -824,10 +824,7 @@ impl Loaded {
         let offers = views
             .scan::<OfferState>("partners", "offer")?
             .iter()
-            .filter(|o| {
-                o.status.is_some()
-                    && visibility::sees_organisation_items(principal, &o.organisation)
-            })
+            .filter(|o| o.status.is_some() && principal.may_see_organisation(&o.organisation))
             .cloned()
             .collect();
         // A copy: scoring takes these as slices.
@@ -1238,7 +1235,7 @@ pub(crate) fn overlap_list(
         "project" => project_by_id
             .get(&item.id)
             .is_some_and(|p| visibility::sees_project(principal, p)),
-        _ => visibility::sees_organisation_items(principal, &item.organisation),
+        _ => principal.may_see_organisation(&item.organisation),
     };
     Ok(overlaps(
         needs.iter(),

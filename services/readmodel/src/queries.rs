@@ -24,7 +24,7 @@ use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::SharingGrantState;
 use tatrack_domain::token::TokenState;
-use tatrack_domain::{Principal, Role};
+use tatrack_domain::Role;
 use uuid::Uuid;
 
 use crate::asof::{self, AsOf, Point};
@@ -520,10 +520,6 @@ impl From<TokenState> for TokenRow {
     }
 }
 
-fn is_admin(principal: &Principal) -> bool {
-    matches!(principal.role, Role::Admin | Role::System)
-}
-
 #[derive(Serialize)]
 struct NeedDetail {
     #[serde(flatten)]
@@ -704,14 +700,14 @@ pub(crate) async fn handle(
                 .iter()
             {
                 let shared = || consent.shared_report(p, &state.member_state, state.assessment_id);
-                if (visibility::sees_country(p, &state.member_state) || shared())
+                if (p.may_see_member_state(&state.member_state) || shared())
                     && f.assessment_id.is_none_or(|id| id == state.assessment_id)
                     && state_ok(&state.member_state)
                     && f.theme.as_ref().is_none_or(|t| *t == state.theme)
                     && status_ok(state.status.map(|s| s.to_string()))
                 {
                     let mut state = state.clone();
-                    if !visibility::reads_confidential(p, &state.member_state) && !shared() {
+                    if !p.may_read_confidential(&state.member_state) && !shared() {
                         state.text = "[confidential]".to_owned();
                     }
                     out.push(state);
@@ -797,7 +793,7 @@ pub(crate) async fn handle(
                 .scan::<RecommendationState>("assessments", "recommendation")?
                 .iter()
             {
-                if !visibility::sees_country(p, &r.member_state) || !state_ok(&r.member_state) {
+                if !p.may_see_member_state(&r.member_state) || !state_ok(&r.member_state) {
                     continue;
                 }
                 if f.theme.as_ref().is_some_and(|t| *t != r.theme) {
@@ -834,7 +830,7 @@ pub(crate) async fn handle(
         "portfolio_show" => {
             // A donor's portfolio: its offers, referrals and projects, and money by status.
             let organisation = match (&p.organisation, &f.organisation) {
-                (_, Some(o)) if visibility::sees_organisation_items(p, o) => o.clone(),
+                (_, Some(o)) if p.may_see_organisation(o) => o.clone(),
                 (Some(own), None) => own.clone(),
                 (_, Some(o)) => {
                     return Err(ErrorBody::new(
@@ -913,7 +909,7 @@ pub(crate) async fn handle(
                 .scan::<SharingGrantState>("assessments", "sharing_grant")?
                 .iter()
                 .filter(|g| {
-                    visibility::sees_grants(p, &g.member_state)
+                    p.may_see_member_state(&g.member_state)
                         && state_ok(&g.member_state)
                         && id_ok(&g.id)
                 })
@@ -960,8 +956,7 @@ pub(crate) async fn handle(
                 .pick::<OfferState>("partners", "offer", verb, f)?
                 .iter()
             {
-                if (visibility::sees_organisation_items(p, &state.organisation)
-                    || referred.contains(&state.id))
+                if (p.may_see_organisation(&state.organisation) || referred.contains(&state.id))
                     && id_ok(&state.id)
                     && f.organisation
                         .as_ref()
@@ -1051,7 +1046,7 @@ pub(crate) async fn handle(
         "token_list" => {
             // Admins only; to anyone else the list is empty, as lists leave out what the
             // caller may not see (and every list view stays answerable to every role).
-            if !is_admin(p) {
+            if !p.is_admin() {
                 return to_value(Vec::<TokenRow>::new());
             }
             let out: Vec<TokenRow> = views

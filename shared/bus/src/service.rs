@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use serde::Serialize;
 use tatrack_domain::aggregate::Dated;
-use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
+use tatrack_domain::{Aggregate, DomainError, DomainEvent, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
 use uuid::Uuid;
 
@@ -202,10 +202,7 @@ async fn stream_verify(
     store: &Store,
     incoming: &Incoming,
 ) -> Result<serde_json::Value, ErrorBody> {
-    if !matches!(
-        incoming.meta.principal.role,
-        Role::Admin | Role::Coordinator | Role::System
-    ) {
+    if !incoming.meta.principal.is_staff() {
         return Err(ErrorBody::new(
             ErrorCode::Forbidden,
             "only admins may verify the stream",
