@@ -5,16 +5,18 @@
 
 use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
 use tatrack_bus::service::{execute, load, lock, not_found, split_verb, to_json};
-use tatrack_contract::commands::{progress, project, rates as rate_table, referral};
+use tatrack_contract::commands::{
+    progress, project, rates as rate_table, referral as referral_body,
+};
 use tatrack_domain::aggregate::Dated;
-use tatrack_domain::need::{NeedState, NeedStatus};
+use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::{self, OfferState};
 use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
 use tatrack_domain::project::{Project, ProjectCommand};
 use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
-use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState, ReferralStatus};
-use tatrack_domain::sharing::{SharingGrantState, shares_need};
+use tatrack_domain::referral::{self, Referral, ReferralCommand, ReferralState};
+use tatrack_domain::sharing::SharingGrantState;
 use tatrack_domain::{Aggregate, Money};
 use tatrack_eventlog::Store;
 use uuid::Uuid;
@@ -90,7 +92,7 @@ pub(crate) async fn handle(
     let today = store.clock().today();
     let reply = match aggregate {
         "referral" => {
-            let mut command = referral::decode(command, body, today)?;
+            let mut command = referral_body::decode(command, body, today)?;
             let id = command.id();
             let (state, _) = load::<Referral>(store, &id)?;
             // One writer per offer decides its capacity, and one per need and offer its
@@ -312,24 +314,6 @@ async fn check_proposal(
     else {
         return Ok(());
     };
-    // The same need to the same offer once while a referral between them is open.
-    if let Some(open) = referrals(store)?.into_iter().find(|r| {
-        r.need_id == *need_id
-            && r.offer_id == *offer_id
-            && !matches!(
-                r.status,
-                Some(ReferralStatus::Declined | ReferralStatus::Lapsed) | None
-            )
-    }) {
-        let status = open.status.map(|s| s.to_string()).unwrap_or_default();
-        return Err(ErrorBody::invalid(
-            "offer_id",
-            &format!(
-                "referral {} already refers this need to this offer ({status}): it is a duplicate",
-                open.id
-            ),
-        ));
-    }
     context.view.catch_up("assessments").await?;
     context.view.catch_up("partners").await?;
     let need: NeedState = context
@@ -345,39 +329,16 @@ async fn check_proposal(
     // The need's State and the offer's organisation, whatever the caller sent.
     member_state.clone_from(&need.member_state);
     organisation.clone_from(&offer.organisation);
-
-    match need.status {
-        Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered) => {}
-        Some(status) => {
-            return Err(ErrorBody::invalid(
-                "need_id",
-                &format!(
-                    "the need is {status}: only needs agreed with the State and not yet covered can be referred"
-                ),
-            ));
-        }
-        None => unreachable!("filtered above"),
-    }
+    // The rule matching ranks by: no open referral of the pair (from this service's own log),
+    // the need agreed and shared with the offer's organisation as things stood on the
+    // proposal's business date, and the offer covering it.
     let grants: Vec<SharingGrantState> = context.view.scan("assessments", "sharing_grant")?;
-    // As things stood on the proposal's business date.
-    if !shares_need(
-        &grants,
-        &need.member_state,
-        need.id,
-        &offer.organisation,
-        on,
-    ) {
-        return Err(ErrorBody::invalid(
-            "need_id",
-            &format!(
-                "{} has not shared this need with {}",
-                need.member_state, offer.organisation
-            ),
-        ));
+    if let Some(refusal) = referral::refusals(&need, &offer, &grants, &referrals(store)?, on)
+        .into_iter()
+        .next()
+    {
+        return Err(ErrorBody::invalid(&refusal.field, &refusal.reason));
     }
-    let modality = need.modality.ok_or_else(ErrorBody::internal)?;
-    offer::covers(&offer, &need.theme, &need.member_state, None, modality, on)
-        .map_err(ErrorBody::from)?;
     let proposal = ReferralState {
         offer_id: *offer_id,
         share_money: share_money.clone(),

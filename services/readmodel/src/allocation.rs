@@ -372,7 +372,7 @@ pub(crate) fn allocation_proposal(
         .needs
         .iter()
         .filter(|n| {
-            matching::is_referable(n)
+            n.is_referable()
                 && member_state.is_none_or(|m| m == n.member_state)
                 && theme.is_none_or(|t| t == n.theme)
         })

@@ -3,10 +3,11 @@
 //! alerts (two referrals, offers or projects for the same State, theme and beneficiary with
 //! overlapping dates). The scoring is pure; the `*_list` functions read the projections.
 //!
-//! Eligibility is what the projects service checks when a referral is proposed (need agreed and
-//! not covered, shared with the offer's organisation, `offer::covers`, something left to give,
-//! money in another currency only with a recorded rate), so a suggestion is one a coordinator
-//! can turn into a referral. Points rank the eligible ones:
+//! Eligibility is what the projects service checks when a referral is proposed (the domain's
+//! `referral::pair_refusals`: no open referral of the pair, need agreed and not covered, shared
+//! with the offer's organisation; `offer::covers`; something left to give; money in another
+//! currency only with a recorded rate), so a suggestion is one a coordinator can turn into a
+//! referral. Points rank the eligible ones:
 //!
 //! | criterion | points | |
 //! |---|---|---|
@@ -24,7 +25,8 @@
 //! reads the clock. A need has no date of its own: it is wanted as of that date, so the window is
 //! scored by how long the offer still runs from `as_of`. Pending referrals (proposed, referred,
 //! accepted by the partner) do not reduce what is left, as the projects service counts only
-//! accepted ones; an offer with a pending referral for the same need is left out instead.
+//! accepted ones; an offer with an open referral for the same need (any not declined or lapsed)
+//! is left out instead, as the projects service refuses a second one as a duplicate.
 //!
 //! Money is whole minor units and rates are exact ratios (`rates::Ratio`), never floats. An offer
 //! budgeted in another currency than the need's cost is converted with the exchange-rate table
@@ -49,8 +51,8 @@ use tatrack_domain::need::{NeedState, NeedStatus};
 use tatrack_domain::offer::{self, OfferState, OfferStatus};
 use tatrack_domain::project::{ActivityStatus, ProjectState};
 use tatrack_domain::rates::{self, RateTableState, Ratio};
-use tatrack_domain::referral::{ReferralState, ReferralStatus};
-use tatrack_domain::sharing::{SharingGrantState, shares_need};
+use tatrack_domain::referral::{self, ReferralState, ReferralStatus};
+use tatrack_domain::sharing::SharingGrantState;
 use tatrack_domain::{DomainError, Money, Principal, codes};
 use uuid::Uuid;
 
@@ -143,23 +145,6 @@ pub(crate) fn lacking(need: &NeedState) -> (Option<Money>, Option<u64>) {
     (money, units)
 }
 
-/// Whether the need may be referred at all (the projects service's first check).
-pub(crate) fn is_referable(need: &NeedState) -> bool {
-    matches!(
-        need.status,
-        Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered)
-    )
-}
-
-fn is_pending(r: &ReferralState) -> bool {
-    matches!(
-        r.status,
-        Some(
-            ReferralStatus::Proposed | ReferralStatus::Referred | ReferralStatus::AcceptedByPartner
-        )
-    )
-}
-
 fn same_measure(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
@@ -178,36 +163,16 @@ pub(crate) fn assess(need: &NeedState, offer: &OfferState, cx: &Context) -> Verd
     };
     let country = need.member_state.as_str();
 
-    if !is_referable(need) {
-        let status = need.status.map_or("unknown".to_owned(), |s| s.to_string());
-        reasons.push(reason(
-            "need_id",
-            format!("the need is {status}: only needs agreed with the State and not yet covered can be referred"),
-        ));
-    }
-    if !shares_need(cx.grants, country, need.id, &offer.organisation, cx.as_of) {
-        reasons.push(reason(
-            "need_id",
-            format!(
-                "{country} has not shared this need with {}",
-                offer.organisation
-            ),
-        ));
-    }
-    if let Some(r) = cx
-        .referrals
-        .iter()
-        .find(|r| r.need_id == need.id && r.offer_id == offer.id && is_pending(r))
-    {
-        let status = r.status.map_or(String::new(), |s| s.to_string());
-        reasons.push(reason(
-            "offer_id",
-            format!(
-                "referral {} ({status}) already matches this offer to this need",
-                r.id
-            ),
-        ));
-    }
+    // The projects service's rule for the pair (no open referral between them, the need agreed
+    // and shared with the offer's organisation on `as_of`), with its own words.
+    reasons.extend(
+        referral::pair_refusals(need, offer, cx.grants, cx.referrals, cx.as_of)
+            .into_iter()
+            .map(|r| Reason {
+                field: r.field,
+                reason: r.reason,
+            }),
+    );
 
     if offer.themes.contains(&need.theme) {
         line("theme", 15, 15, format!("covers theme {}", need.theme));
@@ -917,7 +882,7 @@ pub(crate) fn need_match_list(
         "need_id": need.id,
         "member_state": need.member_state,
         "theme": need.theme,
-        "referable": is_referable(need),
+        "referable": need.is_referable(),
         "suggestions": to_value(suggestions)?,
     });
     if include_ineligible {
@@ -1731,7 +1696,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_referral_for_the_same_pair_leaves_the_offer_out() {
+    fn an_open_referral_for_the_same_pair_leaves_the_offer_out() {
         let mut w = World::new();
         w.referrals.push(ReferralState {
             id: Uuid::from_u128(70),
@@ -1740,6 +1705,12 @@ mod tests {
             offer_id: Uuid::from_u128(2),
             ..ReferralState::default()
         });
+        assert_eq!(
+            fields(assess(&need(1, "KE", 1), &offer(2, "ORG-A"), &w.cx(None))),
+            ["offer_id"]
+        );
+        // Accepted by the State, it is still open: a second referral would be a duplicate.
+        w.referrals[0].status = Some(ReferralStatus::AcceptedByState);
         assert_eq!(
             fields(assess(&need(1, "KE", 1), &offer(2, "ORG-A"), &w.cx(None))),
             ["offer_id"]

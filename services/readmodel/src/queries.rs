@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tatrack_bus::rpc::{ErrorBody, ErrorCode, Incoming};
 use tatrack_domain::Money;
+use tatrack_domain::Role;
 use tatrack_domain::assessment::{AssessmentState, Clocks, clocks};
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::{self, OfferState};
@@ -24,7 +25,6 @@ use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
 use tatrack_domain::sharing::SharingGrantState;
 use tatrack_domain::token::TokenState;
-use tatrack_domain::Role;
 use uuid::Uuid;
 
 use crate::asof::{self, AsOf, Point};
