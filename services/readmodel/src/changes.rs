@@ -11,9 +11,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer;
 use futures::StreamExt;
 use jiff::civil::Date;
-use serde::Serialize;
 use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_bus::{streams, subjects};
+use tatrack_contract::answers::{Change, Changes};
 use tatrack_domain::assessment::AssessmentState;
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::OfferState;
@@ -28,32 +28,8 @@ use tatrack_eventlog::Envelope;
 use uuid::Uuid;
 
 use crate::asof::AsOf;
-use crate::queries::Views;
+use crate::cache::Views;
 use crate::visibility::{self, Consent};
-
-/// One late fact or correction.
-#[derive(Debug, Serialize)]
-pub(crate) struct Change {
-    pub(crate) service: String,
-    pub(crate) position: u64,
-    /// The aggregate's stream, e.g. `need-0193...`.
-    pub(crate) stream: String,
-    pub(crate) kind: String,
-    /// Its business date (on or before the report's `as_of`).
-    pub(crate) on: Date,
-    pub(crate) recorded_at: jiff::Timestamp,
-    /// Who recorded it (`role:id`; the role only for callers who are not staff).
-    pub(crate) recorded_by: String,
-}
-
-/// The answer: the report's point in time and the changes since.
-#[derive(Debug, Serialize)]
-pub(crate) struct Changes {
-    pub(crate) report_id: Uuid,
-    pub(crate) as_of: Option<Date>,
-    pub(crate) known_at: String,
-    pub(crate) changes: Vec<Change>,
-}
 
 /// Most changes listed (the oldest first): a report this far behind is better made again.
 const MAX_CHANGES: usize = 1000;

@@ -15,7 +15,7 @@ use tatrack_domain::sharing::{
 use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
-use crate::queries::Views;
+use crate::cache::Views;
 
 /// What a State has consented to, as it stands today: the grants in force on the clock's
 /// today, read from the live views, plus the needs that running work keeps visible to the
