@@ -6,6 +6,7 @@
 use tatrack_bus::rpc::{ErrorBody, Incoming};
 use tatrack_bus::service::{execute, load, not_found, split_verb, to_json};
 use tatrack_contract::answers::GrantView;
+use tatrack_contract::commands::sharing::KeepsAccess;
 use tatrack_contract::commands::{assessment, need, recommendation, sharing};
 use tatrack_domain::Aggregate;
 use tatrack_domain::assessment::{Assessment, AssessmentStatus};
@@ -123,9 +124,11 @@ pub(crate) async fn handle(
             if let SharingGrantCommand::Revoke { id, .. } = &command {
                 // Consent given for a piece of work runs with that work: say who keeps seeing
                 // the grant's needs through running referrals and projects, and why.
-                let mut answer = to_json(&reply)?;
-                answer["keeps_access"] = kept_by(nats, *id, reply.last_position).await;
-                return Ok(answer);
+                let keeps_access = Some(kept_by(nats, *id, reply.last_position).await);
+                return to_json(&sharing::Revoked {
+                    reply,
+                    keeps_access,
+                });
             }
             reply
         }
@@ -136,7 +139,7 @@ pub(crate) async fn handle(
 /// The organisations that keep seeing a revoked grant's needs, as the read model lists them
 /// once it has the revocation (`sharing_grant_list`, `kept_by`). The revocation stands either
 /// way; when the read model cannot say, the answer says so instead of guessing.
-async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) -> serde_json::Value {
+async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) -> KeepsAccess {
     let meta = tatrack_bus::rpc::RequestMeta {
         command_id: None,
         ..tatrack_bus::rpc::RequestMeta::new(tatrack_domain::Principal::system())
@@ -151,12 +154,15 @@ async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) ->
     )
     .await;
     match answer {
-        Ok(rows) => rows
-            .into_iter()
-            .next()
-            .and_then(|row| serde_json::to_value(row.kept_by).ok())
-            .unwrap_or_else(|| serde_json::json!([])),
-        Err(e) => serde_json::json!({ "unknown": format!("the read model cannot say yet: {e}") }),
+        Ok(rows) => KeepsAccess::Known(
+            rows.into_iter()
+                .next()
+                .map(|row| row.kept_by)
+                .unwrap_or_default(),
+        ),
+        Err(e) => KeepsAccess::Unknown {
+            unknown: format!("the read model cannot say yet: {e}"),
+        },
     }
 }
 

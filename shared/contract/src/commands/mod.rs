@@ -224,4 +224,43 @@ mod tests {
         let command = need::decode("record_coverage", wire, date(2026, 3, 2)).unwrap();
         assert_eq!(command.on(), date(2026, 3, 1));
     }
+
+    #[test]
+    fn a_revocation_says_who_keeps_access_or_why_it_cannot() {
+        let reply = crate::CommandReply {
+            id: "g".into(),
+            stream: "sharing_grant-g".into(),
+            first_position: 3,
+            last_position: 3,
+            stream_version: 2,
+            idempotent: false,
+        };
+        let known = sharing::Revoked {
+            reply: reply.clone(),
+            keeps_access: Some(sharing::KeepsAccess::Known(vec![])),
+        };
+        let wire = serde_json::to_value(&known).unwrap();
+        assert_eq!(wire["keeps_access"], json!([]));
+        assert_eq!(wire["first_position"], 3);
+        assert_eq!(
+            serde_json::from_value::<sharing::Revoked>(wire).unwrap(),
+            known
+        );
+        let unknown = json!({"id": "g", "stream": "sharing_grant-g", "first_position": 3,
+            "last_position": 3, "stream_version": 2, "idempotent": false,
+            "keeps_access": {"unknown": "the read model cannot say yet"}});
+        assert!(matches!(
+            serde_json::from_value::<sharing::Revoked>(unknown)
+                .unwrap()
+                .keeps_access,
+            Some(sharing::KeepsAccess::Unknown { .. })
+        ));
+        let repeated = serde_json::to_value(&reply).unwrap();
+        assert_eq!(
+            serde_json::from_value::<sharing::Revoked>(repeated)
+                .unwrap()
+                .keeps_access,
+            None
+        );
+    }
 }
