@@ -15,22 +15,9 @@ fn forbidden(reason: &str) -> ErrorBody {
     })
 }
 
-/// Staff and the services themselves may do anything here.
-fn is_staff(principal: &Principal) -> bool {
-    matches!(
-        principal.role,
-        Role::Admin | Role::Coordinator | Role::System
-    )
-}
-
 /// A focal point of `member_state` (or staff).
 fn for_state(principal: &Principal, member_state: &str, what: &str) -> Result<(), ErrorBody> {
-    if is_staff(principal) {
-        return Ok(());
-    }
-    if principal.role == Role::StateFocalPoint
-        && principal.member_state.as_deref() == Some(member_state)
-    {
+    if principal.is_staff() || principal.acts_for_state(member_state) {
         return Ok(());
     }
     Err(forbidden(&format!(
@@ -39,7 +26,7 @@ fn for_state(principal: &Principal, member_state: &str, what: &str) -> Result<()
 }
 
 fn staff_only(principal: &Principal, what: &str) -> Result<(), ErrorBody> {
-    if is_staff(principal) {
+    if principal.is_staff() {
         Ok(())
     } else {
         Err(forbidden(&format!("only coordinators may {what}")))

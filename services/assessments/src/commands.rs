@@ -4,10 +4,13 @@
 //! the command's JSON without its `type`, which the verb supplies.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming};
-use tatrack_bus::service::{command_body, execute, load, not_found, split_verb, to_json};
+use tatrack_bus::service::{execute, load, not_found, split_verb, to_json};
+use tatrack_contract::answers::GrantView;
+use tatrack_contract::commands::sharing::KeepsAccess;
+use tatrack_contract::commands::{assessment, need, recommendation, sharing};
 use tatrack_domain::Aggregate;
 use tatrack_domain::assessment::{Assessment, AssessmentStatus};
-use tatrack_domain::need::Need;
+use tatrack_domain::need::{Need, NeedCommand};
 use tatrack_domain::recommendation::{Recommendation, RecommendationCommand};
 use tatrack_domain::sharing::{Scope, SharingGrant, SharingGrantCommand};
 use tatrack_eventlog::Store;
@@ -60,16 +63,18 @@ pub(crate) async fn handle(
         ],
     )?;
     let meta = &incoming.meta;
+    let body = incoming.json()?;
+    let today = store.clock().today();
     let reply_value = match aggregate {
         "assessment" => {
-            let command: <Assessment as Aggregate>::Command = command_body(&incoming, command)?;
+            let command = assessment::decode(command, body, today)?;
             execute::<Assessment>(store, &command.id(), &command, meta, |state| {
                 access::assessment(&meta.principal, &command, state)
             })
             .await?
         }
         "recommendation" => {
-            let mut command: RecommendationCommand = command_body(&incoming, command)?;
+            let mut command = recommendation::decode(command, body, today)?;
             // Authorise before looking at anything the command names.
             let state = load::<Recommendation>(store, &command.id())?.0;
             access::recommendation(&meta.principal, &command, &state)?;
@@ -98,7 +103,7 @@ pub(crate) async fn handle(
             .await?
         }
         "need" => {
-            let command: <Need as Aggregate>::Command = command_body(&incoming, command)?;
+            let command = need::decode(command, body, today)?;
             let state = load::<Need>(store, &command.id())?.0;
             access::need(&meta.principal, &command, &state)?;
             check_need_references(store, &command)?;
@@ -108,7 +113,7 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let command: SharingGrantCommand = command_body(&incoming, command)?;
+            let command = sharing::decode(command, body, today)?;
             let state = load::<SharingGrant>(store, &command.id())?.0;
             access::sharing_grant(&meta.principal, &command, &state)?;
             check_grant_references(store, &command)?;
@@ -119,9 +124,11 @@ pub(crate) async fn handle(
             if let SharingGrantCommand::Revoke { id, .. } = &command {
                 // Consent given for a piece of work runs with that work: say who keeps seeing
                 // the grant's needs through running referrals and projects, and why.
-                let mut answer = to_json(&reply)?;
-                answer["keeps_access"] = kept_by(nats, *id, reply.last_position).await;
-                return Ok(answer);
+                let keeps_access = Some(kept_by(nats, *id, reply.last_position).await);
+                return to_json(&sharing::Revoked {
+                    reply,
+                    keeps_access,
+                });
             }
             reply
         }
@@ -132,13 +139,13 @@ pub(crate) async fn handle(
 /// The organisations that keep seeing a revoked grant's needs, as the read model lists them
 /// once it has the revocation (`sharing_grant_list`, `kept_by`). The revocation stands either
 /// way; when the read model cannot say, the answer says so instead of guessing.
-async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) -> serde_json::Value {
+async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) -> KeepsAccess {
     let meta = tatrack_bus::rpc::RequestMeta {
         command_id: None,
         ..tatrack_bus::rpc::RequestMeta::new(tatrack_domain::Principal::system())
     };
     let body = serde_json::json!({ "id": grant.to_string(), "min_positions": { "assessments": position } });
-    let answer: Result<Vec<serde_json::Value>, _> = tatrack_bus::rpc::request(
+    let answer: Result<Vec<GrantView>, _> = tatrack_bus::rpc::request(
         nats,
         &tatrack_bus::subjects::query_subject("sharing_grant_list"),
         &meta,
@@ -147,21 +154,20 @@ async fn kept_by(nats: &async_nats::Client, grant: uuid::Uuid, position: u64) ->
     )
     .await;
     match answer {
-        Ok(rows) => rows
-            .into_iter()
-            .next()
-            .and_then(|row| row.get("kept_by").cloned())
-            .unwrap_or_else(|| serde_json::json!([])),
-        Err(e) => serde_json::json!({ "unknown": format!("the read model cannot say yet: {e}") }),
+        Ok(rows) => KeepsAccess::Known(
+            rows.into_iter()
+                .next()
+                .map(|row| row.kept_by)
+                .unwrap_or_default(),
+        ),
+        Err(e) => KeepsAccess::Unknown {
+            unknown: format!("the read model cannot say yet: {e}"),
+        },
     }
 }
 
 /// A need serves recommendations of its own member state, and they must exist.
-fn check_need_references(
-    store: &Store,
-    command: &<Need as Aggregate>::Command,
-) -> Result<(), ErrorBody> {
-    use tatrack_domain::need::NeedCommand;
+fn check_need_references(store: &Store, command: &NeedCommand) -> Result<(), ErrorBody> {
     if let NeedCommand::Identify {
         member_state,
         recommendation_ids,

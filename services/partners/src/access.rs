@@ -15,24 +15,13 @@ fn forbidden(reason: &str) -> ErrorBody {
     })
 }
 
-fn is_staff(principal: &Principal) -> bool {
-    matches!(
-        principal.role,
-        Role::Admin | Role::Coordinator | Role::System
-    )
-}
-
-fn acts_for(principal: &Principal, organisation: &str) -> bool {
-    principal.role == Role::Donor && principal.organisation.as_deref() == Some(organisation)
-}
-
 pub(crate) fn organisation(
     principal: &Principal,
     command: &OrganisationCommand,
 ) -> Result<(), ErrorBody> {
     match command {
-        _ if is_staff(principal) => Ok(()),
-        OrganisationCommand::Update { id, .. } if acts_for(principal, id) => Ok(()),
+        _ if principal.is_staff() => Ok(()),
+        OrganisationCommand::Update { id, .. } if principal.acts_for(id) => Ok(()),
         _ => Err(forbidden(
             "only coordinators keep the registry; a partner may update its own details",
         )),
@@ -53,7 +42,7 @@ pub(crate) fn offer(
         OfferCommand::RecordCommitment { .. } if principal.role != Role::System => Err(forbidden(
             "commitments are derived from accepted referrals; only the projects service records them",
         )),
-        _ if is_staff(principal) || acts_for(principal, organisation) => Ok(()),
+        _ if principal.is_staff() || principal.acts_for(organisation) => Ok(()),
         _ => Err(forbidden(&format!(
             "only {organisation} or a coordinator may manage this offer"
         ))),
@@ -62,7 +51,7 @@ pub(crate) fn offer(
 
 /// Access tokens are issued and revoked by admins only (DESIGN §1), or the services themselves.
 pub(crate) fn token(principal: &Principal, _command: &TokenCommand) -> Result<(), ErrorBody> {
-    if matches!(principal.role, Role::Admin | Role::System) {
+    if principal.is_admin() {
         Ok(())
     } else {
         Err(forbidden("only admins issue and revoke access tokens"))

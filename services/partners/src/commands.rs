@@ -3,10 +3,11 @@
 //! here too: their events reach every gateway through this service's stream.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming};
-use tatrack_bus::service::{command_body, execute, load, split_verb, to_json};
+use tatrack_bus::service::{execute, load, split_verb, to_json};
+use tatrack_contract::commands::{offer, organisation, token};
 use tatrack_domain::Aggregate;
 use tatrack_domain::offer::{Offer, OfferCommand};
-use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationStatus};
+use tatrack_domain::organisation::{Organisation, OrganisationStatus};
 use tatrack_domain::token::{Token, TokenCommand};
 use tatrack_eventlog::Store;
 
@@ -39,8 +40,10 @@ pub(crate) async fn handle(
         &[Organisation::NAME, Offer::NAME, Token::NAME],
     )?;
     let meta = &incoming.meta;
+    let body = incoming.json()?;
+    let today = store.clock().today();
     let reply = if aggregate == Token::NAME {
-        let command: TokenCommand = command_body(&incoming, command)?;
+        let command = token::decode(command, body, today)?;
         // Authorise first: whether an organisation is registered is not the caller's business
         // unless it may issue tokens.
         access::token(&meta.principal, &command)?;
@@ -56,14 +59,14 @@ pub(crate) async fn handle(
         })
         .await?
     } else if aggregate == Organisation::NAME {
-        let command: OrganisationCommand = command_body(&incoming, command)?;
+        let command = organisation::decode(command, body, today)?;
         let id = command.id().to_owned();
         execute::<Organisation>(store, &id, &command, meta, |_| {
             access::organisation(&meta.principal, &command)
         })
         .await?
     } else {
-        let command: OfferCommand = command_body(&incoming, command)?;
+        let command = offer::decode(command, body, today)?;
         if let OfferCommand::Draft { organisation, .. } = &command {
             registered_and_active(store, organisation)?;
         }

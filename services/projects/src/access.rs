@@ -7,37 +7,12 @@ use tatrack_bus::rpc::ErrorBody;
 use tatrack_domain::progress::ProgressReportCommand;
 use tatrack_domain::project::{ProjectCommand, ProjectState};
 use tatrack_domain::referral::{ReferralCommand, ReferralState};
-use tatrack_domain::{DomainError, Principal, Role};
+use tatrack_domain::{DomainError, Principal};
 
 fn forbidden(reason: &str) -> ErrorBody {
     ErrorBody::from(DomainError::Forbidden {
         reason: reason.to_owned(),
     })
-}
-
-fn is_staff(principal: &Principal) -> bool {
-    matches!(
-        principal.role,
-        Role::Admin | Role::Coordinator | Role::System
-    )
-}
-
-fn partner_of(principal: &Principal, organisation: &str) -> bool {
-    principal.role == Role::Donor && principal.organisation.as_deref() == Some(organisation)
-}
-
-fn state_of(principal: &Principal, member_state: &str) -> bool {
-    principal.role == Role::StateFocalPoint
-        && principal.member_state.as_deref() == Some(member_state)
-}
-
-/// A donor whose organisation takes part in the project.
-pub(crate) fn participates(principal: &Principal, project: &ProjectState) -> bool {
-    principal.role == Role::Donor
-        && project
-            .participating
-            .iter()
-            .any(|p| principal.organisation.as_deref() == Some(p.organisation.as_str()))
 }
 
 pub(crate) fn referral(
@@ -48,7 +23,7 @@ pub(crate) fn referral(
     use ReferralCommand as C;
     match command {
         C::AcceptByPartner { .. } | C::DeclineByPartner { .. } => {
-            if partner_of(principal, &state.organisation) {
+            if principal.acts_for(&state.organisation) {
                 Ok(())
             } else {
                 Err(forbidden(&format!(
@@ -58,7 +33,7 @@ pub(crate) fn referral(
             }
         }
         C::AcceptByState { .. } | C::DeclineByState { .. } => {
-            if state_of(principal, &state.member_state) {
+            if principal.acts_for_state(&state.member_state) {
                 Ok(())
             } else {
                 Err(forbidden(&format!(
@@ -67,7 +42,7 @@ pub(crate) fn referral(
                 )))
             }
         }
-        _ if is_staff(principal) => Ok(()),
+        _ if principal.is_staff() => Ok(()),
         _ => Err(forbidden(
             "only coordinators propose, refer, activate or lapse referrals",
         )),
@@ -80,14 +55,14 @@ pub(crate) fn project(
     state: &ProjectState,
 ) -> Result<(), ErrorBody> {
     use ProjectCommand as C;
-    if is_staff(principal) {
+    if principal.is_staff() {
         return Ok(());
     }
     match command {
         // Money: an organisation records only what it provides itself (a donor its pledges,
         // commitments and disbursements, an implementer what it spends); a coordinator records
         // it on another's behalf, and the event says who recorded it.
-        C::AddTransaction { provider, .. } if participates(principal, state) => {
+        C::AddTransaction { provider, .. } if principal.takes_part_in(state) => {
             if provider.is_some() && provider.as_deref() == principal.organisation.as_deref() {
                 Ok(())
             } else {
@@ -98,11 +73,12 @@ pub(crate) fn project(
         }
         // Reporting on results: the participants and the State.
         C::RecordIndicatorActual { .. }
-            if participates(principal, state) || state_of(principal, &state.recipient_country) =>
+            if principal.takes_part_in(state)
+                || principal.acts_for_state(&state.recipient_country) =>
         {
             Ok(())
         }
-        C::AddDocument { .. } if participates(principal, state) => Ok(()),
+        C::AddDocument { .. } if principal.takes_part_in(state) => Ok(()),
         // The project's shape (budget, status, milestones, results, referrals) is the
         // coordinators'.
         _ => Err(forbidden(
@@ -118,13 +94,13 @@ pub(crate) fn progress_report(
 ) -> Result<(), ErrorBody> {
     use ProgressReportCommand as C;
     match command {
-        C::Validate { .. } | C::Return { .. } if is_staff(principal) => Ok(()),
+        C::Validate { .. } | C::Return { .. } if principal.is_staff() => Ok(()),
         C::Validate { .. } | C::Return { .. } => Err(forbidden(
             "only coordinators validate or return progress reports",
         )),
-        _ if is_staff(principal)
-            || participates(principal, project)
-            || state_of(principal, &project.recipient_country) =>
+        _ if principal.is_staff()
+            || principal.takes_part_in(project)
+            || principal.acts_for_state(&project.recipient_country) =>
         {
             Ok(())
         }
@@ -135,7 +111,7 @@ pub(crate) fn progress_report(
 }
 
 pub(crate) fn rate_table(principal: &Principal) -> Result<(), ErrorBody> {
-    if is_staff(principal) {
+    if principal.is_staff() {
         Ok(())
     } else {
         Err(forbidden("only coordinators record exchange rates"))

@@ -4,16 +4,19 @@
 //! country and modality and still has the capacity; money in another currency only with a rate.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
-use tatrack_bus::service::{command_body, execute, load, lock, not_found, split_verb, to_json};
+use tatrack_bus::service::{execute, load, lock, not_found, split_verb, to_json};
+use tatrack_contract::commands::{
+    progress, project, rates as rate_table, referral as referral_body,
+};
 use tatrack_domain::aggregate::Dated;
-use tatrack_domain::need::{NeedState, NeedStatus};
+use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::{self, OfferState};
 use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
 use tatrack_domain::project::{Project, ProjectCommand};
 use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
-use tatrack_domain::referral::{Referral, ReferralCommand, ReferralState, ReferralStatus};
-use tatrack_domain::sharing::{SharingGrantState, shares_need};
+use tatrack_domain::referral::{self, Referral, ReferralCommand, ReferralState};
+use tatrack_domain::sharing::SharingGrantState;
 use tatrack_domain::{Aggregate, Money};
 use tatrack_eventlog::Store;
 use uuid::Uuid;
@@ -22,7 +25,7 @@ use crate::view::View;
 use crate::{access, coverage};
 
 /// The one exchange-rate table every conversion uses (recorded with `rate_table_record`).
-pub const RATE_TABLE_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0a7e);
+pub const RATE_TABLE_ID: Uuid = rates::TABLE_ID;
 
 /// Turns an activation's command id into its project join's (the low bits of a v7 UUID are
 /// random, so flipping some keeps it unique).
@@ -85,9 +88,11 @@ pub(crate) async fn handle(
     )?;
     let meta = &incoming.meta;
     let principal = &meta.principal;
+    let body = incoming.json()?;
+    let today = store.clock().today();
     let reply = match aggregate {
         "referral" => {
-            let mut command: ReferralCommand = command_body(&incoming, command)?;
+            let mut command = referral_body::decode(command, body, today)?;
             let id = command.id();
             let (state, _) = load::<Referral>(store, &id)?;
             // One writer per offer decides its capacity, and one per need and offer its
@@ -158,7 +163,7 @@ pub(crate) async fn handle(
             reply
         }
         "project" => {
-            let command: ProjectCommand = command_body(&incoming, command)?;
+            let command = project::decode(command, body, today)?;
             let id = command.id();
             if let ProjectCommand::Create {
                 recipient_country,
@@ -212,7 +217,7 @@ pub(crate) async fn handle(
             .await?
         }
         "progress_report" => {
-            let command: ProgressReportCommand = command_body(&incoming, command)?;
+            let command = progress::decode(command, body, today)?;
             let id = command.id();
             let project_id = match &command {
                 ProgressReportCommand::Draft { project_id, .. } => *project_id,
@@ -255,7 +260,7 @@ pub(crate) async fn handle(
             .await?
         }
         _ => {
-            let command: RateTableCommand = command_body(&incoming, command)?;
+            let command = rate_table::decode(command, body, today)?;
             let RateTableCommand::Record { id, .. } = &command;
             execute::<RateTable>(store, id, &command, meta, |_| access::rate_table(principal))
                 .await?
@@ -309,24 +314,6 @@ async fn check_proposal(
     else {
         return Ok(());
     };
-    // The same need to the same offer once while a referral between them is open.
-    if let Some(open) = referrals(store)?.into_iter().find(|r| {
-        r.need_id == *need_id
-            && r.offer_id == *offer_id
-            && !matches!(
-                r.status,
-                Some(ReferralStatus::Declined | ReferralStatus::Lapsed) | None
-            )
-    }) {
-        let status = open.status.map(|s| s.to_string()).unwrap_or_default();
-        return Err(ErrorBody::invalid(
-            "offer_id",
-            &format!(
-                "referral {} already refers this need to this offer ({status}): it is a duplicate",
-                open.id
-            ),
-        ));
-    }
     context.view.catch_up("assessments").await?;
     context.view.catch_up("partners").await?;
     let need: NeedState = context
@@ -342,39 +329,16 @@ async fn check_proposal(
     // The need's State and the offer's organisation, whatever the caller sent.
     member_state.clone_from(&need.member_state);
     organisation.clone_from(&offer.organisation);
-
-    match need.status {
-        Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered) => {}
-        Some(status) => {
-            return Err(ErrorBody::invalid(
-                "need_id",
-                &format!(
-                    "the need is {status}: only needs agreed with the State and not yet covered can be referred"
-                ),
-            ));
-        }
-        None => unreachable!("filtered above"),
-    }
+    // The rule matching ranks by: no open referral of the pair (from this service's own log),
+    // the need agreed and shared with the offer's organisation as things stood on the
+    // proposal's business date, and the offer covering it.
     let grants: Vec<SharingGrantState> = context.view.scan("assessments", "sharing_grant")?;
-    // As things stood on the proposal's business date.
-    if !shares_need(
-        &grants,
-        &need.member_state,
-        need.id,
-        &offer.organisation,
-        on,
-    ) {
-        return Err(ErrorBody::invalid(
-            "need_id",
-            &format!(
-                "{} has not shared this need with {}",
-                need.member_state, offer.organisation
-            ),
-        ));
+    if let Some(refusal) = referral::refusals(&need, &offer, &grants, &referrals(store)?, on)
+        .into_iter()
+        .next()
+    {
+        return Err(ErrorBody::invalid(&refusal.field, &refusal.reason));
     }
-    let modality = need.modality.ok_or_else(ErrorBody::internal)?;
-    offer::covers(&offer, &need.theme, &need.member_state, None, modality, on)
-        .map_err(ErrorBody::from)?;
     let proposal = ReferralState {
         offer_id: *offer_id,
         share_money: share_money.clone(),

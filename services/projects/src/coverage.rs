@@ -11,9 +11,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::civil::Date;
-use serde_json::json;
+use serde::Serialize;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
+use tatrack_contract::commands::{Addressed, need, offer};
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::OfferState;
 use tatrack_domain::referral::ReferralState;
@@ -167,11 +168,16 @@ async fn sync_need(
         let units = units.filter(|_| need.size.is_some());
         // Coverage is not dated before the State agreed to the need.
         let on = need.agreed_on.map_or(day, |agreed| day.max(agreed));
+        let body = need::RecordCoverage {
+            covered_money: money,
+            covered_units: units,
+            on: Some(on),
+        };
         send(
             context,
             "assessments",
             "need_record_coverage",
-            json!({ "id": id, "covered_money": money, "covered_units": units, "on": on }),
+            &Addressed { id, body },
         )
         .await?;
     }
@@ -197,11 +203,16 @@ async fn sync_offer(
         let on = offer
             .published_on
             .map_or(day, |published| day.max(published));
+        let body = offer::RecordCommitment {
+            committed_money: money,
+            committed_units: units,
+            on: Some(on),
+        };
         send(
             context,
             "partners",
             "offer_record_commitment",
-            json!({ "id": id, "committed_money": money, "committed_units": units, "on": on }),
+            &Addressed { id, body },
         )
         .await?;
     }
@@ -212,7 +223,7 @@ async fn send(
     context: &Context,
     service: &str,
     verb: &str,
-    body: serde_json::Value,
+    body: &impl Serialize,
 ) -> Result<(), String> {
     let meta = RequestMeta {
         command_id: None,
@@ -222,7 +233,7 @@ async fn send(
         &context.nats,
         &subjects::command_subject(service, verb),
         &meta,
-        &body,
+        body,
         Duration::from_secs(10),
     )
     .await

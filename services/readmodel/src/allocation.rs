@@ -17,14 +17,12 @@
 
 use jiff::civil::Date;
 use microlp::{ComparisonOp, OptimizationDirection, Problem as Lp};
-use serde::Serialize;
-use serde_json::Value;
 use tatrack_bus::rpc::ErrorBody;
+use tatrack_contract::answers::{Allocation, AllocationNeed, Assignment};
 use tatrack_domain::{Money, Principal, offer};
-use uuid::Uuid;
 
+use crate::cache::Views;
 use crate::matching::{self, Loaded, Verdict};
-use crate::queries::Views;
 use crate::visibility::Consent;
 
 /// Full coverage of one measure, in basis points.
@@ -323,39 +321,6 @@ pub(crate) fn weight(priority: u8) -> u64 {
     }
 }
 
-#[derive(Serialize)]
-struct NeedRow {
-    need_id: Uuid,
-    member_state: String,
-    theme: String,
-    priority: u8,
-    weight: u64,
-    coverage_bp: u64,
-}
-
-#[derive(Serialize)]
-struct Assignment {
-    need_id: Uuid,
-    offer_id: Uuid,
-    member_state: String,
-    organisation: String,
-    priority: u8,
-    share_money: Option<Money>,
-    share_units: Option<u64>,
-    referral_propose: Value,
-}
-
-#[derive(Serialize)]
-struct Proposal {
-    method: &'static str,
-    /// Sum over needs of weight × coverage, in basis points (a need fully met at priority 1: 30000).
-    value_bp: u64,
-    /// The value if every need were fully met.
-    max_value_bp: u64,
-    needs: Vec<NeedRow>,
-    assignments: Vec<Assignment>,
-}
-
 /// `allocation_proposal`: the optimal assignment over what `principal` may see on `as_of`, for one
 /// State and/or theme when asked.
 pub(crate) fn allocation_proposal(
@@ -365,14 +330,14 @@ pub(crate) fn allocation_proposal(
     as_of: Date,
     member_state: Option<&str>,
     theme: Option<&str>,
-) -> Result<Value, ErrorBody> {
+) -> Result<Allocation, ErrorBody> {
     let data = Loaded::load(views, principal, consent)?;
     let cx = data.context(as_of, None);
     let needs: Vec<_> = data
         .needs
         .iter()
         .filter(|n| {
-            matching::is_referable(n)
+            n.is_referable()
                 && member_state.is_none_or(|m| m == n.member_state)
                 && theme.is_none_or(|t| t == n.theme)
         })
@@ -452,7 +417,7 @@ pub(crate) fn allocation_proposal(
     let rows = needs
         .iter()
         .zip(&coverage)
-        .map(|((n, _), c)| NeedRow {
+        .map(|((n, _), c)| AllocationNeed {
             need_id: n.id,
             member_state: n.member_state.clone(),
             theme: n.theme.clone(),
@@ -461,14 +426,13 @@ pub(crate) fn allocation_proposal(
             coverage_bp: *c,
         })
         .collect();
-    serde_json::to_value(Proposal {
-        method: "linear programme (microlp): maximise the sum of priority weight (3, 2, 1) times coverage (mean covered fraction of money and units) under every offer's remaining budget and capacity",
+    Ok(Allocation {
+        method: "linear programme (microlp): maximise the sum of priority weight (3, 2, 1) times coverage (mean covered fraction of money and units) under every offer's remaining budget and capacity".to_owned(),
         value_bp: value_bp(&problem, &shares),
         max_value_bp: problem.demands.iter().map(|d| d.weight * FULL).sum(),
         needs: rows,
         assignments,
     })
-    .map_err(|_| ErrorBody::internal())
 }
 
 #[cfg(test)]

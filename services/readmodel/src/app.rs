@@ -9,8 +9,9 @@ use futures::FutureExt;
 use tatrack_bus::{Subscriber, rpc, subjects};
 
 use crate::asof::AsOf;
+use crate::cache::Views;
 use crate::cache::{Changes, Recording};
-use crate::queries::{self, Views};
+use crate::queries;
 use crate::timeline::Timeline;
 
 #[derive(Debug, Clone)]

@@ -29,7 +29,7 @@ use tatrack_bus::subscriber::Projection;
 use tatrack_bus::{streams, subjects};
 use tatrack_eventlog::Envelope;
 
-use crate::queries::Views;
+use crate::cache::Views;
 use crate::timeline::Timeline;
 
 /// Answers kept in memory (each holds every state of a past point in time).

@@ -3,15 +3,19 @@
 //! query at the same position shares; when the projection moves on, the next query copies the
 //! snapshot's pointers and re-reads only the states the new events changed (the projection
 //! records which keys each position touched), instead of decoding every state again. That keeps
-//! lists cheap under a steady write load, where a full decode per event would not be.
+//! lists cheap under a steady write load, where a full decode per event would not be. `Views` is
+//! what queries read through: the followed trees, their applied positions and these snapshots.
 
+use std::any::Any;
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use tatrack_bus::fold::{self, FoldProjection};
+use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_bus::subscriber::Projection;
 use tatrack_eventlog::Envelope;
 
@@ -160,6 +164,159 @@ impl<T: DeserializeOwned> Snapshot<T> {
         }
         Ok(Some(Self { items }))
     }
+}
+
+/// Longest wait for `min_position` before a timeout error.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
+
+/// Decoded snapshots per (service, aggregate#order), with the applied position they were read at.
+type Decoded = std::collections::HashMap<(String, String), (u64, Arc<dyn Any + Send + Sync>)>;
+
+/// One followed service: its projection tree, its applied position, and (live views only) the
+/// keys each position changed, so snapshots are patched instead of decoded again.
+type Followed = (
+    &'static str,
+    sled::Tree,
+    tokio::sync::watch::Receiver<u64>,
+    Option<Arc<Changes>>,
+);
+
+/// The projections the views read: every followed stream's tree and applied position, and the
+/// snapshots decoded from them (shared by every query at one applied position). The live read
+/// model has one; an answer about another point in time gets a throwaway one (`asof`).
+#[derive(Clone, Default)]
+pub(crate) struct Views {
+    trees: Vec<Followed>,
+    decoded: Arc<Mutex<Decoded>>,
+}
+
+impl Views {
+    pub(crate) fn add(
+        &mut self,
+        service: &'static str,
+        tree: sled::Tree,
+        applied: tokio::sync::watch::Receiver<u64>,
+        changes: Option<Arc<Changes>>,
+    ) {
+        self.trees.push((service, tree, applied, changes));
+    }
+
+    /// The position each followed stream is applied to.
+    pub(crate) fn applied(&self) -> crate::asof::Positions {
+        self.trees
+            .iter()
+            .map(|(service, _, applied, _)| ((*service).to_owned(), *applied.borrow()))
+            .collect()
+    }
+
+    pub(crate) fn entry(&self, service: &str) -> Result<&Followed, ErrorBody> {
+        self.trees
+            .iter()
+            .find(|(s, ..)| *s == service)
+            .ok_or_else(ErrorBody::internal)
+    }
+
+    /// Every state of one aggregate, in key order (ids: UUID v7 sorts by time).
+    pub(crate) fn scan<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        self.scan_ordered(service, aggregate, "", |_, _| Ordering::Equal)
+    }
+
+    /// The states a view reads: with `one` (a `*_show` view's id), only that one state (read
+    /// directly); otherwise every state of the kind, in key order.
+    pub(crate) fn pick<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        one: Option<&str>,
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        match one {
+            Some(id) => {
+                let (_, tree, ..) = self.entry(service)?;
+                Snapshot::one(tree, aggregate, id)
+                    .map(Arc::new)
+                    .map_err(|e| undecodable(&e))
+            }
+            _ => self.scan(service, aggregate),
+        }
+    }
+
+    /// Every state of one aggregate, ordered by `order` (named by `name`, so differently
+    /// ordered snapshots are cached apart; ties in key order). The snapshot is shared by every
+    /// query at the same applied position; a later position patches it (`Snapshot::patched`).
+    pub(crate) fn scan_ordered<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        name: &'static str,
+        order: fn(&T, &T) -> Ordering,
+    ) -> Result<Arc<Snapshot<T>>, ErrorBody> {
+        let (_, tree, applied, changes) = self.entry(service)?;
+        let position = *applied.borrow();
+        let key = (service.to_owned(), format!("{aggregate}#{name}"));
+        let cached = self
+            .decoded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .and_then(|(at, any)| Some((*at, Arc::clone(any).downcast::<Snapshot<T>>().ok()?)));
+        // Read after noting the position: a snapshot may hold more than `position`, never
+        // less, and the keys changed after `position` are read again by the next patch.
+        let snapshot = match cached {
+            Some((at, snapshot)) if at == position => return Ok(snapshot),
+            Some((at, snapshot)) if at < position => {
+                let patched = match changes.as_ref().and_then(|c| c.between(at, position)) {
+                    Some(keys) => snapshot
+                        .patched(tree, aggregate, &keys, order)
+                        .map_err(|e| undecodable(&e))?,
+                    None => None,
+                };
+                match patched {
+                    Some(p) => p,
+                    None => Snapshot::load(tree, aggregate, order).map_err(|e| undecodable(&e))?,
+                }
+            }
+            _ => Snapshot::load(tree, aggregate, order).map_err(|e| undecodable(&e))?,
+        };
+        let snapshot = Arc::new(snapshot);
+        self.decoded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                key,
+                (
+                    position,
+                    Arc::clone(&snapshot) as Arc<dyn Any + Send + Sync>,
+                ),
+            );
+        Ok(snapshot)
+    }
+
+    /// Waits (bounded) until `service`'s stream is applied up to `position`: read your writes.
+    pub(crate) async fn wait_for(&self, service: &str, position: u64) -> Result<(), ErrorBody> {
+        let mut applied = self.entry(service)?.2.clone();
+        match tokio::time::timeout(READ_YOUR_WRITES_WAIT, applied.wait_for(|p| *p >= position))
+            .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ErrorBody {
+                field: Some("min_position".into()),
+                ..ErrorBody::new(
+                    ErrorCode::Timeout,
+                    format!("the read model has not reached {service} position {position} yet"),
+                )
+            }),
+        }
+    }
+}
+
+/// A stored state that does not decode: logged for the operator, an internal error to the caller.
+fn undecodable(e: &str) -> ErrorBody {
+    tracing::error!(error = %e, "read model holds an undecodable state");
+    ErrorBody::internal()
 }
 
 #[cfg(test)]

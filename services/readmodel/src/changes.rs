@@ -11,9 +11,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer;
 use futures::StreamExt;
 use jiff::civil::Date;
-use serde::Serialize;
 use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_bus::{streams, subjects};
+use tatrack_contract::answers::{Change, Changes};
 use tatrack_domain::assessment::AssessmentState;
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::OfferState;
@@ -23,37 +23,13 @@ use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
 use tatrack_domain::report::{ReportScope, ReportState};
 use tatrack_domain::sharing::SharingGrantState;
-use tatrack_domain::{Principal, Role, codes};
+use tatrack_domain::{Principal, codes};
 use tatrack_eventlog::Envelope;
 use uuid::Uuid;
 
 use crate::asof::AsOf;
-use crate::queries::Views;
+use crate::cache::Views;
 use crate::visibility::{self, Consent};
-
-/// One late fact or correction.
-#[derive(Debug, Serialize)]
-pub(crate) struct Change {
-    pub(crate) service: String,
-    pub(crate) position: u64,
-    /// The aggregate's stream, e.g. `need-0193...`.
-    pub(crate) stream: String,
-    pub(crate) kind: String,
-    /// Its business date (on or before the report's `as_of`).
-    pub(crate) on: Date,
-    pub(crate) recorded_at: jiff::Timestamp,
-    /// Who recorded it (`role:id`; the role only for callers who are not staff).
-    pub(crate) recorded_by: String,
-}
-
-/// The answer: the report's point in time and the changes since.
-#[derive(Debug, Serialize)]
-pub(crate) struct Changes {
-    pub(crate) report_id: Uuid,
-    pub(crate) as_of: Option<Date>,
-    pub(crate) known_at: String,
-    pub(crate) changes: Vec<Change>,
-}
 
 /// Most changes listed (the oldest first): a report this far behind is better made again.
 const MAX_CHANGES: usize = 1000;
@@ -80,10 +56,7 @@ pub(crate) async fn change_list(
         .requested_by
         .as_ref()
         .is_some_and(|r| r.id == principal.id && r.role == principal.role);
-    let staff = matches!(
-        principal.role,
-        Role::Admin | Role::Coordinator | Role::System | Role::Auditor
-    );
+    let staff = principal.reads_all();
     if !own && !staff {
         return Err(not_found());
     }
@@ -213,7 +186,7 @@ impl Subject<'_> {
                 let (s, id) = one("assessments")?;
                 self.find::<RecommendationState>(&s, aggregate, &id, |r| r.id.to_string())?
                     .is_some_and(|r| {
-                        (visibility::sees_country(p, &r.member_state)
+                        (p.may_see_member_state(&r.member_state)
                             || self
                                 .consent
                                 .shared_report(p, &r.member_state, r.assessment_id))
@@ -232,7 +205,7 @@ impl Subject<'_> {
                 let (s, id) = one("assessments")?;
                 self.find::<SharingGrantState>(&s, aggregate, &id, |g| g.id.to_string())?
                     .is_some_and(|g| {
-                        visibility::sees_grants(p, &g.member_state)
+                        p.may_see_member_state(&g.member_state)
                             && self.place(Some(&g.member_state), None, None)
                     })
             }
@@ -240,7 +213,7 @@ impl Subject<'_> {
                 let (s, id) = one("partners")?;
                 self.find::<OfferState>(&s, aggregate, &id, |o| o.id.to_string())?
                     .is_some_and(|o| {
-                        visibility::sees_organisation_items(p, &o.organisation)
+                        p.may_see_organisation(&o.organisation)
                             && self
                                 .scope
                                 .member_state

@@ -8,9 +8,11 @@ mod asof;
 mod cache;
 mod changes;
 mod matching;
+mod params;
 mod queries;
 mod rebuild;
 mod timeline;
+mod views;
 mod visibility;
 
 pub use app::{Config, run};

@@ -15,7 +15,7 @@ use tatrack_domain::sharing::{
 use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
-use crate::queries::Views;
+use crate::cache::Views;
 
 /// What a State has consented to, as it stands today: the grants in force on the clock's
 /// today, read from the live views, plus the needs that running work keeps visible to the
@@ -50,7 +50,7 @@ impl Consent {
 
     pub(crate) fn sees_need(&self, principal: &Principal, need: &NeedState) -> bool {
         if principal.role != Role::Donor {
-            return sees_country(principal, &need.member_state);
+            return principal.may_see_member_state(&need.member_state);
         }
         let Some(organisation) = principal.organisation.as_deref() else {
             return false;
@@ -76,7 +76,7 @@ impl Consent {
         assessment_id: Uuid,
     ) -> bool {
         self.shared_report(principal, member_state, assessment_id)
-            || sees_country(principal, member_state)
+            || principal.may_see_member_state(member_state)
     }
 
     /// A donor reading a report the State shared with its organisation.
@@ -118,52 +118,13 @@ impl Consent {
     }
 }
 
-pub(crate) fn sees_country(principal: &Principal, member_state: &str) -> bool {
-    match principal.role {
-        Role::Admin | Role::Coordinator | Role::System | Role::Auditor => true,
-        Role::StateFocalPoint => principal.member_state.as_deref() == Some(member_state),
-        Role::Donor => false,
-    }
-}
-
-/// Confidential recommendation text: staff and the State concerned only.
-pub(crate) fn reads_confidential(principal: &Principal, member_state: &str) -> bool {
-    match principal.role {
-        Role::Admin | Role::Coordinator | Role::System => true,
-        Role::StateFocalPoint => principal.member_state.as_deref() == Some(member_state),
-        Role::Donor | Role::Auditor => false,
-    }
-}
-
-/// Consent records: staff, auditors and the State concerned; not donors.
-pub(crate) fn sees_grants(principal: &Principal, member_state: &str) -> bool {
-    principal.role != Role::Donor && sees_country(principal, member_state)
-}
-
-/// Offers: staff and auditors see all; a donor its own organisation's; a State focal point none.
-pub(crate) fn sees_organisation_items(principal: &Principal, organisation: &str) -> bool {
-    match principal.role {
-        Role::Admin | Role::Coordinator | Role::System | Role::Auditor => true,
-        Role::Donor => principal.organisation.as_deref() == Some(organisation),
-        Role::StateFocalPoint => false,
-    }
-}
-
 /// Referrals: a donor those made to its organisation, a State focal point its country's.
 pub(crate) fn sees_referral(principal: &Principal, referral: &ReferralState) -> bool {
-    match principal.role {
-        Role::Donor => principal.organisation.as_deref() == Some(referral.organisation.as_str()),
-        _ => sees_country(principal, &referral.member_state),
-    }
+    principal.acts_for(&referral.organisation)
+        || principal.may_see_member_state(&referral.member_state)
 }
 
 /// Projects: a donor those its organisation takes part in, a State focal point its country's.
 pub(crate) fn sees_project(principal: &Principal, project: &ProjectState) -> bool {
-    match principal.role {
-        Role::Donor => project
-            .participating
-            .iter()
-            .any(|p| principal.organisation.as_deref() == Some(p.organisation.as_str())),
-        _ => sees_country(principal, &project.recipient_country),
-    }
+    principal.takes_part_in(project) || principal.may_see_member_state(&project.recipient_country)
 }

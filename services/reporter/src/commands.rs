@@ -4,10 +4,10 @@
 //! refused before anything is asked or written.
 
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tatrack_bus::rpc::{ErrorBody, Incoming, RequestMeta};
-use tatrack_bus::service::{CommandReply, execute, split_verb, to_json};
+use tatrack_bus::service::{execute, split_verb, to_json};
+use tatrack_contract::commands::report::{MadeReport, Summary as SummaryRequest};
 use tatrack_domain::report::{Report, ReportCommand, ReportFormat, ReportScope, check_as_of};
 use tatrack_domain::{Aggregate, Principal};
 use tatrack_eventlog::Store;
@@ -17,56 +17,6 @@ use crate::{gather, render, summary};
 
 /// Every command verb this service answers (`tatrack.cmd.reporter.<verb>`).
 pub const VERBS: &[&str] = &["report_summary"];
-
-/// The body of `report_summary`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SummaryRequest {
-    /// The report's id (default: a new one).
-    #[serde(default)]
-    pub id: Option<Uuid>,
-    #[serde(default)]
-    pub member_state: Option<String>,
-    #[serde(default)]
-    pub theme: Option<String>,
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub donor: Option<String>,
-    /// `markdown` (or `md`), `html`, `csv` or `json`.
-    pub format: String,
-    /// `YYYY-MM-DD`, the business date the report is for (default: today, provisional).
-    #[serde(default)]
-    pub as_of: Option<String>,
-    /// As the system knew it then: log positions as a report records them
-    /// (`assessments:120,partners:45,projects:300,reporter:7`), a time or a day (its end).
-    /// Default: everything recorded so far. Made again with the same `as_of` and the positions
-    /// an earlier report recorded, a report is byte-identical to it.
-    #[serde(default)]
-    pub known_at: Option<String>,
-    /// The day the report is made on (the service fills in today, as for every command).
-    #[serde(default)]
-    pub on: Option<Date>,
-}
-
-/// The answer: where `report_made` went, what it says, and the report itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MadeReport {
-    #[serde(flatten)]
-    pub reply: CommandReply,
-    pub scope: ReportScope,
-    pub format: ReportFormat,
-    pub as_of: Date,
-    /// The log positions it was made from (give them back as `known_at` to make it again).
-    pub known_at: String,
-    /// As of today: the day is not over, so a report made later as of today may count more.
-    pub provisional: bool,
-    pub checksum: String,
-    pub size: u64,
-    pub media_type: String,
-    /// The report's text (every format is UTF-8 text).
-    pub content: String,
-}
 
 /// A checked request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,22 +31,15 @@ pub struct Order {
     pub on: Date,
 }
 
-/// Reads and checks a request; every error names its field.
+/// Checks a request (decoded from the contract's `report::Summary`, which names a malformed field);
+/// every error names its field.
 pub fn order(request: SummaryRequest, today: Date) -> Result<Order, ErrorBody> {
     // The usual short name of Markdown is accepted too.
     let format = match request.format.as_str() {
         "md" => ReportFormat::Markdown,
         other => other.parse().map_err(ErrorBody::from)?,
     };
-    let as_of: Date = match &request.as_of {
-        None => today,
-        Some(text) => text.parse().map_err(|e| {
-            ErrorBody::invalid(
-                "as_of",
-                &format!("{text:?} is not a date like 2026-06-30: {e}"),
-            )
-        })?,
-    };
+    let as_of = request.as_of.unwrap_or(today);
     check_as_of(as_of, today)?;
     let on = request.on.unwrap_or(today);
     if on > today {
@@ -227,7 +170,7 @@ mod tests {
     fn request(format: &str, as_of: &str) -> SummaryRequest {
         SummaryRequest {
             format: format.into(),
-            as_of: Some(as_of.into()),
+            as_of: Some(as_of.parse().unwrap()),
             ..SummaryRequest::default()
         }
     }
@@ -239,7 +182,12 @@ mod tests {
         assert_eq!(field(request("pdf", "2026-11-01")), "format");
         assert_eq!(field(request("csv", "2026-11-29")), "as_of");
         assert_eq!(field(request("csv", "2027-01-01")), "as_of");
-        assert_eq!(field(request("csv", "yesterday")), "as_of");
+        // A date that is none is refused while decoding, by the contract.
+        let e = tatrack_contract::error::from_value::<SummaryRequest>(
+            &serde_json::json!({"format": "csv", "as_of": "yesterday"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("as_of"), "{e:?}");
         for (scope, name) in [
             (
                 SummaryRequest {

@@ -6,17 +6,16 @@
 use std::time::Duration;
 
 use jiff::civil::Date;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, ErrorBody, ErrorCode, RequestMeta};
 use tatrack_bus::subjects;
+use tatrack_contract::answers::{
+    AssessmentView, OfferView, Overlap, Positions, ProjectView, RateRow,
+};
 use tatrack_domain::Principal;
-use tatrack_domain::assessment::{AssessmentState, Clocks};
 use tatrack_domain::need::NeedState;
-use tatrack_domain::offer::OfferState;
 use tatrack_domain::organisation::OrganisationState;
-use tatrack_domain::project::{Milestone, ProjectState};
 use tatrack_domain::rates::RateTableState;
 use tatrack_domain::referral::ReferralState;
 
@@ -26,45 +25,10 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The view that lists overlap alerts (written alongside the reporter: older read models lack it).
 pub const OVERLAP_VIEW: &str = "overlap_list";
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct AssessmentRow {
-    #[serde(flatten)]
-    pub state: AssessmentState,
-    pub clocks: Clocks,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct OfferRow {
-    #[serde(flatten)]
-    pub state: OfferState,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ProjectRow {
-    #[serde(flatten)]
-    pub state: ProjectState,
-    #[serde(default)]
-    pub late_milestones: Vec<Milestone>,
-}
-
-/// One row of `recommendation_rate_list`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub struct RateRow {
-    pub member_state: String,
-    pub theme: String,
-    pub recommendations: u64,
-    pub open: u64,
-    pub implemented: u64,
-    pub partially_implemented: u64,
-    pub not_implemented: u64,
-    pub superseded: u64,
-    pub implementation_rate_percent: Option<u64>,
-}
-
 /// Overlap alerts: rows as the read model gives them, or why there are none to give.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlaps {
-    Rows(Vec<Value>),
+    Rows(Vec<Overlap>),
     Unavailable(String),
 }
 
@@ -73,9 +37,9 @@ pub enum Overlaps {
 pub struct Inputs {
     pub needs: Vec<NeedState>,
     pub rates: Vec<RateRow>,
-    pub assessments: Vec<AssessmentRow>,
-    pub projects: Vec<ProjectRow>,
-    pub offers: Vec<OfferRow>,
+    pub assessments: Vec<AssessmentView>,
+    pub projects: Vec<ProjectView>,
+    pub offers: Vec<OfferView>,
     pub referrals: Vec<ReferralState>,
     pub rate_tables: Vec<RateTableState>,
     pub organisations: Vec<OrganisationState>,
@@ -91,12 +55,6 @@ pub struct Known {
     pub text: String,
 }
 
-#[derive(Deserialize)]
-struct PositionAnswer {
-    known_at: String,
-    positions: std::collections::BTreeMap<String, u64>,
-}
-
 /// Asks every view the report needs, as `principal`, as of `as_of`, as known at `known_at`
 /// (default: the positions the read model has applied now, asked first, so every view is read
 /// at the same positions and the report can be made again from them).
@@ -109,7 +67,7 @@ pub async fn gather(
     let known_at = match known_at {
         Some(k) => k.to_owned(),
         None => {
-            let answer: PositionAnswer = ask(nats, principal, "position_show", &json!({})).await?;
+            let answer: Positions = ask(nats, principal, "position_show", &json!({})).await?;
             answer.known_at
         }
     };
@@ -117,7 +75,7 @@ pub async fn gather(
     // The read model checks `known_at`; the positions it stands for are asked back in the same
     // form, so a time or a day becomes the positions the report records.
     let known = {
-        let answer: PositionAnswer = ask(nats, principal, "position_show", &body).await?;
+        let answer: Positions = ask(nats, principal, "position_show", &body).await?;
         Known {
             positions: answer.positions,
             text: answer.known_at,

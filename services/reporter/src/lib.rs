@@ -16,10 +16,11 @@ mod tests;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use commands::{MadeReport, SummaryRequest, VERBS, checksum};
+pub use commands::{VERBS, checksum};
 pub use render::render;
 pub use schedule::{Schedule, run_once};
 pub use summary::{REPORT_CURRENCY, Summary};
+pub use tatrack_contract::commands::report::MadeReport;
 
 /// The service's name on the bus (its stream is `TATRACK_REPORTER`).
 pub const SERVICE: &str = "reporter";

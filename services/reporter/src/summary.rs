@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use serde::Serialize;
-use serde_json::Value;
+use tatrack_contract::answers::{Overlap, OverlapItem, RateRow};
 use tatrack_domain::need::NeedStatus;
 use tatrack_domain::offer::OfferStatus;
 use tatrack_domain::project::ProjectState;
@@ -17,7 +17,7 @@ use tatrack_domain::report::ReportScope;
 use tatrack_domain::{Money, Principal, Role, codes};
 use uuid::Uuid;
 
-use crate::gather::{Inputs, Overlaps, RateRow};
+use crate::gather::{Inputs, Overlaps};
 
 /// The one currency totals are converted into (the rate table is per US dollar).
 pub const REPORT_CURRENCY: &str = "USD";
@@ -663,49 +663,27 @@ pub fn build(scope: &ReportScope, as_of: Date, principal: &Principal, inputs: &I
     }
 }
 
-/// One overlap alert as the read model lists it: State, theme and beneficiary, and two items
-/// (each an object, under any key; described by kind, id, organisation and dates when given).
-fn overlap_row(row: &Value) -> OverlapRow {
-    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
-    let describe = |item: &Value| {
-        let mut parts = Vec::new();
-        for key in ["kind", "type", "aggregate"] {
-            if let Some(k) = item.get(key).and_then(Value::as_str) {
-                parts.push(k.to_owned());
-                break;
-            }
-        }
-        for key in ["id", "organisation", "title"] {
-            if let Some(v) = item.get(key).and_then(Value::as_str) {
-                parts.push(v.to_owned());
-            }
-        }
-        let start = ["start", "from", "planned_start", "valid_from"]
-            .iter()
-            .find_map(|k| item.get(*k).and_then(Value::as_str));
-        let end = ["end", "until", "planned_end", "valid_until"]
-            .iter()
-            .find_map(|k| item.get(*k).and_then(Value::as_str));
-        if start.is_some() || end.is_some() {
-            parts.push(format!("{}..{}", start.unwrap_or(""), end.unwrap_or("")));
+/// One overlap alert as the read model lists it: State, theme and beneficiary, and its two items,
+/// each described by kind, id, organisation and dates (`from..until`, when it has either).
+fn overlap_row(row: &Overlap) -> OverlapRow {
+    let describe = |item: &OverlapItem| {
+        let mut parts = vec![
+            item.kind.clone(),
+            item.id.to_string(),
+            item.organisation.clone(),
+        ];
+        if item.from.is_some() || item.until.is_some() {
+            let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
+            parts.push(format!("{}..{}", day(item.from), day(item.until)));
         }
         parts.join(" ")
     };
-    let mut items: Vec<String> = match row.get("items").and_then(Value::as_array) {
-        Some(list) => list.iter().map(describe).collect(),
-        None => row
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, v)| v.is_object())
-            .map(|(_, v)| describe(v))
-            .collect(),
-    };
+    let mut items: Vec<String> = row.items.iter().map(describe).collect();
     items.sort();
     OverlapRow {
-        member_state: text(row, "member_state"),
-        theme: text(row, "theme"),
-        beneficiary_institution: text(row, "beneficiary_institution"),
+        member_state: row.member_state.clone(),
+        theme: row.theme.clone(),
+        beneficiary_institution: row.beneficiary_institution.clone().unwrap_or_default(),
         items,
     }
 }

@@ -2,7 +2,6 @@
 //! the same inputs giving the same bytes.
 
 use jiff::civil::date;
-use serde_json::json;
 use tatrack_domain::assessment::{AssessmentState, Clocks};
 use tatrack_domain::need::{NeedState, NeedStatus, Units};
 use tatrack_domain::organisation::OrganisationState;
@@ -12,7 +11,9 @@ use tatrack_domain::report::{ReportFormat, ReportScope};
 use tatrack_domain::{Money, Principal, Role, Totals};
 use uuid::Uuid;
 
-use crate::gather::{AssessmentRow, Inputs, Overlaps, ProjectRow, RateRow};
+use tatrack_contract::answers::{AssessmentView, Overlap, OverlapItem, ProjectView, RateRow};
+
+use crate::gather::{Inputs, Overlaps};
 use crate::render::render;
 use crate::summary::build;
 
@@ -59,7 +60,7 @@ fn project(
     cc: &str,
     funder: &str,
     kinds: &[(TransactionKind, Money, &str)],
-) -> ProjectRow {
+) -> ProjectView {
     let mut state = ProjectState {
         id: id(n),
         title: format!("Project <{n}>"),
@@ -104,7 +105,7 @@ fn project(
         added_on: None,
     };
     state.milestones.push(late.clone());
-    ProjectRow {
+    ProjectView {
         state,
         late_milestones: vec![late],
     }
@@ -166,7 +167,7 @@ fn inputs() -> Inputs {
             superseded: 1,
             implementation_rate_percent: Some(50),
         }],
-        assessments: vec![AssessmentRow {
+        assessments: vec![AssessmentView {
             state: AssessmentState {
                 id: id(50),
                 member_state: "KE".into(),
@@ -212,13 +213,27 @@ fn inputs() -> Inputs {
                 .collect(),
             text: "assessments:12,partners:4".into(),
         },
-        overlaps: Overlaps::Rows(vec![json!({
-            "member_state": "KE", "theme": "BOR", "beneficiary_institution": "Border Police Unit",
-            "items": [
-                {"kind": "project", "id": "p1", "organisation": "DEMO-DONOR", "from": "2026-07-01", "until": null},
-                {"kind": "referral", "id": "r1", "organisation": "OTHER-DONOR", "from": null, "until": "2027-12-31"},
+        overlaps: Overlaps::Rows(vec![Overlap {
+            member_state: "KE".into(),
+            theme: "BOR".into(),
+            beneficiary_institution: Some("Border Police Unit".into()),
+            items: [
+                OverlapItem {
+                    kind: "project".into(),
+                    id: id(70),
+                    organisation: "DEMO-DONOR".into(),
+                    from: Some(date(2026, 7, 1)),
+                    until: None,
+                },
+                OverlapItem {
+                    kind: "referral".into(),
+                    id: id(71),
+                    organisation: "OTHER-DONOR".into(),
+                    from: None,
+                    until: Some(date(2027, 12, 31)),
+                },
             ],
-        })]),
+        }]),
     }
 }
 
@@ -270,8 +285,8 @@ fn figures_are_per_currency_and_converted_only_with_recorded_rates() {
     assert_eq!(
         s.overlaps.rows[0].items,
         [
-            "project p1 DEMO-DONOR 2026-07-01..",
-            "referral r1 OTHER-DONOR ..2027-12-31"
+            format!("project {} DEMO-DONOR 2026-07-01..", id(70)),
+            format!("referral {} OTHER-DONOR ..2027-12-31", id(71))
         ]
     );
 }

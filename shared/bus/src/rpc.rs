@@ -11,10 +11,11 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tatrack_domain::error::DomainError;
 use tatrack_domain::principal::Principal;
 use tracing::Instrument as _;
 use uuid::Uuid;
+
+pub use tatrack_contract::error::{ErrorBody, ErrorCode, blame_field, from_value};
 
 use crate::subjects::headers;
 
@@ -124,91 +125,6 @@ pub fn is_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// What a caller can act on, as carried in an error reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    Invalid,
-    NotFound,
-    AlreadyExists,
-    Conflict,
-    Forbidden,
-    Timeout,
-    Unavailable,
-    Internal,
-}
-
-impl ErrorCode {
-    /// The code as it is written in replies and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Invalid => "invalid",
-            Self::NotFound => "not_found",
-            Self::AlreadyExists => "already_exists",
-            Self::Conflict => "conflict",
-            Self::Forbidden => "forbidden",
-            Self::Timeout => "timeout",
-            Self::Unavailable => "unavailable",
-            Self::Internal => "internal",
-        }
-    }
-}
-
-/// An error reply: a code, a message for people, and the field and reason when input was bad.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message}")]
-pub struct ErrorBody {
-    pub code: ErrorCode,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// On a conflict: the version the aggregate is actually at.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_version: Option<u64>,
-}
-
-impl ErrorBody {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-            reason: None,
-            actual_version: None,
-        }
-    }
-
-    pub fn invalid(field: &str, reason: &str) -> Self {
-        Self {
-            field: Some(field.to_owned()),
-            reason: Some(reason.to_owned()),
-            ..Self::new(ErrorCode::Invalid, format!("invalid {field}: {reason}"))
-        }
-    }
-
-    pub fn internal() -> Self {
-        Self::new(ErrorCode::Internal, "internal error")
-    }
-}
-
-impl From<DomainError> for ErrorBody {
-    fn from(e: DomainError) -> Self {
-        let message = e.to_string();
-        match e {
-            DomainError::Invalid { field, reason } => Self {
-                field: Some(field),
-                reason: Some(reason),
-                ..Self::new(ErrorCode::Invalid, message)
-            },
-            DomainError::NotFound { .. } => Self::new(ErrorCode::NotFound, message),
-            DomainError::AlreadyExists { .. } => Self::new(ErrorCode::AlreadyExists, message),
-            DomainError::Forbidden { .. } => Self::new(ErrorCode::Forbidden, message),
-        }
-    }
-}
-
 /// The body of every reply: exactly one of `ok` or `error`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,83 +199,16 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The body as JSON; malformed JSON is refused as `body`.
+    pub fn json(&self) -> Result<serde_json::Value, ErrorBody> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))
+    }
+
     /// Decodes the body, naming the place where the JSON is wrong.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
-        let value: serde_json::Value = serde_json::from_slice(&self.payload)
-            .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
-        from_value(&value)
+        from_value(&self.json()?)
     }
-}
-
-/// Decodes a JSON value, naming the field that is wrong when it does not fit.
-pub fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ErrorBody> {
-    T::deserialize(value).map_err(|e| {
-        let message = e.to_string();
-        ErrorBody::invalid(&blame_field(value, &message), &message)
-    })
-}
-
-/// Which field of `body` a serde error is about. serde names missing and unknown fields itself;
-/// for a bad value (internally tagged enums lose the path) the field whose value the message
-/// quotes is blamed, one level deep, e.g. `estimated_cost.currency`; otherwise `body`.
-pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
-    if let Some(rest) = message
-        .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))
-        && let Some((field, _)) = rest.split_once('`')
-    {
-        return field.to_owned();
-    }
-    // Fragments the message quotes: `...` and "...".
-    let mut fragments: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-    fragments.extend(message.split('"').skip(1).step_by(2));
-    fragments.retain(|f| !f.is_empty());
-    // Exact quotes first, then prefixes: a prefix match only for fragments long enough to mean
-    // something ("2026-02" of a bad date), never for a value that is itself a valid date (the
-    // business date `on` of "2026-02-02" is not what "2026-02-30" broke); a one-character
-    // fragment ("9" of an unknown status) must match exactly.
-    let quoted = |v: &serde_json::Value, prefix: bool| {
-        let text = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Object(_) | serde_json::Value::Array(_) => return false,
-            other => other.to_string(),
-        };
-        fragments.iter().any(|f| {
-            if prefix {
-                f.len() >= 2 && text.starts_with(f) && text.parse::<jiff::civil::Date>().is_err()
-            } else {
-                text == *f
-            }
-        })
-    };
-    let serde_json::Value::Object(map) = body else {
-        return "body".to_owned();
-    };
-    for prefix in [false, true] {
-        for (key, value) in map {
-            if key == "type" {
-                continue;
-            }
-            if quoted(value, prefix) {
-                return key.clone();
-            }
-            if let serde_json::Value::Object(inner) = value
-                && let Some((k, _)) = inner.iter().find(|(_, v)| quoted(v, prefix))
-            {
-                return format!("{key}.{k}");
-            }
-        }
-    }
-    // "invalid type: string, expected a sequence" quotes no value: blame the field that is not
-    // a list.
-    if message.contains("expected a sequence")
-        && let Some((k, _)) = map
-            .iter()
-            .find(|(k, v)| *k != "type" && !v.is_array() && !v.is_null())
-    {
-        return k.clone();
-    }
-    "body".to_owned()
 }
 
 /// Serves `verbs` under `prefix` as one NATS micro service until `shutdown` resolves. Each
@@ -457,64 +306,5 @@ fn status_of(code: ErrorCode) -> &'static str {
         ErrorCode::Timeout => "504",
         ErrorCode::Unavailable => "503",
         ErrorCode::Internal => "500",
-    }
-}
-
-#[cfg(test)]
-mod blame_tests {
-    use super::blame_field;
-    use serde_json::json;
-
-    #[test]
-    fn names_the_field_a_serde_error_is_about() {
-        let body = json!({"type": "plan", "kind": "nope", "visit_start": "2026-02-30",
-                          "estimated_cost": {"amount_minor": 5, "currency": "ZZZ"}});
-        assert_eq!(blame_field(&body, "missing field `title`"), "title");
-        assert_eq!(
-            blame_field(&body, "unknown field `colour`, expected one of `a`"),
-            "colour"
-        );
-        assert_eq!(
-            blame_field(
-                &body,
-                "unknown variant `nope`, expected one of `desk_review`"
-            ),
-            "kind"
-        );
-        assert_eq!(
-            blame_field(
-                &body,
-                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
-            ),
-            "visit_start"
-        );
-        // A valid date sharing the bad one's year and month is not blamed (`on` sorts first).
-        let dated = json!({"on": "2026-02-02", "visit_start": "2026-02-30"});
-        assert_eq!(
-            blame_field(
-                &dated,
-                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
-            ),
-            "visit_start"
-        );
-        assert_eq!(
-            blame_field(&body, "unknown currency `ZZZ`"),
-            "estimated_cost.currency"
-        );
-        assert_eq!(
-            blame_field(
-                &json!({"resolutions": "x"}),
-                "invalid type: string \"x\", expected a sequence"
-            ),
-            "resolutions"
-        );
-        assert_eq!(blame_field(&body, "something else entirely"), "body");
-        assert_eq!(
-            blame_field(
-                &json!({"id": "x1", "to": "9"}),
-                "unknown variant `9`, expected one of `1`, `2`"
-            ),
-            "to"
-        );
     }
 }

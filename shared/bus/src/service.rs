@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::FutureExt;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tatrack_domain::aggregate::Dated;
-use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
+use tatrack_domain::{Aggregate, DomainError, DomainEvent, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
 use uuid::Uuid;
+
+pub use tatrack_contract::CommandReply;
 
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
 use crate::{copy, replicator, subjects};
@@ -27,20 +28,6 @@ pub const ADMIN_STREAM_VERIFY: &str = "admin_stream_verify";
 /// for its view to reach it, so it sees everything this service has acknowledged, not only what
 /// the replicator has published so far.
 pub const ADMIN_HEAD: &str = "admin_head";
-
-/// What a command reply carries: where its events went (DESIGN §4: the positions it wrote, for
-/// read-your-writes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandReply {
-    /// The aggregate's id (a UUID, or an organisation's code).
-    pub id: String,
-    pub stream: String,
-    pub first_position: u64,
-    pub last_position: u64,
-    pub stream_version: u64,
-    /// True when the command id was seen before and this is the first answer again.
-    pub idempotent: bool,
-}
 
 /// One command service's settings.
 #[derive(Debug, Clone)]
@@ -171,7 +158,7 @@ where
                 if incoming.verb == ADMIN_HEAD {
                     return Ok(serde_json::json!({ "head": store.durable_position() }));
                 }
-                let incoming = prepare(incoming, store.clock(), mints)?;
+                let incoming = prepare(incoming, mints)?;
                 // A retried command returns its first answer, even if deciding it again would now fail.
                 if let Some(reply) = first_answer(&store, &incoming.meta).await? {
                     return to_json(&reply);
@@ -215,10 +202,7 @@ async fn stream_verify(
     store: &Store,
     incoming: &Incoming,
 ) -> Result<serde_json::Value, ErrorBody> {
-    if !matches!(
-        incoming.meta.principal.role,
-        Role::Admin | Role::Coordinator | Role::System
-    ) {
+    if !incoming.meta.principal.is_staff() {
         return Err(ErrorBody::new(
             ErrorCode::Forbidden,
             "only admins may verify the stream",
@@ -235,35 +219,24 @@ async fn stream_verify(
 }
 
 /// Readies a command as the caller sent it: its fingerprint (verb and body, before anything is
-/// filled in, so a retry the next day still matches), today's date as `on` when it has none,
-/// and a new id when it creates an aggregate and names none.
-fn prepare(mut incoming: Incoming, clock: &Clock, mints: bool) -> Result<Incoming, ErrorBody> {
+/// filled in, so a retry the next day still matches) and a new id when it creates an aggregate
+/// and names none (the reply says which). A missing `on` is today: the contract's `decode`
+/// fills it in, with the clock's today the service passes.
+fn prepare(mut incoming: Incoming, mints: bool) -> Result<Incoming, ErrorBody> {
     if incoming.payload.is_empty() {
         return Ok(incoming);
     }
-    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
-        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
+    let mut body = incoming.json()?;
     incoming.meta.fingerprint = Some(fingerprint(&incoming.verb, &body));
     let Some(object) = body.as_object_mut() else {
         // Not an object: the command's own decoding refuses it by name.
         return Ok(incoming);
     };
-    let mut changed = false;
-    if object.get("on").is_none_or(serde_json::Value::is_null) {
-        object.insert(
-            "on".to_owned(),
-            serde_json::Value::String(clock.today().to_string()),
-        );
-        changed = true;
-    }
     if mints && object.get("id").is_none_or(serde_json::Value::is_null) {
         object.insert(
             "id".to_owned(),
             serde_json::Value::String(Uuid::now_v7().to_string()),
         );
-        changed = true;
-    }
-    if changed {
         incoming.payload = serde_json::to_vec(&body)
             .map_err(|_| ErrorBody::internal())?
             .into();
@@ -350,23 +323,6 @@ pub fn split_verb<'a>(
                 .map(|c| (name, c))
         })
         .ok_or_else(|| ErrorBody::invalid("verb", "unknown command"))
-}
-
-/// The request body as the aggregate's command: the body object plus `"type": command`.
-pub fn command_body<T: DeserializeOwned>(
-    incoming: &Incoming,
-    command: &str,
-) -> Result<T, ErrorBody> {
-    let mut body: serde_json::Value = serde_json::from_slice(&incoming.payload)
-        .map_err(|e| ErrorBody::invalid("body", &format!("malformed JSON: {e}")))?;
-    let object = body
-        .as_object_mut()
-        .ok_or_else(|| ErrorBody::invalid("body", "must be a JSON object"))?;
-    object.insert(
-        "type".to_owned(),
-        serde_json::Value::String(command.to_owned()),
-    );
-    rpc::from_value(&body)
 }
 
 pub fn not_found(what: &str, id: &(dyn Display + Sync)) -> ErrorBody {

@@ -114,24 +114,6 @@ pub struct KeptBy {
     pub because: String,
 }
 
-/// The answer to revoking a sharing grant: where the revocation went, and who keeps seeing the
-/// grant's needs through running work (consent runs with the work).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct GrantRevoked {
-    #[serde(flatten)]
-    pub reply: crate::reply::CommandReply,
-    pub keeps_access: KeepsAccess,
-}
-
-/// Who keeps seeing a revoked grant's needs, as the read model lists them once it has the
-/// revocation; when it cannot say yet, why (the revocation stands either way).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum KeepsAccess {
-    Known(Vec<KeptBy>),
-    Unknown { unknown: String },
-}
-
 /// An access token as admins list it: never its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenRow {

@@ -123,8 +123,8 @@ pub fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, E
         let field = if path.is_empty() || path == "." {
             blame_field(value, &message)
         } else {
-            // serde names a missing or unknown field in its message, one level below the path.
-            // (An unknown field's path already ends with it.)
+            // serde names a missing field in its message, one level below the path; the path of
+            // an unknown field already ends with it.
             match named_field(&message) {
                 Some(name) if path.rsplit('.').next() != Some(name.as_str()) => {
                     format!("{path}.{name}")
@@ -202,4 +202,131 @@ pub fn blame_field(body: &serde_json::Value, message: &str) -> String {
         return k.clone();
     }
     "body".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorBody, ErrorCode, blame_field, from_value};
+    use serde_json::json;
+
+    #[test]
+    fn names_the_field_a_serde_error_is_about() {
+        let body = json!({"type": "plan", "kind": "nope", "visit_start": "2026-02-30",
+                          "estimated_cost": {"amount_minor": 5, "currency": "ZZZ"}});
+        assert_eq!(blame_field(&body, "missing field `title`"), "title");
+        assert_eq!(
+            blame_field(&body, "unknown field `colour`, expected one of `a`"),
+            "colour"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "unknown variant `nope`, expected one of `desk_review`"
+            ),
+            "kind"
+        );
+        assert_eq!(
+            blame_field(
+                &body,
+                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
+            ),
+            "visit_start"
+        );
+        // A valid date sharing the bad one's year and month is not blamed (`on` sorts first).
+        let dated = json!({"on": "2026-02-02", "visit_start": "2026-02-30"});
+        assert_eq!(
+            blame_field(
+                &dated,
+                "parsed date is not valid: parameter 'day' for `2026-02` is invalid"
+            ),
+            "visit_start"
+        );
+        assert_eq!(
+            blame_field(&body, "unknown currency `ZZZ`"),
+            "estimated_cost.currency"
+        );
+        assert_eq!(
+            blame_field(
+                &json!({"resolutions": "x"}),
+                "invalid type: string \"x\", expected a sequence"
+            ),
+            "resolutions"
+        );
+        assert_eq!(blame_field(&body, "something else entirely"), "body");
+        assert_eq!(
+            blame_field(
+                &json!({"id": "x1", "to": "9"}),
+                "unknown variant `9`, expected one of `1`, `2`"
+            ),
+            "to"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only decoded")]
+    struct Body {
+        title: String,
+        visit_start: jiff::civil::Date,
+        cost: Option<Cost>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only decoded")]
+    struct Cost {
+        amount_minor: i64,
+        currency: String,
+    }
+
+    #[test]
+    fn from_value_names_the_field_by_the_path_serde_reached() {
+        let field = |body: serde_json::Value| {
+            let e: ErrorBody = from_value::<Body>(&body).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Invalid, "{e:?}");
+            e.field.unwrap()
+        };
+        assert_eq!(field(json!({"visit_start": "2026-01-01"})), "title");
+        assert_eq!(
+            field(json!({"title": "t", "visit_start": "2026-02-30"})),
+            "visit_start"
+        );
+        assert_eq!(
+            field(json!({"title": "t", "visit_start": "2026-01-01", "colour": 1})),
+            "colour"
+        );
+        assert_eq!(
+            field(json!({"title": 5, "visit_start": "2026-01-01"})),
+            "title"
+        );
+        assert_eq!(
+            field(json!({"title": "t", "visit_start": "2026-01-01", "cost": {"amount_minor": 1}})),
+            "cost.currency"
+        );
+        assert_eq!(
+            field(json!({"title": "t", "visit_start": "2026-01-01",
+                         "cost": {"amount_minor": "x", "currency": "USD"}})),
+            "cost.amount_minor"
+        );
+        assert_eq!(field(json!("text")), "body");
+    }
+
+    #[test]
+    fn domain_errors_keep_their_code_and_field() {
+        let e = ErrorBody::from(tatrack_domain::DomainError::invalid("on", "after today"));
+        assert_eq!(
+            (e.code, e.field.as_deref(), e.reason.as_deref()),
+            (ErrorCode::Invalid, Some("on"), Some("after today"))
+        );
+        let e = ErrorBody::from(tatrack_domain::DomainError::Forbidden {
+            reason: "no".into(),
+        });
+        assert_eq!((e.code, e.field), (ErrorCode::Forbidden, None));
+        let wire = serde_json::to_value(ErrorBody::invalid("title", "is empty")).unwrap();
+        assert_eq!(
+            wire,
+            json!({"code": "invalid", "message": "invalid title: is empty",
+                   "field": "title", "reason": "is empty"})
+        );
+    }
 }

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answers::{
-    Allocation, AssessmentView, Changes, GrantRevoked, GrantView, NeedDetail, NeedMatches,
+    Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedMatches,
     OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
 };
 use crate::commands::report::{MadeReport, Summary};
@@ -220,7 +220,7 @@ pub fn routes() -> Vec<Route> {
         // Sharing
         view!(paged "/sharing-grants", "list_sharing_grants", "sharing", "A State's consents (who keeps access through running work)", "sharing_grant_list", GrantList => Page<GrantView>),
         command!(Post "/sharing-grants", "grant_sharing", "sharing", "A State shares a need, all its needs or a report", "assessments"."sharing_grant_grant", sharing::Grant => CommandReply, creates "/sharing-grants"),
-        command!(Post "/sharing-grants/{id}/revoke", "revoke_sharing", "sharing", "Revoke a grant (the answer says who keeps access through running work)", "assessments"."sharing_grant_revoke", Move => GrantRevoked),
+        command!(Post "/sharing-grants/{id}/revoke", "revoke_sharing", "sharing", "Revoke a grant (the answer says who keeps access through running work)", "assessments"."sharing_grant_revoke", Move => sharing::Revoked),
         // Organisations
         view!(paged "/organisations", "list_organisations", "organisations", "The registry of organisations", "organisation_list", StatusList => Page<OrganisationState>),
         view!(one "/organisations/{id}", "show_organisation", "organisations", "One organisation", "organisation_show", Show => OrganisationState, id = "id"),

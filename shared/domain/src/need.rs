@@ -284,6 +284,16 @@ pub struct NeedState {
     pub last_on: Option<Date>,
 }
 
+impl NeedState {
+    /// Whether it may be referred to an offer: agreed with the State and not yet covered.
+    pub fn is_referable(&self) -> bool {
+        matches!(
+            self.status,
+            Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered)
+        )
+    }
+}
+
 /// The status coverage totals give a need that the State has agreed: nothing covered leaves it
 /// agreed_with_state; it is covered when every measure the need has (estimated cost, size) is reached;
 /// a need with neither measure can only be partially covered (nobody can tell when it is enough, so a

@@ -15,6 +15,9 @@ use crate::event::DomainEvent;
 use crate::money::{Money, minor_unit_digits};
 use crate::validate::check_id;
 
+/// The one exchange-rate table every conversion uses: each recording adds a dated table to it.
+pub const TABLE_ID: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0a7e);
+
 /// Most decimal places [`Ratio::parse_decimal`] accepts (10^18 still fits an `i64`).
 pub const MAX_DECIMALS: usize = 18;
 

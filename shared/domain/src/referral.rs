@@ -10,7 +10,10 @@ use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of};
+use crate::need::NeedState;
+use crate::offer::{self, OfferState};
 use crate::organisation::check_organisation_id;
+use crate::sharing::{SharingGrantState, shares_need};
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
 
 string_enum! {
@@ -233,6 +236,116 @@ impl ReferralState {
             Some(ReferralStatus::AcceptedByState | ReferralStatus::Active)
         )
     }
+}
+
+impl ReferralState {
+    /// Made and not ended (declined or lapsed): while one is open, another referral of its need
+    /// to its offer is a duplicate.
+    pub fn is_open(&self) -> bool {
+        !matches!(
+            self.status,
+            Some(ReferralStatus::Declined | ReferralStatus::Lapsed) | None
+        )
+    }
+}
+
+/// One reason a referral cannot be made, named by the field the projects service refuses it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Refusal {
+    fn new(field: &str, reason: String) -> Self {
+        Self {
+            field: field.to_owned(),
+            reason,
+        }
+    }
+}
+
+impl From<Refusal> for DomainError {
+    fn from(r: Refusal) -> Self {
+        DomainError::Invalid {
+            field: r.field,
+            reason: r.reason,
+        }
+    }
+}
+
+/// Why `need` cannot be referred to `offer` on `on`, besides what the offer covers: a referral
+/// between them still open (`offer_id`: a duplicate), a need not agreed with the State or already
+/// covered (`need_id`), a need its State has not shared with the offer's organisation by a grant
+/// in force on `on` (`need_id`). Every reason, in that order. The projects service refuses a
+/// proposal for the first; matching lists them all for an ineligible pair.
+pub fn pair_refusals(
+    need: &NeedState,
+    offer: &OfferState,
+    grants: &[SharingGrantState],
+    referrals: &[ReferralState],
+    on: Date,
+) -> Vec<Refusal> {
+    let mut out = Vec::new();
+    if let Some(open) = referrals
+        .iter()
+        .find(|r| r.need_id == need.id && r.offer_id == offer.id && r.is_open())
+    {
+        let status = open.status.map(|s| s.to_string()).unwrap_or_default();
+        out.push(Refusal::new(
+            "offer_id",
+            format!(
+                "referral {} already refers this need to this offer ({status}): it is a duplicate",
+                open.id
+            ),
+        ));
+    }
+    if !need.is_referable() {
+        let status = need.status.map_or("unknown".to_owned(), |s| s.to_string());
+        out.push(Refusal::new(
+            "need_id",
+            format!(
+                "the need is {status}: only needs agreed with the State and not yet covered can be referred"
+            ),
+        ));
+    }
+    if !shares_need(grants, &need.member_state, need.id, &offer.organisation, on) {
+        out.push(Refusal::new(
+            "need_id",
+            format!(
+                "{} has not shared this need with {}",
+                need.member_state, offer.organisation
+            ),
+        ));
+    }
+    out
+}
+
+/// Every reason the projects service refuses to refer `need` to `offer` on `on`, capacity and
+/// money aside: `pair_refusals`, then the first reason the offer does not cover the need
+/// (`offer::covers`: theme, country, modality, window, status). Empty: the pair may be referred.
+pub fn refusals(
+    need: &NeedState,
+    offer: &OfferState,
+    grants: &[SharingGrantState],
+    referrals: &[ReferralState],
+    on: Date,
+) -> Vec<Refusal> {
+    let mut out = pair_refusals(need, offer, grants, referrals, on);
+    let covered = match need.modality {
+        Some(modality) => offer::covers(offer, &need.theme, &need.member_state, None, modality, on),
+        None => Err(DomainError::invalid(
+            "modality",
+            "the need names no modality",
+        )),
+    };
+    if let Err(e) = covered {
+        out.push(match e {
+            DomainError::Invalid { field, reason } => Refusal { field, reason },
+            other => Refusal::new("offer_id", other.to_string()),
+        });
+    }
+    out
 }
 
 /// The decider.
@@ -846,5 +959,87 @@ mod tests {
                 e
             );
         }
+    }
+
+    #[test]
+    fn a_pair_is_refused_for_every_reason_by_its_field() {
+        use crate::need::{Modality, NeedStatus};
+        use crate::offer::OfferStatus;
+        use crate::sharing::{Audience, Scope, SharingGrantStatus};
+        let need = NeedState {
+            id: NEED,
+            status: Some(NeedStatus::AgreedWithState),
+            member_state: "KE".into(),
+            theme: "BOR".into(),
+            modality: Some(Modality::Training),
+            ..NeedState::default()
+        };
+        let offer = OfferState {
+            id: OFFER,
+            status: Some(OfferStatus::Open),
+            organisation: "UNOCT".into(),
+            themes: vec!["BOR".into()],
+            countries: vec!["KE".into()],
+            modalities: vec![Modality::Training],
+            ..OfferState::default()
+        };
+        let grants = [SharingGrantState {
+            status: Some(SharingGrantStatus::Active),
+            member_state: "KE".into(),
+            scope: Some(Scope::AllNeeds),
+            audience: Some(Audience::AllDonors),
+            granted_on: Some(d(1)),
+            ..SharingGrantState::default()
+        }];
+        let open = ReferralState {
+            id: ID,
+            status: Some(ReferralStatus::AcceptedByState),
+            need_id: NEED,
+            offer_id: OFFER,
+            ..ReferralState::default()
+        };
+        let fields = |need: &NeedState, offer: &OfferState, grants: &[_], referrals: &[_]| {
+            refusals(need, offer, grants, referrals, d(2))
+                .into_iter()
+                .map(|r| r.field)
+                .collect::<Vec<_>>()
+        };
+        assert!(fields(&need, &offer, &grants, &[]).is_empty());
+        // A declined referral of the pair is no duplicate; an accepted one is.
+        let declined = ReferralState {
+            status: Some(ReferralStatus::Declined),
+            ..open.clone()
+        };
+        assert!(fields(&need, &offer, &grants, &[declined]).is_empty());
+        let all = refusals(
+            &NeedState {
+                status: Some(NeedStatus::Covered),
+                ..need.clone()
+            },
+            &OfferState {
+                themes: vec!["CFT".into()],
+                ..offer.clone()
+            },
+            &[],
+            &[open],
+            d(2),
+        );
+        let fields: Vec<&str> = all.iter().map(|r| r.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["offer_id", "need_id", "need_id", "theme"],
+            "{all:?}"
+        );
+        assert!(all[0].reason.contains("duplicate"), "{all:?}");
+        assert!(all[1].reason.starts_with("the need is covered"), "{all:?}");
+        assert_eq!(all[2].reason, "KE has not shared this need with UNOCT");
+        // Shared only from a later day: not on the proposal's day.
+        assert_eq!(
+            pair_refusals(&need, &offer, &grants, &[], date(2025, 9, 30))
+                .into_iter()
+                .map(|r| r.field)
+                .collect::<Vec<_>>(),
+            ["need_id"]
+        );
     }
 }

@@ -40,7 +40,7 @@ pub struct Plan {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<AssessmentCommand, ErrorBody> {
     Ok(match action {
         "plan" => {
-            let body: Plan = whole(body)?;
+            let body: Plan = whole(&body)?;
             AssessmentCommand::Plan {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,

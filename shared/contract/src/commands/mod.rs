@@ -62,13 +62,23 @@ pub struct Ending {
     pub reason: String,
 }
 
-/// Decodes a whole body, naming the field that does not fit.
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "callers hand over the body they took apart"
-)]
-pub(crate) fn whole<T: DeserializeOwned>(body: Value) -> Result<T, ErrorBody> {
-    crate::error::from_value(&body)
+/// The body of a command on one aggregate as it travels over NATS: the aggregate's `id` beside
+/// the body's own fields (over HTTP the path names the aggregate). What one service sends
+/// another, e.g. `Addressed { id, body: need::RecordCoverage { .. } }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Addressed<I, T> {
+    pub id: I,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// Decodes a whole body, naming the field that does not fit. A body is an object (serde would
+/// read a struct from an array too, and blame its first element).
+pub(crate) fn whole<T: DeserializeOwned>(body: &Value) -> Result<T, ErrorBody> {
+    if !body.is_object() {
+        return Err(ErrorBody::invalid("body", "must be a JSON object"));
+    }
+    crate::error::from_value(body)
 }
 
 /// Takes the aggregate's `id` (a UUID) out of the body and decodes the rest.
@@ -78,7 +88,7 @@ pub(crate) fn item<T: DeserializeOwned>(body: Value) -> Result<(Uuid, T), ErrorB
         .as_str()
         .and_then(|s| s.parse::<Uuid>().ok())
         .ok_or_else(|| ErrorBody::invalid("id", "must be a UUID"))?;
-    Ok((id, whole(rest)?))
+    Ok((id, whole(&rest)?))
 }
 
 /// Takes the aggregate's `id` (an organisation's code) out of the body and decodes the rest.
@@ -88,7 +98,7 @@ pub(crate) fn item_code<T: DeserializeOwned>(body: Value) -> Result<(String, T),
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ErrorBody::invalid("id", "must be an organisation's code"))?;
-    Ok((id, whole(rest)?))
+    Ok((id, whole(&rest)?))
 }
 
 fn take_id(body: Value) -> Result<(Value, Value), ErrorBody> {
@@ -103,4 +113,154 @@ fn take_id(body: Value) -> Result<(Value, Value), ErrorBody> {
 
 pub(crate) fn unknown(action: &str) -> ErrorBody {
     ErrorBody::invalid("verb", &format!("unknown command {action:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+    use serde_json::json;
+    use tatrack_domain::aggregate::Dated as _;
+    use tatrack_domain::assessment::AssessmentCommand;
+
+    use super::*;
+
+    fn plan() -> Value {
+        json!({"member_state": "KE", "kind": "desk_review", "resolutions": [1373],
+               "title": "t", "visit_start": "2026-02-01", "visit_end": "2026-02-05",
+               "classification": "restricted"})
+    }
+
+    fn refused(action: &str, body: Value) -> String {
+        let e = assessment::decode(action, body, date(2026, 3, 1)).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Invalid, "{e:?}");
+        e.field.unwrap_or_default()
+    }
+
+    #[test]
+    fn on_defaults_to_today_and_a_given_one_is_kept() {
+        let today = date(2026, 3, 1);
+        let command = assessment::decode("plan", plan(), today).unwrap();
+        assert_eq!(command.on(), today);
+        let mut dated = plan();
+        dated["on"] = json!("2026-01-31");
+        let command = assessment::decode("plan", dated, today).unwrap();
+        assert_eq!(command.on(), date(2026, 1, 31));
+        let id = Uuid::now_v7();
+        let command =
+            assessment::decode("adopt", json!({"id": id, "reason": null}), today).unwrap();
+        assert_eq!(
+            command,
+            AssessmentCommand::Adopt {
+                id,
+                on: today,
+                reason: None
+            }
+        );
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_naming_the_field() {
+        let edit = |f: &dyn Fn(&mut Value)| {
+            let mut body = plan();
+            f(&mut body);
+            body
+        };
+        assert_eq!(
+            refused("plan", edit(&|b| b["colour"] = json!("red"))),
+            "colour"
+        );
+        assert_eq!(
+            refused(
+                "plan",
+                edit(&|b| {
+                    b.as_object_mut().unwrap().remove("title");
+                })
+            ),
+            "title"
+        );
+        assert_eq!(refused("plan", edit(&|b| b["title"] = json!(5))), "title");
+        assert_eq!(
+            refused("plan", edit(&|b| b["kind"] = json!("nope"))),
+            "kind"
+        );
+        assert_eq!(
+            refused("plan", edit(&|b| b["visit_start"] = json!("2026-02-30"))),
+            "visit_start"
+        );
+        assert_eq!(
+            refused("plan", edit(&|b| b["on"] = json!("2026-02-30"))),
+            "on"
+        );
+        assert_eq!(refused("plan", json!([1, 2])), "body");
+        assert_eq!(refused("adopt", json!({"on": "2026-01-01"})), "id");
+        assert_eq!(refused("adopt", json!({"id": "x"})), "id");
+        assert_eq!(
+            refused("adopt", json!({"id": Uuid::now_v7(), "colour": 1})),
+            "colour"
+        );
+        assert_eq!(refused("fly", json!({})), "verb");
+    }
+
+    #[test]
+    fn the_rate_table_is_the_one_table_unless_named() {
+        let command = rates::decode("record", json!({"rates": []}), date(2026, 3, 1)).unwrap();
+        let tatrack_domain::rates::RateTableCommand::Record { id, .. } = command;
+        assert_eq!(id, tatrack_domain::rates::TABLE_ID);
+    }
+
+    #[test]
+    fn an_addressed_body_puts_the_id_beside_the_fields() {
+        let id = Uuid::from_u128(7);
+        let body = need::RecordCoverage {
+            covered_money: None,
+            covered_units: Some(3),
+            on: Some(date(2026, 3, 1)),
+        };
+        let wire = serde_json::to_value(Addressed { id, body }).unwrap();
+        assert_eq!(
+            wire,
+            json!({"id": id, "covered_money": null, "covered_units": 3, "on": "2026-03-01"})
+        );
+        let command = need::decode("record_coverage", wire, date(2026, 3, 2)).unwrap();
+        assert_eq!(command.on(), date(2026, 3, 1));
+    }
+
+    #[test]
+    fn a_revocation_says_who_keeps_access_or_why_it_cannot() {
+        let reply = crate::CommandReply {
+            id: "g".into(),
+            stream: "sharing_grant-g".into(),
+            first_position: 3,
+            last_position: 3,
+            stream_version: 2,
+            idempotent: false,
+        };
+        let known = sharing::Revoked {
+            reply: reply.clone(),
+            keeps_access: Some(sharing::KeepsAccess::Known(vec![])),
+        };
+        let wire = serde_json::to_value(&known).unwrap();
+        assert_eq!(wire["keeps_access"], json!([]));
+        assert_eq!(wire["first_position"], 3);
+        assert_eq!(
+            serde_json::from_value::<sharing::Revoked>(wire).unwrap(),
+            known
+        );
+        let unknown = json!({"id": "g", "stream": "sharing_grant-g", "first_position": 3,
+            "last_position": 3, "stream_version": 2, "idempotent": false,
+            "keeps_access": {"unknown": "the read model cannot say yet"}});
+        assert!(matches!(
+            serde_json::from_value::<sharing::Revoked>(unknown)
+                .unwrap()
+                .keeps_access,
+            Some(sharing::KeepsAccess::Unknown { .. })
+        ));
+        let repeated = serde_json::to_value(&reply).unwrap();
+        assert_eq!(
+            serde_json::from_value::<sharing::Revoked>(repeated)
+                .unwrap()
+                .keeps_access,
+            None
+        );
+    }
 }

@@ -84,7 +84,7 @@ pub struct Amend {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, ErrorBody> {
     Ok(match action {
         "identify" => {
-            let body: Identify = whole(body)?;
+            let body: Identify = whole(&body)?;
             NeedCommand::Identify {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,

@@ -111,7 +111,7 @@ pub struct RecordCommitment {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, ErrorBody> {
     Ok(match action {
         "draft" => {
-            let body: Draft = whole(body)?;
+            let body: Draft = whole(&body)?;
             OfferCommand::Draft {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 organisation: body.organisation,

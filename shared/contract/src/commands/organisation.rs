@@ -57,7 +57,7 @@ pub struct Update {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationCommand, ErrorBody> {
     Ok(match action {
         "register" => {
-            let body: Register = whole(body)?;
+            let body: Register = whole(&body)?;
             OrganisationCommand::Register {
                 id: body.id,
                 name: body.name,

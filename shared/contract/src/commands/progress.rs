@@ -52,7 +52,7 @@ pub struct Revise {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ProgressReportCommand, ErrorBody> {
     Ok(match action {
         "draft" => {
-            let body: Draft = whole(body)?;
+            let body: Draft = whole(&body)?;
             ProgressReportCommand::Draft {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 project_id: body.project_id,

@@ -192,7 +192,7 @@ pub struct AddDocument {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, ErrorBody> {
     Ok(match action {
         "create" => {
-            let body: Create = whole(body)?;
+            let body: Create = whole(&body)?;
             ProjectCommand::Create {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 iati_identifier: body.iati_identifier,

@@ -4,7 +4,7 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tatrack_domain::rates::{Rate, RateTableCommand};
+use tatrack_domain::rates::{self, Rate, RateTableCommand};
 use uuid::Uuid;
 
 use super::{unknown, whole};
@@ -16,7 +16,7 @@ use crate::error::ErrorBody;
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "RateTableRecord")]
 pub struct Record {
-    /// Its id (default: the service mints one and says which).
+    /// The table's id (default: the one table every conversion uses, `rates::TABLE_ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     /// The business date it happened on (default: today).
@@ -29,12 +29,16 @@ pub struct Record {
 }
 
 /// The `rate_table_<action>` command a body stands for, with `on` defaulted to `today`.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "every aggregate's decode takes its body the same way"
+)]
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RateTableCommand, ErrorBody> {
     Ok(match action {
         "record" => {
-            let body: Record = whole(body)?;
+            let body: Record = whole(&body)?;
             RateTableCommand::Record {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
+                id: body.id.unwrap_or(rates::TABLE_ID),
                 on: body.on.unwrap_or(today),
                 rates: body.rates,
             }

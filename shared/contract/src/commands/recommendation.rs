@@ -53,7 +53,7 @@ pub struct UpdateStatus {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCommand, ErrorBody> {
     Ok(match action {
         "record" => {
-            let body: Record = whole(body)?;
+            let body: Record = whole(&body)?;
             RecommendationCommand::Record {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 assessment_id: body.assessment_id,

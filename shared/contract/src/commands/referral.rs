@@ -58,7 +58,7 @@ pub struct Activate {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand, ErrorBody> {
     Ok(match action {
         "propose" => {
-            let body: Propose = whole(body)?;
+            let body: Propose = whole(&body)?;
             ReferralCommand::Propose {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 need_id: body.need_id,

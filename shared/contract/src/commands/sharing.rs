@@ -35,7 +35,7 @@ pub struct Grant {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantCommand, ErrorBody> {
     Ok(match action {
         "grant" => {
-            let body: Grant = whole(body)?;
+            let body: Grant = whole(&body)?;
             SharingGrantCommand::Grant {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,
@@ -55,4 +55,26 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantComm
         }
         _ => return Err(unknown(action)),
     })
+}
+
+/// The answer to `sharing_grant_revoke`: where the revocation went, and who keeps seeing the
+/// grant's needs through work under way (consent runs with the work), as the read model lists
+/// them once it has the revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "SharingGrantRevoked")]
+pub struct Revoked {
+    #[serde(flatten)]
+    pub reply: crate::reply::CommandReply,
+    /// Absent when the command id was seen before (the first answer's positions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_access: Option<KeepsAccess>,
+}
+
+/// Who keeps access after a revocation, or why the read model could not say (the revocation
+/// stands either way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum KeepsAccess {
+    Known(Vec<crate::answers::KeptBy>),
+    Unknown { unknown: String },
 }

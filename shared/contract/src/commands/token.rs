@@ -38,7 +38,7 @@ pub struct Issue {
 pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, ErrorBody> {
     Ok(match action {
         "issue" => {
-            let body: Issue = whole(body)?;
+            let body: Issue = whole(&body)?;
             TokenCommand::Issue {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 role: body.role,

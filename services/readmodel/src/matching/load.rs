@@ -1,0 +1,102 @@
+//! What matching reads, once per request: the needs and offers the caller may see, and the
+//! grants, referrals, projects and rates the rules read.
+
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use tatrack_bus::rpc::ErrorBody;
+use tatrack_domain::Principal;
+use tatrack_domain::need::NeedState;
+use tatrack_domain::offer::OfferState;
+use tatrack_domain::project::ProjectState;
+use tatrack_domain::rates::RateTableState;
+use tatrack_domain::referral::ReferralState;
+use tatrack_domain::sharing::SharingGrantState;
+
+use super::score::Context;
+use crate::cache::Views;
+use crate::visibility::Consent;
+
+/// Everything scoring reads, loaded once per request.
+pub(crate) struct Loaded {
+    /// Copies of the needs and offers the caller may see.
+    pub(crate) needs: Vec<NeedState>,
+    pub(crate) offers: Vec<OfferState>,
+    /// The read model's shared lists, read in place.
+    pub(crate) grants: Arc<Vec<SharingGrantState>>,
+    pub(crate) referrals: Arc<Vec<ReferralState>>,
+    pub(crate) projects: Arc<Vec<ProjectState>>,
+    pub(crate) rates: RateTableState,
+}
+
+impl Loaded {
+    /// The needs and offers `principal` may see (other states are kept whole: scoring reads them
+    /// only for rules, never shows them).
+    pub(crate) fn load(
+        views: &Views,
+        principal: &Principal,
+        consent: &Consent,
+    ) -> Result<Self, ErrorBody> {
+        // A copy: scoring takes these as slices.
+        let grants = Arc::new(
+            views
+                .scan::<SharingGrantState>("assessments", "sharing_grant")?
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        let needs = views
+            .scan::<NeedState>("assessments", "need")?
+            .iter()
+            .filter(|n| n.status.is_some() && consent.sees_need(principal, n))
+            .cloned()
+            .collect();
+        let offers = views
+            .scan::<OfferState>("partners", "offer")?
+            .iter()
+            .filter(|o| o.status.is_some() && principal.may_see_organisation(&o.organisation))
+            .cloned()
+            .collect();
+        // A copy: scoring takes these as slices.
+        let referrals = Arc::new(
+            views
+                .scan::<ReferralState>("projects", "referral")?
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        // A copy: scoring takes these as slices.
+        let projects = Arc::new(
+            views
+                .scan::<ProjectState>("projects", "project")?
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        let rates = views
+            .scan::<RateTableState>("projects", "rate_table")?
+            .iter()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Self {
+            needs,
+            offers,
+            grants,
+            referrals,
+            projects,
+            rates,
+        })
+    }
+
+    pub(crate) fn context<'a>(&'a self, as_of: Date, language: Option<&'a str>) -> Context<'a> {
+        Context {
+            as_of,
+            grants: &self.grants,
+            referrals: &self.referrals,
+            projects: &self.projects,
+            rates: &self.rates,
+            language,
+        }
+    }
+}

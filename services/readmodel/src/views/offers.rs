@@ -1,0 +1,147 @@
+//! The registry of organisations, offers with what is left of them, and a donor's portfolio.
+
+use std::collections::BTreeSet;
+
+use tatrack_bus::rpc::{ErrorBody, ErrorCode};
+use tatrack_contract::answers::{MoneyByStatus, OfferView, Portfolio, ProjectRow};
+use tatrack_domain::Role;
+use tatrack_domain::offer::{self, OfferState};
+use tatrack_domain::organisation::OrganisationState;
+use tatrack_domain::project::{ProjectState, late_milestones};
+use tatrack_domain::referral::ReferralState;
+use uuid::Uuid;
+
+use super::{Answer, Query, to_value};
+use crate::visibility;
+
+/// `organisation_list`, `organisation_show`: the registry is public to every caller.
+pub(crate) fn organisations(q: &Query) -> Result<Answer, ErrorBody> {
+    let out: Vec<OrganisationState> = q
+        .pick::<OrganisationState>("partners", "organisation")?
+        .iter()
+        .filter(|o| q.id_ok(&o.id) && q.status_ok(o.status))
+        .cloned()
+        .collect();
+    q.one_or_all(out)
+}
+
+/// `offer_list`, `offer_show`: staff and auditors see all, a donor its organisation's, and a
+/// State's focal point the offers referred to its country's needs (it accepts them as the State).
+pub(crate) fn offers(q: &Query) -> Result<Answer, ErrorBody> {
+    let p = q.principal;
+    let f = q.filters;
+    // A State's focal point sees the offers referred to its country's needs: it is
+    // asked to accept them as the State.
+    let referred: BTreeSet<Uuid> = if p.role == Role::StateFocalPoint {
+        q.views
+            .scan::<ReferralState>("projects", "referral")?
+            .iter()
+            .filter(|r| visibility::sees_referral(p, r))
+            .map(|r| r.offer_id)
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let mut out = Vec::new();
+    for state in q.pick::<OfferState>("partners", "offer")?.iter() {
+        if (p.may_see_organisation(&state.organisation) || referred.contains(&state.id))
+            && q.id_ok(&state.id)
+            && f.organisation
+                .as_ref()
+                .is_none_or(|o| *o == state.organisation)
+            && f.theme.as_ref().is_none_or(|t| state.themes.contains(t))
+            && f.member_state
+                .as_ref()
+                .is_none_or(|m| state.countries.contains(m))
+            && q.status_ok(state.status)
+        {
+            let (remaining_money, remaining_units) = offer::remaining(state);
+            out.push(OfferView {
+                state: state.clone(),
+                remaining_money,
+                remaining_units,
+            });
+        }
+    }
+    q.one_or_all(out)
+}
+
+/// `portfolio_show`: a donor's offers, referrals and projects, and money by status.
+pub(crate) fn portfolio(q: &Query) -> Result<Answer, ErrorBody> {
+    let p = q.principal;
+    let f = q.filters;
+    // A donor's portfolio: its offers, referrals and projects, and money by status.
+    let organisation = match (&p.organisation, &f.organisation) {
+        (_, Some(o)) if p.may_see_organisation(o) => o.clone(),
+        (Some(own), None) => own.clone(),
+        (_, Some(o)) => {
+            return Err(ErrorBody::new(
+                ErrorCode::NotFound,
+                format!("portfolio {o} not found"),
+            ));
+        }
+        (None, None) => return Err(ErrorBody::invalid("organisation", "is required")),
+    };
+    let offers: Vec<OfferState> = q
+        .views
+        .scan::<OfferState>("partners", "offer")?
+        .iter()
+        .filter(|o| o.organisation == organisation)
+        .cloned()
+        .collect();
+    let referrals: Vec<ReferralState> = q
+        .views
+        .scan::<ReferralState>("projects", "referral")?
+        .iter()
+        .filter(|r| r.organisation == organisation)
+        .cloned()
+        .collect();
+    let projects: Vec<ProjectState> = q
+        .views
+        .scan::<ProjectState>("projects", "project")?
+        .iter()
+        .filter(|pr| {
+            pr.participating
+                .iter()
+                .any(|x| x.organisation == organisation)
+        })
+        .cloned()
+        .collect();
+    let mut money = MoneyByStatus::default();
+    for pr in &projects {
+        for (totals, into) in [
+            (&pr.pledged, &mut money.pledged),
+            (&pr.committed, &mut money.committed),
+            (&pr.disbursed, &mut money.disbursed),
+            (&pr.expended, &mut money.expended),
+        ] {
+            for (currency, amount) in totals.iter() {
+                *into.entry(currency.to_owned()).or_insert(0) += amount;
+            }
+        }
+    }
+    let projects = projects
+        .into_iter()
+        .map(|pr| ProjectRow {
+            late_milestones: late_milestones(&pr, q.day).len(),
+            id: pr.id,
+            iati_identifier: pr.iati_identifier,
+            title: pr.title,
+            recipient_country: pr.recipient_country,
+            theme: pr.theme,
+            status: pr.status.map(|s| s.as_str().to_owned()),
+            budget: pr.budget,
+            pledged: pr.pledged,
+            committed: pr.committed,
+            disbursed: pr.disbursed,
+            expended: pr.expended,
+        })
+        .collect();
+    to_value(Portfolio {
+        organisation,
+        offers,
+        referrals,
+        projects,
+        money,
+    })
+}

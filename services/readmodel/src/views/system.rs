@@ -1,0 +1,35 @@
+//! What the read model says about itself and the system: how far it has applied each stream
+//! (`position_show`) and the access tokens (`token_list`, admins only, never their hash).
+
+use tatrack_bus::rpc::ErrorBody;
+use tatrack_contract::answers::{Positions, TokenRow};
+use tatrack_domain::token::TokenState;
+
+use super::{Answer, Query, to_value};
+use crate::asof::{self, AsOf};
+
+/// `token_list`: admins only; to anyone else the list is empty, as lists leave out what the
+/// caller may not see (and every list view stays answerable to every role).
+pub(crate) fn tokens(q: &Query) -> Result<Answer, ErrorBody> {
+    if !q.principal.is_admin() {
+        return to_value(Vec::<TokenRow>::new());
+    }
+    let out: Vec<TokenRow> = q
+        .views
+        .scan::<TokenState>("partners", "token")?
+        .iter()
+        .filter(|t| q.id_ok(&t.id) && q.status_ok(t.status))
+        .map(|t| TokenRow::from(t.clone()))
+        .collect();
+    to_value(q.page(out))
+}
+
+/// `position_show`: how far the read model has applied each stream (or the positions a given
+/// `known_at` stands for), in the form `known_at` takes, and the latest business date seen.
+pub(crate) fn positions(positions: &asof::Positions, as_of: &AsOf) -> Result<Answer, ErrorBody> {
+    to_value(Positions {
+        known_at: asof::format_positions(positions),
+        positions: positions.clone(),
+        latest_business_date: as_of.max_on(),
+    })
+}
