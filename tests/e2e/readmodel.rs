@@ -204,7 +204,7 @@ async fn views_answer_as_of_a_business_date_and_as_known_at_a_time_or_positions(
 /// Every list view (and the positions), as a coordinator sees it.
 async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for view in tatrack_readmodel::VIEWS
+    for view in tatrack_readmodel::views()
         .iter()
         // (The matching lists are about one need or offer, and the changes about one report,
         // named in the query.)

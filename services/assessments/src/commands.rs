@@ -17,37 +17,6 @@ use tatrack_eventlog::Store;
 
 use crate::access;
 
-/// Every command verb this service answers.
-pub const VERBS: &[&str] = &[
-    "assessment_plan",
-    "assessment_mark_conducted",
-    "assessment_send_draft",
-    "assessment_record_observations",
-    "assessment_adopt",
-    "assessment_record_response",
-    "assessment_close",
-    "assessment_cancel",
-    "recommendation_record",
-    "recommendation_update_status",
-    "need_identify",
-    "need_agree_with_state",
-    "need_withdraw",
-    "need_decline",
-    "need_record_coverage",
-    "need_mark_met",
-    "need_amend",
-    "sharing_grant_grant",
-    "sharing_grant_revoke",
-];
-
-/// The verbs that create an aggregate: the service mints its id when the caller sends none.
-pub const MINTING: &[&str] = &[
-    "assessment_plan",
-    "recommendation_record",
-    "need_identify",
-    "sharing_grant_grant",
-];
-
 pub(crate) async fn handle(
     store: &Store,
     nats: &async_nats::Client,

@@ -8,21 +8,16 @@ mod commands;
 
 use std::future::Future;
 
-pub use commands::{MINTING, VERBS};
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_ASSESSMENTS`).
-pub const SERVICE: &str = "assessments";
+pub const SERVICE: &str = tatrack_contract::bus::Service::Assessments.name();
 
 /// Runs the service until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     tatrack_bus::service::run(
-        SERVICE,
+        tatrack_contract::bus::Service::Assessments,
         "assessments, recommendations, needs and sharing grants",
-        tatrack_bus::service::Verbs {
-            all: VERBS,
-            minting: MINTING,
-        },
         config.clone(),
         move |store, incoming| {
             let nats = config.nats.clone();

@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_contract::CommandReply;
+use tatrack_contract::bus::Verb;
 use tatrack_contract::commands::token::{Issue, IssueRequest, Issued};
 use tatrack_contract::routes::{self, CommandRoute, Method, Route, Target, ViewRoute};
 use uuid::Uuid;
@@ -368,7 +369,7 @@ async fn run_command(
     let body = body_object(body)?;
     // Issuing a token over HTTP: the gateway makes the secret and sends only its hash.
     let issued_secret;
-    let body = if command.verb == "token_issue" {
+    let body = if command.verb == Verb::TokenIssue {
         let asked: IssueRequest = tatrack_contract::error::from_value(&Value::Object(body))
             .map_err(Problem::from_error_body)?;
         let secret = token::derived_secret(&app.token_seed, command_id);
@@ -398,7 +399,7 @@ async fn run_command(
     let payload = serde_json::to_vec(&body).map_err(|_| Problem::internal())?;
     let mut reply: Value = rpc::request_raw(
         &app.nats,
-        &subjects::command_subject(command.service, command.verb),
+        &subjects::command_subject(command.verb.service().name(), command.verb.as_str()),
         &meta,
         payload.into(),
         TIMEOUT,
@@ -468,7 +469,7 @@ async fn run_view(
     // serde_json's map is ordered by key, so the same filters always give the same text.
     let canonical = Value::Object(params.clone()).to_string();
     let offset = match &cursor {
-        Some(c) => usize::try_from(app.cursors.decode(c, view.view, &canonical)?)
+        Some(c) => usize::try_from(app.cursors.decode(c, view.view.as_str(), &canonical)?)
             .map_err(|_| Problem::invalid("cursor", "out of range"))?,
         None => 0,
     };
@@ -486,7 +487,7 @@ async fn run_view(
     // parsed into a tree and written again.
     let answer: Box<RawValue> = rpc::request(
         &app.nats,
-        &subjects::query_subject(view.view),
+        &subjects::query_subject(view.view.as_str()),
         &meta,
         &Value::Object(params),
         TIMEOUT,
@@ -501,7 +502,10 @@ async fn run_view(
     let more = items.len() > limit;
     items.truncate(limit);
     let end = offset.saturating_add(items.len());
-    let next_cursor = more.then(|| app.cursors.encode(end as u64, view.view, &canonical));
+    let next_cursor = more.then(|| {
+        app.cursors
+            .encode(end as u64, view.view.as_str(), &canonical)
+    });
     let page =
         serde_json::to_string(&Page { items, next_cursor }).map_err(|_| Problem::internal())?;
     Ok(json_text(page))

@@ -13,24 +13,6 @@ use tatrack_eventlog::Store;
 
 use crate::access;
 
-/// Every command verb this service answers (`tatrack.cmd.partners.<verb>`).
-pub const VERBS: &[&str] = &[
-    "organisation_register",
-    "organisation_update",
-    "organisation_deactivate",
-    "offer_draft",
-    "offer_publish",
-    "offer_amend",
-    "offer_withdraw",
-    "offer_expire",
-    "offer_record_commitment",
-    "token_issue",
-    "token_revoke",
-];
-
-/// The verbs that create an aggregate: the service mints its id when the caller sends none.
-pub const MINTING: &[&str] = &["offer_draft", "token_issue"];
-
 pub(crate) async fn handle(
     store: &Store,
     incoming: Incoming,

@@ -11,23 +11,18 @@ pub use expiry::expire_due;
 
 use std::future::Future;
 
-pub use commands::{MINTING, VERBS};
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_PARTNERS`).
-pub const SERVICE: &str = "partners";
+pub const SERVICE: &str = tatrack_contract::bus::Service::Partners.name();
 
 /// Runs the service until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut expiry = None;
     let result = tatrack_bus::service::run_with(
-        SERVICE,
+        tatrack_contract::bus::Service::Partners,
         "organisations and their offers of assistance",
-        tatrack_bus::service::Verbs {
-            all: VERBS,
-            minting: MINTING,
-        },
         config,
         |store, incoming| async move { commands::handle(&store, incoming).await },
         |store| expiry = Some(tokio::spawn(expiry::run(store, stopped))),

@@ -31,41 +31,6 @@ pub const RATE_TABLE_ID: Uuid = rates::TABLE_ID;
 /// random, so flipping some keeps it unique).
 const JOIN_COMMAND_MASK: u128 = 0x0000_0000_0000_0000_0000_6a6f_696e_0001;
 
-/// Every command verb this service answers (`tatrack.cmd.projects.<verb>`).
-pub const VERBS: &[&str] = &[
-    "referral_propose",
-    "referral_refer",
-    "referral_accept_by_partner",
-    "referral_decline_by_partner",
-    "referral_accept_by_state",
-    "referral_decline_by_state",
-    "referral_activate",
-    "referral_lapse",
-    "project_create",
-    "project_change_status",
-    "project_join_referral",
-    "project_set_budget",
-    "project_add_transaction",
-    "project_add_milestone",
-    "project_complete_milestone",
-    "project_add_result",
-    "project_record_indicator_actual",
-    "project_add_document",
-    "progress_report_draft",
-    "progress_report_revise",
-    "progress_report_submit",
-    "progress_report_validate",
-    "progress_report_return",
-    "rate_table_record",
-];
-
-/// The verbs that create an aggregate: the service mints its id when the caller sends none.
-pub const MINTING: &[&str] = &[
-    "referral_propose",
-    "project_create",
-    "progress_report_draft",
-];
-
 #[derive(Clone)]
 pub(crate) struct Context {
     pub view: View,

@@ -13,11 +13,11 @@ mod view;
 use std::future::Future;
 use std::time::Duration;
 
-pub use commands::{MINTING, RATE_TABLE_ID, VERBS};
+pub use commands::RATE_TABLE_ID;
 pub use tatrack_bus::service::{CommandReply, Config};
 
 /// The service's name on the bus (its stream is `TATRACK_PROJECTS`).
-pub const SERVICE: &str = "projects";
+pub const SERVICE: &str = tatrack_contract::bus::Service::Projects.name();
 
 /// Runs the service until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
@@ -35,12 +35,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     };
     let sync_context = context.clone();
     let result = tatrack_bus::service::run_with(
-        SERVICE,
+        tatrack_contract::bus::Service::Projects,
         "referrals, projects, progress reports and exchange rates",
-        tatrack_bus::service::Verbs {
-            all: VERBS,
-            minting: MINTING,
-        },
         config,
         move |store, incoming| {
             let context = context.clone();

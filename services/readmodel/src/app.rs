@@ -94,12 +94,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         let clock = clock.clone();
         async move { queries::handle(&views, &as_of, &clock, incoming).await }
     };
+    let views = queries::views();
     let server = rpc::serve(
         config.nats.clone(),
         "readmodel",
         "answers queries over every event stream",
         subjects::query_prefix(),
-        queries::VIEWS,
+        &views,
         handler,
         stopped(),
     );

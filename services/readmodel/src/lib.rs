@@ -16,5 +16,5 @@ mod views;
 mod visibility;
 
 pub use app::{Config, run};
-pub use queries::VIEWS;
+pub use queries::views;
 pub use rebuild::{Rebuilt, rebuild};

@@ -15,34 +15,13 @@ use crate::params::{Filters, check_filters, point_in_time};
 use crate::views::{self, Answer, Query, to_value};
 use crate::visibility::Consent;
 
-pub const VIEWS: &[&str] = &[
-    "assessment_list",
-    "assessment_show",
-    "recommendation_list",
-    "need_list",
-    "need_show",
-    "unmet_need_list",
-    "recommendation_rate_list",
-    "portfolio_show",
-    "sharing_grant_list",
-    "organisation_list",
-    "organisation_show",
-    "offer_list",
-    "offer_show",
-    "referral_list",
-    "referral_show",
-    "project_list",
-    "project_show",
-    "progress_report_list",
-    "rate_table_show",
-    "token_list",
-    "need_match_list",
-    "offer_match_list",
-    "allocation_proposal",
-    "overlap_list",
-    "position_show",
-    "change_list",
-];
+/// Every view's name on the bus, as the contract lists them.
+pub fn views() -> Vec<&'static str> {
+    tatrack_contract::bus::View::ALL
+        .iter()
+        .map(|v| v.as_str())
+        .collect()
+}
 
 /// The service whose stream a view reads.
 fn owner(view: &str) -> &'static str {

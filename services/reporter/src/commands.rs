@@ -15,9 +15,6 @@ use uuid::Uuid;
 
 use crate::{gather, render, summary};
 
-/// Every command verb this service answers (`tatrack.cmd.reporter.<verb>`).
-pub const VERBS: &[&str] = &["report_summary"];
-
 /// A checked request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {

@@ -16,14 +16,14 @@ mod tests;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use commands::{VERBS, checksum};
+pub use commands::checksum;
 pub use render::render;
 pub use schedule::{Schedule, run_once};
 pub use summary::{REPORT_CURRENCY, Summary};
 pub use tatrack_contract::commands::report::MadeReport;
 
 /// The service's name on the bus (its stream is `TATRACK_REPORTER`).
-pub const SERVICE: &str = "reporter";
+pub const SERVICE: &str = tatrack_contract::bus::Service::Reporter.name();
 
 /// The reporter's settings.
 #[derive(Debug, Clone)]
@@ -44,12 +44,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
     let nats = config.nats.clone();
     let schedule = config.schedule.clone();
     let result = tatrack_bus::service::run_with(
-        SERVICE,
+        tatrack_contract::bus::Service::Reporter,
         "summary reports as of a day, each recorded with its checksum",
-        tatrack_bus::service::Verbs {
-            all: VERBS,
-            minting: &[],
-        },
         tatrack_bus::service::Config {
             data_dir: config.data_dir,
             nats: config.nats.clone(),

@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 pub use tatrack_contract::CommandReply;
 
+use tatrack_contract::bus::Service;
+
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
 use crate::{copy, replicator, subjects};
 
@@ -40,20 +42,11 @@ pub struct Config {
     pub clock: Clock,
 }
 
-/// The verbs a command service answers, and those of them that create an aggregate whose id
-/// the service mints when the caller sends none (the reply says which).
-#[derive(Debug, Clone, Copy)]
-pub struct Verbs<'a> {
-    pub all: &'a [&'a str],
-    pub minting: &'a [&'a str],
-}
-
-/// Runs a command service until `shutdown` resolves: `handler` answers `verbs` under
-/// `tatrack.cmd.<service>`; in-flight commands finish, the replicator drains, the log flushes.
+/// Runs a command service until `shutdown` resolves: `handler` answers the service's verbs
+/// (as the contract lists them) under `tatrack.cmd.<service>`; in-flight commands finish, the replicator drains, the log flushes.
 pub async fn run<H, F>(
-    service: &'static str,
+    service: Service,
     description: &str,
-    verbs: Verbs<'_>,
     config: Config,
     handler: H,
     shutdown: impl Future<Output = ()> + Send,
@@ -62,24 +55,14 @@ where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
-    run_with(
-        service,
-        description,
-        verbs,
-        config,
-        handler,
-        |_| {},
-        shutdown,
-    )
-    .await
+    run_with(service, description, config, handler, |_| {}, shutdown).await
 }
 
 /// Like `run`; `on_ready` gets the log once it is whole, before commands are served (a service
 /// starts its own jobs there, e.g. expiring offers).
 pub async fn run_with<H, F>(
-    service: &'static str,
+    service: Service,
     description: &str,
-    verbs: Verbs<'_>,
     config: Config,
     handler: H,
     on_ready: impl FnOnce(Store) + Send,
@@ -89,6 +72,8 @@ where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
+    let verbs = service.verbs();
+    let service = service.name();
     let store = Store::open(config.data_dir.join(service), &config.clock).map_err(|e| {
         anyhow::anyhow!(
             "opening the {service} log in {}: {e}",
@@ -143,14 +128,12 @@ where
     );
     let replicator = tokio::spawn(replicator.run(stopped()));
 
-    let minting: Vec<String> = verbs.minting.iter().map(|v| (*v).to_owned()).collect();
     let endpoint = {
         let store = store.clone();
         move |incoming: Incoming| {
             let store = store.clone();
             let js = js.clone();
             let handler = handler.clone();
-            let mints = minting.contains(&incoming.verb);
             async move {
                 if incoming.verb == ADMIN_STREAM_VERIFY {
                     return stream_verify(&js, service, &store, &incoming).await;
@@ -158,7 +141,7 @@ where
                 if incoming.verb == ADMIN_HEAD {
                     return Ok(serde_json::json!({ "head": store.durable_position() }));
                 }
-                let incoming = prepare(incoming, mints)?;
+                let incoming = prepare(incoming)?;
                 // A retried command returns its first answer, even if deciding it again would now fail.
                 if let Some(reply) = first_answer(&store, &incoming.meta).await? {
                     return to_json(&reply);
@@ -168,7 +151,7 @@ where
         }
     };
     let prefix = subjects::command_prefix(service);
-    let mut all_verbs = verbs.all.to_vec();
+    let mut all_verbs = verbs.to_vec();
     all_verbs.push(ADMIN_STREAM_VERIFY);
     all_verbs.push(ADMIN_HEAD);
     let server = rpc::serve(
@@ -219,27 +202,13 @@ async fn stream_verify(
 }
 
 /// Readies a command as the caller sent it: its fingerprint (verb and body, before anything is
-/// filled in, so a retry the next day still matches) and a new id when it creates an aggregate
-/// and names none (the reply says which). A missing `on` is today: the contract's `decode`
-/// fills it in, with the clock's today the service passes.
-fn prepare(mut incoming: Incoming, mints: bool) -> Result<Incoming, ErrorBody> {
-    if incoming.payload.is_empty() {
-        return Ok(incoming);
-    }
-    let mut body = incoming.json()?;
-    incoming.meta.fingerprint = Some(fingerprint(&incoming.verb, &body));
-    let Some(object) = body.as_object_mut() else {
-        // Not an object: the command's own decoding refuses it by name.
-        return Ok(incoming);
-    };
-    if mints && object.get("id").is_none_or(serde_json::Value::is_null) {
-        object.insert(
-            "id".to_owned(),
-            serde_json::Value::String(Uuid::now_v7().to_string()),
-        );
-        incoming.payload = serde_json::to_vec(&body)
-            .map_err(|_| ErrorBody::internal())?
-            .into();
+/// filled in, so a retry the next day still matches). The contract's `decode` fills in what the
+/// caller may leave out: `on` (the clock's today, which the service passes) and the id of a new
+/// aggregate (the reply names it).
+fn prepare(mut incoming: Incoming) -> Result<Incoming, ErrorBody> {
+    if !incoming.payload.is_empty() {
+        let body = incoming.json()?;
+        incoming.meta.fingerprint = Some(fingerprint(&incoming.verb, &body));
     }
     Ok(incoming)
 }

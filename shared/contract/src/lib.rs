@@ -7,6 +7,7 @@
 //! Pure: serde and JSON Schema (schemars) only, no I/O.
 
 pub mod answers;
+pub mod bus;
 pub mod commands;
 pub mod error;
 pub mod openapi;

@@ -1504,7 +1504,10 @@ async fn access_matrix_over_every_view_and_verb() {
     for route in &table {
         if let Target::Command(c) = route.target {
             assert!(
-                !matches!(c.verb, "need_record_coverage" | "offer_record_commitment"),
+                !matches!(
+                    c.verb.as_str(),
+                    "need_record_coverage" | "offer_record_commitment"
+                ),
                 "{} sends {}",
                 route.operation,
                 c.verb
@@ -1597,7 +1600,7 @@ async fn access_matrix_over_every_view_and_verb() {
         let Target::View(view) = route.target else {
             continue;
         };
-        let view = view.view;
+        let view = view.view.as_str();
         let one = route.path.contains("{id}");
         assert_eq!(
             one,
@@ -1666,13 +1669,13 @@ async fn access_matrix_over_every_view_and_verb() {
         };
         let outcomes: Vec<(Who, Outcome)> = EVERYONE
             .into_iter()
-            .map(|who| (who, expected_command(command.verb, who)))
+            .map(|who| (who, expected_command(command.verb.as_str(), who)))
             .collect();
         let allowed = outcomes
             .iter()
             .filter(|(_, o)| *o == Outcome::Allowed)
             .count();
-        let (refused, bodies) = world.bodies(command.verb, allowed).await;
+        let (refused, bodies) = world.bodies(command.verb.as_str(), allowed).await;
         let mut bodies = bodies.into_iter();
         for (who, outcome) in outcomes {
             let body = match outcome {
@@ -1716,7 +1719,7 @@ async fn access_matrix_over_every_view_and_verb() {
         };
         let (sent, answer) = loop {
             attempts += 1;
-            if command.verb == "offer_expire" {
+            if command.verb.as_str() == "offer_expire" {
                 // See `bodies`: the offer is made now. The service's own expiry pass may expire
                 // it between its publication and this call (a few milliseconds in a minute):
                 // another is made then.
@@ -1728,7 +1731,7 @@ async fn access_matrix_over_every_view_and_verb() {
             }
             let (path, sent) = http_call(route, command.creates.is_some(), body.clone());
             let answer = gw.post(secret(*who), &path, &sent.to_string(), &[]).await;
-            if command.verb == "offer_expire"
+            if command.verb.as_str() == "offer_expire"
                 && answer.status != expected
                 && answer.body.to_string().contains("expired")
                 && attempts < 3
