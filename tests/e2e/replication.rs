@@ -10,6 +10,7 @@ use tatrack_bus::replicator::{self, Replicator};
 use tatrack_bus::subjects;
 use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
 use tatrack_tests::*;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const SERVICE: &str = "assessments";
@@ -63,19 +64,17 @@ fn spawn_replicator(
     store: &Store,
     client: &async_nats::Client,
 ) -> (
-    tokio::sync::watch::Sender<bool>,
+    CancellationToken,
     tokio::task::JoinHandle<Result<(), replicator::Error>>,
 ) {
-    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let stop = CancellationToken::new();
     let replicator = Replicator::new(
         store.clone(),
         js(client),
         SERVICE,
         replicator::Options::default(),
     );
-    let task = tokio::spawn(replicator.run(async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }));
+    let task = tokio::spawn(replicator.run(stop.clone()));
     (stop, task)
 }
 
@@ -120,7 +119,7 @@ async fn stream_equals_log_after_nats_is_killed_mid_load() {
     writer.await.unwrap();
     let c = converges(&client, &store).await;
     assert_eq!(c.log_head, 3000);
-    let _ = stop.send(true);
+    stop.cancel();
     task.await.unwrap().unwrap();
 }
 
@@ -142,7 +141,7 @@ async fn publishes_that_never_happened_are_made_and_a_deleted_stream_is_refilled
     append_n(&store, 10).await;
     let c = converges(&client, &store).await;
     assert_eq!(c.log_head, 60);
-    let _ = stop.send(true);
+    stop.cancel();
     task.await.unwrap().unwrap();
 }
 
@@ -246,10 +245,8 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
     for expected in [40u64, 70] {
         let subscriber = Subscriber::new(js(&client), SERVICE, tree.clone()).unwrap();
         let mut applied = subscriber.applied();
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(subscriber.run(Count, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }));
+        let stop = CancellationToken::new();
+        let run = tokio::spawn(subscriber.run(Count, stop.clone()));
         tokio::time::timeout(
             Duration::from_secs(30),
             applied.wait_for(|p| *p >= expected),
@@ -257,7 +254,7 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
         .await
         .unwrap()
         .unwrap();
-        let _ = stop.send(true);
+        stop.cancel();
         run.await.unwrap().unwrap();
         // Each event applied exactly once, checkpoint and state in step.
         let count = u64::from_be_bytes(

@@ -11,6 +11,7 @@ use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
 use tatrack_eventlog::Clock;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use tatrack_bus::local;
 
@@ -76,7 +77,7 @@ impl Harness {
 }
 
 pub struct Services {
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
@@ -102,13 +103,8 @@ impl Services {
         report_schedule: Option<tatrack_reporter::Schedule>,
         clock: Clock,
     ) -> Self {
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let stopped = move || {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }
-        };
+        let stop = CancellationToken::new();
+        let stopped = || stop.child_token();
         let connect = |name: &'static str| async move {
             tatrack_bus::connect(url, name).await.expect("connect")
         };
@@ -168,7 +164,7 @@ impl Services {
 
     /// Graceful stop; returns the services' own results.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         for (name, task) in self.tasks {
             task.await
                 .expect("join")

@@ -2,7 +2,6 @@
 //! revoked tokens arrive as events through the catch-up subscriber into a throwaway sled tree,
 //! rebuilt at each start, so a revocation takes effect as soon as its event is applied.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,6 +14,7 @@ use tatrack_domain::Aggregate;
 use tatrack_domain::Principal;
 use tatrack_domain::token::{Token, TokenState};
 use tatrack_eventlog::Envelope;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::problem::Problem;
@@ -56,18 +56,14 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
-    /// Starts following the partners stream; the tasks end when `stop` resolves.
-    pub(crate) fn start<S, F>(nats: async_nats::Client, stop: S) -> anyhow::Result<Self>
-    where
-        S: Fn() -> F,
-        F: Future<Output = ()> + Send + 'static,
-    {
+    /// Starts following the partners stream; the tasks end when `stop` is cancelled.
+    pub(crate) fn start(nats: async_nats::Client, stop: CancellationToken) -> anyhow::Result<Self> {
         let db = sled::Config::new().temporary(true).open()?;
         let tree = db.open_tree(SERVICE)?;
         let js = tatrack_bus::jetstream(nats, Duration::from_secs(5));
         let subscriber = Subscriber::new(js.clone(), SERVICE, tree.clone())?;
         let mut applied = subscriber.applied();
-        let follow = subscriber.run(TokenProjection, stop());
+        let follow = subscriber.run(TokenProjection, stop.clone());
         tokio::spawn(async move {
             if let Err(e) = follow.await {
                 tracing::error!(error = %e, "gateway stopped following the token events");
@@ -75,7 +71,6 @@ impl Tokens {
         });
         let caught_up = Arc::new(AtomicBool::new(false));
         let flag = caught_up.clone();
-        let stopped = stop();
         // Ready once the fold holds every event the stream held when we looked.
         tokio::spawn(async move {
             let wait = async {
@@ -96,7 +91,7 @@ impl Tokens {
             };
             tokio::select! {
                 () = wait => {}
-                () = stopped => {}
+                () = stop.cancelled() => {}
             }
         });
         Ok(Self {

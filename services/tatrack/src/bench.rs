@@ -321,17 +321,14 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
     );
 
     let data = tempfile::tempdir()?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
     let service = tokio::spawn(tatrack_assessments::run(
         tatrack_assessments::Config {
             data_dir: data.path().to_path_buf(),
             nats: tatrack_bus::connect(&server.url(), "bench-service").await?,
             clock: clock.clone(),
         },
-        async move {
-            let mut rx = stop_rx;
-            let _ = rx.wait_for(|s| *s).await;
-        },
+        stop.clone(),
     ));
     // Wait until the service answers.
     let ready = Instant::now();
@@ -454,7 +451,7 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         rss_mib()
     );
     mix(clock, &client, &server.url(), data.path(), duration).await?;
-    let _ = stop_tx.send(true);
+    stop.cancel();
     service.await??;
     drop(server);
     Ok(())
@@ -494,13 +491,7 @@ async fn mix(
     data_dir: &std::path::Path,
     duration: Duration,
 ) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = tokio_util::sync::CancellationToken::new();
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data_dir.to_path_buf(),
         nats,
@@ -508,11 +499,11 @@ async fn mix(
     };
     let partners = tokio::spawn(tatrack_partners::run(
         config(tatrack_bus::connect(url, "bench-partners").await?),
-        stopped(),
+        stop.clone(),
     ));
     let projects = tokio::spawn(tatrack_projects::run(
         config(tatrack_bus::connect(url, "bench-projects").await?),
-        stopped(),
+        stop.clone(),
     ));
 
     // Set-up: a shared, agreed need; two organisations; a large open offer; 16 projects with a
@@ -648,7 +639,7 @@ async fn mix(
             refused.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
-    let _ = stop_tx.send(true);
+    stop.cancel();
     partners.await??;
     projects.await??;
     Ok(())

@@ -33,13 +33,7 @@ pub async fn queries(
     let url = server.url();
     let client = tatrack_bus::connect(&url, "bench").await?;
     let data = tempfile::tempdir()?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = tokio_util::sync::CancellationToken::new();
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data.path().to_path_buf(),
         nats,
@@ -48,15 +42,15 @@ pub async fn queries(
     let mut tasks = vec![
         tokio::spawn(tatrack_assessments::run(
             config(tatrack_bus::connect(&url, "bench-assessments").await?),
-            stopped(),
+            stop.clone(),
         )),
         tokio::spawn(tatrack_partners::run(
             config(tatrack_bus::connect(&url, "bench-partners").await?),
-            stopped(),
+            stop.clone(),
         )),
         tokio::spawn(tatrack_projects::run(
             config(tatrack_bus::connect(&url, "bench-projects").await?),
-            stopped(),
+            stop.clone(),
         )),
     ];
     let mut readmodel = ReadModelProcess::start(&url, data.path())?;
@@ -65,7 +59,7 @@ pub async fn queries(
     tasks.push(tokio::spawn(tatrack_gateway::serve(
         listener,
         tatrack_bus::connect(&url, "bench-gateway").await?,
-        stopped(),
+        stop.clone(),
     )));
 
     let load_start = Instant::now();
@@ -192,7 +186,7 @@ pub async fn queries(
     );
     readmodel.stop()?;
 
-    let _ = stop_tx.send(true);
+    stop.cancel();
     for t in tasks {
         t.await??;
     }

@@ -8,6 +8,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::{FutureExt, StreamExt};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use tatrack_eventlog::Envelope;
+use tokio_util::sync::CancellationToken;
 
 use crate::{streams, subjects};
 
@@ -79,31 +80,32 @@ impl Subscriber {
         self.applied.subscribe()
     }
 
-    /// Applies events until `shutdown` resolves. NATS outages are waited out; a stream that is
-    /// not a copy of its log, or a projection that refuses an event, stops it with an error.
+    /// Applies events until `shutdown` is cancelled. NATS outages are waited out; a stream that
+    /// is not a copy of its log, or a projection that refuses an event, stops it with an error.
     pub async fn run<P: Projection>(
         self,
         projection: P,
-        shutdown: impl std::future::Future<Output = ()>,
+        shutdown: CancellationToken,
     ) -> Result<(), Error> {
-        let mut shutdown = std::pin::pin!(shutdown.fuse());
         let key = checkpoint_key(&self.service);
         loop {
             let from = checkpoint(&self.tree, &self.service)?;
             let mut messages = tokio::select! {
-                () = &mut shutdown => return Ok(()),
+                () = shutdown.cancelled() => return Ok(()),
                 m = self.open(from) => match m {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::debug!(service = %self.service, error = %e, "cannot open consumer; retrying");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                        }
                     }
                 },
             };
             loop {
                 let next = tokio::select! {
-                    () = &mut shutdown => return Ok(()),
+                    () = shutdown.cancelled() => return Ok(()),
                     next = messages.next() => next,
                 };
                 let first = match next {
