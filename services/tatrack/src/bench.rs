@@ -507,15 +507,16 @@ async fn mix(
     ));
 
     // Set-up: a shared, agreed need; two organisations; a large open offer; 16 projects with a
-    // large commitment each.
+    // large commitment each. Every fact is dated in early 2026, so the later moves and records
+    // (dated in February to April) never go back before what they follow, whatever today is.
     let assessment = Uuid::now_v7();
     send(client, "assessments", "assessment_plan", &json!({"id": assessment, "member_state": "KE", "kind": "desk_review",
-        "resolutions": [1373], "title": "Bench", "visit_start": "2026-01-05", "visit_end": "2026-01-09", "classification": "restricted"})).await?;
+        "resolutions": [1373], "title": "Bench", "visit_start": "2026-01-05", "visit_end": "2026-01-09", "classification": "restricted", "on": "2026-01-02"})).await?;
     let need = Uuid::now_v7();
     let big = json!({"amount_minor": 1_000_000_000_000i64, "currency": "USD"});
     send(client, "assessments", "need_identify", &json!({"id": need, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
         "modality": "training", "description": "Bench need", "beneficiary_institution": "Bench", "estimated_cost": big,
-        "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1})).await?;
+        "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1, "on": "2026-01-12"})).await?;
     send(
         client,
         "assessments",
@@ -534,7 +535,7 @@ async fn mix(
     let ready = Instant::now();
     loop {
         let registered = send(client, "partners", "organisation_register", &json!({"id": "BENCH-DONOR", "name": "Bench donor",
-            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null})).await;
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-02"})).await;
         match registered {
             Ok(_) => break,
             Err(e) if ready.elapsed() < Duration::from_secs(20) => {
@@ -549,14 +550,14 @@ async fn mix(
         "partners",
         "organisation_register",
         &json!({"id": "BENCH-IMPL", "name": "Bench implementer",
-        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null}),
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null, "on": "2026-01-02"}),
     )
     .await?;
     let offer_budget = big.clone();
     let offer_body = move || {
         json!({"id": Uuid::now_v7(), "organisation": "BENCH-DONOR", "title": "Bench offer", "themes": ["BOR"],
         "countries": ["KE"], "regions": [], "modalities": ["training"], "budget": offer_budget, "capacity": {"measure": "officers trained", "quantity": 1_000_000_000u64},
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null})
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null, "on": "2026-01-15"})
     };
     let offer = offer_body();
     send(client, "partners", "offer_draft", &offer).await?;
@@ -577,7 +578,7 @@ async fn mix(
             send(client, "projects", "project_create", &json!({"id": project, "iati_identifier": format!("XM-BENCH-{n}"), "title": "Bench project",
                 "description": "", "recipient_country": "KE", "theme": "BOR", "dac_sector": sector,
                 "participating": [{"organisation": "BENCH-DONOR", "role": "1"}, {"organisation": "BENCH-IMPL", "role": "4"}],
-                "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [need], "referrals": []})).await
+                "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [need], "referrals": [], "on": "2026-02-15"})).await
         };
         created.await?;
         send(client, "projects", "project_add_transaction", &json!({"id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",

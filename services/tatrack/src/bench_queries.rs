@@ -252,15 +252,16 @@ fn bench_admin() -> Principal {
 
 /// Loads about `events` events through the command path, 64 commands at a time: needs
 /// identified and agreed (two events each) in five States and four themes, and one project in
-/// 50 with a commitment (two events), spread over the donors. Returns the project ids.
+/// 50 with a commitment (two events), spread over the donors. Returns the project ids. Facts are
+/// dated in early 2026, each after what it follows, whatever today is.
 async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<Uuid>, u64)> {
     for d in 0..DONORS {
         let body = json!({"id": format!("BENCH-DONOR-{d}"), "name": format!("Bench donor {d}"),
-            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null});
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-02"});
         retry(|| send(client, "partners", "organisation_register", &body)).await?;
     }
     let body = json!({"id": "BENCH-IMPL", "name": "Bench implementer", "kind": "un_entity",
-        "iati_type": "40", "iati_identifier": null, "country": null});
+        "iati_type": "40", "iati_identifier": null, "country": null, "on": "2026-01-02"});
     retry(|| send(client, "partners", "organisation_register", &body)).await?;
     let projects = events / 50;
     let needs = (events - 2 * projects) / 2;
@@ -281,7 +282,7 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                     let id = Uuid::now_v7();
                     let body = json!({"id": id, "member_state": country, "recommendation_ids": [],
                         "theme": theme, "modality": "training", "description": format!("Bench need {n}"), "beneficiary_institution": "Bench",
-                        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3});
+                        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3, "on": "2026-01-12"});
                     retry(|| send(&client, "assessments", "need_identify", &body)).await?;
                     send(&client, "assessments", "need_agree_with_state", &json!({"id": id, "on": "2026-02-01"})).await?;
                 } else {
@@ -290,10 +291,10 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                     let body = json!({"id": id, "iati_identifier": format!("XM-BENCH-{n}"), "title": format!("Bench project {n}"),
                         "description": "", "recipient_country": country, "theme": "BOR", "dac_sector": sector,
                         "participating": [{"organisation": donor, "role": "1"}, {"organisation": "BENCH-IMPL", "role": "4"}],
-                        "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [], "referrals": []});
+                        "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [], "referrals": [], "on": "2026-02-15"});
                     retry(|| send(&client, "projects", "project_create", &body)).await?;
                     send(&client, "projects", "project_add_transaction", &json!({"id": id, "transaction_id": Uuid::now_v7(), "kind": "commitment",
-                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "on": "2026-03-01", "provider": "BENCH-DONOR", "receiver": null, "description": null})).await?;
+                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "on": "2026-03-01", "provider": donor, "receiver": null, "description": null})).await?;
                     mine.push(id);
                 }
                 n += 64;
