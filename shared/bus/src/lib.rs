@@ -3,6 +3,7 @@
 //! catch-up subscriber that applies a stream to a sled projection (invariant 3), typed
 //! request-reply over the NATS service API, and the checks and repairs an operator runs by hand.
 
+pub mod auth;
 pub mod copy;
 pub mod fold;
 pub mod local;
