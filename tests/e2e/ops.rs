@@ -26,6 +26,7 @@ impl Served {
         let child = Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
             .args(["serve", service])
             .env("NATS_URL", h.nats.url())
+            .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
             .env("TATRACK_DATA_DIR", h.data_dir())
             // The binary runs on the tests' clock, as the in-process services do.
             .env("TATRACK_NOW", test_now().to_string())
@@ -140,6 +141,7 @@ async fn tatrack_up_stops_everything_and_names_the_service_that_died() {
     let up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .arg("up")
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .env("TATRACK_HTTP_ADDR", "127.0.0.1:0")

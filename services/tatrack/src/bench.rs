@@ -9,6 +9,7 @@ use clap::Subcommand;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use serde_json::json;
+use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
@@ -313,8 +314,11 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         duration.as_secs()
     );
     let server = tokio::task::spawn_blocking(NatsServer::start).await??;
-    let client = tatrack_bus::connect(&server.url(), "bench").await?;
-    let bare = bare_jetstream(&client, duration).await?;
+    // Commands go as the gateway sends them; the bare stream needs the admin (no service may
+    // create streams other than its own).
+    let client = server.connect_as(User::Gateway, "bench").await?;
+    let admin = server.connect_as(User::Admin, "bench-admin").await?;
+    let bare = bare_jetstream(&admin, duration).await?;
     println!(
         "{:<44} {bare:>10.0}/s   (pipelined, Msg-Id, 1024 in flight)",
         "bare JetStream publish"
@@ -325,7 +329,9 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
     let service = tokio::spawn(tatrack_assessments::run(
         tatrack_assessments::Config {
             data_dir: data.path().to_path_buf(),
-            nats: tatrack_bus::connect(&server.url(), "bench-service").await?,
+            nats: server
+                .connect_as(User::Assessments, "bench-assessments")
+                .await?,
             clock: clock.clone(),
         },
         stop.clone(),
@@ -370,8 +376,9 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         );
     }
 
-    // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects.
-    let mut seen = client
+    // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects
+    // (listened to as the admin: no service user may subscribe to event subjects).
+    let mut seen = admin
         .subscribe(subjects::events_wildcard("assessments"))
         .await?;
     let arrivals: Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
@@ -450,7 +457,7 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         "RSS {:.0} MiB (bench process: service, clients and recorder)",
         rss_mib()
     );
-    mix(clock, &client, &server.url(), data.path(), duration).await?;
+    mix(clock, &client, &server, data.path(), duration).await?;
     stop.cancel();
     service.await??;
     drop(server);
@@ -487,7 +494,7 @@ pub(crate) async fn send(
 async fn mix(
     clock: &Clock,
     client: &async_nats::Client,
-    url: &str,
+    server: &NatsServer,
     data_dir: &std::path::Path,
     duration: Duration,
 ) -> anyhow::Result<()> {
@@ -498,11 +505,11 @@ async fn mix(
         clock: clock.clone(),
     };
     let partners = tokio::spawn(tatrack_partners::run(
-        config(tatrack_bus::connect(url, "bench-partners").await?),
+        config(server.connect_as(User::Partners, "bench-partners").await?),
         stop.clone(),
     ));
     let projects = tokio::spawn(tatrack_projects::run(
-        config(tatrack_bus::connect(url, "bench-projects").await?),
+        config(server.connect_as(User::Projects, "bench-projects").await?),
         stop.clone(),
     ));
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::json;
+use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
@@ -31,7 +32,7 @@ pub async fn queries(
     );
     let server = tokio::task::spawn_blocking(NatsServer::start).await??;
     let url = server.url();
-    let client = tatrack_bus::connect(&url, "bench").await?;
+    let client = server.connect_as(User::Gateway, "bench").await?;
     let data = tempfile::tempdir()?;
     let stop = tokio_util::sync::CancellationToken::new();
     let config = |nats| tatrack_bus::service::Config {
@@ -41,24 +42,28 @@ pub async fn queries(
     };
     let mut tasks = vec![
         tokio::spawn(tatrack_assessments::run(
-            config(tatrack_bus::connect(&url, "bench-assessments").await?),
+            config(
+                server
+                    .connect_as(User::Assessments, "bench-assessments")
+                    .await?,
+            ),
             stop.clone(),
         )),
         tokio::spawn(tatrack_partners::run(
-            config(tatrack_bus::connect(&url, "bench-partners").await?),
+            config(server.connect_as(User::Partners, "bench-partners").await?),
             stop.clone(),
         )),
         tokio::spawn(tatrack_projects::run(
-            config(tatrack_bus::connect(&url, "bench-projects").await?),
+            config(server.connect_as(User::Projects, "bench-projects").await?),
             stop.clone(),
         )),
     ];
-    let mut readmodel = ReadModelProcess::start(&url, data.path())?;
+    let mut readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
     let listener = tatrack_gateway::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;
     tasks.push(tokio::spawn(tatrack_gateway::serve(
         listener,
-        tatrack_bus::connect(&url, "bench-gateway").await?,
+        server.connect_as(User::Gateway, "bench-gateway").await?,
         stop.clone(),
     )));
 
@@ -108,7 +113,9 @@ pub async fn queries(
     // The raw limits of the path, in the same run: a NATS request-reply and an HTTP GET that
     // answer a fixed body as large as the needs list's page, with no work behind them.
     let page = http_body(addr, &paths[0].1, &coordinator).await?;
-    let mut sample = bare_nats(&client, page.len(), 64, duration).await?;
+    // As the admin: a bare subject of the bench's own is no tatrack user's business.
+    let admin = server.connect_as(User::Admin, "bench-admin").await?;
+    let mut sample = bare_nats(&admin, page.len(), 64, duration).await?;
     println!(
         "{}",
         sample.line(&format!(
@@ -142,7 +149,7 @@ pub async fn queries(
     // without replaying the streams.
     readmodel.stop()?;
     let restart = Instant::now();
-    readmodel = ReadModelProcess::start(&url, data.path())?;
+    readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
     let meta = RequestMeta {
         command_id: None,
         ..RequestMeta::new(bench_admin())
@@ -190,7 +197,12 @@ pub async fn queries(
     for t in tasks {
         t.await??;
     }
-    let rebuilt = tatrack_readmodel::rebuild(data.path(), client.clone(), |_, _, _| {}).await?;
+    let rebuilt = tatrack_readmodel::rebuild(
+        data.path(),
+        server.connect_as(User::Readmodel, "bench-rebuild").await?,
+        |_, _, _| {},
+    )
+    .await?;
     println!(
         "{:<44} {:>10.0}/s   ({} events in {:.2} s)",
         "read model rebuild",
@@ -208,10 +220,15 @@ struct ReadModelProcess {
 }
 
 impl ReadModelProcess {
-    fn start(url: &str, data: &std::path::Path) -> anyhow::Result<Self> {
+    fn start(
+        url: &str,
+        credentials: &std::path::Path,
+        data: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let child = std::process::Command::new(std::env::current_exe()?)
             .args(["serve", "readmodel"])
             .env("NATS_URL", url)
+            .env("TATRACK_NATS_CREDENTIALS", credentials)
             .env("TATRACK_DATA_DIR", data)
             .env("TATRACK_OPS_ADDR", "127.0.0.1:0")
             .stdout(std::process::Stdio::null())

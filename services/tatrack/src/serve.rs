@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use futures::StreamExt;
+use tatrack_bus::auth::{Identity, User};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::Settings;
@@ -42,15 +43,20 @@ pub async fn shutdown_signal() {
 }
 
 impl Service {
-    fn name(self) -> &'static str {
+    /// The NATS user the service connects as.
+    fn user(self) -> User {
         match self {
-            Service::Assessments => "assessments",
-            Service::Partners => "partners",
-            Service::Projects => "projects",
-            Service::Readmodel => "readmodel",
-            Service::Reporter => "reporter",
-            Service::Gateway => "gateway",
+            Service::Assessments => User::Assessments,
+            Service::Partners => User::Partners,
+            Service::Projects => User::Projects,
+            Service::Readmodel => User::Readmodel,
+            Service::Reporter => User::Reporter,
+            Service::Gateway => User::Gateway,
         }
+    }
+
+    fn name(self) -> &'static str {
+        self.user().name()
     }
 }
 
@@ -66,7 +72,8 @@ async fn start(
     } else {
         None
     };
-    let nats = tatrack_bus::connect(&settings.nats_url, &name)
+    let identity = Identity::load(&settings.nats_credentials, service.user())?;
+    let nats = tatrack_bus::connect(&settings.nats_url, &name, &identity)
         .await
         .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
     let data_dir = settings.data_dir.clone();

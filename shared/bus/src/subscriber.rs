@@ -43,7 +43,10 @@ pub struct Subscriber {
     js: jetstream::Context,
     service: String,
     tree: sled::Tree,
+    /// Only these subjects of the stream (`None`: all of it).
+    filter: Option<String>,
     applied: tokio::sync::watch::Sender<u64>,
+    caught_up: tokio::sync::watch::Sender<bool>,
 }
 
 fn checkpoint_key(service: &str) -> Vec<u8> {
@@ -71,13 +74,30 @@ impl Subscriber {
             js,
             service: service.to_owned(),
             tree,
+            filter: None,
             applied: tokio::sync::watch::channel(start).0,
+            caught_up: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Follows only `subjects` of the stream (a NATS subject filter, e.g. one aggregate's
+    /// events): the consumer is created with the filter in its subject, which is what the
+    /// follower's NATS permissions allow.
+    #[must_use]
+    pub fn filtered(mut self, subjects: &str) -> Self {
+        self.filter = Some(subjects.to_owned());
+        self
     }
 
     /// The last applied position; watch it to wait for read-your-writes.
     pub fn applied(&self) -> tokio::sync::watch::Receiver<u64> {
         self.applied.subscribe()
+    }
+
+    /// Turns true once the subscriber has applied everything its consumer had pending when it
+    /// was opened (for a filtered subscriber the stream's last sequence says nothing of that).
+    pub fn caught_up(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.caught_up.subscribe()
     }
 
     /// Applies events until `shutdown` is cancelled. NATS outages are waited out; a stream that
@@ -93,7 +113,12 @@ impl Subscriber {
             let mut messages = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 m = self.open(from) => match m {
-                    Ok(m) => m,
+                    Ok((m, pending)) => {
+                        if pending == 0 {
+                            self.caught_up.send_replace(true);
+                        }
+                        m
+                    }
                     Err(e) => {
                         tracing::debug!(service = %self.service, error = %e, "cannot open consumer; retrying");
                         tokio::select! {
@@ -140,6 +165,13 @@ impl Subscriber {
                     .map(|message| self.envelope(message))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.apply(&projection, &key, &envelopes)?;
+                if batch
+                    .last()
+                    .and_then(|m| m.info().ok())
+                    .is_some_and(|info| info.pending == 0)
+                {
+                    self.caught_up.send_replace(true);
+                }
                 if reopen {
                     break;
                 }
@@ -207,18 +239,19 @@ impl Subscriber {
         }
     }
 
-    async fn open(&self, from: u64) -> Result<consumer::pull::Ordered, async_nats::Error> {
-        let stream = streams::ensure(&self.js, &self.service).await?;
+    /// A consumer from `from + 1` on, and how many messages it had pending when created. The
+    /// stream is not created here: a follower waits for its owner to create it.
+    async fn open(&self, from: u64) -> Result<(consumer::pull::Ordered, u64), async_nats::Error> {
+        let stream = streams::reader(&self.js, &self.service).await?;
         let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+            .create_consumer(streams::ordered_consumer(
+                consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: from + 1,
                 },
-                // Explicit, short pull expiry: without it a drain was seen to stall for 30 s.
-                max_expires: Duration::from_secs(5),
-                ..Default::default()
-            })
+                self.filter.as_deref(),
+            ))
             .await?;
-        Ok(consumer.messages().await?)
+        let pending = consumer.cached_info().num_pending;
+        Ok((consumer.messages().await?, pending))
     }
 }
