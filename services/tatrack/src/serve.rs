@@ -201,10 +201,16 @@ async fn run_until_stopped(
     mut running: Running,
     work: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    // `work` (the demo data) runs alongside; a service that dies meanwhile is noticed at once.
+    // `work` (the demo data) runs alongside: a service that dies meanwhile is noticed at once,
+    // and a signal stops it (the handlers are installed now, not once the work is done).
+    let work = async {
+        work.await;
+        std::future::pending::<()>().await;
+    };
     let died = tokio::select! {
         died = running.first_stopped() => Some(died),
-        () = async { work.await; shutdown_signal().await } => None,
+        () = shutdown_signal() => None,
+        () = work => None,
     };
     if died.is_none() {
         tracing::info!("shutting down");
