@@ -16,7 +16,7 @@ use uuid::Uuid;
 struct Gateway {
     base: String,
     http: reqwest::Client,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -26,13 +26,11 @@ impl Gateway {
             .await
             .unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
+        let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(tatrack_gateway::serve(
             listener,
             h.client().await,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
+            stop.clone(),
         ));
         Self {
             base: format!("http://{addr}"),
@@ -43,7 +41,7 @@ impl Gateway {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         self.task.await.unwrap().unwrap();
     }
 

@@ -8,12 +8,12 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tatrack_domain::aggregate::Dated;
 use tatrack_domain::{Aggregate, DomainError, DomainEvent, Role, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
@@ -61,7 +61,7 @@ pub struct Verbs<'a> {
     pub minting: &'a [&'a str],
 }
 
-/// Runs a command service until `shutdown` resolves: `handler` answers `verbs` under
+/// Runs a command service until `shutdown` is cancelled: `handler` answers `verbs` under
 /// `tatrack.cmd.<service>`; in-flight commands finish, the replicator drains, the log flushes.
 pub async fn run<H, F>(
     service: &'static str,
@@ -69,7 +69,7 @@ pub async fn run<H, F>(
     verbs: Verbs<'_>,
     config: Config,
     handler: H,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
@@ -81,22 +81,23 @@ where
         verbs,
         config,
         handler,
-        |_| {},
+        |_, _| {},
         shutdown,
     )
     .await
 }
 
-/// Like `run`; `on_ready` gets the log once it is whole, before commands are served (a service
-/// starts its own jobs there, e.g. expiring offers).
+/// Like `run`; `on_ready` gets the log once it is whole, before commands are served, and a token
+/// cancelled when the service stops, for whatever reason (a service starts its own jobs there,
+/// e.g. expiring offers, and awaits them after this returns).
 pub async fn run_with<H, F>(
     service: &'static str,
     description: &str,
     verbs: Verbs<'_>,
     config: Config,
     handler: H,
-    on_ready: impl FnOnce(Store) + Send,
-    shutdown: impl Future<Output = ()> + Send,
+    on_ready: impl FnOnce(Store, CancellationToken) + Send,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
@@ -112,7 +113,6 @@ where
 
     // A log that is behind its stream lost its tail (or its whole disk): take it back first.
     // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts before one).
-    let mut shutdown = std::pin::pin!(shutdown.fuse());
     loop {
         match copy::rebuild_log(&js, service, &store).await {
             Ok(0) => break,
@@ -127,21 +127,18 @@ where
             Err(e) => {
                 tracing::warn!(service, error = %e, "cannot compare the log with its stream yet; retrying");
                 tokio::select! {
-                    () = &mut shutdown => return Ok(()),
+                    () = shutdown.cancelled() => return Ok(()),
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
         }
     }
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    on_ready(store.clone());
+    // Stops the replicator, the endpoints and the service's own jobs together: on shutdown, or
+    // when serving fails; the guard also covers every early return below.
+    let stop = shutdown.child_token();
+    let _stop_on_return = stop.clone().drop_guard();
+    on_ready(store.clone(), stop.clone());
     let _positions = {
         let store = store.clone();
         crate::ops::gauges(service, move || {
@@ -154,7 +151,7 @@ where
         service,
         replicator::Options::default(),
     );
-    let replicator = tokio::spawn(replicator.run(stopped()));
+    let replicator = tokio::spawn(replicator.run(stop.clone()));
 
     let minting: Vec<String> = verbs.minting.iter().map(|v| (*v).to_owned()).collect();
     let endpoint = {
@@ -184,24 +181,22 @@ where
     let mut all_verbs = verbs.all.to_vec();
     all_verbs.push(ADMIN_STREAM_VERIFY);
     all_verbs.push(ADMIN_HEAD);
-    let server = rpc::serve(
+    tracing::info!(service, head = store.durable_position(), "ready");
+    let served = rpc::serve(
         config.nats.clone(),
         service,
         description,
         &prefix,
         &all_verbs,
         endpoint,
-        stopped(),
-    );
-    tracing::info!(service, head = store.durable_position(), "ready");
-
-    let mut server = std::pin::pin!(server);
-    let served = tokio::select! {
-        () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
-        result = &mut server => { let _ = stop_tx.send(true); result }
-    };
+        stop.clone(),
+    )
+    .await;
+    // Serving ends on shutdown or on a failure: either way the rest stops now.
+    stop.cancel();
     match replicator.await {
         Ok(Ok(())) => {}
+        // The alarm was logged when it was raised; the log stays the truth meanwhile.
         Ok(Err(e)) => tracing::error!(service, error = %e, "replicator stopped with an alarm"),
         Err(e) => tracing::error!(service, error = %e, "replicator task failed"),
     }
