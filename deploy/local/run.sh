@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Runs tatrack on this machine: finds (or installs) a nats-server, starts it with JetStream unless
-# NATS_URL names a server that is already up, builds the release binary, starts every service with
-# `tatrack up --demo` (the demo data set loads idempotently), and waits. Ctrl-C stops it all.
+# Runs tatrack on this machine: finds (or installs) a nats-server, builds the release binary, starts
+# the nats-server with JetStream and tatrack's users and permissions unless NATS_URL names a server
+# that is already up, starts every service with `tatrack up --demo` (the demo data set loads
+# idempotently), and waits. Ctrl-C stops it all.
 #
-# Settings: NATS_URL (use this server if it answers), NATS_PORT (default 4222, for the server this
-# script starts), TATRACK_DATA_DIR (default ./data; the server's store goes under it, in nats/).
+# NATS runs with authentication: `tatrack nats config` generates one nkey per service, one for the
+# gateway (and the CLI) and one admin key into $TATRACK_NATS_CREDENTIALS (default
+# $TATRACK_DATA_DIR/nats-auth, 0700, never committed) on first start, and writes the server's
+# config (public keys and permissions only) to $TATRACK_DATA_DIR/nats-server.conf.
+#
+# Settings: NATS_URL (use this server if it answers; it must know the keys), NATS_PORT (default
+# 4222, for the server this script starts), TATRACK_DATA_DIR (default ./data; the server's store
+# goes under it, in nats/), TATRACK_NATS_CREDENTIALS.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -18,6 +25,8 @@ TATRACK_DATA_DIR="${TATRACK_DATA_DIR:-./data}"
 mkdir -p "$TATRACK_DATA_DIR"
 TATRACK_DATA_DIR="$(cd "$TATRACK_DATA_DIR" && pwd)"
 export TATRACK_DATA_DIR
+TATRACK_NATS_CREDENTIALS="${TATRACK_NATS_CREDENTIALS:-$TATRACK_DATA_DIR/nats-auth}"
+export TATRACK_NATS_CREDENTIALS
 TATRACK_HTTP_ADDR="${TATRACK_HTTP_ADDR:-127.0.0.1:8080}"
 export TATRACK_HTTP_ADDR
 HTTP_URL="http://$TATRACK_HTTP_ADDR/api/v1"
@@ -61,8 +70,14 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 
+# The binary first: it writes the server's config.
+echo "building tatrack (release)..." >&2
+cargo build --release -p tatrack
+TATRACK="${CARGO_TARGET_DIR:-$ROOT/target}/release/tatrack"
+
 if [[ -n "${NATS_URL:-}" ]] && answers "$NATS_URL"; then
-    echo "using the NATS server at $NATS_URL" >&2
+    echo "using the NATS server at $NATS_URL: it must run with the users of" >&2
+    echo "  $TATRACK nats config --out FILE (keys in $TATRACK_NATS_CREDENTIALS)" >&2
 else
     if [[ -n "${NATS_URL:-}" ]]; then
         echo "nothing answers at NATS_URL=$NATS_URL: starting a nats-server on port $NATS_PORT" >&2
@@ -74,12 +89,13 @@ else
     fi
     mkdir -p "$TATRACK_DATA_DIR/nats"
     nats_log="$TATRACK_DATA_DIR/nats-server.log"
-    # max_payload above the services' own 1 MiB limit, so they (not NATS) refuse big bodies by
-    # name. It has no command-line flag, hence the one-line config file.
+    # Listen address, JetStream store, max_payload (above the services' own 1 MiB limit, so they,
+    # not NATS, refuse big bodies by name) and every user by its public key with its permissions;
+    # the keys are generated on the first start and kept.
     nats_conf="$TATRACK_DATA_DIR/nats-server.conf"
-    echo "max_payload: 4MB" >"$nats_conf"
-    "${detach[@]}" "$NATS_SERVER_BIN" -c "$nats_conf" -a 127.0.0.1 -p "$NATS_PORT" -js \
-        -sd "$TATRACK_DATA_DIR/nats" >"$nats_log" 2>&1 &
+    "$TATRACK" nats config --out "$nats_conf" --listen "127.0.0.1:$NATS_PORT" \
+        --store-dir "$TATRACK_DATA_DIR/nats"
+    "${detach[@]}" "$NATS_SERVER_BIN" -c "$nats_conf" >"$nats_log" 2>&1 &
     nats_pid=$!
     NATS_URL="nats://127.0.0.1:$NATS_PORT"
     deadline=$((SECONDS + 20))
@@ -99,10 +115,6 @@ else
     echo "started nats-server (pid $nats_pid) at $NATS_URL, log in $nats_log" >&2
 fi
 export NATS_URL
-
-echo "building tatrack (release)..." >&2
-cargo build --release -p tatrack
-TATRACK="$ROOT/target/release/tatrack"
 
 "${detach[@]}" "$TATRACK" up --demo &
 tatrack_pid=$!
@@ -125,13 +137,14 @@ done
 cat <<EOF
 
 tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo " and the nats-server").
-  NATS:     $NATS_URL
+  NATS:     $NATS_URL  (authenticated; server config: $TATRACK_DATA_DIR/nats-server.conf)
   data:     $TATRACK_DATA_DIR
+  keys:     $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private; the CLI uses the gateway's)
   binary:   $TATRACK
   HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics: http://$TATRACK_HTTP_ADDR/metrics)
 
 try, in another shell:
-  export NATS_URL=$NATS_URL
+  export NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS
   $TATRACK need list
   $TATRACK assessment list
   $TATRACK --as donor --as-org DEMO-DONOR need list

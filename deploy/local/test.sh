@@ -49,8 +49,11 @@ cargo test --workspace --all-targets --locked --no-fail-fast "$@" 2>&1 | tee "$l
 # code reads the machine's clock, run the date-sensitive end-to-end tests again with the machine
 # five years ahead (faketime; the monotonic clock is left alone so timers behave).
 if [[ $# -eq 0 && $status -eq 0 ]]; then
+    # The e2e test binary by name: the package's bin (tatrack-under-test) is an artifact too, and
+    # was sometimes the last one listed, so faketime ran it instead and its usage "passed".
     e2e=$(cargo test -p tatrack-tests --test e2e --locked --no-run --message-format=json 2>/dev/null \
-        | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+        | grep -o '"executable":"[^"]*/deps/e2e-[^"]*"' | tail -n 1 | cut -d'"' -f4)
+    [[ -x "$e2e" ]] || { echo "error: the e2e test binary was not found" >&2; exit 1; }
     echo "==> the date-sensitive e2e tests with the machine's clock five years ahead (faketime)"
     FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+1826d' "$e2e" business_dates:: matching:: 2>&1 \
         | tee -a "$log" || status=$?

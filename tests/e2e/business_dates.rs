@@ -358,7 +358,7 @@ async fn a_history_typed_in_late_answers_like_the_same_history_typed_in_on_time(
             current_day = fact.on;
             services = Some(
                 Services::start_on(
-                    &on_time.nats.url(),
+                    &on_time.nats,
                     on_time.data_dir().to_path_buf(),
                     None,
                     Clock::starting_at(noon(fact.on)),
@@ -577,6 +577,7 @@ async fn a_late_fact_shows_in_a_new_report_never_in_an_old_one() {
             first["id"].as_str().unwrap(),
         ])
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .output()
         .expect("run the CLI");
@@ -867,6 +868,7 @@ async fn the_demo_history_answers_as_of_the_days_it_happened() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["demo", "load"])
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .output()
         .expect("run the CLI");

@@ -20,6 +20,7 @@ fn start_up(h: &Harness) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .arg("up")
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
         // The binary runs on the tests' clock, as the in-process services do.
         .env("TATRACK_NOW", test_now().to_string())

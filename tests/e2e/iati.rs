@@ -31,6 +31,7 @@ fn tatrack(h: &Harness, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(args)
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .env_remove("TATRACK_ROLE")

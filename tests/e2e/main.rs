@@ -7,6 +7,7 @@ mod crash;
 mod gateway;
 mod iati;
 mod matching;
+mod nats_security;
 mod ops;
 mod partners_projects;
 mod readmodel;

@@ -158,6 +158,7 @@ async fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(args)
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         // The binary runs on the tests' clock, as the in-process services do.
         .env("TATRACK_NOW", test_now().to_string())
         .output()

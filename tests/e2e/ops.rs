@@ -26,6 +26,7 @@ impl Served {
         let child = Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
             .args(["serve", service])
             .env("NATS_URL", h.nats.url())
+            .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
             .env("TATRACK_DATA_DIR", h.data_dir())
             // The binary runs on the tests' clock, as the in-process services do.
             .env("TATRACK_NOW", test_now().to_string())
@@ -130,4 +131,32 @@ async fn every_service_answers_health_readiness_and_metrics() {
     readmodel
         .metrics_with("tatrack_applied_position{service=\"readmodel/assessments\"} 1")
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tatrack_up_stops_everything_and_names_the_service_that_died() {
+    let h = Harness::start();
+    // The partners service cannot open its log: where its directory should be is a file.
+    std::fs::write(h.data_dir().join("partners"), b"not a directory").unwrap();
+    let up = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+        .arg("up")
+        .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
+        .env("TATRACK_DATA_DIR", h.data_dir())
+        .env("TATRACK_NOW", test_now().to_string())
+        .env("TATRACK_HTTP_ADDR", "127.0.0.1:0")
+        .kill_on_drop(true)
+        .output();
+    // It exits by itself (it used to wait for Ctrl-C with one service dead).
+    let output = tokio::time::timeout(Duration::from_secs(60), up)
+        .await
+        .expect("tatrack up exits when a service dies")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the partners service stopped: opening the partners log"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stopped every other service"), "{stderr}");
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tatrack_bus::auth::User;
 use tatrack_bus::rpc::{self, ErrorCode};
 use tatrack_tests::*;
 use uuid::Uuid;
@@ -21,6 +22,7 @@ fn tatrack(h: &Harness) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"));
     command
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_NOW", test_now().to_string());
     command
 }
@@ -278,9 +280,14 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     );
     services.stop().await;
 
-    let rebuilt = tatrack_readmodel::rebuild(h.data_dir(), client.clone(), |_, _, _| {})
-        .await
-        .unwrap();
+    // Offline, as `tatrack readmodel rebuild` runs it: as the read model's own NATS user.
+    let rebuilt = tatrack_readmodel::rebuild(
+        h.data_dir(),
+        h.client_as(User::Readmodel).await,
+        |_, _, _| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(rebuilt.events, heads.iter().map(|(_, p)| p).sum::<u64>());
 
     let services = h.services().await;

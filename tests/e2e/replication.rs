@@ -1,15 +1,19 @@
 //! Invariant 2 against a real nats-server: the stream is a 1:1 copy of the log after a service
 //! restart, a NATS SIGKILL mid-load, publishes that never happened, and a deleted stream; a
-//! foreign message is detected, not absorbed; a lost log is rebuilt from its stream.
+//! foreign message is detected, not absorbed; a lost log is rebuilt from its stream. The
+//! replicator and the comparisons run as the assessments service's NATS user; what no service may
+//! do (write a foreign message, delete a stream) is done as `admin`.
 
 use std::time::Duration;
 
 use serde_json::json;
+use tatrack_bus::auth::User;
 use tatrack_bus::copy::{self, Comparison};
 use tatrack_bus::replicator::{self, Replicator};
 use tatrack_bus::subjects;
 use tatrack_eventlog::{CommandMeta, Expected, NewEvent, Store};
 use tatrack_tests::*;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const SERVICE: &str = "assessments";
@@ -63,19 +67,17 @@ fn spawn_replicator(
     store: &Store,
     client: &async_nats::Client,
 ) -> (
-    tokio::sync::watch::Sender<bool>,
+    CancellationToken,
     tokio::task::JoinHandle<Result<(), replicator::Error>>,
 ) {
-    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let stop = CancellationToken::new();
     let replicator = Replicator::new(
         store.clone(),
         js(client),
         SERVICE,
         replicator::Options::default(),
     );
-    let task = tokio::spawn(replicator.run(async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }));
+    let task = tokio::spawn(replicator.run(stop.clone()));
     (stop, task)
 }
 
@@ -83,6 +85,7 @@ fn spawn_replicator(
 async fn stream_equals_log_after_a_service_restart() {
     let h = Harness::start();
     let client = h.client().await;
+    let service = h.client_as(User::Assessments).await;
     for round in 0..2 {
         let services = h.services().await;
         for _ in 0..30 {
@@ -92,7 +95,7 @@ async fn stream_equals_log_after_a_service_restart() {
         }
         services.stop().await;
         let store = Store::open(h.data_dir().join(SERVICE), &h.clock).unwrap();
-        let c = converges(&client, &store).await;
+        let c = converges(&service, &store).await;
         assert_eq!(c.log_head, 30 * (round + 1));
     }
 }
@@ -102,7 +105,7 @@ async fn stream_equals_log_after_nats_is_killed_mid_load() {
     let mut h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), &test_clock()).unwrap();
-    let client = h.client().await;
+    let client = h.client_as(User::Assessments).await;
     let (stop, task) = spawn_replicator(&store, &client);
     let writer = {
         let store = store.clone();
@@ -120,7 +123,7 @@ async fn stream_equals_log_after_nats_is_killed_mid_load() {
     writer.await.unwrap();
     let c = converges(&client, &store).await;
     assert_eq!(c.log_head, 3000);
-    let _ = stop.send(true);
+    stop.cancel();
     task.await.unwrap().unwrap();
 }
 
@@ -129,20 +132,21 @@ async fn publishes_that_never_happened_are_made_and_a_deleted_stream_is_refilled
     let h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), &test_clock()).unwrap();
-    let client = h.client().await;
+    let client = h.client_as(User::Assessments).await;
     // The service "crashed" after appending 50 events, before publishing any.
     append_n(&store, 50).await;
     let (stop, task) = spawn_replicator(&store, &client);
     converges(&client, &store).await;
-    // The stream is deleted while the service runs: it is recreated and refilled from position 1.
-    js(&client)
+    // The stream is deleted while the service runs (by the admin: no service may): it is
+    // recreated and refilled from position 1.
+    js(&h.admin().await)
         .delete_stream(subjects::stream_name(SERVICE))
         .await
         .unwrap();
     append_n(&store, 10).await;
     let c = converges(&client, &store).await;
     assert_eq!(c.log_head, 60);
-    let _ = stop.send(true);
+    stop.cancel();
     task.await.unwrap().unwrap();
 }
 
@@ -151,12 +155,12 @@ async fn a_foreign_message_in_the_stream_stops_the_replicator_with_an_alarm() {
     let h = Harness::start();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), &test_clock()).unwrap();
-    let client = h.client().await;
+    let client = h.client_as(User::Assessments).await;
     append_n(&store, 5).await;
     let (_stop, task) = spawn_replicator(&store, &client);
     converges(&client, &store).await;
-    // Someone else writes into the service's subjects...
-    js(&client)
+    // Someone else writes into the service's subjects (only the admin may, on purpose)...
+    js(&h.admin().await)
         .publish("tatrack.evt.assessments.need.intruder", "not ours".into())
         .await
         .unwrap()
@@ -180,6 +184,7 @@ async fn a_foreign_message_in_the_stream_stops_the_replicator_with_an_alarm() {
 async fn a_log_lost_from_disk_is_rebuilt_from_its_stream() {
     let h = Harness::start();
     let client = h.client().await;
+    let service = h.client_as(User::Assessments).await;
     let services = h.services().await;
     let mut ids = Vec::new();
     for _ in 0..25 {
@@ -192,7 +197,7 @@ async fn a_log_lost_from_disk_is_rebuilt_from_its_stream() {
     services.stop().await;
     let original = {
         let store = Store::open(h.data_dir().join(SERVICE), &h.clock).unwrap();
-        converges(&client, &store).await;
+        converges(&service, &store).await;
         store.read_all(1, usize::MAX).unwrap()
     };
     std::fs::remove_dir_all(h.data_dir().join(SERVICE)).unwrap();
@@ -212,7 +217,7 @@ async fn a_log_lost_from_disk_is_rebuilt_from_its_stream() {
     let report = store.verify().unwrap();
     assert_eq!(report.head, 26);
     assert_eq!(store.read_all(1, 25).unwrap(), original);
-    converges(&client, &store).await;
+    converges(&service, &store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +241,9 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
         }
     }
     let h = Harness::start();
-    let client = h.client().await;
+    let client = h.client_as(User::Assessments).await;
+    // The subscriber follows the stream as the read model does.
+    let follower = h.client_as(User::Readmodel).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("log"), &test_clock()).unwrap();
     let (_stop, _task) = spawn_replicator(&store, &client);
@@ -244,12 +251,10 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
     let db = sled::open(dir.path().join("projection")).unwrap();
     let tree = db.open_tree("count").unwrap();
     for expected in [40u64, 70] {
-        let subscriber = Subscriber::new(js(&client), SERVICE, tree.clone()).unwrap();
+        let subscriber = Subscriber::new(js(&follower), SERVICE, tree.clone()).unwrap();
         let mut applied = subscriber.applied();
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(subscriber.run(Count, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }));
+        let stop = CancellationToken::new();
+        let run = tokio::spawn(subscriber.run(Count, stop.clone()));
         tokio::time::timeout(
             Duration::from_secs(30),
             applied.wait_for(|p| *p >= expected),
@@ -257,7 +262,7 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
         .await
         .unwrap()
         .unwrap();
-        let _ = stop.send(true);
+        stop.cancel();
         run.await.unwrap().unwrap();
         // Each event applied exactly once, checkpoint and state in step.
         let count = u64::from_be_bytes(

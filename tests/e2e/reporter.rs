@@ -85,6 +85,7 @@ async fn demo() -> (Harness, Services) {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["demo", "load"])
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .status()
         .unwrap();
@@ -300,8 +301,9 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
         "only facts dated on or before {DAY}: {changes:?}"
     );
 
-    // Each report is in the reporter's stream as report_made with the checksum of its bytes.
-    let js = tatrack_bus::jetstream(client.clone(), Duration::from_secs(5));
+    // Each report is in the reporter's stream as report_made with the checksum of its bytes
+    // (read as the admin: the gateway's user may not read streams).
+    let js = tatrack_bus::jetstream(h.admin().await, Duration::from_secs(5));
     for (format, content, made) in &first {
         let position = made["last_position"].as_u64().unwrap();
         let envelope: Envelope =
@@ -430,6 +432,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["serve", "reporter", "--report-schedule", "every morning"])
         .env("NATS_URL", h.nats.url())
+        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
         .env("TATRACK_NOW", test_now().to_string())
         .output()
@@ -446,8 +449,7 @@ async fn the_schedule_makes_yesterdays_summary_in_every_format_once() {
     let h = Harness::start();
     // Every second: the first run records the four reports, later runs find them recorded.
     let schedule = tatrack_reporter::Schedule::parse("test", "* * * * * *").unwrap();
-    let services =
-        Services::start_with(&h.nats.url(), h.data_dir().to_path_buf(), Some(schedule)).await;
+    let services = Services::start_with(&h.nats, h.data_dir().to_path_buf(), Some(schedule)).await;
     let client = h.client().await;
     let head = eventually("four scheduled reports", Duration::from_secs(120), || {
         let client = client.clone();

@@ -15,7 +15,7 @@ use crate::openapi;
 pub struct Gateway {
     pub base: String,
     http: reqwest::Client,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -65,13 +65,11 @@ impl Gateway {
             .await
             .expect("bind the gateway");
         let addr = listener.local_addr().expect("its address");
-        let (stop, mut rx) = tokio::sync::watch::channel(false);
+        let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(tatrack_gateway::serve(
             listener,
             h.client().await,
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            },
+            stop.clone(),
         ));
         Self {
             base: format!("http://{addr}"),
@@ -82,7 +80,7 @@ impl Gateway {
     }
 
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         self.task
             .await
             .expect("join the gateway")

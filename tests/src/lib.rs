@@ -1,16 +1,19 @@
 //! The end-to-end test harness: a real `nats-server` on a free port with its own store (stopped
-//! on drop), the services started in-process against it, and small client helpers.
+//! on drop) and the users and permissions of a deployment, the services started in-process
+//! against it (each connected as its own NATS user), and small client helpers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
 use tatrack_eventlog::Clock;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub use tatrack_bus::local;
 
@@ -59,17 +62,36 @@ impl Harness {
         self.data.path()
     }
 
+    /// A connection as the gateway: what the tests do is what the gateway (and the CLI) does,
+    /// send commands and queries on behalf of principals.
     pub async fn client(&self) -> async_nats::Client {
-        tatrack_bus::connect(&self.nats.url(), "test-client")
+        self.client_as(User::Gateway).await
+    }
+
+    /// A connection as `user`: a service's own, or `User::Admin` for what no service may do
+    /// (publishing foreign messages on purpose, deleting a stream, reading any stream).
+    pub async fn client_as(&self, user: User) -> async_nats::Client {
+        self.nats
+            .connect_as(user, &format!("test-{user}"))
             .await
             .expect("connect")
     }
 
-    /// The assessments service and the read model, in this process, each with its own NATS
-    /// connection, as `tatrack up` runs them.
+    /// A connection as `admin`.
+    pub async fn admin(&self) -> async_nats::Client {
+        self.client_as(User::Admin).await
+    }
+
+    /// The directory of every user's key: `TATRACK_NATS_CREDENTIALS` of a child `tatrack`.
+    pub fn credentials_dir(&self) -> &Path {
+        self.nats.credentials().dir()
+    }
+
+    /// Every service in this process, each with its own NATS connection as its own user, as
+    /// `tatrack up` runs them.
     pub async fn services(&self) -> Services {
         Services::start_on(
-            &self.nats.url(),
+            &self.nats,
             self.data_dir().to_path_buf(),
             None,
             self.clock.clone(),
@@ -79,41 +101,38 @@ impl Harness {
 }
 
 pub struct Services {
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
 impl Services {
     /// Every service on the tests' clock.
-    pub async fn start(url: &str, data_dir: PathBuf) -> Self {
-        Self::start_on(url, data_dir, None, test_clock()).await
+    pub async fn start(nats: &NatsServer, data_dir: PathBuf) -> Self {
+        Self::start_on(nats, data_dir, None, test_clock()).await
     }
 
     /// Like `start`, with the reporter on `report_schedule`.
     pub async fn start_with(
-        url: &str,
+        nats: &NatsServer,
         data_dir: PathBuf,
         report_schedule: Option<tatrack_reporter::Schedule>,
     ) -> Self {
-        Self::start_on(url, data_dir, report_schedule, test_clock()).await
+        Self::start_on(nats, data_dir, report_schedule, test_clock()).await
     }
 
     /// Every service on `clock`.
     pub async fn start_on(
-        url: &str,
+        nats: &NatsServer,
         data_dir: PathBuf,
         report_schedule: Option<tatrack_reporter::Schedule>,
         clock: Clock,
     ) -> Self {
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let stopped = move || {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }
-        };
-        let connect = |name: &'static str| async move {
-            tatrack_bus::connect(url, name).await.expect("connect")
+        let stop = CancellationToken::new();
+        let stopped = || stop.child_token();
+        let connect = |user: User| async move {
+            nats.connect_as(user, &format!("test-{user}"))
+                .await
+                .expect("connect")
         };
         let config = |nats| tatrack_bus::service::Config {
             data_dir: data_dir.clone(),
@@ -124,21 +143,21 @@ impl Services {
             (
                 "assessments",
                 tokio::spawn(tatrack_assessments::run(
-                    config(connect("test-assessments").await),
+                    config(connect(User::Assessments).await),
                     stopped(),
                 )),
             ),
             (
                 "partners",
                 tokio::spawn(tatrack_partners::run(
-                    config(connect("test-partners").await),
+                    config(connect(User::Partners).await),
                     stopped(),
                 )),
             ),
             (
                 "projects",
                 tokio::spawn(tatrack_projects::run(
-                    config(connect("test-projects").await),
+                    config(connect(User::Projects).await),
                     stopped(),
                 )),
             ),
@@ -147,7 +166,7 @@ impl Services {
                 tokio::spawn(tatrack_reporter::run(
                     tatrack_reporter::Config {
                         data_dir: data_dir.clone(),
-                        nats: connect("test-reporter").await,
+                        nats: connect(User::Reporter).await,
                         schedule: report_schedule,
                         clock: clock.clone(),
                     },
@@ -159,7 +178,7 @@ impl Services {
                 tokio::spawn(tatrack_readmodel::run(
                     tatrack_readmodel::Config {
                         data_dir: data_dir.clone(),
-                        nats: connect("test-readmodel").await,
+                        nats: connect(User::Readmodel).await,
                         clock: clock.clone(),
                     },
                     stopped(),
@@ -171,7 +190,7 @@ impl Services {
 
     /// Graceful stop; returns the services' own results.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         for (name, task) in self.tasks {
             task.await
                 .expect("join")

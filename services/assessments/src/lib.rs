@@ -6,15 +6,14 @@
 mod access;
 mod commands;
 
-use std::future::Future;
-
 pub use tatrack_bus::service::{CommandReply, Config};
+use tokio_util::sync::CancellationToken;
 
 /// The service's name on the bus (its stream is `TATRACK_ASSESSMENTS`).
 pub const SERVICE: &str = tatrack_contract::bus::Service::Assessments.name();
 
-/// Runs the service until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+/// Runs the service until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     tatrack_bus::service::run(
         tatrack_contract::bus::Service::Assessments,
         "assessments, recommendations, needs and sharing grants",

@@ -2,19 +2,17 @@
 //! revoked tokens arrive as events through the catch-up subscriber into a throwaway sled tree,
 //! rebuilt at each start, so a revocation takes effect as soon as its event is applied.
 
-use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use tatrack_bus::Subscriber;
 use tatrack_bus::fold::{self, FoldProjection};
 use tatrack_bus::subscriber::Projection;
-use tatrack_bus::{Subscriber, streams};
 use tatrack_domain::Aggregate;
 use tatrack_domain::Principal;
 use tatrack_domain::token::{Token, TokenState};
 use tatrack_eventlog::Envelope;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::problem::Problem;
@@ -52,51 +50,24 @@ pub(crate) struct Tokens {
     /// Held so the temporary database lives as long as the gateway.
     _db: sled::Db,
     tree: sled::Tree,
-    caught_up: Arc<AtomicBool>,
+    caught_up: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Tokens {
-    /// Starts following the partners stream; the tasks end when `stop` resolves.
-    pub(crate) fn start<S, F>(nats: async_nats::Client, stop: S) -> anyhow::Result<Self>
-    where
-        S: Fn() -> F,
-        F: Future<Output = ()> + Send + 'static,
-    {
+    /// Starts following the token events of the partners stream (only those: the gateway's NATS
+    /// user may read nothing else there); the fold stops when `stop` is cancelled.
+    pub(crate) fn start(nats: async_nats::Client, stop: CancellationToken) -> anyhow::Result<Self> {
         let db = sled::Config::new().temporary(true).open()?;
         let tree = db.open_tree(SERVICE)?;
         let js = tatrack_bus::jetstream(nats, Duration::from_secs(5));
-        let subscriber = Subscriber::new(js.clone(), SERVICE, tree.clone())?;
-        let mut applied = subscriber.applied();
-        let follow = subscriber.run(TokenProjection, stop());
+        let subscriber = Subscriber::new(js, SERVICE, tree.clone())?
+            .filtered(&tatrack_bus::auth::gateway_token_events());
+        // Ready once the fold holds every token event the stream held when it was opened.
+        let caught_up = subscriber.caught_up();
+        let follow = subscriber.run(TokenProjection, stop);
         tokio::spawn(async move {
             if let Err(e) = follow.await {
                 tracing::error!(error = %e, "gateway stopped following the token events");
-            }
-        });
-        let caught_up = Arc::new(AtomicBool::new(false));
-        let flag = caught_up.clone();
-        let stopped = stop();
-        // Ready once the fold holds every event the stream held when we looked.
-        tokio::spawn(async move {
-            let wait = async {
-                loop {
-                    match streams::last_sequence(&js, SERVICE).await {
-                        Ok(last) => {
-                            let _ = applied.wait_for(|p| *p >= last).await;
-                            flag.store(true, Ordering::SeqCst);
-                            tracing::info!(position = last, "token fold caught up");
-                            return;
-                        }
-                        Err(e) => {
-                            tracing::debug!(error = %e, "cannot read the partners stream yet");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    }
-                }
-            };
-            tokio::select! {
-                () = wait => {}
-                () = stopped => {}
             }
         });
         Ok(Self {
@@ -107,7 +78,7 @@ impl Tokens {
     }
 
     pub(crate) fn caught_up(&self) -> bool {
-        self.caught_up.load(Ordering::SeqCst)
+        *self.caught_up.borrow()
     }
 
     /// The principal an `Authorization` header stands for.

@@ -12,11 +12,10 @@ mod metrics;
 mod problem;
 pub mod token;
 
-use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 pub use tatrack_contract::openapi::document as openapi_document;
 
@@ -35,30 +34,20 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("listening on {addr}"))
 }
 
-/// Binds `config.http_addr` and serves until `shutdown` resolves.
-pub async fn run(
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// Binds `config.http_addr` and serves until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = bind(config.http_addr).await?;
     serve(listener, config.nats, shutdown).await
 }
 
-/// Serves on a bound listener until `shutdown` resolves: new connections stop, in-flight
+/// Serves on a bound listener until `shutdown` is cancelled: new connections stop, in-flight
 /// requests finish, the token fold stops.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     nats: async_nats::Client,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    let tokens = auth::Tokens::start(nats.clone(), &stopped)?;
+    let tokens = auth::Tokens::start(nats.clone(), shutdown.child_token())?;
     let app = app::App {
         nats,
         tokens,
@@ -68,11 +57,8 @@ pub async fn serve(
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "gateway listening");
-    let shutdown = shutdown.map(move |()| {
-        let _ = stop_tx.send(true);
-    });
     axum::serve(listener, app::router(app))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .context("serving HTTP")
 }

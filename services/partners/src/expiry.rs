@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// How often the service looks for offers to expire.
 const EVERY: Duration = Duration::from_secs(60);
 
-pub(crate) async fn run(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn run(store: Store, stop: tokio_util::sync::CancellationToken) {
     loop {
         let today = store.clock().today();
         match expire_due(&store, today).await {
@@ -23,7 +23,7 @@ pub(crate) async fn run(store: Store, mut stop: tokio::sync::watch::Receiver<boo
             Err(e) => tracing::warn!(error = %e, "offer expiry pass did not finish"),
         }
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
         }
     }

@@ -9,27 +9,25 @@ mod expiry;
 
 pub use expiry::expire_due;
 
-use std::future::Future;
-
 pub use tatrack_bus::service::{CommandReply, Config};
+use tokio_util::sync::CancellationToken;
 
 /// The service's name on the bus (its stream is `TATRACK_PARTNERS`).
 pub const SERVICE: &str = tatrack_contract::bus::Service::Partners.name();
 
-/// Runs the service until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+/// Runs the service until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut expiry = None;
     let result = tatrack_bus::service::run_with(
         tatrack_contract::bus::Service::Partners,
         "organisations and their offers of assistance",
         config,
         |store, incoming| async move { commands::handle(&store, incoming).await },
-        |store| expiry = Some(tokio::spawn(expiry::run(store, stopped))),
+        // Stopped with the service (the token is cancelled before run_with returns).
+        |store, stop| expiry = Some(tokio::spawn(expiry::run(store, stop))),
         shutdown,
     )
     .await;
-    let _ = stop.send(true);
     if let Some(task) = expiry {
         let _ = task.await;
     }

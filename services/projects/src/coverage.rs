@@ -26,17 +26,13 @@ use crate::commands::{Context, in_currency, referrals};
 
 const EVERY: Duration = Duration::from_secs(60);
 
-pub(crate) async fn run(
-    store: Store,
-    context: Context,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub(crate) async fn run(store: Store, context: Context, stop: tokio_util::sync::CancellationToken) {
     loop {
         if let Err(e) = sync_all(&store, &context).await {
             tracing::debug!(error = %e, "coverage pass did not finish");
         }
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
         }
     }

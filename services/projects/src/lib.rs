@@ -10,24 +10,27 @@ mod commands;
 mod coverage;
 mod view;
 
-use std::future::Future;
 use std::time::Duration;
 
 pub use commands::RATE_TABLE_ID;
 pub use tatrack_bus::service::{CommandReply, Config};
+use tokio_util::sync::CancellationToken;
 
 /// The service's name on the bus (its stream is `TATRACK_PROJECTS`).
 pub const SERVICE: &str = tatrack_contract::bus::Service::Projects.name();
 
-/// Runs the service until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+/// Runs the service until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
+    // The view follows the other streams until the service has stopped serving (it is what the
+    // commands in flight check against), so it gets its own token, cancelled below.
+    let view_stop = CancellationToken::new();
     let (view, followers) = view::View::open(
         &config.data_dir.join("projects-view"),
         config.nats.clone(),
         &js,
+        &view_stop,
     )?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut sync = None;
     let context = commands::Context {
         view: view.clone(),
@@ -42,15 +45,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
             let context = context.clone();
             async move { commands::handle(&store, &context, incoming).await }
         },
-        |store| sync = Some(tokio::spawn(coverage::run(store, sync_context, stopped))),
+        |store, stop| sync = Some(tokio::spawn(coverage::run(store, sync_context, stop))),
         shutdown,
     )
     .await;
-    let _ = stop.send(true);
     if let Some(task) = sync {
         let _ = task.await;
     }
-    view.stop();
+    view_stop.cancel();
     for follower in followers {
         let _ = follower.await;
     }

@@ -12,6 +12,7 @@ use tatrack_bus::service::ADMIN_HEAD;
 use tatrack_bus::{Subscriber, subjects};
 use tatrack_domain::Principal;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// The streams this view follows.
 const FOLLOWS: [&str; 2] = ["assessments", "partners"];
@@ -23,40 +24,32 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 pub(crate) struct View {
     nats: async_nats::Client,
     trees: Vec<(String, sled::Tree, tokio::sync::watch::Receiver<u64>)>,
-    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl View {
+    /// Opens the view and follows the streams until `stop` is cancelled.
     pub(crate) fn open(
         dir: &Path,
         nats: async_nats::Client,
         js: &async_nats::jetstream::Context,
+        stop: &CancellationToken,
     ) -> anyhow::Result<(Self, Vec<JoinHandle<()>>)> {
         let db = sled::open(dir)?;
-        let (stop, _) = tokio::sync::watch::channel(false);
         let mut trees = Vec::new();
         let mut followers = Vec::new();
         for service in FOLLOWS {
             let tree = db.open_tree(service)?;
             let subscriber = Subscriber::new(js.clone(), service, tree.clone())?;
             trees.push((service.to_owned(), tree, subscriber.applied()));
-            let mut stopped = stop.subscribe();
+            let stop = stop.clone();
             followers.push(tokio::spawn(async move {
-                let result = subscriber
-                    .run(FoldProjection, async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await;
+                let result = subscriber.run(FoldProjection, stop).await;
                 if let Err(e) = result {
                     tracing::error!(service, error = %e, "projects view stopped following");
                 }
             }));
         }
-        Ok((Self { nats, trees, stop }, followers))
-    }
-
-    pub(crate) fn stop(&self) {
-        let _ = self.stop.send(true);
+        Ok((Self { nats, trees }, followers))
     }
 
     fn tree(&self, service: &str) -> &(String, sled::Tree, tokio::sync::watch::Receiver<u64>) {

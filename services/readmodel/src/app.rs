@@ -1,12 +1,11 @@
 //! Wiring: open the projection store, follow every command service's stream, answer queries.
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::FutureExt;
 use tatrack_bus::{Subscriber, rpc, subjects};
+use tokio_util::sync::CancellationToken;
 
 use crate::asof::AsOf;
 use crate::cache::Views;
@@ -36,17 +35,15 @@ pub(crate) fn open(path: &std::path::Path) -> sled::Result<sled::Db> {
         .open()
 }
 
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+/// Follows the streams and answers queries until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = open(&config.data_dir.join("readmodel"))
         .with_context(|| format!("opening the read model in {}", config.data_dir.display()))?;
     let js = tatrack_bus::jetstream(config.nats.clone(), Duration::from_secs(5));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    // Stops the followers and the endpoints together: on shutdown, or when serving fails (the
+    // guard also covers the early returns below).
+    let stop = shutdown.child_token();
+    let _stop_on_return = stop.clone().drop_guard();
     let mut views = Views::default();
     let mut followers = Vec::new();
     let mut positions = Vec::new();
@@ -83,7 +80,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         views.add(service, tree, subscriber.applied(), Some(changes.clone()));
         followers.push((
             service,
-            tokio::spawn(subscriber.run(Recording { changes, timeline }, stopped())),
+            tokio::spawn(subscriber.run(Recording { changes, timeline }, stop.clone())),
         ));
     }
     let as_of = AsOf::new(js.clone(), timelines);
@@ -94,22 +91,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
         let clock = clock.clone();
         async move { queries::handle(&views, &as_of, &clock, incoming).await }
     };
-    let views = queries::views();
-    let server = rpc::serve(
+    let view_names = queries::views();
+    let served = rpc::serve(
         config.nats.clone(),
         "readmodel",
         "answers queries over every event stream",
         subjects::query_prefix(),
-        &views,
+        &view_names,
         handler,
-        stopped(),
-    );
-    let mut shutdown = std::pin::pin!(shutdown.fuse());
-    let mut server = std::pin::pin!(server);
-    let served = tokio::select! {
-        () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
-        result = &mut server => { let _ = stop_tx.send(true); result }
-    };
+        stop.clone(),
+    )
+    .await;
+    stop.cancel();
     for (service, follower) in followers {
         match follower.await {
             Ok(Ok(())) => {}

@@ -18,7 +18,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
@@ -213,15 +212,14 @@ impl AsOf {
                 "the {service} stream holds {last} events, fewer than the {up_to} asked for"
             )));
         }
-        let stream = streams::ensure(&self.js, service)
+        let stream = streams::reader(&self.js, service)
             .await
             .map_err(|e| unavailable(&e))?;
         let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                deliver_policy: consumer::DeliverPolicy::All,
-                max_expires: Duration::from_secs(5),
-                ..Default::default()
-            })
+            .create_consumer(streams::ordered_consumer(
+                consumer::DeliverPolicy::All,
+                None,
+            ))
             .await
             .map_err(|e| unavailable(&e))?;
         let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;

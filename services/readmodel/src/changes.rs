@@ -6,8 +6,6 @@
 //! see today, and within the report's scope where the event's subject says which State, theme
 //! or organisation it concerns, are listed.
 
-use std::time::Duration;
-
 use async_nats::jetstream::consumer;
 use futures::StreamExt;
 use jiff::civil::Date;
@@ -127,17 +125,16 @@ async fn read(as_of: &AsOf, service: &str, from: u64, to: u64) -> Result<Vec<Env
             format!("cannot read the {service} stream: {e}"),
         )
     };
-    let stream = streams::ensure(as_of.jetstream(), service)
+    let stream = streams::reader(as_of.jetstream(), service)
         .await
         .map_err(|e| unavailable(&e))?;
     let consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig {
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+        .create_consumer(streams::ordered_consumer(
+            consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: from,
             },
-            max_expires: Duration::from_secs(5),
-            ..Default::default()
-        })
+            None,
+        ))
         .await
         .map_err(|e| unavailable(&e))?;
     let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;

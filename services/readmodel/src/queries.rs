@@ -32,6 +32,23 @@ fn owner(view: &str) -> &'static str {
     }
 }
 
+/// Waits (bounded) until `views` have applied the caller's `min_position` / `min_positions`.
+async fn wait_for_positions(views: &Views, verb: &str, filters: &Filters) -> Result<(), ErrorBody> {
+    if let Some(min) = filters.min_position {
+        views.wait_for(owner(verb), min).await?;
+    }
+    for (service, min) in filters.min_positions.iter().flatten() {
+        if views.entry(service).is_err() {
+            return Err(ErrorBody::invalid(
+                "min_positions",
+                &format!("unknown service {service}"),
+            ));
+        }
+        views.wait_for(service, *min).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn handle(
     live: &Views,
     as_of: &AsOf,
@@ -56,6 +73,9 @@ pub(crate) async fn handle(
     }
     let (point, day) = point_in_time(live, as_of, clock, &filters)?;
     if incoming.verb == "position_show" {
+        // Read-your-writes here too: where the read model stands includes the caller's own
+        // writes (a report's positions are taken from this answer).
+        wait_for_positions(live, &incoming.verb, &filters).await?;
         let positions = match (&point, &filters.known_at) {
             (Some(point), Some(_)) => point.known.clone(),
             _ => live.applied(),
@@ -70,18 +90,7 @@ pub(crate) async fn handle(
         }
         None => live,
     };
-    if let Some(min) = filters.min_position {
-        views.wait_for(owner(&incoming.verb), min).await?;
-    }
-    for (service, min) in filters.min_positions.iter().flatten() {
-        if views.entry(service).is_err() {
-            return Err(ErrorBody::invalid(
-                "min_positions",
-                &format!("unknown service {service}"),
-            ));
-        }
-        views.wait_for(service, *min).await?;
-    }
+    wait_for_positions(views, &incoming.verb, &filters).await?;
     if incoming.verb == "change_list" {
         return crate::changes::change_list(
             live,

@@ -50,14 +50,12 @@ pub async fn rebuild(
             .map_err(|e| anyhow::anyhow!("reading the {service} stream: {e}"))?;
         let subscriber = Subscriber::new(js.clone(), service, tree)?;
         let mut applied = subscriber.applied();
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let stop = tokio_util::sync::CancellationToken::new();
         let projection = crate::cache::Recording {
             changes: std::sync::Arc::default(),
             timeline: std::sync::Arc::default(),
         };
-        let run = tokio::spawn(subscriber.run(projection, async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
+        let run = tokio::spawn(subscriber.run(projection, stop.clone()));
         loop {
             let now = *applied.borrow();
             progress(service, now, last);
@@ -69,7 +67,7 @@ pub async fn rebuild(
                 break;
             }
         }
-        let _ = stop.send(true);
+        stop.cancel();
         run.await??;
         events += last;
     }

@@ -126,6 +126,11 @@ async fn ask_raw(
     view: &str,
     body: &Value,
 ) -> Result<Value, rpc::Error> {
+    // The reporter's NATS user may ask these views only: another would time out in silence.
+    debug_assert!(
+        tatrack_bus::auth::REPORTER_VIEWS.contains(&view),
+        "the reporter asks {view}: add it to tatrack_bus::auth::REPORTER_VIEWS"
+    );
     let meta = RequestMeta {
         command_id: None,
         ..RequestMeta::new(principal.clone())

@@ -13,8 +13,9 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-use std::future::Future;
 use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
 
 pub use commands::checksum;
 pub use render::render;
@@ -37,9 +38,8 @@ pub struct Config {
     pub clock: tatrack_eventlog::Clock,
 }
 
-/// Runs the service until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+/// Runs the service until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut job = None;
     let nats = config.nats.clone();
     let schedule = config.schedule.clone();
@@ -55,20 +55,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> a
             let nats = nats.clone();
             async move { commands::handle(&store, &nats, incoming).await }
         },
-        |store| {
+        |store, stop| {
             if let Some(schedule) = schedule {
                 job = Some(tokio::spawn(schedule::run(
                     schedule,
                     store,
                     config.nats.clone(),
-                    stopped,
+                    stop,
                 )));
             }
         },
         shutdown,
     )
     .await;
-    let _ = stop.send(true);
     if let Some(task) = job {
         let _ = task.await;
     }

@@ -154,12 +154,12 @@ pub async fn run_once(
     Ok(made)
 }
 
-/// Runs `schedule` until `stop` turns true.
+/// Runs `schedule` until `stop` is cancelled.
 pub(crate) async fn run(
     schedule: Schedule,
     store: Store,
     nats: async_nats::Client,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     tracing::info!(schedule = schedule.expression(), "report schedule set");
     loop {
@@ -173,7 +173,7 @@ pub(crate) async fn run(
         };
         let wait = Duration::try_from(next.duration_since(now)).unwrap_or(Duration::ZERO);
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
         let today = jiff::tz::TimeZone::UTC.to_datetime(next).date();
@@ -188,7 +188,7 @@ pub(crate) async fn run(
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "scheduled reports not made");
                     tokio::select! {
-                        _ = stop.wait_for(|s| *s) => return,
+                        () = stop.cancelled() => return,
                         () = tokio::time::sleep(RETRY_AFTER) => {}
                     }
                 }

@@ -96,7 +96,12 @@ pub enum ReadmodelCmd {
 
 pub async fn readmodel(settings: &Settings, cmd: ReadmodelCmd) -> anyhow::Result<()> {
     let ReadmodelCmd::Rebuild = cmd;
-    let nats = tatrack_bus::connect(&settings.nats_url, "tatrack-rebuild").await?;
+    // The read model's own user: the rebuild reads exactly what the read model reads.
+    let identity = tatrack_bus::auth::Identity::load(
+        &settings.nats_credentials,
+        tatrack_bus::auth::User::Readmodel,
+    )?;
+    let nats = tatrack_bus::connect(&settings.nats_url, "tatrack-rebuild", &identity).await?;
     let started = std::time::Instant::now();
     let progress = |service: &str, applied: u64, last: u64| {
         let width = 30;

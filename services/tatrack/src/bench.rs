@@ -9,6 +9,7 @@ use clap::Subcommand;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use serde_json::json;
+use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
@@ -313,25 +314,27 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         duration.as_secs()
     );
     let server = tokio::task::spawn_blocking(NatsServer::start).await??;
-    let client = tatrack_bus::connect(&server.url(), "bench").await?;
-    let bare = bare_jetstream(&client, duration).await?;
+    // Commands go as the gateway sends them; the bare stream needs the admin (no service may
+    // create streams other than its own).
+    let client = server.connect_as(User::Gateway, "bench").await?;
+    let admin = server.connect_as(User::Admin, "bench-admin").await?;
+    let bare = bare_jetstream(&admin, duration).await?;
     println!(
         "{:<44} {bare:>10.0}/s   (pipelined, Msg-Id, 1024 in flight)",
         "bare JetStream publish"
     );
 
     let data = tempfile::tempdir()?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
     let service = tokio::spawn(tatrack_assessments::run(
         tatrack_assessments::Config {
             data_dir: data.path().to_path_buf(),
-            nats: tatrack_bus::connect(&server.url(), "bench-service").await?,
+            nats: server
+                .connect_as(User::Assessments, "bench-assessments")
+                .await?,
             clock: clock.clone(),
         },
-        async move {
-            let mut rx = stop_rx;
-            let _ = rx.wait_for(|s| *s).await;
-        },
+        stop.clone(),
     ));
     // Wait until the service answers.
     let ready = Instant::now();
@@ -373,8 +376,9 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         );
     }
 
-    // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects.
-    let mut seen = client
+    // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects
+    // (listened to as the admin: no service user may subscribe to event subjects).
+    let mut seen = admin
         .subscribe(subjects::events_wildcard("assessments"))
         .await?;
     let arrivals: Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
@@ -453,8 +457,8 @@ async fn commands(clock: &Clock, duration: Duration, rate: u64) -> anyhow::Resul
         "RSS {:.0} MiB (bench process: service, clients and recorder)",
         rss_mib()
     );
-    mix(clock, &client, &server.url(), data.path(), duration).await?;
-    let _ = stop_tx.send(true);
+    mix(clock, &client, &server, data.path(), duration).await?;
+    stop.cancel();
     service.await??;
     drop(server);
     Ok(())
@@ -490,41 +494,36 @@ pub(crate) async fn send(
 async fn mix(
     clock: &Clock,
     client: &async_nats::Client,
-    url: &str,
+    server: &NatsServer,
     data_dir: &std::path::Path,
     duration: Duration,
 ) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = tokio_util::sync::CancellationToken::new();
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data_dir.to_path_buf(),
         nats,
         clock: clock.clone(),
     };
     let partners = tokio::spawn(tatrack_partners::run(
-        config(tatrack_bus::connect(url, "bench-partners").await?),
-        stopped(),
+        config(server.connect_as(User::Partners, "bench-partners").await?),
+        stop.clone(),
     ));
     let projects = tokio::spawn(tatrack_projects::run(
-        config(tatrack_bus::connect(url, "bench-projects").await?),
-        stopped(),
+        config(server.connect_as(User::Projects, "bench-projects").await?),
+        stop.clone(),
     ));
 
     // Set-up: a shared, agreed need; two organisations; a large open offer; 16 projects with a
-    // large commitment each.
+    // large commitment each. Every fact is dated in early 2026, so the later moves and records
+    // (dated in February to April) never go back before what they follow, whatever today is.
     let assessment = Uuid::now_v7();
     send(client, "assessments", "assessment_plan", &json!({"id": assessment, "member_state": "KE", "kind": "desk_review",
-        "resolutions": [1373], "title": "Bench", "visit_start": "2026-01-05", "visit_end": "2026-01-09", "classification": "restricted"})).await?;
+        "resolutions": [1373], "title": "Bench", "visit_start": "2026-01-05", "visit_end": "2026-01-09", "classification": "restricted", "on": "2026-01-02"})).await?;
     let need = Uuid::now_v7();
     let big = json!({"amount_minor": 1_000_000_000_000i64, "currency": "USD"});
     send(client, "assessments", "need_identify", &json!({"id": need, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
         "modality": "training", "description": "Bench need", "beneficiary_institution": "Bench", "estimated_cost": big,
-        "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1})).await?;
+        "size": {"measure": "officers trained", "quantity": 1_000_000_000u64}, "priority": 1, "on": "2026-01-12"})).await?;
     send(
         client,
         "assessments",
@@ -543,7 +542,7 @@ async fn mix(
     let ready = Instant::now();
     loop {
         let registered = send(client, "partners", "organisation_register", &json!({"id": "BENCH-DONOR", "name": "Bench donor",
-            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null})).await;
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-02"})).await;
         match registered {
             Ok(_) => break,
             Err(e) if ready.elapsed() < Duration::from_secs(20) => {
@@ -558,14 +557,14 @@ async fn mix(
         "partners",
         "organisation_register",
         &json!({"id": "BENCH-IMPL", "name": "Bench implementer",
-        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null}),
+        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null, "on": "2026-01-02"}),
     )
     .await?;
     let offer_budget = big.clone();
     let offer_body = move || {
         json!({"id": Uuid::now_v7(), "organisation": "BENCH-DONOR", "title": "Bench offer", "themes": ["BOR"],
         "countries": ["KE"], "regions": [], "modalities": ["training"], "budget": offer_budget, "capacity": {"measure": "officers trained", "quantity": 1_000_000_000u64},
-        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null})
+        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"], "conditions": null, "on": "2026-01-15"})
     };
     let offer = offer_body();
     send(client, "partners", "offer_draft", &offer).await?;
@@ -586,7 +585,7 @@ async fn mix(
             send(client, "projects", "project_create", &json!({"id": project, "iati_identifier": format!("XM-BENCH-{n}"), "title": "Bench project",
                 "description": "", "recipient_country": "KE", "theme": "BOR", "dac_sector": sector,
                 "participating": [{"organisation": "BENCH-DONOR", "role": "1"}, {"organisation": "BENCH-IMPL", "role": "4"}],
-                "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [need], "referrals": []})).await
+                "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [need], "referrals": [], "on": "2026-02-15"})).await
         };
         created.await?;
         send(client, "projects", "project_add_transaction", &json!({"id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
@@ -648,7 +647,7 @@ async fn mix(
             refused.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
-    let _ = stop_tx.send(true);
+    stop.cancel();
     partners.await??;
     projects.await??;
     Ok(())

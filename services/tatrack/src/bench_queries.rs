@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::json;
+use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
@@ -31,15 +32,9 @@ pub async fn queries(
     );
     let server = tokio::task::spawn_blocking(NatsServer::start).await??;
     let url = server.url();
-    let client = tatrack_bus::connect(&url, "bench").await?;
+    let client = server.connect_as(User::Gateway, "bench").await?;
     let data = tempfile::tempdir()?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
+    let stop = tokio_util::sync::CancellationToken::new();
     let config = |nats| tatrack_bus::service::Config {
         data_dir: data.path().to_path_buf(),
         nats,
@@ -47,25 +42,29 @@ pub async fn queries(
     };
     let mut tasks = vec![
         tokio::spawn(tatrack_assessments::run(
-            config(tatrack_bus::connect(&url, "bench-assessments").await?),
-            stopped(),
+            config(
+                server
+                    .connect_as(User::Assessments, "bench-assessments")
+                    .await?,
+            ),
+            stop.clone(),
         )),
         tokio::spawn(tatrack_partners::run(
-            config(tatrack_bus::connect(&url, "bench-partners").await?),
-            stopped(),
+            config(server.connect_as(User::Partners, "bench-partners").await?),
+            stop.clone(),
         )),
         tokio::spawn(tatrack_projects::run(
-            config(tatrack_bus::connect(&url, "bench-projects").await?),
-            stopped(),
+            config(server.connect_as(User::Projects, "bench-projects").await?),
+            stop.clone(),
         )),
     ];
-    let mut readmodel = ReadModelProcess::start(&url, data.path())?;
+    let mut readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
     let listener = tatrack_gateway::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;
     tasks.push(tokio::spawn(tatrack_gateway::serve(
         listener,
-        tatrack_bus::connect(&url, "bench-gateway").await?,
-        stopped(),
+        server.connect_as(User::Gateway, "bench-gateway").await?,
+        stop.clone(),
     )));
 
     let load_start = Instant::now();
@@ -114,7 +113,9 @@ pub async fn queries(
     // The raw limits of the path, in the same run: a NATS request-reply and an HTTP GET that
     // answer a fixed body as large as the needs list's page, with no work behind them.
     let page = http_body(addr, &paths[0].1, &coordinator).await?;
-    let mut sample = bare_nats(&client, page.len(), 64, duration).await?;
+    // As the admin: a bare subject of the bench's own is no tatrack user's business.
+    let admin = server.connect_as(User::Admin, "bench-admin").await?;
+    let mut sample = bare_nats(&admin, page.len(), 64, duration).await?;
     println!(
         "{}",
         sample.line(&format!(
@@ -148,7 +149,7 @@ pub async fn queries(
     // without replaying the streams.
     readmodel.stop()?;
     let restart = Instant::now();
-    readmodel = ReadModelProcess::start(&url, data.path())?;
+    readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
     let meta = RequestMeta {
         command_id: None,
         ..RequestMeta::new(bench_admin())
@@ -192,11 +193,16 @@ pub async fn queries(
     );
     readmodel.stop()?;
 
-    let _ = stop_tx.send(true);
+    stop.cancel();
     for t in tasks {
         t.await??;
     }
-    let rebuilt = tatrack_readmodel::rebuild(data.path(), client.clone(), |_, _, _| {}).await?;
+    let rebuilt = tatrack_readmodel::rebuild(
+        data.path(),
+        server.connect_as(User::Readmodel, "bench-rebuild").await?,
+        |_, _, _| {},
+    )
+    .await?;
     println!(
         "{:<44} {:>10.0}/s   ({} events in {:.2} s)",
         "read model rebuild",
@@ -214,10 +220,15 @@ struct ReadModelProcess {
 }
 
 impl ReadModelProcess {
-    fn start(url: &str, data: &std::path::Path) -> anyhow::Result<Self> {
+    fn start(
+        url: &str,
+        credentials: &std::path::Path,
+        data: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let child = std::process::Command::new(std::env::current_exe()?)
             .args(["serve", "readmodel"])
             .env("NATS_URL", url)
+            .env("TATRACK_NATS_CREDENTIALS", credentials)
             .env("TATRACK_DATA_DIR", data)
             .env("TATRACK_OPS_ADDR", "127.0.0.1:0")
             .stdout(std::process::Stdio::null())
@@ -258,15 +269,16 @@ fn bench_admin() -> Principal {
 
 /// Loads about `events` events through the command path, 64 commands at a time: needs
 /// identified and agreed (two events each) in five States and four themes, and one project in
-/// 50 with a commitment (two events), spread over the donors. Returns the project ids.
+/// 50 with a commitment (two events), spread over the donors. Returns the project ids. Facts are
+/// dated in early 2026, each after what it follows, whatever today is.
 async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<Uuid>, u64)> {
     for d in 0..DONORS {
         let body = json!({"id": format!("BENCH-DONOR-{d}"), "name": format!("Bench donor {d}"),
-            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null});
+            "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-02"});
         retry(|| send(client, "partners", "organisation_register", &body)).await?;
     }
     let body = json!({"id": "BENCH-IMPL", "name": "Bench implementer", "kind": "un_entity",
-        "iati_type": "40", "iati_identifier": null, "country": null});
+        "iati_type": "40", "iati_identifier": null, "country": null, "on": "2026-01-02"});
     retry(|| send(client, "partners", "organisation_register", &body)).await?;
     let projects = events / 50;
     let needs = (events - 2 * projects) / 2;
@@ -287,7 +299,7 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                     let id = Uuid::now_v7();
                     let body = json!({"id": id, "member_state": country, "recommendation_ids": [],
                         "theme": theme, "modality": "training", "description": format!("Bench need {n}"), "beneficiary_institution": "Bench",
-                        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3});
+                        "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3, "on": "2026-01-12"});
                     retry(|| send(&client, "assessments", "need_identify", &body)).await?;
                     send(&client, "assessments", "need_agree_with_state", &json!({"id": id, "on": "2026-02-01"})).await?;
                 } else {
@@ -296,10 +308,10 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                     let body = json!({"id": id, "iati_identifier": format!("XM-BENCH-{n}"), "title": format!("Bench project {n}"),
                         "description": "", "recipient_country": country, "theme": "BOR", "dac_sector": sector,
                         "participating": [{"organisation": donor, "role": "1"}, {"organisation": "BENCH-IMPL", "role": "4"}],
-                        "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [], "referrals": []});
+                        "planned_start": "2026-03-01", "planned_end": "2027-03-01", "budget": null, "needs": [], "referrals": [], "on": "2026-02-15"});
                     retry(|| send(&client, "projects", "project_create", &body)).await?;
                     send(&client, "projects", "project_add_transaction", &json!({"id": id, "transaction_id": Uuid::now_v7(), "kind": "commitment",
-                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "on": "2026-03-01", "provider": "BENCH-DONOR", "receiver": null, "description": null})).await?;
+                        "value": {"amount_minor": 5_000_000, "currency": "USD"}, "on": "2026-03-01", "provider": donor, "receiver": null, "description": null})).await?;
                     mine.push(id);
                 }
                 n += 64;

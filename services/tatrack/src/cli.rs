@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::telemetry::LogFormat;
 use crate::{
     admin, bench, client, client_partners, client_projects, client_report, client_tokens, demo,
-    serve,
+    nats_config, serve,
 };
 
 #[derive(Debug, Parser)]
@@ -33,6 +33,11 @@ pub struct Cli {
         default_value = "./data"
     )]
     pub data_dir: PathBuf,
+    /// Where the NATS users' keys are (one `<user>.nk` seed file each, 0600, in a 0700
+    /// directory; `tatrack nats config` generates them): each service connects as its own user,
+    /// the CLI as the gateway's (default: `<data dir>/nats-auth`).
+    #[arg(long, global = true, env = "TATRACK_NATS_CREDENTIALS")]
+    pub nats_credentials: Option<PathBuf>,
     /// Where the HTTP gateway listens (port 0: any free port; the address taken is printed).
     #[arg(
         long,
@@ -139,6 +144,9 @@ pub enum Command {
     /// Read-model administration (offline: stop `tatrack up` first).
     #[command(subcommand)]
     Readmodel(admin::ReadmodelCmd),
+    /// NATS users, keys and permissions: the server's config.
+    #[command(subcommand)]
+    Nats(nats_config::NatsCmd),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +172,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings {
         clock,
         nats_url: cli.nats_url,
+        nats_credentials: cli
+            .nats_credentials
+            .unwrap_or_else(|| cli.data_dir.join("nats-auth")),
         data_dir: cli.data_dir,
         http_addr: cli.http_addr,
         ops_addr: cli.ops_addr,
@@ -195,6 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stream(cmd) => admin::stream(&settings, cmd).await,
         Command::Bench(cmd) => bench::run(&settings, cmd).await,
         Command::Readmodel(cmd) => admin::readmodel(&settings, cmd).await,
+        Command::Nats(cmd) => nats_config::nats(&settings, cmd),
     }
 }
 
@@ -204,6 +216,8 @@ pub struct Settings {
     /// "Now" and "today" for everything this process runs.
     pub clock: tatrack_eventlog::Clock,
     pub nats_url: String,
+    /// The NATS users' keys (`TATRACK_NATS_CREDENTIALS`, default `<data dir>/nats-auth`).
+    pub nats_credentials: PathBuf,
     pub data_dir: PathBuf,
     pub http_addr: std::net::SocketAddr,
     pub ops_addr: std::net::SocketAddr,

@@ -74,10 +74,16 @@ impl Actor {
     }
 }
 
+/// Connects as the gateway's NATS user: like the gateway, the CLI sends commands and queries on
+/// behalf of the principal it names.
 pub async fn connect(settings: &Settings) -> anyhow::Result<async_nats::Client> {
     settings.actor.check()?;
-    async_nats::ConnectOptions::new()
-        .name("tatrack-cli")
+    let identity = tatrack_bus::auth::Identity::load(
+        &settings.nats_credentials,
+        tatrack_bus::auth::User::Gateway,
+    )?;
+    identity
+        .connect_options("tatrack-cli")
         .connection_timeout(Duration::from_secs(3))
         .connect(&settings.nats_url)
         .await

@@ -13,6 +13,7 @@ mod client_report;
 mod client_tokens;
 mod demo;
 mod iati;
+mod nats_config;
 mod serve;
 mod table;
 mod telemetry;

