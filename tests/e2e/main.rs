@@ -3,6 +3,7 @@
 
 mod business_dates;
 mod commands;
+mod correlation;
 mod crash;
 mod gateway;
 mod iati;
