@@ -78,6 +78,7 @@ pub(crate) fn check_target_code(
 pub(crate) mod scenario {
     use super::{Aggregate, fold};
     use crate::error::DomainError;
+    use crate::event::{DomainEvent, decode, encode};
 
     pub(crate) struct Given<A: Aggregate> {
         state: A::State,
@@ -144,6 +145,29 @@ pub(crate) mod scenario {
                     self.command
                 ),
             }
+        }
+    }
+
+    /// `events` show every kind in `kinds` (an event enum's `KINDS`), each as serde tags it, and
+    /// each reads back as itself through `encode` and `decode`.
+    #[track_caller]
+    pub(crate) fn assert_kinds_round_trip<E>(events: &[E], kinds: &[&str])
+    where
+        E: DomainEvent + PartialEq + std::fmt::Debug,
+    {
+        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut all = kinds.to_vec();
+        all.sort_unstable();
+        assert_eq!(seen, all, "the events show every kind");
+        for e in events {
+            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
+            let enc = encode(e);
+            assert_eq!(
+                &decode::<E>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
+                e
+            );
         }
     }
 }

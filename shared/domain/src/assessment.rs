@@ -6,10 +6,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::validate::{check_date_order, check_id, check_reason, check_text};
 
 /// Longest title.
@@ -109,35 +108,16 @@ pub enum AssessmentCommand {
     },
 }
 
-impl AssessmentCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Plan { id, .. }
-            | Self::MarkConducted { id, .. }
-            | Self::SendDraft { id, .. }
-            | Self::RecordObservations { id, .. }
-            | Self::Adopt { id, .. }
-            | Self::RecordResponse { id, .. }
-            | Self::Close { id, .. }
-            | Self::Cancel { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for AssessmentCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Plan { on, .. }
-            | Self::MarkConducted { on, .. }
-            | Self::SendDraft { on, .. }
-            | Self::RecordObservations { on, .. }
-            | Self::Adopt { on, .. }
-            | Self::RecordResponse { on, .. }
-            | Self::Close { on, .. }
-            | Self::Cancel { on, .. } => *on,
-        }
-    }
-}
+command_fields!(AssessmentCommand {
+    Plan,
+    MarkConducted,
+    SendDraft,
+    RecordObservations,
+    Adopt,
+    RecordResponse,
+    Close,
+    Cancel
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -196,29 +176,16 @@ pub enum AssessmentEvent {
     },
 }
 
-impl AssessmentEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for AssessmentEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::AssessmentPlanned { on, .. }
-            | Self::AssessmentConducted { on, .. }
-            | Self::AssessmentDraftSent { on, .. }
-            | Self::AssessmentObservationsReceived { on, .. }
-            | Self::AssessmentAdopted { on, .. }
-            | Self::AssessmentResponseReceived { on, .. }
-            | Self::AssessmentClosed { on, .. }
-            | Self::AssessmentCancelled { on, .. } => *on,
-        }
-    }
-}
+event_fields!(AssessmentEvent {
+    AssessmentPlanned,
+    AssessmentConducted,
+    AssessmentDraftSent,
+    AssessmentObservationsReceived,
+    AssessmentAdopted,
+    AssessmentResponseReceived,
+    AssessmentClosed,
+    AssessmentCancelled
+});
 
 /// An assessment as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -485,8 +452,7 @@ pub fn clocks(state: &AssessmentState, today: Date) -> Clocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xA1);
@@ -1007,19 +973,7 @@ mod tests {
             on: d(1),
             reason: None,
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        let mut all = AssessmentEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<AssessmentEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, AssessmentEvent::KINDS);
     }
 
     #[test]

@@ -5,10 +5,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of};
 use crate::validate::{
     MAX_REASON_CHARS, check_date_order, check_id, check_priority, check_reason, check_text,
@@ -141,33 +140,15 @@ pub enum NeedCommand {
     },
 }
 
-impl NeedCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Identify { id, .. }
-            | Self::AgreeWithState { id, .. }
-            | Self::Withdraw { id, .. }
-            | Self::Decline { id, .. }
-            | Self::RecordCoverage { id, .. }
-            | Self::MarkMet { id, .. }
-            | Self::Amend { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for NeedCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Identify { on, .. }
-            | Self::AgreeWithState { on, .. }
-            | Self::Withdraw { on, .. }
-            | Self::Decline { on, .. }
-            | Self::RecordCoverage { on, .. }
-            | Self::MarkMet { on, .. }
-            | Self::Amend { on, .. } => *on,
-        }
-    }
-}
+command_fields!(NeedCommand {
+    Identify,
+    AgreeWithState,
+    Withdraw,
+    Decline,
+    RecordCoverage,
+    MarkMet,
+    Amend
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -232,28 +213,15 @@ pub enum NeedEvent {
     },
 }
 
-impl NeedEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for NeedEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::NeedIdentified { on, .. }
-            | Self::NeedAgreedWithState { on, .. }
-            | Self::NeedCoverageRecorded { on, .. }
-            | Self::NeedMet { on, .. }
-            | Self::NeedWithdrawn { on, .. }
-            | Self::NeedDeclined { on, .. }
-            | Self::NeedAmended { on, .. } => *on,
-        }
-    }
-}
+event_fields!(NeedEvent {
+    NeedIdentified,
+    NeedAgreedWithState,
+    NeedCoverageRecorded,
+    NeedMet,
+    NeedWithdrawn,
+    NeedDeclined,
+    NeedAmended
+});
 
 /// A need as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -827,8 +795,7 @@ fn amend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xC1);
@@ -1593,19 +1560,6 @@ mod tests {
             priority: Some(3),
             on: date(2025, 12, 31),
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = NeedEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<NeedEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, NeedEvent::KINDS);
     }
 }

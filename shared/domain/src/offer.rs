@@ -5,10 +5,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of};
 use crate::need::{Fill, Modality, Units, fill};
 use crate::organisation::check_organisation_id;
@@ -103,31 +102,14 @@ pub enum OfferCommand {
     },
 }
 
-impl OfferCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Draft { id, .. }
-            | Self::Publish { id, .. }
-            | Self::Amend { id, .. }
-            | Self::Withdraw { id, .. }
-            | Self::Expire { id, .. }
-            | Self::RecordCommitment { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for OfferCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Draft { on, .. }
-            | Self::Publish { on, .. }
-            | Self::Amend { on, .. }
-            | Self::Withdraw { on, .. }
-            | Self::Expire { on, .. }
-            | Self::RecordCommitment { on, .. } => *on,
-        }
-    }
-}
+command_fields!(OfferCommand {
+    Draft,
+    Publish,
+    Amend,
+    Withdraw,
+    Expire,
+    RecordCommitment
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -195,27 +177,14 @@ pub enum OfferEvent {
     },
 }
 
-impl OfferEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for OfferEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::OfferDrafted { on, .. }
-            | Self::OfferPublished { on, .. }
-            | Self::OfferAmended { on, .. }
-            | Self::OfferWithdrawn { on, .. }
-            | Self::OfferExpired { on, .. }
-            | Self::OfferCommitmentRecorded { on, .. } => *on,
-        }
-    }
-}
+event_fields!(OfferEvent {
+    OfferDrafted,
+    OfferPublished,
+    OfferAmended,
+    OfferWithdrawn,
+    OfferExpired,
+    OfferCommitmentRecorded
+});
 
 /// An offer as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -969,8 +938,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xF1);
@@ -1794,19 +1762,6 @@ mod tests {
             conditions: None,
             on: date(2026, 12, 31),
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = OfferEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<OfferEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, OfferEvent::KINDS);
     }
 }

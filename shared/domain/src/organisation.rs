@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregate, Dated, check_target_code};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_text};
 
 pub const MAX_NAME_CHARS: usize = 300;
@@ -122,23 +121,7 @@ pub enum OrganisationCommand {
     },
 }
 
-impl OrganisationCommand {
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Register { id, .. } | Self::Update { id, .. } | Self::Deactivate { id, .. } => id,
-        }
-    }
-}
-
-impl Dated for OrganisationCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Register { on, .. } | Self::Update { on, .. } | Self::Deactivate { on, .. } => {
-                *on
-            }
-        }
-    }
-}
+command_fields!(OrganisationCommand by code { Register, Update, Deactivate });
 
 #[allow(
     clippy::enum_variant_names,
@@ -176,24 +159,11 @@ pub enum OrganisationEvent {
     },
 }
 
-impl OrganisationEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for OrganisationEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::OrganisationRegistered { on, .. }
-            | Self::OrganisationUpdated { on, .. }
-            | Self::OrganisationDeactivated { on, .. } => *on,
-        }
-    }
-}
+event_fields!(OrganisationEvent {
+    OrganisationRegistered,
+    OrganisationUpdated,
+    OrganisationDeactivated
+});
 
 /// An organisation as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -408,8 +378,7 @@ impl Aggregate for Organisation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: &str = "XM-DAC-41122";
@@ -788,16 +757,7 @@ mod tests {
             },
             deactivated(),
         ];
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, OrganisationEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<OrganisationEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, OrganisationEvent::KINDS);
         assert_eq!(OrganisationKind::ALL.len(), 8, "the kinds DESIGN lists");
         assert_eq!(OrganisationKind::UnEntity.to_string(), "un_entity");
     }

@@ -5,9 +5,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
 
 pub const MAX_NARRATIVE_CHARS: usize = 20_000;
@@ -67,29 +66,13 @@ pub enum ProgressReportCommand {
     Return { id: Uuid, on: Date, reason: String },
 }
 
-impl ProgressReportCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Draft { id, .. }
-            | Self::Revise { id, .. }
-            | Self::Submit { id, .. }
-            | Self::Validate { id, .. }
-            | Self::Return { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for ProgressReportCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Draft { on, .. }
-            | Self::Revise { on, .. }
-            | Self::Submit { on, .. }
-            | Self::Validate { on, .. }
-            | Self::Return { on, .. } => *on,
-        }
-    }
-}
+command_fields!(ProgressReportCommand {
+    Draft,
+    Revise,
+    Submit,
+    Validate,
+    Return
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -135,26 +118,13 @@ pub enum ProgressReportEvent {
     },
 }
 
-impl ProgressReportEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ProgressReportEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ProgressReportDrafted { on, .. }
-            | Self::ProgressReportRevised { on, .. }
-            | Self::ProgressReportSubmitted { on, .. }
-            | Self::ProgressReportValidated { on, .. }
-            | Self::ProgressReportReturned { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ProgressReportEvent {
+    ProgressReportDrafted,
+    ProgressReportRevised,
+    ProgressReportSubmitted,
+    ProgressReportValidated,
+    ProgressReportReturned
+});
 
 /// A progress report as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -391,8 +361,7 @@ fn check_actuals(actuals: &[ReportedActual]) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x81);
@@ -737,20 +706,6 @@ mod tests {
             actuals: None,
             on: date(2026, 12, 31),
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = ProgressReportEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ProgressReportEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
-                    .unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ProgressReportEvent::KINDS);
     }
 }

@@ -5,10 +5,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::money::{Money, Totals, check_currency_of};
 use crate::organisation::check_organisation_id;
 use crate::validate::{check_date_order, check_id, check_reason, check_text};
@@ -259,39 +258,18 @@ pub enum ProjectCommand {
     },
 }
 
-impl ProjectCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Create { id, .. }
-            | Self::ChangeStatus { id, .. }
-            | Self::JoinReferral { id, .. }
-            | Self::SetBudget { id, .. }
-            | Self::AddTransaction { id, .. }
-            | Self::AddMilestone { id, .. }
-            | Self::CompleteMilestone { id, .. }
-            | Self::AddResult { id, .. }
-            | Self::RecordIndicatorActual { id, .. }
-            | Self::AddDocument { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for ProjectCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Create { on, .. }
-            | Self::ChangeStatus { on, .. }
-            | Self::JoinReferral { on, .. }
-            | Self::SetBudget { on, .. }
-            | Self::AddTransaction { on, .. }
-            | Self::AddMilestone { on, .. }
-            | Self::CompleteMilestone { on, .. }
-            | Self::AddResult { on, .. }
-            | Self::RecordIndicatorActual { on, .. }
-            | Self::AddDocument { on, .. } => *on,
-        }
-    }
-}
+command_fields!(ProjectCommand {
+    Create,
+    ChangeStatus,
+    JoinReferral,
+    SetBudget,
+    AddTransaction,
+    AddMilestone,
+    CompleteMilestone,
+    AddResult,
+    RecordIndicatorActual,
+    AddDocument
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -376,31 +354,15 @@ pub enum ProjectEvent {
     },
 }
 
-impl ProjectEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ProjectEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
+// A transaction is dated by its own date.
+event_fields!(
+    ProjectEvent {
+        ProjectCreated, ProjectStatusChanged, ProjectReferralJoined, ProjectBudgetSet,
+        ProjectMilestoneAdded, ProjectMilestoneCompleted, ProjectResultAdded,
+        ProjectIndicatorActualRecorded, ProjectDocumentAdded,
     }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
-            Self::ProjectCreated { on, .. }
-            | Self::ProjectStatusChanged { on, .. }
-            | Self::ProjectReferralJoined { on, .. }
-            | Self::ProjectBudgetSet { on, .. }
-            | Self::ProjectMilestoneAdded { on, .. }
-            | Self::ProjectMilestoneCompleted { on, .. }
-            | Self::ProjectResultAdded { on, .. }
-            | Self::ProjectIndicatorActualRecorded { on, .. }
-            | Self::ProjectDocumentAdded { on, .. } => *on,
-        }
-    }
-}
+    Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
+);
 
 /// A project as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -1250,8 +1212,7 @@ fn check_document_category(category: &str) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x91);
@@ -2346,16 +2307,7 @@ mod tests {
                 on: date(2025, 12, 1),
             },
         ]);
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, ProjectEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ProjectEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ProjectEvent::KINDS);
         let state = crate::fold::<Project>(&events);
         assert_eq!(state.committed.get("USD"), 5);
     }

@@ -4,10 +4,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::validate::{check_date_order, check_id, check_priority, check_reason, check_text};
 
 /// Longest recommendation text.
@@ -78,21 +77,10 @@ pub enum RecommendationCommand {
     },
 }
 
-impl RecommendationCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Record { id, .. } | Self::UpdateStatus { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for RecommendationCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Record { on, .. } | Self::UpdateStatus { on, .. } => *on,
-        }
-    }
-}
+command_fields!(RecommendationCommand {
+    Record,
+    UpdateStatus
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -124,23 +112,10 @@ pub enum RecommendationEvent {
     },
 }
 
-impl RecommendationEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for RecommendationEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::RecommendationRecorded { on, .. }
-            | Self::RecommendationStatusUpdated { on, .. } => *on,
-        }
-    }
-}
+event_fields!(RecommendationEvent {
+    RecommendationRecorded,
+    RecommendationStatusUpdated
+});
 
 /// A recommendation as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -276,8 +251,7 @@ impl Aggregate for Recommendation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xB1);
@@ -550,17 +524,7 @@ mod tests {
     #[test]
     fn event_kinds_match_their_serde_tags_and_round_trip() {
         let events = history(RecommendationStatus::InProgress);
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, RecommendationEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<RecommendationEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
-                    .unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, RecommendationEvent::KINDS);
         let json = serde_json::to_value(update(RecommendationStatus::InProgress, 2)).unwrap();
         assert_eq!(json["type"], "update_status");
         assert_eq!(json["source"], "state_response");

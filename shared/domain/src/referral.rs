@@ -5,10 +5,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of};
 use crate::need::NeedState;
 use crate::offer::{self, OfferState};
@@ -87,35 +86,16 @@ pub enum ReferralCommand {
     Lapse { id: Uuid, on: Date, reason: String },
 }
 
-impl ReferralCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Propose { id, .. }
-            | Self::Refer { id, .. }
-            | Self::AcceptByPartner { id, .. }
-            | Self::DeclineByPartner { id, .. }
-            | Self::AcceptByState { id, .. }
-            | Self::DeclineByState { id, .. }
-            | Self::Activate { id, .. }
-            | Self::Lapse { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for ReferralCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Propose { on, .. }
-            | Self::Refer { on, .. }
-            | Self::AcceptByPartner { on, .. }
-            | Self::DeclineByPartner { on, .. }
-            | Self::AcceptByState { on, .. }
-            | Self::DeclineByState { on, .. }
-            | Self::Activate { on, .. }
-            | Self::Lapse { on, .. } => *on,
-        }
-    }
-}
+command_fields!(ReferralCommand {
+    Propose,
+    Refer,
+    AcceptByPartner,
+    DeclineByPartner,
+    AcceptByState,
+    DeclineByState,
+    Activate,
+    Lapse
+});
 
 #[allow(
     clippy::enum_variant_names,
@@ -171,28 +151,15 @@ pub enum ReferralEvent {
     },
 }
 
-impl ReferralEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ReferralEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ReferralProposed { on, .. }
-            | Self::ReferralReferred { on, .. }
-            | Self::ReferralAcceptedByPartner { on, .. }
-            | Self::ReferralAcceptedByState { on, .. }
-            | Self::ReferralDeclined { on, .. }
-            | Self::ReferralActivated { on, .. }
-            | Self::ReferralLapsed { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ReferralEvent {
+    ReferralProposed,
+    ReferralReferred,
+    ReferralAcceptedByPartner,
+    ReferralAcceptedByState,
+    ReferralDeclined,
+    ReferralActivated,
+    ReferralLapsed
+});
 
 /// A referral as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -576,8 +543,7 @@ impl Aggregate for Referral {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xA1);
@@ -945,20 +911,7 @@ mod tests {
         let mut events = history(ReferralStatus::Active);
         events.extend(history(ReferralStatus::Declined).into_iter().skip(2));
         events.extend(history(ReferralStatus::Lapsed).into_iter().skip(1));
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = ReferralEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ReferralEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ReferralEvent::KINDS);
     }
 
     #[test]

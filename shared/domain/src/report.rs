@@ -6,10 +6,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated};
+use crate::aggregate::Aggregate;
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::organisation::check_organisation_id;
 use crate::principal::Principal;
 use crate::token::check_hash;
@@ -139,21 +138,7 @@ pub enum ReportCommand {
     },
 }
 
-impl ReportCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Record { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for ReportCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Record { on, .. } => *on,
-        }
-    }
-}
+command_fields!(ReportCommand { Record });
 
 #[allow(
     clippy::enum_variant_names,
@@ -179,22 +164,7 @@ pub enum ReportEvent {
     },
 }
 
-impl ReportEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ReportEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ReportMade { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ReportEvent { ReportMade });
 
 /// A report as its event left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -310,8 +280,7 @@ impl Aggregate for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use crate::principal::Role;
     use jiff::civil::date;
 
@@ -443,13 +412,7 @@ mod tests {
 
     #[test]
     fn kinds_match_serde_tags() {
-        let event = made(ReportScope::default(), date(2026, 11, 27));
-        let encoded = encode(&event);
-        assert!(ReportEvent::KINDS.contains(&encoded.kind.as_str()));
-        assert_eq!(
-            decode::<ReportEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
-                .unwrap(),
-            event
-        );
+        let events = [made(ReportScope::default(), date(2026, 11, 27))];
+        assert_kinds_round_trip(&events, ReportEvent::KINDS);
     }
 }

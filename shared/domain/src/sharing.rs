@@ -6,10 +6,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::validate::{check_date_order, check_id, check_reason, check_text};
 
 /// Longest organisation id in an audience.
@@ -69,21 +68,7 @@ pub enum SharingGrantCommand {
     },
 }
 
-impl SharingGrantCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Grant { id, .. } | Self::Revoke { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for SharingGrantCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Grant { on, .. } | Self::Revoke { on, .. } => *on,
-        }
-    }
-}
+command_fields!(SharingGrantCommand { Grant, Revoke });
 
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
@@ -106,23 +91,9 @@ pub enum SharingGrantEvent {
     },
 }
 
-impl SharingGrantEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for SharingGrantEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::SharingGranted { granted_on, .. } => *granted_on,
-            Self::SharingRevoked { on, .. } => *on,
-        }
-    }
-}
+event_fields!(SharingGrantEvent { SharingRevoked }
+    Self::SharingGranted { granted_on, .. } => *granted_on,
+);
 
 /// A grant as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -399,8 +370,7 @@ fn check_organisations(ids: &[String]) -> Result<Vec<String>, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xD1);
@@ -750,16 +720,7 @@ mod tests {
     #[test]
     fn event_kinds_match_their_serde_tags_and_round_trip() {
         let events = [granted(), revoked()];
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, SharingGrantEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<SharingGrantEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, SharingGrantEvent::KINDS);
         let json = serde_json::to_value(grant()).unwrap();
         assert_eq!(json["type"], "grant");
         assert_eq!(

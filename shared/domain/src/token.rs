@@ -7,10 +7,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::organisation::check_organisation_id;
 use crate::principal::Role;
 use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_text};
@@ -45,21 +44,7 @@ pub enum TokenCommand {
     Revoke { id: Uuid, on: Date, reason: String },
 }
 
-impl TokenCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Issue { id, .. } | Self::Revoke { id, .. } => *id,
-        }
-    }
-}
-
-impl Dated for TokenCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Issue { on, .. } | Self::Revoke { on, .. } => *on,
-        }
-    }
-}
+command_fields!(TokenCommand { Issue, Revoke });
 
 #[allow(
     clippy::enum_variant_names,
@@ -87,23 +72,9 @@ pub enum TokenEvent {
     },
 }
 
-impl TokenEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for TokenEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::TokenIssued { issued_on, .. } => *issued_on,
-            Self::TokenRevoked { on, .. } => *on,
-        }
-    }
-}
+event_fields!(TokenEvent { TokenRevoked }
+    Self::TokenIssued { issued_on, .. } => *issued_on,
+);
 
 /// A token as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -278,8 +249,7 @@ impl Aggregate for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
@@ -407,14 +377,7 @@ mod tests {
 
     #[test]
     fn kinds_match_serde_tags() {
-        for event in [issued(Role::Admin, None, None), revoked()] {
-            let encoded = encode(&event);
-            assert!(TokenEvent::KINDS.contains(&encoded.kind.as_str()));
-            assert_eq!(
-                decode::<TokenEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
-                    .unwrap(),
-                event
-            );
-        }
+        let events = [issued(Role::Admin, None, None), revoked()];
+        assert_kinds_round_trip(&events, TokenEvent::KINDS);
     }
 }
