@@ -51,10 +51,10 @@ macro_rules! string_enum {
 }
 
 /// `id()` and [`Dated::on`](crate::aggregate::Dated) for a command enum whose every variant has the
-/// fields `id` and `on`: `command_fields!(NeedCommand { Identify, AgreeWithState, .. })`. An aggregate
-/// keyed by a code (`id: String`) says `by code` and its `id()` is a `&str`.
+/// fields `id` and `on`: `command_fields!(NeedCommand: Identify, AgreeWithState, ...)`. An
+/// aggregate keyed by a code (`id: String`) says `by code` and its `id()` is a `&str`.
 macro_rules! command_fields {
-    (@dated $command:ident { $($variant:ident),+ }) => {
+    (@dated $command:ident: $($variant:ident),+) => {
         impl $crate::aggregate::Dated for $command {
             fn on(&self) -> jiff::civil::Date {
                 match self {
@@ -63,7 +63,7 @@ macro_rules! command_fields {
             }
         }
     };
-    ($command:ident { $($variant:ident),+ $(,)? }) => {
+    ($command:ident: $($variant:ident),+ $(,)?) => {
         impl $command {
             /// The id of the aggregate the command is for.
             pub fn id(&self) -> uuid::Uuid {
@@ -72,9 +72,9 @@ macro_rules! command_fields {
                 }
             }
         }
-        command_fields!(@dated $command { $($variant),+ });
+        command_fields!(@dated $command: $($variant),+);
     };
-    ($command:ident by code { $($variant:ident),+ $(,)? }) => {
+    ($command:ident by code: $($variant:ident),+ $(,)?) => {
         impl $command {
             /// The code of the aggregate the command is for.
             pub fn id(&self) -> &str {
@@ -83,14 +83,14 @@ macro_rules! command_fields {
                 }
             }
         }
-        command_fields!(@dated $command { $($variant),+ });
+        command_fields!(@dated $command: $($variant),+);
     };
 }
 
 /// `KINDS` and [`DomainEvent`](crate::event::DomainEvent) for an event enum (adjacently tagged by
 /// serde, with strum's `IntoStaticStr` and `VariantNames`) whose listed variants carry their business
 /// date in `on`; a variant dated by another field follows the list as a match arm:
-/// `event_fields!(TokenEvent { TokenRevoked } Self::TokenIssued { issued_on, .. } => *issued_on)`.
+/// `event_fields!(TokenEvent: TokenRevoked; Self::TokenIssued { issued_on, .. } => *issued_on)`.
 macro_rules! event_fields {
     (@impl $event:ident { $($arms:tt)* }) => {
         impl $event {
@@ -110,10 +110,25 @@ macro_rules! event_fields {
             }
         }
     };
-    ($event:ident {} $($pat:pat => $date:expr),+ $(,)?) => {
+    ($event:ident: ; $($pat:pat => $date:expr),+ $(,)?) => {
         event_fields!(@impl $event { $($pat => $date,)+ });
     };
-    ($event:ident { $($variant:ident),+ $(,)? } $($pat:pat => $date:expr),* $(,)?) => {
-        event_fields!(@impl $event { $($pat => $date,)* $( Self::$variant { on, .. } )|+ => *on, });
+    ($event:ident: $($variant:ident),+ $(; $($pat:pat => $date:expr),+)? $(,)?) => {
+        event_fields!(@impl $event { $($($pat => $date,)+)? $( Self::$variant { on, .. } )|+ => *on, });
+    };
+}
+
+/// A test's edit of one command variant's fields, as a `fn(&mut Command)`:
+/// `edit!(NeedCommand::Identify, priority = 4)`. It panics on another variant.
+#[cfg(test)]
+macro_rules! edit {
+    ($command:ident :: $variant:ident, $($field:ident = $value:expr),+ $(,)?) => {
+        |c: &mut $command| {
+            #[allow(irrefutable_let_patterns, reason = "some commands have one variant")]
+            let $command::$variant { $($field,)+ .. } = c else {
+                panic!("not a {}: {c:?}", stringify!($variant));
+            };
+            $( *$field = $value; )+
+        }
     };
 }

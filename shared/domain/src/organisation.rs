@@ -121,7 +121,7 @@ pub enum OrganisationCommand {
     },
 }
 
-command_fields!(OrganisationCommand by code { Register, Update, Deactivate });
+command_fields!(OrganisationCommand by code: Register, Update, Deactivate);
 
 #[allow(
     clippy::enum_variant_names,
@@ -159,11 +159,9 @@ pub enum OrganisationEvent {
     },
 }
 
-event_fields!(OrganisationEvent {
-    OrganisationRegistered,
-    OrganisationUpdated,
-    OrganisationDeactivated
-});
+event_fields!(OrganisationEvent:
+    OrganisationRegistered, OrganisationUpdated, OrganisationDeactivated,
+);
 
 /// An organisation as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

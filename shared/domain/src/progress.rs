@@ -5,9 +5,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, check_target};
+use crate::aggregate::{Aggregate, Dated, Lifecycle, amend, changed, check_new, check_target};
 use crate::error::DomainError;
-use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+use crate::event::DomainEvent;
+use crate::validate::{check_date_order, check_id, check_text, optional_reason, required_reason};
 
 pub const MAX_NARRATIVE_CHARS: usize = 20_000;
 
@@ -66,13 +67,7 @@ pub enum ProgressReportCommand {
     Return { id: Uuid, on: Date, reason: String },
 }
 
-command_fields!(ProgressReportCommand {
-    Draft,
-    Revise,
-    Submit,
-    Validate,
-    Return
-});
+command_fields!(ProgressReportCommand: Draft, Revise, Submit, Validate, Return);
 
 #[allow(
     clippy::enum_variant_names,
@@ -118,13 +113,10 @@ pub enum ProgressReportEvent {
     },
 }
 
-event_fields!(ProgressReportEvent {
-    ProgressReportDrafted,
-    ProgressReportRevised,
-    ProgressReportSubmitted,
-    ProgressReportValidated,
-    ProgressReportReturned
-});
+event_fields!(ProgressReportEvent:
+    ProgressReportDrafted, ProgressReportRevised, ProgressReportSubmitted, ProgressReportValidated,
+    ProgressReportReturned,
+);
 
 /// A progress report as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -178,10 +170,7 @@ impl Aggregate for ProgressReport {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             check_id("project_id", *project_id)?;
             check_date_order("period_end", *period_start, *period_end)?;
             check_text("narrative", narrative, MAX_NARRATIVE_CHARS)?;
@@ -198,37 +187,22 @@ impl Aggregate for ProgressReport {
         }
 
         check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
-        let status = state.status.unwrap_or(S::Draft);
-        let id = state.id;
-        let check_on = |on: &Date| {
-            state
-                .last_on
-                .map_or(Ok(()), |last| check_date_order("on", last, *on))
-        };
-        let trim = |r: &Option<String>| r.as_deref().map(|r| r.trim().to_owned());
+        let report = Lifecycle::new(Self::NAME, state.status.unwrap_or(S::Draft), state.last_on);
+        let (status, id, on) = (report.status, state.id, command.on());
         match command {
             C::Draft { .. } => unreachable!("handled above"),
             C::Revise {
-                narrative,
-                actuals,
-                on,
-                ..
+                narrative, actuals, ..
             } => {
-                if !matches!(status, S::Draft | S::Returned) {
-                    return Err(DomainError::cannot("revise", Self::NAME, status));
-                }
-                check_on(on)?;
+                report.check(matches!(status, S::Draft | S::Returned), "revise", on)?;
                 if let Some(n) = narrative {
                     check_text("narrative", n, MAX_NARRATIVE_CHARS)?;
                 }
                 if let Some(a) = actuals {
                     check_actuals(a)?;
                 }
-                let narrative = narrative
-                    .as_ref()
-                    .filter(|n| **n != state.narrative)
-                    .cloned();
-                let actuals = actuals.as_ref().filter(|a| **a != state.actuals).cloned();
+                let narrative = changed(narrative.as_ref(), &state.narrative);
+                let actuals = changed(actuals.as_ref(), &state.actuals);
                 // A returned report goes back to draft even when nothing changed (the partner may
                 // answer the coordinator's note outside the report); a draft unchanged is a no-op.
                 if status == S::Draft && narrative.is_none() && actuals.is_none() {
@@ -238,44 +212,23 @@ impl Aggregate for ProgressReport {
                     id,
                     narrative,
                     actuals,
-                    on: *on,
+                    on,
                 }])
             }
-            C::Submit { on, reason, .. } => {
-                if status != S::Draft {
-                    return Err(DomainError::cannot("submit", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::ProgressReportSubmitted {
-                    id,
-                    on: *on,
-                    reason: trim(reason),
-                }])
+            C::Submit { reason, .. } => {
+                report.check(status == S::Draft, "submit", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportSubmitted { id, on, reason }])
             }
-            C::Validate { on, reason, .. } => {
-                if status != S::Submitted {
-                    return Err(DomainError::cannot("validate", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::ProgressReportValidated {
-                    id,
-                    on: *on,
-                    reason: trim(reason),
-                }])
+            C::Validate { reason, .. } => {
+                report.check(status == S::Submitted, "validate", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportValidated { id, on, reason }])
             }
-            C::Return { on, reason, .. } => {
-                if status != S::Submitted {
-                    return Err(DomainError::cannot("return", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![E::ProgressReportReturned {
-                    id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+            C::Return { reason, .. } => {
+                report.check(status == S::Submitted, "return", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::ProgressReportReturned { id, on, reason }])
             }
         }
     }
@@ -283,7 +236,7 @@ impl Aggregate for ProgressReport {
     fn evolve(mut state: ProgressReportState, event: &ProgressReportEvent) -> ProgressReportState {
         use ProgressReportEvent as E;
         use ProgressReportStatus as S;
-        match event {
+        let status = match event {
             E::ProgressReportDrafted {
                 id,
                 project_id,
@@ -307,36 +260,27 @@ impl Aggregate for ProgressReport {
                 };
             }
             E::ProgressReportRevised {
-                narrative,
-                actuals,
-                on,
-                ..
+                narrative, actuals, ..
             } => {
-                state.last_on = Some(*on);
-                if let Some(n) = narrative {
-                    state.narrative.clone_from(n);
-                }
-                if let Some(a) = actuals {
-                    state.actuals.clone_from(a);
-                }
-                state.status = Some(S::Draft);
+                amend(&mut state.narrative, narrative.as_ref());
+                amend(&mut state.actuals, actuals.as_ref());
+                S::Draft
             }
             E::ProgressReportSubmitted { on, .. } => {
-                state.status = Some(S::Submitted);
                 state.submitted_on = Some(*on);
-                state.last_on = Some(*on);
+                S::Submitted
             }
             E::ProgressReportValidated { on, .. } => {
-                state.status = Some(S::Validated);
                 state.validated_on = Some(*on);
-                state.last_on = Some(*on);
+                S::Validated
             }
-            E::ProgressReportReturned { on, reason, .. } => {
-                state.status = Some(S::Returned);
+            E::ProgressReportReturned { reason, .. } => {
                 state.returned_reason = Some(reason.clone());
-                state.last_on = Some(*on);
+                S::Returned
             }
-        }
+        };
+        state.status = Some(status);
+        state.last_on = Some(event.on());
         state
     }
 }
@@ -361,7 +305,10 @@ fn check_actuals(actuals: &[ReportedActual]) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, given,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x81);
@@ -479,107 +426,79 @@ mod tests {
                 "progress_report",
                 ID.to_string(),
             ));
-        for c in moves() {
-            given::<ProgressReport>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("progress_report", ID.to_string()));
-        }
-        given::<ProgressReport>(&[drafted()])
-            .when(ProgressReportCommand::Submit {
-                id: Uuid::from_u128(0x82),
-                on: d(1),
-                reason: None,
-            })
-            .then_invalid("id");
+        let elsewhere = ProgressReportCommand::Submit {
+            id: Uuid::from_u128(0x82),
+            on: d(1),
+            reason: None,
+        };
+        assert_moves_need_the_aggregate::<ProgressReport>(
+            &moves(),
+            &ID.to_string(),
+            &[drafted()],
+            &[elsewhere],
+        );
     }
 
     #[test]
     fn draft_validation_names_the_field() {
-        type Edit = fn(&mut ProgressReportCommand);
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut ProgressReportCommand| {
-                    if let ProgressReportCommand::Draft { $field, .. } = c {
-                        *$field = $value;
-                    }
-                }
-            };
-        }
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", set!(id = Uuid::nil())),
-            ("project_id", set!(project_id = Uuid::nil())),
-            ("period_end", set!(period_end = date(2025, 12, 31))),
-            ("narrative", set!(narrative = " ".into())),
-            (
-                "narrative",
-                set!(narrative = "x".repeat(MAX_NARRATIVE_CHARS + 1)),
-            ),
-            ("actuals", set!(actuals = vec![actual(1), actual(2)])),
-            (
-                "actuals.result_id",
-                set!(
-                    actuals = vec![ReportedActual {
-                        result_id: Uuid::nil(),
-                        indicator_id: INDICATOR,
-                        value: 1
-                    }]
+        use ProgressReportCommand as C;
+        assert_invalid_edits::<ProgressReport>(
+            &[],
+            draft,
+            &[
+                ("id", edit!(C::Draft, id = Uuid::nil())),
+                ("project_id", edit!(C::Draft, project_id = Uuid::nil())),
+                (
+                    "period_end",
+                    edit!(C::Draft, period_end = date(2025, 12, 31)),
                 ),
-            ),
-            (
-                "actuals.indicator_id",
-                set!(
-                    actuals = vec![ReportedActual {
-                        result_id: RESULT,
-                        indicator_id: Uuid::nil(),
-                        value: 1
-                    }]
+                ("narrative", edit!(C::Draft, narrative = " ".into())),
+                (
+                    "narrative",
+                    edit!(C::Draft, narrative = "x".repeat(MAX_NARRATIVE_CHARS + 1)),
                 ),
-            ),
-        ];
-        for (field, edit) in cases {
-            let mut c = draft();
-            edit(&mut c);
-            given::<ProgressReport>(&[]).when(c).then_invalid(field);
-        }
+                (
+                    "actuals",
+                    edit!(C::Draft, actuals = vec![actual(1), actual(2)]),
+                ),
+                (
+                    "actuals.result_id",
+                    edit!(
+                        C::Draft,
+                        actuals = vec![ReportedActual {
+                            result_id: Uuid::nil(),
+                            indicator_id: INDICATOR,
+                            value: 1
+                        }]
+                    ),
+                ),
+                (
+                    "actuals.indicator_id",
+                    edit!(
+                        C::Draft,
+                        actuals = vec![ReportedActual {
+                            result_id: RESULT,
+                            indicator_id: Uuid::nil(),
+                            value: 1
+                        }]
+                    ),
+                ),
+            ],
+        );
     }
 
     #[test]
     fn every_status_and_move() {
+        use ProgressReportCommand as C;
         use ProgressReportStatus as S;
-        let allowed = |status: S, command: &ProgressReportCommand| {
-            use ProgressReportCommand as C;
+        assert_lifecycle::<ProgressReport, _>(S::ALL, history, &moves(), |status, command| {
             matches!(
                 (status, command),
                 (S::Draft, C::Revise { .. } | C::Submit { .. })
                     | (S::Submitted, C::Validate { .. } | C::Return { .. })
                     | (S::Returned, C::Revise { .. })
             )
-        };
-        for &status in S::ALL {
-            for command in moves() {
-                let result = ProgressReport::decide(
-                    &crate::fold::<ProgressReport>(&history(status)),
-                    &command,
-                );
-                if allowed(status, &command) {
-                    assert!(
-                        result.as_ref().is_ok_and(|events| events.len() == 1),
-                        "{command:?} from {status}: {result:?}"
-                    );
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("a progress report that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]

@@ -258,18 +258,10 @@ pub enum ProjectCommand {
     },
 }
 
-command_fields!(ProjectCommand {
-    Create,
-    ChangeStatus,
-    JoinReferral,
-    SetBudget,
-    AddTransaction,
-    AddMilestone,
-    CompleteMilestone,
-    AddResult,
-    RecordIndicatorActual,
-    AddDocument
-});
+command_fields!(ProjectCommand:
+    Create, ChangeStatus, JoinReferral, SetBudget, AddTransaction, AddMilestone, CompleteMilestone,
+    AddResult, RecordIndicatorActual, AddDocument,
+);
 
 #[allow(
     clippy::enum_variant_names,
@@ -355,12 +347,10 @@ pub enum ProjectEvent {
 }
 
 // A transaction is dated by its own date.
-event_fields!(
-    ProjectEvent {
-        ProjectCreated, ProjectStatusChanged, ProjectReferralJoined, ProjectBudgetSet,
-        ProjectMilestoneAdded, ProjectMilestoneCompleted, ProjectResultAdded,
-        ProjectIndicatorActualRecorded, ProjectDocumentAdded,
-    }
+event_fields!(ProjectEvent:
+    ProjectCreated, ProjectStatusChanged, ProjectReferralJoined, ProjectBudgetSet,
+    ProjectMilestoneAdded, ProjectMilestoneCompleted, ProjectResultAdded,
+    ProjectIndicatorActualRecorded, ProjectDocumentAdded;
     Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
 );
 

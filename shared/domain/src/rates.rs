@@ -134,7 +134,7 @@ pub enum RateTableCommand {
 // The day the rates hold for. Tables are additive (one per date, never overwritten), so a
 // table may be recorded late for an earlier date: the rule that dates never go back does
 // not apply here.
-command_fields!(RateTableCommand { Record });
+command_fields!(RateTableCommand: Record);
 
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
@@ -149,7 +149,7 @@ pub enum RateTableEvent {
     },
 }
 
-event_fields!(RateTableEvent {} Self::RatesRecorded { as_of, .. } => *as_of);
+event_fields!(RateTableEvent: ; Self::RatesRecorded { as_of, .. } => *as_of);
 
 /// Every table recorded, by date; empty means the table does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -77,10 +77,7 @@ pub enum RecommendationCommand {
     },
 }
 
-command_fields!(RecommendationCommand {
-    Record,
-    UpdateStatus
-});
+command_fields!(RecommendationCommand: Record, UpdateStatus);
 
 #[allow(
     clippy::enum_variant_names,
@@ -112,10 +109,7 @@ pub enum RecommendationEvent {
     },
 }
 
-event_fields!(RecommendationEvent {
-    RecommendationRecorded,
-    RecommendationStatusUpdated
-});
+event_fields!(RecommendationEvent: RecommendationRecorded, RecommendationStatusUpdated);
 
 /// A recommendation as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -138,7 +138,7 @@ pub enum ReportCommand {
     },
 }
 
-command_fields!(ReportCommand { Record });
+command_fields!(ReportCommand: Record);
 
 #[allow(
     clippy::enum_variant_names,
@@ -164,7 +164,7 @@ pub enum ReportEvent {
     },
 }
 
-event_fields!(ReportEvent { ReportMade });
+event_fields!(ReportEvent: ReportMade);
 
 /// A report as its event left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -68,7 +68,7 @@ pub enum SharingGrantCommand {
     },
 }
 
-command_fields!(SharingGrantCommand { Grant, Revoke });
+command_fields!(SharingGrantCommand: Grant, Revoke);
 
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
@@ -91,7 +91,7 @@ pub enum SharingGrantEvent {
     },
 }
 
-event_fields!(SharingGrantEvent { SharingRevoked }
+event_fields!(SharingGrantEvent: SharingRevoked;
     Self::SharingGranted { granted_on, .. } => *granted_on,
 );
 

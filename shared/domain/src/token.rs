@@ -44,7 +44,7 @@ pub enum TokenCommand {
     Revoke { id: Uuid, on: Date, reason: String },
 }
 
-command_fields!(TokenCommand { Issue, Revoke });
+command_fields!(TokenCommand: Issue, Revoke);
 
 #[allow(
     clippy::enum_variant_names,
@@ -72,9 +72,7 @@ pub enum TokenEvent {
     },
 }
 
-event_fields!(TokenEvent { TokenRevoked }
-    Self::TokenIssued { issued_on, .. } => *issued_on,
-);
+event_fields!(TokenEvent: TokenRevoked; Self::TokenIssued { issued_on, .. } => *issued_on);
 
 /// A token as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
