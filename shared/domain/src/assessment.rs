@@ -113,61 +113,54 @@ command_fields!(AssessmentCommand:
     Plan, MarkConducted, SendDraft, RecordObservations, Adopt, RecordResponse, Close, Cancel,
 );
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum AssessmentEvent {
-    AssessmentPlanned {
-        id: Uuid,
-        member_state: String,
-        kind: AssessmentKind,
-        resolutions: Vec<u32>,
-        title: String,
-        visit_start: Date,
-        visit_end: Date,
-        classification: Classification,
-        on: Date,
-    },
-    AssessmentConducted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentDraftSent {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentObservationsReceived {
-        id: Uuid,
-        on: Date,
-    },
-    AssessmentAdopted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentResponseReceived {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentClosed {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentCancelled {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
+event_enum! {
+    pub enum AssessmentEvent {
+        AssessmentPlanned {
+            id: Uuid,
+            member_state: String,
+            kind: AssessmentKind,
+            resolutions: Vec<u32>,
+            title: String,
+            visit_start: Date,
+            visit_end: Date,
+            classification: Classification,
+            on: Date,
+        },
+        AssessmentConducted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentDraftSent {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentObservationsReceived {
+            id: Uuid,
+            on: Date,
+        },
+        AssessmentAdopted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentResponseReceived {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentClosed {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentCancelled {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+    }
 }
 
 event_fields!(AssessmentEvent:

@@ -87,6 +87,26 @@ macro_rules! command_fields {
     };
 }
 
+/// Declares an event enum in the wire form every event has (see
+/// [`DomainEvent`](crate::event::DomainEvent)): adjacently tagged by serde as `kind` and `payload`,
+/// the kind in snake_case, as strum writes it for `kind()` and `KINDS` ([`event_fields!`]).
+macro_rules! event_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variants:tt)* }) => {
+        $(#[$meta])*
+        #[allow(
+            clippy::enum_variant_names,
+            reason = "kind strings are global across services, so each names its aggregate"
+        )]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+            strum::IntoStaticStr, strum::VariantNames,
+        )]
+        #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($variants)* }
+    };
+}
+
 /// `KINDS` and [`DomainEvent`](crate::event::DomainEvent) for an event enum (adjacently tagged by
 /// serde, with strum's `IntoStaticStr` and `VariantNames`) whose listed variants carry their business
 /// date in `on`; a variant dated by another field follows the list as a match arm:

@@ -14,8 +14,8 @@ use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::money::{Money, check_currency_of, check_positive};
 use crate::validate::{
-    check_id, check_not_before, check_priority, check_text, check_unique, optional_reason,
-    required_reason, trimmed,
+    check_ids, check_not_before, check_priority, check_text, optional_reason, required_reason,
+    trimmed,
 };
 
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
@@ -176,67 +176,60 @@ command_fields!(NeedCommand:
     Identify, AgreeWithState, Withdraw, Decline, RecordCoverage, MarkMet, Amend,
 );
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum NeedEvent {
-    NeedIdentified {
-        id: Uuid,
-        member_state: String,
-        recommendation_ids: Vec<Uuid>,
-        theme: String,
-        modality: Modality,
-        description: String,
-        beneficiary_institution: String,
-        estimated_cost: Option<Money>,
-        size: Option<Units>,
-        priority: u8,
-        on: Date,
-    },
-    NeedAgreedWithState {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    /// The coverage totals as of `on` and the status they give.
-    NeedCoverageRecorded {
-        id: Uuid,
-        covered_money: Option<Money>,
-        covered_units: Option<u64>,
-        status: NeedStatus,
-        on: Date,
-    },
-    NeedMet {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    NeedWithdrawn {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    NeedDeclined {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    /// Only the fields that changed are `Some`.
-    NeedAmended {
-        id: Uuid,
-        description: Option<String>,
-        beneficiary_institution: Option<String>,
-        estimated_cost: Option<Money>,
-        size: Option<Units>,
-        priority: Option<u8>,
-        on: Date,
-    },
+event_enum! {
+    pub enum NeedEvent {
+        NeedIdentified {
+            id: Uuid,
+            member_state: String,
+            recommendation_ids: Vec<Uuid>,
+            theme: String,
+            modality: Modality,
+            description: String,
+            beneficiary_institution: String,
+            estimated_cost: Option<Money>,
+            size: Option<Units>,
+            priority: u8,
+            on: Date,
+        },
+        NeedAgreedWithState {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        /// The coverage totals as of `on` and the status they give.
+        NeedCoverageRecorded {
+            id: Uuid,
+            covered_money: Option<Money>,
+            covered_units: Option<u64>,
+            status: NeedStatus,
+            on: Date,
+        },
+        NeedMet {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        NeedWithdrawn {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        NeedDeclined {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        /// Only the fields that changed are `Some`.
+        NeedAmended {
+            id: Uuid,
+            description: Option<String>,
+            beneficiary_institution: Option<String>,
+            estimated_cost: Option<Money>,
+            size: Option<Units>,
+            priority: Option<u8>,
+            on: Date,
+        },
+    }
 }
 
 event_fields!(NeedEvent:
@@ -462,10 +455,7 @@ impl Aggregate for Need {
         {
             check_new(Self::NAME, state.status.is_some(), *id)?;
             codes::check_country("member_state", member_state)?;
-            for r in recommendation_ids {
-                check_id("recommendation_ids", *r)?;
-            }
-            check_unique("recommendation_ids", recommendation_ids)?;
+            check_ids("recommendation_ids", recommendation_ids)?;
             codes::check_theme("theme", theme)?;
             check_text("description", description, MAX_DESCRIPTION_CHARS)?;
             let beneficiary_institution = trimmed(

@@ -111,70 +111,63 @@ pub enum OfferCommand {
 
 command_fields!(OfferCommand: Draft, Publish, Amend, Withdraw, Expire, RecordCommitment);
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OfferEvent {
-    OfferDrafted {
-        id: Uuid,
-        organisation: String,
-        title: String,
-        themes: Vec<String>,
-        countries: Vec<String>,
-        regions: Vec<String>,
-        modalities: Vec<Modality>,
-        budget: Option<Money>,
-        capacity: Option<Units>,
-        valid_from: Date,
-        valid_until: Date,
-        languages: Vec<String>,
-        conditions: Option<String>,
-        /// Business date.
-        on: Date,
-    },
-    OfferPublished {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    /// Only the fields that changed are `Some`.
-    OfferAmended {
-        id: Uuid,
-        title: Option<String>,
-        themes: Option<Vec<String>>,
-        countries: Option<Vec<String>>,
-        regions: Option<Vec<String>>,
-        modalities: Option<Vec<Modality>>,
-        budget: Option<Money>,
-        capacity: Option<Units>,
-        valid_until: Option<Date>,
-        languages: Option<Vec<String>>,
-        conditions: Option<String>,
-        on: Date,
-    },
-    OfferWithdrawn {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    OfferExpired {
-        id: Uuid,
-        on: Date,
-    },
-    /// The commitment totals after the change and the status they give.
-    OfferCommitmentRecorded {
-        id: Uuid,
-        committed_money: Option<Money>,
-        committed_units: Option<u64>,
-        status: OfferStatus,
-        on: Date,
-    },
+event_enum! {
+    pub enum OfferEvent {
+        OfferDrafted {
+            id: Uuid,
+            organisation: String,
+            title: String,
+            themes: Vec<String>,
+            countries: Vec<String>,
+            regions: Vec<String>,
+            modalities: Vec<Modality>,
+            budget: Option<Money>,
+            capacity: Option<Units>,
+            valid_from: Date,
+            valid_until: Date,
+            languages: Vec<String>,
+            conditions: Option<String>,
+            /// Business date.
+            on: Date,
+        },
+        OfferPublished {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        /// Only the fields that changed are `Some`.
+        OfferAmended {
+            id: Uuid,
+            title: Option<String>,
+            themes: Option<Vec<String>>,
+            countries: Option<Vec<String>>,
+            regions: Option<Vec<String>>,
+            modalities: Option<Vec<Modality>>,
+            budget: Option<Money>,
+            capacity: Option<Units>,
+            valid_until: Option<Date>,
+            languages: Option<Vec<String>>,
+            conditions: Option<String>,
+            on: Date,
+        },
+        OfferWithdrawn {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        OfferExpired {
+            id: Uuid,
+            on: Date,
+        },
+        /// The commitment totals after the change and the status they give.
+        OfferCommitmentRecorded {
+            id: Uuid,
+            committed_money: Option<Money>,
+            committed_units: Option<u64>,
+            status: OfferStatus,
+            on: Date,
+        },
+    }
 }
 
 event_fields!(OfferEvent:

@@ -69,48 +69,41 @@ pub enum ProgressReportCommand {
 
 command_fields!(ProgressReportCommand: Draft, Revise, Submit, Validate, Return);
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ProgressReportEvent {
-    ProgressReportDrafted {
-        id: Uuid,
-        project_id: Uuid,
-        period_start: Date,
-        period_end: Date,
-        narrative: String,
-        actuals: Vec<ReportedActual>,
-        /// Business date.
-        on: Date,
-    },
-    /// Only the parts that changed are `Some`; the report is a draft afterwards.
-    ProgressReportRevised {
-        id: Uuid,
-        narrative: Option<String>,
-        actuals: Option<Vec<ReportedActual>>,
-        on: Date,
-    },
-    ProgressReportSubmitted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ProgressReportValidated {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ProgressReportReturned {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
+event_enum! {
+    pub enum ProgressReportEvent {
+        ProgressReportDrafted {
+            id: Uuid,
+            project_id: Uuid,
+            period_start: Date,
+            period_end: Date,
+            narrative: String,
+            actuals: Vec<ReportedActual>,
+            /// Business date.
+            on: Date,
+        },
+        /// Only the parts that changed are `Some`; the report is a draft afterwards.
+        ProgressReportRevised {
+            id: Uuid,
+            narrative: Option<String>,
+            actuals: Option<Vec<ReportedActual>>,
+            on: Date,
+        },
+        ProgressReportSubmitted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ProgressReportValidated {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ProgressReportReturned {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+    }
 }
 
 event_fields!(ProgressReportEvent:

@@ -136,17 +136,14 @@ pub enum RateTableCommand {
 // not apply here.
 command_fields!(RateTableCommand: Record);
 
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RateTableEvent {
-    RatesRecorded {
-        id: Uuid,
-        as_of: Date,
-        rates: Vec<Rate>,
-    },
+event_enum! {
+    pub enum RateTableEvent {
+        RatesRecorded {
+            id: Uuid,
+            as_of: Date,
+            rates: Vec<Rate>,
+        },
+    }
 }
 
 event_fields!(RateTableEvent: ; Self::RatesRecorded { as_of, .. } => *as_of);

@@ -92,58 +92,51 @@ command_fields!(ReferralCommand:
     Lapse,
 );
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReferralEvent {
-    ReferralProposed {
-        id: Uuid,
-        need_id: Uuid,
-        offer_id: Uuid,
-        member_state: String,
-        organisation: String,
-        share_money: Option<Money>,
-        share_units: Option<u64>,
-        on: Date,
-    },
-    ReferralReferred {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralAcceptedByPartner {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralAcceptedByState {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralDeclined {
-        id: Uuid,
-        on: Date,
-        by: Party,
-        reason: String,
-    },
-    ReferralActivated {
-        id: Uuid,
-        on: Date,
-        project_id: Uuid,
-        reason: Option<String>,
-    },
-    ReferralLapsed {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
+event_enum! {
+    pub enum ReferralEvent {
+        ReferralProposed {
+            id: Uuid,
+            need_id: Uuid,
+            offer_id: Uuid,
+            member_state: String,
+            organisation: String,
+            share_money: Option<Money>,
+            share_units: Option<u64>,
+            on: Date,
+        },
+        ReferralReferred {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralAcceptedByPartner {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralAcceptedByState {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralDeclined {
+            id: Uuid,
+            on: Date,
+            by: Party,
+            reason: String,
+        },
+        ReferralActivated {
+            id: Uuid,
+            on: Date,
+            project_id: Uuid,
+            reason: Option<String>,
+        },
+        ReferralLapsed {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+    }
 }
 
 event_fields!(ReferralEvent:

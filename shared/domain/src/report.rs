@@ -6,13 +6,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::Aggregate;
+use crate::aggregate::{Aggregate, check_new};
 use crate::codes;
 use crate::error::DomainError;
 use crate::organisation::check_organisation_id;
 use crate::principal::Principal;
 use crate::token::check_hash;
-use crate::validate::check_id;
 
 string_enum! {
     /// The forms a report is made in.
@@ -140,28 +139,21 @@ pub enum ReportCommand {
 
 command_fields!(ReportCommand: Record);
 
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReportEvent {
-    ReportMade {
-        id: Uuid,
-        scope: ReportScope,
-        format: ReportFormat,
-        as_of: Date,
-        requested_by: Principal,
-        checksum: String,
-        size: u64,
-        on: Date,
-        #[serde(default)]
-        known_at: std::collections::BTreeMap<String, u64>,
-    },
+event_enum! {
+    pub enum ReportEvent {
+        ReportMade {
+            id: Uuid,
+            scope: ReportScope,
+            format: ReportFormat,
+            as_of: Date,
+            requested_by: Principal,
+            checksum: String,
+            size: u64,
+            on: Date,
+            #[serde(default)]
+            known_at: std::collections::BTreeMap<String, u64>,
+        },
+    }
 }
 
 event_fields!(ReportEvent: ReportMade);
@@ -224,10 +216,7 @@ impl Aggregate for Report {
             checksum,
             size,
         } = command;
-        if state.status.is_some() {
-            return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-        }
-        check_id("id", *id)?;
+        check_new(Self::NAME, state.status.is_some(), *id)?;
         scope.check()?;
         check_as_of(*as_of, *today)?;
         check_hash("checksum", checksum)?;

@@ -48,6 +48,17 @@ pub fn check_unique<T: PartialEq + std::fmt::Display>(
     Ok(())
 }
 
+/// References to other aggregates ([`check_id`]), each listed once.
+pub fn check_ids(field: &str, ids: &[Uuid]) -> Result<(), DomainError> {
+    for (i, id) in ids.iter().enumerate() {
+        check_id(field, *id)?;
+        if ids[..i].contains(id) {
+            return Err(DomainError::invalid(field, format!("{id} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
 /// Priority 1 (high) .. 3 (low).
 pub fn check_priority(field: &str, priority: u8) -> Result<(), DomainError> {
     if !(1..=3).contains(&priority) {
