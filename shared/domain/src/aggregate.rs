@@ -151,6 +151,21 @@ pub(crate) mod scenario {
     use super::{Aggregate, fold};
     use crate::error::DomainError;
     use crate::event::{DomainEvent, decode, encode};
+    use crate::money::Money;
+    use crate::need::Units;
+
+    /// US dollars, the currency most examples use.
+    pub(crate) fn usd(amount_minor: i64) -> Money {
+        Money::new(amount_minor, "USD").unwrap()
+    }
+
+    /// The size of the examples' needs and offers.
+    pub(crate) fn officers(quantity: u64) -> Units {
+        Units {
+            measure: "officers trained".into(),
+            quantity,
+        }
+    }
 
     pub(crate) struct Given<A: Aggregate> {
         state: A::State,
@@ -290,7 +305,7 @@ pub(crate) mod scenario {
     #[track_caller]
     pub(crate) fn assert_moves_need_the_aggregate<A: Aggregate>(
         moves: &[A::Command],
-        id: &str,
+        id: impl std::fmt::Display,
         existing: &[A::Event],
         elsewhere: &[A::Command],
     ) where
@@ -299,7 +314,7 @@ pub(crate) mod scenario {
         for command in moves {
             given::<A>(&[])
                 .when(command.clone())
-                .then_error(DomainError::not_found(A::NAME, id));
+                .then_error(DomainError::not_found(A::NAME, id.to_string()));
         }
         for command in elsewhere {
             given::<A>(existing)

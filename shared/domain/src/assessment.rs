@@ -553,12 +553,7 @@ mod tests {
 
     #[test]
     fn moves_on_a_missing_assessment_are_not_found_and_must_name_this_one() {
-        assert_moves_need_the_aggregate::<Assessment>(
-            &moves(ID),
-            &ID.to_string(),
-            &[planned()],
-            &moves(OTHER),
-        );
+        assert_moves_need_the_aggregate::<Assessment>(&moves(ID), ID, &[planned()], &moves(OTHER));
     }
 
     #[test]

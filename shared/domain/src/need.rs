@@ -645,19 +645,34 @@ fn record_coverage(
     let Some((covered_money, covered_units)) = coverage.next(money, units, on) else {
         return Ok(vec![]);
     };
+    Ok(vec![coverage_recorded(
+        state,
+        covered_money,
+        covered_units,
+        on,
+    )])
+}
+
+/// Coverage totals as of `on`, with the status they give the need as it stands.
+fn coverage_recorded(
+    state: &NeedState,
+    covered_money: Option<Money>,
+    covered_units: Option<u64>,
+    on: Date,
+) -> NeedEvent {
     let status = coverage_status(
         state.estimated_cost.as_ref(),
         state.size.as_ref(),
         covered_money.as_ref(),
         covered_units,
     );
-    Ok(vec![NeedEvent::NeedCoverageRecorded {
+    NeedEvent::NeedCoverageRecorded {
         id: state.id,
         covered_money,
         covered_units,
         status,
         on,
-    }])
+    }
 }
 
 fn amend_need(state: &NeedState, command: &NeedCommand) -> Result<Vec<NeedEvent>, DomainError> {
@@ -734,18 +749,12 @@ fn amend_need(state: &NeedState, command: &NeedCommand) -> Result<Vec<NeedEvent>
     // A new estimate or size can move a covered need back to partially covered, or the other
     // way: say so with the same event a coverage change would produce.
     let status = state.status.unwrap_or(NeedStatus::Identified);
-    if matches!(status, NeedStatus::PartiallyCovered | NeedStatus::Covered) {
-        let after = events.iter().fold(state.clone(), Need::evolve);
-        let derived = after.coverage_status();
-        if derived != status {
-            events.push(NeedEvent::NeedCoverageRecorded {
-                id: state.id,
-                covered_money: after.covered_money,
-                covered_units: after.covered_units,
-                status: derived,
-                on: *on,
-            });
-        }
+    let after = events.iter().fold(state.clone(), Need::evolve);
+    if matches!(status, NeedStatus::PartiallyCovered | NeedStatus::Covered)
+        && after.coverage_status() != status
+    {
+        let (money, units) = (after.covered_money.clone(), after.covered_units);
+        events.push(coverage_recorded(&after, money, units, *on));
     }
     Ok(events)
 }
@@ -755,23 +764,12 @@ mod tests {
     use super::*;
     use crate::aggregate::scenario::{
         assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
-        assert_moves_need_the_aggregate, edited, given,
+        assert_moves_need_the_aggregate, edited, given, officers, usd,
     };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xC1);
     const REC: Uuid = Uuid::from_u128(0xB1);
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
-    }
-
-    fn officers(quantity: u64) -> Units {
-        Units {
-            measure: "officers trained".into(),
-            quantity,
-        }
-    }
 
     fn identify() -> NeedCommand {
         NeedCommand::Identify {
@@ -846,6 +844,20 @@ mod tests {
             priority: None,
             on: date(2025, 12, 31),
         }
+    }
+
+    /// The event of an amendment of nothing, after `edit`.
+    fn amended(edit: fn(&mut NeedEvent)) -> NeedEvent {
+        let nothing = NeedEvent::NeedAmended {
+            id: ID,
+            description: None,
+            beneficiary_institution: None,
+            estimated_cost: None,
+            size: None,
+            priority: None,
+            on: date(2025, 12, 31),
+        };
+        edited(nothing, edit)
     }
 
     fn amend_with(edit: fn(&mut NeedCommand)) -> NeedCommand {
@@ -966,7 +978,7 @@ mod tests {
     fn moves_need_an_existing_need_with_that_id() {
         assert_moves_need_the_aggregate::<Need>(
             &moves(ID),
-            &ID.to_string(),
+            ID,
             &history(NeedStatus::AgreedWithState),
             &moves(Uuid::from_u128(0xC2)),
         );
@@ -1302,15 +1314,11 @@ mod tests {
         ));
         let state = given::<Need>(&history(NeedStatus::Identified))
             .when(c)
-            .then(&[NeedEvent::NeedAmended {
-                id: ID,
-                description: Some("Train 250 border officers.".into()),
-                beneficiary_institution: None,
-                estimated_cost: None,
-                size: None,
-                priority: Some(2),
-                on: date(2025, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                NeedEvent::NeedAmended,
+                description = Some("Train 250 border officers.".into()),
+                priority = Some(2)
+            ))]);
         assert_eq!(state.priority, 2);
         assert_eq!(state.description, "Train 250 border officers.");
         given::<Need>(&history(NeedStatus::Identified))
@@ -1325,30 +1333,20 @@ mod tests {
             estimated_cost = Some(usd(12_000_000))
         ));
         given::<Need>(&history(NeedStatus::Covered)).when(c).then(&[
-            NeedEvent::NeedAmended {
-                id: ID,
-                description: None,
-                beneficiary_institution: None,
-                estimated_cost: Some(usd(12_000_000)),
-                size: None,
-                priority: None,
-                on: date(2025, 12, 31),
-            },
+            amended(edit!(
+                NeedEvent::NeedAmended,
+                estimated_cost = Some(usd(12_000_000))
+            )),
             coverage(Some(10_000_000), Some(200), NeedStatus::PartiallyCovered),
         ]);
         // Partially covered by 50 officers; lowering the size to 50 covers it, the estimate still not.
         let c = amend_with(edit!(NeedCommand::Amend, size = Some(officers(50))));
         let state = given::<Need>(&history(NeedStatus::PartiallyCovered))
             .when(c)
-            .then(&[NeedEvent::NeedAmended {
-                id: ID,
-                description: None,
-                beneficiary_institution: None,
-                estimated_cost: None,
-                size: Some(officers(50)),
-                priority: None,
-                on: date(2025, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                NeedEvent::NeedAmended,
+                size = Some(officers(50))
+            ))]);
         assert_eq!(state.status, Some(NeedStatus::PartiallyCovered));
     }
 
@@ -1432,15 +1430,7 @@ mod tests {
         let mut events = history(NeedStatus::Met);
         events.extend(history(NeedStatus::Withdrawn).into_iter().skip(1));
         events.extend(history(NeedStatus::Declined).into_iter().skip(1));
-        events.push(NeedEvent::NeedAmended {
-            id: ID,
-            description: None,
-            beneficiary_institution: None,
-            estimated_cost: None,
-            size: None,
-            priority: Some(3),
-            on: date(2025, 12, 31),
-        });
+        events.push(amended(edit!(NeedEvent::NeedAmended, priority = Some(3))));
         assert_kinds_round_trip(&events, NeedEvent::KINDS);
     }
 }

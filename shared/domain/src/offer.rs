@@ -643,19 +643,34 @@ fn record_commitment(
     let Some((committed_money, committed_units)) = commitment.next(money, units, on) else {
         return Ok(vec![]);
     };
+    Ok(vec![commitment_recorded(
+        state,
+        committed_money,
+        committed_units,
+        on,
+    )])
+}
+
+/// Commitment totals as of `on`, with the status they give the offer as it stands.
+fn commitment_recorded(
+    state: &OfferState,
+    committed_money: Option<Money>,
+    committed_units: Option<u64>,
+    on: Date,
+) -> OfferEvent {
     let status = commitment_status(
         state.budget.as_ref(),
         state.capacity.as_ref(),
         committed_money.as_ref(),
         committed_units,
     );
-    Ok(vec![OfferEvent::OfferCommitmentRecorded {
+    OfferEvent::OfferCommitmentRecorded {
         id: state.id,
         committed_money,
         committed_units,
         status,
         on,
-    }])
+    }
 }
 
 fn amend_offer(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, DomainError> {
@@ -776,18 +791,10 @@ fn amend_offer(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEv
     }];
     // A cut budget can make a partially committed offer fully committed: say so.
     let status = state.status.unwrap_or(OfferStatus::Draft);
-    if status == OfferStatus::PartiallyCommitted {
-        let after = events.iter().fold(state.clone(), Offer::evolve);
-        let derived = after.commitment_status();
-        if derived != status {
-            events.push(OfferEvent::OfferCommitmentRecorded {
-                id: state.id,
-                committed_money: after.committed_money,
-                committed_units: after.committed_units,
-                status: derived,
-                on: *on,
-            });
-        }
+    let after = events.iter().fold(state.clone(), Offer::evolve);
+    if status == OfferStatus::PartiallyCommitted && after.commitment_status() != status {
+        let (money, units) = (after.committed_money.clone(), after.committed_units);
+        events.push(commitment_recorded(&after, money, units, *on));
     }
     Ok(events)
 }
@@ -797,22 +804,11 @@ mod tests {
     use super::*;
     use crate::aggregate::scenario::{
         assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
-        assert_moves_need_the_aggregate, edited, given,
+        assert_moves_need_the_aggregate, edited, given, officers, usd,
     };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xF1);
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
-    }
-
-    fn officers(quantity: u64) -> Units {
-        Units {
-            measure: "officers trained".into(),
-            quantity,
-        }
-    }
 
     fn d(month: i8, day: i8) -> Date {
         date(2025, month, day)
@@ -900,6 +896,25 @@ mod tests {
         }
     }
 
+    /// The event of an amendment of nothing, after `edit`.
+    fn amended(edit: fn(&mut OfferEvent)) -> OfferEvent {
+        let nothing = OfferEvent::OfferAmended {
+            id: ID,
+            title: None,
+            themes: None,
+            countries: None,
+            regions: None,
+            modalities: None,
+            budget: None,
+            capacity: None,
+            valid_until: None,
+            languages: None,
+            conditions: None,
+            on: date(2026, 12, 31),
+        };
+        edited(nothing, edit)
+    }
+
     fn amend_with(edit: fn(&mut OfferCommand)) -> OfferCommand {
         edited(no_amendment(), edit)
     }
@@ -978,12 +993,7 @@ mod tests {
             on: d(3, 1),
             reason: None,
         };
-        assert_moves_need_the_aggregate::<Offer>(
-            &moves(),
-            &ID.to_string(),
-            &[drafted()],
-            &[elsewhere],
-        );
+        assert_moves_need_the_aggregate::<Offer>(&moves(), ID, &[drafted()], &[elsewhere]);
     }
 
     #[test]
@@ -1286,23 +1296,14 @@ mod tests {
             valid_until = Some(date(2026, 6, 30)),
             conditions = Some("None.".into())
         ));
-        let state =
-            given::<Offer>(&history(OfferStatus::Open))
-                .when(c)
-                .then(&[OfferEvent::OfferAmended {
-                    id: ID,
-                    title: None,
-                    themes: Some(vec!["BOR".into()]),
-                    countries: None,
-                    regions: None,
-                    modalities: None,
-                    budget: None,
-                    capacity: None,
-                    valid_until: Some(date(2026, 6, 30)),
-                    languages: None,
-                    conditions: Some("None.".into()),
-                    on: date(2026, 12, 31),
-                }]);
+        let state = given::<Offer>(&history(OfferStatus::Open))
+            .when(c)
+            .then(&[amended(edit!(
+                OfferEvent::OfferAmended,
+                themes = Some(vec!["BOR".into()]),
+                valid_until = Some(date(2026, 6, 30)),
+                conditions = Some("None.".into())
+            ))]);
         assert_eq!(state.themes, ["BOR"]);
         assert_eq!(state.valid_until, Some(date(2026, 6, 30)));
         given::<Offer>(&history(OfferStatus::Open))
@@ -1343,20 +1344,11 @@ mod tests {
                 capacity = Some(officers(80))
             )))
             .then(&[
-                OfferEvent::OfferAmended {
-                    id: ID,
-                    title: None,
-                    themes: None,
-                    countries: None,
-                    regions: None,
-                    modalities: None,
-                    budget: Some(usd(4_000_000)),
-                    capacity: Some(officers(80)),
-                    valid_until: None,
-                    languages: None,
-                    conditions: None,
-                    on: date(2026, 12, 31),
-                },
+                amended(edit!(
+                    OfferEvent::OfferAmended,
+                    budget = Some(usd(4_000_000)),
+                    capacity = Some(officers(80))
+                )),
                 commitment(Some(4_000_000), Some(80), OfferStatus::Committed),
             ]);
         assert_eq!(state.status, Some(OfferStatus::Committed));
@@ -1401,20 +1393,10 @@ mod tests {
         // Dropping the countries is fine while regions remain.
         given::<Offer>(&history(OfferStatus::Open))
             .when(amend_with(edit!(C::Amend, countries = Some(vec![]))))
-            .then(&[OfferEvent::OfferAmended {
-                id: ID,
-                title: None,
-                themes: None,
-                countries: Some(vec![]),
-                regions: None,
-                modalities: None,
-                budget: None,
-                capacity: None,
-                valid_until: None,
-                languages: None,
-                conditions: None,
-                on: date(2026, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                OfferEvent::OfferAmended,
+                countries = Some(vec![])
+            ))]);
     }
 
     #[test]
@@ -1566,20 +1548,10 @@ mod tests {
         let mut events = history(OfferStatus::Committed);
         events.extend(history(OfferStatus::Withdrawn).into_iter().skip(1));
         events.extend(history(OfferStatus::Expired).into_iter().skip(2));
-        events.push(OfferEvent::OfferAmended {
-            id: ID,
-            title: Some("t".into()),
-            themes: None,
-            countries: None,
-            regions: None,
-            modalities: None,
-            budget: None,
-            capacity: None,
-            valid_until: None,
-            languages: None,
-            conditions: None,
-            on: date(2026, 12, 31),
-        });
+        events.push(amended(edit!(
+            OfferEvent::OfferAmended,
+            title = Some("t".into())
+        )));
         assert_kinds_round_trip(&events, OfferEvent::KINDS);
     }
 }

@@ -397,6 +397,20 @@ mod tests {
         }
     }
 
+    /// The event of an amendment of nothing, after `edit`.
+    fn amended(edit: fn(&mut OrganisationEvent)) -> OrganisationEvent {
+        let nothing = OrganisationEvent::OrganisationUpdated {
+            id: ID.into(),
+            name: None,
+            kind: None,
+            iati_type: None,
+            iati_identifier: None,
+            country: None,
+            on: date(2025, 12, 31),
+        };
+        edited(nothing, edit)
+    }
+
     fn update_with(edit: fn(&mut OrganisationCommand)) -> OrganisationCommand {
         edited(update(), edit)
     }
@@ -529,17 +543,13 @@ mod tests {
             iati_type = Some("40".into()),
             country = Some("CH".into())
         ));
-        let state = given::<Organisation>(&[registered()]).when(c).then(&[
-            OrganisationEvent::OrganisationUpdated {
-                id: ID.into(),
-                name: None,
-                kind: Some(OrganisationKind::InternationalOrganisation),
-                iati_type: None,
-                iati_identifier: None,
-                country: Some("CH".into()),
-                on: date(2025, 12, 31),
-            },
-        ]);
+        let state = given::<Organisation>(&[registered()])
+            .when(c)
+            .then(&[amended(edit!(
+                OrganisationEvent::OrganisationUpdated,
+                kind = Some(OrganisationKind::InternationalOrganisation),
+                country = Some("CH".into())
+            ))]);
         assert_eq!(
             state.kind,
             Some(OrganisationKind::InternationalOrganisation)
@@ -553,17 +563,13 @@ mod tests {
             name = Some("UNOCT".into()),
             iati_identifier = Some("XM-OCHA-UNOCT".into())
         ));
-        let state = given::<Organisation>(&[registered()]).when(c).then(&[
-            OrganisationEvent::OrganisationUpdated {
-                id: ID.into(),
-                name: Some("UNOCT".into()),
-                kind: None,
-                iati_type: None,
-                iati_identifier: Some("XM-OCHA-UNOCT".into()),
-                country: None,
-                on: date(2025, 12, 31),
-            },
-        ]);
+        let state = given::<Organisation>(&[registered()])
+            .when(c)
+            .then(&[amended(edit!(
+                OrganisationEvent::OrganisationUpdated,
+                name = Some("UNOCT".into()),
+                iati_identifier = Some("XM-OCHA-UNOCT".into())
+            ))]);
         assert_eq!(state.name, "UNOCT");
         assert_eq!(state.iati_type, "40");
     }
@@ -606,15 +612,10 @@ mod tests {
                 C::Update,
                 kind = Some(OrganisationKind::Academia)
             )))
-            .then(&[OrganisationEvent::OrganisationUpdated {
-                id: ID.into(),
-                name: None,
-                kind: Some(OrganisationKind::Academia),
-                iati_type: None,
-                iati_identifier: None,
-                country: None,
-                on: date(2025, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                OrganisationEvent::OrganisationUpdated,
+                kind = Some(OrganisationKind::Academia)
+            ))]);
         // Deactivated: nothing.
         given::<Organisation>(&[registered(), deactivated()])
             .when(update())
@@ -640,15 +641,10 @@ mod tests {
     fn event_kinds_match_their_serde_tags_and_round_trip() {
         let events = vec![
             registered(),
-            OrganisationEvent::OrganisationUpdated {
-                id: ID.into(),
-                name: Some("n".into()),
-                kind: None,
-                iati_type: None,
-                iati_identifier: None,
-                country: None,
-                on: date(2025, 12, 31),
-            },
+            amended(edit!(
+                OrganisationEvent::OrganisationUpdated,
+                name = Some("n".into())
+            )),
             deactivated(),
         ];
         assert_kinds_round_trip(&events, OrganisationEvent::KINDS);

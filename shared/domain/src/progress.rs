@@ -424,12 +424,7 @@ mod tests {
             on: d(1),
             reason: None,
         };
-        assert_moves_need_the_aggregate::<ProgressReport>(
-            &moves(),
-            &ID.to_string(),
-            &[drafted()],
-            &[elsewhere],
-        );
+        assert_moves_need_the_aggregate::<ProgressReport>(&moves(), ID, &[drafted()], &[elsewhere]);
     }
 
     #[test]

@@ -482,7 +482,7 @@ mod tests {
     use super::*;
     use crate::aggregate::scenario::{
         assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
-        assert_moves_need_the_aggregate, given,
+        assert_moves_need_the_aggregate, given, usd,
     };
     use jiff::civil::date;
 
@@ -493,10 +493,6 @@ mod tests {
 
     fn d(day: i8) -> Date {
         date(2025, 10, day)
-    }
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
     }
 
     fn propose() -> ReferralCommand {
@@ -638,12 +634,7 @@ mod tests {
             on: d(1),
             reason: None,
         };
-        assert_moves_need_the_aggregate::<Referral>(
-            &moves(),
-            &ID.to_string(),
-            &[proposed()],
-            &[elsewhere],
-        );
+        assert_moves_need_the_aggregate::<Referral>(&moves(), ID, &[proposed()], &[elsewhere]);
     }
 
     #[test]
