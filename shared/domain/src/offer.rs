@@ -1401,66 +1401,46 @@ mod tests {
 
     #[test]
     fn covers_gives_the_first_reason() {
+        use Modality as M;
         let open = crate::fold::<Offer>(&history(OfferStatus::Open));
         let on = d(6, 1);
-        assert_eq!(
-            covers(&open, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&open, "BOR", "KE", None, M::Training, on), Ok(()));
         // Not listed, but in an eligible region.
         assert_eq!(
-            covers(&open, "LEA", "UG", Some("298"), Modality::Mentoring, on),
+            covers(&open, "LEA", "UG", Some("298"), M::Mentoring, on),
             Ok(())
         );
         let field = |r: Result<(), DomainError>| match r {
             Err(DomainError::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            field(covers(&open, "CFT", "KE", None, Modality::Training, on)),
-            "theme"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
-                "BOR",
-                "JO",
-                Some("589"),
-                Modality::Training,
-                on
-            )),
-            "country"
-        );
-        assert_eq!(
-            field(covers(&open, "BOR", "JO", None, Modality::Training, on)),
-            "country"
-        );
-        assert_eq!(
-            field(covers(&open, "BOR", "KE", None, Modality::Equipment, on)),
-            "modality"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
+        // (theme, country, region, modality, day, the field refused)
+        let refused = [
+            ("CFT", "KE", None, M::Training, on, "theme"),
+            ("BOR", "JO", Some("589"), M::Training, on, "country"),
+            ("BOR", "JO", None, M::Training, on, "country"),
+            ("BOR", "KE", None, M::Equipment, on, "modality"),
+            (
                 "BOR",
                 "KE",
                 None,
-                Modality::Training,
-                date(2026, 1, 1)
-            )),
-            "valid_until"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
+                M::Training,
+                date(2026, 1, 1),
+                "valid_until",
+            ),
+            (
                 "BOR",
                 "KE",
                 None,
-                Modality::Training,
-                date(2024, 1, 1)
-            )),
-            "valid_from"
-        );
+                M::Training,
+                date(2024, 1, 1),
+                "valid_from",
+            ),
+        ];
+        for (theme, country, region, modality, day, expected) in refused {
+            let refusal = field(covers(&open, theme, country, region, modality, day));
+            assert_eq!(refusal, expected, "{theme} {country} {modality} {day}");
+        }
         for status in [
             OfferStatus::Draft,
             OfferStatus::Committed,
@@ -1468,33 +1448,20 @@ mod tests {
         ] {
             let state = crate::fold::<Offer>(&history(status));
             assert_eq!(
-                field(covers(&state, "BOR", "KE", None, Modality::Training, on)),
+                field(covers(&state, "BOR", "KE", None, M::Training, on)),
                 "status",
                 "{status}"
             );
         }
         let partial = crate::fold::<Offer>(&history(OfferStatus::PartiallyCommitted));
-        assert_eq!(
-            covers(&partial, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&partial, "BOR", "KE", None, M::Training, on), Ok(()));
         // Expired since, but open on a day inside its window: a referral of that day recorded
         // late is still to an open offer; after the window it is not.
         let expired = crate::fold::<Offer>(&history(OfferStatus::Expired));
-        assert_eq!(
-            covers(&expired, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&expired, "BOR", "KE", None, M::Training, on), Ok(()));
         let after = expired.valid_until.unwrap().tomorrow().unwrap();
         assert_eq!(
-            field(covers(
-                &expired,
-                "BOR",
-                "KE",
-                None,
-                Modality::Training,
-                after
-            )),
+            field(covers(&expired, "BOR", "KE", None, M::Training, after)),
             "valid_until"
         );
     }
