@@ -615,9 +615,11 @@ mod tests {
     }
 
     #[test]
-    fn only_a_service_answers_its_commands_and_only_the_gateway_sends_any() {
-        for service in subjects::SERVICES {
-            let subject = subjects::command_subject(service, "assessment_plan");
+    fn only_a_service_answers_its_commands_and_only_the_gateway_sends_routed_ones() {
+        let routed = routed_verbs();
+        for verb in tatrack_contract::bus::Verb::ALL {
+            let service = verb.service().name();
+            let subject = subjects::command_subject(service, verb.as_str());
             for user in User::ALL {
                 let answers = allowed(&permissions(user).subscribe, &subject);
                 assert_eq!(
@@ -625,13 +627,23 @@ mod tests {
                     user.owned_stream() == Some(service) || user == User::Admin,
                     "{user} answering {subject}"
                 );
-                let sends = allowed(&permissions(user).publish, &subject);
-                assert_eq!(
-                    sends,
-                    matches!(user, User::Gateway | User::Admin),
-                    "{user} sending {subject}"
-                );
             }
+            let gateway_sends = allowed(&permissions(User::Gateway).publish, &subject);
+            assert_eq!(
+                gateway_sends,
+                routed.contains(verb),
+                "gateway sending {subject}"
+            );
+            assert!(allowed(&permissions(User::Admin).publish, &subject));
+        }
+        // A user command (one an HTTP route sends) comes from the gateway or the operator only.
+        let subject = subjects::command_subject("assessments", "assessment_plan");
+        for user in User::ALL {
+            assert_eq!(
+                allowed(&permissions(user).publish, &subject),
+                matches!(user, User::Gateway | User::Admin),
+                "{user} sending {subject}"
+            );
         }
     }
 

@@ -2,6 +2,7 @@
 //! Exchange Language), so HXL tools can filter it by country, sector, funder and status. Amounts
 //! are decimals in major units, without grouping, with their currency beside them.
 
+use super::Flows;
 use crate::summary::Summary;
 
 /// Column names and their HXL hashtags.
@@ -120,14 +121,8 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         .map(|m| (m, ""))
         .chain(converted.map(|m| (m, "converted")))
     {
-        for (status, minor) in [
-            ("requested", m.requested),
-            ("offered", m.offered),
-            ("pledged", m.pledged),
-            ("committed", m.committed),
-            ("disbursed", m.disbursed),
-            ("spent", m.spent),
-        ] {
+        let asked = [("requested", m.requested), ("offered", m.offered)];
+        for (status, minor) in asked.into_iter().chain(m.named_flows()) {
             rows.push(
                 Row {
                     status: status.into(),
@@ -140,12 +135,7 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         }
     }
     for f in &s.money_by_funder {
-        for (status, minor) in [
-            ("pledged", f.pledged),
-            ("committed", f.committed),
-            ("disbursed", f.disbursed),
-            ("spent", f.spent),
-        ] {
+        for (status, minor) in f.named_flows() {
             rows.push(
                 Row {
                     funder: f.funder.clone(),
@@ -159,12 +149,7 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         }
     }
     for m in &s.money_over_time {
-        for (status, minor) in [
-            ("pledged", m.pledged),
-            ("committed", m.committed),
-            ("disbursed", m.disbursed),
-            ("spent", m.spent),
-        ] {
+        for (status, minor) in m.named_flows() {
             rows.push(
                 Row {
                     status: status.into(),
