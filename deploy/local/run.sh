@@ -141,7 +141,7 @@ tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo 
   data:     $TATRACK_DATA_DIR
   keys:     $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private; the CLI uses the gateway's)
   binary:   $TATRACK
-  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics: http://$TATRACK_HTTP_ADDR/metrics)
+  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics, with an admin token: http://$TATRACK_HTTP_ADDR/metrics)
 
 try, in another shell:
   export NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS

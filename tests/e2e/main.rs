@@ -6,6 +6,7 @@ mod commands;
 mod correlation;
 mod crash;
 mod gateway;
+mod hostile;
 mod iati;
 mod matching;
 mod nats_security;
