@@ -124,3 +124,167 @@ async fn tokens_smuggled_revoked_or_probing_metrics_get_nothing() {
     gw.stop().await;
     services.stop().await;
 }
+
+/// Registers `code` as a donor government (as a coordinator, over NATS).
+async fn register(client: &async_nats::Client, code: &str, iati_identifier: Option<&str>) {
+    command_to(
+        client,
+        &tatrack_bus::rpc::RequestMeta::new(coordinator()),
+        "partners",
+        "organisation_register",
+        &json!({"id": code, "name": format!("{code} government"), "kind": "donor_government",
+            "iati_type": "10", "iati_identifier": iati_identifier, "country": null,
+            "on": "2026-01-02"}),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "UNDP", Some("XM-DAC-41114")).await;
+    register(&client, "UNOCT", None).await;
+    register(&client, "EVIL-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &coordinator).await;
+    until_known(&gw, &evil).await;
+    let update = "/api/v1/organisations/EVIL-DONOR/update";
+
+    // Its kind, IATI type and identifier (here UNDP's) are a coordinator's to set: 403, nothing
+    // written, and the refusal names nobody.
+    let before = heads(&client).await;
+    for body in [
+        json!({"iati_identifier": "XM-DAC-41114"}),
+        json!({"kind": "un_entity"}),
+        json!({"iati_type": "40"}),
+    ] {
+        let refused = gw.post(&evil, update, &body.to_string(), &[]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{body}: {}",
+            refused.body
+        );
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains("coordinator"), "{detail}");
+    }
+    assert_eq!(heads(&client).await, before, "a refused update wrote");
+    // A coordinator may set an identifier, but not one another organisation holds.
+    let taken = gw
+        .post(
+            &coordinator,
+            update,
+            &json!({"iati_identifier": "XM-DAC-41114"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST, "{}", taken.body);
+    assert_eq!(taken.field(), "iati_identifier");
+    assert_eq!(heads(&client).await, before, "a refused update wrote");
+    // Another organisation's offer: one message, no owner named.
+    let foreign = gw
+        .post(
+            &evil,
+            "/api/v1/offers",
+            &json!({"organisation": "UNOCT", "title": "Not mine", "themes": ["BOR"],
+                "countries": ["KE"], "regions": [], "modalities": ["training"],
+                "budget": {"amount_minor": 10_000, "currency": "USD"}, "capacity": null,
+                "valid_from": "2026-01-01", "valid_until": "2026-12-31", "languages": ["en"],
+                "conditions": null})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert!(!foreign.body["detail"].as_str().unwrap().contains("UNOCT"));
+    assert_eq!(heads(&client).await, before, "a refused offer wrote");
+
+    // Its name is its own to change; a formula and HTML in it reach the coordinator's reports as
+    // text. It funds a project, so its name is a cell of the CSV and of the Markdown.
+    let project = uuid::Uuid::now_v7();
+    let meta = || tatrack_bus::rpc::RequestMeta::new(tatrack_tests::coordinator());
+    command_to(&client, &meta(), "projects", "project_create", &json!({
+        "id": project, "iati_identifier": "EVIL-DONOR-1", "title": "Stadium security course",
+        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR",
+        "dac_sector": "15210",
+        "participating": [{"organisation": "EVIL-DONOR", "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
+        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [], "referrals": [],
+        "on": "2026-07-01"}))
+    .await
+    .unwrap();
+    command_to(
+        &client,
+        &meta(),
+        "projects",
+        "project_add_transaction",
+        &json!({
+        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
+        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
+        "provider": "EVIL-DONOR", "receiver": "UNOCT", "description": "Grant"}),
+    )
+    .await
+    .unwrap();
+    let formula = "=HYPERLINK(\"http://evil.example\",\"<b>click</b>\")";
+    let renamed = gw
+        .post(&evil, update, &json!({ "name": formula }).to_string(), &[])
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let position = renamed.body["last_position"].as_u64().unwrap();
+    eventually(
+        "the read model to show the new name",
+        std::time::Duration::from_secs(20),
+        || async {
+            let org = gw
+                .get(
+                    Some(&coordinator),
+                    &format!("/api/v1/organisations/EVIL-DONOR?min_position={position}"),
+                )
+                .await;
+            (org.body["name"] == formula).then_some(())
+        },
+    )
+    .await;
+    let report = |format: &'static str| {
+        let gw = &gw;
+        let coordinator = &coordinator;
+        async move {
+            let made = gw
+                .post(
+                    coordinator,
+                    "/api/v1/reports",
+                    &json!({ "format": format }).to_string(),
+                    &[],
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+            made.body["content"].as_str().unwrap().to_owned()
+        }
+    };
+    let csv = report("csv").await;
+    let cells: Vec<String> = csv
+        .lines()
+        .flat_map(|line| line.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert!(
+        csv.contains("'=HYPERLINK"),
+        "the name is not in the CSV, neutralised: {csv}"
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| !c.trim_start_matches('"').starts_with('=')),
+        "a cell starts with a formula: {csv}"
+    );
+    let markdown = report("md").await;
+    assert!(markdown.contains("&lt;b&gt;click&lt;/b&gt;"), "{markdown}");
+    assert!(!markdown.contains("<b>"), "{markdown}");
+
+    gw.stop().await;
+    services.stop().await;
+}
