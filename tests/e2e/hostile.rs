@@ -288,3 +288,96 @@ async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_day_never_widens_consent() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "EVIL-DONOR", None).await;
+    register(&client, "GOOD-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, good) = issue(&client, Role::Donor, Some("GOOD-DONOR"), None).await;
+    let (_, state) = issue(&client, Role::StateFocalPoint, None, Some("KE")).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &coordinator).await;
+    for token in [&evil, &good, &state] {
+        until_known(&gw, token).await;
+    }
+    let need = gw
+        .post(
+            &coordinator,
+            "/api/v1/needs",
+            &json!({"member_state": "KE", "recommendation_ids": [], "theme": "BOR",
+                "modality": "training", "description": "Border screening course",
+                "beneficiary_institution": "Kenya Police Service", "estimated_cost": null,
+                "size": null, "priority": 1, "on": "2026-05-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    let need_id = need.body["id"].as_str().unwrap().to_owned();
+    // The State shared it with EVIL-DONOR for the second half of 2026 (long over on the tests'
+    // clock), and with GOOD-DONOR until revoked.
+    let mut last = 0;
+    for (audience, until) in [
+        ("EVIL-DONOR", json!("2026-12-31")),
+        ("GOOD-DONOR", json!(null)),
+    ] {
+        let granted = gw
+            .post(
+                &state,
+                "/api/v1/sharing-grants",
+                &json!({"member_state": "KE", "scope": {"type": "need", "need_id": need_id},
+                    "audience": {"type": "organisations", "ids": [audience]},
+                    "until": until, "on": "2026-06-01"})
+                .to_string(),
+                &[],
+            )
+            .await;
+        assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+        last = granted.body["last_position"].as_u64().unwrap();
+    }
+    let show = format!("/api/v1/needs/{need_id}?min_position={last}");
+    assert_eq!(gw.get(Some(&good), &show).await.status, StatusCode::OK);
+
+    // As of a day inside its expired grant, through every door: nothing.
+    let day = "as_of=2026-07-01";
+    let shown = gw.get(Some(&evil), &format!("{show}&{day}")).await;
+    assert_eq!(shown.status, StatusCode::NOT_FOUND, "{}", shown.body);
+    for list in [
+        format!("/api/v1/needs?{day}"),
+        format!("/api/v1/unmet-needs?{day}"),
+        format!("/api/v1/recommendations?{day}"),
+        format!("/api/v1/allocation?{day}"),
+    ] {
+        let answer = gw.get(Some(&evil), &list).await;
+        assert_eq!(answer.status, StatusCode::OK, "{list}: {}", answer.body);
+        assert!(
+            !answer.body.to_string().contains(&need_id),
+            "{list} shows the need: {}",
+            answer.body
+        );
+    }
+    let matches = gw
+        .get(
+            Some(&evil),
+            &format!("/api/v1/needs/{need_id}/matches?{day}"),
+        )
+        .await;
+    assert_eq!(matches.status, StatusCode::NOT_FOUND, "{}", matches.body);
+    // And the day that decides who may see is never the caller's to give.
+    let today = gw
+        .get(
+            Some(&evil),
+            &format!("/api/v1/needs/{need_id}?today=2026-07-01"),
+        )
+        .await;
+    assert_eq!(today.status, StatusCode::BAD_REQUEST);
+    assert_eq!(today.field(), "today");
+
+    gw.stop().await;
+    services.stop().await;
+}
