@@ -381,3 +381,112 @@ async fn a_past_day_never_widens_consent() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_without_the_right_learns_nothing_from_a_refusal() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "UNOCT", None).await;
+    register(&client, "GOOD-DONOR", None).await;
+    register(&client, "EVIL-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, philippines) = issue(&client, Role::StateFocalPoint, None, Some("PH")).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    for token in [&evil, &philippines, &coordinator] {
+        until_known(&gw, token).await;
+    }
+    // GOOD-DONOR's project in Kenya, which EVIL-DONOR has no part in.
+    let project = gw
+        .post(
+            &coordinator,
+            "/api/v1/projects",
+            &json!({"iati_identifier": "UNOCT-KE-1", "title": "Border course",
+                "description": "Screening.", "recipient_country": "KE", "theme": "BOR",
+                "dac_sector": "15210", "participating": [{"organisation": "GOOD-DONOR", "role": "1"},
+                    {"organisation": "UNOCT", "role": "4"}],
+                "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+                "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [],
+                "referrals": [], "on": "2026-07-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+    let project_id = project.body["id"].as_str().unwrap().to_owned();
+    let report = |project_id: &str| {
+        json!({"project_id": project_id, "period_start": "2026-07-01",
+            "period_end": "2026-09-30", "narrative": "All done.",
+            "actuals": [{"result_id": uuid::Uuid::now_v7(), "indicator_id": uuid::Uuid::now_v7(),
+                "value": 5}]})
+        .to_string()
+    };
+    // A coordinator is told what is wrong with the body...
+    let told = gw
+        .post(
+            &coordinator,
+            "/api/v1/progress-reports",
+            &report(&project_id),
+            &[],
+        )
+        .await;
+    assert_eq!(told.status, StatusCode::BAD_REQUEST, "{}", told.body);
+    assert_eq!(told.field(), "actuals");
+    // ...a donor with no part in the project only that it may not: the same answer for the
+    // project and for one that does not exist, nothing about its indicators or its country.
+    let before = heads(&client).await;
+    let mut details = Vec::new();
+    for id in [project_id.clone(), uuid::Uuid::now_v7().to_string()] {
+        let refused = gw
+            .post(&evil, "/api/v1/progress-reports", &report(&id), &[])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        details.push(refused.body["detail"].clone());
+    }
+    assert_eq!(details[0], details[1]);
+    // Proposing a referral (a coordinator's) of a need and an offer that do not exist: 403, not
+    // what is wrong with them.
+    let proposed = gw
+        .post(
+            &evil,
+            "/api/v1/referrals",
+            &json!({"need_id": uuid::Uuid::now_v7(), "offer_id": uuid::Uuid::now_v7(),
+                "share_money": {"amount_minor": 100, "currency": "EUR"}})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::FORBIDDEN, "{}", proposed.body);
+    // A project naming a need that does not exist: 403 for a donor, before the need is looked at.
+    let created = gw
+        .post(
+            &evil,
+            "/api/v1/projects",
+            &json!({"iati_identifier": "EVIL-1", "title": "Mine", "description": "Mine.",
+                "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
+                "participating": [{"organisation": "EVIL-DONOR", "role": "1"}],
+                "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+                "budget": {"amount_minor": 100, "currency": "EUR"},
+                "needs": [uuid::Uuid::now_v7()], "referrals": [], "on": "2026-07-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::FORBIDDEN, "{}", created.body);
+    // Another State's focal point accepting a referral that does not exist: no country named.
+    let accepted = gw
+        .post(
+            &philippines,
+            &format!("/api/v1/referrals/{}/accept-by-state", uuid::Uuid::now_v7()),
+            &json!({"on": "2026-07-01"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::FORBIDDEN, "{}", accepted.body);
+    assert!(!accepted.body["detail"].as_str().unwrap().contains("of  "));
+    assert_eq!(heads(&client).await, before, "a refused command wrote");
+
+    gw.stop().await;
+    services.stop().await;
+}
