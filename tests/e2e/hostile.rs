@@ -490,3 +490,64 @@ async fn a_caller_without_the_right_learns_nothing_from_a_refusal() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_cannot_flood_the_gateway_nor_make_reports_without_end() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start_with(
+        &h,
+        tatrack_gateway::Limits {
+            requests_per_second: 5,
+            reports_per_hour: 10,
+            in_flight: 64,
+        },
+    )
+    .await;
+    let (_, flooder) = issue(&client, Role::Coordinator, None, None).await;
+    let (_, patient) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &flooder).await;
+    until_known(&gw, &patient).await;
+    // A burst of twice the rate passes, then 429 with Retry-After; another token still gets in.
+    let mut refused = None;
+    for _ in 0..30 {
+        let answer = gw.get(Some(&flooder), "/api/v1/needs").await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(answer);
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let refused = refused.expect("30 requests at once were all served");
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    assert_eq!(
+        gw.get(Some(&patient), "/api/v1/needs").await.status,
+        StatusCode::OK
+    );
+    // Reports: one at once out of ten an hour; the second waits minutes, and is not recorded.
+    let before = heads(&client).await;
+    let report = json!({ "format": "json" }).to_string();
+    let first = gw.post(&patient, "/api/v1/reports", &report, &[]).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let after_first = heads(&client).await;
+    assert_ne!(after_first, before, "the first report was recorded");
+    let second = gw.post(&patient, "/api/v1/reports", &report, &[]).await;
+    assert_eq!(
+        second.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        second.body
+    );
+    let wait: u64 = second.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait > 60, "{wait}");
+    assert_eq!(
+        heads(&client).await,
+        after_first,
+        "the refused report was recorded"
+    );
+
+    gw.stop().await;
+    services.stop().await;
+}

@@ -60,15 +60,30 @@ pub struct Request<'a> {
 }
 
 impl Gateway {
+    /// A gateway whose rate limits no test reaches (the fuzzer sends a thousand requests a
+    /// second with one token); `start_with` sets them.
     pub async fn start(h: &Harness) -> Self {
+        Self::start_with(
+            h,
+            tatrack_gateway::Limits {
+                requests_per_second: 1_000_000,
+                reports_per_hour: 1_000_000,
+                in_flight: 10_000,
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(h: &Harness, limits: tatrack_gateway::Limits) -> Self {
         let listener = tatrack_gateway::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind the gateway");
         let addr = listener.local_addr().expect("its address");
         let stop = tokio_util::sync::CancellationToken::new();
-        let task = tokio::spawn(tatrack_gateway::serve(
+        let task = tokio::spawn(tatrack_gateway::serve_with(
             listener,
             h.client().await,
+            limits,
             stop.clone(),
         ));
         Self {

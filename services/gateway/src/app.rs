@@ -60,6 +60,7 @@ pub(crate) struct App {
     /// Random per process: the secret of a token issued over HTTP is derived from it and the
     /// command id, so a retry with the same `Idempotency-Key` gets the same token back.
     pub(crate) token_seed: [u8; 32],
+    pub(crate) limiter: crate::limits::Limiter,
 }
 
 pub(crate) fn router(app: App) -> Router {
@@ -232,8 +233,13 @@ async fn method_not_allowed(request: Request) -> Problem {
 }
 
 async fn handle(app: App, route: &'static Route, request: Request) -> Result<Response, Problem> {
+    // A place among the requests in flight first (held until the answer is written), then the
+    // caller's own rates: nothing over a limit reaches a service.
+    let _in_flight = app.limiter.admit()?;
     let (mut parts, body) = request.into_parts();
     let principal = app.tokens.authenticate(authorization(&parts.headers)?)?;
+    let report = matches!(&route.target, Target::Command(c) if c.verb == Verb::ReportSummary);
+    app.limiter.check(&principal.id, report)?;
     let path = path_parameters(&mut parts, &app, route).await?;
     match &route.target {
         Target::Command(command) => {

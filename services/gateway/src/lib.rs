@@ -8,6 +8,7 @@
 mod app;
 mod auth;
 mod cursor;
+mod limits;
 mod metrics;
 mod problem;
 pub mod token;
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+pub use limits::Limits;
 pub use tatrack_contract::openapi::document as openapi_document;
 
 /// The gateway's settings.
@@ -41,10 +43,21 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 }
 
 /// Serves on a bound listener until `shutdown` is cancelled: new connections stop, in-flight
-/// requests finish, the token fold stops.
+/// requests finish, the token fold stops. The limits come from the environment
+/// (`Limits::from_env`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     nats: async_nats::Client,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    serve_with(listener, nats, Limits::from_env()?, shutdown).await
+}
+
+/// `serve` with the limits given.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    nats: async_nats::Client,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tokens = auth::Tokens::start(nats.clone(), shutdown.child_token())?;
@@ -54,6 +67,7 @@ pub async fn serve(
         cursors: cursor::Cursors::new(),
         metrics: metrics::Metrics::default(),
         token_seed: random_seed(),
+        limiter: limits::Limiter::new(limits),
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "gateway listening");

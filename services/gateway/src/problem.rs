@@ -14,6 +14,8 @@ pub struct Problem {
     pub field: Option<String>,
     /// On a 412: the version the object is actually at.
     pub actual_version: Option<u64>,
+    /// On a 429 or a busy 503: seconds to wait (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -24,6 +26,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             actual_version: None,
+            retry_after: None,
         }
     }
 
@@ -146,6 +149,11 @@ impl IntoResponse for Problem {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tatrack\""),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }

@@ -29,6 +29,12 @@ fn problem(code: &str, description: &str) -> Value {
     if code == "401" {
         headers["WWW-Authenticate"] = json!({ "$ref": "#/components/headers/WwwAuthenticate" });
     }
+    if code == "429" {
+        headers["Retry-After"] = json!({ "$ref": "#/components/headers/RetryAfter" });
+    }
+    if code == "503" {
+        headers["Retry-After"] = json!({ "$ref": "#/components/headers/RetryAfterIfBusy" });
+    }
     json!({
         "description": description,
         "headers": headers,
@@ -345,7 +351,14 @@ pub fn document() -> Value {
                     ),
                     ("412", "If-Match names a version that is no longer current"),
                     ("413", "the body is over 1 MiB"),
-                    ("503", "the service is not available"),
+                    (
+                        "429",
+                        "too many requests from this token (or too many reports): wait Retry-After seconds",
+                    ),
+                    (
+                        "503",
+                        "the service is not available, or the gateway is busy (then with Retry-After)",
+                    ),
                     ("504", "the service did not answer in time"),
                 ]);
                 let status = if c.creates.is_some() { "201" } else { "200" };
@@ -439,7 +452,14 @@ pub fn document() -> Value {
                         "the object does not exist or the caller may not see it",
                     ));
                 }
-                codes.push(("503", "the read model is not available"));
+                codes.push((
+                    "429",
+                    "too many requests from this token: wait Retry-After seconds",
+                ));
+                codes.push((
+                    "503",
+                    "the read model is not available, or the gateway is busy (then with Retry-After)",
+                ));
                 codes.push((
                     "504",
                     "the read model did not answer in time (e.g. min_position not reached)",
@@ -513,6 +533,16 @@ pub fn document() -> Value {
                     "description": "the new object's URL",
                     "required": true,
                     "schema": { "type": "string", "pattern": LOCATION_PATTERN, "examples": ["/api/v1/needs/01930000-0000-7000-8000-000000000065"] }
+                },
+                "RetryAfter": {
+                    "description": "seconds to wait before asking again",
+                    "required": true,
+                    "schema": { "type": "string", "pattern": "^[1-9][0-9]*$" }
+                },
+                "RetryAfterIfBusy": {
+                    "description": "when the gateway is busy: seconds to wait before asking again",
+                    "required": false,
+                    "schema": { "type": "string", "pattern": "^[1-9][0-9]*$" }
                 },
                 "WwwAuthenticate": {
                     "description": "the scheme to authenticate with",
