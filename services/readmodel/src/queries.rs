@@ -71,6 +71,11 @@ pub(crate) async fn handle(
             )
         });
     }
+    if incoming.verb == "principal_show" {
+        // Who the caller is, as the gateway asserted it from the token: what a client shows
+        // after signing in, and the organisation a donor's own portfolio is of.
+        return to_value(&incoming.meta.principal);
+    }
     let (point, day) = point_in_time(live, as_of, clock, &filters)?;
     if incoming.verb == "position_show" {
         // Read-your-writes here too: where the read model stands includes the caller's own

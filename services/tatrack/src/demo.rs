@@ -8,14 +8,16 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{Value, json};
-use tatrack_bus::rpc::{self, RequestMeta};
+use tatrack_bus::rpc::RequestMeta;
 use tatrack_bus::subjects;
-use tatrack_domain::Role;
+use tatrack_contract::CommandReply;
+use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
 use crate::cli::Settings;
-use crate::client;
+use crate::host;
 
 /// A fixed id that reads like a UUID v7: `0193dem0-...-<n>`.
 pub fn demo_id(n: u32) -> Uuid {
@@ -552,15 +554,14 @@ fn partner_and_project_commands() -> Vec<Step> {
     c
 }
 
-/// How long the demo waits for a service that is not listening yet.
-const START_WAIT: Duration = Duration::from_secs(30);
-
 /// Sends the demo commands; returns how many wrote something new (0 when it was loaded before).
-/// Each has a fixed command id. Before a projects command it waits until the read model (and so
-/// the streams the projects service checks needs and offers against) holds what the other
-/// services have acknowledged.
+/// Each has a fixed command id and names the principal it is for (a coordinator, or the donor
+/// and the State that accept a referral); it is sent with the deployment's own NATS admin key,
+/// on the server host, like `tatrack admin bootstrap`. Before a projects command it waits until
+/// the read model (and so the streams the projects service checks needs and offers against)
+/// holds what the other services have acknowledged.
 pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
-    let client = client::connect(settings).await?;
+    let client = host::connect_admin(settings, "tatrack-demo").await?;
     let mut new = 0;
     // Last acknowledged position per service, and what the read model is known to have.
     let mut written: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -573,71 +574,67 @@ pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
                 .map(|(s, p)| (*s, *p))
                 .collect();
             if !behind.is_empty() {
-                wait_for_streams(&client, settings, &behind).await?;
+                wait_for_streams(&client, &behind).await?;
                 seen.extend(behind);
             }
         }
-        let mut actor = settings.actor.clone();
-        (actor.role, actor.organisation, actor.member_state) = match cmd.actor {
+        let meta = RequestMeta {
+            command_id: Some(cmd.command_id),
+            ..RequestMeta::new(cmd.actor.principal())
+        };
+        let subject = subjects::command_subject(cmd.service, cmd.verb);
+        // Right after `tatrack up` starts, the service may not listen yet: `host::request`
+        // waits for it, bounded.
+        let reply: CommandReply = host::request(&client, &subject, &meta, &cmd.body)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo command {n} ({}.{}): {e}", cmd.service, cmd.verb))?;
+        if !reply.idempotent {
+            new += 1;
+        }
+        let w = written.entry(cmd.service).or_default();
+        *w = (*w).max(reply.last_position);
+    }
+    Ok(new)
+}
+
+impl DemoActor {
+    /// The principal a demo command is sent for.
+    fn principal(self) -> Principal {
+        let (role, organisation, member_state) = match self {
             DemoActor::Coordinator => (Role::Coordinator, None, None),
             DemoActor::Donor(org) => (Role::Donor, Some(org.to_owned()), None),
             DemoActor::State(cc) => (Role::StateFocalPoint, None, Some(cc.to_owned())),
         };
-        let meta = RequestMeta {
-            command_id: Some(cmd.command_id),
-            ..RequestMeta::new(actor.principal())
-        };
-        let subject = subjects::command_subject(cmd.service, cmd.verb);
-        // Right after `tatrack up` starts, the service may not listen yet: wait for it, bounded.
-        let deadline = Instant::now() + START_WAIT;
-        loop {
-            match rpc::request::<_, Value>(
-                &client,
-                &subject,
-                &meta,
-                &cmd.body,
-                Duration::from_secs(10),
-            )
-            .await
-            {
-                Ok(reply) => {
-                    if reply["idempotent"] != Value::Bool(true) {
-                        new += 1;
-                    }
-                    if let Some(p) = reply["last_position"].as_u64() {
-                        let w = written.entry(cmd.service).or_default();
-                        *w = (*w).max(p);
-                    }
-                    break;
-                }
-                Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => anyhow::bail!("demo command {n} ({}.{}): {e}", cmd.service, cmd.verb),
-            }
+        Principal {
+            id: "demo".to_owned(),
+            role,
+            organisation,
+            member_state,
         }
     }
-    Ok(new)
+}
+
+/// The read model's "wait until these positions are applied" parameter.
+#[derive(Serialize)]
+struct MinPositions<'a> {
+    min_positions: &'a BTreeMap<&'a str, u64>,
 }
 
 /// Waits until the read model has applied `positions` (service -> position): then those
 /// positions are in the services' streams, which the projects service's view follows.
 async fn wait_for_streams(
     client: &async_nats::Client,
-    settings: &Settings,
     positions: &BTreeMap<&str, u64>,
 ) -> anyhow::Result<()> {
-    let mut actor = settings.actor.clone();
-    actor.role = Role::Coordinator;
+    let meta = RequestMeta::new(DemoActor::Coordinator.principal());
+    let subject = subjects::query_subject(tatrack_contract::bus::View::RateTableShow.as_str());
     let deadline = Instant::now() + START_WAIT;
     loop {
-        match client::query(
-            client,
-            &actor,
-            "rate_table_show",
-            json!({ "min_positions": positions }),
-        )
-        .await
+        let body = MinPositions {
+            min_positions: positions,
+        };
+        match host::request::<_, Box<serde_json::value::RawValue>>(client, &subject, &meta, &body)
+            .await
         {
             Ok(_) => return Ok(()),
             Err(e) if Instant::now() < deadline => {
@@ -647,6 +644,101 @@ async fn wait_for_streams(
             Err(e) => anyhow::bail!("the read model did not reach {positions:?}: {e}"),
         }
     }
+}
+
+/// How long the demo waits for the read model to catch up.
+const START_WAIT: Duration = Duration::from_secs(30);
+
+/// The demo's admin token id.
+pub const DEMO_ADMIN_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0000);
+/// The demo's coordinator token id.
+pub const DEMO_COORDINATOR_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0001);
+/// The demo's donor token id (for `DEMO-DONOR`).
+pub const DEMO_DONOR_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0002);
+
+/// The demo's private seed: created on first start in `<data dir>/demo-tokens.seed` (readable by
+/// its owner only), so every restart derives the same demo tokens and no secret is written down.
+fn demo_seed(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let path = data_dir.join("demo-tokens.seed");
+    match std::fs::read(&path) {
+        Ok(seed) if !seed.is_empty() => return Ok(seed),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let seed = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(seed.as_bytes())?;
+    file.sync_all()?;
+    Ok(seed.into_bytes())
+}
+
+/// The demo's tokens, derived from its seed.
+pub struct DemoTokens {
+    pub admin: String,
+    pub coordinator: String,
+    pub donor: String,
+}
+
+/// Issues the demo's admin, coordinator and donor tokens through the tokens service (fixed ids,
+/// command ids and day, so a restart records nothing new) and returns their secrets.
+pub async fn tokens(settings: &Settings) -> anyhow::Result<DemoTokens> {
+    let seed = demo_seed(&settings.data_dir)?;
+    let client = host::connect_admin(settings, "tatrack-demo").await?;
+    let issuer = Principal {
+        id: "demo".to_owned(),
+        role: Role::Admin,
+        organisation: None,
+        member_state: None,
+    };
+    let mut secrets = Vec::new();
+    for (id, role, organisation, label, command) in [
+        (
+            DEMO_COORDINATOR_TOKEN,
+            Role::Coordinator,
+            None,
+            "demo coordinator",
+            90_100,
+        ),
+        (
+            DEMO_DONOR_TOKEN,
+            Role::Donor,
+            Some(DEMO_DONOR),
+            "demo donor",
+            90_101,
+        ),
+        (DEMO_ADMIN_TOKEN, Role::Admin, None, "demo admin", 90_102),
+    ] {
+        let secret = tatrack_gateway::token::derived_secret(&seed, id);
+        let token = host::NewToken {
+            id,
+            role,
+            organisation,
+            member_state: None,
+            label,
+            // A fixed day, so the body (and its command id) is the same on every start.
+            on: Some(jiff::civil::date(2026, 1, 1)),
+        };
+        host::issue_token(&client, issuer.clone(), demo_id(command), &token, &secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("issuing the demo {role} token: {e:#}"))?;
+        secrets.push(secret);
+    }
+    let [coordinator, donor, admin] =
+        <[String; 3]>::try_from(secrets).map_err(|_| anyhow::anyhow!("three demo tokens"))?;
+    Ok(DemoTokens {
+        admin,
+        coordinator,
+        donor,
+    })
 }
 
 #[cfg(test)]
