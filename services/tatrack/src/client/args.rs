@@ -115,10 +115,14 @@ fn minor_units(text: &str, signed: bool) -> Result<i64, String> {
     Ok(if negative { -minor } else { minor })
 }
 
-/// A currency code, upper-cased (the server checks it is a current ISO 4217 code).
+/// A currency code, upper-cased, one of the domain's current ISO 4217 codes (the list the server
+/// checks against), so a wrong one is refused by its flag before anything is sent.
 pub fn currency(text: &str) -> Result<String, String> {
     let code = text.trim().to_ascii_uppercase();
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        if tatrack_domain::codes::currency(&code).is_none() {
+            return Err(format!("{code:?} is not a current ISO 4217 currency code"));
+        }
         Ok(code)
     } else {
         Err(format!(
@@ -168,6 +172,7 @@ mod tests {
     fn codes_are_upper_cased_and_checked_for_shape() {
         assert_eq!(currency("usd"), Ok("USD".to_owned()));
         assert!(currency("dollars").is_err());
+        assert!(currency("ZZZ").is_err());
         assert_eq!(country("gh"), Ok("GH".to_owned()));
     }
 
