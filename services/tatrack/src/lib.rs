@@ -17,6 +17,7 @@ pub use cli::Cli;
 /// Parses the command line, runs the command, and turns an error into a message and the exit
 /// status `exit` documents (clap's usage errors exit with 2, `exit::BAD_INPUT`, too).
 pub fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     let cli = cli::parse();
     let quiet = matches!(
         cli.command,
@@ -47,4 +48,23 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(exit::status(&e))
         }
     }
+}
+
+/// `tatrack need list | head`: when the reader of stdout goes away, stop quietly with the status
+/// a shell gives a command killed by SIGPIPE (128 + 13), not with a panic's message. (SIGPIPE
+/// itself stays ignored: the services write to sockets.)
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
