@@ -175,7 +175,7 @@ token; or set TATRACK_URL and TATRACK_TOKEN, which win over the saved login):
   $TATRACK iati export --reporting-org UNOCT --out projects.xml
   TATRACK_TOKEN=$admin_token $TATRACK token issue --role auditor --label "audit office"
   NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS $TATRACK stream verify  # server host
-  curl -s -H "Authorization: Bearer $coordinator_token" $HTTP_URL/views/unmet_need_list
+  curl -s -H "Authorization: Bearer $coordinator_token" $HTTP_URL/unmet-needs
 
 EOF
 
