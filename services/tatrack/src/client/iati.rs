@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tatrack_contract::CommandReply;
 use tatrack_contract::answers::ProjectView;
 use tatrack_contract::bus::{Verb, View};
@@ -17,7 +17,7 @@ use tatrack_domain::project::{ProjectCommand, ProjectState};
 use tatrack_domain::{Principal, codes};
 use uuid::Uuid;
 
-use super::{Client, Error, Flags, output};
+use super::{Client, Error, Flags};
 
 #[derive(Debug, Subcommand)]
 pub enum IatiCmd {
@@ -474,16 +474,21 @@ async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Re
                 new += 1;
             }
         }
-        report.push(json!({
-            "iati_identifier": a.iati_identifier, "project_id": a.project_id,
-            "existing": a.existing, "commands": a.commands.len(), "new": new, "notes": a.notes,
-        }));
+        report.push(Imported {
+            iati_identifier: &a.iati_identifier,
+            project_id: a.project_id,
+            existing: a.existing,
+            commands: a.commands.len(),
+            new,
+            notes: &a.notes,
+        });
     }
     if client.json {
-        println!(
-            "{}",
-            json!({ "organisations_registered": registered, "activities": report })
-        );
+        let answer = ImportReport {
+            organisations_registered: registered,
+            activities: report,
+        };
+        println!("{}", serde_json::to_string(&answer)?);
         return Ok(());
     }
     if registered > 0 {
@@ -492,19 +497,33 @@ async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Re
     for r in &report {
         println!(
             "{} {} -> project {} ({} new of {} command(s))",
-            if r["existing"] == Value::Bool(true) {
-                "added to"
-            } else {
-                "recorded"
-            },
-            output::text(&r["iati_identifier"]),
-            output::text(&r["project_id"]),
-            r["new"],
-            r["commands"],
+            if r.existing { "added to" } else { "recorded" },
+            r.iati_identifier,
+            r.project_id,
+            r.new,
+            r.commands,
         );
-        for note in r["notes"].as_array().into_iter().flatten() {
-            println!("  note: {}", output::text(note));
+        for note in r.notes {
+            println!("  note: {note}");
         }
     }
     Ok(())
+}
+
+/// `iati import --json`: what was recorded.
+#[derive(serde::Serialize)]
+struct ImportReport<'a> {
+    organisations_registered: usize,
+    activities: Vec<Imported<'a>>,
+}
+
+/// One activity of an import.
+#[derive(serde::Serialize)]
+struct Imported<'a> {
+    iati_identifier: &'a str,
+    project_id: Uuid,
+    existing: bool,
+    commands: usize,
+    new: usize,
+    notes: &'a [String],
 }

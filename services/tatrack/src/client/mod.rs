@@ -506,11 +506,15 @@ pub fn base_url(url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn paths_take_the_id_and_the_body_parameters() {
-        let body = json!({"milestone_id": "m-1"});
+        let milestone = Uuid::from_u128(7);
+        let body = serde_json::to_value(tatrack_contract::commands::project::CompleteMilestone {
+            milestone_id: milestone,
+            on: None,
+        })
+        .unwrap();
         let Value::Object(body) = body else {
             unreachable!()
         };
@@ -521,7 +525,7 @@ mod tests {
                 &body
             )
             .unwrap(),
-            "/projects/p-1/milestones/m-1/complete"
+            format!("/projects/p-1/milestones/{milestone}/complete")
         );
         assert!(fill("/needs/{id}", None, &Map::new()).is_err());
     }

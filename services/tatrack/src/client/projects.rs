@@ -4,7 +4,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::civil::Date;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tatrack_contract::CommandReply;
 use tatrack_contract::answers::ProjectView;
 use tatrack_contract::bus::{Verb, View};
@@ -716,7 +716,7 @@ pub async fn project(client: &Client, cmd: ProjectCmd) -> anyhow::Result<()> {
             transaction_id,
         } => {
             let tid = transaction_id.unwrap_or_else(Uuid::now_v7);
-            extra.push(("transaction_id", json!(tid)));
+            extra.push(("transaction_id", Value::String(tid.to_string())));
             let body = project::AddTransaction {
                 transaction_id: Some(tid),
                 kind,
@@ -746,7 +746,7 @@ pub async fn project(client: &Client, cmd: ProjectCmd) -> anyhow::Result<()> {
             milestone_id,
         } => {
             let mid = milestone_id.unwrap_or_else(Uuid::now_v7);
-            extra.push(("milestone_id", json!(mid)));
+            extra.push(("milestone_id", Value::String(mid.to_string())));
             let body = project::AddMilestone {
                 milestone_id: Some(mid),
                 title,
@@ -788,10 +788,15 @@ pub async fn project(client: &Client, cmd: ProjectCmd) -> anyhow::Result<()> {
             result_id,
         } => {
             let rid = result_id.unwrap_or_else(Uuid::now_v7);
-            extra.push(("result_id", json!(rid)));
+            extra.push(("result_id", Value::String(rid.to_string())));
             extra.push((
                 "indicator_ids",
-                Value::Array(indicators.iter().map(|d| json!(d.indicator_id)).collect()),
+                Value::Array(
+                    indicators
+                        .iter()
+                        .map(|d| Value::String(d.indicator_id.to_string()))
+                        .collect(),
+                ),
             ));
             let body = project::AddResult {
                 result_id: Some(rid),
