@@ -448,6 +448,33 @@ mod tests {
         command().debug_assert();
     }
 
+    /// Every option and argument a person can see says what it is for, in every command.
+    #[test]
+    fn every_flag_has_a_description() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut root = command();
+        root.build();
+        walk(&root, "tatrack", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:#?}");
+    }
+
     fn help(args: &[&str]) -> String {
         match command().try_get_matches_from(args) {
             Err(e) => e.render().to_string(),
