@@ -62,7 +62,7 @@ async fn login_keeps_a_private_token_and_without_one_the_cli_says_how_to_get_one
             .env("XDG_CONFIG_HOME", config.path());
         command
     };
-    let credentials = config.path().join("tatrack").join("credentials.json");
+    let credentials = config.path().join("tatrack").join("credentials");
 
     // Not signed in: the command says how to sign in and exits with "not allowed".
     let output = person().args(["need", "list"]).output().unwrap();

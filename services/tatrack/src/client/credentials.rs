@@ -1,7 +1,7 @@
 //! Where the CLI's token comes from, and `tatrack login` / `tatrack logout`.
 //!
 //! `tatrack login --url URL` checks a token against the gateway and saves `{url, token}` in
-//! `$XDG_CONFIG_HOME/tatrack/credentials.json` (else `~/.config/tatrack/credentials.json`), the
+//! `$XDG_CONFIG_HOME/tatrack/credentials` (else `~/.config/tatrack/credentials`), the
 //! file 0600 in a 0700 directory; a file others can read is refused, as ssh refuses a readable
 //! key. `TATRACK_TOKEN` (with `--url`/`TATRACK_URL`, else the saved URL) overrides the file, for
 //! scripts and CI. The saved token is sent only to the saved URL: `--url` naming another server
@@ -25,8 +25,8 @@ pub struct Session {
     pub token: String,
 }
 
-/// The credentials file: `$XDG_CONFIG_HOME/tatrack/credentials.json`, else
-/// `$HOME/.config/tatrack/credentials.json`.
+/// The credentials file: `$XDG_CONFIG_HOME/tatrack/credentials`, else
+/// `$HOME/.config/tatrack/credentials`.
 pub fn path() -> anyhow::Result<PathBuf> {
     let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
@@ -35,7 +35,7 @@ pub fn path() -> anyhow::Result<PathBuf> {
             .map(|home| PathBuf::from(home).join(".config"))
             .context("neither XDG_CONFIG_HOME nor HOME is set: cannot tell where to keep the token (set TATRACK_URL and TATRACK_TOKEN instead)")?,
     };
-    Ok(config.join("tatrack").join("credentials.json"))
+    Ok(config.join("tatrack").join("credentials"))
 }
 
 /// The saved session, if any. A file others may read is refused.
@@ -94,7 +94,7 @@ pub fn save(session: &Session) -> anyhow::Result<PathBuf> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("making {} private", dir.display()))?;
     }
-    let partial = path.with_extension("json.partial");
+    let partial = path.with_extension("partial");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -115,7 +115,12 @@ pub fn resolve(url: Option<&str>) -> anyhow::Result<Session> {
     let token = std::env::var("TATRACK_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty());
-    let saved = load()?;
+    // With a token from the environment, the saved login only lends its URL: a file that
+    // cannot be used does not stop a script that needs none.
+    let saved = match token {
+        Some(_) => load().ok().flatten(),
+        None => load()?,
+    };
     match (token, saved) {
         (Some(token), saved) => Ok(Session {
             url: url
