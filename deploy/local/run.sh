@@ -151,7 +151,7 @@ donor_token="$(token_of donor)"
 cat <<EOF
 
 tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo " and the nats-server").
-  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics: http://$TATRACK_HTTP_ADDR/metrics)
+  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics, with an admin token: http://$TATRACK_HTTP_ADDR/metrics)
   NATS:     $NATS_URL  (authenticated; server config: $TATRACK_DATA_DIR/nats-server.conf)
   data:     $TATRACK_DATA_DIR
   keys:     $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private: for the server host's own commands)

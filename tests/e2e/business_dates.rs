@@ -91,18 +91,18 @@ fn usd(amount: i64) -> Value {
 
 /// One fact of the Philippine history: the business date it happened on, the service and verb
 /// that record it, and the body without its date.
-struct Fact {
-    on: &'static str,
-    service: &'static str,
-    verb: &'static str,
-    body: Value,
+pub(crate) struct Fact {
+    pub(crate) on: &'static str,
+    pub(crate) service: &'static str,
+    pub(crate) verb: &'static str,
+    pub(crate) body: Value,
     /// Who records it (the partner and the State accept referrals themselves).
-    by: Principal,
+    pub(crate) by: Principal,
 }
 
 /// A Philippine assessment, its recommendation, a need, an offer, a referral and a project, with
 /// business dates spread over the months before they are typed in.
-fn philippine_history() -> Vec<Fact> {
+pub(crate) fn philippine_history() -> Vec<Fact> {
     let staff = coordinator();
     let partner = principal(Role::Donor, Some(PARTNER), None);
     let state = principal(Role::StateFocalPoint, None, Some("PH"));

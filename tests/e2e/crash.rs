@@ -22,6 +22,8 @@ fn start_up(h: &Harness) -> Child {
         .env("NATS_URL", h.nats.url())
         .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
+        // Any free port for the gateway: 8080 may be taken on the machine running the tests.
+        .env("TATRACK_HTTP_ADDR", "127.0.0.1:0")
         // The binary runs on the tests' clock, as the in-process services do.
         .env("TATRACK_NOW", test_now().to_string())
         .stdout(Stdio::null())
@@ -48,11 +50,13 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
     for round in 0..ROUNDS {
         let mut child = start_up(&h);
         let stop = Arc::new(AtomicBool::new(false));
+        let acks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut clients = Vec::new();
         for _ in 0..CLIENTS {
             let client = client.clone();
             let subject = subject.clone();
             let stop = stop.clone();
+            let acks = acks.clone();
             clients.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
@@ -68,12 +72,15 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
                     )
                     .await
                     {
-                        Ok(reply) => mine.push(Acked {
-                            meta,
-                            body,
-                            id,
-                            first_position: reply["first_position"].as_u64().unwrap(),
-                        }),
+                        Ok(reply) => {
+                            acks.fetch_add(1, Ordering::Relaxed);
+                            mine.push(Acked {
+                                meta,
+                                body,
+                                id,
+                                first_position: reply["first_position"].as_u64().unwrap(),
+                            });
+                        }
                         // Not acknowledged (service down or killed mid-request): allowed to be lost.
                         Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
                     }
@@ -81,10 +88,19 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
                 mine
             }));
         }
-        // Let the load run until some commands are acknowledged, then kill at a random moment.
+        // Let the load run until commands are acknowledged (however long `tatrack up` takes to
+        // start on a busy machine), then kill at a random moment.
         let before = acked.len();
         let started = std::time::Instant::now();
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        eventually(
+            "a first acknowledged command",
+            Duration::from_secs(60),
+            || {
+                let acks = acks.clone();
+                async move { (acks.load(Ordering::Relaxed) > 0).then_some(()) }
+            },
+        )
+        .await;
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -125,9 +141,11 @@ async fn sigkill_of_tatrack_up_during_load_loses_no_acknowledged_command() {
             a.id
         );
     }
-    // The stream equals the log, message by message.
+    // The stream equals the log, message by message (asked as the operator: the gateway's user
+    // may not send `admin_stream_verify`).
+    let admin = h.admin().await;
     eventually("stream == log", Duration::from_secs(60), || {
-        let client = client.clone();
+        let client = admin.clone();
         async move {
             let c = command(&client, "admin_stream_verify", &json!({}))
                 .await

@@ -4,8 +4,10 @@
 mod business_dates;
 mod cli;
 mod commands;
+mod correlation;
 mod crash;
 mod gateway;
+mod hostile;
 mod iati;
 mod matching;
 mod nats_security;

@@ -225,6 +225,15 @@ async fn only_a_service_answers_its_commands_and_replies_go_to_known_requesters_
     reporter.publish_refused(&inbox).await;
     let mut gateway_watched = Watched::connect(&h, User::Gateway).await;
     gateway_watched.publish_refused(&inbox).await;
+    // The gateway sends only what an HTTP route sends: not the totals only the projects service
+    // derives, nor the operator's stream check.
+    for subject in [
+        "tatrack.cmd.assessments.need_record_coverage",
+        "tatrack.cmd.partners.offer_record_commitment",
+        "tatrack.cmd.projects.admin_stream_verify",
+    ] {
+        gateway_watched.publish_refused(subject).await;
+    }
     let mut readmodel = Watched::connect(&h, User::Readmodel).await;
     readmodel
         .client

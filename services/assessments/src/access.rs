@@ -20,8 +20,10 @@ fn for_state(principal: &Principal, member_state: &str, what: &str) -> Result<()
     if principal.is_staff() || principal.acts_for_state(member_state) {
         return Ok(());
     }
+    // The message names no country: for an object the caller may not see, it would tell where
+    // the object is.
     Err(forbidden(&format!(
-        "only coordinators or a focal point of {member_state} may {what}"
+        "only coordinators or the State's focal point may {what}"
     )))
 }
 

@@ -96,6 +96,20 @@ pub(crate) fn router(app: App) -> Router {
             metrics::track,
         ))
         .layer(axum::middleware::from_fn(correlate))
+        .layer(axum::middleware::from_fn(harden))
+}
+
+/// Headers every answer carries: answers hold confidential data and must not be cached by a
+/// browser or a proxy, nor sniffed into another content type.
+async fn harden(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Takes the caller's `X-Request-Id` (or makes one), serves the request in a span that carries
@@ -136,10 +150,17 @@ async fn correlate(request: Request, next: Next) -> Response {
     response
 }
 
-fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+/// The one `Authorization` header. Two are refused: which one a proxy or a framework honours
+/// differs, so a second one could smuggle another identity past whatever checked the first.
+fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Problem::unauthorized(
+            "send one Authorization header, not several",
+        ));
+    }
+    Ok(first.and_then(|v| v.to_str().ok()))
 }
 
 async fn healthz() -> &'static str {
@@ -169,7 +190,16 @@ async fn readyz(State(app): State<App>) -> Response {
         .into_response()
 }
 
-async fn render_metrics(State(app): State<App>) -> Response {
+/// The figures name routes, services and volumes: an operator's, so an admin token is asked
+/// (Prometheus sends it with `authorization: { credentials_file: ... }`).
+async fn render_metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    let principal = match authorization(&headers).and_then(|h| app.tokens.authenticate(h)) {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    if principal.role != tatrack_domain::Role::Admin {
+        return Problem::forbidden("the metrics are for admins").into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -203,7 +233,7 @@ async fn method_not_allowed(request: Request) -> Problem {
 
 async fn handle(app: App, route: &'static Route, request: Request) -> Result<Response, Problem> {
     let (mut parts, body) = request.into_parts();
-    let principal = app.tokens.authenticate(authorization(&parts.headers))?;
+    let principal = app.tokens.authenticate(authorization(&parts.headers)?)?;
     let path = path_parameters(&mut parts, &app, route).await?;
     match &route.target {
         Target::Command(command) => {

@@ -96,7 +96,9 @@ impl Tokens {
             .ok_or_else(|| {
                 Problem::unauthorized("malformed token: expected Authorization: Bearer tt_<64 hex>")
             })?;
-        let unknown = || Problem::unauthorized("unknown token");
+        // Unknown and revoked alike: the answer must not tell a finder of an old token that it
+        // once was one.
+        let unknown = || Problem::unauthorized("unknown or revoked token");
         let id = self
             .tree
             .get(hash_key(&token::hash(secret)))
@@ -116,7 +118,7 @@ impl Tokens {
             })?
             .ok_or_else(unknown)?;
         if !state.is_active() {
-            return Err(Problem::unauthorized("token revoked"));
+            return Err(unknown());
         }
         let role = state.role.ok_or_else(unknown)?;
         Ok(Principal {

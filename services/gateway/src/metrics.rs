@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -57,7 +58,20 @@ pub(crate) async fn track(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    // Only the methods HTTP defines are labels; any other token a caller invents is `other`, so
+    // nobody can grow the exposition without bound.
+    let method = match *request.method() {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::PATCH
+        | Method::OPTIONS
+        | Method::TRACE
+        | Method::CONNECT => request.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
     let pattern = request
         .extensions()
         .get::<MatchedPath>()

@@ -21,7 +21,18 @@ pub(crate) fn organisation(
 ) -> Result<(), ErrorBody> {
     match command {
         _ if principal.is_staff() => Ok(()),
-        OrganisationCommand::Update { id, .. } if principal.acts_for(id) => Ok(()),
+        // What the organisation is (its kind, IATI type and identifier) decides what others
+        // believe about its money and its files: a coordinator sets it, never the organisation.
+        OrganisationCommand::Update {
+            kind: None,
+            iati_type: None,
+            iati_identifier: None,
+            id,
+            ..
+        } if principal.acts_for(id) => Ok(()),
+        OrganisationCommand::Update { id, .. } if principal.acts_for(id) => Err(forbidden(
+            "a partner may change its own name and country; its kind, IATI type and IATI identifier are a coordinator's to set",
+        )),
         _ => Err(forbidden(
             "only coordinators keep the registry; a partner may update its own details",
         )),
@@ -43,9 +54,10 @@ pub(crate) fn offer(
             "commitments are derived from accepted referrals; only the projects service records them",
         )),
         _ if principal.is_staff() || principal.acts_for(organisation) => Ok(()),
-        _ => Err(forbidden(&format!(
-            "only {organisation} or a coordinator may manage this offer"
-        ))),
+        // One message whoever owns it (or whether it exists): a refusal names nobody.
+        _ => Err(forbidden(
+            "only the offer's organisation or a coordinator may manage this offer",
+        )),
     }
 }
 

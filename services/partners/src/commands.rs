@@ -3,11 +3,11 @@
 //! here too: their events reach every gateway through this service's stream.
 
 use tatrack_bus::rpc::{ErrorBody, Incoming};
-use tatrack_bus::service::{execute, load, split_verb, to_json};
+use tatrack_bus::service::{execute, load, log_error, split_verb, to_json};
 use tatrack_contract::commands::{offer, organisation, token};
 use tatrack_domain::Aggregate;
-use tatrack_domain::offer::{Offer, OfferCommand};
-use tatrack_domain::organisation::{Organisation, OrganisationStatus};
+use tatrack_domain::offer::{Offer, OfferCommand, OfferState};
+use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationStatus};
 use tatrack_domain::token::{Token, TokenCommand};
 use tatrack_eventlog::Store;
 
@@ -43,6 +43,19 @@ pub(crate) async fn handle(
     } else if aggregate == Organisation::NAME {
         let command = organisation::decode(command, body, today)?;
         let id = command.id().to_owned();
+        // Authorise first: which identifiers are taken is the registry's keepers' business.
+        access::organisation(&meta.principal, &command)?;
+        if let OrganisationCommand::Register {
+            iati_identifier: Some(identifier),
+            ..
+        }
+        | OrganisationCommand::Update {
+            iati_identifier: Some(identifier),
+            ..
+        } = &command
+        {
+            iati_identifier_free(store, identifier, &id)?;
+        }
         execute::<Organisation>(store, &id, &command, meta, |_| {
             access::organisation(&meta.principal, &command)
         })
@@ -50,6 +63,9 @@ pub(crate) async fn handle(
     } else {
         let command = offer::decode(command, body, today)?;
         if let OfferCommand::Draft { organisation, .. } = &command {
+            // Authorise first: a caller that may not draft for an organisation learns nothing
+            // about it (not even whether it is registered).
+            access::offer(&meta.principal, &command, &OfferState::default())?;
             registered_and_active(store, organisation)?;
         }
         execute::<Offer>(store, &command.id(), &command, meta, |state| {
@@ -58,6 +74,29 @@ pub(crate) async fn handle(
         .await?
     };
     to_json(&reply)
+}
+
+/// An IATI organisation identifier names one organisation: another one holding it is refused.
+/// Checked against the log before the append, so two registrations racing with one identifier
+/// could both pass; the registry is kept by a few coordinators, which makes that rare, and the
+/// read model's organisation list shows it (see ARCHITECTURE.md).
+fn iati_identifier_free(store: &Store, identifier: &str, id: &str) -> Result<(), ErrorBody> {
+    let prefix = format!("{}-", Organisation::NAME);
+    let streams = store.streams_with_prefix(&prefix).map_err(log_error)?;
+    for stream in streams {
+        let other = &stream[prefix.len()..];
+        if other == id {
+            continue;
+        }
+        let (state, _) = load::<Organisation>(store, &other)?;
+        if state.iati_identifier.as_deref() == Some(identifier) {
+            return Err(ErrorBody::invalid(
+                "iati_identifier",
+                &format!("IATI identifier {identifier} belongs to another organisation"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An organisation a command names must be registered and active.

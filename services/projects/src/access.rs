@@ -26,20 +26,20 @@ pub(crate) fn referral(
             if principal.acts_for(&state.organisation) {
                 Ok(())
             } else {
-                Err(forbidden(&format!(
-                    "only {} may accept or decline this referral as the partner",
-                    state.organisation
-                )))
+                // No names: the refusal must not tell who a referral is made to (or whether it
+                // exists).
+                Err(forbidden(
+                    "only the organisation it is made to may accept or decline this referral as the partner",
+                ))
             }
         }
         C::AcceptByState { .. } | C::DeclineByState { .. } => {
             if principal.acts_for_state(&state.member_state) {
                 Ok(())
             } else {
-                Err(forbidden(&format!(
-                    "only a focal point of {} may accept or decline this referral as the State",
-                    state.member_state
-                )))
+                Err(forbidden(
+                    "only the State's focal point may accept or decline this referral as the State",
+                ))
             }
         }
         _ if principal.is_staff() => Ok(()),

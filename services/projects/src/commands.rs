@@ -67,14 +67,15 @@ pub(crate) async fn handle(
                 _ => state.offer_id,
             };
             let _capacity = lock(store, &format!("capacity/{offer_id}")).await;
+            // Authorise first, on the referral as it is: whatever the checks below would say
+            // about a need, an offer or a project is not the business of a caller that may not
+            // issue the command.
+            access::referral(principal, &command, &state)?;
             match &mut command {
                 ReferralCommand::Propose { .. } => {
                     check_proposal(store, context, &mut command).await?;
                 }
                 ReferralCommand::AcceptByState { .. } => {
-                    // Authorise first: the offer's capacity is not the caller's business unless
-                    // it may accept for the State.
-                    access::referral(principal, &command, &state)?;
                     // The offer may have been committed to others since the proposal.
                     check_capacity(store, context, &state, command.on()).await?;
                 }
@@ -130,6 +131,8 @@ pub(crate) async fn handle(
         "project" => {
             let command = project::decode(command, body, today)?;
             let id = command.id();
+            // Authorise first (see the referrals above).
+            access::project(principal, &command, &load::<Project>(store, &id)?.0)?;
             if let ProjectCommand::Create {
                 recipient_country,
                 needs,
@@ -189,6 +192,9 @@ pub(crate) async fn handle(
                 _ => load::<ProgressReport>(store, &id)?.0.project_id,
             };
             let (project, _) = load::<Project>(store, &project_id)?;
+            // Authorise first: a caller with no part in the project learns nothing of it, not
+            // even whether it exists or which indicators it has.
+            access::progress_report(principal, &command, &project)?;
             if project.status.is_none() {
                 return Err(ErrorBody::invalid(
                     "project_id",

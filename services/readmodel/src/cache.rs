@@ -225,6 +225,21 @@ impl Views {
         self.scan_ordered(service, aggregate, "", |_, _| Ordering::Equal)
     }
 
+    /// The states of a kind that `keep` accepts, copied out of the snapshot.
+    pub(crate) fn select<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        aggregate: &str,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, ErrorBody> {
+        Ok(self
+            .scan::<T>(service, aggregate)?
+            .iter()
+            .filter(|state| keep(state))
+            .cloned()
+            .collect())
+    }
+
     /// The states a view reads: with `one` (a `*_show` view's id), only that one state (read
     /// directly); otherwise every state of the kind, in key order.
     pub(crate) fn pick<T: DeserializeOwned + Send + Sync + 'static>(

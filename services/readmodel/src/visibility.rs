@@ -55,16 +55,11 @@ impl Consent {
         let Some(organisation) = principal.organisation.as_deref() else {
             return false;
         };
-        shares_need(
-            &self.grants,
-            &need.member_state,
-            need.id,
-            organisation,
-            self.today,
-        ) || self
-            .work
-            .get(&need.id)
-            .is_some_and(|orgs| orgs.contains_key(organisation))
+        self.is_shared_with(need, organisation)
+            || self
+                .work
+                .get(&need.id)
+                .is_some_and(|orgs| orgs.contains_key(organisation))
     }
 
     /// An assessment (and its recommendations): as for its country, and for a donor whose

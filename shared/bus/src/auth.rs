@@ -124,11 +124,19 @@ impl User {
                 .iter()
                 .map(|view| subjects::query_subject(view))
                 .collect(),
-            User::Gateway => subjects::SERVICES
-                .iter()
-                .map(|service| format!("{}.>", subjects::command_prefix(service)))
-                .chain([format!("{}.>", subjects::query_prefix())])
-                .collect(),
+            // The commands the HTTP API routes, each by name (not the derived facts only the
+            // projects service sends, nor `admin_stream_verify`), every service's durable head
+            // (a number: what read-your-writes waits for), and every view.
+            User::Gateway => {
+                routed_verbs()
+                    .into_iter()
+                    .map(|verb| subjects::command_subject(verb.service().name(), verb.as_str()))
+                    .chain(subjects::SERVICES.iter().map(|service| {
+                        subjects::command_subject(service, crate::service::ADMIN_HEAD)
+                    }))
+                    .chain([format!("{}.>", subjects::query_prefix())])
+                    .collect()
+            }
             User::Partners | User::Readmodel | User::Admin => Vec::new(),
         }
     }
@@ -195,6 +203,21 @@ pub struct Permissions {
 }
 
 const JS: &str = "$JS.API";
+
+/// The verbs some HTTP route sends, in the contract's order.
+fn routed_verbs() -> Vec<tatrack_contract::bus::Verb> {
+    use tatrack_contract::routes::{Target, routes};
+    let routes = routes();
+    tatrack_contract::bus::Verb::ALL
+        .iter()
+        .copied()
+        .filter(|verb| {
+            routes
+                .iter()
+                .any(|r| matches!(r.target, Target::Command(c) if c.verb == *verb))
+        })
+        .collect()
+}
 
 /// The permissions of `user`, derived from what its process does.
 pub fn permissions(user: User) -> Permissions {
@@ -592,9 +615,11 @@ mod tests {
     }
 
     #[test]
-    fn only_a_service_answers_its_commands_and_only_the_gateway_sends_any() {
-        for service in subjects::SERVICES {
-            let subject = subjects::command_subject(service, "assessment_plan");
+    fn only_a_service_answers_its_commands_and_only_the_gateway_sends_routed_ones() {
+        let routed = routed_verbs();
+        for verb in tatrack_contract::bus::Verb::ALL {
+            let service = verb.service().name();
+            let subject = subjects::command_subject(service, verb.as_str());
             for user in User::ALL {
                 let answers = allowed(&permissions(user).subscribe, &subject);
                 assert_eq!(
@@ -602,13 +627,23 @@ mod tests {
                     user.owned_stream() == Some(service) || user == User::Admin,
                     "{user} answering {subject}"
                 );
-                let sends = allowed(&permissions(user).publish, &subject);
-                assert_eq!(
-                    sends,
-                    matches!(user, User::Gateway | User::Admin),
-                    "{user} sending {subject}"
-                );
             }
+            let gateway_sends = allowed(&permissions(User::Gateway).publish, &subject);
+            assert_eq!(
+                gateway_sends,
+                routed.contains(verb),
+                "gateway sending {subject}"
+            );
+            assert!(allowed(&permissions(User::Admin).publish, &subject));
+        }
+        // A user command (one an HTTP route sends) comes from the gateway or the operator only.
+        let subject = subjects::command_subject("assessments", "assessment_plan");
+        for user in User::ALL {
+            assert_eq!(
+                allowed(&permissions(user).publish, &subject),
+                matches!(user, User::Gateway | User::Admin),
+                "{user} sending {subject}"
+            );
         }
     }
 

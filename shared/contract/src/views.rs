@@ -15,13 +15,22 @@ use uuid::Uuid;
 /// Declares a view's parameters: the fields given plus the ones every view takes (and, for
 /// lists, the paging ones).
 macro_rules! params {
-    (
-        $(#[$meta:meta])*
-        $name:ident $kind:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
-    ) => {
-        params!(@struct $kind $(#[$meta])* $name { $( $(#[$fmeta])* $field : $ty ),* });
+    ($(#[$meta:meta])* $name:ident list { $($fields:tt)* }) => {
+        params!(@struct $(#[$meta])* $name { $($fields)* } {
+            /// Items per page (1 to 1000, default 100).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(range(min = 1, max = 1000))]
+            pub limit: Option<usize>,
+            /// `next_cursor` of the previous page.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub cursor: Option<String>,
+        });
     };
-    (@struct list $(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* }) => {
+    ($(#[$meta:meta])* $name:ident one { $($fields:tt)* }) => {
+        params!(@struct $(#[$meta])* $name { $($fields)* } {});
+    };
+    (@struct $(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
+        { $($paging:tt)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
@@ -40,31 +49,7 @@ macro_rules! params {
             /// that owns the view: read your own writes.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub min_position: Option<u64>,
-            /// Items per page (1 to 1000, default 100).
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            #[schemars(range(min = 1, max = 1000))]
-            pub limit: Option<usize>,
-            /// `next_cursor` of the previous page.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub cursor: Option<String>,
-        }
-    };
-    (@struct one $(#[$meta:meta])* $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            $( $(#[$fmeta])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $field: $ty, )*
-            /// The business date the answer is for (default: today).
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-            pub as_of: Option<Date>,
-            /// As the system knew it then (a time, a day or log positions).
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub known_at: Option<String>,
-            /// Wait until the read model has applied this position (read your own writes).
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub min_position: Option<u64>,
+            $($paging)*
         }
     };
 }

@@ -6,11 +6,11 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::validate::{check_date_order, check_id, check_reason, check_text};
+use crate::validate::{check_date_order, check_not_before, optional_reason, trimmed};
 
 /// Longest title.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -109,116 +109,64 @@ pub enum AssessmentCommand {
     },
 }
 
-impl AssessmentCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Plan { id, .. }
-            | Self::MarkConducted { id, .. }
-            | Self::SendDraft { id, .. }
-            | Self::RecordObservations { id, .. }
-            | Self::Adopt { id, .. }
-            | Self::RecordResponse { id, .. }
-            | Self::Close { id, .. }
-            | Self::Cancel { id, .. } => *id,
-        }
+command_fields!(AssessmentCommand:
+    Plan, MarkConducted, SendDraft, RecordObservations, Adopt, RecordResponse, Close, Cancel,
+);
+
+event_enum! {
+    pub enum AssessmentEvent {
+        AssessmentPlanned {
+            id: Uuid,
+            member_state: String,
+            kind: AssessmentKind,
+            resolutions: Vec<u32>,
+            title: String,
+            visit_start: Date,
+            visit_end: Date,
+            classification: Classification,
+            on: Date,
+        },
+        AssessmentConducted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentDraftSent {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentObservationsReceived {
+            id: Uuid,
+            on: Date,
+        },
+        AssessmentAdopted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentResponseReceived {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentClosed {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        AssessmentCancelled {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
     }
 }
 
-impl Dated for AssessmentCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Plan { on, .. }
-            | Self::MarkConducted { on, .. }
-            | Self::SendDraft { on, .. }
-            | Self::RecordObservations { on, .. }
-            | Self::Adopt { on, .. }
-            | Self::RecordResponse { on, .. }
-            | Self::Close { on, .. }
-            | Self::Cancel { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum AssessmentEvent {
-    AssessmentPlanned {
-        id: Uuid,
-        member_state: String,
-        kind: AssessmentKind,
-        resolutions: Vec<u32>,
-        title: String,
-        visit_start: Date,
-        visit_end: Date,
-        classification: Classification,
-        on: Date,
-    },
-    AssessmentConducted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentDraftSent {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentObservationsReceived {
-        id: Uuid,
-        on: Date,
-    },
-    AssessmentAdopted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentResponseReceived {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentClosed {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    AssessmentCancelled {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-}
-
-impl AssessmentEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for AssessmentEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::AssessmentPlanned { on, .. }
-            | Self::AssessmentConducted { on, .. }
-            | Self::AssessmentDraftSent { on, .. }
-            | Self::AssessmentObservationsReceived { on, .. }
-            | Self::AssessmentAdopted { on, .. }
-            | Self::AssessmentResponseReceived { on, .. }
-            | Self::AssessmentClosed { on, .. }
-            | Self::AssessmentCancelled { on, .. } => *on,
-        }
-    }
-}
+event_fields!(AssessmentEvent:
+    AssessmentPlanned, AssessmentConducted, AssessmentDraftSent, AssessmentObservationsReceived,
+    AssessmentAdopted, AssessmentResponseReceived, AssessmentClosed, AssessmentCancelled,
+);
 
 /// An assessment as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -284,20 +232,17 @@ impl Aggregate for Assessment {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             codes::check_country("member_state", member_state)?;
             check_resolutions(resolutions)?;
-            check_text("title", title, MAX_TITLE_CHARS)?;
+            let title = trimmed("title", title, MAX_TITLE_CHARS)?;
             check_date_order("visit_end", *visit_start, *visit_end)?;
             return Ok(vec![E::AssessmentPlanned {
                 id: *id,
                 member_state: member_state.clone(),
                 kind: *kind,
                 resolutions: resolutions.clone(),
-                title: title.trim().to_owned(),
+                title,
                 visit_start: *visit_start,
                 visit_end: *visit_end,
                 classification: *classification,
@@ -333,16 +278,12 @@ impl Aggregate for Assessment {
                 format!("already recorded on {before}"),
             ));
         }
-        if let Some(last) = state.last_on {
-            check_date_order("on", last, *on)?;
-        }
-        if let (C::MarkConducted { .. }, Some(start)) = (command, state.visit_start) {
+        check_not_before(state.last_on, *on)?;
+        if let C::MarkConducted { .. } = command {
             // A visit is conducted once it has started.
-            check_date_order("on", start, *on)?;
+            check_not_before(state.visit_start, *on)?;
         }
-        check_reason(reason)?;
-
-        let (id, on, reason) = (state.id, *on, reason.map(|r| r.trim().to_owned()));
+        let (id, on, reason) = (state.id, *on, optional_reason(reason)?);
         Ok(vec![match command {
             C::Plan { .. } => unreachable!("handled above"),
             C::MarkConducted { .. } => E::AssessmentConducted { id, on, reason },
@@ -359,7 +300,8 @@ impl Aggregate for Assessment {
         use AssessmentEvent as E;
         use AssessmentStatus as S;
 
-        let (status, on) = match event {
+        // Each move records its day in a field of its own.
+        let (status, day) = match event {
             E::AssessmentPlanned {
                 id,
                 member_state,
@@ -386,37 +328,19 @@ impl Aggregate for Assessment {
                     ..AssessmentState::default()
                 };
             }
-            E::AssessmentConducted { on, .. } => {
-                state.conducted_on = Some(*on);
-                (S::Conducted, on)
+            E::AssessmentConducted { .. } => (S::Conducted, &mut state.conducted_on),
+            E::AssessmentDraftSent { .. } => (S::DraftSentToState, &mut state.draft_sent_on),
+            E::AssessmentObservationsReceived { .. } => {
+                (S::DraftSentToState, &mut state.observations_on)
             }
-            E::AssessmentDraftSent { on, .. } => {
-                state.draft_sent_on = Some(*on);
-                (S::DraftSentToState, on)
-            }
-            E::AssessmentObservationsReceived { on, .. } => {
-                state.observations_on = Some(*on);
-                (S::DraftSentToState, on)
-            }
-            E::AssessmentAdopted { on, .. } => {
-                state.adopted_on = Some(*on);
-                (S::Adopted, on)
-            }
-            E::AssessmentResponseReceived { on, .. } => {
-                state.response_on = Some(*on);
-                (S::ResponseReceived, on)
-            }
-            E::AssessmentClosed { on, .. } => {
-                state.closed_on = Some(*on);
-                (S::Closed, on)
-            }
-            E::AssessmentCancelled { on, .. } => {
-                state.cancelled_on = Some(*on);
-                (S::Cancelled, on)
-            }
+            E::AssessmentAdopted { .. } => (S::Adopted, &mut state.adopted_on),
+            E::AssessmentResponseReceived { .. } => (S::ResponseReceived, &mut state.response_on),
+            E::AssessmentClosed { .. } => (S::Closed, &mut state.closed_on),
+            E::AssessmentCancelled { .. } => (S::Cancelled, &mut state.cancelled_on),
         };
+        *day = Some(event.on());
         state.status = Some(status);
-        state.last_on = Some(*on);
+        state.last_on = Some(event.on());
         state
     }
 }
@@ -485,8 +409,10 @@ pub fn clocks(state: &AssessmentState, today: Date) -> Clocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, edited, given,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xA1);
@@ -517,33 +443,6 @@ mod tests {
             visit_end: date(2025, 3, 14),
             classification: Classification::Confidential,
             on: date(2025, 2, 1),
-        }
-    }
-
-    fn with_plan(edit: impl FnOnce(&mut AssessmentCommand)) -> AssessmentCommand {
-        let mut c = plan();
-        edit(&mut c);
-        c
-    }
-
-    /// member_state, resolutions, title, visit_end of a `Plan`.
-    type PlanFields<'a> = (
-        &'a mut String,
-        &'a mut Vec<u32>,
-        &'a mut String,
-        &'a mut Date,
-    );
-
-    fn plan_fields(c: &mut AssessmentCommand) -> PlanFields<'_> {
-        match c {
-            AssessmentCommand::Plan {
-                member_state,
-                resolutions,
-                title,
-                visit_end,
-                ..
-            } => (member_state, resolutions, title, visit_end),
-            _ => unreachable!(),
         }
     }
 
@@ -635,7 +534,13 @@ mod tests {
         let state = given::<Assessment>(&[]).when(plan()).then(&[planned()]);
         assert_eq!(state.status, Some(AssessmentStatus::Planned));
         assert_eq!(state.member_state, "KE");
-        let c = with_plan(|c| *plan_fields(c).2 = "  Comprehensive visit to Kenya \n".into());
+        let c = edited(
+            plan(),
+            edit!(
+                AssessmentCommand::Plan,
+                title = "  Comprehensive visit to Kenya \n".into()
+            ),
+        );
         given::<Assessment>(&[]).when(c).then(&[planned()]);
     }
 
@@ -647,75 +552,44 @@ mod tests {
     }
 
     #[test]
-    fn moves_on_a_missing_assessment_are_not_found() {
-        for c in moves(ID) {
-            given::<Assessment>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("assessment", ID.to_string()));
-        }
-    }
-
-    #[test]
-    fn moves_must_name_this_assessment() {
-        for c in moves(OTHER) {
-            given::<Assessment>(&[planned()]).when(c).then_invalid("id");
-        }
+    fn moves_on_a_missing_assessment_are_not_found_and_must_name_this_one() {
+        assert_moves_need_the_aggregate::<Assessment>(&moves(ID), ID, &[planned()], &moves(OTHER));
     }
 
     #[test]
     fn plan_validation_names_the_field() {
-        type Edit = Box<dyn Fn(&mut AssessmentCommand)>;
-        let cases: Vec<(&str, Edit)> = vec![
-            (
-                "member_state",
-                Box::new(|c| *plan_fields(c).0 = "ZZ".into()),
-            ),
-            (
-                "member_state",
-                Box::new(|c| *plan_fields(c).0 = "ke".into()),
-            ),
-            (
-                "member_state",
-                Box::new(|c| *plan_fields(c).0 = "AN".into()),
-            ),
-            ("resolutions", Box::new(|c| plan_fields(c).1.clear())),
-            (
-                "resolutions",
-                Box::new(|c| *plan_fields(c).1 = vec![1373, 0]),
-            ),
-            (
-                "resolutions",
-                Box::new(|c| *plan_fields(c).1 = vec![1373, 1373]),
-            ),
-            ("title", Box::new(|c| *plan_fields(c).2 = "   ".into())),
-            (
-                "title",
-                Box::new(|c| *plan_fields(c).2 = "x".repeat(MAX_TITLE_CHARS + 1)),
-            ),
-            (
-                "visit_end",
-                Box::new(|c| *plan_fields(c).3 = date(2025, 3, 9)),
-            ),
-            (
-                "id",
-                Box::new(|c| {
-                    if let AssessmentCommand::Plan { id, .. } = c {
-                        *id = Uuid::nil();
-                    }
-                }),
-            ),
-        ];
-        for (field, edit) in cases {
-            given::<Assessment>(&[])
-                .when(with_plan(|c| edit(c)))
-                .then_invalid(field);
-        }
+        use AssessmentCommand as C;
+        assert_invalid_edits::<Assessment>(
+            &[],
+            plan,
+            &[
+                ("member_state", edit!(C::Plan, member_state = "ZZ".into())),
+                ("member_state", edit!(C::Plan, member_state = "ke".into())),
+                ("member_state", edit!(C::Plan, member_state = "AN".into())),
+                ("resolutions", edit!(C::Plan, resolutions = vec![])),
+                ("resolutions", edit!(C::Plan, resolutions = vec![1373, 0])),
+                (
+                    "resolutions",
+                    edit!(C::Plan, resolutions = vec![1373, 1373]),
+                ),
+                ("title", edit!(C::Plan, title = "   ".into())),
+                (
+                    "title",
+                    edit!(C::Plan, title = "x".repeat(MAX_TITLE_CHARS + 1)),
+                ),
+                ("visit_end", edit!(C::Plan, visit_end = date(2025, 3, 9))),
+                ("id", edit!(C::Plan, id = Uuid::nil())),
+            ],
+        );
         // The limits themselves are allowed.
-        let c = with_plan(|c| {
-            let f = plan_fields(c);
-            *f.2 = "x".repeat(MAX_TITLE_CHARS);
-            *f.3 = date(2025, 3, 10);
-        });
+        let c = edited(
+            plan(),
+            edit!(
+                C::Plan,
+                title = "x".repeat(MAX_TITLE_CHARS),
+                visit_end = date(2025, 3, 10)
+            ),
+        );
         assert!(Assessment::decide(&AssessmentState::default(), &c).is_ok());
     }
 
@@ -840,7 +714,7 @@ mod tests {
     fn every_status_and_move() {
         use AssessmentCommand as C;
         use AssessmentStatus as S;
-        let allowed = |status: S, command: &AssessmentCommand| {
+        assert_lifecycle::<Assessment, _>(S::ALL, history, &moves(ID), |status, command| {
             matches!(
                 (status, command),
                 (S::Planned, C::MarkConducted { .. } | C::Cancel { .. })
@@ -852,27 +726,7 @@ mod tests {
                     | (S::Adopted, C::RecordResponse { .. })
                     | (S::ResponseReceived, C::Close { .. })
             )
-        };
-        for &status in S::ALL {
-            for command in moves(ID) {
-                let result =
-                    Assessment::decide(&crate::fold::<Assessment>(&history(status)), &command);
-                if allowed(status, &command) {
-                    assert!(result.is_ok(), "{command:?} from {status}: {result:?}");
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("an assessment that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]
@@ -1007,19 +861,7 @@ mod tests {
             on: d(1),
             reason: None,
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        let mut all = AssessmentEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<AssessmentEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, AssessmentEvent::KINDS);
     }
 
     #[test]

@@ -29,40 +29,36 @@ impl Money {
 
     /// The sum, refused when the currencies differ or the amount would overflow.
     pub fn checked_add(&self, other: &Money) -> Result<Money, DomainError> {
-        if self.currency != other.currency {
-            return Err(DomainError::invalid(
-                "currency",
-                format!(
-                    "cannot add {} to {} without an exchange rate",
-                    other.currency, self.currency
-                ),
-            ));
-        }
-        let amount_minor = self
-            .amount_minor
-            .checked_add(other.amount_minor)
-            .ok_or_else(|| DomainError::invalid("amount_minor", "sum is too large"))?;
-        Ok(Money {
-            amount_minor,
-            currency: self.currency.clone(),
-        })
+        self.combine(other, "add", "to", i64::checked_add, "sum")
     }
 
     /// The difference, refused when the currencies differ or the amount would overflow.
     pub fn checked_sub(&self, other: &Money) -> Result<Money, DomainError> {
+        self.combine(other, "subtract", "from", i64::checked_sub, "difference")
+    }
+
+    /// `op` on the amounts of one currency; the errors say `cannot <verb> <other> <preposition>
+    /// <self>` and `<result> is too large`.
+    fn combine(
+        &self,
+        other: &Money,
+        verb: &str,
+        preposition: &str,
+        op: fn(i64, i64) -> Option<i64>,
+        result: &str,
+    ) -> Result<Money, DomainError> {
         if self.currency != other.currency {
             return Err(DomainError::invalid(
                 "currency",
                 format!(
-                    "cannot subtract {} from {} without an exchange rate",
+                    "cannot {verb} {} {preposition} {} without an exchange rate",
                     other.currency, self.currency
                 ),
             ));
         }
-        let amount_minor = self
-            .amount_minor
-            .checked_sub(other.amount_minor)
-            .ok_or_else(|| DomainError::invalid("amount_minor", "difference is too large"))?;
+        let amount_minor = op(self.amount_minor, other.amount_minor).ok_or_else(|| {
+            DomainError::invalid("amount_minor", format!("{result} is too large"))
+        })?;
         Ok(Money {
             amount_minor,
             currency: self.currency.clone(),
@@ -83,6 +79,18 @@ impl Money {
 /// Needed because `Money` can be built (and deserialised) without [`Money::new`].
 pub fn check_currency_of(field: &str, money: &Money) -> Result<(), DomainError> {
     codes::check_currency(field, &money.currency)
+}
+
+/// [`check_currency_of`], and the amount is above zero (a budget, an estimate, a share).
+pub fn check_positive(field: &str, money: &Money) -> Result<(), DomainError> {
+    check_currency_of(field, money)?;
+    if !money.is_positive() {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be positive, got {money}"),
+        ));
+    }
+    Ok(())
 }
 
 /// How many decimal digits a currency's minor unit has (ISO 4217): 2 for most, 0 for e.g. JPY, XOF

@@ -5,13 +5,17 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{
+    Aggregate, Dated, Lifecycle, amend, amend_optional, changed, changed_optional, changed_text,
+    check_new, check_target,
+};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::money::{Money, check_currency_of};
+use crate::money::{Money, check_currency_of, check_positive};
 use crate::validate::{
-    MAX_REASON_CHARS, check_date_order, check_id, check_priority, check_reason, check_text,
+    check_ids, check_not_before, check_priority, check_text, optional_reason, required_reason,
+    trimmed,
 };
 
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
@@ -81,6 +85,33 @@ pub struct Units {
     pub quantity: u64,
 }
 
+impl Units {
+    /// A measure that is sensible text and a positive quantity; the errors name
+    /// `<field>.measure` and `<field>.quantity`.
+    pub(crate) fn check(&self, field: &str) -> Result<(), DomainError> {
+        check_text(
+            &format!("{field}.measure"),
+            &self.measure,
+            MAX_MEASURE_CHARS,
+        )?;
+        if self.quantity == 0 {
+            return Err(DomainError::invalid(
+                format!("{field}.quantity"),
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+
+    /// With the measure trimmed, as an event records it.
+    pub(crate) fn trimmed(&self) -> Units {
+        Units {
+            measure: self.measure.trim().to_owned(),
+            quantity: self.quantity,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NeedCommand {
@@ -141,119 +172,70 @@ pub enum NeedCommand {
     },
 }
 
-impl NeedCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Identify { id, .. }
-            | Self::AgreeWithState { id, .. }
-            | Self::Withdraw { id, .. }
-            | Self::Decline { id, .. }
-            | Self::RecordCoverage { id, .. }
-            | Self::MarkMet { id, .. }
-            | Self::Amend { id, .. } => *id,
-        }
+command_fields!(NeedCommand:
+    Identify, AgreeWithState, Withdraw, Decline, RecordCoverage, MarkMet, Amend,
+);
+
+event_enum! {
+    pub enum NeedEvent {
+        NeedIdentified {
+            id: Uuid,
+            member_state: String,
+            recommendation_ids: Vec<Uuid>,
+            theme: String,
+            modality: Modality,
+            description: String,
+            beneficiary_institution: String,
+            estimated_cost: Option<Money>,
+            size: Option<Units>,
+            priority: u8,
+            on: Date,
+        },
+        NeedAgreedWithState {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        /// The coverage totals as of `on` and the status they give.
+        NeedCoverageRecorded {
+            id: Uuid,
+            covered_money: Option<Money>,
+            covered_units: Option<u64>,
+            status: NeedStatus,
+            on: Date,
+        },
+        NeedMet {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        NeedWithdrawn {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        NeedDeclined {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        /// Only the fields that changed are `Some`.
+        NeedAmended {
+            id: Uuid,
+            description: Option<String>,
+            beneficiary_institution: Option<String>,
+            estimated_cost: Option<Money>,
+            size: Option<Units>,
+            priority: Option<u8>,
+            on: Date,
+        },
     }
 }
 
-impl Dated for NeedCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Identify { on, .. }
-            | Self::AgreeWithState { on, .. }
-            | Self::Withdraw { on, .. }
-            | Self::Decline { on, .. }
-            | Self::RecordCoverage { on, .. }
-            | Self::MarkMet { on, .. }
-            | Self::Amend { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum NeedEvent {
-    NeedIdentified {
-        id: Uuid,
-        member_state: String,
-        recommendation_ids: Vec<Uuid>,
-        theme: String,
-        modality: Modality,
-        description: String,
-        beneficiary_institution: String,
-        estimated_cost: Option<Money>,
-        size: Option<Units>,
-        priority: u8,
-        on: Date,
-    },
-    NeedAgreedWithState {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    /// The coverage totals as of `on` and the status they give.
-    NeedCoverageRecorded {
-        id: Uuid,
-        covered_money: Option<Money>,
-        covered_units: Option<u64>,
-        status: NeedStatus,
-        on: Date,
-    },
-    NeedMet {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    NeedWithdrawn {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    NeedDeclined {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    /// Only the fields that changed are `Some`.
-    NeedAmended {
-        id: Uuid,
-        description: Option<String>,
-        beneficiary_institution: Option<String>,
-        estimated_cost: Option<Money>,
-        size: Option<Units>,
-        priority: Option<u8>,
-        on: Date,
-    },
-}
-
-impl NeedEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for NeedEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::NeedIdentified { on, .. }
-            | Self::NeedAgreedWithState { on, .. }
-            | Self::NeedCoverageRecorded { on, .. }
-            | Self::NeedMet { on, .. }
-            | Self::NeedWithdrawn { on, .. }
-            | Self::NeedDeclined { on, .. }
-            | Self::NeedAmended { on, .. } => *on,
-        }
-    }
-}
+event_fields!(NeedEvent:
+    NeedIdentified, NeedAgreedWithState, NeedCoverageRecorded, NeedMet, NeedWithdrawn, NeedDeclined,
+    NeedAmended,
+);
 
 /// A need as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -290,6 +272,28 @@ impl NeedState {
         matches!(
             self.status,
             Some(NeedStatus::AgreedWithState | NeedStatus::PartiallyCovered)
+        )
+    }
+
+    /// The coverage recorded so far, against the need's estimate and size.
+    fn coverage(&self) -> Running<'_> {
+        Running {
+            totals: "covered",
+            owner: "need",
+            target_money: self.estimated_cost.as_ref(),
+            money: self.covered_money.as_ref(),
+            units: self.covered_units,
+            on: self.coverage_on,
+        }
+    }
+
+    /// [`coverage_status`] of the need as it stands.
+    fn coverage_status(&self) -> NeedStatus {
+        coverage_status(
+            self.estimated_cost.as_ref(),
+            self.size.as_ref(),
+            self.covered_money.as_ref(),
+            self.covered_units,
         )
     }
 }
@@ -344,6 +348,83 @@ pub fn fill(
     }
 }
 
+/// Running totals of accepted referrals against a target: a need's coverage against its estimate,
+/// an offer's commitment against its budget. Both check and count the
+/// totals the projects service sends here, so the two can never differ.
+pub(crate) struct Running<'a> {
+    /// `"covered"` or `"committed"`: the command's fields are `<totals>_money` and `<totals>_units`.
+    pub(crate) totals: &'static str,
+    /// Whose totals they are (`"need"`, `"offer"`), for the errors.
+    pub(crate) owner: &'static str,
+    pub(crate) target_money: Option<&'a Money>,
+    pub(crate) money: Option<&'a Money>,
+    pub(crate) units: Option<u64>,
+    /// The business date of the latest totals.
+    pub(crate) on: Option<Date>,
+}
+
+impl Running<'_> {
+    /// The totals a command sends (`None` keeps that total): at least one, and money in a known
+    /// currency, not negative, and in the currency of the target (or of the earlier totals): they
+    /// are compared with it, and converting needs a recorded exchange rate, which is not a
+    /// decider's business.
+    pub(crate) fn check(
+        &self,
+        money: Option<&Money>,
+        units: Option<u64>,
+    ) -> Result<(), DomainError> {
+        let field = format!("{}_money", self.totals);
+        if money.is_none() && units.is_none() {
+            return Err(DomainError::invalid(
+                &field,
+                format!("give {field}, {}_units or both", self.totals),
+            ));
+        }
+        let Some(money) = money else {
+            return Ok(());
+        };
+        check_currency_of(&field, money)?;
+        if money.amount_minor < 0 {
+            return Err(DomainError::invalid(
+                &field,
+                format!("must not be negative, got {money}"),
+            ));
+        }
+        if let Some(expected) = self
+            .target_money
+            .or(self.money)
+            .filter(|e| e.currency != money.currency)
+        {
+            return Err(DomainError::invalid(
+                &field,
+                format!(
+                    "must be in {}, the {}'s currency, got {}",
+                    expected.currency, self.owner, money.currency
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The totals after a command that sends `money` and `units` dated `on`, or `None` when they
+    /// are the same again (a redelivered update): nothing happened. Totals dated back are part of
+    /// a correction of the history and are always recorded.
+    pub(crate) fn next(
+        &self,
+        money: Option<&Money>,
+        units: Option<u64>,
+        on: Date,
+    ) -> Option<(Option<Money>, Option<u64>)> {
+        let next_money = money.or(self.money).cloned();
+        let next_units = units.or(self.units);
+        let back_dated = self.on.is_some_and(|latest| on < latest);
+        if next_money.as_ref() == self.money && next_units == self.units && !back_dated {
+            return None;
+        }
+        Some((next_money, next_units))
+    }
+}
+
 /// The decider.
 pub struct Need;
 
@@ -372,32 +453,21 @@ impl Aggregate for Need {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             codes::check_country("member_state", member_state)?;
-            for (i, r) in recommendation_ids.iter().enumerate() {
-                check_id("recommendation_ids", *r)?;
-                if recommendation_ids[..i].contains(r) {
-                    return Err(DomainError::invalid(
-                        "recommendation_ids",
-                        format!("{r} is listed twice"),
-                    ));
-                }
-            }
+            check_ids("recommendation_ids", recommendation_ids)?;
             codes::check_theme("theme", theme)?;
             check_text("description", description, MAX_DESCRIPTION_CHARS)?;
-            check_text(
+            let beneficiary_institution = trimmed(
                 "beneficiary_institution",
                 beneficiary_institution,
                 MAX_BENEFICIARY_CHARS,
             )?;
             if let Some(cost) = estimated_cost {
-                check_estimate(cost)?;
+                check_positive("estimated_cost", cost)?;
             }
             if let Some(size) = size {
-                check_units(size)?;
+                size.check("size")?;
             }
             check_priority("priority", *priority)?;
             return Ok(vec![E::NeedIdentified {
@@ -407,90 +477,58 @@ impl Aggregate for Need {
                 theme: theme.clone(),
                 modality: *modality,
                 description: description.clone(),
-                beneficiary_institution: beneficiary_institution.trim().to_owned(),
+                beneficiary_institution,
                 estimated_cost: estimated_cost.clone(),
-                size: size.as_ref().map(trimmed_units),
+                size: size.as_ref().map(Units::trimmed),
                 priority: *priority,
                 on: *on,
             }]);
         }
 
         check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
-        let status = state.status.unwrap_or(S::Identified);
-        let id = state.id;
-        let check_on = |on: &Date| {
-            state
-                .last_on
-                .map_or(Ok(()), |last| check_date_order("on", last, *on))
-        };
+        let need = Lifecycle::new(
+            Self::NAME,
+            state.status.unwrap_or(S::Identified),
+            state.last_on,
+        );
+        let (status, id, on) = (need.status, state.id, command.on());
+        // Withdrawn and declined only until it is covered.
         let ending = matches!(
             status,
             S::Identified | S::AgreedWithState | S::PartiallyCovered
         );
         match command {
             C::Identify { .. } => unreachable!("handled above"),
-            C::AgreeWithState { on, reason, .. } => {
-                if status != S::Identified {
-                    return Err(DomainError::cannot(
-                        "agree with the State on",
-                        Self::NAME,
-                        status,
-                    ));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::NeedAgreedWithState {
-                    id,
-                    on: *on,
-                    reason: trim_reason(reason.as_deref()),
-                }])
+            C::AgreeWithState { reason, .. } => {
+                need.check(status == S::Identified, "agree with the State on", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::NeedAgreedWithState { id, on, reason }])
             }
-            C::Withdraw { on, reason, .. } => {
-                if !ending {
-                    return Err(DomainError::cannot("withdraw", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![E::NeedWithdrawn {
-                    id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+            C::Withdraw { reason, .. } => {
+                need.check(ending, "withdraw", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::NeedWithdrawn { id, on, reason }])
             }
-            C::Decline { on, reason, .. } => {
-                if !ending {
-                    return Err(DomainError::cannot("decline", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![E::NeedDeclined {
-                    id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+            C::Decline { reason, .. } => {
+                need.check(ending, "decline", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::NeedDeclined { id, on, reason }])
             }
-            C::MarkMet { on, reason, .. } => {
-                if status != S::Covered {
-                    return Err(DomainError::cannot("mark met", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::NeedMet {
-                    id,
-                    on: *on,
-                    reason: trim_reason(reason.as_deref()),
-                }])
+            C::MarkMet { reason, .. } => {
+                need.check(status == S::Covered, "mark met", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::NeedMet { id, on, reason }])
             }
             C::RecordCoverage {
                 covered_money,
                 covered_units,
-                on,
                 ..
             } => {
-                if !matches!(
+                let covering = matches!(
                     status,
                     S::AgreedWithState | S::PartiallyCovered | S::Covered
-                ) {
+                );
+                if !covering {
                     return Err(DomainError::cannot(
                         "record coverage on",
                         Self::NAME,
@@ -499,33 +537,12 @@ impl Aggregate for Need {
                 }
                 // A derived fact: it may be dated back (a late acceptance), but a need is
                 // covered only once the State has agreed to it.
-                if let Some(agreed) = state.agreed_on {
-                    check_date_order("on", agreed, *on)?;
-                }
-                record_coverage(state, covered_money.as_ref(), *covered_units, *on)
+                check_not_before(state.agreed_on, on)?;
+                record_coverage(state, covered_money.as_ref(), *covered_units, on)
             }
-            C::Amend {
-                description,
-                beneficiary_institution,
-                estimated_cost,
-                size,
-                priority,
-                on,
-                ..
-            } => {
-                if status.is_final() {
-                    return Err(DomainError::cannot("amend", Self::NAME, status));
-                }
-                check_on(on)?;
-                amend(
-                    state,
-                    description,
-                    beneficiary_institution,
-                    estimated_cost,
-                    size,
-                    *priority,
-                    *on,
-                )
+            C::Amend { .. } => {
+                need.check(!status.is_final(), "amend", on)?;
+                amend_need(state, command)
             }
         }
     }
@@ -533,7 +550,7 @@ impl Aggregate for Need {
     fn evolve(mut state: NeedState, event: &NeedEvent) -> NeedState {
         use NeedEvent as E;
         use NeedStatus as S;
-        match event {
+        let status = match event {
             E::NeedIdentified {
                 id,
                 member_state,
@@ -565,22 +582,12 @@ impl Aggregate for Need {
                 };
             }
             E::NeedAgreedWithState { on, .. } => {
-                state.status = Some(S::AgreedWithState);
                 state.agreed_on = Some(*on);
-                state.last_on = Some(*on);
+                S::AgreedWithState
             }
-            E::NeedMet { on, .. } => {
-                state.status = Some(S::Met);
-                state.last_on = Some(*on);
-            }
-            E::NeedWithdrawn { on, .. } => {
-                state.status = Some(S::Withdrawn);
-                state.last_on = Some(*on);
-            }
-            E::NeedDeclined { on, .. } => {
-                state.status = Some(S::Declined);
-                state.last_on = Some(*on);
-            }
+            E::NeedMet { .. } => S::Met,
+            E::NeedWithdrawn { .. } => S::Withdrawn,
+            E::NeedDeclined { .. } => S::Declined,
             E::NeedCoverageRecorded {
                 covered_money,
                 covered_units,
@@ -592,18 +599,15 @@ impl Aggregate for Need {
                 state.coverage_on = Some(*on);
                 // The status follows from the totals and the need's own measures as they stand
                 // in this fold (an "as of" fold may leave out a later amendment, so the status
-                // the event was decided with is not taken on trust). Final statuses stay.
+                // the event was decided with is not taken on trust). Final statuses stay. A
+                // derived fact, it is not a move of the need's own (`last_on`).
                 if matches!(
                     state.status,
                     Some(S::AgreedWithState | S::PartiallyCovered | S::Covered)
                 ) {
-                    state.status = Some(coverage_status(
-                        state.estimated_cost.as_ref(),
-                        state.size.as_ref(),
-                        state.covered_money.as_ref(),
-                        state.covered_units,
-                    ));
+                    state.status = Some(state.coverage_status());
                 }
+                return state;
             }
             E::NeedAmended {
                 description,
@@ -611,59 +615,23 @@ impl Aggregate for Need {
                 estimated_cost,
                 size,
                 priority,
-                on,
                 ..
             } => {
-                state.last_on = Some(*on);
-                if let Some(v) = description {
-                    state.description.clone_from(v);
-                }
-                if let Some(v) = beneficiary_institution {
-                    state.beneficiary_institution.clone_from(v);
-                }
-                if let Some(v) = estimated_cost {
-                    state.estimated_cost = Some(v.clone());
-                }
-                if let Some(v) = size {
-                    state.size = Some(v.clone());
-                }
-                if let Some(v) = priority {
-                    state.priority = *v;
-                }
+                amend(&mut state.description, description.as_ref());
+                amend(
+                    &mut state.beneficiary_institution,
+                    beneficiary_institution.as_ref(),
+                );
+                amend_optional(&mut state.estimated_cost, estimated_cost.as_ref());
+                amend_optional(&mut state.size, size.as_ref());
+                amend(&mut state.priority, priority.as_ref());
+                state.status.unwrap_or(S::Identified)
             }
-        }
+        };
+        state.status = Some(status);
+        state.last_on = Some(event.on());
         state
     }
-}
-
-fn check_estimate(cost: &Money) -> Result<(), DomainError> {
-    check_currency_of("estimated_cost", cost)?;
-    if !cost.is_positive() {
-        return Err(DomainError::invalid(
-            "estimated_cost",
-            format!("must be positive, got {cost}"),
-        ));
-    }
-    Ok(())
-}
-
-fn check_units(size: &Units) -> Result<(), DomainError> {
-    check_text("size.measure", &size.measure, MAX_MEASURE_CHARS)?;
-    if size.quantity == 0 {
-        return Err(DomainError::invalid("size.quantity", "must be positive"));
-    }
-    Ok(())
-}
-
-fn trimmed_units(size: &Units) -> Units {
-    Units {
-        measure: size.measure.trim().to_owned(),
-        quantity: size.quantity,
-    }
-}
-
-fn trim_reason(reason: Option<&str>) -> Option<String> {
-    reason.map(|r| r.trim().to_owned())
 }
 
 fn record_coverage(
@@ -672,68 +640,54 @@ fn record_coverage(
     units: Option<u64>,
     on: Date,
 ) -> Result<Vec<NeedEvent>, DomainError> {
-    if money.is_none() && units.is_none() {
-        return Err(DomainError::invalid(
-            "covered_money",
-            "give covered_money, covered_units or both",
-        ));
-    }
-    if let Some(money) = money {
-        check_currency_of("covered_money", money)?;
-        if money.amount_minor < 0 {
-            return Err(DomainError::invalid(
-                "covered_money",
-                format!("must not be negative, got {money}"),
-            ));
-        }
-        // Coverage is compared with the estimate (and with earlier coverage), so it must be in the same
-        // currency: converting needs a recorded exchange rate, which is not this decider's business.
-        let expected = state
-            .estimated_cost
-            .as_ref()
-            .or(state.covered_money.as_ref());
-        if let Some(expected) = expected.filter(|e| e.currency != money.currency) {
-            return Err(DomainError::invalid(
-                "covered_money",
-                format!(
-                    "must be in {}, the need's currency, got {}",
-                    expected.currency, money.currency
-                ),
-            ));
-        }
-    }
-    let covered_money = money.or(state.covered_money.as_ref()).cloned();
-    let covered_units = units.or(state.covered_units);
-    let back_dated = state.coverage_on.is_some_and(|latest| on < latest);
-    if covered_money == state.covered_money && covered_units == state.covered_units && !back_dated {
-        // The same totals again (a redelivered projection update): nothing happened. Totals
-        // dated back are part of a correction of the history and are always recorded.
+    let coverage = state.coverage();
+    coverage.check(money, units)?;
+    let Some((covered_money, covered_units)) = coverage.next(money, units, on) else {
         return Ok(vec![]);
-    }
+    };
+    Ok(vec![coverage_recorded(
+        state,
+        covered_money,
+        covered_units,
+        on,
+    )])
+}
+
+/// Coverage totals as of `on`, with the status they give the need as it stands.
+fn coverage_recorded(
+    state: &NeedState,
+    covered_money: Option<Money>,
+    covered_units: Option<u64>,
+    on: Date,
+) -> NeedEvent {
     let status = coverage_status(
         state.estimated_cost.as_ref(),
         state.size.as_ref(),
         covered_money.as_ref(),
         covered_units,
     );
-    Ok(vec![NeedEvent::NeedCoverageRecorded {
+    NeedEvent::NeedCoverageRecorded {
         id: state.id,
         covered_money,
         covered_units,
         status,
         on,
-    }])
+    }
 }
 
-fn amend(
-    state: &NeedState,
-    description: &Option<String>,
-    beneficiary_institution: &Option<String>,
-    estimated_cost: &Option<Money>,
-    size: &Option<Units>,
-    priority: Option<u8>,
-    on: Date,
-) -> Result<Vec<NeedEvent>, DomainError> {
+fn amend_need(state: &NeedState, command: &NeedCommand) -> Result<Vec<NeedEvent>, DomainError> {
+    let NeedCommand::Amend {
+        description,
+        beneficiary_institution,
+        estimated_cost,
+        size,
+        priority,
+        on,
+        ..
+    } = command
+    else {
+        unreachable!("amend_need is only called with Amend");
+    };
     if let Some(d) = description {
         check_text("description", d, MAX_DESCRIPTION_CHARS)?;
     }
@@ -741,7 +695,7 @@ fn amend(
         check_text("beneficiary_institution", b, MAX_BENEFICIARY_CHARS)?;
     }
     if let Some(cost) = estimated_cost {
-        check_estimate(cost)?;
+        check_positive("estimated_cost", cost)?;
         if let Some(covered) = state
             .covered_money
             .as_ref()
@@ -757,31 +711,23 @@ fn amend(
         }
     }
     if let Some(s) = size {
-        check_units(s)?;
+        s.check("size")?;
     }
     if let Some(p) = priority {
-        check_priority("priority", p)?;
+        check_priority("priority", *p)?;
     }
 
-    // Keep only real changes, so the event says what changed and a repeated amendment is a no-op.
-    let description = description
-        .as_ref()
-        .filter(|d| **d != state.description)
-        .cloned();
-    let beneficiary_institution = beneficiary_institution
-        .as_deref()
-        .map(str::trim)
-        .filter(|b| *b != state.beneficiary_institution)
-        .map(str::to_owned);
-    let estimated_cost = estimated_cost
-        .as_ref()
-        .filter(|c| Some(*c) != state.estimated_cost.as_ref())
-        .cloned();
-    let size = size
-        .as_ref()
-        .map(trimmed_units)
-        .filter(|s| Some(s) != state.size.as_ref());
-    let priority = priority.filter(|p| *p != state.priority);
+    let description = changed(description.as_ref(), &state.description);
+    let beneficiary_institution = changed_text(
+        beneficiary_institution.as_deref(),
+        Some(&state.beneficiary_institution),
+    );
+    let estimated_cost = changed_optional(estimated_cost.as_ref(), state.estimated_cost.as_ref());
+    let size = changed_optional(
+        size.as_ref().map(Units::trimmed).as_ref(),
+        state.size.as_ref(),
+    );
+    let priority = changed(priority.as_ref(), &state.priority);
     if description.is_none()
         && beneficiary_institution.is_none()
         && estimated_cost.is_none()
@@ -798,28 +744,17 @@ fn amend(
         estimated_cost,
         size,
         priority,
-        on,
+        on: *on,
     }];
-    // A new estimate or size can move a covered need back to partially covered, or the other way: say so
-    // with the same event a coverage change would produce.
+    // A new estimate or size can move a covered need back to partially covered, or the other
+    // way: say so with the same event a coverage change would produce.
     let status = state.status.unwrap_or(NeedStatus::Identified);
-    if matches!(status, NeedStatus::PartiallyCovered | NeedStatus::Covered) {
-        let after = events.iter().fold(state.clone(), Need::evolve);
-        let derived = coverage_status(
-            after.estimated_cost.as_ref(),
-            after.size.as_ref(),
-            after.covered_money.as_ref(),
-            after.covered_units,
-        );
-        if derived != status {
-            events.push(NeedEvent::NeedCoverageRecorded {
-                id: state.id,
-                covered_money: after.covered_money,
-                covered_units: after.covered_units,
-                status: derived,
-                on,
-            });
-        }
+    let after = events.iter().fold(state.clone(), Need::evolve);
+    if matches!(status, NeedStatus::PartiallyCovered | NeedStatus::Covered)
+        && after.coverage_status() != status
+    {
+        let (money, units) = (after.covered_money.clone(), after.covered_units);
+        events.push(coverage_recorded(&after, money, units, *on));
     }
     Ok(events)
 }
@@ -827,23 +762,14 @@ fn amend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, edited, given, officers, usd,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xC1);
     const REC: Uuid = Uuid::from_u128(0xB1);
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
-    }
-
-    fn officers(quantity: u64) -> Units {
-        Units {
-            measure: "officers trained".into(),
-            quantity,
-        }
-    }
 
     fn identify() -> NeedCommand {
         NeedCommand::Identify {
@@ -920,34 +846,22 @@ mod tests {
         }
     }
 
-    fn amend_with(
-        edit: impl FnOnce(
-            &mut Option<String>,
-            &mut Option<String>,
-            &mut Option<Money>,
-            &mut Option<Units>,
-            &mut Option<u8>,
-        ),
-    ) -> NeedCommand {
-        let mut c = no_amendment();
-        if let NeedCommand::Amend {
-            description,
-            beneficiary_institution,
-            estimated_cost,
-            size,
-            priority,
-            ..
-        } = &mut c
-        {
-            edit(
-                description,
-                beneficiary_institution,
-                estimated_cost,
-                size,
-                priority,
-            );
-        }
-        c
+    /// The event of an amendment of nothing, after `edit`.
+    fn amended(edit: fn(&mut NeedEvent)) -> NeedEvent {
+        let nothing = NeedEvent::NeedAmended {
+            id: ID,
+            description: None,
+            beneficiary_institution: None,
+            estimated_cost: None,
+            size: None,
+            priority: None,
+            on: date(2025, 12, 31),
+        };
+        edited(nothing, edit)
+    }
+
+    fn amend_with(edit: fn(&mut NeedCommand)) -> NeedCommand {
+        edited(no_amendment(), edit)
     }
 
     /// The events that take the standard need (100 000.00 USD, 200 officers) to `status`.
@@ -1062,143 +976,98 @@ mod tests {
 
     #[test]
     fn moves_need_an_existing_need_with_that_id() {
-        for c in moves(ID) {
-            given::<Need>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("need", ID.to_string()));
-        }
-        for c in moves(Uuid::from_u128(0xC2)) {
-            given::<Need>(&history(NeedStatus::AgreedWithState))
-                .when(c)
-                .then_invalid("id");
-        }
+        assert_moves_need_the_aggregate::<Need>(
+            &moves(ID),
+            ID,
+            &history(NeedStatus::AgreedWithState),
+            &moves(Uuid::from_u128(0xC2)),
+        );
     }
 
     #[test]
     fn identify_validation_names_the_field() {
-        type Edit = fn(&mut NeedCommand);
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", |c| {
-                if let NeedCommand::Identify { id, .. } = c {
-                    *id = Uuid::nil();
-                }
-            }),
-            ("member_state", |c| {
-                if let NeedCommand::Identify { member_state, .. } = c {
-                    *member_state = "QQ".into();
-                }
-            }),
-            ("recommendation_ids", |c| {
-                if let NeedCommand::Identify {
-                    recommendation_ids, ..
-                } = c
-                {
-                    *recommendation_ids = vec![REC, REC];
-                }
-            }),
-            ("recommendation_ids", |c| {
-                if let NeedCommand::Identify {
-                    recommendation_ids, ..
-                } = c
-                {
-                    *recommendation_ids = vec![Uuid::nil()];
-                }
-            }),
-            ("theme", |c| {
-                if let NeedCommand::Identify { theme, .. } = c {
-                    *theme = "XXX".into();
-                }
-            }),
-            ("description", |c| {
-                if let NeedCommand::Identify { description, .. } = c {
-                    *description = " ".into();
-                }
-            }),
-            ("description", |c| {
-                if let NeedCommand::Identify { description, .. } = c {
-                    *description = "x".repeat(MAX_DESCRIPTION_CHARS + 1);
-                }
-            }),
-            ("beneficiary_institution", |c| {
-                if let NeedCommand::Identify {
-                    beneficiary_institution,
-                    ..
-                } = c
-                {
-                    *beneficiary_institution = String::new();
-                }
-            }),
-            ("beneficiary_institution", |c| {
-                if let NeedCommand::Identify {
-                    beneficiary_institution,
-                    ..
-                } = c
-                {
-                    *beneficiary_institution = "x".repeat(MAX_BENEFICIARY_CHARS + 1);
-                }
-            }),
-            ("estimated_cost", |c| {
-                if let NeedCommand::Identify { estimated_cost, .. } = c {
-                    *estimated_cost = Some(usd(0));
-                }
-            }),
-            ("estimated_cost", |c| {
-                if let NeedCommand::Identify { estimated_cost, .. } = c {
-                    *estimated_cost = Some(usd(-1));
-                }
-            }),
-            ("estimated_cost", |c| {
-                if let NeedCommand::Identify { estimated_cost, .. } = c {
-                    *estimated_cost = Some(Money {
-                        amount_minor: 5,
-                        currency: "XYZ".into(),
-                    });
-                }
-            }),
-            ("size.measure", |c| {
-                if let NeedCommand::Identify { size, .. } = c {
-                    *size = Some(Units {
-                        measure: " ".into(),
-                        quantity: 1,
-                    });
-                }
-            }),
-            ("size.measure", |c| {
-                if let NeedCommand::Identify { size, .. } = c {
-                    *size = Some(Units {
-                        measure: "x".repeat(MAX_MEASURE_CHARS + 1),
-                        quantity: 1,
-                    });
-                }
-            }),
-            ("size.quantity", |c| {
-                if let NeedCommand::Identify { size, .. } = c {
-                    *size = Some(officers(0));
-                }
-            }),
-            ("priority", |c| {
-                if let NeedCommand::Identify { priority, .. } = c {
-                    *priority = 0;
-                }
-            }),
-            ("priority", |c| {
-                if let NeedCommand::Identify { priority, .. } = c {
-                    *priority = 4;
-                }
-            }),
-        ];
-        for (field, edit) in cases {
-            let mut c = identify();
-            edit(&mut c);
-            given::<Need>(&[]).when(c).then_invalid(field);
+        use NeedCommand as C;
+        fn units(measure: String) -> Option<Units> {
+            Some(Units {
+                measure,
+                quantity: 1,
+            })
         }
+        fn unknown_currency() -> Option<Money> {
+            Some(Money {
+                amount_minor: 5,
+                currency: "XYZ".into(),
+            })
+        }
+        assert_invalid_edits::<Need>(
+            &[],
+            identify,
+            &[
+                ("id", edit!(C::Identify, id = Uuid::nil())),
+                (
+                    "member_state",
+                    edit!(C::Identify, member_state = "QQ".into()),
+                ),
+                (
+                    "recommendation_ids",
+                    edit!(C::Identify, recommendation_ids = vec![REC, REC]),
+                ),
+                (
+                    "recommendation_ids",
+                    edit!(C::Identify, recommendation_ids = vec![Uuid::nil()]),
+                ),
+                ("theme", edit!(C::Identify, theme = "XXX".into())),
+                ("description", edit!(C::Identify, description = " ".into())),
+                (
+                    "description",
+                    edit!(
+                        C::Identify,
+                        description = "x".repeat(MAX_DESCRIPTION_CHARS + 1)
+                    ),
+                ),
+                (
+                    "beneficiary_institution",
+                    edit!(C::Identify, beneficiary_institution = String::new()),
+                ),
+                (
+                    "beneficiary_institution",
+                    edit!(
+                        C::Identify,
+                        beneficiary_institution = "x".repeat(MAX_BENEFICIARY_CHARS + 1)
+                    ),
+                ),
+                (
+                    "estimated_cost",
+                    edit!(C::Identify, estimated_cost = Some(usd(0))),
+                ),
+                (
+                    "estimated_cost",
+                    edit!(C::Identify, estimated_cost = Some(usd(-1))),
+                ),
+                (
+                    "estimated_cost",
+                    edit!(C::Identify, estimated_cost = unknown_currency()),
+                ),
+                ("size.measure", edit!(C::Identify, size = units(" ".into()))),
+                (
+                    "size.measure",
+                    edit!(C::Identify, size = units("x".repeat(MAX_MEASURE_CHARS + 1))),
+                ),
+                (
+                    "size.quantity",
+                    edit!(C::Identify, size = Some(officers(0))),
+                ),
+                ("priority", edit!(C::Identify, priority = 0)),
+                ("priority", edit!(C::Identify, priority = 4)),
+            ],
+        );
     }
 
     #[test]
     fn every_status_and_move() {
+        use NeedCommand as C;
         use NeedStatus as S;
-        let allowed = |status: S, command: &NeedCommand| {
-            use NeedCommand as C;
+        assert_lifecycle::<Need, _>(S::ALL, history, &moves(ID), |status, command| {
             matches!(
                 (status, command),
                 (
@@ -1218,29 +1087,7 @@ mod tests {
                     C::RecordCoverage { .. } | C::MarkMet { .. } | C::Amend { .. }
                 )
             )
-        };
-        for &status in S::ALL {
-            for command in moves(ID) {
-                let result = Need::decide(&crate::fold::<Need>(&history(status)), &command);
-                if allowed(status, &command) {
-                    assert!(
-                        result.as_ref().is_ok_and(|events| !events.is_empty()),
-                        "{command:?} from {status}: {result:?}"
-                    );
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("a need that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]
@@ -1382,47 +1229,46 @@ mod tests {
 
     #[test]
     fn withdraw_and_decline_need_a_reason() {
+        use NeedCommand as C;
+        use NeedEvent as E;
         let on = d(5);
+        let merged = "merged into another need".to_owned();
+        let bilateral = "the State prefers bilateral help".to_owned();
         for status in [
             NeedStatus::Identified,
             NeedStatus::AgreedWithState,
             NeedStatus::PartiallyCovered,
         ] {
-            given::<Need>(&history(status))
-                .when(NeedCommand::Withdraw {
-                    id: ID,
+            let (id, given) = (ID, || given::<Need>(&history(status)));
+            given()
+                .when(C::Withdraw {
+                    id,
                     on,
-                    reason: " merged into another need ".into(),
+                    reason: format!(" {merged} "),
                 })
-                .then(&[NeedEvent::NeedWithdrawn {
-                    id: ID,
+                .then(&[E::NeedWithdrawn {
+                    id,
                     on,
-                    reason: "merged into another need".into(),
+                    reason: merged.clone(),
                 }]);
-            given::<Need>(&history(status))
-                .when(NeedCommand::Decline {
-                    id: ID,
+            given()
+                .when(C::Decline {
+                    id,
                     on,
-                    reason: "the State prefers bilateral help".into(),
+                    reason: bilateral.clone(),
                 })
-                .then(&[NeedEvent::NeedDeclined {
-                    id: ID,
+                .then(&[E::NeedDeclined {
+                    id,
                     on,
-                    reason: "the State prefers bilateral help".into(),
+                    reason: bilateral.clone(),
                 }]);
-            given::<Need>(&history(status))
-                .when(NeedCommand::Withdraw {
-                    id: ID,
-                    on,
-                    reason: "  ".into(),
-                })
+            let reason = "  ".to_owned();
+            given()
+                .when(C::Withdraw { id, on, reason })
                 .then_invalid("reason");
-            given::<Need>(&history(status))
-                .when(NeedCommand::Decline {
-                    id: ID,
-                    on,
-                    reason: String::new(),
-                })
+            let reason = String::new();
+            given()
+                .when(C::Decline { id, on, reason })
                 .then_invalid("reason");
         }
     }
@@ -1458,23 +1304,21 @@ mod tests {
 
     #[test]
     fn amend_changes_only_what_differs() {
-        let c = amend_with(|desc, ben, _, size, prio| {
-            *desc = Some("Train 250 border officers.".into());
-            *ben = Some(" Kenya Immigration Service ".into()); // unchanged once trimmed
-            *size = Some(officers(200)); // unchanged
-            *prio = Some(2);
-        });
+        let c = amend_with(edit!(
+            NeedCommand::Amend,
+            description = Some("Train 250 border officers.".into()),
+            // Unchanged once trimmed.
+            beneficiary_institution = Some(" Kenya Immigration Service ".into()),
+            size = Some(officers(200)),
+            priority = Some(2),
+        ));
         let state = given::<Need>(&history(NeedStatus::Identified))
             .when(c)
-            .then(&[NeedEvent::NeedAmended {
-                id: ID,
-                description: Some("Train 250 border officers.".into()),
-                beneficiary_institution: None,
-                estimated_cost: None,
-                size: None,
-                priority: Some(2),
-                on: date(2025, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                NeedEvent::NeedAmended,
+                description = Some("Train 250 border officers.".into()),
+                priority = Some(2)
+            ))]);
         assert_eq!(state.priority, 2);
         assert_eq!(state.description, "Train 250 border officers.");
         given::<Need>(&history(NeedStatus::Identified))
@@ -1484,75 +1328,77 @@ mod tests {
 
     #[test]
     fn amending_a_measure_rederives_coverage() {
-        let c = amend_with(|_, _, cost, _, _| *cost = Some(usd(12_000_000)));
+        let c = amend_with(edit!(
+            NeedCommand::Amend,
+            estimated_cost = Some(usd(12_000_000))
+        ));
         given::<Need>(&history(NeedStatus::Covered)).when(c).then(&[
-            NeedEvent::NeedAmended {
-                id: ID,
-                description: None,
-                beneficiary_institution: None,
-                estimated_cost: Some(usd(12_000_000)),
-                size: None,
-                priority: None,
-                on: date(2025, 12, 31),
-            },
+            amended(edit!(
+                NeedEvent::NeedAmended,
+                estimated_cost = Some(usd(12_000_000))
+            )),
             coverage(Some(10_000_000), Some(200), NeedStatus::PartiallyCovered),
         ]);
         // Partially covered by 50 officers; lowering the size to 50 covers it, the estimate still not.
-        let c = amend_with(|_, _, _, size, _| *size = Some(officers(50)));
+        let c = amend_with(edit!(NeedCommand::Amend, size = Some(officers(50))));
         let state = given::<Need>(&history(NeedStatus::PartiallyCovered))
             .when(c)
-            .then(&[NeedEvent::NeedAmended {
-                id: ID,
-                description: None,
-                beneficiary_institution: None,
-                estimated_cost: None,
-                size: Some(officers(50)),
-                priority: None,
-                on: date(2025, 12, 31),
-            }]);
+            .then(&[amended(edit!(
+                NeedEvent::NeedAmended,
+                size = Some(officers(50))
+            ))]);
         assert_eq!(state.status, Some(NeedStatus::PartiallyCovered));
     }
 
     #[test]
     fn amend_validation_names_the_field() {
-        type Edit = fn(
-            &mut Option<String>,
-            &mut Option<String>,
-            &mut Option<Money>,
-            &mut Option<Units>,
-            &mut Option<u8>,
-        );
-        let cases: [(&str, Edit); 7] = [
-            ("description", |d, _, _, _, _| *d = Some(String::new())),
-            ("beneficiary_institution", |_, b, _, _, _| {
-                *b = Some("x".repeat(MAX_BENEFICIARY_CHARS + 1));
-            }),
-            ("estimated_cost", |_, _, c, _, _| *c = Some(usd(0))),
-            ("estimated_cost", |_, _, c, _, _| {
-                *c = Some(Money {
-                    amount_minor: 1,
-                    currency: "ABC".into(),
-                });
-            }),
-            ("size.quantity", |_, _, _, s, _| *s = Some(officers(0))),
-            ("size.measure", |_, _, _, s, _| {
-                *s = Some(Units {
-                    measure: String::new(),
-                    quantity: 3,
-                });
-            }),
-            ("priority", |_, _, _, _, p| *p = Some(9)),
-        ];
-        for (field, edit) in cases {
-            given::<Need>(&history(NeedStatus::Identified))
-                .when(amend_with(edit))
-                .then_invalid(field);
+        use NeedCommand as C;
+        fn measure(measure: &str) -> Option<Units> {
+            Some(Units {
+                measure: measure.into(),
+                quantity: 3,
+            })
         }
+        fn unknown_currency() -> Option<Money> {
+            Some(Money {
+                amount_minor: 1,
+                currency: "ABC".into(),
+            })
+        }
+        assert_invalid_edits::<Need>(
+            &history(NeedStatus::Identified),
+            no_amendment,
+            &[
+                (
+                    "description",
+                    edit!(C::Amend, description = Some(String::new())),
+                ),
+                (
+                    "beneficiary_institution",
+                    edit!(
+                        C::Amend,
+                        beneficiary_institution = Some("x".repeat(MAX_BENEFICIARY_CHARS + 1))
+                    ),
+                ),
+                (
+                    "estimated_cost",
+                    edit!(C::Amend, estimated_cost = Some(usd(0))),
+                ),
+                (
+                    "estimated_cost",
+                    edit!(C::Amend, estimated_cost = unknown_currency()),
+                ),
+                ("size.quantity", edit!(C::Amend, size = Some(officers(0)))),
+                ("size.measure", edit!(C::Amend, size = measure(""))),
+                ("priority", edit!(C::Amend, priority = Some(9))),
+            ],
+        );
         // Coverage recorded in USD pins the estimate's currency.
         given::<Need>(&history(NeedStatus::Covered))
-            .when(amend_with(|_, _, c, _, _| {
-                *c = Some(Money::new(9, "EUR").unwrap());
-            }))
+            .when(amend_with(edit!(
+                C::Amend,
+                estimated_cost = Some(Money::new(9, "EUR").unwrap())
+            )))
             .then_error(DomainError::invalid(
                 "estimated_cost",
                 "must stay in USD while coverage is recorded in it, got EUR",
@@ -1584,28 +1430,7 @@ mod tests {
         let mut events = history(NeedStatus::Met);
         events.extend(history(NeedStatus::Withdrawn).into_iter().skip(1));
         events.extend(history(NeedStatus::Declined).into_iter().skip(1));
-        events.push(NeedEvent::NeedAmended {
-            id: ID,
-            description: None,
-            beneficiary_institution: None,
-            estimated_cost: None,
-            size: None,
-            priority: Some(3),
-            on: date(2025, 12, 31),
-        });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = NeedEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<NeedEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        events.push(amended(edit!(NeedEvent::NeedAmended, priority = Some(3))));
+        assert_kinds_round_trip(&events, NeedEvent::KINDS);
     }
 }

@@ -5,18 +5,24 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{
+    Aggregate, Dated, Lifecycle, amend, amend_optional, changed, changed_optional, changed_text,
+    check_new, check_target,
+};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::money::{Money, check_currency_of};
-use crate::need::{Fill, Modality, Units, fill};
+use crate::money::{Money, check_positive};
+use crate::need::{Fill, Modality, Running, Units, fill};
 use crate::organisation::check_organisation_id;
-use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+use crate::validate::{
+    check_date_order, check_not_before, check_text, check_unique, optional_reason, required_reason,
+    trimmed,
+};
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_CONDITIONS_CHARS: usize = 2000;
-pub const MAX_MEASURE_CHARS: usize = 100;
+pub use crate::need::MAX_MEASURE_CHARS;
 
 string_enum! {
     pub enum OfferStatus ("status") {
@@ -103,119 +109,71 @@ pub enum OfferCommand {
     },
 }
 
-impl OfferCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Draft { id, .. }
-            | Self::Publish { id, .. }
-            | Self::Amend { id, .. }
-            | Self::Withdraw { id, .. }
-            | Self::Expire { id, .. }
-            | Self::RecordCommitment { id, .. } => *id,
-        }
+command_fields!(OfferCommand: Draft, Publish, Amend, Withdraw, Expire, RecordCommitment);
+
+event_enum! {
+    pub enum OfferEvent {
+        OfferDrafted {
+            id: Uuid,
+            organisation: String,
+            title: String,
+            themes: Vec<String>,
+            countries: Vec<String>,
+            regions: Vec<String>,
+            modalities: Vec<Modality>,
+            budget: Option<Money>,
+            capacity: Option<Units>,
+            valid_from: Date,
+            valid_until: Date,
+            languages: Vec<String>,
+            conditions: Option<String>,
+            /// Business date.
+            on: Date,
+        },
+        OfferPublished {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        /// Only the fields that changed are `Some`.
+        OfferAmended {
+            id: Uuid,
+            title: Option<String>,
+            themes: Option<Vec<String>>,
+            countries: Option<Vec<String>>,
+            regions: Option<Vec<String>>,
+            modalities: Option<Vec<Modality>>,
+            budget: Option<Money>,
+            capacity: Option<Units>,
+            valid_until: Option<Date>,
+            languages: Option<Vec<String>>,
+            conditions: Option<String>,
+            on: Date,
+        },
+        OfferWithdrawn {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
+        OfferExpired {
+            id: Uuid,
+            on: Date,
+        },
+        /// The commitment totals after the change and the status they give.
+        OfferCommitmentRecorded {
+            id: Uuid,
+            committed_money: Option<Money>,
+            committed_units: Option<u64>,
+            status: OfferStatus,
+            on: Date,
+        },
     }
 }
 
-impl Dated for OfferCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Draft { on, .. }
-            | Self::Publish { on, .. }
-            | Self::Amend { on, .. }
-            | Self::Withdraw { on, .. }
-            | Self::Expire { on, .. }
-            | Self::RecordCommitment { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OfferEvent {
-    OfferDrafted {
-        id: Uuid,
-        organisation: String,
-        title: String,
-        themes: Vec<String>,
-        countries: Vec<String>,
-        regions: Vec<String>,
-        modalities: Vec<Modality>,
-        budget: Option<Money>,
-        capacity: Option<Units>,
-        valid_from: Date,
-        valid_until: Date,
-        languages: Vec<String>,
-        conditions: Option<String>,
-        /// Business date.
-        on: Date,
-    },
-    OfferPublished {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    /// Only the fields that changed are `Some`.
-    OfferAmended {
-        id: Uuid,
-        title: Option<String>,
-        themes: Option<Vec<String>>,
-        countries: Option<Vec<String>>,
-        regions: Option<Vec<String>>,
-        modalities: Option<Vec<Modality>>,
-        budget: Option<Money>,
-        capacity: Option<Units>,
-        valid_until: Option<Date>,
-        languages: Option<Vec<String>>,
-        conditions: Option<String>,
-        on: Date,
-    },
-    OfferWithdrawn {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-    OfferExpired {
-        id: Uuid,
-        on: Date,
-    },
-    /// The commitment totals after the change and the status they give.
-    OfferCommitmentRecorded {
-        id: Uuid,
-        committed_money: Option<Money>,
-        committed_units: Option<u64>,
-        status: OfferStatus,
-        on: Date,
-    },
-}
-
-impl OfferEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for OfferEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::OfferDrafted { on, .. }
-            | Self::OfferPublished { on, .. }
-            | Self::OfferAmended { on, .. }
-            | Self::OfferWithdrawn { on, .. }
-            | Self::OfferExpired { on, .. }
-            | Self::OfferCommitmentRecorded { on, .. } => *on,
-        }
-    }
-}
+event_fields!(OfferEvent:
+    OfferDrafted, OfferPublished, OfferAmended, OfferWithdrawn, OfferExpired,
+    OfferCommitmentRecorded,
+);
 
 /// An offer as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -248,6 +206,30 @@ pub struct OfferState {
     /// The business date of the latest move of its own, which the next may not precede.
     #[schemars(schema_with = "crate::schema::date_opt")]
     pub last_on: Option<Date>,
+}
+
+impl OfferState {
+    /// The commitments recorded so far, against the offer's budget.
+    fn commitment(&self) -> Running<'_> {
+        Running {
+            totals: "committed",
+            owner: "offer",
+            target_money: self.budget.as_ref(),
+            money: self.committed_money.as_ref(),
+            units: self.committed_units,
+            on: self.commitment_on,
+        }
+    }
+
+    /// [`commitment_status`] of the offer as it stands.
+    fn commitment_status(&self) -> OfferStatus {
+        commitment_status(
+            self.budget.as_ref(),
+            self.capacity.as_ref(),
+            self.committed_money.as_ref(),
+            self.committed_units,
+        )
+    }
 }
 
 /// The status commitment totals give a published offer: nothing committed is open; it is committed
@@ -378,20 +360,17 @@ impl Aggregate for Offer {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             check_organisation_id("organisation", organisation)?;
-            check_text("title", title, MAX_TITLE_CHARS)?;
+            let title = trimmed("title", title, MAX_TITLE_CHARS)?;
             check_themes(themes)?;
             check_places(countries, regions)?;
             check_modalities(modalities)?;
             if let Some(b) = budget {
-                check_budget(b)?;
+                check_positive("budget", b)?;
             }
             if let Some(c) = capacity {
-                check_capacity(c)?;
+                c.check("capacity")?;
             }
             if budget.is_none() && capacity.is_none() {
                 return Err(DomainError::invalid(
@@ -407,13 +386,13 @@ impl Aggregate for Offer {
             return Ok(vec![E::OfferDrafted {
                 id: *id,
                 organisation: organisation.clone(),
-                title: title.trim().to_owned(),
+                title,
                 themes: themes.clone(),
                 countries: countries.clone(),
                 regions: regions.clone(),
                 modalities: modalities.clone(),
                 budget: budget.clone(),
-                capacity: capacity.as_ref().map(trimmed_units),
+                capacity: capacity.as_ref().map(Units::trimmed),
                 valid_from: *valid_from,
                 valid_until: *valid_until,
                 languages: languages.clone(),
@@ -423,63 +402,40 @@ impl Aggregate for Offer {
         }
 
         check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
-        let status = state.status.unwrap_or(S::Draft);
-        let id = state.id;
-        let check_on = |on: &Date| {
-            state
-                .last_on
-                .map_or(Ok(()), |last| check_date_order("on", last, *on))
-        };
+        let offer = Lifecycle::new(Self::NAME, state.status.unwrap_or(S::Draft), state.last_on);
+        let (status, id, on) = (offer.status, state.id, command.on());
         let live = matches!(status, S::Draft | S::Open | S::PartiallyCommitted);
         match command {
             C::Draft { .. } => unreachable!("handled above"),
-            C::Publish { on, reason, .. } => {
-                if status != S::Draft {
-                    return Err(DomainError::cannot("publish", Self::NAME, status));
-                }
-                check_on(on)?;
-                if let Some(until) = state.valid_until.filter(|until| on > until) {
+            C::Publish { reason, .. } => {
+                offer.check(status == S::Draft, "publish", on)?;
+                if let Some(until) = state.valid_until.filter(|until| on > *until) {
                     return Err(DomainError::invalid(
                         "on",
                         format!("must not be after valid_until {until}, got {on}"),
                     ));
                 }
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::OfferPublished {
-                    id,
-                    on: *on,
-                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
-                }])
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::OfferPublished { id, on, reason }])
             }
-            C::Withdraw { on, reason, .. } => {
-                if !live {
-                    return Err(DomainError::cannot("withdraw", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![E::OfferWithdrawn {
-                    id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+            C::Withdraw { reason, .. } => {
+                offer.check(live, "withdraw", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::OfferWithdrawn { id, on, reason }])
             }
-            C::Expire { on, .. } => {
-                if !live {
-                    return Err(DomainError::cannot("expire", Self::NAME, status));
-                }
-                check_on(on)?;
-                if let Some(until) = state.valid_until.filter(|until| on <= until) {
+            C::Expire { .. } => {
+                offer.check(live, "expire", on)?;
+                if let Some(until) = state.valid_until.filter(|until| on <= *until) {
                     return Err(DomainError::invalid(
                         "on",
                         format!("the offer is valid until {until}, so it cannot expire on {on}"),
                     ));
                 }
-                Ok(vec![E::OfferExpired { id, on: *on }])
+                Ok(vec![E::OfferExpired { id, on }])
             }
             C::RecordCommitment {
                 committed_money,
                 committed_units,
-                on,
                 ..
             } => {
                 if !matches!(status, S::Open | S::PartiallyCommitted | S::Committed) {
@@ -489,17 +445,12 @@ impl Aggregate for Offer {
                         status,
                     ));
                 }
-                if let Some(published) = state.published_on {
-                    check_date_order("on", published, *on)?;
-                }
-                record_commitment(state, committed_money.as_ref(), *committed_units, *on)
+                check_not_before(state.published_on, on)?;
+                record_commitment(state, committed_money.as_ref(), *committed_units, on)
             }
-            C::Amend { on, .. } => {
-                if !live {
-                    return Err(DomainError::cannot("amend", Self::NAME, status));
-                }
-                check_on(on)?;
-                amend(state, command)
+            C::Amend { .. } => {
+                offer.check(live, "amend", on)?;
+                amend_offer(state, command)
             }
         }
     }
@@ -507,7 +458,7 @@ impl Aggregate for Offer {
     fn evolve(mut state: OfferState, event: &OfferEvent) -> OfferState {
         use OfferEvent as E;
         use OfferStatus as S;
-        match event {
+        let status = match event {
             E::OfferDrafted {
                 id,
                 organisation,
@@ -545,18 +496,11 @@ impl Aggregate for Offer {
                 };
             }
             E::OfferPublished { on, .. } => {
-                state.status = Some(S::Open);
                 state.published_on = Some(*on);
-                state.last_on = Some(*on);
+                S::Open
             }
-            E::OfferWithdrawn { on, .. } => {
-                state.status = Some(S::Withdrawn);
-                state.last_on = Some(*on);
-            }
-            E::OfferExpired { on, .. } => {
-                state.status = Some(S::Expired);
-                state.last_on = Some(*on);
-            }
+            E::OfferWithdrawn { .. } => S::Withdrawn,
+            E::OfferExpired { .. } => S::Expired,
             E::OfferCommitmentRecorded {
                 committed_money,
                 committed_units,
@@ -567,18 +511,15 @@ impl Aggregate for Offer {
                 state.committed_units = *committed_units;
                 state.commitment_on = Some(*on);
                 // The status follows from the totals and the offer's budget and capacity as
-                // they stand in this fold (an "as of" fold may leave out a later amendment).
+                // they stand in this fold (an "as of" fold may leave out a later amendment). A
+                // derived fact, it is not a move of the offer's own (`last_on`).
                 if matches!(
                     state.status,
                     Some(S::Open | S::PartiallyCommitted | S::Committed)
                 ) {
-                    state.status = Some(commitment_status(
-                        state.budget.as_ref(),
-                        state.capacity.as_ref(),
-                        state.committed_money.as_ref(),
-                        state.committed_units,
-                    ));
+                    state.status = Some(state.commitment_status());
                 }
+                return state;
             }
             E::OfferAmended {
                 title,
@@ -591,59 +532,25 @@ impl Aggregate for Offer {
                 valid_until,
                 languages,
                 conditions,
-                on,
                 ..
             } => {
-                state.last_on = Some(*on);
-                if let Some(v) = title {
-                    state.title.clone_from(v);
-                }
-                if let Some(v) = themes {
-                    state.themes.clone_from(v);
-                }
-                if let Some(v) = countries {
-                    state.countries.clone_from(v);
-                }
-                if let Some(v) = regions {
-                    state.regions.clone_from(v);
-                }
-                if let Some(v) = modalities {
-                    state.modalities.clone_from(v);
-                }
-                if let Some(v) = budget {
-                    state.budget = Some(v.clone());
-                }
-                if let Some(v) = capacity {
-                    state.capacity = Some(v.clone());
-                }
-                if let Some(v) = valid_until {
-                    state.valid_until = Some(*v);
-                }
-                if let Some(v) = languages {
-                    state.languages.clone_from(v);
-                }
-                if let Some(v) = conditions {
-                    state.conditions = Some(v.clone());
-                }
+                amend(&mut state.title, title.as_ref());
+                amend(&mut state.themes, themes.as_ref());
+                amend(&mut state.countries, countries.as_ref());
+                amend(&mut state.regions, regions.as_ref());
+                amend(&mut state.modalities, modalities.as_ref());
+                amend_optional(&mut state.budget, budget.as_ref());
+                amend_optional(&mut state.capacity, capacity.as_ref());
+                amend_optional(&mut state.valid_until, valid_until.as_ref());
+                amend(&mut state.languages, languages.as_ref());
+                amend_optional(&mut state.conditions, conditions.as_ref());
+                state.status.unwrap_or(S::Draft)
             }
-        }
+        };
+        state.status = Some(status);
+        state.last_on = Some(event.on());
         state
     }
-}
-
-fn check_unique<T: PartialEq + std::fmt::Display>(
-    field: &str,
-    items: &[T],
-) -> Result<(), DomainError> {
-    for (i, item) in items.iter().enumerate() {
-        if items[..i].contains(item) {
-            return Err(DomainError::invalid(
-                field,
-                format!("{item} is listed twice"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn check_themes(themes: &[String]) -> Result<(), DomainError> {
@@ -686,28 +593,6 @@ fn check_modalities(modalities: &[Modality]) -> Result<(), DomainError> {
     check_unique("modalities", modalities)
 }
 
-fn check_budget(budget: &Money) -> Result<(), DomainError> {
-    check_currency_of("budget", budget)?;
-    if !budget.is_positive() {
-        return Err(DomainError::invalid(
-            "budget",
-            format!("must be positive, got {budget}"),
-        ));
-    }
-    Ok(())
-}
-
-fn check_capacity(capacity: &Units) -> Result<(), DomainError> {
-    check_text("capacity.measure", &capacity.measure, MAX_MEASURE_CHARS)?;
-    if capacity.quantity == 0 {
-        return Err(DomainError::invalid(
-            "capacity.quantity",
-            "must be positive",
-        ));
-    }
-    Ok(())
-}
-
 /// ISO 639-1 shape: two lower-case ASCII letters. The list itself is not embedded.
 fn check_languages(languages: &[String]) -> Result<(), DomainError> {
     if languages.is_empty() {
@@ -727,48 +612,17 @@ fn check_languages(languages: &[String]) -> Result<(), DomainError> {
     check_unique("languages", languages)
 }
 
-fn trimmed_units(units: &Units) -> Units {
-    Units {
-        measure: units.measure.trim().to_owned(),
-        quantity: units.quantity,
-    }
-}
-
 fn record_commitment(
     state: &OfferState,
     money: Option<&Money>,
     units: Option<u64>,
     on: Date,
 ) -> Result<Vec<OfferEvent>, DomainError> {
-    if money.is_none() && units.is_none() {
-        return Err(DomainError::invalid(
-            "committed_money",
-            "give committed_money, committed_units or both",
-        ));
-    }
-    if let Some(money) = money {
-        check_currency_of("committed_money", money)?;
-        if money.amount_minor < 0 {
-            return Err(DomainError::invalid(
-                "committed_money",
-                format!("must not be negative, got {money}"),
-            ));
-        }
-        let expected = state.budget.as_ref().or(state.committed_money.as_ref());
-        if let Some(expected) = expected.filter(|e| e.currency != money.currency) {
-            return Err(DomainError::invalid(
-                "committed_money",
-                format!(
-                    "must be in {}, the offer's currency, got {}",
-                    expected.currency, money.currency
-                ),
-            ));
-        }
-        if let Some(budget) = state
-            .budget
-            .as_ref()
-            .filter(|b| money.amount_minor > b.amount_minor)
-        {
+    let commitment = state.commitment();
+    commitment.check(money, units)?;
+    // An offer cannot commit more than it has.
+    if let (Some(money), Some(budget)) = (money, state.budget.as_ref()) {
+        if money.amount_minor > budget.amount_minor {
             return Err(DomainError::invalid(
                 "committed_money",
                 format!("{money} exceeds the budget of {budget}"),
@@ -786,33 +640,40 @@ fn record_commitment(
             ));
         }
     }
-    let committed_money = money.or(state.committed_money.as_ref()).cloned();
-    let committed_units = units.or(state.committed_units);
-    let back_dated = state.commitment_on.is_some_and(|latest| on < latest);
-    if committed_money == state.committed_money
-        && committed_units == state.committed_units
-        && !back_dated
-    {
-        // The same totals again: nothing happened. Totals dated back are part of a correction
-        // of the history and are always recorded.
+    let Some((committed_money, committed_units)) = commitment.next(money, units, on) else {
         return Ok(vec![]);
-    }
+    };
+    Ok(vec![commitment_recorded(
+        state,
+        committed_money,
+        committed_units,
+        on,
+    )])
+}
+
+/// Commitment totals as of `on`, with the status they give the offer as it stands.
+fn commitment_recorded(
+    state: &OfferState,
+    committed_money: Option<Money>,
+    committed_units: Option<u64>,
+    on: Date,
+) -> OfferEvent {
     let status = commitment_status(
         state.budget.as_ref(),
         state.capacity.as_ref(),
         committed_money.as_ref(),
         committed_units,
     );
-    Ok(vec![OfferEvent::OfferCommitmentRecorded {
+    OfferEvent::OfferCommitmentRecorded {
         id: state.id,
         committed_money,
         committed_units,
         status,
         on,
-    }])
+    }
 }
 
-fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, DomainError> {
+fn amend_offer(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, DomainError> {
     let OfferCommand::Amend {
         title,
         themes,
@@ -828,7 +689,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         ..
     } = command
     else {
-        unreachable!("amend is only called with Amend");
+        unreachable!("amend_offer is only called with Amend");
     };
     if let Some(t) = title {
         check_text("title", t, MAX_TITLE_CHARS)?;
@@ -846,7 +707,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         check_modalities(m)?;
     }
     if let Some(b) = budget {
-        check_budget(b)?;
+        check_positive("budget", b)?;
         if let Some(c) = &state.committed_money {
             if c.currency != b.currency {
                 return Err(DomainError::invalid(
@@ -866,7 +727,7 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         }
     }
     if let Some(c) = capacity {
-        check_capacity(c)?;
+        c.check("capacity")?;
         let committed = state.committed_units.unwrap_or(0);
         if c.quantity < committed {
             return Err(DomainError::invalid(
@@ -888,34 +749,19 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
         check_text("conditions", c, MAX_CONDITIONS_CHARS)?;
     }
 
-    // Keep only real changes, so the event says what changed and a repeated amendment is a no-op.
-    fn changed<T: PartialEq + Clone>(new: Option<&T>, old: &T) -> Option<T> {
-        new.filter(|n| *n != old).cloned()
-    }
-    let title = title
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| *t != state.title)
-        .map(str::to_owned);
+    let title = changed_text(title.as_deref(), Some(&state.title));
     let themes = changed(themes.as_ref(), &state.themes);
     let countries = changed(countries.as_ref(), &state.countries);
     let regions = changed(regions.as_ref(), &state.regions);
     let modalities = changed(modalities.as_ref(), &state.modalities);
-    let budget = budget
-        .as_ref()
-        .filter(|b| Some(*b) != state.budget.as_ref())
-        .cloned();
-    let capacity = capacity
-        .as_ref()
-        .map(trimmed_units)
-        .filter(|c| Some(c) != state.capacity.as_ref());
-    let valid_until = valid_until.filter(|u| Some(*u) != state.valid_until);
+    let budget = changed_optional(budget.as_ref(), state.budget.as_ref());
+    let capacity = changed_optional(
+        capacity.as_ref().map(Units::trimmed).as_ref(),
+        state.capacity.as_ref(),
+    );
+    let valid_until = changed_optional(valid_until.as_ref(), state.valid_until.as_ref());
     let languages = changed(languages.as_ref(), &state.languages);
-    let conditions = conditions
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| Some(*c) != state.conditions.as_deref())
-        .map(str::to_owned);
+    let conditions = changed_text(conditions.as_deref(), state.conditions.as_deref());
     if title.is_none()
         && themes.is_none()
         && countries.is_none()
@@ -945,23 +791,10 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
     }];
     // A cut budget can make a partially committed offer fully committed: say so.
     let status = state.status.unwrap_or(OfferStatus::Draft);
-    if status == OfferStatus::PartiallyCommitted {
-        let after = events.iter().fold(state.clone(), Offer::evolve);
-        let derived = commitment_status(
-            after.budget.as_ref(),
-            after.capacity.as_ref(),
-            after.committed_money.as_ref(),
-            after.committed_units,
-        );
-        if derived != status {
-            events.push(OfferEvent::OfferCommitmentRecorded {
-                id: state.id,
-                committed_money: after.committed_money,
-                committed_units: after.committed_units,
-                status: derived,
-                on: *on,
-            });
-        }
+    let after = events.iter().fold(state.clone(), Offer::evolve);
+    if status == OfferStatus::PartiallyCommitted && after.commitment_status() != status {
+        let (money, units) = (after.committed_money.clone(), after.committed_units);
+        events.push(commitment_recorded(&after, money, units, *on));
     }
     Ok(events)
 }
@@ -969,22 +802,13 @@ fn amend(state: &OfferState, command: &OfferCommand) -> Result<Vec<OfferEvent>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, edited, given, officers, usd,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xF1);
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
-    }
-
-    fn officers(quantity: u64) -> Units {
-        Units {
-            measure: "officers trained".into(),
-            quantity,
-        }
-    }
 
     fn d(month: i8, day: i8) -> Date {
         date(2025, month, day)
@@ -1072,10 +896,27 @@ mod tests {
         }
     }
 
-    fn amend_with(edit: impl FnOnce(&mut OfferCommand)) -> OfferCommand {
-        let mut c = no_amendment();
-        edit(&mut c);
-        c
+    /// The event of an amendment of nothing, after `edit`.
+    fn amended(edit: fn(&mut OfferEvent)) -> OfferEvent {
+        let nothing = OfferEvent::OfferAmended {
+            id: ID,
+            title: None,
+            themes: None,
+            countries: None,
+            regions: None,
+            modalities: None,
+            budget: None,
+            capacity: None,
+            valid_until: None,
+            languages: None,
+            conditions: None,
+            on: date(2026, 12, 31),
+        };
+        edited(nothing, edit)
+    }
+
+    fn amend_with(edit: fn(&mut OfferCommand)) -> OfferCommand {
+        edited(no_amendment(), edit)
     }
 
     fn history(status: OfferStatus) -> Vec<OfferEvent> {
@@ -1115,11 +956,7 @@ mod tests {
                 on: d(3, 1),
                 reason: None,
             },
-            amend_with(|c| {
-                if let OfferCommand::Amend { title, .. } = c {
-                    *title = Some("New title".into());
-                }
-            }),
+            amend_with(edit!(OfferCommand::Amend, title = Some("New title".into()))),
             OfferCommand::Withdraw {
                 id: ID,
                 on: d(3, 1),
@@ -1135,10 +972,13 @@ mod tests {
 
     #[test]
     fn draft_creates_a_draft_offer() {
-        let mut c = draft();
-        if let OfferCommand::Draft { title, .. } = &mut c {
-            *title = "  Border security training ".into();
-        }
+        let c = edited(
+            draft(),
+            edit!(
+                OfferCommand::Draft,
+                title = "  Border security training ".into()
+            ),
+        );
         let state = given::<Offer>(&[]).when(c).then(&[drafted()]);
         assert_eq!(state.status, Some(OfferStatus::Draft));
         given::<Offer>(&[drafted()])
@@ -1148,129 +988,125 @@ mod tests {
 
     #[test]
     fn moves_need_an_existing_offer_with_that_id() {
-        for c in moves() {
-            given::<Offer>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("offer", ID.to_string()));
-        }
-        given::<Offer>(&[drafted()])
-            .when(OfferCommand::Publish {
-                id: Uuid::from_u128(0xF2),
-                on: d(3, 1),
-                reason: None,
-            })
-            .then_invalid("id");
+        let elsewhere = OfferCommand::Publish {
+            id: Uuid::from_u128(0xF2),
+            on: d(3, 1),
+            reason: None,
+        };
+        assert_moves_need_the_aggregate::<Offer>(&moves(), ID, &[drafted()], &[elsewhere]);
     }
 
     #[test]
     fn draft_validation_names_the_field() {
-        type Edit = fn(&mut OfferCommand);
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut OfferCommand| {
-                    if let OfferCommand::Draft { $field, .. } = c {
-                        *$field = $value;
-                    }
-                }
-            };
-        }
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", set!(id = Uuid::nil())),
-            ("organisation", set!(organisation = "U".into())),
-            ("organisation", set!(organisation = "UN OCT".into())),
-            ("title", set!(title = " ".into())),
-            ("title", set!(title = "x".repeat(MAX_TITLE_CHARS + 1))),
-            ("themes", set!(themes = vec![])),
-            ("themes", set!(themes = vec!["XXX".into()])),
-            ("themes", set!(themes = vec!["BOR".into(), "BOR".into()])),
-            ("countries", |c| {
-                if let OfferCommand::Draft {
-                    countries, regions, ..
-                } = c
-                {
-                    *countries = vec![];
-                    *regions = vec![];
-                }
-            }),
-            ("countries", set!(countries = vec!["QQ".into()])),
-            (
-                "countries",
-                set!(countries = vec!["KE".into(), "KE".into()]),
-            ),
-            ("regions", set!(regions = vec!["999".into()])),
-            ("modalities", set!(modalities = vec![])),
-            (
-                "modalities",
-                set!(modalities = vec![Modality::Training, Modality::Training]),
-            ),
-            ("budget", set!(budget = Some(usd(0)))),
-            ("budget", set!(budget = Some(usd(-5)))),
-            (
-                "budget",
-                set!(
-                    budget = Some(Money {
-                        amount_minor: 5,
-                        currency: "XXY".into()
-                    })
+        use OfferCommand as C;
+        assert_invalid_edits::<Offer>(
+            &[],
+            draft,
+            &[
+                ("id", edit!(C::Draft, id = Uuid::nil())),
+                ("organisation", edit!(C::Draft, organisation = "U".into())),
+                (
+                    "organisation",
+                    edit!(C::Draft, organisation = "UN OCT".into()),
                 ),
-            ),
-            ("capacity.quantity", set!(capacity = Some(officers(0)))),
-            (
-                "capacity.measure",
-                set!(
-                    capacity = Some(Units {
-                        measure: " ".into(),
-                        quantity: 1
-                    })
+                ("title", edit!(C::Draft, title = " ".into())),
+                (
+                    "title",
+                    edit!(C::Draft, title = "x".repeat(MAX_TITLE_CHARS + 1)),
                 ),
-            ),
-            ("budget", |c| {
-                if let OfferCommand::Draft {
-                    budget, capacity, ..
-                } = c
-                {
-                    *budget = None;
-                    *capacity = None;
-                }
-            }),
-            ("valid_until", set!(valid_until = date(2024, 12, 31))),
-            ("languages", set!(languages = vec![])),
-            ("languages", set!(languages = vec!["EN".into()])),
-            ("languages", set!(languages = vec!["eng".into()])),
-            (
-                "languages",
-                set!(languages = vec!["en".into(), "en".into()]),
-            ),
-            ("conditions", set!(conditions = Some(String::new()))),
-            (
-                "conditions",
-                set!(conditions = Some("x".repeat(MAX_CONDITIONS_CHARS + 1))),
-            ),
-        ];
-        for (field, edit) in cases {
-            let mut c = draft();
-            edit(&mut c);
-            given::<Offer>(&[]).when(c).then_invalid(field);
-        }
+                ("themes", edit!(C::Draft, themes = vec![])),
+                ("themes", edit!(C::Draft, themes = vec!["XXX".into()])),
+                (
+                    "themes",
+                    edit!(C::Draft, themes = vec!["BOR".into(), "BOR".into()]),
+                ),
+                (
+                    "countries",
+                    edit!(C::Draft, countries = vec![], regions = vec![]),
+                ),
+                ("countries", edit!(C::Draft, countries = vec!["QQ".into()])),
+                (
+                    "countries",
+                    edit!(C::Draft, countries = vec!["KE".into(), "KE".into()]),
+                ),
+                ("regions", edit!(C::Draft, regions = vec!["999".into()])),
+                ("modalities", edit!(C::Draft, modalities = vec![])),
+                (
+                    "modalities",
+                    edit!(
+                        C::Draft,
+                        modalities = vec![Modality::Training, Modality::Training]
+                    ),
+                ),
+                ("budget", edit!(C::Draft, budget = Some(usd(0)))),
+                ("budget", edit!(C::Draft, budget = Some(usd(-5)))),
+                (
+                    "budget",
+                    edit!(
+                        C::Draft,
+                        budget = Some(Money {
+                            amount_minor: 5,
+                            currency: "XXY".into()
+                        })
+                    ),
+                ),
+                (
+                    "capacity.quantity",
+                    edit!(C::Draft, capacity = Some(officers(0))),
+                ),
+                (
+                    "capacity.measure",
+                    edit!(
+                        C::Draft,
+                        capacity = Some(Units {
+                            measure: " ".into(),
+                            quantity: 1
+                        })
+                    ),
+                ),
+                ("budget", edit!(C::Draft, budget = None, capacity = None)),
+                (
+                    "valid_until",
+                    edit!(C::Draft, valid_until = date(2024, 12, 31)),
+                ),
+                ("languages", edit!(C::Draft, languages = vec![])),
+                ("languages", edit!(C::Draft, languages = vec!["EN".into()])),
+                ("languages", edit!(C::Draft, languages = vec!["eng".into()])),
+                (
+                    "languages",
+                    edit!(C::Draft, languages = vec!["en".into(), "en".into()]),
+                ),
+                (
+                    "conditions",
+                    edit!(C::Draft, conditions = Some(String::new())),
+                ),
+                (
+                    "conditions",
+                    edit!(
+                        C::Draft,
+                        conditions = Some("x".repeat(MAX_CONDITIONS_CHARS + 1))
+                    ),
+                ),
+            ],
+        );
         // Countries alone, regions alone, budget alone and capacity alone are each enough.
-        let alone: Vec<Edit> = vec![
-            set!(countries = vec![]),
-            set!(regions = vec![]),
-            set!(budget = None),
-            set!(capacity = None),
+        let alone: [fn(&mut C); 4] = [
+            edit!(C::Draft, countries = vec![]),
+            edit!(C::Draft, regions = vec![]),
+            edit!(C::Draft, budget = None),
+            edit!(C::Draft, capacity = None),
         ];
         for edit in alone {
-            let mut c = draft();
-            edit(&mut c);
+            let c = edited(draft(), edit);
             assert!(Offer::decide(&OfferState::default(), &c).is_ok(), "{c:?}");
         }
     }
 
     #[test]
     fn every_status_and_move() {
+        use OfferCommand as C;
         use OfferStatus as S;
-        let allowed = |status: S, command: &OfferCommand| {
-            use OfferCommand as C;
+        assert_lifecycle::<Offer, _>(S::ALL, history, &moves(), |status, command| {
             matches!(
                 (status, command),
                 (
@@ -1284,29 +1120,7 @@ mod tests {
                         | C::RecordCommitment { .. }
                 ) | (S::Committed, C::RecordCommitment { .. })
             )
-        };
-        for &status in S::ALL {
-            for command in moves() {
-                let result = Offer::decide(&crate::fold::<Offer>(&history(status)), &command);
-                if allowed(status, &command) {
-                    assert!(
-                        result.as_ref().is_ok_and(|events| !events.is_empty()),
-                        "{command:?} from {status}: {result:?}"
-                    );
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("an offer that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]
@@ -1475,38 +1289,21 @@ mod tests {
 
     #[test]
     fn amend_changes_only_what_differs() {
-        let c = amend_with(|c| {
-            if let OfferCommand::Amend {
-                title,
-                themes,
-                valid_until,
-                conditions,
-                ..
-            } = c
-            {
-                *title = Some(" Border security training ".into()); // unchanged
-                *themes = Some(vec!["BOR".into()]);
-                *valid_until = Some(date(2026, 6, 30));
-                *conditions = Some("None.".into());
-            }
-        });
-        let state =
-            given::<Offer>(&history(OfferStatus::Open))
-                .when(c)
-                .then(&[OfferEvent::OfferAmended {
-                    id: ID,
-                    title: None,
-                    themes: Some(vec!["BOR".into()]),
-                    countries: None,
-                    regions: None,
-                    modalities: None,
-                    budget: None,
-                    capacity: None,
-                    valid_until: Some(date(2026, 6, 30)),
-                    languages: None,
-                    conditions: Some("None.".into()),
-                    on: date(2026, 12, 31),
-                }]);
+        let c = amend_with(edit!(
+            OfferCommand::Amend,
+            title = Some(" Border security training ".into()), // unchanged once trimmed
+            themes = Some(vec!["BOR".into()]),
+            valid_until = Some(date(2026, 6, 30)),
+            conditions = Some("None.".into())
+        ));
+        let state = given::<Offer>(&history(OfferStatus::Open))
+            .when(c)
+            .then(&[amended(edit!(
+                OfferEvent::OfferAmended,
+                themes = Some(vec!["BOR".into()]),
+                valid_until = Some(date(2026, 6, 30)),
+                conditions = Some("None.".into())
+            ))]);
         assert_eq!(state.themes, ["BOR"]);
         assert_eq!(state.valid_until, Some(date(2026, 6, 30)));
         given::<Offer>(&history(OfferStatus::Open))
@@ -1519,55 +1316,39 @@ mod tests {
         // 40 000.00 USD and 80 officers committed.
         let partial = history(OfferStatus::PartiallyCommitted);
         given::<Offer>(&partial)
-            .when(amend_with(|c| {
-                if let OfferCommand::Amend { budget, .. } = c {
-                    *budget = Some(usd(3_999_999));
-                }
-            }))
+            .when(amend_with(edit!(
+                OfferCommand::Amend,
+                budget = Some(usd(3_999_999))
+            )))
             .then_error(DomainError::invalid(
                 "budget",
                 "may not be cut to 39999.99 USD, below the 40000.00 USD already committed",
             ));
         given::<Offer>(&partial)
-            .when(amend_with(|c| {
-                if let OfferCommand::Amend { capacity, .. } = c {
-                    *capacity = Some(officers(79));
-                }
-            }))
+            .when(amend_with(edit!(
+                OfferCommand::Amend,
+                capacity = Some(officers(79))
+            )))
             .then_invalid("capacity");
         given::<Offer>(&partial)
-            .when(amend_with(|c| {
-                if let OfferCommand::Amend { budget, .. } = c {
-                    *budget = Some(Money::new(10_000_000, "EUR").unwrap());
-                }
-            }))
+            .when(amend_with(edit!(
+                OfferCommand::Amend,
+                budget = Some(Money::new(10_000_000, "EUR").unwrap())
+            )))
             .then_invalid("budget");
         // Cutting both to exactly what is committed commits the offer.
         let state = given::<Offer>(&partial)
-            .when(amend_with(|c| {
-                if let OfferCommand::Amend {
-                    budget, capacity, ..
-                } = c
-                {
-                    *budget = Some(usd(4_000_000));
-                    *capacity = Some(officers(80));
-                }
-            }))
+            .when(amend_with(edit!(
+                OfferCommand::Amend,
+                budget = Some(usd(4_000_000)),
+                capacity = Some(officers(80))
+            )))
             .then(&[
-                OfferEvent::OfferAmended {
-                    id: ID,
-                    title: None,
-                    themes: None,
-                    countries: None,
-                    regions: None,
-                    modalities: None,
-                    budget: Some(usd(4_000_000)),
-                    capacity: Some(officers(80)),
-                    valid_until: None,
-                    languages: None,
-                    conditions: None,
-                    on: date(2026, 12, 31),
-                },
+                amended(edit!(
+                    OfferEvent::OfferAmended,
+                    budget = Some(usd(4_000_000)),
+                    capacity = Some(officers(80))
+                )),
                 commitment(Some(4_000_000), Some(80), OfferStatus::Committed),
             ]);
         assert_eq!(state.status, Some(OfferStatus::Committed));
@@ -1575,124 +1356,91 @@ mod tests {
 
     #[test]
     fn amend_validation_names_the_field() {
-        type Edit = fn(&mut OfferCommand);
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut OfferCommand| {
-                    if let OfferCommand::Amend { $field, .. } = c {
-                        *$field = Some($value);
-                    }
-                }
-            };
-        }
-        let cases: Vec<(&str, Edit)> = vec![
-            ("title", set!(title = String::new())),
-            ("themes", set!(themes = vec![])),
-            ("themes", set!(themes = vec!["bor".into()])),
-            ("countries", |c| {
-                if let OfferCommand::Amend {
-                    countries, regions, ..
-                } = c
-                {
-                    *countries = Some(vec![]);
-                    *regions = Some(vec![]);
-                }
-            }),
-            ("countries", set!(countries = vec!["XX".into()])),
-            ("regions", set!(regions = vec!["1".into()])),
-            ("modalities", set!(modalities = vec![])),
-            ("budget", set!(budget = usd(0))),
-            ("capacity.quantity", set!(capacity = officers(0))),
-            ("valid_until", set!(valid_until = date(2024, 1, 1))),
-            ("languages", set!(languages = vec!["e".into()])),
-            ("conditions", set!(conditions = " ".into())),
-        ];
-        for (field, edit) in cases {
-            given::<Offer>(&history(OfferStatus::Open))
-                .when(amend_with(edit))
-                .then_invalid(field);
-        }
+        use OfferCommand as C;
+        assert_invalid_edits::<Offer>(
+            &history(OfferStatus::Open),
+            no_amendment,
+            &[
+                ("title", edit!(C::Amend, title = Some(String::new()))),
+                ("themes", edit!(C::Amend, themes = Some(vec![]))),
+                ("themes", edit!(C::Amend, themes = Some(vec!["bor".into()]))),
+                (
+                    "countries",
+                    edit!(C::Amend, countries = Some(vec![]), regions = Some(vec![])),
+                ),
+                (
+                    "countries",
+                    edit!(C::Amend, countries = Some(vec!["XX".into()])),
+                ),
+                ("regions", edit!(C::Amend, regions = Some(vec!["1".into()]))),
+                ("modalities", edit!(C::Amend, modalities = Some(vec![]))),
+                ("budget", edit!(C::Amend, budget = Some(usd(0)))),
+                (
+                    "capacity.quantity",
+                    edit!(C::Amend, capacity = Some(officers(0))),
+                ),
+                (
+                    "valid_until",
+                    edit!(C::Amend, valid_until = Some(date(2024, 1, 1))),
+                ),
+                (
+                    "languages",
+                    edit!(C::Amend, languages = Some(vec!["e".into()])),
+                ),
+                ("conditions", edit!(C::Amend, conditions = Some(" ".into()))),
+            ],
+        );
         // Dropping the countries is fine while regions remain.
         given::<Offer>(&history(OfferStatus::Open))
-            .when(amend_with(set!(countries = vec![])))
-            .then(&[OfferEvent::OfferAmended {
-                id: ID,
-                title: None,
-                themes: None,
-                countries: Some(vec![]),
-                regions: None,
-                modalities: None,
-                budget: None,
-                capacity: None,
-                valid_until: None,
-                languages: None,
-                conditions: None,
-                on: date(2026, 12, 31),
-            }]);
+            .when(amend_with(edit!(C::Amend, countries = Some(vec![]))))
+            .then(&[amended(edit!(
+                OfferEvent::OfferAmended,
+                countries = Some(vec![])
+            ))]);
     }
 
     #[test]
     fn covers_gives_the_first_reason() {
+        use Modality as M;
         let open = crate::fold::<Offer>(&history(OfferStatus::Open));
         let on = d(6, 1);
-        assert_eq!(
-            covers(&open, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&open, "BOR", "KE", None, M::Training, on), Ok(()));
         // Not listed, but in an eligible region.
         assert_eq!(
-            covers(&open, "LEA", "UG", Some("298"), Modality::Mentoring, on),
+            covers(&open, "LEA", "UG", Some("298"), M::Mentoring, on),
             Ok(())
         );
         let field = |r: Result<(), DomainError>| match r {
             Err(DomainError::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            field(covers(&open, "CFT", "KE", None, Modality::Training, on)),
-            "theme"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
-                "BOR",
-                "JO",
-                Some("589"),
-                Modality::Training,
-                on
-            )),
-            "country"
-        );
-        assert_eq!(
-            field(covers(&open, "BOR", "JO", None, Modality::Training, on)),
-            "country"
-        );
-        assert_eq!(
-            field(covers(&open, "BOR", "KE", None, Modality::Equipment, on)),
-            "modality"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
+        // (theme, country, region, modality, day, the field refused)
+        let refused = [
+            ("CFT", "KE", None, M::Training, on, "theme"),
+            ("BOR", "JO", Some("589"), M::Training, on, "country"),
+            ("BOR", "JO", None, M::Training, on, "country"),
+            ("BOR", "KE", None, M::Equipment, on, "modality"),
+            (
                 "BOR",
                 "KE",
                 None,
-                Modality::Training,
-                date(2026, 1, 1)
-            )),
-            "valid_until"
-        );
-        assert_eq!(
-            field(covers(
-                &open,
+                M::Training,
+                date(2026, 1, 1),
+                "valid_until",
+            ),
+            (
                 "BOR",
                 "KE",
                 None,
-                Modality::Training,
-                date(2024, 1, 1)
-            )),
-            "valid_from"
-        );
+                M::Training,
+                date(2024, 1, 1),
+                "valid_from",
+            ),
+        ];
+        for (theme, country, region, modality, day, expected) in refused {
+            let refusal = field(covers(&open, theme, country, region, modality, day));
+            assert_eq!(refusal, expected, "{theme} {country} {modality} {day}");
+        }
         for status in [
             OfferStatus::Draft,
             OfferStatus::Committed,
@@ -1700,33 +1448,20 @@ mod tests {
         ] {
             let state = crate::fold::<Offer>(&history(status));
             assert_eq!(
-                field(covers(&state, "BOR", "KE", None, Modality::Training, on)),
+                field(covers(&state, "BOR", "KE", None, M::Training, on)),
                 "status",
                 "{status}"
             );
         }
         let partial = crate::fold::<Offer>(&history(OfferStatus::PartiallyCommitted));
-        assert_eq!(
-            covers(&partial, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&partial, "BOR", "KE", None, M::Training, on), Ok(()));
         // Expired since, but open on a day inside its window: a referral of that day recorded
         // late is still to an open offer; after the window it is not.
         let expired = crate::fold::<Offer>(&history(OfferStatus::Expired));
-        assert_eq!(
-            covers(&expired, "BOR", "KE", None, Modality::Training, on),
-            Ok(())
-        );
+        assert_eq!(covers(&expired, "BOR", "KE", None, M::Training, on), Ok(()));
         let after = expired.valid_until.unwrap().tomorrow().unwrap();
         assert_eq!(
-            field(covers(
-                &expired,
-                "BOR",
-                "KE",
-                None,
-                Modality::Training,
-                after
-            )),
+            field(covers(&expired, "BOR", "KE", None, M::Training, after)),
             "valid_until"
         );
     }
@@ -1780,33 +1515,10 @@ mod tests {
         let mut events = history(OfferStatus::Committed);
         events.extend(history(OfferStatus::Withdrawn).into_iter().skip(1));
         events.extend(history(OfferStatus::Expired).into_iter().skip(2));
-        events.push(OfferEvent::OfferAmended {
-            id: ID,
-            title: Some("t".into()),
-            themes: None,
-            countries: None,
-            regions: None,
-            modalities: None,
-            budget: None,
-            capacity: None,
-            valid_until: None,
-            languages: None,
-            conditions: None,
-            on: date(2026, 12, 31),
-        });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = OfferEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<OfferEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        events.push(amended(edit!(
+            OfferEvent::OfferAmended,
+            title = Some("t".into())
+        )));
+        assert_kinds_round_trip(&events, OfferEvent::KINDS);
     }
 }

@@ -5,10 +5,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, Dated, Lifecycle, amend, changed, check_new, check_target};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+use crate::validate::{check_date_order, check_id, check_text, optional_reason, required_reason};
 
 pub const MAX_NARRATIVE_CHARS: usize = 20_000;
 
@@ -67,94 +67,49 @@ pub enum ProgressReportCommand {
     Return { id: Uuid, on: Date, reason: String },
 }
 
-impl ProgressReportCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Draft { id, .. }
-            | Self::Revise { id, .. }
-            | Self::Submit { id, .. }
-            | Self::Validate { id, .. }
-            | Self::Return { id, .. } => *id,
-        }
+command_fields!(ProgressReportCommand: Draft, Revise, Submit, Validate, Return);
+
+event_enum! {
+    pub enum ProgressReportEvent {
+        ProgressReportDrafted {
+            id: Uuid,
+            project_id: Uuid,
+            period_start: Date,
+            period_end: Date,
+            narrative: String,
+            actuals: Vec<ReportedActual>,
+            /// Business date.
+            on: Date,
+        },
+        /// Only the parts that changed are `Some`; the report is a draft afterwards.
+        ProgressReportRevised {
+            id: Uuid,
+            narrative: Option<String>,
+            actuals: Option<Vec<ReportedActual>>,
+            on: Date,
+        },
+        ProgressReportSubmitted {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ProgressReportValidated {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ProgressReportReturned {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
     }
 }
 
-impl Dated for ProgressReportCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Draft { on, .. }
-            | Self::Revise { on, .. }
-            | Self::Submit { on, .. }
-            | Self::Validate { on, .. }
-            | Self::Return { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ProgressReportEvent {
-    ProgressReportDrafted {
-        id: Uuid,
-        project_id: Uuid,
-        period_start: Date,
-        period_end: Date,
-        narrative: String,
-        actuals: Vec<ReportedActual>,
-        /// Business date.
-        on: Date,
-    },
-    /// Only the parts that changed are `Some`; the report is a draft afterwards.
-    ProgressReportRevised {
-        id: Uuid,
-        narrative: Option<String>,
-        actuals: Option<Vec<ReportedActual>>,
-        on: Date,
-    },
-    ProgressReportSubmitted {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ProgressReportValidated {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ProgressReportReturned {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-}
-
-impl ProgressReportEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ProgressReportEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ProgressReportDrafted { on, .. }
-            | Self::ProgressReportRevised { on, .. }
-            | Self::ProgressReportSubmitted { on, .. }
-            | Self::ProgressReportValidated { on, .. }
-            | Self::ProgressReportReturned { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ProgressReportEvent:
+    ProgressReportDrafted, ProgressReportRevised, ProgressReportSubmitted, ProgressReportValidated,
+    ProgressReportReturned,
+);
 
 /// A progress report as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -208,10 +163,7 @@ impl Aggregate for ProgressReport {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             check_id("project_id", *project_id)?;
             check_date_order("period_end", *period_start, *period_end)?;
             check_text("narrative", narrative, MAX_NARRATIVE_CHARS)?;
@@ -228,37 +180,22 @@ impl Aggregate for ProgressReport {
         }
 
         check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
-        let status = state.status.unwrap_or(S::Draft);
-        let id = state.id;
-        let check_on = |on: &Date| {
-            state
-                .last_on
-                .map_or(Ok(()), |last| check_date_order("on", last, *on))
-        };
-        let trim = |r: &Option<String>| r.as_deref().map(|r| r.trim().to_owned());
+        let report = Lifecycle::new(Self::NAME, state.status.unwrap_or(S::Draft), state.last_on);
+        let (status, id, on) = (report.status, state.id, command.on());
         match command {
             C::Draft { .. } => unreachable!("handled above"),
             C::Revise {
-                narrative,
-                actuals,
-                on,
-                ..
+                narrative, actuals, ..
             } => {
-                if !matches!(status, S::Draft | S::Returned) {
-                    return Err(DomainError::cannot("revise", Self::NAME, status));
-                }
-                check_on(on)?;
+                report.check(matches!(status, S::Draft | S::Returned), "revise", on)?;
                 if let Some(n) = narrative {
                     check_text("narrative", n, MAX_NARRATIVE_CHARS)?;
                 }
                 if let Some(a) = actuals {
                     check_actuals(a)?;
                 }
-                let narrative = narrative
-                    .as_ref()
-                    .filter(|n| **n != state.narrative)
-                    .cloned();
-                let actuals = actuals.as_ref().filter(|a| **a != state.actuals).cloned();
+                let narrative = changed(narrative.as_ref(), &state.narrative);
+                let actuals = changed(actuals.as_ref(), &state.actuals);
                 // A returned report goes back to draft even when nothing changed (the partner may
                 // answer the coordinator's note outside the report); a draft unchanged is a no-op.
                 if status == S::Draft && narrative.is_none() && actuals.is_none() {
@@ -268,44 +205,23 @@ impl Aggregate for ProgressReport {
                     id,
                     narrative,
                     actuals,
-                    on: *on,
+                    on,
                 }])
             }
-            C::Submit { on, reason, .. } => {
-                if status != S::Draft {
-                    return Err(DomainError::cannot("submit", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::ProgressReportSubmitted {
-                    id,
-                    on: *on,
-                    reason: trim(reason),
-                }])
+            C::Submit { reason, .. } => {
+                report.check(status == S::Draft, "submit", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportSubmitted { id, on, reason }])
             }
-            C::Validate { on, reason, .. } => {
-                if status != S::Submitted {
-                    return Err(DomainError::cannot("validate", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_reason(reason.as_deref())?;
-                Ok(vec![E::ProgressReportValidated {
-                    id,
-                    on: *on,
-                    reason: trim(reason),
-                }])
+            C::Validate { reason, .. } => {
+                report.check(status == S::Submitted, "validate", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ProgressReportValidated { id, on, reason }])
             }
-            C::Return { on, reason, .. } => {
-                if status != S::Submitted {
-                    return Err(DomainError::cannot("return", Self::NAME, status));
-                }
-                check_on(on)?;
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![E::ProgressReportReturned {
-                    id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+            C::Return { reason, .. } => {
+                report.check(status == S::Submitted, "return", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::ProgressReportReturned { id, on, reason }])
             }
         }
     }
@@ -313,7 +229,7 @@ impl Aggregate for ProgressReport {
     fn evolve(mut state: ProgressReportState, event: &ProgressReportEvent) -> ProgressReportState {
         use ProgressReportEvent as E;
         use ProgressReportStatus as S;
-        match event {
+        let status = match event {
             E::ProgressReportDrafted {
                 id,
                 project_id,
@@ -337,36 +253,27 @@ impl Aggregate for ProgressReport {
                 };
             }
             E::ProgressReportRevised {
-                narrative,
-                actuals,
-                on,
-                ..
+                narrative, actuals, ..
             } => {
-                state.last_on = Some(*on);
-                if let Some(n) = narrative {
-                    state.narrative.clone_from(n);
-                }
-                if let Some(a) = actuals {
-                    state.actuals.clone_from(a);
-                }
-                state.status = Some(S::Draft);
+                amend(&mut state.narrative, narrative.as_ref());
+                amend(&mut state.actuals, actuals.as_ref());
+                S::Draft
             }
             E::ProgressReportSubmitted { on, .. } => {
-                state.status = Some(S::Submitted);
                 state.submitted_on = Some(*on);
-                state.last_on = Some(*on);
+                S::Submitted
             }
             E::ProgressReportValidated { on, .. } => {
-                state.status = Some(S::Validated);
                 state.validated_on = Some(*on);
-                state.last_on = Some(*on);
+                S::Validated
             }
-            E::ProgressReportReturned { on, reason, .. } => {
-                state.status = Some(S::Returned);
+            E::ProgressReportReturned { reason, .. } => {
                 state.returned_reason = Some(reason.clone());
-                state.last_on = Some(*on);
+                S::Returned
             }
-        }
+        };
+        state.status = Some(status);
+        state.last_on = Some(event.on());
         state
     }
 }
@@ -391,8 +298,10 @@ fn check_actuals(actuals: &[ReportedActual]) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, given,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x81);
@@ -510,107 +419,74 @@ mod tests {
                 "progress_report",
                 ID.to_string(),
             ));
-        for c in moves() {
-            given::<ProgressReport>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("progress_report", ID.to_string()));
-        }
-        given::<ProgressReport>(&[drafted()])
-            .when(ProgressReportCommand::Submit {
-                id: Uuid::from_u128(0x82),
-                on: d(1),
-                reason: None,
-            })
-            .then_invalid("id");
+        let elsewhere = ProgressReportCommand::Submit {
+            id: Uuid::from_u128(0x82),
+            on: d(1),
+            reason: None,
+        };
+        assert_moves_need_the_aggregate::<ProgressReport>(&moves(), ID, &[drafted()], &[elsewhere]);
     }
 
     #[test]
     fn draft_validation_names_the_field() {
-        type Edit = fn(&mut ProgressReportCommand);
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut ProgressReportCommand| {
-                    if let ProgressReportCommand::Draft { $field, .. } = c {
-                        *$field = $value;
-                    }
-                }
-            };
-        }
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", set!(id = Uuid::nil())),
-            ("project_id", set!(project_id = Uuid::nil())),
-            ("period_end", set!(period_end = date(2025, 12, 31))),
-            ("narrative", set!(narrative = " ".into())),
-            (
-                "narrative",
-                set!(narrative = "x".repeat(MAX_NARRATIVE_CHARS + 1)),
-            ),
-            ("actuals", set!(actuals = vec![actual(1), actual(2)])),
-            (
-                "actuals.result_id",
-                set!(
-                    actuals = vec![ReportedActual {
-                        result_id: Uuid::nil(),
-                        indicator_id: INDICATOR,
-                        value: 1
-                    }]
+        use ProgressReportCommand as C;
+        assert_invalid_edits::<ProgressReport>(
+            &[],
+            draft,
+            &[
+                ("id", edit!(C::Draft, id = Uuid::nil())),
+                ("project_id", edit!(C::Draft, project_id = Uuid::nil())),
+                (
+                    "period_end",
+                    edit!(C::Draft, period_end = date(2025, 12, 31)),
                 ),
-            ),
-            (
-                "actuals.indicator_id",
-                set!(
-                    actuals = vec![ReportedActual {
-                        result_id: RESULT,
-                        indicator_id: Uuid::nil(),
-                        value: 1
-                    }]
+                ("narrative", edit!(C::Draft, narrative = " ".into())),
+                (
+                    "narrative",
+                    edit!(C::Draft, narrative = "x".repeat(MAX_NARRATIVE_CHARS + 1)),
                 ),
-            ),
-        ];
-        for (field, edit) in cases {
-            let mut c = draft();
-            edit(&mut c);
-            given::<ProgressReport>(&[]).when(c).then_invalid(field);
-        }
+                (
+                    "actuals",
+                    edit!(C::Draft, actuals = vec![actual(1), actual(2)]),
+                ),
+                (
+                    "actuals.result_id",
+                    edit!(
+                        C::Draft,
+                        actuals = vec![ReportedActual {
+                            result_id: Uuid::nil(),
+                            indicator_id: INDICATOR,
+                            value: 1
+                        }]
+                    ),
+                ),
+                (
+                    "actuals.indicator_id",
+                    edit!(
+                        C::Draft,
+                        actuals = vec![ReportedActual {
+                            result_id: RESULT,
+                            indicator_id: Uuid::nil(),
+                            value: 1
+                        }]
+                    ),
+                ),
+            ],
+        );
     }
 
     #[test]
     fn every_status_and_move() {
+        use ProgressReportCommand as C;
         use ProgressReportStatus as S;
-        let allowed = |status: S, command: &ProgressReportCommand| {
-            use ProgressReportCommand as C;
+        assert_lifecycle::<ProgressReport, _>(S::ALL, history, &moves(), |status, command| {
             matches!(
                 (status, command),
                 (S::Draft, C::Revise { .. } | C::Submit { .. })
                     | (S::Submitted, C::Validate { .. } | C::Return { .. })
                     | (S::Returned, C::Revise { .. })
             )
-        };
-        for &status in S::ALL {
-            for command in moves() {
-                let result = ProgressReport::decide(
-                    &crate::fold::<ProgressReport>(&history(status)),
-                    &command,
-                );
-                if allowed(status, &command) {
-                    assert!(
-                        result.as_ref().is_ok_and(|events| events.len() == 1),
-                        "{command:?} from {status}: {result:?}"
-                    );
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("a progress report that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]
@@ -737,20 +613,6 @@ mod tests {
             actuals: None,
             on: date(2026, 12, 31),
         });
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = ProgressReportEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ProgressReportEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
-                    .unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ProgressReportEvent::KINDS);
     }
 }

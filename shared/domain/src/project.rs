@@ -5,13 +5,14 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, Dated, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
-use crate::money::{Money, Totals, check_currency_of};
+use crate::money::{Money, Totals, check_currency_of, check_positive};
 use crate::organisation::check_organisation_id;
-use crate::validate::{check_date_order, check_id, check_reason, check_text};
+use crate::validate::{
+    check_date_order, check_id, check_ids, check_not_before, check_text, optional_reason, trimmed,
+};
 
 pub const MAX_IATI_IDENTIFIER_CHARS: usize = 150;
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -259,148 +260,94 @@ pub enum ProjectCommand {
     },
 }
 
-impl ProjectCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Create { id, .. }
-            | Self::ChangeStatus { id, .. }
-            | Self::JoinReferral { id, .. }
-            | Self::SetBudget { id, .. }
-            | Self::AddTransaction { id, .. }
-            | Self::AddMilestone { id, .. }
-            | Self::CompleteMilestone { id, .. }
-            | Self::AddResult { id, .. }
-            | Self::RecordIndicatorActual { id, .. }
-            | Self::AddDocument { id, .. } => *id,
-        }
+command_fields!(ProjectCommand:
+    Create, ChangeStatus, JoinReferral, SetBudget, AddTransaction, AddMilestone, CompleteMilestone,
+    AddResult, RecordIndicatorActual, AddDocument,
+);
+
+event_enum! {
+    pub enum ProjectEvent {
+        ProjectCreated {
+            id: Uuid,
+            iati_identifier: String,
+            title: String,
+            description: String,
+            recipient_country: String,
+            theme: String,
+            dac_sector: String,
+            participating: Vec<Participant>,
+            planned_start: Date,
+            planned_end: Date,
+            budget: Option<Money>,
+            needs: Vec<Uuid>,
+            referrals: Vec<Uuid>,
+            /// The day it was created (business date).
+            on: Date,
+        },
+        ProjectStatusChanged {
+            id: Uuid,
+            from: ActivityStatus,
+            to: ActivityStatus,
+            on: Date,
+            reason: Option<String>,
+        },
+        ProjectReferralJoined {
+            id: Uuid,
+            referral_id: Uuid,
+            need_id: Uuid,
+            /// The referral's activation date.
+            on: Date,
+        },
+        ProjectBudgetSet {
+            id: Uuid,
+            budget: Money,
+            on: Date,
+        },
+        ProjectTransactionAdded {
+            id: Uuid,
+            transaction: Transaction,
+        },
+        ProjectMilestoneAdded {
+            id: Uuid,
+            milestone_id: Uuid,
+            title: String,
+            due: Date,
+            on: Date,
+        },
+        ProjectMilestoneCompleted {
+            id: Uuid,
+            milestone_id: Uuid,
+            on: Date,
+        },
+        ProjectResultAdded {
+            id: Uuid,
+            result_id: Uuid,
+            title: String,
+            indicators: Vec<IndicatorDef>,
+            on: Date,
+        },
+        ProjectIndicatorActualRecorded {
+            id: Uuid,
+            result_id: Uuid,
+            indicator_id: Uuid,
+            value: i64,
+            on: Date,
+        },
+        ProjectDocumentAdded {
+            id: Uuid,
+            document: Document,
+            on: Date,
+        },
     }
 }
 
-impl Dated for ProjectCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Create { on, .. }
-            | Self::ChangeStatus { on, .. }
-            | Self::JoinReferral { on, .. }
-            | Self::SetBudget { on, .. }
-            | Self::AddTransaction { on, .. }
-            | Self::AddMilestone { on, .. }
-            | Self::CompleteMilestone { on, .. }
-            | Self::AddResult { on, .. }
-            | Self::RecordIndicatorActual { on, .. }
-            | Self::AddDocument { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ProjectEvent {
-    ProjectCreated {
-        id: Uuid,
-        iati_identifier: String,
-        title: String,
-        description: String,
-        recipient_country: String,
-        theme: String,
-        dac_sector: String,
-        participating: Vec<Participant>,
-        planned_start: Date,
-        planned_end: Date,
-        budget: Option<Money>,
-        needs: Vec<Uuid>,
-        referrals: Vec<Uuid>,
-        /// The day it was created (business date).
-        on: Date,
-    },
-    ProjectStatusChanged {
-        id: Uuid,
-        from: ActivityStatus,
-        to: ActivityStatus,
-        on: Date,
-        reason: Option<String>,
-    },
-    ProjectReferralJoined {
-        id: Uuid,
-        referral_id: Uuid,
-        need_id: Uuid,
-        /// The referral's activation date.
-        on: Date,
-    },
-    ProjectBudgetSet {
-        id: Uuid,
-        budget: Money,
-        on: Date,
-    },
-    ProjectTransactionAdded {
-        id: Uuid,
-        transaction: Transaction,
-    },
-    ProjectMilestoneAdded {
-        id: Uuid,
-        milestone_id: Uuid,
-        title: String,
-        due: Date,
-        on: Date,
-    },
-    ProjectMilestoneCompleted {
-        id: Uuid,
-        milestone_id: Uuid,
-        on: Date,
-    },
-    ProjectResultAdded {
-        id: Uuid,
-        result_id: Uuid,
-        title: String,
-        indicators: Vec<IndicatorDef>,
-        on: Date,
-    },
-    ProjectIndicatorActualRecorded {
-        id: Uuid,
-        result_id: Uuid,
-        indicator_id: Uuid,
-        value: i64,
-        on: Date,
-    },
-    ProjectDocumentAdded {
-        id: Uuid,
-        document: Document,
-        on: Date,
-    },
-}
-
-impl ProjectEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ProjectEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
-            Self::ProjectCreated { on, .. }
-            | Self::ProjectStatusChanged { on, .. }
-            | Self::ProjectReferralJoined { on, .. }
-            | Self::ProjectBudgetSet { on, .. }
-            | Self::ProjectMilestoneAdded { on, .. }
-            | Self::ProjectMilestoneCompleted { on, .. }
-            | Self::ProjectResultAdded { on, .. }
-            | Self::ProjectIndicatorActualRecorded { on, .. }
-            | Self::ProjectDocumentAdded { on, .. } => *on,
-        }
-    }
-}
+// A transaction is dated by its own date.
+event_fields!(ProjectEvent:
+    ProjectCreated, ProjectStatusChanged, ProjectReferralJoined, ProjectBudgetSet,
+    ProjectMilestoneAdded, ProjectMilestoneCompleted, ProjectResultAdded,
+    ProjectIndicatorActualRecorded, ProjectDocumentAdded;
+    Self::ProjectTransactionAdded { transaction, .. } => transaction.date,
+);
 
 /// A project as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -485,12 +432,9 @@ impl Aggregate for Project {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             check_iati_identifier(iati_identifier)?;
-            check_text("title", title, MAX_TITLE_CHARS)?;
+            let title = trimmed("title", title, MAX_TITLE_CHARS)?;
             check_description(description)?;
             codes::check_country("recipient_country", recipient_country)?;
             codes::check_theme("theme", theme)?;
@@ -505,7 +449,7 @@ impl Aggregate for Project {
             return Ok(vec![E::ProjectCreated {
                 id: *id,
                 iati_identifier: iati_identifier.clone(),
-                title: title.trim().to_owned(),
+                title,
                 description: description.clone(),
                 recipient_country: recipient_country.clone(),
                 theme: theme.clone(),
@@ -530,21 +474,14 @@ impl Aggregate for Project {
                 Ok(())
             }
         };
-        // A change to the project itself may not go back before the last one.
-        let in_order = |on: &Date| {
-            state
-                .last_on
-                .map_or(Ok(()), |last| check_date_order("on", last, *on))
-        };
-        // A record of its own date may be entered late, but not before the project existed.
-        let after_creation = |on: &Date| {
-            state
-                .created_on
-                .map_or(Ok(()), |created| check_date_order("on", created, *on))
-        };
+        let on = command.on();
+        // A change to the project itself may not go back before the last one; a record of its
+        // own date (a transaction, a completion, an actual) may be entered late, but not before
+        // the project existed.
+        let (last_on, created_on) = (state.last_on, state.created_on);
         match command {
             C::Create { .. } => unreachable!("handled above"),
-            C::ChangeStatus { to, on, reason, .. } => {
+            C::ChangeStatus { to, reason, .. } => {
                 if !status.can_move_to(*to) {
                     return Err(DomainError::cannot(
                         &format!("move to {} {}", to, to.name()),
@@ -552,20 +489,19 @@ impl Aggregate for Project {
                         status_label(status),
                     ));
                 }
-                in_order(on)?;
-                check_reason(reason.as_deref())?;
+                check_not_before(last_on, on)?;
+                let reason = optional_reason(reason.as_deref())?;
                 Ok(vec![E::ProjectStatusChanged {
                     id,
                     from: status,
                     to: *to,
-                    on: *on,
-                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
+                    on,
+                    reason,
                 }])
             }
             C::JoinReferral {
                 referral_id,
                 need_id,
-                on,
                 ..
             } => {
                 open("join a referral to")?;
@@ -575,39 +511,38 @@ impl Aggregate for Project {
                     return Ok(vec![]);
                 }
                 // Derived from the referral's activation, which may be entered late.
-                after_creation(on)?;
+                check_not_before(created_on, on)?;
                 Ok(vec![E::ProjectReferralJoined {
                     id,
                     referral_id: *referral_id,
                     need_id: *need_id,
-                    on: *on,
+                    on,
                 }])
             }
-            C::SetBudget { budget, on, .. } => {
+            C::SetBudget { budget, .. } => {
                 open("set the budget of")?;
                 check_positive("budget", budget)?;
                 if state.budget.as_ref() == Some(budget) {
                     return Ok(vec![]);
                 }
-                in_order(on)?;
+                check_not_before(last_on, on)?;
                 Ok(vec![E::ProjectBudgetSet {
                     id,
                     budget: budget.clone(),
-                    on: *on,
+                    on,
                 }])
             }
             C::AddTransaction {
                 transaction_id,
                 kind,
                 value,
-                on: date,
                 provider,
                 receiver,
                 description,
                 ..
             } => {
                 open("add a transaction to")?;
-                after_creation(date)?;
+                check_not_before(created_on, on)?;
                 check_id("transaction_id", *transaction_id)?;
                 if state
                     .transactions
@@ -630,14 +565,14 @@ impl Aggregate for Project {
                     check_text("description", t, MAX_DESCRIPTION_CHARS)?;
                 }
                 check_parties(state, *kind, provider.as_deref(), receiver.as_deref())?;
-                check_transaction_totals(state, *kind, value, *date)?;
+                check_transaction_totals(state, *kind, value, on)?;
                 Ok(vec![E::ProjectTransactionAdded {
                     id,
                     transaction: Transaction {
                         transaction_id: *transaction_id,
                         kind: *kind,
                         value: value.clone(),
-                        date: *date,
+                        date: on,
                         provider: provider.clone(),
                         receiver: receiver.clone(),
                         description: description.clone(),
@@ -648,11 +583,10 @@ impl Aggregate for Project {
                 milestone_id,
                 title,
                 due,
-                on,
                 ..
             } => {
                 open("add a milestone to")?;
-                in_order(on)?;
+                check_not_before(last_on, on)?;
                 check_id("milestone_id", *milestone_id)?;
                 if state
                     .milestones
@@ -664,18 +598,16 @@ impl Aggregate for Project {
                         format!("milestone {milestone_id} already exists"),
                     ));
                 }
-                check_text("title", title, MAX_TITLE_CHARS)?;
+                let title = trimmed("title", title, MAX_TITLE_CHARS)?;
                 Ok(vec![E::ProjectMilestoneAdded {
                     id,
                     milestone_id: *milestone_id,
-                    title: title.trim().to_owned(),
+                    title,
                     due: *due,
-                    on: *on,
+                    on,
                 }])
             }
-            C::CompleteMilestone {
-                milestone_id, on, ..
-            } => {
+            C::CompleteMilestone { milestone_id, .. } => {
                 open("complete a milestone of")?;
                 let Some(m) = state
                     .milestones
@@ -695,25 +627,21 @@ impl Aggregate for Project {
                 }
                 // A completion may be recorded late, but a milestone is not done before it
                 // was set.
-                match m.added_on {
-                    Some(added) => check_date_order("on", added, *on)?,
-                    None => after_creation(on)?,
-                }
+                check_not_before(m.added_on.or(created_on), on)?;
                 Ok(vec![E::ProjectMilestoneCompleted {
                     id,
                     milestone_id: *milestone_id,
-                    on: *on,
+                    on,
                 }])
             }
             C::AddResult {
                 result_id,
                 title,
                 indicators,
-                on,
                 ..
             } => {
                 open("add a result to")?;
-                in_order(on)?;
+                check_not_before(last_on, on)?;
                 check_id("result_id", *result_id)?;
                 if state.results.iter().any(|r| r.result_id == *result_id) {
                     return Err(DomainError::invalid(
@@ -728,14 +656,13 @@ impl Aggregate for Project {
                     result_id: *result_id,
                     title: title.trim().to_owned(),
                     indicators: indicators.clone(),
-                    on: *on,
+                    on,
                 }])
             }
             C::RecordIndicatorActual {
                 result_id,
                 indicator_id,
                 value,
-                on,
                 ..
             } => {
                 open("record an indicator actual on")?;
@@ -758,27 +685,23 @@ impl Aggregate for Project {
                         "an indicator actual needs a baseline",
                     ));
                 }
-                match result.added_on {
-                    Some(added) => check_date_order("on", added, *on)?,
-                    None => after_creation(on)?,
-                }
+                check_not_before(result.added_on.or(created_on), on)?;
                 Ok(vec![E::ProjectIndicatorActualRecorded {
                     id,
                     result_id: *result_id,
                     indicator_id: *indicator_id,
                     value: *value,
-                    on: *on,
+                    on,
                 }])
             }
             C::AddDocument {
                 url,
                 title,
                 category,
-                on,
                 ..
             } => {
                 open("add a document to")?;
-                in_order(on)?;
+                check_not_before(last_on, on)?;
                 check_url(url)?;
                 if state.documents.iter().any(|d| d.url == *url) {
                     return Err(DomainError::invalid(
@@ -795,7 +718,7 @@ impl Aggregate for Project {
                         title: title.trim().to_owned(),
                         category: category.clone(),
                     },
-                    on: *on,
+                    on,
                 }])
             }
         }
@@ -1004,27 +927,6 @@ fn check_participating(participating: &[Participant]) -> Result<(), DomainError>
                 format!("must include a {name} organisation (role {role})"),
             ));
         }
-    }
-    Ok(())
-}
-
-fn check_ids(field: &str, ids: &[Uuid]) -> Result<(), DomainError> {
-    for (i, id) in ids.iter().enumerate() {
-        check_id(field, *id)?;
-        if ids[..i].contains(id) {
-            return Err(DomainError::invalid(field, format!("{id} is listed twice")));
-        }
-    }
-    Ok(())
-}
-
-fn check_positive(field: &str, money: &Money) -> Result<(), DomainError> {
-    check_currency_of(field, money)?;
-    if !money.is_positive() {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be positive, got {money}"),
-        ));
     }
     Ok(())
 }
@@ -1250,8 +1152,7 @@ fn check_document_category(category: &str) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_invalid_edits, assert_kinds_round_trip, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x91);
@@ -1489,119 +1390,105 @@ mod tests {
 
     #[test]
     fn create_validation_names_the_field() {
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { $field, .. } = c {
-                        *$field = $value;
-                    }
-                }
-            };
+        use ProjectCommand as C;
+        fn role(organisation: &str, role: &str) -> Participant {
+            Participant {
+                organisation: organisation.into(),
+                role: role.into(),
+            }
         }
-        let role = |organisation: &str, role: &str| Participant {
-            organisation: organisation.into(),
-            role: role.into(),
-        };
-        type Edit = Box<dyn Fn(&mut ProjectCommand)>;
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", Box::new(set!(id = Uuid::nil()))),
-            (
-                "iati_identifier",
-                Box::new(set!(iati_identifier = " ".into())),
-            ),
-            (
-                "iati_identifier",
-                Box::new(set!(iati_identifier = "XM DAC".into())),
-            ),
-            (
-                "iati_identifier",
-                Box::new(set!(
-                    iati_identifier = "x".repeat(MAX_IATI_IDENTIFIER_CHARS + 1)
-                )),
-            ),
-            ("title", Box::new(set!(title = String::new()))),
-            (
-                "title",
-                Box::new(set!(title = "x".repeat(MAX_TITLE_CHARS + 1))),
-            ),
-            (
-                "description",
-                Box::new(set!(description = "x".repeat(MAX_DESCRIPTION_CHARS + 1))),
-            ),
-            (
-                "recipient_country",
-                Box::new(set!(recipient_country = "QQ".into())),
-            ),
-            ("theme", Box::new(set!(theme = "XXX".into()))),
-            ("dac_sector", Box::new(set!(dac_sector = "99999".into()))),
-            ("dac_sector", Box::new(set!(dac_sector = "11321".into()))),
-            ("participating", Box::new(set!(participating = vec![]))),
-            (
-                "participating",
-                Box::new(move |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { participating, .. } = c {
-                        *participating = vec![role("EU-DEVCO", "1"), role("UNOCT", "2")];
-                    }
-                }),
-            ),
-            (
-                "participating",
-                Box::new(move |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { participating, .. } = c {
-                        *participating = vec![role("UNOCT", "4"), role("UNOCT", "3")];
-                    }
-                }),
-            ),
-            (
-                "participating",
-                Box::new(move |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { participating, .. } = c {
-                        participating.push(role("UNOCT", "4"));
-                    }
-                }),
-            ),
-            (
-                "participating.role",
-                Box::new(move |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { participating, .. } = c {
-                        participating.push(role("UNODC", "5"));
-                    }
-                }),
-            ),
-            (
-                "participating.organisation",
-                Box::new(move |c: &mut ProjectCommand| {
-                    if let ProjectCommand::Create { participating, .. } = c {
-                        participating.push(role("U", "3"));
-                    }
-                }),
-            ),
-            (
-                "planned_end",
-                Box::new(set!(planned_end = date(2025, 12, 31))),
-            ),
-            ("budget", Box::new(set!(budget = Some(usd(0))))),
-            ("budget", Box::new(set!(budget = Some(usd(-1))))),
-            (
-                "budget",
-                Box::new(set!(
-                    budget = Some(Money {
-                        amount_minor: 1,
-                        currency: "XYZ".into()
-                    })
-                )),
-            ),
-            ("needs", Box::new(set!(needs = vec![Uuid::nil()]))),
-            (
-                "referrals",
-                Box::new(set!(referrals = vec![REFERRAL, REFERRAL])),
-            ),
-        ];
-        for (field, edit) in cases {
-            let mut c = create();
-            edit(&mut c);
-            given::<Project>(&[]).when(c).then_invalid(field);
+        /// The standard participants and `extra`.
+        fn with(extra: Participant) -> Vec<Participant> {
+            let mut all = participants();
+            all.push(extra);
+            all
         }
+        fn unknown_currency() -> Option<Money> {
+            Some(Money {
+                amount_minor: 1,
+                currency: "XYZ".into(),
+            })
+        }
+        assert_invalid_edits::<Project>(
+            &[],
+            create,
+            &[
+                ("id", edit!(C::Create, id = Uuid::nil())),
+                (
+                    "iati_identifier",
+                    edit!(C::Create, iati_identifier = " ".into()),
+                ),
+                (
+                    "iati_identifier",
+                    edit!(C::Create, iati_identifier = "XM DAC".into()),
+                ),
+                (
+                    "iati_identifier",
+                    edit!(
+                        C::Create,
+                        iati_identifier = "x".repeat(MAX_IATI_IDENTIFIER_CHARS + 1)
+                    ),
+                ),
+                ("title", edit!(C::Create, title = String::new())),
+                (
+                    "title",
+                    edit!(C::Create, title = "x".repeat(MAX_TITLE_CHARS + 1)),
+                ),
+                (
+                    "description",
+                    edit!(
+                        C::Create,
+                        description = "x".repeat(MAX_DESCRIPTION_CHARS + 1)
+                    ),
+                ),
+                (
+                    "recipient_country",
+                    edit!(C::Create, recipient_country = "QQ".into()),
+                ),
+                ("theme", edit!(C::Create, theme = "XXX".into())),
+                ("dac_sector", edit!(C::Create, dac_sector = "99999".into())),
+                ("dac_sector", edit!(C::Create, dac_sector = "11321".into())),
+                ("participating", edit!(C::Create, participating = vec![])),
+                (
+                    "participating",
+                    edit!(
+                        C::Create,
+                        participating = vec![role("EU-DEVCO", "1"), role("UNOCT", "2")]
+                    ),
+                ),
+                (
+                    "participating",
+                    edit!(
+                        C::Create,
+                        participating = vec![role("UNOCT", "4"), role("UNOCT", "3")]
+                    ),
+                ),
+                (
+                    "participating",
+                    edit!(C::Create, participating = with(role("UNOCT", "4"))),
+                ),
+                (
+                    "participating.role",
+                    edit!(C::Create, participating = with(role("UNODC", "5"))),
+                ),
+                (
+                    "participating.organisation",
+                    edit!(C::Create, participating = with(role("U", "3"))),
+                ),
+                (
+                    "planned_end",
+                    edit!(C::Create, planned_end = date(2025, 12, 31)),
+                ),
+                ("budget", edit!(C::Create, budget = Some(usd(0)))),
+                ("budget", edit!(C::Create, budget = Some(usd(-1)))),
+                ("budget", edit!(C::Create, budget = unknown_currency())),
+                ("needs", edit!(C::Create, needs = vec![Uuid::nil()])),
+                (
+                    "referrals",
+                    edit!(C::Create, referrals = vec![REFERRAL, REFERRAL]),
+                ),
+            ],
+        );
     }
 
     #[test]
@@ -2346,16 +2233,7 @@ mod tests {
                 on: date(2025, 12, 1),
             },
         ]);
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, ProjectEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ProjectEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ProjectEvent::KINDS);
         let state = crate::fold::<Project>(&events);
         assert_eq!(state.committed.get("USD"), 5);
     }

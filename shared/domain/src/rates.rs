@@ -8,10 +8,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::money::{Money, minor_unit_digits};
 use crate::validate::check_id;
 
@@ -132,54 +131,22 @@ pub enum RateTableCommand {
     },
 }
 
-impl RateTableCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Record { id, .. } => *id,
-        }
+// The day the rates hold for. Tables are additive (one per date, never overwritten), so a
+// table may be recorded late for an earlier date: the rule that dates never go back does
+// not apply here.
+command_fields!(RateTableCommand: Record);
+
+event_enum! {
+    pub enum RateTableEvent {
+        RatesRecorded {
+            id: Uuid,
+            as_of: Date,
+            rates: Vec<Rate>,
+        },
     }
 }
 
-impl Dated for RateTableCommand {
-    /// The day the rates hold for. Tables are additive (one per date, never overwritten), so a
-    /// table may be recorded late for an earlier date: the rule that dates never go back does
-    /// not apply here.
-    fn on(&self) -> Date {
-        match self {
-            Self::Record { on, .. } => *on,
-        }
-    }
-}
-
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RateTableEvent {
-    RatesRecorded {
-        id: Uuid,
-        as_of: Date,
-        rates: Vec<Rate>,
-    },
-}
-
-impl RateTableEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for RateTableEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::RatesRecorded { as_of, .. } => *as_of,
-        }
-    }
-}
+event_fields!(RateTableEvent: ; Self::RatesRecorded { as_of, .. } => *as_of);
 
 /// Every table recorded, by date; empty means the table does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -372,8 +339,7 @@ fn div_round_half_even(numerator: i128, denominator: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use jiff::civil::date;
     use proptest::prelude::*;
 
@@ -661,14 +627,8 @@ mod tests {
 
     #[test]
     fn event_kinds_match_their_serde_tags_and_round_trip() {
-        let e = recorded(date(2025, 1, 1), vec![rate("EUR", "0.9")]);
-        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], e.kind());
-        assert_eq!(RateTableEvent::KINDS, [e.kind()]);
-        let enc = encode(&e);
-        assert_eq!(
-            decode::<RateTableEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-            e
-        );
+        let events = [recorded(date(2025, 1, 1), vec![rate("EUR", "0.9")])];
+        assert_kinds_round_trip(&events, RateTableEvent::KINDS);
     }
 
     /// Currencies whose minor unit is worth at least a US cent at the generated rates (<= 1 minor unit

@@ -4,11 +4,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
-use crate::validate::{check_date_order, check_id, check_priority, check_reason, check_text};
+use crate::validate::{check_id, check_not_before, check_priority, check_text, optional_reason};
 
 /// Longest recommendation text.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -78,69 +77,32 @@ pub enum RecommendationCommand {
     },
 }
 
-impl RecommendationCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Record { id, .. } | Self::UpdateStatus { id, .. } => *id,
-        }
+command_fields!(RecommendationCommand: Record, UpdateStatus);
+
+event_enum! {
+    pub enum RecommendationEvent {
+        RecommendationRecorded {
+            id: Uuid,
+            assessment_id: Uuid,
+            member_state: String,
+            theme: String,
+            text: String,
+            priority: u8,
+            on: Date,
+        },
+        /// `from` is kept so projections need no state to count moves.
+        RecommendationStatusUpdated {
+            id: Uuid,
+            from: RecommendationStatus,
+            to: RecommendationStatus,
+            on: Date,
+            source: StatusSource,
+            reason: Option<String>,
+        },
     }
 }
 
-impl Dated for RecommendationCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Record { on, .. } | Self::UpdateStatus { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RecommendationEvent {
-    RecommendationRecorded {
-        id: Uuid,
-        assessment_id: Uuid,
-        member_state: String,
-        theme: String,
-        text: String,
-        priority: u8,
-        on: Date,
-    },
-    /// `from` is kept so projections need no state to count moves.
-    RecommendationStatusUpdated {
-        id: Uuid,
-        from: RecommendationStatus,
-        to: RecommendationStatus,
-        on: Date,
-        source: StatusSource,
-        reason: Option<String>,
-    },
-}
-
-impl RecommendationEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for RecommendationEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::RecommendationRecorded { on, .. }
-            | Self::RecommendationStatusUpdated { on, .. } => *on,
-        }
-    }
-}
+event_fields!(RecommendationEvent: RecommendationRecorded, RecommendationStatusUpdated);
 
 /// A recommendation as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -183,10 +145,7 @@ impl Aggregate for Recommendation {
                 priority,
                 on,
             } => {
-                if state.status.is_some() {
-                    return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-                }
-                check_id("id", *id)?;
+                check_new(Self::NAME, state.status.is_some(), *id)?;
                 check_id("assessment_id", *assessment_id)?;
                 codes::check_country("member_state", member_state)?;
                 codes::check_theme("theme", theme)?;
@@ -227,17 +186,14 @@ impl Aggregate for Recommendation {
                         format!("a recommendation cannot move from {from} to {to}"),
                     ));
                 }
-                if let Some(last) = state.status_on.or(state.recorded_on) {
-                    check_date_order("on", last, *on)?;
-                }
-                check_reason(reason.as_deref())?;
+                check_not_before(state.status_on.or(state.recorded_on), *on)?;
                 Ok(vec![RecommendationEvent::RecommendationStatusUpdated {
                     id: *id,
                     from,
                     to: *to,
                     on: *on,
                     source: *source,
-                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
+                    reason: optional_reason(reason.as_deref())?,
                 }])
             }
         }
@@ -276,8 +232,9 @@ impl Aggregate for Recommendation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, edited, given,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xB1);
@@ -341,23 +298,6 @@ mod tests {
         events
     }
 
-    fn edit_record(
-        edit: impl FnOnce(&mut String, &mut String, &mut String, &mut u8),
-    ) -> RecommendationCommand {
-        let mut c = record();
-        if let RecommendationCommand::Record {
-            member_state,
-            theme,
-            text,
-            priority,
-            ..
-        } = &mut c
-        {
-            edit(member_state, theme, text, priority);
-        }
-        c
-    }
-
     #[test]
     fn record_creates_an_adopted_recommendation() {
         let state = given::<Recommendation>(&[])
@@ -391,33 +331,35 @@ mod tests {
 
     #[test]
     fn record_validation_names_the_field() {
-        type Edit = fn(&mut String, &mut String, &mut String, &mut u8);
-        let cases: [(&str, Edit); 8] = [
-            ("member_state", |m, _, _, _| *m = "XX".into()),
-            ("theme", |_, t, _, _| *t = "NOPE".into()),
-            ("text", |_, _, x, _| *x = String::new()),
-            ("text", |_, _, x, _| *x = " \t".into()),
-            ("text", |_, _, x, _| *x = "é".repeat(MAX_TEXT_CHARS + 1)),
-            ("priority", |_, _, _, p| *p = 0),
-            ("priority", |_, _, _, p| *p = 4),
-            ("member_state", |m, _, _, _| *m = String::new()),
-        ];
-        for (field, edit) in cases {
-            given::<Recommendation>(&[])
-                .when(edit_record(edit))
-                .then_invalid(field);
-        }
-        let mut c = record();
-        if let RecommendationCommand::Record { assessment_id, .. } = &mut c {
-            *assessment_id = Uuid::nil();
-        }
-        given::<Recommendation>(&[])
-            .when(c)
-            .then_invalid("assessment_id");
-        let longest = edit_record(|_, _, x, p| {
-            *x = "é".repeat(MAX_TEXT_CHARS);
-            *p = 3;
-        });
+        use RecommendationCommand as C;
+        assert_invalid_edits::<Recommendation>(
+            &[],
+            record,
+            &[
+                ("member_state", edit!(C::Record, member_state = "XX".into())),
+                ("theme", edit!(C::Record, theme = "NOPE".into())),
+                ("text", edit!(C::Record, text = String::new())),
+                ("text", edit!(C::Record, text = " \t".into())),
+                (
+                    "text",
+                    edit!(C::Record, text = "é".repeat(MAX_TEXT_CHARS + 1)),
+                ),
+                ("priority", edit!(C::Record, priority = 0)),
+                ("priority", edit!(C::Record, priority = 4)),
+                (
+                    "member_state",
+                    edit!(C::Record, member_state = String::new()),
+                ),
+                (
+                    "assessment_id",
+                    edit!(C::Record, assessment_id = Uuid::nil()),
+                ),
+            ],
+        );
+        let longest = edited(
+            record(),
+            edit!(C::Record, text = "é".repeat(MAX_TEXT_CHARS), priority = 3),
+        );
         assert!(Recommendation::decide(&RecommendationState::default(), &longest).is_ok());
     }
 
@@ -550,17 +492,7 @@ mod tests {
     #[test]
     fn event_kinds_match_their_serde_tags_and_round_trip() {
         let events = history(RecommendationStatus::InProgress);
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, RecommendationEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<RecommendationEvent>(&enc.kind, enc.schema, &enc.payload, e.on())
-                    .unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, RecommendationEvent::KINDS);
         let json = serde_json::to_value(update(RecommendationStatus::InProgress, 2)).unwrap();
         assert_eq!(json["type"], "update_status");
         assert_eq!(json["source"], "state_response");

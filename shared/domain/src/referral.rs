@@ -5,16 +5,16 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, Dated, Lifecycle, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
-use crate::money::{Money, check_currency_of};
+use crate::money::{Money, check_positive};
 use crate::need::NeedState;
 use crate::offer::{self, OfferState};
 use crate::organisation::check_organisation_id;
 use crate::sharing::{SharingGrantState, shares_need};
-use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_reason, check_text};
+use crate::validate::{check_id, optional_reason, required_reason};
 
 string_enum! {
     pub enum ReferralStatus ("status") {
@@ -87,112 +87,62 @@ pub enum ReferralCommand {
     Lapse { id: Uuid, on: Date, reason: String },
 }
 
-impl ReferralCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Propose { id, .. }
-            | Self::Refer { id, .. }
-            | Self::AcceptByPartner { id, .. }
-            | Self::DeclineByPartner { id, .. }
-            | Self::AcceptByState { id, .. }
-            | Self::DeclineByState { id, .. }
-            | Self::Activate { id, .. }
-            | Self::Lapse { id, .. } => *id,
-        }
+command_fields!(ReferralCommand:
+    Propose, Refer, AcceptByPartner, DeclineByPartner, AcceptByState, DeclineByState, Activate,
+    Lapse,
+);
+
+event_enum! {
+    pub enum ReferralEvent {
+        ReferralProposed {
+            id: Uuid,
+            need_id: Uuid,
+            offer_id: Uuid,
+            member_state: String,
+            organisation: String,
+            share_money: Option<Money>,
+            share_units: Option<u64>,
+            on: Date,
+        },
+        ReferralReferred {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralAcceptedByPartner {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralAcceptedByState {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
+        ReferralDeclined {
+            id: Uuid,
+            on: Date,
+            by: Party,
+            reason: String,
+        },
+        ReferralActivated {
+            id: Uuid,
+            on: Date,
+            project_id: Uuid,
+            reason: Option<String>,
+        },
+        ReferralLapsed {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
     }
 }
 
-impl Dated for ReferralCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Propose { on, .. }
-            | Self::Refer { on, .. }
-            | Self::AcceptByPartner { on, .. }
-            | Self::DeclineByPartner { on, .. }
-            | Self::AcceptByState { on, .. }
-            | Self::DeclineByState { on, .. }
-            | Self::Activate { on, .. }
-            | Self::Lapse { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReferralEvent {
-    ReferralProposed {
-        id: Uuid,
-        need_id: Uuid,
-        offer_id: Uuid,
-        member_state: String,
-        organisation: String,
-        share_money: Option<Money>,
-        share_units: Option<u64>,
-        on: Date,
-    },
-    ReferralReferred {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralAcceptedByPartner {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralAcceptedByState {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-    ReferralDeclined {
-        id: Uuid,
-        on: Date,
-        by: Party,
-        reason: String,
-    },
-    ReferralActivated {
-        id: Uuid,
-        on: Date,
-        project_id: Uuid,
-        reason: Option<String>,
-    },
-    ReferralLapsed {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-}
-
-impl ReferralEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ReferralEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ReferralProposed { on, .. }
-            | Self::ReferralReferred { on, .. }
-            | Self::ReferralAcceptedByPartner { on, .. }
-            | Self::ReferralAcceptedByState { on, .. }
-            | Self::ReferralDeclined { on, .. }
-            | Self::ReferralActivated { on, .. }
-            | Self::ReferralLapsed { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ReferralEvent:
+    ReferralProposed, ReferralReferred, ReferralAcceptedByPartner, ReferralAcceptedByState,
+    ReferralDeclined, ReferralActivated, ReferralLapsed,
+);
 
 /// A referral as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -376,10 +326,7 @@ impl Aggregate for Referral {
             on,
         } = command
         {
-            if state.status.is_some() {
-                return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-            }
-            check_id("id", *id)?;
+            check_new(Self::NAME, state.status.is_some(), *id)?;
             check_id("need_id", *need_id)?;
             check_id("offer_id", *offer_id)?;
             codes::check_country("member_state", member_state)?;
@@ -391,13 +338,7 @@ impl Aggregate for Referral {
                 ));
             }
             if let Some(m) = share_money {
-                check_currency_of("share_money", m)?;
-                if !m.is_positive() {
-                    return Err(DomainError::invalid(
-                        "share_money",
-                        format!("must be positive, got {m}"),
-                    ));
-                }
+                check_positive("share_money", m)?;
             }
             if *share_units == Some(0) {
                 return Err(DomainError::invalid("share_units", "must be positive"));
@@ -415,113 +356,76 @@ impl Aggregate for Referral {
         }
 
         check_target(Self::NAME, state.status.is_some(), state.id, command.id())?;
-        let status = state.status.unwrap_or(S::Proposed);
-        // (statuses the move starts from, verb for the error, date, optional reason, required reason)
-        let (from, verb, on, reason, required): (&[S], &str, &Date, Option<&str>, Option<&str>) =
-            match command {
-                C::Propose { .. } => unreachable!("handled above"),
-                C::Refer { on, reason, .. } => {
-                    (&[S::Proposed], "refer", on, reason.as_deref(), None)
-                }
-                C::AcceptByPartner { on, reason, .. } => (
-                    &[S::Referred],
-                    "accept for the partner",
-                    on,
-                    reason.as_deref(),
-                    None,
-                ),
-                C::DeclineByPartner { on, reason, .. } => (
-                    &[S::Referred],
-                    "decline for the partner",
-                    on,
-                    None,
-                    Some(reason),
-                ),
-                C::AcceptByState { on, reason, .. } => (
-                    &[S::AcceptedByPartner],
-                    "accept for the State",
-                    on,
-                    reason.as_deref(),
-                    None,
-                ),
-                C::DeclineByState { on, reason, .. } => (
-                    &[S::Referred, S::AcceptedByPartner],
-                    "decline for the State",
-                    on,
-                    None,
-                    Some(reason),
-                ),
-                C::Activate { on, reason, .. } => (
-                    &[S::AcceptedByState],
-                    "activate",
-                    on,
-                    reason.as_deref(),
-                    None,
-                ),
-                C::Lapse { on, reason, .. } => (
-                    &[
-                        S::Proposed,
-                        S::Referred,
-                        S::AcceptedByPartner,
-                        S::AcceptedByState,
-                    ],
-                    "lapse",
-                    on,
-                    None,
-                    Some(reason),
-                ),
-            };
-        if !from.contains(&status) {
-            return Err(DomainError::cannot(verb, Self::NAME, status));
-        }
-        if let Some(last) = state.last_on {
-            check_date_order("on", last, *on)?;
-        }
-        check_reason(reason)?;
-        if let Some(r) = required {
-            check_text("reason", r, MAX_REASON_CHARS)?;
-        }
-        if let C::Activate { project_id, .. } = command {
-            check_id("project_id", *project_id)?;
-        }
-        let (id, on) = (state.id, *on);
-        let reason = reason.map(|r| r.trim().to_owned());
-        let required = required.map(|r| r.trim().to_owned()).unwrap_or_default();
-        Ok(vec![match command {
+        let referral = Lifecycle::new(
+            Self::NAME,
+            state.status.unwrap_or(S::Proposed),
+            state.last_on,
+        );
+        let (status, id, on) = (referral.status, state.id, command.on());
+        match command {
             C::Propose { .. } => unreachable!("handled above"),
-            C::Refer { .. } => E::ReferralReferred { id, on, reason },
-            C::AcceptByPartner { .. } => E::ReferralAcceptedByPartner { id, on, reason },
-            C::AcceptByState { .. } => E::ReferralAcceptedByState { id, on, reason },
-            C::DeclineByPartner { .. } => E::ReferralDeclined {
-                id,
-                on,
-                by: Party::Partner,
-                reason: required,
-            },
-            C::DeclineByState { .. } => E::ReferralDeclined {
-                id,
-                on,
-                by: Party::State,
-                reason: required,
-            },
-            C::Activate { project_id, .. } => E::ReferralActivated {
-                id,
-                on,
-                project_id: *project_id,
-                reason,
-            },
-            C::Lapse { .. } => E::ReferralLapsed {
-                id,
-                on,
-                reason: required,
-            },
-        }])
+            C::Refer { reason, .. } => {
+                referral.check(status == S::Proposed, "refer", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ReferralReferred { id, on, reason }])
+            }
+            C::AcceptByPartner { reason, .. } => {
+                referral.check(status == S::Referred, "accept for the partner", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ReferralAcceptedByPartner { id, on, reason }])
+            }
+            C::AcceptByState { reason, .. } => {
+                let allows = status == S::AcceptedByPartner;
+                referral.check(allows, "accept for the State", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                Ok(vec![E::ReferralAcceptedByState { id, on, reason }])
+            }
+            C::DeclineByPartner { reason, .. } | C::DeclineByState { reason, .. } => {
+                let (allows, verb, by) = if let C::DeclineByPartner { .. } = command {
+                    (
+                        status == S::Referred,
+                        "decline for the partner",
+                        Party::Partner,
+                    )
+                } else {
+                    let allows = matches!(status, S::Referred | S::AcceptedByPartner);
+                    (allows, "decline for the State", Party::State)
+                };
+                referral.check(allows, verb, on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::ReferralDeclined { id, on, by, reason }])
+            }
+            C::Activate {
+                project_id, reason, ..
+            } => {
+                referral.check(status == S::AcceptedByState, "activate", on)?;
+                let reason = optional_reason(reason.as_deref())?;
+                check_id("project_id", *project_id)?;
+                let project_id = *project_id;
+                Ok(vec![E::ReferralActivated {
+                    id,
+                    on,
+                    project_id,
+                    reason,
+                }])
+            }
+            C::Lapse { reason, .. } => {
+                // Any referral not yet active or ended may lapse.
+                let open = matches!(
+                    status,
+                    S::Proposed | S::Referred | S::AcceptedByPartner | S::AcceptedByState
+                );
+                referral.check(open, "lapse", on)?;
+                let reason = required_reason(reason)?;
+                Ok(vec![E::ReferralLapsed { id, on, reason }])
+            }
+        }
     }
 
     fn evolve(mut state: ReferralState, event: &ReferralEvent) -> ReferralState {
         use ReferralEvent as E;
         use ReferralStatus as S;
-        let (status, on) = match event {
+        let status = match event {
             E::ReferralProposed {
                 id,
                 need_id,
@@ -546,29 +450,29 @@ impl Aggregate for Referral {
                     ..ReferralState::default()
                 };
             }
-            E::ReferralReferred { on, .. } => (S::Referred, on),
-            E::ReferralAcceptedByPartner { on, .. } => (S::AcceptedByPartner, on),
+            E::ReferralReferred { .. } => S::Referred,
+            E::ReferralAcceptedByPartner { .. } => S::AcceptedByPartner,
             E::ReferralAcceptedByState { on, .. } => {
                 state.accepted_by_state_on = Some(*on);
-                (S::AcceptedByState, on)
+                S::AcceptedByState
             }
-            E::ReferralDeclined { on, by, .. } => {
+            E::ReferralDeclined { by, .. } => {
                 state.declined_by = Some(*by);
-                (S::Declined, on)
+                S::Declined
             }
-            E::ReferralActivated { on, project_id, .. } => {
+            E::ReferralActivated { project_id, .. } => {
                 state.project_id = Some(*project_id);
-                (S::Active, on)
+                S::Active
             }
             E::ReferralLapsed { on, .. } => {
                 if state.accepted_by_state_on.is_some() {
                     state.ended_on = Some(*on);
                 }
-                (S::Lapsed, on)
+                S::Lapsed
             }
         };
         state.status = Some(status);
-        state.last_on = Some(*on);
+        state.last_on = Some(event.on());
         state
     }
 }
@@ -576,8 +480,10 @@ impl Aggregate for Referral {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_lifecycle,
+        assert_moves_need_the_aggregate, given, usd,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xA1);
@@ -587,10 +493,6 @@ mod tests {
 
     fn d(day: i8) -> Date {
         date(2025, 10, day)
-    }
-
-    fn usd(amount_minor: i64) -> Money {
-        Money::new(amount_minor, "USD").unwrap()
     }
 
     fn propose() -> ReferralCommand {
@@ -727,74 +629,65 @@ mod tests {
 
     #[test]
     fn moves_need_an_existing_referral_with_that_id() {
-        for c in moves() {
-            given::<Referral>(&[])
-                .when(c)
-                .then_error(DomainError::not_found("referral", ID.to_string()));
-        }
-        given::<Referral>(&[proposed()])
-            .when(ReferralCommand::Refer {
-                id: Uuid::from_u128(0xA2),
-                on: d(1),
-                reason: None,
-            })
-            .then_invalid("id");
+        let elsewhere = ReferralCommand::Refer {
+            id: Uuid::from_u128(0xA2),
+            on: d(1),
+            reason: None,
+        };
+        assert_moves_need_the_aggregate::<Referral>(&moves(), ID, &[proposed()], &[elsewhere]);
     }
 
     #[test]
     fn propose_validation_names_the_field() {
-        type Edit = fn(&mut ReferralCommand);
-        macro_rules! set {
-            ($field:ident = $value:expr) => {
-                |c: &mut ReferralCommand| {
-                    if let ReferralCommand::Propose { $field, .. } = c {
-                        *$field = $value;
-                    }
-                }
-            };
-        }
-        let cases: Vec<(&str, Edit)> = vec![
-            ("id", set!(id = Uuid::nil())),
-            ("need_id", set!(need_id = Uuid::nil())),
-            ("offer_id", set!(offer_id = Uuid::nil())),
-            ("member_state", set!(member_state = "ke".into())),
-            ("organisation", set!(organisation = "U N".into())),
-            ("share_money", set!(share_money = Some(usd(0)))),
-            ("share_money", set!(share_money = Some(usd(-100)))),
-            (
-                "share_money",
-                set!(
-                    share_money = Some(Money {
-                        amount_minor: 1,
-                        currency: "ABC".into()
-                    })
+        use ReferralCommand as C;
+        assert_invalid_edits::<Referral>(
+            &[],
+            propose,
+            &[
+                ("id", edit!(C::Propose, id = Uuid::nil())),
+                ("need_id", edit!(C::Propose, need_id = Uuid::nil())),
+                ("offer_id", edit!(C::Propose, offer_id = Uuid::nil())),
+                (
+                    "member_state",
+                    edit!(C::Propose, member_state = "ke".into()),
                 ),
-            ),
-            ("share_units", set!(share_units = Some(0))),
-            ("share_money", |c| {
-                if let ReferralCommand::Propose {
-                    share_money,
-                    share_units,
-                    ..
-                } = c
-                {
-                    *share_money = None;
-                    *share_units = None;
-                }
-            }),
-        ];
-        for (field, edit) in cases {
-            let mut c = propose();
-            edit(&mut c);
-            given::<Referral>(&[]).when(c).then_invalid(field);
-        }
+                (
+                    "organisation",
+                    edit!(C::Propose, organisation = "U N".into()),
+                ),
+                ("share_money", edit!(C::Propose, share_money = Some(usd(0)))),
+                (
+                    "share_money",
+                    edit!(C::Propose, share_money = Some(usd(-100))),
+                ),
+                (
+                    "share_money",
+                    edit!(
+                        C::Propose,
+                        share_money = Some(Money {
+                            amount_minor: 1,
+                            currency: "ABC".into()
+                        })
+                    ),
+                ),
+                ("share_units", edit!(C::Propose, share_units = Some(0))),
+                (
+                    "share_money",
+                    edit!(
+                        ReferralCommand::Propose,
+                        share_money = None,
+                        share_units = None
+                    ),
+                ),
+            ],
+        );
     }
 
     #[test]
     fn every_status_and_move() {
+        use ReferralCommand as C;
         use ReferralStatus as S;
-        let allowed = |status: S, command: &ReferralCommand| {
-            use ReferralCommand as C;
+        assert_lifecycle::<Referral, _>(S::ALL, history, &moves(), |status, command| {
             matches!(
                 (status, command),
                 (S::Proposed, C::Refer { .. } | C::Lapse { .. })
@@ -811,29 +704,7 @@ mod tests {
                     )
                     | (S::AcceptedByState, C::Activate { .. } | C::Lapse { .. })
             )
-        };
-        for &status in S::ALL {
-            for command in moves() {
-                let result = Referral::decide(&crate::fold::<Referral>(&history(status)), &command);
-                if allowed(status, &command) {
-                    assert!(
-                        result.as_ref().is_ok_and(|events| events.len() == 1),
-                        "{command:?} from {status}: {result:?}"
-                    );
-                } else {
-                    match result {
-                        Err(DomainError::Invalid { field, reason }) => {
-                            assert_eq!(field, "status", "{command:?} from {status}");
-                            assert!(
-                                reason.ends_with(&format!("a referral that is {status}")),
-                                "{reason}"
-                            );
-                        }
-                        other => panic!("{command:?} from {status}: {other:?}"),
-                    }
-                }
-            }
-        }
+        });
     }
 
     #[test]
@@ -945,20 +816,7 @@ mod tests {
         let mut events = history(ReferralStatus::Active);
         events.extend(history(ReferralStatus::Declined).into_iter().skip(2));
         events.extend(history(ReferralStatus::Lapsed).into_iter().skip(1));
-        let mut seen: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut all = ReferralEvent::KINDS.to_vec();
-        all.sort_unstable();
-        assert_eq!(seen, all);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<ReferralEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, ReferralEvent::KINDS);
     }
 
     #[test]

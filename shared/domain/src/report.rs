@@ -6,14 +6,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated};
+use crate::aggregate::{Aggregate, check_new};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::organisation::check_organisation_id;
 use crate::principal::Principal;
 use crate::token::check_hash;
-use crate::validate::check_id;
 
 string_enum! {
     /// The forms a report is made in.
@@ -139,62 +137,26 @@ pub enum ReportCommand {
     },
 }
 
-impl ReportCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Record { id, .. } => *id,
-        }
+command_fields!(ReportCommand: Record);
+
+event_enum! {
+    pub enum ReportEvent {
+        ReportMade {
+            id: Uuid,
+            scope: ReportScope,
+            format: ReportFormat,
+            as_of: Date,
+            requested_by: Principal,
+            checksum: String,
+            size: u64,
+            on: Date,
+            #[serde(default)]
+            known_at: std::collections::BTreeMap<String, u64>,
+        },
     }
 }
 
-impl Dated for ReportCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Record { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReportEvent {
-    ReportMade {
-        id: Uuid,
-        scope: ReportScope,
-        format: ReportFormat,
-        as_of: Date,
-        requested_by: Principal,
-        checksum: String,
-        size: u64,
-        on: Date,
-        #[serde(default)]
-        known_at: std::collections::BTreeMap<String, u64>,
-    },
-}
-
-impl ReportEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for ReportEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::ReportMade { on, .. } => *on,
-        }
-    }
-}
+event_fields!(ReportEvent: ReportMade);
 
 /// A report as its event left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -254,10 +216,7 @@ impl Aggregate for Report {
             checksum,
             size,
         } = command;
-        if state.status.is_some() {
-            return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-        }
-        check_id("id", *id)?;
+        check_new(Self::NAME, state.status.is_some(), *id)?;
         scope.check()?;
         check_as_of(*as_of, *today)?;
         check_hash("checksum", checksum)?;
@@ -310,8 +269,7 @@ impl Aggregate for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, given};
     use crate::principal::Role;
     use jiff::civil::date;
 
@@ -443,13 +401,7 @@ mod tests {
 
     #[test]
     fn kinds_match_serde_tags() {
-        let event = made(ReportScope::default(), date(2026, 11, 27));
-        let encoded = encode(&event);
-        assert!(ReportEvent::KINDS.contains(&encoded.kind.as_str()));
-        assert_eq!(
-            decode::<ReportEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
-                .unwrap(),
-            event
-        );
+        let events = [made(ReportScope::default(), date(2026, 11, 27))];
+        assert_kinds_round_trip(&events, ReportEvent::KINDS);
     }
 }

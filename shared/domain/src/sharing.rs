@@ -6,11 +6,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, Lifecycle, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
-use crate::validate::{check_date_order, check_id, check_reason, check_text};
+use crate::validate::{check_date_order, check_id, check_text, optional_reason};
 
 /// Longest organisation id in an audience.
 pub const MAX_ORGANISATION_ID_CHARS: usize = 200;
@@ -69,60 +68,29 @@ pub enum SharingGrantCommand {
     },
 }
 
-impl SharingGrantCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Grant { id, .. } | Self::Revoke { id, .. } => *id,
-        }
+command_fields!(SharingGrantCommand: Grant, Revoke);
+
+event_enum! {
+    pub enum SharingGrantEvent {
+        SharingGranted {
+            id: Uuid,
+            member_state: String,
+            scope: Scope,
+            audience: Audience,
+            until: Option<Date>,
+            granted_on: Date,
+        },
+        SharingRevoked {
+            id: Uuid,
+            on: Date,
+            reason: Option<String>,
+        },
     }
 }
 
-impl Dated for SharingGrantCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Grant { on, .. } | Self::Revoke { on, .. } => *on,
-        }
-    }
-}
-
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SharingGrantEvent {
-    SharingGranted {
-        id: Uuid,
-        member_state: String,
-        scope: Scope,
-        audience: Audience,
-        until: Option<Date>,
-        granted_on: Date,
-    },
-    SharingRevoked {
-        id: Uuid,
-        on: Date,
-        reason: Option<String>,
-    },
-}
-
-impl SharingGrantEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for SharingGrantEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::SharingGranted { granted_on, .. } => *granted_on,
-            Self::SharingRevoked { on, .. } => *on,
-        }
-    }
-}
+event_fields!(SharingGrantEvent: SharingRevoked;
+    Self::SharingGranted { granted_on, .. } => *granted_on,
+);
 
 /// A grant as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -297,10 +265,7 @@ impl Aggregate for SharingGrant {
                 until,
                 on: granted_on,
             } => {
-                if state.status.is_some() {
-                    return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-                }
-                check_id("id", *id)?;
+                check_new(Self::NAME, state.status.is_some(), *id)?;
                 codes::check_country("member_state", member_state)?;
                 match scope {
                     Scope::Need { need_id } => check_id("scope.need_id", *need_id)?,
@@ -329,18 +294,11 @@ impl Aggregate for SharingGrant {
             }
             SharingGrantCommand::Revoke { id, on, reason } => {
                 check_target(Self::NAME, state.status.is_some(), state.id, *id)?;
-                if let Some(status @ SharingGrantStatus::Revoked) = state.status {
-                    return Err(DomainError::cannot("revoke", Self::NAME, status));
-                }
-                if let Some(granted_on) = state.granted_on {
-                    check_date_order("on", granted_on, *on)?;
-                }
-                check_reason(reason.as_deref())?;
-                Ok(vec![SharingGrantEvent::SharingRevoked {
-                    id: *id,
-                    on: *on,
-                    reason: reason.as_deref().map(|r| r.trim().to_owned()),
-                }])
+                let status = state.status.unwrap_or(SharingGrantStatus::Active);
+                let grant = Lifecycle::new(Self::NAME, status, state.granted_on);
+                grant.check(status == SharingGrantStatus::Active, "revoke", *on)?;
+                let (id, on, reason) = (*id, *on, optional_reason(reason.as_deref())?);
+                Ok(vec![SharingGrantEvent::SharingRevoked { id, on, reason }])
             }
         }
     }
@@ -399,8 +357,10 @@ fn check_organisations(ids: &[String]) -> Result<Vec<String>, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{
+        assert_invalid_edits, assert_kinds_round_trip, assert_moves_need_the_aggregate, edited,
+        given,
+    };
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0xD1);
@@ -540,29 +500,22 @@ mod tests {
         }
     }
 
+    fn report(assessment_id: Uuid) -> Scope {
+        Scope::AssessmentReport { assessment_id }
+    }
+
+    fn organisations(ids: &[&str]) -> Audience {
+        Audience::Organisations {
+            ids: ids.iter().map(|&id| id.to_owned()).collect(),
+        }
+    }
+
     fn revoke(on: Date) -> SharingGrantCommand {
         SharingGrantCommand::Revoke {
             id: ID,
             on,
             reason: Some(" government changed ".into()),
         }
-    }
-
-    fn edit_grant(
-        edit: impl FnOnce(&mut String, &mut Scope, &mut Audience, &mut Option<Date>),
-    ) -> SharingGrantCommand {
-        let mut c = grant();
-        if let SharingGrantCommand::Grant {
-            member_state,
-            scope,
-            audience,
-            until,
-            ..
-        } = &mut c
-        {
-            edit(member_state, scope, audience, until);
-        }
-        c
     }
 
     #[test]
@@ -578,11 +531,16 @@ mod tests {
 
     #[test]
     fn other_scopes_and_audiences() {
-        let c = edit_grant(|_, scope, audience, until| {
-            *scope = Scope::AllNeeds;
-            *audience = Audience::AllDonors;
-            *until = None;
-        });
+        use SharingGrantCommand as C;
+        let c = edited(
+            grant(),
+            edit!(
+                C::Grant,
+                scope = Scope::AllNeeds,
+                audience = Audience::AllDonors,
+                until = None
+            ),
+        );
         let state = given::<SharingGrant>(&[])
             .when(c)
             .then(&[SharingGrantEvent::SharingGranted {
@@ -594,15 +552,15 @@ mod tests {
                 granted_on: date(2025, 10, 1),
             }]);
         assert!(is_active(&state, date(2099, 1, 1)));
-        let c = edit_grant(|_, scope, audience, until| {
-            *scope = Scope::AssessmentReport {
-                assessment_id: Uuid::from_u128(0xA1),
-            };
-            *audience = Audience::Organisations {
-                ids: vec![" org-unodc ".into()],
-            };
-            *until = Some(date(2025, 10, 1));
-        });
+        let c = edited(
+            grant(),
+            edit!(
+                C::Grant,
+                scope = report(Uuid::from_u128(0xA1)),
+                audience = organisations(&[" org-unodc "]),
+                until = Some(date(2025, 10, 1)),
+            ),
+        );
         let state = given::<SharingGrant>(&[])
             .when(c)
             .then(&[SharingGrantEvent::SharingGranted {
@@ -625,16 +583,17 @@ mod tests {
         given::<SharingGrant>(&[granted()])
             .when(grant())
             .then_error(DomainError::already_exists("sharing_grant", ID.to_string()));
-        given::<SharingGrant>(&[])
-            .when(revoke(date(2025, 11, 1)))
-            .then_error(DomainError::not_found("sharing_grant", ID.to_string()));
-        given::<SharingGrant>(&[granted()])
-            .when(SharingGrantCommand::Revoke {
-                id: Uuid::from_u128(0xD2),
-                on: date(2025, 11, 1),
-                reason: None,
-            })
-            .then_invalid("id");
+        let elsewhere = SharingGrantCommand::Revoke {
+            id: Uuid::from_u128(0xD2),
+            on: date(2025, 11, 1),
+            reason: None,
+        };
+        assert_moves_need_the_aggregate::<SharingGrant>(
+            &[revoke(date(2025, 11, 1))],
+            &ID.to_string(),
+            &[granted()],
+            &[elsewhere],
+        );
     }
 
     #[test]
@@ -678,49 +637,48 @@ mod tests {
 
     #[test]
     fn grant_validation_names_the_field() {
-        type Edit = fn(&mut String, &mut Scope, &mut Audience, &mut Option<Date>);
-        let cases: [(&str, Edit); 8] = [
-            ("member_state", |m, _, _, _| *m = "XK1".into()),
-            ("scope.need_id", |_, s, _, _| {
-                *s = Scope::Need {
-                    need_id: Uuid::nil(),
-                }
-            }),
-            ("scope.assessment_id", |_, s, _, _| {
-                *s = Scope::AssessmentReport {
-                    assessment_id: Uuid::nil(),
-                }
-            }),
-            ("audience.ids", |_, _, a, _| {
-                *a = Audience::Organisations { ids: vec![] }
-            }),
-            ("audience.ids", |_, _, a, _| {
-                *a = Audience::Organisations {
-                    ids: vec![" ".into()],
-                }
-            }),
-            ("audience.ids", |_, _, a, _| {
-                *a = Audience::Organisations {
-                    ids: vec!["a".into(), " a".into()],
-                }
-            }),
-            ("audience.ids", |_, _, a, _| {
-                *a = Audience::Organisations {
-                    ids: vec!["x".repeat(MAX_ORGANISATION_ID_CHARS + 1)],
-                }
-            }),
-            ("until", |_, _, _, u| *u = Some(date(2025, 9, 30))),
-        ];
-        for (field, edit) in cases {
-            given::<SharingGrant>(&[])
-                .when(edit_grant(edit))
-                .then_invalid(field);
-        }
-        let mut c = grant();
-        if let SharingGrantCommand::Grant { id, .. } = &mut c {
-            *id = Uuid::nil();
-        }
-        given::<SharingGrant>(&[]).when(c).then_invalid("id");
+        use SharingGrantCommand as C;
+        assert_invalid_edits::<SharingGrant>(
+            &[],
+            grant,
+            &[
+                ("id", edit!(C::Grant, id = Uuid::nil())),
+                ("member_state", edit!(C::Grant, member_state = "XK1".into())),
+                (
+                    "scope.need_id",
+                    edit!(
+                        C::Grant,
+                        scope = Scope::Need {
+                            need_id: Uuid::nil()
+                        }
+                    ),
+                ),
+                (
+                    "scope.assessment_id",
+                    edit!(C::Grant, scope = report(Uuid::nil())),
+                ),
+                (
+                    "audience.ids",
+                    edit!(C::Grant, audience = organisations(&[])),
+                ),
+                (
+                    "audience.ids",
+                    edit!(C::Grant, audience = organisations(&[" "])),
+                ),
+                (
+                    "audience.ids",
+                    edit!(C::Grant, audience = organisations(&["a", " a"])),
+                ),
+                (
+                    "audience.ids",
+                    edit!(
+                        C::Grant,
+                        audience = organisations(&[&"x".repeat(MAX_ORGANISATION_ID_CHARS + 1)])
+                    ),
+                ),
+                ("until", edit!(C::Grant, until = Some(date(2025, 9, 30)))),
+            ],
+        );
     }
 
     #[test]
@@ -750,16 +708,7 @@ mod tests {
     #[test]
     fn event_kinds_match_their_serde_tags_and_round_trip() {
         let events = [granted(), revoked()];
-        let kinds: Vec<_> = events.iter().map(DomainEvent::kind).collect();
-        assert_eq!(kinds, SharingGrantEvent::KINDS);
-        for e in &events {
-            assert_eq!(serde_json::to_value(e).unwrap()["kind"], e.kind());
-            let enc = encode(e);
-            assert_eq!(
-                &decode::<SharingGrantEvent>(&enc.kind, enc.schema, &enc.payload, e.on()).unwrap(),
-                e
-            );
-        }
+        assert_kinds_round_trip(&events, SharingGrantEvent::KINDS);
         let json = serde_json::to_value(grant()).unwrap();
         assert_eq!(json["type"], "grant");
         assert_eq!(

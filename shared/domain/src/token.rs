@@ -7,13 +7,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::aggregate::{Aggregate, Dated, check_target};
+use crate::aggregate::{Aggregate, Lifecycle, check_new, check_target};
 use crate::codes;
 use crate::error::DomainError;
-use crate::event::DomainEvent;
 use crate::organisation::check_organisation_id;
 use crate::principal::Role;
-use crate::validate::{MAX_REASON_CHARS, check_date_order, check_id, check_text};
+use crate::validate::{required_reason, trimmed};
 
 /// Longest label (what the token is for, whom it was given to).
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -45,65 +44,28 @@ pub enum TokenCommand {
     Revoke { id: Uuid, on: Date, reason: String },
 }
 
-impl TokenCommand {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Self::Issue { id, .. } | Self::Revoke { id, .. } => *id,
-        }
+command_fields!(TokenCommand: Issue, Revoke);
+
+event_enum! {
+    pub enum TokenEvent {
+        TokenIssued {
+            id: Uuid,
+            role: Role,
+            organisation: Option<String>,
+            member_state: Option<String>,
+            label: String,
+            hash: String,
+            issued_on: Date,
+        },
+        TokenRevoked {
+            id: Uuid,
+            on: Date,
+            reason: String,
+        },
     }
 }
 
-impl Dated for TokenCommand {
-    fn on(&self) -> Date {
-        match self {
-            Self::Issue { on, .. } | Self::Revoke { on, .. } => *on,
-        }
-    }
-}
-
-#[allow(
-    clippy::enum_variant_names,
-    reason = "kind strings are global across services, so each names its aggregate"
-)]
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
-)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TokenEvent {
-    TokenIssued {
-        id: Uuid,
-        role: Role,
-        organisation: Option<String>,
-        member_state: Option<String>,
-        label: String,
-        hash: String,
-        issued_on: Date,
-    },
-    TokenRevoked {
-        id: Uuid,
-        on: Date,
-        reason: String,
-    },
-}
-
-impl TokenEvent {
-    /// Every kind of this enum, as serde writes it.
-    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
-}
-
-impl DomainEvent for TokenEvent {
-    fn kind(&self) -> &'static str {
-        self.into()
-    }
-
-    fn on(&self) -> Date {
-        match self {
-            Self::TokenIssued { issued_on, .. } => *issued_on,
-            Self::TokenRevoked { on, .. } => *on,
-        }
-    }
-}
+event_fields!(TokenEvent: TokenRevoked; Self::TokenIssued { issued_on, .. } => *issued_on);
 
 /// A token as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -208,37 +170,27 @@ impl Aggregate for Token {
                 hash,
                 on: issued_on,
             } => {
-                if state.status.is_some() {
-                    return Err(DomainError::already_exists(Self::NAME, id.to_string()));
-                }
-                check_id("id", *id)?;
+                check_new(Self::NAME, state.status.is_some(), *id)?;
                 check_scope(*role, organisation.as_deref(), member_state.as_deref())?;
-                check_text("label", label, MAX_LABEL_CHARS)?;
+                let label = trimmed("label", label, MAX_LABEL_CHARS)?;
                 check_hash("hash", hash)?;
                 Ok(vec![TokenEvent::TokenIssued {
                     id: *id,
                     role: *role,
                     organisation: organisation.clone(),
                     member_state: member_state.clone(),
-                    label: label.trim().to_owned(),
+                    label,
                     hash: hash.clone(),
                     issued_on: *issued_on,
                 }])
             }
             TokenCommand::Revoke { id, on, reason } => {
                 check_target(Self::NAME, state.status.is_some(), state.id, *id)?;
-                if let Some(status @ TokenStatus::Revoked) = state.status {
-                    return Err(DomainError::cannot("revoke", Self::NAME, status));
-                }
-                if let Some(issued) = state.issued_on {
-                    check_date_order("on", issued, *on)?;
-                }
-                check_text("reason", reason, MAX_REASON_CHARS)?;
-                Ok(vec![TokenEvent::TokenRevoked {
-                    id: *id,
-                    on: *on,
-                    reason: reason.trim().to_owned(),
-                }])
+                let status = state.status.unwrap_or(TokenStatus::Active);
+                let token = Lifecycle::new(Self::NAME, status, state.issued_on);
+                token.check(status == TokenStatus::Active, "revoke", *on)?;
+                let (id, on, reason) = (*id, *on, required_reason(reason)?);
+                Ok(vec![TokenEvent::TokenRevoked { id, on, reason }])
             }
         }
     }
@@ -278,8 +230,7 @@ impl Aggregate for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::scenario::given;
-    use crate::event::{decode, encode};
+    use crate::aggregate::scenario::{assert_kinds_round_trip, edited, given};
     use jiff::civil::date;
 
     const ID: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
@@ -345,41 +296,42 @@ mod tests {
 
     #[test]
     fn issue_checks_role_scope_label_and_hash() {
-        given::<Token>(&[])
-            .when(issue(Role::Donor, None, None))
-            .then_invalid("organisation");
-        given::<Token>(&[])
-            .when(issue(Role::Donor, Some("bad id!"), None))
-            .then_invalid("organisation");
-        given::<Token>(&[])
-            .when(issue(Role::StateFocalPoint, None, None))
-            .then_invalid("member_state");
-        given::<Token>(&[])
-            .when(issue(Role::StateFocalPoint, None, Some("XX")))
-            .then_invalid("member_state");
-        given::<Token>(&[])
-            .when(issue(Role::Coordinator, Some("DEMO-DONOR"), None))
-            .then_invalid("organisation");
-        given::<Token>(&[])
-            .when(issue(Role::Admin, None, Some("KE")))
-            .then_invalid("member_state");
-        given::<Token>(&[])
-            .when(issue(Role::System, None, None))
-            .then_invalid("role");
-        let mut blank = issue(Role::Admin, None, None);
-        if let TokenCommand::Issue { label, .. } = &mut blank {
-            *label = "  ".into();
+        use Role as R;
+        let admin = || issue(R::Admin, None, None);
+        let mut refused = vec![
+            (issue(R::Donor, None, None), "organisation"),
+            (issue(R::Donor, Some("bad id!"), None), "organisation"),
+            (issue(R::StateFocalPoint, None, None), "member_state"),
+            (issue(R::StateFocalPoint, None, Some("XX")), "member_state"),
+            (
+                issue(R::Coordinator, Some("DEMO-DONOR"), None),
+                "organisation",
+            ),
+            (issue(R::Admin, None, Some("KE")), "member_state"),
+            (issue(R::System, None, None), "role"),
+            (
+                edited(admin(), edit!(TokenCommand::Issue, label = "  ".into())),
+                "label",
+            ),
+        ];
+        for bad in [
+            "abc".to_owned(),
+            HASH.to_uppercase(),
+            format!("{}x", &HASH[1..]),
+        ] {
+            let hash = |c: &mut TokenCommand| {
+                let TokenCommand::Issue { hash, .. } = c else {
+                    unreachable!("an issue");
+                };
+                hash.clone_from(&bad);
+            };
+            refused.push((edited(admin(), hash), "hash"));
         }
-        given::<Token>(&[]).when(blank).then_invalid("label");
-        for bad in ["abc", &HASH.to_uppercase(), &format!("{}x", &HASH[1..])] {
-            let mut command = issue(Role::Admin, None, None);
-            if let TokenCommand::Issue { hash, .. } = &mut command {
-                *hash = bad.to_owned();
-            }
-            given::<Token>(&[]).when(command).then_invalid("hash");
+        for (command, field) in refused {
+            given::<Token>(&[]).when(command).then_invalid(field);
         }
-        given::<Token>(&[issued(Role::Admin, None, None)])
-            .when(issue(Role::Admin, None, None))
+        given::<Token>(&[issued(R::Admin, None, None)])
+            .when(admin())
             .then_error(DomainError::already_exists("token", ID.to_string()));
     }
 
@@ -407,14 +359,7 @@ mod tests {
 
     #[test]
     fn kinds_match_serde_tags() {
-        for event in [issued(Role::Admin, None, None), revoked()] {
-            let encoded = encode(&event);
-            assert!(TokenEvent::KINDS.contains(&encoded.kind.as_str()));
-            assert_eq!(
-                decode::<TokenEvent>(&encoded.kind, encoded.schema, &encoded.payload, event.on())
-                    .unwrap(),
-                event
-            );
-        }
+        let events = [issued(Role::Admin, None, None), revoked()];
+        assert_kinds_round_trip(&events, TokenEvent::KINDS);
     }
 }

@@ -32,6 +32,33 @@ pub fn check_date_order(field: &str, earlier: Date, later: Date) -> Result<(), D
     Ok(())
 }
 
+/// No item listed twice; the error names the first repeated one.
+pub fn check_unique<T: PartialEq + std::fmt::Display>(
+    field: &str,
+    items: &[T],
+) -> Result<(), DomainError> {
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(DomainError::invalid(
+                field,
+                format!("{item} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// References to other aggregates ([`check_id`]), each listed once.
+pub fn check_ids(field: &str, ids: &[Uuid]) -> Result<(), DomainError> {
+    for (i, id) in ids.iter().enumerate() {
+        check_id(field, *id)?;
+        if ids[..i].contains(id) {
+            return Err(DomainError::invalid(field, format!("{id} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
 /// Priority 1 (high) .. 3 (low).
 pub fn check_priority(field: &str, priority: u8) -> Result<(), DomainError> {
     if !(1..=3).contains(&priority) {
@@ -54,6 +81,28 @@ pub fn check_id(field: &str, id: Uuid) -> Result<(), DomainError> {
 /// An optional "why": absent is fine, present must be sensible text.
 pub fn check_reason(reason: Option<&str>) -> Result<(), DomainError> {
     reason.map_or(Ok(()), |r| check_text("reason", r, MAX_REASON_CHARS))
+}
+
+/// [`check_text`], then the text trimmed as an event records it.
+pub fn trimmed(field: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
+    check_text(field, value, max_chars)?;
+    Ok(value.trim().to_owned())
+}
+
+/// An optional "why" ([`check_reason`]), trimmed as an event records it.
+pub fn optional_reason(reason: Option<&str>) -> Result<Option<String>, DomainError> {
+    check_reason(reason)?;
+    Ok(reason.map(|r| r.trim().to_owned()))
+}
+
+/// A required "why", trimmed as an event records it.
+pub fn required_reason(reason: &str) -> Result<String, DomainError> {
+    trimmed("reason", reason, MAX_REASON_CHARS)
+}
+
+/// A move dated `on` may not go back before the aggregate's previous one (`last`, when it has moved).
+pub fn check_not_before(last: Option<Date>, on: Date) -> Result<(), DomainError> {
+    last.map_or(Ok(()), |last| check_date_order("on", last, on))
 }
 
 /// Longest "why" a status change may carry.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use proptest::prelude::*;
-use tatrack_eventlog::{CommandMeta, Error, Expected, NewEvent, Store};
+use tatrack_eventlog::{Appended, CommandMeta, Error, Expected, NewEvent, Store};
 use uuid::Uuid;
 
 fn event(n: u32) -> NewEvent {
@@ -26,6 +26,32 @@ fn meta() -> CommandMeta {
     }
 }
 
+/// Appends `events` to `stream` with the tests' command meta; it must be accepted.
+async fn append_ok(
+    store: &Store,
+    stream: &str,
+    expected: Expected,
+    events: Vec<NewEvent>,
+) -> Appended {
+    store
+        .append(stream, expected, events, meta())
+        .await
+        .unwrap()
+}
+
+/// As [`append_ok`], but it must be refused.
+async fn append_err(
+    store: &Store,
+    stream: &str,
+    expected: Expected,
+    events: Vec<NewEvent>,
+) -> Error {
+    store
+        .append(stream, expected, events, meta())
+        .await
+        .unwrap_err()
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("log"), &clock()).unwrap();
@@ -35,26 +61,17 @@ fn open() -> (tempfile::TempDir, Store) {
 #[tokio::test]
 async fn append_ok_assigns_gapless_positions_and_versions() {
     let (_dir, store) = open();
-    let a = store
-        .append("a-1", Expected::NoStream, vec![event(1), event(2)], meta())
-        .await
-        .unwrap();
+    let a = append_ok(&store, "a-1", Expected::NoStream, vec![event(1), event(2)]).await;
     assert_eq!(
         (a.first_position, a.last_position, a.stream_version),
         (1, 2, 2)
     );
-    let b = store
-        .append("b-1", Expected::Any, vec![event(3)], meta())
-        .await
-        .unwrap();
+    let b = append_ok(&store, "b-1", Expected::Any, vec![event(3)]).await;
     assert_eq!(
         (b.first_position, b.last_position, b.stream_version),
         (3, 3, 1)
     );
-    let c = store
-        .append("a-1", Expected::Exact(2), vec![event(4)], meta())
-        .await
-        .unwrap();
+    let c = append_ok(&store, "a-1", Expected::Exact(2), vec![event(4)]).await;
     assert_eq!((c.first_position, c.stream_version), (4, 3));
     let stream = store.read_stream("a-1", 1).unwrap();
     assert_eq!(
@@ -99,14 +116,8 @@ async fn same_command_id_returns_first_result_and_appends_nothing() {
 async fn same_event_ids_are_idempotent_and_a_partial_repeat_is_an_error() {
     let (_dir, store) = open();
     let events = vec![event(1), event(2)];
-    store
-        .append("a-1", Expected::NoStream, events.clone(), meta())
-        .await
-        .unwrap();
-    let again = store
-        .append("a-1", Expected::NoStream, events.clone(), meta())
-        .await
-        .unwrap();
+    append_ok(&store, "a-1", Expected::NoStream, events.clone()).await;
+    let again = append_ok(&store, "a-1", Expected::NoStream, events.clone()).await;
     assert!(again.idempotent);
     assert_eq!((again.first_position, again.last_position), (1, 2));
 
@@ -129,21 +140,12 @@ async fn same_event_ids_are_idempotent_and_a_partial_repeat_is_an_error() {
 #[tokio::test]
 async fn wrong_expected_version_is_a_conflict_with_the_actual_version() {
     let (_dir, store) = open();
-    store
-        .append("a-1", Expected::NoStream, vec![event(1)], meta())
-        .await
-        .unwrap();
+    append_ok(&store, "a-1", Expected::NoStream, vec![event(1)]).await;
     for expected in [Expected::NoStream, Expected::Exact(0), Expected::Exact(5)] {
-        let err = store
-            .append("a-1", expected, vec![event(2)], meta())
-            .await
-            .unwrap_err();
+        let err = append_err(&store, "a-1", expected, vec![event(2)]).await;
         assert!(matches!(err, Error::Conflict { actual: 1, .. }), "{err}");
     }
-    let err = store
-        .append("missing", Expected::Exists, vec![event(2)], meta())
-        .await
-        .unwrap_err();
+    let err = append_err(&store, "missing", Expected::Exists, vec![event(2)]).await;
     assert!(matches!(err, Error::Conflict { actual: 0, .. }), "{err}");
     assert_eq!(store.durable_position(), 1);
 }
@@ -151,10 +153,7 @@ async fn wrong_expected_version_is_a_conflict_with_the_actual_version() {
 #[tokio::test]
 async fn bad_requests_name_the_field_and_write_nothing() {
     let (_dir, store) = open();
-    let err = store
-        .append("a-1", Expected::Any, vec![], meta())
-        .await
-        .unwrap_err();
+    let err = append_err(&store, "a-1", Expected::Any, vec![]).await;
     assert!(
         matches!(
             err,
@@ -166,10 +165,7 @@ async fn bad_requests_name_the_field_and_write_nothing() {
         "{err}"
     );
     for name in ["", "has space", "dot.ted", "wild*", &"x".repeat(300)] {
-        let err = store
-            .append(name, Expected::Any, vec![event(1)], meta())
-            .await
-            .unwrap_err();
+        let err = append_err(&store, name, Expected::Any, vec![event(1)]).await;
         assert!(
             matches!(
                 err,
@@ -223,10 +219,7 @@ async fn concurrent_appends_share_flushes() {
         let store = store.clone();
         handles.push(tokio::spawn(async move {
             for _ in 0..20 {
-                store
-                    .append(&format!("w-{w}"), Expected::Any, vec![event(w)], meta())
-                    .await
-                    .unwrap();
+                append_ok(&store, &format!("w-{w}"), Expected::Any, vec![event(w)]).await;
             }
         }));
     }
@@ -244,10 +237,7 @@ async fn concurrent_appends_share_flushes() {
 #[tokio::test]
 async fn tail_yields_history_then_new_events() {
     let (_dir, store) = open();
-    store
-        .append("a-1", Expected::Any, vec![event(1), event(2)], meta())
-        .await
-        .unwrap();
+    append_ok(&store, "a-1", Expected::Any, vec![event(1), event(2)]).await;
     let mut tail = Box::pin(store.tail(2));
     assert_eq!(tail.next().await.unwrap().unwrap().position, 2);
     let writer = store.clone();
@@ -271,14 +261,8 @@ async fn reopen_keeps_everything_and_import_continues_the_log() {
     let copied;
     {
         let store = Store::open(dir.path().join("a"), &clock()).unwrap();
-        store
-            .append("a-1", Expected::Any, vec![event(1), event(2)], meta())
-            .await
-            .unwrap();
-        store
-            .append("b-1", Expected::Any, vec![event(3)], meta())
-            .await
-            .unwrap();
+        append_ok(&store, "a-1", Expected::Any, vec![event(1), event(2)]).await;
+        append_ok(&store, "b-1", Expected::Any, vec![event(3)]).await;
         copied = store.read_all(1, 10).unwrap();
     }
     let store = Store::open(dir.path().join("a"), &clock()).unwrap();
@@ -407,10 +391,7 @@ fn clock() -> tatrack_eventlog::Clock {
 #[tokio::test]
 async fn an_envelope_keeps_both_times() {
     let (_dir, store) = open();
-    let appended = store
-        .append("s-1", Expected::Any, vec![event(1)], meta())
-        .await
-        .unwrap();
+    let appended = append_ok(&store, "s-1", Expected::Any, vec![event(1)]).await;
     let envelope = store.get(appended.first_position).unwrap().unwrap();
     // The business date the service gave, and the time the log's clock read.
     assert_eq!(envelope.on, Some(jiff::civil::date(2026, 3, 10)));

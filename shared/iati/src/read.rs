@@ -308,9 +308,7 @@ fn activity(node: &Node, codes: bool) -> Result<ImportedActivity, IatiError> {
     if let Some(s) = reporting.attr("secondary-reporter") {
         c.boolean(reporting, "secondary-reporter", s)?;
     }
-    let title_node = c.one(node, "title")?;
-    c.shape(title_node, &[], &["narrative"])?;
-    let title = c.narratives(title_node, true)?.unwrap_or_default();
+    let title = c.title(node)?;
 
     // The general description (type 1, the default) is the project's; else the first.
     let (mut general, mut first) = (None, None);
@@ -554,6 +552,40 @@ impl Ctx<'_> {
     fn attr<'n>(&self, node: &'n Node, name: &str) -> Result<&'n str, IatiError> {
         node.attr(name)
             .ok_or_else(|| self.missing(node, &format!("@{name}")))
+    }
+
+    /// The `title` a node must have: its narratives.
+    fn title(&self, node: &Node) -> Result<String, IatiError> {
+        let title = self.one(node, "title")?;
+        self.shape(title, &[], &["narrative"])?;
+        Ok(self.narratives(title, true)?.unwrap_or_default())
+    }
+
+    /// The narratives of the optional child `name` (a description, a comment).
+    fn optional_narratives(&self, node: &Node, name: &str) -> Result<Option<String>, IatiError> {
+        match self.opt(node, name)? {
+            Some(child) => {
+                self.shape(child, &[], &["narrative"])?;
+                self.narratives(child, true)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// What a result and an indicator both describe themselves with: a title, an optional
+    /// description, document links and references (`uri`: the attribute a reference's URI is in).
+    fn described(&self, node: &Node, uri: &str) -> Result<String, IatiError> {
+        let title = self.title(node)?;
+        self.optional_narratives(node, "description")?;
+        for d in node.children_named("document-link") {
+            self.document_link(d)?;
+        }
+        for r in node.children_named("reference") {
+            self.shape(r, &["vocabulary", "code", uri], &[])?;
+            self.attr(r, "vocabulary")?;
+            self.attr(r, "code")?;
+        }
+        Ok(title)
     }
 
     /// The name among `narrative` children: the first in the activity's own language (no
@@ -815,13 +847,7 @@ impl Ctx<'_> {
         )?;
         let date = self.date_element(self.one(node, "transaction-date")?, "iso-date")?;
         let value = self.money(self.one(node, "value")?, default_currency)?;
-        let description = match self.opt(node, "description")? {
-            Some(d) => {
-                self.shape(d, &[], &["narrative"])?;
-                self.narratives(d, true)?
-            }
-            None => None,
-        };
+        let description = self.optional_narratives(node, "description")?;
         let mut parties = [None, None];
         for (slot, (name, id_attr)) in parties.iter_mut().zip([
             ("provider-org", "provider-activity-id"),
@@ -889,13 +915,8 @@ impl Ctx<'_> {
         )?;
         let url = self.attr(node, "url")?.trim().to_owned();
         self.attr(node, "format")?;
-        let title_node = self.one(node, "title")?;
-        self.shape(title_node, &[], &["narrative"])?;
-        let title = self.narratives(title_node, true)?.unwrap_or_default();
-        if let Some(d) = self.opt(node, "description")? {
-            self.shape(d, &[], &["narrative"])?;
-            self.narratives(d, true)?;
-        }
+        let title = self.title(node)?;
+        self.optional_narratives(node, "description")?;
         let mut category = None;
         for cat in node.children_named("category") {
             self.shape(cat, &["code"], &[])?;
@@ -923,10 +944,7 @@ impl Ctx<'_> {
     /// A `comment` (at most one, with a narrative), `location`s and `dimension`s and
     /// `document-link`s as the schema has them under baselines, targets and actuals.
     fn annotations(&self, node: &Node) -> Result<(), IatiError> {
-        if let Some(comment) = self.opt(node, "comment")? {
-            self.shape(comment, &[], &["narrative"])?;
-            self.narratives(comment, true)?;
-        }
+        self.optional_narratives(node, "comment")?;
         for d in node.children_named("document-link") {
             self.document_link(d)?;
         }
@@ -952,21 +970,7 @@ impl Ctx<'_> {
         if let Some(a) = node.attr("aggregation-status") {
             self.boolean(node, "aggregation-status", a)?;
         }
-        let title_node = self.one(node, "title")?;
-        self.shape(title_node, &[], &["narrative"])?;
-        let title = self.narratives(title_node, true)?.unwrap_or_default();
-        if let Some(d) = self.opt(node, "description")? {
-            self.shape(d, &[], &["narrative"])?;
-            self.narratives(d, true)?;
-        }
-        for d in node.children_named("document-link") {
-            self.document_link(d)?;
-        }
-        for r in node.children_named("reference") {
-            self.shape(r, &["vocabulary", "code", "vocabulary-uri"], &[])?;
-            self.attr(r, "vocabulary")?;
-            self.attr(r, "code")?;
-        }
+        let title = self.described(node, "vocabulary-uri")?;
         let mut indicators = Vec::new();
         for i in node.children_named("indicator") {
             indicators.push(self.indicator(i)?);
@@ -1007,21 +1011,7 @@ impl Ctx<'_> {
                 self.boolean(node, attr, v)?;
             }
         }
-        let title_node = self.one(node, "title")?;
-        self.shape(title_node, &[], &["narrative"])?;
-        let title = self.narratives(title_node, true)?.unwrap_or_default();
-        if let Some(d) = self.opt(node, "description")? {
-            self.shape(d, &[], &["narrative"])?;
-            self.narratives(d, true)?;
-        }
-        for d in node.children_named("document-link") {
-            self.document_link(d)?;
-        }
-        for r in node.children_named("reference") {
-            self.shape(r, &["vocabulary", "code", "indicator-uri"], &[])?;
-            self.attr(r, "vocabulary")?;
-            self.attr(r, "code")?;
-        }
+        let title = self.described(node, "indicator-uri")?;
         let mut baseline = None;
         for b in node.children_named("baseline") {
             self.shape(

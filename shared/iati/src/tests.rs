@@ -48,7 +48,8 @@ fn structure(text: &str) -> Result<Vec<ImportedActivity>, IatiError> {
     crate::read::activities(&root, false)
 }
 
-fn invalid_at(result: Result<Vec<ImportedActivity>, IatiError>) -> (Place, String, String) {
+/// Where, on which field and why `result` was refused as invalid.
+fn invalid_at<T: std::fmt::Debug>(result: Result<T, IatiError>) -> (Place, String, String) {
     match result {
         Err(IatiError::Invalid {
             place,
@@ -56,6 +57,20 @@ fn invalid_at(result: Result<Vec<ImportedActivity>, IatiError>) -> (Place, Strin
             reason,
         }) => (place, field, reason),
         other => panic!("expected an invalid element, got {other:?}"),
+    }
+}
+
+/// An import on 30 November 2026 into what `organisations` and `projects` already hold.
+fn import_context<'a>(
+    organisations: &'a [OrganisationState],
+    projects: &'a [ProjectState],
+    default_theme: Option<&'a str>,
+) -> ImportContext<'a> {
+    ImportContext {
+        today: jiff::civil::date(2026, 11, 30),
+        organisations,
+        projects,
+        default_theme,
     }
 }
 
@@ -340,20 +355,8 @@ fn apply(plan: &ImportPlan) -> (Vec<OrganisationState>, Vec<ProjectState>) {
 #[test]
 fn the_example_plans_into_commands_and_a_second_import_adds_nothing() {
     let activities = parse(example().as_bytes()).unwrap();
-    let empty = ImportContext {
-        today: jiff::civil::date(2026, 11, 30),
-        organisations: &[],
-        projects: &[],
-        default_theme: None,
-    };
-    let (place, field, reason) = match plan(&activities, &empty) {
-        Err(IatiError::Invalid {
-            place,
-            field,
-            reason,
-        }) => (place, field, reason),
-        other => panic!("{other:?}"),
-    };
+    let empty = import_context(&[], &[], None);
+    let (place, field, reason) = invalid_at(plan(&activities, &empty));
     assert_eq!(field, "sector");
     assert!(reason.contains("--theme"), "{reason}");
     assert_eq!(place.activity.as_deref(), Some("AA-AAA-123456789-ABC123"));
@@ -425,16 +428,7 @@ fn the_example_plans_into_commands_and_a_second_import_adds_nothing() {
     );
 
     // Imported again with what the first import recorded: the same project, nothing to send.
-    let again = plan(
-        &activities,
-        &ImportContext {
-            today: jiff::civil::date(2026, 11, 30),
-            organisations: &orgs,
-            projects: &projects,
-            default_theme: Some("BOR"),
-        },
-    )
-    .unwrap();
+    let again = plan(&activities, &import_context(&orgs, &projects, Some("BOR"))).unwrap();
     assert!(again.organisations.is_empty());
     assert!(again.activities[0].existing);
     assert_eq!(again.activities[0].project_id, a.project_id);
@@ -454,20 +448,8 @@ fn a_plan_that_breaks_a_domain_rule_is_refused_before_anything_is_sent() {
         1,
     );
     let activities = parse(text.as_bytes()).unwrap();
-    let context = ImportContext {
-        today: jiff::civil::date(2026, 11, 30),
-        organisations: &[],
-        projects: &[],
-        default_theme: Some("BOR"),
-    };
-    let (place, field, reason) = match plan(&activities, &context) {
-        Err(IatiError::Invalid {
-            place,
-            field,
-            reason,
-        }) => (place, field, reason),
-        other => panic!("{other:?}"),
-    };
+    let context = import_context(&[], &[], Some("BOR"));
+    let (place, field, reason) = invalid_at(plan(&activities, &context));
     assert!(place.path.ends_with("/transaction[1]"), "{place}");
     assert_eq!(field, "value");
     assert_eq!(
@@ -479,12 +461,7 @@ fn a_plan_that_breaks_a_domain_rule_is_refused_before_anything_is_sent() {
 #[test]
 fn export_is_deterministic_and_reads_back() {
     let activities = parse(example().as_bytes()).unwrap();
-    let context = ImportContext {
-        today: jiff::civil::date(2026, 11, 30),
-        organisations: &[],
-        projects: &[],
-        default_theme: Some("BOR"),
-    };
+    let context = import_context(&[], &[], Some("BOR"));
     let first = plan(&activities, &context).unwrap();
     let (orgs, mut projects) = apply(&first);
     // Money flows and a second project, so the file has transactions and two activities.
@@ -541,16 +518,7 @@ fn export_is_deterministic_and_reads_back() {
     assert_eq!(a.status.as_deref(), Some("2"));
     assert_eq!(a.results[0].indicators[0].periods.len(), 2);
     // Read back, it plans into the project it came from: nothing new.
-    let again = plan(
-        &back,
-        &ImportContext {
-            today: jiff::civil::date(2026, 11, 30),
-            organisations: &orgs,
-            projects: &projects,
-            default_theme: None,
-        },
-    )
-    .unwrap();
+    let again = plan(&back, &import_context(&orgs, &projects, None)).unwrap();
     assert!(again.organisations.is_empty());
     assert_eq!(again.activities[0].project_id, projects[0].id);
     assert!(
@@ -564,12 +532,7 @@ fn export_is_deterministic_and_reads_back() {
 fn damaged_files_are_refused_never_a_panic() {
     let text = example();
     let bytes = text.as_bytes();
-    let context = ImportContext {
-        today: jiff::civil::date(2026, 11, 30),
-        organisations: &[],
-        projects: &[],
-        default_theme: Some("BOR"),
-    };
+    let context = import_context(&[], &[], Some("BOR"));
     // Cut anywhere, or with one byte overwritten: an error (or, rarely, still a file), and a
     // plan for whatever still parses.
     for i in (0..bytes.len()).step_by(37) {
@@ -789,16 +752,7 @@ fn a_three_year_project_passes_the_ruleset_as_of_any_day() {
     assert_eq!(qualitative.matches("<period>").count(), 2, "{qualitative}");
     // Read back, it is the same project: the budget as the sum of its years.
     let back = parse(xml.as_bytes()).unwrap();
-    let again = plan(
-        &back,
-        &ImportContext {
-            today: jiff::civil::date(2026, 11, 30),
-            organisations: &orgs,
-            projects: &projects,
-            default_theme: None,
-        },
-    )
-    .unwrap();
+    let again = plan(&back, &import_context(&orgs, &projects, None)).unwrap();
     assert_eq!(again.activities[0].project_id, projects[0].id);
     let budget_commands = again.activities[0]
         .commands

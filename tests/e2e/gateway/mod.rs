@@ -26,7 +26,7 @@ fn admin() -> RequestMeta {
 }
 
 /// Issues a token over NATS as an admin; returns (id, secret).
-async fn issue(
+pub(crate) async fn issue(
     client: &async_nats::Client,
     role: Role,
     organisation: Option<&str>,
@@ -45,7 +45,7 @@ async fn issue(
 }
 
 /// Waits until the gateway knows `secret` (its fold follows the partners stream).
-async fn until_known(gw: &Gateway, secret: &str) {
+pub(crate) async fn until_known(gw: &Gateway, secret: &str) {
     eventually(
         "the gateway to know the token",
         Duration::from_secs(20),
@@ -58,7 +58,7 @@ async fn until_known(gw: &Gateway, secret: &str) {
 }
 
 /// Every service's durable head (`admin_head`): what "nothing was written" is checked against.
-async fn heads(client: &async_nats::Client) -> Vec<(&'static str, u64)> {
+pub(crate) async fn heads(client: &async_nats::Client) -> Vec<(&'static str, u64)> {
     let mut out = Vec::new();
     for service in tatrack_bus::subjects::SERVICES {
         let head = command_to(client, &admin(), service, "admin_head", &json!({}))
@@ -70,7 +70,7 @@ async fn heads(client: &async_nats::Client) -> Vec<(&'static str, u64)> {
 }
 
 /// A valid `POST /assessments` body: `plan_body` without the id (the server mints it).
-fn plan(member_state: &str) -> Value {
+pub(crate) fn plan(member_state: &str) -> Value {
     let mut body = plan_body(Uuid::nil(), member_state);
     body.as_object_mut().unwrap().remove("id");
     body
@@ -744,7 +744,10 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body, tatrack_gateway::openapi_document());
     assert!(doc.body["paths"]["/api/v1/assessments"]["post"].is_object());
-    let metrics = gw.get(None, "/metrics").await;
+    let (_, operator) = issue(&client, Role::Admin, None, None).await;
+    until_known(&gw, &operator).await;
+    let metrics = gw.get(Some(&operator), "/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.body);
     let metrics = metrics.body.as_str().unwrap();
     for line in [
         "tatrack_http_requests_total{route=\"/api/v1/assessments\",method=\"POST\",status=\"201\"}",

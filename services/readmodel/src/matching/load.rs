@@ -38,41 +38,22 @@ impl Loaded {
         consent: &Consent,
     ) -> Result<Self, ErrorBody> {
         // A copy: scoring takes these as slices.
-        let grants = Arc::new(
-            views
-                .scan::<SharingGrantState>("assessments", "sharing_grant")?
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
-        let needs = views
-            .scan::<NeedState>("assessments", "need")?
-            .iter()
-            .filter(|n| n.status.is_some() && consent.sees_need(principal, n))
-            .cloned()
-            .collect();
-        let offers = views
-            .scan::<OfferState>("partners", "offer")?
-            .iter()
-            .filter(|o| o.status.is_some() && principal.may_see_organisation(&o.organisation))
-            .cloned()
-            .collect();
+        let grants = views.scan::<SharingGrantState>("assessments", "sharing_grant")?;
+        let grants = Arc::new(grants.to_vec());
+        let needs = views.select::<NeedState>("assessments", "need", |n| {
+            n.status.is_some() && consent.sees_need(principal, n)
+        })?;
+        let offers = views.select::<OfferState>("partners", "offer", |o| {
+            o.status.is_some() && principal.may_see_organisation(&o.organisation)
+        })?;
         // A copy: scoring takes these as slices.
         let referrals = Arc::new(
             views
                 .scan::<ReferralState>("projects", "referral")?
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>(),
+                .to_vec(),
         );
         // A copy: scoring takes these as slices.
-        let projects = Arc::new(
-            views
-                .scan::<ProjectState>("projects", "project")?
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let projects = Arc::new(views.scan::<ProjectState>("projects", "project")?.to_vec());
         let rates = views
             .scan::<RateTableState>("projects", "rate_table")?
             .iter()

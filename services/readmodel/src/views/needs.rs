@@ -64,20 +64,16 @@ pub(crate) fn needs(q: &Query) -> Result<Answer, ErrorBody> {
         let Some(need) = out.pop().filter(|_| f.id.is_some()) else {
             return q.one_or_all(Vec::<NeedState>::new());
         };
-        let referrals: Vec<ReferralState> = q
+        let referrals = q
             .views
-            .scan::<ReferralState>("projects", "referral")?
-            .iter()
-            .filter(|r| r.need_id == need.id && visibility::sees_referral(p, r))
-            .cloned()
-            .collect();
-        let projects: Vec<ProjectState> = q
+            .select::<ReferralState>("projects", "referral", |r| {
+                r.need_id == need.id && visibility::sees_referral(p, r)
+            })?;
+        let projects = q
             .views
-            .scan::<ProjectState>("projects", "project")?
-            .iter()
-            .filter(|pr| pr.needs.contains(&need.id) && visibility::sees_project(p, pr))
-            .cloned()
-            .collect();
+            .select::<ProjectState>("projects", "project", |pr| {
+                pr.needs.contains(&need.id) && visibility::sees_project(p, pr)
+            })?;
         return to_value(NeedDetail {
             need,
             referrals,

@@ -82,31 +82,19 @@ pub(crate) fn portfolio(q: &Query) -> Result<Answer, ErrorBody> {
         }
         (None, None) => return Err(ErrorBody::invalid("organisation", "is required")),
     };
-    let offers: Vec<OfferState> = q
+    let offers = q
         .views
-        .scan::<OfferState>("partners", "offer")?
-        .iter()
-        .filter(|o| o.organisation == organisation)
-        .cloned()
-        .collect();
-    let referrals: Vec<ReferralState> = q
+        .select::<OfferState>("partners", "offer", |o| o.organisation == organisation)?;
+    let referrals = q
         .views
-        .scan::<ReferralState>("projects", "referral")?
-        .iter()
-        .filter(|r| r.organisation == organisation)
-        .cloned()
-        .collect();
-    let projects: Vec<ProjectState> = q
+        .select::<ReferralState>("projects", "referral", |r| r.organisation == organisation)?;
+    let projects = q
         .views
-        .scan::<ProjectState>("projects", "project")?
-        .iter()
-        .filter(|pr| {
+        .select::<ProjectState>("projects", "project", |pr| {
             pr.participating
                 .iter()
                 .any(|x| x.organisation == organisation)
-        })
-        .cloned()
-        .collect();
+        })?;
     let mut money = MoneyByStatus::default();
     for pr in &projects {
         for (totals, into) in [

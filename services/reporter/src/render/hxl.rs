@@ -2,6 +2,7 @@
 //! Exchange Language), so HXL tools can filter it by country, sector, funder and status. Amounts
 //! are decimals in major units, without grouping, with their currency beside them.
 
+use super::Flows;
 use crate::summary::Summary;
 
 /// Column names and their HXL hashtags.
@@ -120,14 +121,8 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         .map(|m| (m, ""))
         .chain(converted.map(|m| (m, "converted")))
     {
-        for (status, minor) in [
-            ("requested", m.requested),
-            ("offered", m.offered),
-            ("pledged", m.pledged),
-            ("committed", m.committed),
-            ("disbursed", m.disbursed),
-            ("spent", m.spent),
-        ] {
+        let asked = [("requested", m.requested), ("offered", m.offered)];
+        for (status, minor) in asked.into_iter().chain(m.named_flows()) {
             rows.push(
                 Row {
                     status: status.into(),
@@ -140,12 +135,7 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         }
     }
     for f in &s.money_by_funder {
-        for (status, minor) in [
-            ("pledged", f.pledged),
-            ("committed", f.committed),
-            ("disbursed", f.disbursed),
-            ("spent", f.spent),
-        ] {
+        for (status, minor) in f.named_flows() {
             rows.push(
                 Row {
                     funder: f.funder.clone(),
@@ -159,12 +149,7 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
         }
     }
     for m in &s.money_over_time {
-        for (status, minor) in [
-            ("pledged", m.pledged),
-            ("committed", m.committed),
-            ("disbursed", m.disbursed),
-            ("spent", m.spent),
-        ] {
+        for (status, minor) in m.named_flows() {
             rows.push(
                 Row {
                     status: status.into(),
@@ -246,19 +231,54 @@ pub(super) fn render(s: &Summary) -> Vec<u8> {
     let _ = writer.write_record(COLUMNS.iter().map(|(name, _)| *name));
     let _ = writer.write_record(COLUMNS.iter().map(|(_, tag)| *tag));
     for r in rows {
+        // Every text a caller typed is neutralised; `value` is a number this file wrote (it may
+        // be negative, so it must keep its sign).
         let _ = writer.write_record([
             r.section,
-            &r.country,
-            &r.theme,
-            &r.funder,
-            &r.status,
-            &r.indicator,
+            &neutralise(&r.country),
+            &neutralise(&r.theme),
+            &neutralise(&r.funder),
+            &neutralise(&r.status),
+            &neutralise(&r.indicator),
             &r.value,
-            &r.currency,
-            &r.date,
-            &r.reference,
-            &r.description,
+            &neutralise(&r.currency),
+            &neutralise(&r.date),
+            &neutralise(&r.reference),
+            &neutralise(&r.description),
         ]);
     }
     writer.into_inner().unwrap_or_default()
+}
+
+/// A cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return: OWASP's CSV-injection list) gets a leading `'`, which spreadsheets show as
+/// text and do not evaluate.
+fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_text() {
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(neutralise(formula), format!("'{formula}"));
+        }
+        for text in ["UNOCT", "Kenya Police", "a=b", ""] {
+            assert_eq!(neutralise(text), text);
+        }
+    }
 }

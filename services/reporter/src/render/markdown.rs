@@ -5,9 +5,15 @@ use std::fmt::Write as _;
 use super::sections::{preamble, sections};
 use crate::summary::Summary;
 
-/// Text safe inside a table cell: pipes and line breaks would end the cell early.
+/// Text safe inside a table cell: pipes and line breaks would end the cell early, and HTML
+/// (which Markdown passes through to whoever renders it) is escaped, so a name a caller typed
+/// stays text.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 pub(super) fn render(s: &Summary) -> String {
@@ -40,4 +46,17 @@ pub(super) fn render(s: &Summary) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn html_a_caller_typed_stays_text() {
+        assert_eq!(
+            cell("<img src=x onerror=alert(1)> & | co"),
+            "&lt;img src=x onerror=alert(1)&gt; &amp; \\| co"
+        );
+    }
 }

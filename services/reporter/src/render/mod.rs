@@ -10,7 +10,7 @@ mod svg;
 use tatrack_domain::money::minor_unit_digits;
 use tatrack_domain::report::ReportFormat;
 
-use crate::summary::Summary;
+use crate::summary::{FunderMoney, MoneyRow, MonthMoney, Summary};
 
 /// The report's bytes in `format`.
 pub fn render(summary: &Summary, format: ReportFormat) -> Vec<u8> {
@@ -52,6 +52,33 @@ pub(crate) fn amount(minor: i64, currency: &str) -> String {
         )
     }
 }
+
+/// The project money a report shows, in this order, by these names.
+pub(crate) const FLOWS: [&str; 4] = ["pledged", "committed", "disbursed", "spent"];
+
+/// Summary rows that carry project money.
+pub(crate) trait Flows {
+    /// The amounts of [`FLOWS`], in that order.
+    fn flows(&self) -> [i64; 4];
+
+    /// The amounts with their names.
+    fn named_flows(&self) -> [(&'static str, i64); 4] {
+        let amounts = self.flows();
+        std::array::from_fn(|i| (FLOWS[i], amounts[i]))
+    }
+}
+
+macro_rules! flows {
+    ($($row:ty),+) => {
+        $(impl Flows for $row {
+            fn flows(&self) -> [i64; 4] {
+                [self.pledged, self.committed, self.disbursed, self.spent]
+            }
+        })+
+    };
+}
+
+flows!(MoneyRow, FunderMoney, MonthMoney);
 
 /// `n%`, or a dash when there is nothing to divide by.
 pub(crate) fn percent(p: Option<u64>) -> String {

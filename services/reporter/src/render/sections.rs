@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{amount, percent};
+use super::{Flows, amount, percent};
 use crate::summary::Summary;
 
 pub(super) struct Section {
@@ -36,6 +36,13 @@ fn section(level: u8, title: &str) -> Section {
 
 fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+/// The project money of a row as table cells, pledged to spent.
+fn flow_amounts<'a>(row: &impl Flows, currency: &'a str) -> impl Iterator<Item = String> + 'a {
+    row.flows()
+        .into_iter()
+        .map(move |minor| amount(minor, currency))
 }
 
 fn per_currency(m: &BTreeMap<String, i64>) -> String {
@@ -155,15 +162,13 @@ pub(super) fn sections(s: &Summary) -> Vec<Section> {
             } else {
                 c.clone()
             };
-            money.rows.push(vec![
-                label,
-                amount(m.requested, c),
-                amount(m.offered, c),
-                amount(m.pledged, c),
-                amount(m.committed, c),
-                amount(m.disbursed, c),
-                amount(m.spent, c),
-            ]);
+            let asked = [m.requested, m.offered].map(|minor| amount(minor, c));
+            money.rows.push(
+                std::iter::once(label)
+                    .chain(asked)
+                    .chain(flow_amounts(m, c))
+                    .collect(),
+            );
         }
     }
     out.push(money);
@@ -182,14 +187,10 @@ pub(super) fn sections(s: &Summary) -> Vec<Section> {
         .iter()
         .map(|f| {
             let c = &f.currency;
-            vec![
-                format!("{} {}", f.funder, f.name),
-                c.clone(),
-                amount(f.pledged, c),
-                amount(f.committed, c),
-                amount(f.disbursed, c),
-                amount(f.spent, c),
-            ]
+            [format!("{} {}", f.funder, f.name), c.clone()]
+                .into_iter()
+                .chain(flow_amounts(f, c))
+                .collect()
         })
         .collect();
     out.push(funders);
@@ -204,14 +205,9 @@ pub(super) fn sections(s: &Summary) -> Vec<Section> {
         .money_over_time
         .iter()
         .map(|m| {
-            let c = s.currency.as_str();
-            vec![
-                m.month.clone(),
-                amount(m.pledged, c),
-                amount(m.committed, c),
-                amount(m.disbursed, c),
-                amount(m.spent, c),
-            ]
+            std::iter::once(m.month.clone())
+                .chain(flow_amounts(m, &s.currency))
+                .collect()
         })
         .collect();
     out.push(time);

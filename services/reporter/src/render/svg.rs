@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::html::escape;
+use super::{FLOWS, Flows};
 use crate::summary::{MonthMoney, ThemeCoverage};
 
 const WIDTH: i64 = 640;
@@ -12,15 +13,18 @@ const LEFT: i64 = 200;
 const BAR_WIDTH: i64 = 400;
 const ROW: i64 = 34;
 
+/// The opening tag of a chart `height` high, labelled for screen readers.
+fn open(height: i64, label: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{label}">"#
+    )
+}
+
 /// Two bars per theme: money covered and units filled, as percentages (capped at the chart's
 /// edge; the table beside it gives the true figure).
 pub(super) fn coverage_by_theme(themes: &[ThemeCoverage]) -> String {
     let height = 30 + ROW * i64::try_from(themes.len()).unwrap_or(0) + 20;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="Coverage of needs by theme">"#
-    );
+    let mut out = open(height, "Coverage of needs by theme");
     let _ = write!(
         out,
         r##"<text x="{LEFT}" y="14" font-size="11"><tspan fill="#2b6cb0">■ money covered</tspan> <tspan fill="#38a169">■ units filled</tspan></text>"##
@@ -55,8 +59,8 @@ pub(super) fn coverage_by_theme(themes: &[ThemeCoverage]) -> String {
     out
 }
 
-/// One line of the money chart: its name, colour and value of a month.
-type Series = (&'static str, &'static str, fn(&MonthMoney) -> i64);
+/// The colour of each line of the money chart, in the order of [`FLOWS`].
+const FLOW_COLOURS: [&str; 4] = ["#805ad5", "#2b6cb0", "#dd6b20", "#38a169"];
 
 /// Cumulative pledged, committed, disbursed and spent per month, one line each.
 pub(super) fn money_over_time(months: &[MonthMoney], currency: &str) -> String {
@@ -65,24 +69,14 @@ pub(super) fn money_over_time(months: &[MonthMoney], currency: &str) -> String {
     const BOTTOM: i64 = 220;
     const X0: i64 = 70;
     const X1: i64 = 620;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="Money by status over time">"#
-    );
+    let mut out = open(HEIGHT, "Money by status over time");
     let _ = write!(
         out,
         r##"<line x1="{X0}" y1="{BOTTOM}" x2="{X1}" y2="{BOTTOM}" stroke="#4a5568"/><line x1="{X0}" y1="{TOP}" x2="{X0}" y2="{BOTTOM}" stroke="#4a5568"/>"##
     );
-    let series: [Series; 4] = [
-        ("pledged", "#805ad5", |m| m.pledged),
-        ("committed", "#2b6cb0", |m| m.committed),
-        ("disbursed", "#dd6b20", |m| m.disbursed),
-        ("spent", "#38a169", |m| m.spent),
-    ];
     let max = months
         .iter()
-        .flat_map(|m| series.iter().map(move |(_, _, f)| f(m)))
+        .flat_map(Flows::flows)
         .max()
         .unwrap_or(0)
         .max(1);
@@ -118,11 +112,11 @@ pub(super) fn money_over_time(months: &[MonthMoney], currency: &str) -> String {
             escape(&m.month)
         );
     }
-    for (k, (name, colour, value)) in series.iter().enumerate() {
+    for (k, (name, colour)) in FLOWS.iter().zip(FLOW_COLOURS).enumerate() {
         let points: Vec<String> = months
             .iter()
             .enumerate()
-            .map(|(i, m)| format!("{},{}", x(i64::try_from(i).unwrap_or(0)), y(value(m))))
+            .map(|(i, m)| format!("{},{}", x(i64::try_from(i).unwrap_or(0)), y(m.flows()[k])))
             .collect();
         if points.len() > 1 {
             let _ = write!(

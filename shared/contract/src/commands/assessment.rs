@@ -7,41 +7,39 @@ use serde_json::Value;
 use tatrack_domain::assessment::{AssessmentCommand, AssessmentKind, Classification};
 use uuid::Uuid;
 
-use super::{Dated, Move, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the assessment, `planned`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "AssessmentPlan")]
-pub struct Plan {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    /// ISO 3166-1 alpha-2.
-    pub member_state: String,
-    pub kind: AssessmentKind,
-    /// Security Council resolutions covered, e.g. 1373, 2178; at least one.
-    #[serde(default)]
-    pub resolutions: Vec<u32>,
-    pub title: String,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub visit_start: Date,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub visit_end: Date,
-    pub classification: Classification,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the assessment, `planned`.
+    #[schemars(rename = "AssessmentPlan")]
+    pub struct Plan {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        /// ISO 3166-1 alpha-2.
+        pub member_state: String,
+        pub kind: AssessmentKind,
+        /// Security Council resolutions covered, e.g. 1373, 2178; at least one.
+        #[serde(default)]
+        pub resolutions: Vec<u32>,
+        pub title: String,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub visit_start: Date,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub visit_end: Date,
+        pub classification: Classification,
+    }
 }
 
 /// The `assessment_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<AssessmentCommand, ErrorBody> {
+    use AssessmentCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "plan" => {
-            let body: Plan = whole(&body)?;
-            AssessmentCommand::Plan {
+            let body: Plan = body.whole()?;
+            C::Plan {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,
                 kind: body.kind,
@@ -53,61 +51,13 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<AssessmentComman
                 on: body.on.unwrap_or(today),
             }
         }
-        "mark_conducted" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::MarkConducted {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "send_draft" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::SendDraft {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "record_observations" => {
-            let (id, body): (_, Dated) = item(body)?;
-            AssessmentCommand::RecordObservations {
-                id,
-                on: body.on.unwrap_or(today),
-            }
-        }
-        "adopt" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Adopt {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "record_response" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::RecordResponse {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "close" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Close {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "cancel" => {
-            let (id, body): (_, Move) = item(body)?;
-            AssessmentCommand::Cancel {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "mark_conducted" => body.moved(|id, on, reason| C::MarkConducted { id, on, reason })?,
+        "send_draft" => body.moved(|id, on, reason| C::SendDraft { id, on, reason })?,
+        "record_observations" => body.dated(|id, on| C::RecordObservations { id, on })?,
+        "adopt" => body.moved(|id, on, reason| C::Adopt { id, on, reason })?,
+        "record_response" => body.moved(|id, on, reason| C::RecordResponse { id, on, reason })?,
+        "close" => body.moved(|id, on, reason| C::Close { id, on, reason })?,
+        "cancel" => body.moved(|id, on, reason| C::Cancel { id, on, reason })?,
         _ => return Err(unknown(action)),
     })
 }

@@ -5,6 +5,23 @@
 //! Three shapes are shared by most moves (`Dated`, `Move`, `Ending`); the rest have a struct of
 //! their own in their aggregate's module. Every struct refuses fields it does not know, by name.
 
+/// Declares a command's body: it refuses fields it does not know, by name, and ends with the
+/// business date `on` every command takes (default: today, filled in by `decode`).
+macro_rules! request {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+            /// The business date it happened on (default: today).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+            pub on: Option<Date>,
+        }
+    };
+}
+
 pub mod assessment;
 pub mod need;
 pub mod offer;
@@ -81,24 +98,79 @@ pub(crate) fn whole<T: DeserializeOwned>(body: &Value) -> Result<T, ErrorBody> {
     crate::error::from_value(body)
 }
 
-/// Takes the aggregate's `id` (a UUID) out of the body and decodes the rest.
-pub(crate) fn item<T: DeserializeOwned>(body: Value) -> Result<(Uuid, T), ErrorBody> {
-    let (id, rest) = take_id(body)?;
-    let id = id
-        .as_str()
-        .and_then(|s| s.parse::<Uuid>().ok())
-        .ok_or_else(|| ErrorBody::invalid("id", "must be a UUID"))?;
-    Ok((id, whole(&rest)?))
+/// How a body names its aggregate: a UUID, or an organisation's code.
+pub(crate) trait AggregateId: Sized {
+    fn from_value(id: &Value) -> Result<Self, ErrorBody>;
 }
 
-/// Takes the aggregate's `id` (an organisation's code) out of the body and decodes the rest.
-pub(crate) fn item_code<T: DeserializeOwned>(body: Value) -> Result<(String, T), ErrorBody> {
-    let (id, rest) = take_id(body)?;
-    let id = id
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ErrorBody::invalid("id", "must be an organisation's code"))?;
-    Ok((id, whole(&rest)?))
+impl AggregateId for Uuid {
+    fn from_value(id: &Value) -> Result<Self, ErrorBody> {
+        id.as_str()
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| ErrorBody::invalid("id", "must be a UUID"))
+    }
+}
+
+impl AggregateId for String {
+    fn from_value(id: &Value) -> Result<Self, ErrorBody> {
+        id.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ErrorBody::invalid("id", "must be an organisation's code"))
+    }
+}
+
+/// A command's body and the day it is decoded on, the default of its `on`.
+pub(crate) struct Body {
+    value: Value,
+    today: Date,
+}
+
+impl Body {
+    pub(crate) fn new(value: Value, today: Date) -> Self {
+        Self { value, today }
+    }
+
+    /// The whole body: a creation, whose id is one of its fields.
+    pub(crate) fn whole<T: DeserializeOwned>(&self) -> Result<T, ErrorBody> {
+        whole(&self.value)
+    }
+
+    /// The aggregate's `id`, taken out of the body, and the rest.
+    pub(crate) fn item<I: AggregateId, T: DeserializeOwned>(self) -> Result<(I, T), ErrorBody> {
+        let (id, rest) = take_id(self.value)?;
+        Ok((I::from_value(&id)?, whole(&rest)?))
+    }
+
+    /// A move with nothing but its date ([`Dated`]): the command `make` builds from the id and
+    /// the date.
+    pub(crate) fn dated<I: AggregateId, C>(
+        self,
+        make: impl FnOnce(I, Date) -> C,
+    ) -> Result<C, ErrorBody> {
+        let today = self.today;
+        let (id, body): (I, Dated) = self.item()?;
+        Ok(make(id, body.on.unwrap_or(today)))
+    }
+
+    /// A [`Move`]: the command `make` builds from the id, the date and the optional reason.
+    pub(crate) fn moved<I: AggregateId, C>(
+        self,
+        make: impl FnOnce(I, Date, Option<String>) -> C,
+    ) -> Result<C, ErrorBody> {
+        let today = self.today;
+        let (id, body): (I, Move) = self.item()?;
+        Ok(make(id, body.on.unwrap_or(today), body.reason))
+    }
+
+    /// An [`Ending`]: the command `make` builds from the id, the date and the reason.
+    pub(crate) fn ended<I: AggregateId, C>(
+        self,
+        make: impl FnOnce(I, Date, String) -> C,
+    ) -> Result<C, ErrorBody> {
+        let today = self.today;
+        let (id, body): (I, Ending) = self.item()?;
+        Ok(make(id, body.on.unwrap_or(today), body.reason))
+    }
 }
 
 fn take_id(body: Value) -> Result<(Value, Value), ErrorBody> {

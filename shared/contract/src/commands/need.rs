@@ -8,84 +8,74 @@ use tatrack_domain::Money;
 use tatrack_domain::need::{Modality, NeedCommand, Units};
 use uuid::Uuid;
 
-use super::{Ending, Move, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the need, `identified`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "NeedIdentify")]
-pub struct Identify {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub member_state: String,
-    /// The recommendations it serves; may be empty.
-    #[serde(default)]
-    pub recommendation_ids: Vec<Uuid>,
-    pub theme: String,
-    pub modality: Modality,
-    pub description: String,
-    pub beneficiary_institution: String,
-    /// Positive when given.
-    #[serde(default)]
-    pub estimated_cost: Option<Money>,
-    #[serde(default)]
-    pub size: Option<Units>,
-    /// 1 (high) .. 3 (low).
-    pub priority: u8,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the need, `identified`.
+    #[schemars(rename = "NeedIdentify")]
+    pub struct Identify {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub member_state: String,
+        /// The recommendations it serves; may be empty.
+        #[serde(default)]
+        pub recommendation_ids: Vec<Uuid>,
+        pub theme: String,
+        pub modality: Modality,
+        pub description: String,
+        pub beneficiary_institution: String,
+        /// Positive when given.
+        #[serde(default)]
+        pub estimated_cost: Option<Money>,
+        #[serde(default)]
+        pub size: Option<Units>,
+        /// 1 (high) .. 3 (low).
+        pub priority: u8,
+    }
 }
 
-/// The coverage as of `on`, as totals (not increments) over referrals accepted by then, sent
-/// by the projects service; a measure left `None` keeps its previous total. Derives
-/// agreed_with_state / partially_covered / covered. A derived fact: `on` is the date of the
-/// referral move that caused it and may go back before the need's last move (a late
-/// acceptance), though not before the State agreed to the need.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "NeedRecordCoverage")]
-pub struct RecordCoverage {
-    #[serde(default)]
-    pub covered_money: Option<Money>,
-    #[serde(default)]
-    pub covered_units: Option<u64>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// The coverage as of `on`, as totals (not increments) over referrals accepted by then, sent
+    /// by the projects service; a measure left `None` keeps its previous total. Derives
+    /// agreed_with_state / partially_covered / covered. A derived fact: `on` is the date of the
+    /// referral move that caused it and may go back before the need's last move (a late
+    /// acceptance), though not before the State agreed to the need.
+    #[schemars(rename = "NeedRecordCoverage")]
+    pub struct RecordCoverage {
+        #[serde(default)]
+        pub covered_money: Option<Money>,
+        #[serde(default)]
+        pub covered_units: Option<u64>,
+    }
 }
 
-/// Changes the given fields (`None` keeps the field), until the need is met, withdrawn or declined.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "NeedAmend")]
-pub struct Amend {
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub beneficiary_institution: Option<String>,
-    #[serde(default)]
-    pub estimated_cost: Option<Money>,
-    #[serde(default)]
-    pub size: Option<Units>,
-    #[serde(default)]
-    pub priority: Option<u8>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Changes the given fields (`None` keeps the field), until the need is met, withdrawn or declined.
+    #[schemars(rename = "NeedAmend")]
+    pub struct Amend {
+        #[serde(default)]
+        pub description: Option<String>,
+        #[serde(default)]
+        pub beneficiary_institution: Option<String>,
+        #[serde(default)]
+        pub estimated_cost: Option<Money>,
+        #[serde(default)]
+        pub size: Option<Units>,
+        #[serde(default)]
+        pub priority: Option<u8>,
+    }
 }
 
 /// The `need_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, ErrorBody> {
+    use NeedCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "identify" => {
-            let body: Identify = whole(&body)?;
-            NeedCommand::Identify {
+            let body: Identify = body.whole()?;
+            C::Identify {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,
                 recommendation_ids: body.recommendation_ids,
@@ -99,50 +89,22 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, Err
                 on: body.on.unwrap_or(today),
             }
         }
-        "agree_with_state" => {
-            let (id, body): (_, Move) = item(body)?;
-            NeedCommand::AgreeWithState {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "withdraw" => {
-            let (id, body): (_, Ending) = item(body)?;
-            NeedCommand::Withdraw {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "decline" => {
-            let (id, body): (_, Ending) = item(body)?;
-            NeedCommand::Decline {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "agree_with_state" => body.moved(|id, on, reason| C::AgreeWithState { id, on, reason })?,
+        "withdraw" => body.ended(|id, on, reason| C::Withdraw { id, on, reason })?,
+        "decline" => body.ended(|id, on, reason| C::Decline { id, on, reason })?,
         "record_coverage" => {
-            let (id, body): (_, RecordCoverage) = item(body)?;
-            NeedCommand::RecordCoverage {
+            let (id, body): (_, RecordCoverage) = body.item()?;
+            C::RecordCoverage {
                 id,
                 covered_money: body.covered_money,
                 covered_units: body.covered_units,
                 on: body.on.unwrap_or(today),
             }
         }
-        "mark_met" => {
-            let (id, body): (_, Move) = item(body)?;
-            NeedCommand::MarkMet {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "mark_met" => body.moved(|id, on, reason| C::MarkMet { id, on, reason })?,
         "amend" => {
-            let (id, body): (_, Amend) = item(body)?;
-            NeedCommand::Amend {
+            let (id, body): (_, Amend) = body.item()?;
+            C::Amend {
                 id,
                 description: body.description,
                 beneficiary_institution: body.beneficiary_institution,

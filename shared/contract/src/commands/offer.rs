@@ -9,110 +9,100 @@ use tatrack_domain::need::{Modality, Units};
 use tatrack_domain::offer::OfferCommand;
 use uuid::Uuid;
 
-use super::{Dated, Ending, Move, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the offer, `draft`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "OfferDraft")]
-pub struct Draft {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    /// The offering organisation's id.
-    pub organisation: String,
-    pub title: String,
-    /// Theme codes; at least one.
-    #[serde(default)]
-    pub themes: Vec<String>,
-    /// Eligible countries (ISO 3166-1 alpha-2); with `regions`, at least one of the two.
-    #[serde(default)]
-    pub countries: Vec<String>,
-    /// Eligible IATI regions (OECD DAC region codes).
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// At least one.
-    #[serde(default)]
-    pub modalities: Vec<Modality>,
-    /// Positive when given; with `capacity`, at least one of the two.
-    #[serde(default)]
-    pub budget: Option<Money>,
-    #[serde(default)]
-    pub capacity: Option<Units>,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub valid_from: Date,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub valid_until: Date,
-    /// ISO 639-1 codes, lower case, e.g. `"en"`, `"fr"`; at least one.
-    #[serde(default)]
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub conditions: Option<String>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the offer, `draft`.
+    #[schemars(rename = "OfferDraft")]
+    pub struct Draft {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        /// The offering organisation's id.
+        pub organisation: String,
+        pub title: String,
+        /// Theme codes; at least one.
+        #[serde(default)]
+        pub themes: Vec<String>,
+        /// Eligible countries (ISO 3166-1 alpha-2); with `regions`, at least one of the two.
+        #[serde(default)]
+        pub countries: Vec<String>,
+        /// Eligible IATI regions (OECD DAC region codes).
+        #[serde(default)]
+        pub regions: Vec<String>,
+        /// At least one.
+        #[serde(default)]
+        pub modalities: Vec<Modality>,
+        /// Positive when given; with `capacity`, at least one of the two.
+        #[serde(default)]
+        pub budget: Option<Money>,
+        #[serde(default)]
+        pub capacity: Option<Units>,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub valid_from: Date,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub valid_until: Date,
+        /// ISO 639-1 codes, lower case, e.g. `"en"`, `"fr"`; at least one.
+        #[serde(default)]
+        pub languages: Vec<String>,
+        #[serde(default)]
+        pub conditions: Option<String>,
+    }
 }
 
-/// Changes the given fields (`None` keeps the field) while draft, open or partially committed. The
-/// budget and capacity may not fall below what is already committed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "OfferAmend")]
-pub struct Amend {
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub themes: Option<Vec<String>>,
-    #[serde(default)]
-    pub countries: Option<Vec<String>>,
-    #[serde(default)]
-    pub regions: Option<Vec<String>>,
-    #[serde(default)]
-    pub modalities: Option<Vec<Modality>>,
-    #[serde(default)]
-    pub budget: Option<Money>,
-    #[serde(default)]
-    pub capacity: Option<Units>,
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    #[serde(default)]
-    pub valid_until: Option<Date>,
-    #[serde(default)]
-    pub languages: Option<Vec<String>>,
-    #[serde(default)]
-    pub conditions: Option<String>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Changes the given fields (`None` keeps the field) while draft, open or partially committed. The
+    /// budget and capacity may not fall below what is already committed.
+    #[schemars(rename = "OfferAmend")]
+    pub struct Amend {
+        #[serde(default)]
+        pub title: Option<String>,
+        #[serde(default)]
+        pub themes: Option<Vec<String>>,
+        #[serde(default)]
+        pub countries: Option<Vec<String>>,
+        #[serde(default)]
+        pub regions: Option<Vec<String>>,
+        #[serde(default)]
+        pub modalities: Option<Vec<Modality>>,
+        #[serde(default)]
+        pub budget: Option<Money>,
+        #[serde(default)]
+        pub capacity: Option<Units>,
+        #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+        #[serde(default)]
+        pub valid_until: Option<Date>,
+        #[serde(default)]
+        pub languages: Option<Vec<String>>,
+        #[serde(default)]
+        pub conditions: Option<String>,
+    }
 }
 
-/// The commitments so far, as totals (not increments) over accepted referrals, sent by the projects
-/// service; a measure left `None` keeps its previous total. Derives open / partially_committed /
-/// committed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "OfferRecordCommitment")]
-pub struct RecordCommitment {
-    #[serde(default)]
-    pub committed_money: Option<Money>,
-    #[serde(default)]
-    pub committed_units: Option<u64>,
-    /// A derived fact dated by the referral move that caused it: it may go back before the
-    /// offer's last move (a late acceptance), though not before the offer was published.
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// The commitments so far, as totals (not increments) over accepted referrals, sent by the projects
+    /// service; a measure left `None` keeps its previous total. Derives open / partially_committed /
+    /// committed.
+    #[schemars(rename = "OfferRecordCommitment")]
+    pub struct RecordCommitment {
+        #[serde(default)]
+        pub committed_money: Option<Money>,
+        #[serde(default)]
+        pub committed_units: Option<u64>,
+        /// A derived fact dated by the referral move that caused it: it may go back before the
+        /// offer's last move (a late acceptance), though not before the offer was published.
+    }
 }
 
 /// The `offer_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, ErrorBody> {
+    use OfferCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "draft" => {
-            let body: Draft = whole(&body)?;
-            OfferCommand::Draft {
+            let body: Draft = body.whole()?;
+            C::Draft {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 organisation: body.organisation,
                 title: body.title,
@@ -129,17 +119,10 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, Er
                 on: body.on.unwrap_or(today),
             }
         }
-        "publish" => {
-            let (id, body): (_, Move) = item(body)?;
-            OfferCommand::Publish {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "publish" => body.moved(|id, on, reason| C::Publish { id, on, reason })?,
         "amend" => {
-            let (id, body): (_, Amend) = item(body)?;
-            OfferCommand::Amend {
+            let (id, body): (_, Amend) = body.item()?;
+            C::Amend {
                 id,
                 title: body.title,
                 themes: body.themes,
@@ -154,24 +137,11 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, Er
                 on: body.on.unwrap_or(today),
             }
         }
-        "withdraw" => {
-            let (id, body): (_, Ending) = item(body)?;
-            OfferCommand::Withdraw {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "expire" => {
-            let (id, body): (_, Dated) = item(body)?;
-            OfferCommand::Expire {
-                id,
-                on: body.on.unwrap_or(today),
-            }
-        }
+        "withdraw" => body.ended(|id, on, reason| C::Withdraw { id, on, reason })?,
+        "expire" => body.dated(|id, on| C::Expire { id, on })?,
         "record_commitment" => {
-            let (id, body): (_, RecordCommitment) = item(body)?;
-            OfferCommand::RecordCommitment {
+            let (id, body): (_, RecordCommitment) = body.item()?;
+            C::RecordCommitment {
                 id,
                 committed_money: body.committed_money,
                 committed_units: body.committed_units,

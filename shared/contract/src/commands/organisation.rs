@@ -6,59 +6,53 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tatrack_domain::organisation::{OrganisationCommand, OrganisationKind};
 
-use super::{Ending, item_code, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the organisation, `active`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "OrganisationRegister")]
-pub struct Register {
-    /// Its code.
-    pub id: String,
-    pub name: String,
-    pub kind: OrganisationKind,
-    /// IATI OrganisationType code, e.g. `"40"` multilateral.
-    pub iati_type: String,
-    #[serde(default)]
-    pub iati_identifier: Option<String>,
-    /// ISO 3166-1 alpha-2 of its seat, when it has one.
-    #[serde(default)]
-    pub country: Option<String>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the organisation, `active`.
+    #[schemars(rename = "OrganisationRegister")]
+    pub struct Register {
+        /// Its code.
+        pub id: String,
+        pub name: String,
+        pub kind: OrganisationKind,
+        /// IATI OrganisationType code, e.g. `"40"` multilateral.
+        pub iati_type: String,
+        #[serde(default)]
+        pub iati_identifier: Option<String>,
+        /// ISO 3166-1 alpha-2 of its seat, when it has one.
+        #[serde(default)]
+        pub country: Option<String>,
+    }
 }
 
-/// Changes the given fields (`None` keeps the field; an identifier or country, once set, can be
-/// replaced but not removed). A no-op update records nothing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "OrganisationUpdate")]
-pub struct Update {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub kind: Option<OrganisationKind>,
-    #[serde(default)]
-    pub iati_type: Option<String>,
-    #[serde(default)]
-    pub iati_identifier: Option<String>,
-    #[serde(default)]
-    pub country: Option<String>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Changes the given fields (`None` keeps the field; an identifier or country, once set, can be
+    /// replaced but not removed). A no-op update records nothing.
+    #[schemars(rename = "OrganisationUpdate")]
+    pub struct Update {
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default)]
+        pub kind: Option<OrganisationKind>,
+        #[serde(default)]
+        pub iati_type: Option<String>,
+        #[serde(default)]
+        pub iati_identifier: Option<String>,
+        #[serde(default)]
+        pub country: Option<String>,
+    }
 }
 
 /// The `organisation_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationCommand, ErrorBody> {
+    use OrganisationCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "register" => {
-            let body: Register = whole(&body)?;
-            OrganisationCommand::Register {
+            let body: Register = body.whole()?;
+            C::Register {
                 id: body.id,
                 name: body.name,
                 kind: body.kind,
@@ -69,8 +63,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationComm
             }
         }
         "update" => {
-            let (id, body): (_, Update) = item_code(body)?;
-            OrganisationCommand::Update {
+            let (id, body): (_, Update) = body.item()?;
+            C::Update {
                 id,
                 name: body.name,
                 kind: body.kind,
@@ -80,14 +74,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationComm
                 on: body.on.unwrap_or(today),
             }
         }
-        "deactivate" => {
-            let (id, body): (_, Ending) = item_code(body)?;
-            OrganisationCommand::Deactivate {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "deactivate" => body.ended(|id, on, reason| C::Deactivate { id, on, reason })?,
         _ => return Err(unknown(action)),
     })
 }

@@ -10,41 +10,37 @@ use tatrack_domain::project::{
 };
 use uuid::Uuid;
 
-use super::{item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the project, status 1 (pipeline).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectCreate")]
-pub struct Create {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub iati_identifier: String,
-    pub title: String,
-    pub description: String,
-    pub recipient_country: String,
-    pub theme: String,
-    /// DAC 5-digit purpose code.
-    pub dac_sector: String,
-    /// At least one funding ("1") and one implementing ("4") organisation.
-    #[serde(default)]
-    pub participating: Vec<Participant>,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub planned_start: Date,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub planned_end: Date,
-    #[serde(default)]
-    pub budget: Option<Money>,
-    #[serde(default)]
-    pub needs: Vec<Uuid>,
-    #[serde(default)]
-    pub referrals: Vec<Uuid>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the project, status 1 (pipeline).
+    #[schemars(rename = "ProjectCreate")]
+    pub struct Create {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub iati_identifier: String,
+        pub title: String,
+        pub description: String,
+        pub recipient_country: String,
+        pub theme: String,
+        /// DAC 5-digit purpose code.
+        pub dac_sector: String,
+        /// At least one funding ("1") and one implementing ("4") organisation.
+        #[serde(default)]
+        pub participating: Vec<Participant>,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub planned_start: Date,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub planned_end: Date,
+        #[serde(default)]
+        pub budget: Option<Money>,
+        #[serde(default)]
+        pub needs: Vec<Uuid>,
+        #[serde(default)]
+        pub referrals: Vec<Uuid>,
+    }
 }
 
 /// Moves the ActivityStatus along an allowed move (1->2->3->4, {1,2,6}->5, 2<->6).
@@ -61,30 +57,22 @@ pub struct ChangeStatus {
     pub reason: Option<String>,
 }
 
-/// An active referral joins the project (a no-op when it already has).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectJoinReferral")]
-pub struct JoinReferral {
-    pub referral_id: Uuid,
-    pub need_id: Uuid,
-    /// The referral's activation date.
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// An active referral joins the project (a no-op when it already has).
+    #[schemars(rename = "ProjectJoinReferral")]
+    pub struct JoinReferral {
+        pub referral_id: Uuid,
+        pub need_id: Uuid,
+        /// The referral's activation date.
+    }
 }
 
-/// `project_set_budget`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectSetBudget")]
-pub struct SetBudget {
-    pub budget: Money,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// `project_set_budget`.
+    #[schemars(rename = "ProjectSetBudget")]
+    pub struct SetBudget {
+        pub budget: Money,
+    }
 }
 
 /// `project_add_transaction`.
@@ -113,86 +101,67 @@ pub struct AddTransaction {
     pub description: Option<String>,
 }
 
-/// `project_add_milestone`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectAddMilestone")]
-pub struct AddMilestone {
-    /// Its id within the project (default: minted; the reply of the HTTP API names it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub milestone_id: Option<Uuid>,
-    pub title: String,
-    #[schemars(schema_with = "tatrack_domain::schema::date")]
-    pub due: Date,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// `project_add_milestone`.
+    #[schemars(rename = "ProjectAddMilestone")]
+    pub struct AddMilestone {
+        /// Its id within the project (default: minted; the reply of the HTTP API names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub milestone_id: Option<Uuid>,
+        pub title: String,
+        #[schemars(schema_with = "tatrack_domain::schema::date")]
+        pub due: Date,
+    }
 }
 
-/// `project_complete_milestone`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectCompleteMilestone")]
-pub struct CompleteMilestone {
-    pub milestone_id: Uuid,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// `project_complete_milestone`.
+    #[schemars(rename = "ProjectCompleteMilestone")]
+    pub struct CompleteMilestone {
+        pub milestone_id: Uuid,
+    }
 }
 
-/// `project_add_result`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectAddResult")]
-pub struct AddResult {
-    /// Its id within the project (default: minted; the reply of the HTTP API names it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result_id: Option<Uuid>,
-    pub title: String,
-    /// At least one.
-    #[serde(default)]
-    pub indicators: Vec<IndicatorDef>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// `project_add_result`.
+    #[schemars(rename = "ProjectAddResult")]
+    pub struct AddResult {
+        /// Its id within the project (default: minted; the reply of the HTTP API names it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub result_id: Option<Uuid>,
+        pub title: String,
+        /// At least one.
+        #[serde(default)]
+        pub indicators: Vec<IndicatorDef>,
+    }
 }
 
-/// Only for an indicator with a baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectRecordIndicatorActual")]
-pub struct RecordIndicatorActual {
-    pub result_id: Uuid,
-    pub indicator_id: Uuid,
-    pub value: i64,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Only for an indicator with a baseline.
+    #[schemars(rename = "ProjectRecordIndicatorActual")]
+    pub struct RecordIndicatorActual {
+        pub result_id: Uuid,
+        pub indicator_id: Uuid,
+        pub value: i64,
+    }
 }
 
-/// `project_add_document`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ProjectAddDocument")]
-pub struct AddDocument {
-    pub url: String,
-    pub title: String,
-    pub category: String,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// `project_add_document`.
+    #[schemars(rename = "ProjectAddDocument")]
+    pub struct AddDocument {
+        pub url: String,
+        pub title: String,
+        pub category: String,
+    }
 }
 
 /// The `project_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, ErrorBody> {
+    let body = Body::new(body, today);
     Ok(match action {
         "create" => {
-            let body: Create = whole(&body)?;
+            let body: Create = body.whole()?;
             ProjectCommand::Create {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 iati_identifier: body.iati_identifier,
@@ -211,7 +180,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "change_status" => {
-            let (id, body): (_, ChangeStatus) = item(body)?;
+            let (id, body): (_, ChangeStatus) = body.item()?;
             ProjectCommand::ChangeStatus {
                 id,
                 to: body.to,
@@ -220,7 +189,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "join_referral" => {
-            let (id, body): (_, JoinReferral) = item(body)?;
+            let (id, body): (_, JoinReferral) = body.item()?;
             ProjectCommand::JoinReferral {
                 id,
                 referral_id: body.referral_id,
@@ -229,7 +198,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "set_budget" => {
-            let (id, body): (_, SetBudget) = item(body)?;
+            let (id, body): (_, SetBudget) = body.item()?;
             ProjectCommand::SetBudget {
                 id,
                 budget: body.budget,
@@ -237,7 +206,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "add_transaction" => {
-            let (id, body): (_, AddTransaction) = item(body)?;
+            let (id, body): (_, AddTransaction) = body.item()?;
             ProjectCommand::AddTransaction {
                 id,
                 transaction_id: body.transaction_id.unwrap_or_else(Uuid::now_v7),
@@ -250,7 +219,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "add_milestone" => {
-            let (id, body): (_, AddMilestone) = item(body)?;
+            let (id, body): (_, AddMilestone) = body.item()?;
             ProjectCommand::AddMilestone {
                 id,
                 milestone_id: body.milestone_id.unwrap_or_else(Uuid::now_v7),
@@ -260,7 +229,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "complete_milestone" => {
-            let (id, body): (_, CompleteMilestone) = item(body)?;
+            let (id, body): (_, CompleteMilestone) = body.item()?;
             ProjectCommand::CompleteMilestone {
                 id,
                 milestone_id: body.milestone_id,
@@ -268,7 +237,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "add_result" => {
-            let (id, body): (_, AddResult) = item(body)?;
+            let (id, body): (_, AddResult) = body.item()?;
             ProjectCommand::AddResult {
                 id,
                 result_id: body.result_id.unwrap_or_else(Uuid::now_v7),
@@ -278,7 +247,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "record_indicator_actual" => {
-            let (id, body): (_, RecordIndicatorActual) = item(body)?;
+            let (id, body): (_, RecordIndicatorActual) = body.item()?;
             ProjectCommand::RecordIndicatorActual {
                 id,
                 result_id: body.result_id,
@@ -288,7 +257,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
             }
         }
         "add_document" => {
-            let (id, body): (_, AddDocument) = item(body)?;
+            let (id, body): (_, AddDocument) = body.item()?;
             ProjectCommand::AddDocument {
                 id,
                 url: body.url,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tatrack_domain::rates::{self, Rate, RateTableCommand};
 use uuid::Uuid;
 
-use super::{unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
 /// Records the rates as of a date. The first one creates the table; later ones add dates. A date
@@ -34,9 +34,10 @@ pub struct Record {
     reason = "every aggregate's decode takes its body the same way"
 )]
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RateTableCommand, ErrorBody> {
+    let body = Body::new(body, today);
     Ok(match action {
         "record" => {
-            let body: Record = whole(&body)?;
+            let body: Record = body.whole()?;
             RateTableCommand::Record {
                 id: body.id.unwrap_or(rates::TABLE_ID),
                 on: body.on.unwrap_or(today),

@@ -7,31 +7,27 @@ use serde_json::Value;
 use tatrack_domain::recommendation::{RecommendationCommand, RecommendationStatus, StatusSource};
 use uuid::Uuid;
 
-use super::{item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the recommendation, `adopted` (recommendations come from an adopted report).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "RecommendationRecord")]
-pub struct Record {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub assessment_id: Uuid,
-    /// Copied by the service from the assessment.
-    /// Filled in by the service (from what the command names); may be left out.
-    #[serde(default)]
-    pub member_state: String,
-    pub theme: String,
-    /// Confidential.
-    pub text: String,
-    /// 1 (high) .. 3 (low).
-    pub priority: u8,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the recommendation, `adopted` (recommendations come from an adopted report).
+    #[schemars(rename = "RecommendationRecord")]
+    pub struct Record {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub assessment_id: Uuid,
+        /// Copied by the service from the assessment.
+        /// Filled in by the service (from what the command names); may be left out.
+        #[serde(default)]
+        pub member_state: String,
+        pub theme: String,
+        /// Confidential.
+        pub text: String,
+        /// 1 (high) .. 3 (low).
+        pub priority: u8,
+    }
 }
 
 /// Moves the status; `on` may not be before the previous update's (or the recording).
@@ -51,9 +47,10 @@ pub struct UpdateStatus {
 
 /// The `recommendation_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCommand, ErrorBody> {
+    let body = Body::new(body, today);
     Ok(match action {
         "record" => {
-            let body: Record = whole(&body)?;
+            let body: Record = body.whole()?;
             RecommendationCommand::Record {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 assessment_id: body.assessment_id,
@@ -65,7 +62,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCo
             }
         }
         "update_status" => {
-            let (id, body): (_, UpdateStatus) = item(body)?;
+            let (id, body): (_, UpdateStatus) = body.item()?;
             RecommendationCommand::UpdateStatus {
                 id,
                 to: body.to,

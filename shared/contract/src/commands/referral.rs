@@ -8,36 +8,32 @@ use tatrack_domain::Money;
 use tatrack_domain::referral::ReferralCommand;
 use uuid::Uuid;
 
-use super::{Ending, Move, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the referral, `proposed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ReferralPropose")]
-pub struct Propose {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub need_id: Uuid,
-    pub offer_id: Uuid,
-    /// The need's Member State.
-    /// Filled in by the service (from what the command names); may be left out.
-    #[serde(default)]
-    pub member_state: String,
-    /// The offer's organisation.
-    /// Filled in by the service (from what the command names); may be left out.
-    #[serde(default)]
-    pub organisation: String,
-    /// The share of the need this referral covers; at least one of the two, each positive.
-    #[serde(default)]
-    pub share_money: Option<Money>,
-    #[serde(default)]
-    pub share_units: Option<u64>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the referral, `proposed`.
+    #[schemars(rename = "ReferralPropose")]
+    pub struct Propose {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub need_id: Uuid,
+        pub offer_id: Uuid,
+        /// The need's Member State.
+        /// Filled in by the service (from what the command names); may be left out.
+        #[serde(default)]
+        pub member_state: String,
+        /// The offer's organisation.
+        /// Filled in by the service (from what the command names); may be left out.
+        #[serde(default)]
+        pub organisation: String,
+        /// The share of the need this referral covers; at least one of the two, each positive.
+        #[serde(default)]
+        pub share_money: Option<Money>,
+        #[serde(default)]
+        pub share_units: Option<u64>,
+    }
 }
 
 /// accepted_by_state -> active: the work starts in (or joins) project `project_id`.
@@ -56,10 +52,12 @@ pub struct Activate {
 
 /// The `referral_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand, ErrorBody> {
+    use ReferralCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "propose" => {
-            let body: Propose = whole(&body)?;
-            ReferralCommand::Propose {
+            let body: Propose = body.whole()?;
+            C::Propose {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 need_id: body.need_id,
                 offer_id: body.offer_id,
@@ -70,63 +68,25 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand,
                 on: body.on.unwrap_or(today),
             }
         }
-        "refer" => {
-            let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::Refer {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "refer" => body.moved(|id, on, reason| C::Refer { id, on, reason })?,
         "accept_by_partner" => {
-            let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::AcceptByPartner {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
+            body.moved(|id, on, reason| C::AcceptByPartner { id, on, reason })?
         }
         "decline_by_partner" => {
-            let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::DeclineByPartner {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
+            body.ended(|id, on, reason| C::DeclineByPartner { id, on, reason })?
         }
-        "accept_by_state" => {
-            let (id, body): (_, Move) = item(body)?;
-            ReferralCommand::AcceptByState {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
-        "decline_by_state" => {
-            let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::DeclineByState {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "accept_by_state" => body.moved(|id, on, reason| C::AcceptByState { id, on, reason })?,
+        "decline_by_state" => body.ended(|id, on, reason| C::DeclineByState { id, on, reason })?,
         "activate" => {
-            let (id, body): (_, Activate) = item(body)?;
-            ReferralCommand::Activate {
+            let (id, body): (_, Activate) = body.item()?;
+            C::Activate {
                 id,
                 on: body.on.unwrap_or(today),
                 project_id: body.project_id,
                 reason: body.reason,
             }
         }
-        "lapse" => {
-            let (id, body): (_, Ending) = item(body)?;
-            ReferralCommand::Lapse {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "lapse" => body.ended(|id, on, reason| C::Lapse { id, on, reason })?,
         _ => return Err(unknown(action)),
     })
 }

@@ -7,36 +7,34 @@ use serde_json::Value;
 use tatrack_domain::sharing::{Audience, Scope, SharingGrantCommand};
 use uuid::Uuid;
 
-use super::{Move, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Creates the grant, `active`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "SharingGrantGrant")]
-pub struct Grant {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub member_state: String,
-    pub scope: Scope,
-    pub audience: Audience,
-    /// Last day of visibility (inclusive); `None` until revoked.
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    #[serde(default)]
-    pub until: Option<Date>,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Creates the grant, `active`.
+    #[schemars(rename = "SharingGrantGrant")]
+    pub struct Grant {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub member_state: String,
+        pub scope: Scope,
+        pub audience: Audience,
+        /// Last day of visibility (inclusive); `None` until revoked.
+        #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+        #[serde(default)]
+        pub until: Option<Date>,
+    }
 }
 
 /// The `sharing_grant_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantCommand, ErrorBody> {
+    use SharingGrantCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "grant" => {
-            let body: Grant = whole(&body)?;
-            SharingGrantCommand::Grant {
+            let body: Grant = body.whole()?;
+            C::Grant {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 member_state: body.member_state,
                 scope: body.scope,
@@ -45,14 +43,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantComm
                 on: body.on.unwrap_or(today),
             }
         }
-        "revoke" => {
-            let (id, body): (_, Move) = item(body)?;
-            SharingGrantCommand::Revoke {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "revoke" => body.moved(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),
     })
 }

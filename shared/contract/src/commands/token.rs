@@ -8,38 +8,36 @@ use tatrack_domain::Role;
 use tatrack_domain::token::TokenCommand;
 use uuid::Uuid;
 
-use super::{Ending, item, unknown, whole};
+use super::{Body, unknown};
 use crate::error::ErrorBody;
 
-/// Records a new token, `active`. `hash` is the lower-case hex SHA-256 of the secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "TokenIssue")]
-pub struct Issue {
-    /// Its id (default: the service mints one and says which).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    pub role: Role,
-    /// Required for a donor, refused for every other role.
-    #[serde(default)]
-    pub organisation: Option<String>,
-    /// ISO 3166-1 alpha-2; required for a State focal point, refused for every other role.
-    #[serde(default)]
-    pub member_state: Option<String>,
-    pub label: String,
-    pub hash: String,
-    /// The business date it happened on (default: today).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
-    pub on: Option<Date>,
+request! {
+    /// Records a new token, `active`. `hash` is the lower-case hex SHA-256 of the secret.
+    #[schemars(rename = "TokenIssue")]
+    pub struct Issue {
+        /// Its id (default: the service mints one and says which).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<Uuid>,
+        pub role: Role,
+        /// Required for a donor, refused for every other role.
+        #[serde(default)]
+        pub organisation: Option<String>,
+        /// ISO 3166-1 alpha-2; required for a State focal point, refused for every other role.
+        #[serde(default)]
+        pub member_state: Option<String>,
+        pub label: String,
+        pub hash: String,
+    }
 }
 
 /// The `token_<action>` command a body stands for, with `on` defaulted to `today`.
 pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, ErrorBody> {
+    use TokenCommand as C;
+    let body = Body::new(body, today);
     Ok(match action {
         "issue" => {
-            let body: Issue = whole(&body)?;
-            TokenCommand::Issue {
+            let body: Issue = body.whole()?;
+            C::Issue {
                 id: body.id.unwrap_or_else(Uuid::now_v7),
                 role: body.role,
                 organisation: body.organisation,
@@ -49,14 +47,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, Er
                 on: body.on.unwrap_or(today),
             }
         }
-        "revoke" => {
-            let (id, body): (_, Ending) = item(body)?;
-            TokenCommand::Revoke {
-                id,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
-        }
+        "revoke" => body.ended(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),
     })
 }

@@ -1,0 +1,492 @@
+//! A hostile caller against the real gateway, services and NATS: each test replays an attack a
+//! security review made with a valid but unprivileged token (or none) and shows that it now fails
+//! and writes nothing. The consent and object-level attacks live next to the rules they test
+//! (`gateway::matrix`, `business_dates`); this module holds the HTTP-level ones.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tatrack_domain::Role;
+use tatrack_tests::gateway::{Gateway, Request};
+use tatrack_tests::*;
+
+use crate::gateway::{heads, issue, plan, until_known};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_smuggled_revoked_or_probing_metrics_get_nothing() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    let (_, focal) = issue(&client, Role::StateFocalPoint, None, Some("KE")).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    let (revoked_id, revoked) = issue(&client, Role::Coordinator, None, None).await;
+    let (_, operator) = issue(&client, Role::Admin, None, None).await;
+    until_known(&gw, &operator).await;
+
+    // Two Authorization headers (a State focal point's, then a coordinator's): refused, whichever a proxy
+    // would have read, and nothing written.
+    let before = heads(&client).await;
+    let smuggled = gw
+        .send(
+            Method::POST,
+            "/api/v1/assessments",
+            Request {
+                token: Some(&focal),
+                body: Some(plan("KE").to_string()),
+                headers: vec![("authorization", format!("Bearer {coordinator}"))],
+            },
+        )
+        .await;
+    assert_eq!(
+        smuggled.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        smuggled.body
+    );
+    assert_eq!(smuggled.field(), "Authorization");
+    assert!(
+        smuggled.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("one Authorization header"),
+        "{}",
+        smuggled.body
+    );
+    assert_eq!(heads(&client).await, before, "the smuggled command wrote");
+
+    // A revoked token and one never issued get the same answer: nothing tells a finder of an old
+    // token that it once worked.
+    command_to(
+        &client,
+        &tatrack_bus::rpc::RequestMeta::new(principal(Role::Admin, None, None)),
+        "partners",
+        "token_revoke",
+        &json!({ "id": revoked_id, "reason": "left the team", "on": "2026-01-06" }),
+    )
+    .await
+    .unwrap();
+    let revoked_answer = eventually(
+        "the revocation to reach the gateway",
+        std::time::Duration::from_secs(20),
+        || async {
+            let answer = gw.get(Some(&revoked), "/api/v1/needs").await;
+            (answer.status == StatusCode::UNAUTHORIZED).then_some(answer)
+        },
+    )
+    .await;
+    let never = tatrack_gateway::token::new_secret();
+    let never_answer = gw.get(Some(&never), "/api/v1/needs").await;
+    assert_eq!(never_answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(revoked_answer.body["detail"], never_answer.body["detail"]);
+
+    // The metrics are an operator's: no token 401, a focal point's 403, an admin's 200.
+    assert_eq!(
+        gw.get(None, "/metrics").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        gw.get(Some(&focal), "/metrics").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // An invented method is answered, but never becomes a label of its own.
+    for probe in ["XPROBE1", "XPROBE2", "XPROBE3"] {
+        let answer = gw
+            .send(
+                Method::from_bytes(probe.as_bytes()).unwrap(),
+                "/api/v1/needs",
+                Request {
+                    token: Some(&focal),
+                    ..Request::default()
+                },
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let metrics = gw.get(Some(&operator), "/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = metrics.body.as_str().unwrap();
+    assert!(!text.contains("XPROBE"), "{text}");
+    assert!(
+        text.contains("route=\"/api/v1/needs\",method=\"other\",status=\"405\"} 3"),
+        "{text}"
+    );
+
+    // Every answer, error or not, tells browsers and proxies not to keep or sniff it.
+    for answer in [
+        gw.get(Some(&focal), "/api/v1/needs").await,
+        gw.get(None, "/api/v1/needs").await,
+        gw.get(None, "/api/v1/openapi.json").await,
+    ] {
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    }
+
+    gw.stop().await;
+    services.stop().await;
+}
+
+/// Registers `code` as a donor government (as a coordinator, over NATS).
+async fn register(client: &async_nats::Client, code: &str, iati_identifier: Option<&str>) {
+    command_to(
+        client,
+        &tatrack_bus::rpc::RequestMeta::new(coordinator()),
+        "partners",
+        "organisation_register",
+        &json!({"id": code, "name": format!("{code} government"), "kind": "donor_government",
+            "iati_type": "10", "iati_identifier": iati_identifier, "country": null,
+            "on": "2026-01-02"}),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "UNDP", Some("XM-DAC-41114")).await;
+    register(&client, "UNOCT", None).await;
+    register(&client, "EVIL-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &coordinator).await;
+    until_known(&gw, &evil).await;
+    let update = "/api/v1/organisations/EVIL-DONOR/update";
+
+    // Its kind, IATI type and identifier (here UNDP's) are a coordinator's to set: 403, nothing
+    // written, and the refusal names nobody.
+    let before = heads(&client).await;
+    for body in [
+        json!({"iati_identifier": "XM-DAC-41114"}),
+        json!({"kind": "un_entity"}),
+        json!({"iati_type": "40"}),
+    ] {
+        let refused = gw.post(&evil, update, &body.to_string(), &[]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{body}: {}",
+            refused.body
+        );
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains("coordinator"), "{detail}");
+    }
+    assert_eq!(heads(&client).await, before, "a refused update wrote");
+    // A coordinator may set an identifier, but not one another organisation holds.
+    let taken = gw
+        .post(
+            &coordinator,
+            update,
+            &json!({"iati_identifier": "XM-DAC-41114"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST, "{}", taken.body);
+    assert_eq!(taken.field(), "iati_identifier");
+    assert_eq!(heads(&client).await, before, "a refused update wrote");
+    // Another organisation's offer: one message, no owner named.
+    let foreign = gw
+        .post(
+            &evil,
+            "/api/v1/offers",
+            &json!({"organisation": "UNOCT", "title": "Not mine", "themes": ["BOR"],
+                "countries": ["KE"], "regions": [], "modalities": ["training"],
+                "budget": {"amount_minor": 10_000, "currency": "USD"}, "capacity": null,
+                "valid_from": "2026-01-01", "valid_until": "2026-12-31", "languages": ["en"],
+                "conditions": null})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    assert!(!foreign.body["detail"].as_str().unwrap().contains("UNOCT"));
+    assert_eq!(heads(&client).await, before, "a refused offer wrote");
+
+    // Its name is its own to change; a formula and HTML in it reach the coordinator's reports as
+    // text. It funds a project, so its name is a cell of the CSV and of the Markdown.
+    let project = uuid::Uuid::now_v7();
+    let meta = || tatrack_bus::rpc::RequestMeta::new(tatrack_tests::coordinator());
+    command_to(&client, &meta(), "projects", "project_create", &json!({
+        "id": project, "iati_identifier": "EVIL-DONOR-1", "title": "Stadium security course",
+        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR",
+        "dac_sector": "15210",
+        "participating": [{"organisation": "EVIL-DONOR", "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
+        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [], "referrals": [],
+        "on": "2026-07-01"}))
+    .await
+    .unwrap();
+    command_to(
+        &client,
+        &meta(),
+        "projects",
+        "project_add_transaction",
+        &json!({
+        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
+        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
+        "provider": "EVIL-DONOR", "receiver": "UNOCT", "description": "Grant"}),
+    )
+    .await
+    .unwrap();
+    let formula = "=HYPERLINK(\"http://evil.example\",\"<b>click</b>\")";
+    let renamed = gw
+        .post(&evil, update, &json!({ "name": formula }).to_string(), &[])
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let position = renamed.body["last_position"].as_u64().unwrap();
+    eventually(
+        "the read model to show the new name",
+        std::time::Duration::from_secs(20),
+        || async {
+            let org = gw
+                .get(
+                    Some(&coordinator),
+                    &format!("/api/v1/organisations/EVIL-DONOR?min_position={position}"),
+                )
+                .await;
+            (org.body["name"] == formula).then_some(())
+        },
+    )
+    .await;
+    let report = |format: &'static str| {
+        let gw = &gw;
+        let coordinator = &coordinator;
+        async move {
+            let made = gw
+                .post(
+                    coordinator,
+                    "/api/v1/reports",
+                    &json!({ "format": format }).to_string(),
+                    &[],
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+            made.body["content"].as_str().unwrap().to_owned()
+        }
+    };
+    let csv = report("csv").await;
+    let cells: Vec<String> = csv
+        .lines()
+        .flat_map(|line| line.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert!(
+        csv.contains("'=HYPERLINK"),
+        "the name is not in the CSV, neutralised: {csv}"
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| !c.trim_start_matches('"').starts_with('=')),
+        "a cell starts with a formula: {csv}"
+    );
+    let markdown = report("md").await;
+    assert!(markdown.contains("&lt;b&gt;click&lt;/b&gt;"), "{markdown}");
+    assert!(!markdown.contains("<b>"), "{markdown}");
+
+    gw.stop().await;
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_day_never_widens_consent() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "EVIL-DONOR", None).await;
+    register(&client, "GOOD-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, good) = issue(&client, Role::Donor, Some("GOOD-DONOR"), None).await;
+    let (_, state) = issue(&client, Role::StateFocalPoint, None, Some("KE")).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &coordinator).await;
+    for token in [&evil, &good, &state] {
+        until_known(&gw, token).await;
+    }
+    let need = gw
+        .post(
+            &coordinator,
+            "/api/v1/needs",
+            &json!({"member_state": "KE", "recommendation_ids": [], "theme": "BOR",
+                "modality": "training", "description": "Border screening course",
+                "beneficiary_institution": "Kenya Police Service", "estimated_cost": null,
+                "size": null, "priority": 1, "on": "2026-05-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(need.status, StatusCode::CREATED, "{}", need.body);
+    let need_id = need.body["id"].as_str().unwrap().to_owned();
+    // The State shared it with EVIL-DONOR for the second half of 2026 (long over on the tests'
+    // clock), and with GOOD-DONOR until revoked.
+    let mut last = 0;
+    for (audience, until) in [
+        ("EVIL-DONOR", json!("2026-12-31")),
+        ("GOOD-DONOR", json!(null)),
+    ] {
+        let granted = gw
+            .post(
+                &state,
+                "/api/v1/sharing-grants",
+                &json!({"member_state": "KE", "scope": {"type": "need", "need_id": need_id},
+                    "audience": {"type": "organisations", "ids": [audience]},
+                    "until": until, "on": "2026-06-01"})
+                .to_string(),
+                &[],
+            )
+            .await;
+        assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+        last = granted.body["last_position"].as_u64().unwrap();
+    }
+    let show = format!("/api/v1/needs/{need_id}?min_position={last}");
+    assert_eq!(gw.get(Some(&good), &show).await.status, StatusCode::OK);
+
+    // As of a day inside its expired grant, through every door: nothing.
+    let day = "as_of=2026-07-01";
+    let shown = gw.get(Some(&evil), &format!("{show}&{day}")).await;
+    assert_eq!(shown.status, StatusCode::NOT_FOUND, "{}", shown.body);
+    for list in [
+        format!("/api/v1/needs?{day}"),
+        format!("/api/v1/unmet-needs?{day}"),
+        format!("/api/v1/recommendations?{day}"),
+        format!("/api/v1/allocation?{day}"),
+    ] {
+        let answer = gw.get(Some(&evil), &list).await;
+        assert_eq!(answer.status, StatusCode::OK, "{list}: {}", answer.body);
+        assert!(
+            !answer.body.to_string().contains(&need_id),
+            "{list} shows the need: {}",
+            answer.body
+        );
+    }
+    let matches = gw
+        .get(
+            Some(&evil),
+            &format!("/api/v1/needs/{need_id}/matches?{day}"),
+        )
+        .await;
+    assert_eq!(matches.status, StatusCode::NOT_FOUND, "{}", matches.body);
+    // And the day that decides who may see is never the caller's to give.
+    let today = gw
+        .get(
+            Some(&evil),
+            &format!("/api/v1/needs/{need_id}?today=2026-07-01"),
+        )
+        .await;
+    assert_eq!(today.status, StatusCode::BAD_REQUEST);
+    assert_eq!(today.field(), "today");
+
+    gw.stop().await;
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_without_the_right_learns_nothing_from_a_refusal() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "UNOCT", None).await;
+    register(&client, "GOOD-DONOR", None).await;
+    register(&client, "EVIL-DONOR", None).await;
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, philippines) = issue(&client, Role::StateFocalPoint, None, Some("PH")).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    for token in [&evil, &philippines, &coordinator] {
+        until_known(&gw, token).await;
+    }
+    // GOOD-DONOR's project in Kenya, which EVIL-DONOR has no part in.
+    let project = gw
+        .post(
+            &coordinator,
+            "/api/v1/projects",
+            &json!({"iati_identifier": "UNOCT-KE-1", "title": "Border course",
+                "description": "Screening.", "recipient_country": "KE", "theme": "BOR",
+                "dac_sector": "15210", "participating": [{"organisation": "GOOD-DONOR", "role": "1"},
+                    {"organisation": "UNOCT", "role": "4"}],
+                "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+                "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [],
+                "referrals": [], "on": "2026-07-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+    let project_id = project.body["id"].as_str().unwrap().to_owned();
+    let report = |project_id: &str| {
+        json!({"project_id": project_id, "period_start": "2026-07-01",
+            "period_end": "2026-09-30", "narrative": "All done.",
+            "actuals": [{"result_id": uuid::Uuid::now_v7(), "indicator_id": uuid::Uuid::now_v7(),
+                "value": 5}]})
+        .to_string()
+    };
+    // A coordinator is told what is wrong with the body...
+    let told = gw
+        .post(
+            &coordinator,
+            "/api/v1/progress-reports",
+            &report(&project_id),
+            &[],
+        )
+        .await;
+    assert_eq!(told.status, StatusCode::BAD_REQUEST, "{}", told.body);
+    assert_eq!(told.field(), "actuals");
+    // ...a donor with no part in the project only that it may not: the same answer for the
+    // project and for one that does not exist, nothing about its indicators or its country.
+    let before = heads(&client).await;
+    let mut details = Vec::new();
+    for id in [project_id.clone(), uuid::Uuid::now_v7().to_string()] {
+        let refused = gw
+            .post(&evil, "/api/v1/progress-reports", &report(&id), &[])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        details.push(refused.body["detail"].clone());
+    }
+    assert_eq!(details[0], details[1]);
+    // Proposing a referral (a coordinator's) of a need and an offer that do not exist: 403, not
+    // what is wrong with them.
+    let proposed = gw
+        .post(
+            &evil,
+            "/api/v1/referrals",
+            &json!({"need_id": uuid::Uuid::now_v7(), "offer_id": uuid::Uuid::now_v7(),
+                "share_money": {"amount_minor": 100, "currency": "EUR"}})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::FORBIDDEN, "{}", proposed.body);
+    // A project naming a need that does not exist: 403 for a donor, before the need is looked at.
+    let created = gw
+        .post(
+            &evil,
+            "/api/v1/projects",
+            &json!({"iati_identifier": "EVIL-1", "title": "Mine", "description": "Mine.",
+                "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
+                "participating": [{"organisation": "EVIL-DONOR", "role": "1"}],
+                "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+                "budget": {"amount_minor": 100, "currency": "EUR"},
+                "needs": [uuid::Uuid::now_v7()], "referrals": [], "on": "2026-07-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::FORBIDDEN, "{}", created.body);
+    // Another State's focal point accepting a referral that does not exist: no country named.
+    let accepted = gw
+        .post(
+            &philippines,
+            &format!("/api/v1/referrals/{}/accept-by-state", uuid::Uuid::now_v7()),
+            &json!({"on": "2026-07-01"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::FORBIDDEN, "{}", accepted.body);
+    assert!(!accepted.body["detail"].as_str().unwrap().contains("of  "));
+    assert_eq!(heads(&client).await, before, "a refused command wrote");
+
+    gw.stop().await;
+    services.stop().await;
+}
