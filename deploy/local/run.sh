@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs tatrack on this machine: finds (or installs) a nats-server, builds the release binary, starts
 # the nats-server with JetStream and tatrack's users and permissions unless NATS_URL names a server
-# that is already up, starts every service with `tatrack up --demo` (the demo data set loads
-# idempotently), and waits. Ctrl-C stops it all.
+# that is already up, starts every service with `tatrack up --demo` (the demo data set and the
+# demo's tokens load idempotently), prints the URL and the tokens to sign in with, and waits.
+# Ctrl-C stops it all.
 #
 # NATS runs with authentication: `tatrack nats config` generates one nkey per service, one for the
-# gateway (and the CLI) and one admin key into $TATRACK_NATS_CREDENTIALS (default
-# $TATRACK_DATA_DIR/nats-auth, 0700, never committed) on first start, and writes the server's
+# gateway and one admin key (the server host's own commands: `admin bootstrap`, `demo load`) into
+# $TATRACK_NATS_CREDENTIALS (default $TATRACK_DATA_DIR/nats-auth, 0700, never committed) on first
+# start, and writes the server's
 # config (public keys and permissions only) to $TATRACK_DATA_DIR/nats-server.conf.
 #
 # Settings: NATS_URL (use this server if it answers; it must know the keys), NATS_PORT (default
@@ -116,11 +118,20 @@ else
 fi
 export NATS_URL
 
-"${detach[@]}" "$TATRACK" up --demo &
+# `up --demo` prints the demo's admin, coordinator and donor tokens on stdout (kept in a private
+# file, as they are secrets); its logs go to stderr.
+up_out="$TATRACK_DATA_DIR/tatrack-up.out"
+(umask 077 && : >"$up_out")
+"${detach[@]}" "$TATRACK" up --demo >"$up_out" &
 tatrack_pid=$!
+TATRACK_URL="http://$TATRACK_HTTP_ADDR"
+export TATRACK_URL
+
+token_of() { sed -n "s/^$1 token: //p" "$up_out" | tail -n 1; }
 
 deadline=$((SECONDS + 60))
-until "$TATRACK" need list >/dev/null 2>&1; do
+until [[ -n "$(token_of coordinator)" ]] &&
+    TATRACK_TOKEN="$(token_of coordinator)" "$TATRACK" need list >/dev/null 2>&1; do
     if ! kill -0 "$tatrack_pid" 2>/dev/null; then
         wait "$tatrack_pid" && status=0 || status=$?
         tatrack_pid=""
@@ -128,31 +139,43 @@ until "$TATRACK" need list >/dev/null 2>&1; do
         exit 1
     fi
     if ((SECONDS >= deadline)); then
-        echo "error: tatrack does not answer 'need list' after 60 s" >&2
+        echo "error: tatrack does not answer 'need list' after 60 s (its output: $up_out)" >&2
         exit 1
     fi
     sleep 0.5
 done
+admin_token="$(token_of admin)"
+coordinator_token="$(token_of coordinator)"
+donor_token="$(token_of donor)"
 
 cat <<EOF
 
 tatrack is up (pid $tatrack_pid). Ctrl-C stops it$([[ -n "$nats_pid" ]] && echo " and the nats-server").
+  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics, with an admin token: http://$TATRACK_HTTP_ADDR/metrics)
   NATS:     $NATS_URL  (authenticated; server config: $TATRACK_DATA_DIR/nats-server.conf)
   data:     $TATRACK_DATA_DIR
-  keys:     $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private; the CLI uses the gateway's)
+  keys:     $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private: for the server host's own commands)
   binary:   $TATRACK
-  HTTP:     $HTTP_URL  (health: http://$TATRACK_HTTP_ADDR/readyz, metrics, with an admin token: http://$TATRACK_HTTP_ADDR/metrics)
 
-try, in another shell:
-  export NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS
+the demo's tokens (also in $up_out, private):
+  admin:        $admin_token
+  coordinator:  $coordinator_token
+  donor:        $donor_token   (DEMO-DONOR)
+
+try, in another shell (sign in once with \`$TATRACK login --url $TATRACK_URL\` and paste a
+token; or set TATRACK_URL and TATRACK_TOKEN, which win over the saved login):
+  export TATRACK_URL=$TATRACK_URL TATRACK_TOKEN=$coordinator_token
   $TATRACK need list
+  $TATRACK need unmet
   $TATRACK assessment list
-  $TATRACK --as donor --as-org DEMO-DONOR need list
+  TATRACK_TOKEN=$donor_token $TATRACK need list      # a donor sees what is shared with it
+  TATRACK_TOKEN=$donor_token $TATRACK org portfolio
   $TATRACK match need 01930000-0000-7000-8000-000000000065    # ranked offers, with explanations
-  $TATRACK report summary --format markdown --as-of \$(date -u +%F)   # also html, csv, json
+  $TATRACK report summary --format md                # today, provisional; also html, csv, json
   $TATRACK iati export --reporting-org UNOCT --out projects.xml
-  $TATRACK stream verify
-  curl -s -H "Authorization: Bearer <coordinator token above>" $HTTP_URL/views/unmet_need_list
+  TATRACK_TOKEN=$admin_token $TATRACK token issue --role auditor --label "audit office"
+  NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS $TATRACK stream verify  # server host
+  curl -s -H "Authorization: Bearer $coordinator_token" $HTTP_URL/unmet-needs
 
 EOF
 

@@ -568,25 +568,30 @@ async fn a_late_fact_shows_in_a_new_report_never_in_an_old_one() {
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NotFound);
 
-    // The CLI says the same, run as a person would.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
-        .args([
-            "report",
-            "changes",
-            "--since",
-            first["id"].as_str().unwrap(),
-        ])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string())
-        .output()
-        .expect("run the CLI");
+    // The CLI says the same, run as a person would: a coordinator signed in to the gateway.
+    let gw = tatrack_tests::gateway::Gateway::start(&h).await;
+    let (_, token) = issue_token(&h.client().await, Role::Coordinator, None, None).await;
+    gw.until_known(&token).await;
+    let output = cli(
+        env!("CARGO_BIN_EXE_tatrack-under-test"),
+        &gw.base,
+        Some(&token),
+    )
+    .args([
+        "report",
+        "changes",
+        "--since",
+        first["id"].as_str().unwrap(),
+    ])
+    .output()
+    .expect("run the CLI");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(
         stdout.contains("project_transaction_added") && stdout.contains("2026-06-28"),
         "{stdout}"
     );
+    gw.stop().await;
     services.stop().await;
 }
 

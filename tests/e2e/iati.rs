@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::RequestMeta;
 use tatrack_bus::subjects;
+use tatrack_domain::Role;
+use tatrack_tests::gateway::Gateway;
 use tatrack_tests::*;
 
 fn iati_data(path: &str) -> PathBuf {
@@ -38,6 +40,26 @@ fn tatrack(h: &Harness, args: &[&str]) -> Output {
         .env_remove("TATRACK_ORG")
         .output()
         .unwrap()
+}
+
+/// Runs the tatrack binary as a person signed in to `gw` with `token`.
+fn person(gw: &Gateway, token: &str, args: &[&str]) -> Output {
+    tatrack_tests::cli(
+        env!("CARGO_BIN_EXE_tatrack-under-test"),
+        &gw.base,
+        Some(token),
+    )
+    .args(args)
+    .output()
+    .unwrap()
+}
+
+/// A gateway and a coordinator's token it knows.
+async fn signed_in(h: &Harness, client: &async_nats::Client) -> (Gateway, String) {
+    let gw = Gateway::start(h).await;
+    let (_, token) = issue_token(client, Role::Coordinator, None, None).await;
+    gw.until_known(&token).await;
+    (gw, token)
 }
 
 fn succeeded(output: &Output, what: &str) -> String {
@@ -129,7 +151,10 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     let h = Harness::start();
     let services = h.services().await;
     let client = h.client().await;
+    let (gw, staff) = signed_in(&h, &client).await;
     succeeded(&tatrack(&h, &["demo", "load"]), "demo load");
+    let (_, demo_donor) = issue_token(&client, Role::Donor, Some("DEMO-DONOR"), None).await;
+    gw.until_known(&demo_donor).await;
     let demo = projects_with(&client, "DEMO-DONOR-TATRACK-001").await;
     assert_eq!(demo.len(), 1);
     assert!(!demo[0]["transactions"].as_array().unwrap().is_empty());
@@ -138,8 +163,9 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     let file = dir.path().join("demo.xml");
     let path = file.to_str().unwrap();
     succeeded(
-        &tatrack(
-            &h,
+        &person(
+            &gw,
+            &staff,
             &["iati", "export", "--reporting-org", "UNOCT", "--out", path],
         ),
         "export",
@@ -170,17 +196,14 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     assert!(!xml.contains(need));
     // The same data, the same bytes (stdout this time).
     let again = succeeded(
-        &tatrack(&h, &["iati", "export", "--reporting-org", "UNOCT"]),
+        &person(&gw, &staff, &["iati", "export", "--reporting-org", "UNOCT"]),
         "export to stdout",
     );
     assert_eq!(again, xml);
 
     // A donor exports what it may see: its own project, reported as itself by default.
     let donor = succeeded(
-        &tatrack(
-            &h,
-            &["--as", "donor", "--as-org", "DEMO-DONOR", "iati", "export"],
-        ),
+        &person(&gw, &demo_donor, &["iati", "export"]),
         "donor export",
     );
     assert!(donor.contains("DEMO-DONOR-TATRACK-001"));
@@ -199,10 +222,9 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     )
     .await
     .unwrap();
-    let other = tatrack(
-        &h,
-        &["--as", "donor", "--as-org", "OTHER-DONOR", "iati", "export"],
-    );
+    let (_, other_donor) = issue_token(&client, Role::Donor, Some("OTHER-DONOR"), None).await;
+    gw.until_known(&other_donor).await;
+    let other = person(&gw, &other_donor, &["iati", "export"]);
     assert!(!other.status.success());
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("nothing to export"),
@@ -213,8 +235,9 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     // disbursement (2026-07-15), with the global --as-of: the commitment is there, the
     // disbursement is not, and the file passes the ruleset with "now" that day.
     let july = succeeded(
-        &tatrack(
-            &h,
+        &person(
+            &gw,
+            &staff,
             &[
                 "--as-of",
                 "2026-07-10",
@@ -239,8 +262,9 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     );
     // As of a day before the demo: nothing either (the global --as-of, after the subcommand
     // too).
-    let past = tatrack(
-        &h,
+    let past = person(
+        &gw,
+        &staff,
         &[
             "iati",
             "export",
@@ -260,8 +284,9 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
     // As known at the end of the day before the tests' today (the demo was typed in today):
     // nothing was known yet, not even the reporting organisation.
     let yesterday = today().yesterday().unwrap().to_string();
-    let unknown = tatrack(
-        &h,
+    let unknown = person(
+        &gw,
+        &staff,
         &[
             "--known-at",
             &yesterday,
@@ -277,6 +302,7 @@ async fn the_demo_data_exports_as_valid_iati_for_each_caller() {
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
     );
+    gw.stop().await;
     services.stop().await;
 }
 
@@ -285,6 +311,7 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
     let h = Harness::start();
     let services = h.services().await;
     let client = h.client().await;
+    let (gw, staff) = signed_in(&h, &client).await;
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -334,7 +361,7 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
     for (file, extra, place) in &refused {
         let mut args = vec!["iati", "import", file.as_str()];
         args.extend(extra.iter().copied());
-        let output = tatrack(&h, &args);
+        let output = person(&gw, &staff, &args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{file} was accepted");
         assert!(stderr.contains(place), "{file}: {stderr}");
@@ -347,7 +374,11 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
 
     // The example, twice: one project, and the second import writes nothing.
     let first = succeeded(
-        &tatrack(&h, &["iati", "import", &example_file, "--theme", "BOR"]),
+        &person(
+            &gw,
+            &staff,
+            &["iati", "import", &example_file, "--theme", "BOR"],
+        ),
         "first import",
     );
     assert!(
@@ -357,7 +388,11 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
     assert!(first.contains("registered 3 organisation(s)"), "{first}");
     let after_first = heads(&client).await;
     let second = succeeded(
-        &tatrack(&h, &["iati", "import", &example_file, "--theme", "BOR"]),
+        &person(
+            &gw,
+            &staff,
+            &["iati", "import", &example_file, "--theme", "BOR"],
+        ),
         "second import",
     );
     assert!(second.contains("(0 new of"), "{second}");
@@ -413,7 +448,7 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
         &example().replace("AA-AAA-123456789-ABC123", "XM-HAND-1"),
     );
     let output = succeeded(
-        &tatrack(&h, &["iati", "import", &linked, "--theme", "BOR"]),
+        &person(&gw, &staff, &["iati", "import", &linked, "--theme", "BOR"]),
         "linked import",
     );
     assert!(
@@ -442,5 +477,6 @@ async fn importing_the_example_twice_records_it_once_and_refused_files_write_not
         "the project keeps its State"
     );
     assert_eq!(projects[0]["status"], "2");
+    gw.stop().await;
     services.stop().await;
 }

@@ -2,6 +2,7 @@
 //! per concern.
 
 mod business_dates;
+mod cli;
 mod commands;
 mod correlation;
 mod crash;

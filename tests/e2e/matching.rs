@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
 use tatrack_domain::{Principal, Role};
+use tatrack_tests::gateway::Gateway;
 use tatrack_tests::*;
 use uuid::Uuid;
 
@@ -154,16 +155,17 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-async fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
-        .args(args)
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        // The binary runs on the tests' clock, as the in-process services do.
-        .env("TATRACK_NOW", test_now().to_string())
-        .output()
-        .await
-        .unwrap();
+/// Runs the CLI as a coordinator signed in to `gw`.
+async fn cli(gw: &Gateway, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::from(tatrack_tests::cli(
+        env!("CARGO_BIN_EXE_tatrack-under-test"),
+        &gw.base,
+        Some(token),
+    ))
+    .args(args)
+    .output()
+    .await
+    .unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -177,6 +179,9 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     let services = h.services().await;
     let client = h.client().await;
     let client = &client;
+    let gw = Gateway::start(&h).await;
+    let (_, token) = issue_token(client, Role::Coordinator, None, None).await;
+    gw.until_known(&token).await;
 
     for org in [DONOR_A, DONOR_B] {
         ok(
@@ -369,7 +374,8 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
 
     // Accept the best suggestion in one command: the referral exists, with the suggested share.
     let (success, out, err) = cli(
-        &h,
+        &gw,
+        &token,
         &[
             "match",
             "accept",
@@ -416,7 +422,8 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     // A second referral for the same State, theme and beneficiary with an overlapping window:
     // the coordinator proposing it is told at once, and the overlap is listed.
     let (success, out, err) = cli(
-        &h,
+        &gw,
+        &token,
         &[
             "referral",
             "propose",
@@ -622,5 +629,6 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     );
     assert_eq!(error.code, ErrorCode::NotFound);
 
+    gw.stop().await;
     services.stop().await;
 }

@@ -94,6 +94,19 @@ impl Gateway {
         }
     }
 
+    /// Waits until the gateway knows `secret` (its fold follows the partners stream).
+    pub async fn until_known(&self, secret: &str) {
+        crate::eventually(
+            "the gateway to know the token",
+            std::time::Duration::from_secs(20),
+            || async {
+                let answer = self.get(Some(secret), "/api/v1/organisations").await;
+                (answer.status == StatusCode::OK).then_some(())
+            },
+        )
+        .await;
+    }
+
     pub async fn stop(self) {
         self.stop.cancel();
         self.task

@@ -302,3 +302,44 @@ pub fn plan_body(id: uuid::Uuid, member_state: &str) -> Value {
         "classification": "restricted", "on": "2026-02-02",
     })
 }
+
+/// Issues an access token over NATS as an admin, recorded as an event like every token;
+/// returns `(id, secret)`. A donor's organisation must be registered and active.
+pub async fn issue_token(
+    client: &async_nats::Client,
+    role: Role,
+    organisation: Option<&str>,
+    member_state: Option<&str>,
+) -> (uuid::Uuid, String) {
+    let id = uuid::Uuid::now_v7();
+    let secret = tatrack_gateway::token::new_secret();
+    let body = serde_json::json!({
+        "id": id, "role": role, "organisation": organisation, "member_state": member_state,
+        "label": format!("test {role}"), "hash": tatrack_gateway::token::hash(&secret),
+        "on": "2026-01-05",
+    });
+    let admin = RequestMeta::new(principal(Role::Admin, None, None));
+    command_to(client, &admin, "partners", "token_issue", &body)
+        .await
+        .unwrap_or_else(|e| panic!("issuing a {role} token: {e}"));
+    (id, secret)
+}
+
+/// The `tatrack` binary `bin` (a test's `env!("CARGO_BIN_EXE_tatrack-under-test")`) as a person
+/// runs it: against the gateway at `url` with `token` (`TATRACK_URL`, `TATRACK_TOKEN`), on the
+/// tests' clock, with a config directory that holds no saved credentials (never the user's).
+pub fn cli(bin: &str, url: &str, token: Option<&str>) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
+    command
+        .env("TATRACK_URL", url)
+        .env("TATRACK_NOW", test_now().to_string())
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("tatrack-tests-no-config"),
+        )
+        .env_remove("TATRACK_TOKEN");
+    if let Some(token) = token {
+        command.env("TATRACK_TOKEN", token);
+    }
+    command
+}

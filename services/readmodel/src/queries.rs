@@ -72,6 +72,12 @@ pub(crate) async fn handle(
         });
     }
     let (point, day) = point_in_time(live, as_of, clock, &filters)?;
+    if incoming.verb == "principal_show" {
+        // Who the caller is, as the gateway asserted it from the token: what a client shows
+        // after signing in, and the organisation a donor's own portfolio is of. (After the
+        // point in time is read: a day or time in the future is refused here as everywhere.)
+        return to_value(&incoming.meta.principal);
+    }
     if incoming.verb == "position_show" {
         // Read-your-writes here too: where the read model stands includes the caller's own
         // writes (a report's positions are taken from this answer).

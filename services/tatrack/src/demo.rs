@@ -8,14 +8,25 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use tatrack_bus::rpc::{self, RequestMeta};
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_json::Value;
+use tatrack_bus::rpc::RequestMeta;
 use tatrack_bus::subjects;
-use tatrack_domain::Role;
+use tatrack_contract::CommandReply;
+use tatrack_contract::commands::{
+    Addressed, Dated, Move, assessment, need, offer, organisation, progress, project, rates,
+    recommendation, referral, sharing,
+};
+use tatrack_domain::need::{Modality, Units};
+use tatrack_domain::progress::ReportedActual;
+use tatrack_domain::rates::{Rate, Ratio};
+use tatrack_domain::sharing::{Audience, Scope};
+use tatrack_domain::{Money, Principal, Role};
 use uuid::Uuid;
 
 use crate::cli::Settings;
-use crate::client;
+use crate::host;
 
 /// A fixed id that reads like a UUID v7: `0193dem0-...-<n>`.
 pub fn demo_id(n: u32) -> Uuid {
@@ -25,27 +36,82 @@ pub fn demo_id(n: u32) -> Uuid {
 /// The organisation the demo donor token acts for (registered by the demo).
 pub const DEMO_DONOR: &str = "DEMO-DONOR";
 
+/// A demo date (the literals below are all valid).
+fn d(text: &str) -> Date {
+    text.parse()
+        .unwrap_or_else(|e| panic!("demo date {text:?}: {e}"))
+}
+
+/// A request struct of the contract as the JSON body sent over NATS.
+fn body(request: impl Serialize) -> Value {
+    serde_json::to_value(request).unwrap_or_else(|e| panic!("a demo body serialises to JSON: {e}"))
+}
+
+/// `amount` major units of `currency`.
+fn money(amount: i64, currency: &str) -> Money {
+    Money {
+        amount_minor: amount * 100,
+        currency: currency.to_owned(),
+    }
+}
+
+fn units(quantity: u64, measure: &str) -> Units {
+    Units {
+        measure: measure.to_owned(),
+        quantity,
+    }
+}
+
+/// A command on the aggregate `id`: the request with `id` beside its fields, as over NATS.
+fn addressed(id: Uuid, request: impl Serialize) -> Value {
+    body(Addressed { id, body: request })
+}
+
+/// A move of `id` on `on`, with no reason.
+fn moved(id: Uuid, on: &str) -> Value {
+    body(Addressed {
+        id,
+        body: Move {
+            on: Some(d(on)),
+            reason: None,
+        },
+    })
+}
+
 /// The assessments service's share of the demo, `(verb, body)` in the order they must run.
 /// Their command ids are `demo_id(10_000 + index)`.
 pub fn assessment_commands() -> Vec<(&'static str, Value)> {
+    use tatrack_domain::assessment::{AssessmentKind as K, Classification};
     let a = demo_id;
     let mut c: Vec<(&'static str, Value)> = Vec::new();
     // Every fact carries the business date it happened on: the demo is typed in today, but
     // its history spans the year before.
     let mut plan = |id: u32,
                     cc: &str,
-                    kind: &str,
+                    kind: K,
                     res: &[u32],
                     title: &str,
                     (start, end): (&str, &str),
                     on: &str| {
-        c.push(("assessment_plan", json!({"id": a(id), "member_state": cc, "kind": kind, "resolutions": res,
-            "title": title, "visit_start": start, "visit_end": end, "classification": "restricted", "on": on})));
+        c.push((
+            "assessment_plan",
+            body(assessment::Plan {
+                id: Some(a(id)),
+                member_state: cc.to_owned(),
+                kind,
+                resolutions: res.to_vec(),
+                title: title.to_owned(),
+                visit_start: d(start),
+                visit_end: d(end),
+                classification: Classification::Restricted,
+                on: Some(d(on)),
+            }),
+        ));
     };
     plan(
         1,
         "KE",
-        "comprehensive_visit",
+        K::ComprehensiveVisit,
         &[1373, 2178, 2396],
         "Comprehensive assessment visit to Kenya",
         ("2026-02-09", "2026-02-13"),
@@ -54,7 +120,7 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     plan(
         2,
         "JO",
-        "focused_visit",
+        K::FocusedVisit,
         &[2341, 2396],
         "Focused visit to Jordan: protection of critical infrastructure and soft targets",
         ("2026-06-01", "2026-06-04"),
@@ -63,7 +129,7 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     plan(
         3,
         "NG",
-        "follow_up_visit",
+        K::FollowUpVisit,
         &[1373, 2396],
         "Follow-up visit to Nigeria",
         ("2027-01-18", "2027-01-22"),
@@ -72,7 +138,7 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     plan(
         4,
         "PH",
-        "desk_review",
+        K::DeskReview,
         &[1373, 2462],
         "Desk review of the Philippines: financing of terrorism",
         ("2025-09-01", "2025-09-30"),
@@ -81,14 +147,22 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
     plan(
         5,
         "TN",
-        "comprehensive_visit",
+        K::ComprehensiveVisit,
         &[1373, 2178, 2396],
         "Comprehensive assessment visit to Tunisia",
         ("2026-09-14", "2026-09-18"),
         "2026-07-01",
     );
-    let mut step =
-        |verb: &'static str, id: u32, on: &str| c.push((verb, json!({"id": a(id), "on": on})));
+    // Dated only (no reason): the bodies these commands were first recorded with.
+    let mut step = |verb: &'static str, id: u32, on: &str| {
+        c.push((
+            verb,
+            body(Addressed {
+                id: a(id),
+                body: Dated { on: Some(d(on)) },
+            }),
+        ));
+    };
     step("assessment_mark_conducted", 1, "2026-02-13");
     step("assessment_send_draft", 1, "2026-04-01");
     step("assessment_record_observations", 1, "2026-04-20");
@@ -162,28 +236,68 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         };
         c.push((
             "recommendation_record",
-            json!({"id": a(id), "assessment_id": a(assessment), "member_state": "",
-            "theme": theme, "priority": priority, "text": text, "on": on}),
+            body(recommendation::Record {
+                id: Some(a(id)),
+                assessment_id: a(assessment),
+                // The service takes the State from the assessment.
+                member_state: String::new(),
+                theme: theme.to_owned(),
+                text: text.to_owned(),
+                priority,
+                on: Some(d(on)),
+            }),
         ));
     }
-    c.push(("recommendation_update_status", json!({"id": a(21), "to": "partially_implemented", "on": "2026-05-20", "source": "state_response",
-        "reason": "risk assessment completed; oversight framework still in draft"})));
-    c.push(("recommendation_update_status", json!({"id": a(22), "to": "implemented", "on": "2026-05-20", "source": "state_response", "reason": null})));
-    c.push(("recommendation_update_status", json!({"id": a(11), "to": "in_progress", "on": "2026-09-01", "source": "coordinator", "reason": null})));
+    {
+        use tatrack_domain::recommendation::{RecommendationStatus as S, StatusSource};
+        let mut update = |id: u32, to: S, on: &str, source: StatusSource, reason: Option<&str>| {
+            c.push((
+                "recommendation_update_status",
+                body(Addressed {
+                    id: a(id),
+                    body: recommendation::UpdateStatus {
+                        to,
+                        on: Some(d(on)),
+                        source,
+                        reason: reason.map(str::to_owned),
+                    },
+                }),
+            ));
+        };
+        update(
+            21,
+            S::PartiallyImplemented,
+            "2026-05-20",
+            StatusSource::StateResponse,
+            Some("risk assessment completed; oversight framework still in draft"),
+        );
+        update(
+            22,
+            S::Implemented,
+            "2026-05-20",
+            StatusSource::StateResponse,
+            None,
+        );
+        update(
+            11,
+            S::InProgress,
+            "2026-09-01",
+            StatusSource::Coordinator,
+            None,
+        );
+    }
 
-    let money = |amount: i64, cur: &str| json!({"amount_minor": amount * 100, "currency": cur});
-    let units = |q: u64, m: &str| json!({"measure": m, "quantity": q});
     // (id, State, recommendations, theme, modality, description, beneficiary, cost, size, priority)
     type DemoNeed = (
         u32,
         &'static str,
         &'static [u32],
         &'static str,
+        Modality,
         &'static str,
         &'static str,
-        &'static str,
-        Value,
-        Value,
+        Option<Money>,
+        Option<Units>,
         u8,
     );
     let needs: [DemoNeed; 6] = [
@@ -192,11 +306,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "KE",
             &[11],
             "BOR",
-            "training",
+            Modality::Training,
             "Train 200 border police officers in traveller screening and document fraud detection at the Somali border crossings.",
             "Kenya Police Service, Border Police Unit",
-            money(450_000, "USD"),
-            units(200, "officers trained"),
+            Some(money(450_000, "USD")),
+            Some(units(200, "officers trained")),
             1,
         ),
         (
@@ -204,11 +318,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "KE",
             &[11],
             "BOR",
-            "equipment",
+            Modality::Equipment,
             "Connect five land border posts to INTERPOL I-24/7 with mobile screening kits.",
             "Department of Immigration Services",
-            money(300_000, "USD"),
-            Value::Null,
+            Some(money(300_000, "USD")),
+            None,
             1,
         ),
         (
@@ -216,11 +330,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "KE",
             &[12],
             "STP",
-            "workshop",
+            Modality::Workshop,
             "National workshop on soft-target protection with stadium, mall and transport operators.",
             "National Counter Terrorism Centre",
-            money(60_000, "USD"),
-            units(80, "participants"),
+            Some(money(60_000, "USD")),
+            Some(units(80, "participants")),
             1,
         ),
         (
@@ -228,11 +342,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "KE",
             &[13],
             "LEG",
-            "legislative_drafting",
+            Modality::LegislativeDrafting,
             "Expert support to draft amendments criminalising travel for terrorist purposes.",
             "Office of the Attorney General",
-            Value::Null,
-            Value::Null,
+            None,
+            None,
             2,
         ),
         (
@@ -240,11 +354,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "PH",
             &[21],
             "CFT",
-            "mentoring",
+            Modality::Mentoring,
             "Mentor the financial intelligence unit on risk-based supervision of non-profit organisations.",
             "Anti-Money Laundering Council",
-            money(120_000, "EUR"),
-            units(12, "supervisors mentored"),
+            Some(money(120_000, "EUR")),
+            Some(units(12, "supervisors mentored")),
             1,
         ),
         (
@@ -252,11 +366,11 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "JO",
             &[31],
             "CIP",
-            "expert_deployment",
+            Modality::ExpertDeployment,
             "Deploy two experts to design protection plans and exercises for water and energy infrastructure.",
             "Ministry of Interior, Crisis Management Centre",
-            money(180_000, "EUR"),
-            Value::Null,
+            Some(money(180_000, "EUR")),
+            None,
             1,
         ),
     ];
@@ -268,9 +382,22 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
             "PH" => "2026-01-10",
             _ => "2026-10-25",
         };
-        c.push(("need_identify", json!({"id": a(id), "member_state": cc, "recommendation_ids": rec_ids, "theme": theme,
-            "modality": modality, "description": description, "beneficiary_institution": beneficiary,
-            "estimated_cost": cost, "size": size, "priority": priority, "on": on})));
+        c.push((
+            "need_identify",
+            body(need::Identify {
+                id: Some(a(id)),
+                member_state: cc.to_owned(),
+                recommendation_ids: rec_ids,
+                theme: theme.to_owned(),
+                modality,
+                description: description.to_owned(),
+                beneficiary_institution: beneficiary.to_owned(),
+                estimated_cost: cost,
+                size,
+                priority,
+                on: Some(d(on)),
+            }),
+        ));
     }
     for (id, on) in [
         (101, "2026-06-10"),
@@ -278,19 +405,33 @@ pub fn assessment_commands() -> Vec<(&'static str, Value)> {
         (103, "2026-06-10"),
         (105, "2026-06-15"),
     ] {
-        c.push((
-            "need_agree_with_state",
-            json!({"id": a(id), "on": on, "reason": null}),
-        ));
+        c.push(("need_agree_with_state", moved(a(id), on)));
     }
     // Kenya shares its border-police training need with the demo donor only; the others stay private.
-    c.push(("sharing_grant_grant", json!({"id": a(201), "member_state": "KE", "scope": {"type": "need", "need_id": a(101)},
-        "audience": {"type": "organisations", "ids": [DEMO_DONOR]}, "until": null, "on": "2026-06-12"})));
+    c.push((
+        "sharing_grant_grant",
+        body(sharing::Grant {
+            id: Some(a(201)),
+            member_state: "KE".to_owned(),
+            scope: Scope::Need { need_id: a(101) },
+            audience: Audience::Organisations {
+                ids: vec![DEMO_DONOR.to_owned()],
+            },
+            until: None,
+            on: Some(d("2026-06-12")),
+        }),
+    ));
     // The Philippines shares all its needs with every donor.
     c.push((
         "sharing_grant_grant",
-        json!({"id": a(202), "member_state": "PH", "scope": {"type": "all_needs"},
-        "audience": {"type": "all_donors"}, "until": "2027-12-31", "on": "2026-06-15"}),
+        body(sharing::Grant {
+            id: Some(a(202)),
+            member_state: "PH".to_owned(),
+            scope: Scope::AllNeeds,
+            audience: Audience::AllDonors,
+            until: Some(d("2027-12-31")),
+            on: Some(d("2026-06-15")),
+        }),
     ));
     c
 }
@@ -351,68 +492,113 @@ type Step = (&'static str, &'static str, Value, DemoActor);
 /// Organisations, offers, rates, referrals, the project and its progress report.
 fn partner_and_project_commands() -> Vec<Step> {
     use DemoActor::{Coordinator, Donor, State};
+    use tatrack_domain::organisation::OrganisationKind;
+    use tatrack_domain::project::{ActivityStatus, IndicatorDef, Participant, TransactionKind};
     let a = demo_id;
-    let money = |amount: i64, cur: &str| json!({"amount_minor": amount * 100, "currency": cur});
     let mut c: Vec<Step> = Vec::new();
     let mut partners =
         |verb: &'static str, body: Value| c.push(("partners", verb, body, Coordinator));
 
     // The registry: the demo donor, the implementing partner and a Kenyan ministry.
-    partners(
-        "organisation_register",
-        json!({"id": DEMO_DONOR, "name": "Demo donor government (foreign ministry)",
-        "kind": "donor_government", "iati_type": "10", "iati_identifier": null, "country": null,
-        "on": "2025-12-01"}),
-    );
-    partners(
-        "organisation_register",
-        json!({"id": DEMO_PARTNER, "name": "United Nations Office of Counter-Terrorism",
-        "kind": "un_entity", "iati_type": "40", "iati_identifier": null, "country": null,
-        "on": "2025-12-01"}),
-    );
-    partners(
-        "organisation_register",
-        json!({"id": "KE-MOI", "name": "Kenya Ministry of Interior and National Administration",
-        "kind": "member_state_body", "iati_type": "10", "iati_identifier": null, "country": "KE",
-        "on": "2025-12-01"}),
-    );
+    for (id, name, kind, iati_type, country) in [
+        (
+            DEMO_DONOR,
+            "Demo donor government (foreign ministry)",
+            OrganisationKind::DonorGovernment,
+            "10",
+            None,
+        ),
+        (
+            DEMO_PARTNER,
+            "United Nations Office of Counter-Terrorism",
+            OrganisationKind::UnEntity,
+            "40",
+            None,
+        ),
+        (
+            "KE-MOI",
+            "Kenya Ministry of Interior and National Administration",
+            OrganisationKind::MemberStateBody,
+            "10",
+            Some("KE"),
+        ),
+    ] {
+        partners(
+            "organisation_register",
+            body(organisation::Register {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                kind,
+                iati_type: iati_type.to_owned(),
+                iati_identifier: None,
+                country: country.map(str::to_owned),
+                on: Some(d("2025-12-01")),
+            }),
+        );
+    }
 
     // Two open offers from the donor: border-police training in Kenya (in USD, 150 officers), and
     // mentoring on countering the financing of terrorism in the Philippines (in EUR).
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     partners(
         "offer_draft",
-        json!({"id": a(301), "organisation": DEMO_DONOR,
-        "title": "Border security training for East Africa",
-        "themes": ["BOR"], "countries": ["KE"], "regions": [], "modalities": ["training"],
-        "budget": money(300_000, "USD"), "capacity": {"measure": "officers trained", "quantity": 150},
-        "valid_from": "2026-01-01", "valid_until": "2027-12-31", "languages": ["en"],
-        "conditions": "Trainees are nominated by the State; courses run in-country.",
-        "on": "2026-01-02"}),
+        body(offer::Draft {
+            id: Some(a(301)),
+            organisation: DEMO_DONOR.to_owned(),
+            title: "Border security training for East Africa".to_owned(),
+            themes: strings(&["BOR"]),
+            countries: strings(&["KE"]),
+            regions: Vec::new(),
+            modalities: vec![Modality::Training],
+            budget: Some(money(300_000, "USD")),
+            capacity: Some(units(150, "officers trained")),
+            valid_from: d("2026-01-01"),
+            valid_until: d("2027-12-31"),
+            languages: strings(&["en"]),
+            conditions: Some(
+                "Trainees are nominated by the State; courses run in-country.".to_owned(),
+            ),
+            on: Some(d("2026-01-02")),
+        }),
     );
-    partners(
-        "offer_publish",
-        json!({"id": a(301), "on": "2026-01-05", "reason": null}),
-    );
+    partners("offer_publish", moved(a(301), "2026-01-05"));
     partners(
         "offer_draft",
-        json!({"id": a(302), "organisation": DEMO_DONOR,
-        "title": "Mentoring financial intelligence units on non-profit sector oversight",
-        "themes": ["CFT"], "countries": ["PH"], "regions": [], "modalities": ["mentoring"],
-        "budget": money(200_000, "EUR"), "capacity": {"measure": "supervisors mentored", "quantity": 20},
-        "valid_from": "2026-03-01", "valid_until": "2027-12-31", "languages": ["en"],
-        "conditions": null, "on": "2026-02-20"}),
+        body(offer::Draft {
+            id: Some(a(302)),
+            organisation: DEMO_DONOR.to_owned(),
+            title: "Mentoring financial intelligence units on non-profit sector oversight"
+                .to_owned(),
+            themes: strings(&["CFT"]),
+            countries: strings(&["PH"]),
+            regions: Vec::new(),
+            modalities: vec![Modality::Mentoring],
+            budget: Some(money(200_000, "EUR")),
+            capacity: Some(units(20, "supervisors mentored")),
+            valid_from: d("2026-03-01"),
+            valid_until: d("2027-12-31"),
+            languages: strings(&["en"]),
+            conditions: None,
+            on: Some(d("2026-02-20")),
+        }),
     );
-    partners(
-        "offer_publish",
-        json!({"id": a(302), "on": "2026-03-01", "reason": null}),
-    );
+    partners("offer_publish", moved(a(302), "2026-03-01"));
 
     let mut projects =
         |verb: &'static str, body: Value, actor: DemoActor| c.push(("projects", verb, body, actor));
     projects(
         "rate_table_record",
-        json!({"id": tatrack_projects::RATE_TABLE_ID, "on": "2026-01-01",
-        "rates": [{"currency": "EUR", "per_usd": {"numerator": 23, "denominator": 25}}]}),
+        body(rates::Record {
+            id: Some(tatrack_projects::RATE_TABLE_ID),
+            on: Some(d("2026-01-01")),
+            rates: vec![Rate {
+                currency: "EUR".to_owned(),
+                per_usd: Ratio {
+                    numerator: 23,
+                    denominator: 25,
+                },
+            }],
+        }),
         Coordinator,
     );
 
@@ -420,118 +606,225 @@ fn partner_and_project_commands() -> Vec<Step> {
     // donor and then Kenya accept, and the referral starts the project.
     projects(
         "referral_propose",
-        json!({"id": a(401), "need_id": a(101), "offer_id": a(301),
-        "member_state": "KE", "organisation": DEMO_DONOR,
-        "share_money": money(250_000, "USD"), "share_units": 150, "on": "2026-06-18"}),
+        body(referral::Propose {
+            id: Some(a(401)),
+            need_id: a(101),
+            offer_id: a(301),
+            member_state: "KE".to_owned(),
+            organisation: DEMO_DONOR.to_owned(),
+            share_money: Some(money(250_000, "USD")),
+            share_units: Some(150),
+            on: Some(d("2026-06-18")),
+        }),
         Coordinator,
     );
-    projects(
-        "referral_refer",
-        json!({"id": a(401), "on": "2026-06-20", "reason": null}),
-        Coordinator,
-    );
+    projects("referral_refer", moved(a(401), "2026-06-20"), Coordinator);
     projects(
         "referral_accept_by_partner",
-        json!({"id": a(401), "on": "2026-06-25", "reason": null}),
+        moved(a(401), "2026-06-25"),
         Donor(DEMO_DONOR),
     );
     projects(
         "referral_accept_by_state",
-        json!({"id": a(401), "on": "2026-06-28", "reason": null}),
+        moved(a(401), "2026-06-28"),
         State("KE"),
     );
     let dac = tatrack_domain::codes::theme("BOR")
         .map_or_else(|| "15210".to_owned(), |t| t.nearest_dac5.clone());
+    let participant = |organisation: &str, role: &str| Participant {
+        organisation: organisation.to_owned(),
+        role: role.to_owned(),
+    };
     projects(
         "project_create",
-        json!({"id": a(501), "iati_identifier": "DEMO-DONOR-TATRACK-001",
-        "title": "Traveller screening training for Kenya's Border Police Unit",
-        "description": "Five in-country courses on traveller screening against INTERPOL databases and document fraud detection at the Somali border crossings.",
-        "recipient_country": "KE", "theme": "BOR", "dac_sector": dac,
-        "participating": [{"organisation": DEMO_DONOR, "role": "1"}, {"organisation": "KE-MOI", "role": "2"},
-                          {"organisation": DEMO_PARTNER, "role": "4"}],
-        "planned_start": "2026-07-01", "planned_end": "2027-06-30", "budget": money(250_000, "USD"),
-        "needs": [a(101)], "referrals": [], "on": "2026-06-29"}),
+        body(project::Create {
+            id: Some(a(501)),
+            iati_identifier: "DEMO-DONOR-TATRACK-001".to_owned(),
+            title: "Traveller screening training for Kenya's Border Police Unit".to_owned(),
+            description: "Five in-country courses on traveller screening against INTERPOL databases and document fraud detection at the Somali border crossings.".to_owned(),
+            recipient_country: "KE".to_owned(),
+            theme: "BOR".to_owned(),
+            dac_sector: dac,
+            participating: vec![
+                participant(DEMO_DONOR, "1"),
+                participant("KE-MOI", "2"),
+                participant(DEMO_PARTNER, "4"),
+            ],
+            planned_start: d("2026-07-01"),
+            planned_end: d("2027-06-30"),
+            budget: Some(money(250_000, "USD")),
+            needs: vec![a(101)],
+            referrals: Vec::new(),
+            on: Some(d("2026-06-29")),
+        }),
         Coordinator,
     );
     projects(
         "referral_activate",
-        json!({"id": a(401), "on": "2026-07-01", "project_id": a(501), "reason": null}),
+        body(Addressed {
+            id: a(401),
+            body: referral::Activate {
+                on: Some(d("2026-07-01")),
+                project_id: a(501),
+                reason: None,
+            },
+        }),
         Coordinator,
     );
     // Activating joins the referral to the project; joining it again explicitly is a no-op (a
     // demo loaded by an older release relies on it).
     projects(
         "project_join_referral",
-        json!({"id": a(501), "referral_id": a(401), "need_id": a(101), "on": "2026-07-01"}),
+        body(Addressed {
+            id: a(501),
+            body: project::JoinReferral {
+                referral_id: a(401),
+                need_id: a(101),
+                on: Some(d("2026-07-01")),
+            },
+        }),
         Coordinator,
     );
+    let project_id = a(501);
     projects(
         "project_change_status",
-        json!({"id": a(501), "to": "2", "on": "2026-07-01", "reason": "first course scheduled"}),
+        addressed(
+            project_id,
+            project::ChangeStatus {
+                to: ActivityStatus::Implementation,
+                on: Some(d("2026-07-01")),
+                reason: Some("first course scheduled".to_owned()),
+            },
+        ),
         Coordinator,
     );
-    projects(
-        "project_add_transaction",
-        json!({"id": a(501), "transaction_id": a(511), "kind": "commitment",
-        "value": money(250_000, "USD"), "on": "2026-07-01", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
-        "description": "Grant agreement"}),
-        Coordinator,
-    );
-    projects(
-        "project_add_transaction",
-        json!({"id": a(501), "transaction_id": a(512), "kind": "disbursement",
-        "value": money(100_000, "USD"), "on": "2026-07-15", "provider": DEMO_DONOR, "receiver": DEMO_PARTNER,
-        "description": "First tranche"}),
-        Coordinator,
-    );
+    for (transaction, kind, amount, on, description) in [
+        (
+            511,
+            TransactionKind::Commitment,
+            250_000,
+            "2026-07-01",
+            "Grant agreement",
+        ),
+        (
+            512,
+            TransactionKind::Disbursement,
+            100_000,
+            "2026-07-15",
+            "First tranche",
+        ),
+    ] {
+        projects(
+            "project_add_transaction",
+            addressed(
+                project_id,
+                project::AddTransaction {
+                    transaction_id: Some(a(transaction)),
+                    kind,
+                    value: money(amount, "USD"),
+                    on: Some(d(on)),
+                    provider: Some(DEMO_DONOR.to_owned()),
+                    receiver: Some(DEMO_PARTNER.to_owned()),
+                    description: Some(description.to_owned()),
+                },
+            ),
+            Coordinator,
+        );
+    }
     projects(
         "project_add_milestone",
-        json!({"id": a(501), "milestone_id": a(521),
-        "title": "First cohort of 50 officers trained", "due": "2026-09-30", "on": "2026-07-01"}),
+        addressed(
+            project_id,
+            project::AddMilestone {
+                milestone_id: Some(a(521)),
+                title: "First cohort of 50 officers trained".to_owned(),
+                due: d("2026-09-30"),
+                on: Some(d("2026-07-01")),
+            },
+        ),
         Coordinator,
     );
     projects(
         "project_complete_milestone",
-        json!({"id": a(501), "milestone_id": a(521), "on": "2026-09-25"}),
+        addressed(
+            project_id,
+            project::CompleteMilestone {
+                milestone_id: a(521),
+                on: Some(d("2026-09-25")),
+            },
+        ),
         Coordinator,
     );
     projects(
         "project_add_milestone",
-        json!({"id": a(501), "milestone_id": a(522),
-        "title": "Second cohort of 50 officers trained", "due": "2027-01-31", "on": "2026-07-01"}),
+        addressed(
+            project_id,
+            project::AddMilestone {
+                milestone_id: Some(a(522)),
+                title: "Second cohort of 50 officers trained".to_owned(),
+                due: d("2027-01-31"),
+                on: Some(d("2026-07-01")),
+            },
+        ),
         Coordinator,
     );
     projects(
         "project_add_result",
-        json!({"id": a(501), "result_id": a(531),
-        "title": "Border police screen travellers against INTERPOL databases",
-        "indicators": [{"indicator_id": a(532), "title": "Officers trained", "measure": "1", "baseline": 0, "target": 150}],
-        "on": "2026-07-01"}),
+        addressed(
+            project_id,
+            project::AddResult {
+                result_id: Some(a(531)),
+                title: "Border police screen travellers against INTERPOL databases".to_owned(),
+                indicators: vec![IndicatorDef {
+                    indicator_id: a(532),
+                    title: "Officers trained".to_owned(),
+                    measure: "1".to_owned(),
+                    baseline: Some(0),
+                    target: 150,
+                }],
+                on: Some(d("2026-07-01")),
+            },
+        ),
         Coordinator,
     );
     projects(
         "project_record_indicator_actual",
-        json!({"id": a(501), "result_id": a(531), "indicator_id": a(532),
-        "value": 50, "on": "2026-09-25"}),
+        addressed(
+            project_id,
+            project::RecordIndicatorActual {
+                result_id: a(531),
+                indicator_id: a(532),
+                value: 50,
+                on: Some(d("2026-09-25")),
+            },
+        ),
         Coordinator,
     );
     projects(
         "progress_report_draft",
-        json!({"id": a(541), "project_id": a(501),
-        "period_start": "2026-07-01", "period_end": "2026-09-30",
-        "narrative": "First course delivered in Garissa to 50 officers; the second is scheduled for January.",
-        "actuals": [{"result_id": a(531), "indicator_id": a(532), "value": 50}], "on": "2026-10-01"}),
+        body(progress::Draft {
+            id: Some(a(541)),
+            project_id: a(501),
+            period_start: d("2026-07-01"),
+            period_end: d("2026-09-30"),
+            narrative: "First course delivered in Garissa to 50 officers; the second is scheduled for January.".to_owned(),
+            actuals: vec![ReportedActual {
+                result_id: a(531),
+                indicator_id: a(532),
+                value: 50,
+            }],
+            on: Some(d("2026-10-01")),
+        }),
         Coordinator,
     );
     projects(
         "progress_report_submit",
-        json!({"id": a(541), "on": "2026-10-05", "reason": null}),
+        moved(a(541), "2026-10-05"),
         Coordinator,
     );
     projects(
         "progress_report_validate",
-        json!({"id": a(541), "on": "2026-10-12", "reason": null}),
+        moved(a(541), "2026-10-12"),
         Coordinator,
     );
 
@@ -539,28 +832,30 @@ fn partner_and_project_commands() -> Vec<Step> {
     // waits for the donor's answer.
     projects(
         "referral_propose",
-        json!({"id": a(402), "need_id": a(105), "offer_id": a(302),
-        "member_state": "PH", "organisation": DEMO_DONOR,
-        "share_money": money(60_000, "EUR"), "share_units": 6, "on": "2026-10-30"}),
+        body(referral::Propose {
+            id: Some(a(402)),
+            need_id: a(105),
+            offer_id: a(302),
+            member_state: "PH".to_owned(),
+            organisation: DEMO_DONOR.to_owned(),
+            share_money: Some(money(60_000, "EUR")),
+            share_units: Some(6),
+            on: Some(d("2026-10-30")),
+        }),
         Coordinator,
     );
-    projects(
-        "referral_refer",
-        json!({"id": a(402), "on": "2026-11-02", "reason": null}),
-        Coordinator,
-    );
+    projects("referral_refer", moved(a(402), "2026-11-02"), Coordinator);
     c
 }
 
-/// How long the demo waits for a service that is not listening yet.
-const START_WAIT: Duration = Duration::from_secs(30);
-
 /// Sends the demo commands; returns how many wrote something new (0 when it was loaded before).
-/// Each has a fixed command id. Before a projects command it waits until the read model (and so
-/// the streams the projects service checks needs and offers against) holds what the other
-/// services have acknowledged.
+/// Each has a fixed command id and names the principal it is for (a coordinator, or the donor
+/// and the State that accept a referral); it is sent with the deployment's own NATS admin key,
+/// on the server host, like `tatrack admin bootstrap`. Before a projects command it waits until
+/// the read model (and so the streams the projects service checks needs and offers against)
+/// holds what the other services have acknowledged.
 pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
-    let client = client::connect(settings).await?;
+    let client = host::connect_admin(settings, "tatrack-demo").await?;
     let mut new = 0;
     // Last acknowledged position per service, and what the read model is known to have.
     let mut written: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -573,71 +868,67 @@ pub async fn load(settings: &Settings) -> anyhow::Result<usize> {
                 .map(|(s, p)| (*s, *p))
                 .collect();
             if !behind.is_empty() {
-                wait_for_streams(&client, settings, &behind).await?;
+                wait_for_streams(&client, &behind).await?;
                 seen.extend(behind);
             }
         }
-        let mut actor = settings.actor.clone();
-        (actor.role, actor.organisation, actor.member_state) = match cmd.actor {
+        let meta = RequestMeta {
+            command_id: Some(cmd.command_id),
+            ..RequestMeta::new(cmd.actor.principal())
+        };
+        let subject = subjects::command_subject(cmd.service, cmd.verb);
+        // Right after `tatrack up` starts, the service may not listen yet: `host::request`
+        // waits for it, bounded.
+        let reply: CommandReply = host::request(&client, &subject, &meta, &cmd.body)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo command {n} ({}.{}): {e}", cmd.service, cmd.verb))?;
+        if !reply.idempotent {
+            new += 1;
+        }
+        let w = written.entry(cmd.service).or_default();
+        *w = (*w).max(reply.last_position);
+    }
+    Ok(new)
+}
+
+impl DemoActor {
+    /// The principal a demo command is sent for.
+    fn principal(self) -> Principal {
+        let (role, organisation, member_state) = match self {
             DemoActor::Coordinator => (Role::Coordinator, None, None),
             DemoActor::Donor(org) => (Role::Donor, Some(org.to_owned()), None),
             DemoActor::State(cc) => (Role::StateFocalPoint, None, Some(cc.to_owned())),
         };
-        let meta = RequestMeta {
-            command_id: Some(cmd.command_id),
-            ..RequestMeta::new(actor.principal())
-        };
-        let subject = subjects::command_subject(cmd.service, cmd.verb);
-        // Right after `tatrack up` starts, the service may not listen yet: wait for it, bounded.
-        let deadline = Instant::now() + START_WAIT;
-        loop {
-            match rpc::request::<_, Value>(
-                &client,
-                &subject,
-                &meta,
-                &cmd.body,
-                Duration::from_secs(10),
-            )
-            .await
-            {
-                Ok(reply) => {
-                    if reply["idempotent"] != Value::Bool(true) {
-                        new += 1;
-                    }
-                    if let Some(p) = reply["last_position"].as_u64() {
-                        let w = written.entry(cmd.service).or_default();
-                        *w = (*w).max(p);
-                    }
-                    break;
-                }
-                Err(rpc::Error::NoResponders(_)) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => anyhow::bail!("demo command {n} ({}.{}): {e}", cmd.service, cmd.verb),
-            }
+        Principal {
+            id: "demo".to_owned(),
+            role,
+            organisation,
+            member_state,
         }
     }
-    Ok(new)
+}
+
+/// The read model's "wait until these positions are applied" parameter.
+#[derive(Serialize)]
+struct MinPositions<'a> {
+    min_positions: &'a BTreeMap<&'a str, u64>,
 }
 
 /// Waits until the read model has applied `positions` (service -> position): then those
 /// positions are in the services' streams, which the projects service's view follows.
 async fn wait_for_streams(
     client: &async_nats::Client,
-    settings: &Settings,
     positions: &BTreeMap<&str, u64>,
 ) -> anyhow::Result<()> {
-    let mut actor = settings.actor.clone();
-    actor.role = Role::Coordinator;
+    let meta = RequestMeta::new(DemoActor::Coordinator.principal());
+    let subject = subjects::query_subject(tatrack_contract::bus::View::RateTableShow.as_str());
     let deadline = Instant::now() + START_WAIT;
     loop {
-        match client::query(
-            client,
-            &actor,
-            "rate_table_show",
-            json!({ "min_positions": positions }),
-        )
-        .await
+        let body = MinPositions {
+            min_positions: positions,
+        };
+        match host::request::<_, Box<serde_json::value::RawValue>>(client, &subject, &meta, &body)
+            .await
         {
             Ok(_) => return Ok(()),
             Err(e) if Instant::now() < deadline => {
@@ -647,6 +938,101 @@ async fn wait_for_streams(
             Err(e) => anyhow::bail!("the read model did not reach {positions:?}: {e}"),
         }
     }
+}
+
+/// How long the demo waits for the read model to catch up.
+const START_WAIT: Duration = Duration::from_secs(30);
+
+/// The demo's admin token id.
+pub const DEMO_ADMIN_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0000);
+/// The demo's coordinator token id.
+pub const DEMO_COORDINATOR_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0001);
+/// The demo's donor token id (for `DEMO-DONOR`).
+pub const DEMO_DONOR_TOKEN: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0009_0002);
+
+/// The demo's private seed: created on first start in `<data dir>/demo-tokens.seed` (readable by
+/// its owner only), so every restart derives the same demo tokens and no secret is written down.
+fn demo_seed(data_dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let path = data_dir.join("demo-tokens.seed");
+    match std::fs::read(&path) {
+        Ok(seed) if !seed.is_empty() => return Ok(seed),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let seed = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(seed.as_bytes())?;
+    file.sync_all()?;
+    Ok(seed.into_bytes())
+}
+
+/// The demo's tokens, derived from its seed.
+pub struct DemoTokens {
+    pub admin: String,
+    pub coordinator: String,
+    pub donor: String,
+}
+
+/// Issues the demo's admin, coordinator and donor tokens through the tokens service (fixed ids,
+/// command ids and day, so a restart records nothing new) and returns their secrets.
+pub async fn tokens(settings: &Settings) -> anyhow::Result<DemoTokens> {
+    let seed = demo_seed(&settings.data_dir)?;
+    let client = host::connect_admin(settings, "tatrack-demo").await?;
+    let issuer = Principal {
+        id: "demo".to_owned(),
+        role: Role::Admin,
+        organisation: None,
+        member_state: None,
+    };
+    let mut secrets = Vec::new();
+    for (id, role, organisation, label, command) in [
+        (
+            DEMO_COORDINATOR_TOKEN,
+            Role::Coordinator,
+            None,
+            "demo coordinator",
+            90_100,
+        ),
+        (
+            DEMO_DONOR_TOKEN,
+            Role::Donor,
+            Some(DEMO_DONOR),
+            "demo donor",
+            90_101,
+        ),
+        (DEMO_ADMIN_TOKEN, Role::Admin, None, "demo admin", 90_102),
+    ] {
+        let secret = tatrack_gateway::token::derived_secret(&seed, id);
+        let token = host::NewToken {
+            id,
+            role,
+            organisation,
+            member_state: None,
+            label,
+            // A fixed day, so the body (and its command id) is the same on every start.
+            on: Some(jiff::civil::date(2026, 1, 1)),
+        };
+        host::issue_token(&client, issuer.clone(), demo_id(command), &token, &secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("issuing the demo {role} token: {e:#}"))?;
+        secrets.push(secret);
+    }
+    let [coordinator, donor, admin] =
+        <[String; 3]>::try_from(secrets).map_err(|_| anyhow::anyhow!("three demo tokens"))?;
+    Ok(DemoTokens {
+        admin,
+        coordinator,
+        donor,
+    })
 }
 
 #[cfg(test)]
@@ -672,6 +1058,30 @@ mod tests {
                 _ => assert_eq!(c.actor, DemoActor::Coordinator),
             }
         }
+    }
+
+    /// The demo's bodies as the services fingerprint them (verb and canonical JSON): a data
+    /// directory loaded by an earlier tatrack must see the very same commands again under their
+    /// fixed command ids, or the services refuse them as reused ids. Changing the demo on purpose
+    /// means new ids and command ids, and this value.
+    #[test]
+    fn the_demo_commands_are_the_ones_already_recorded() {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        for c in commands() {
+            hash.update(c.service.as_bytes());
+            hash.update([0]);
+            hash.update(c.verb.as_bytes());
+            hash.update([0]);
+            hash.update(c.command_id.as_bytes());
+            hash.update(c.body.to_string().as_bytes());
+            hash.update([0]);
+        }
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "3e9bddef259504001a3dd7bd23eae9a8d18f65e07241c7ca562493828d8494c5"
+        );
     }
 
     #[test]

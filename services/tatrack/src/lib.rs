@@ -3,34 +3,28 @@
 
 mod admin;
 mod bench;
-mod bench_queries;
 mod cli;
 mod client;
-mod client_matching;
-mod client_partners;
-mod client_projects;
-mod client_report;
-mod client_tokens;
 mod demo;
-mod iati;
+mod exit;
+mod host;
 mod nats_config;
 mod serve;
-mod table;
 mod telemetry;
 
 pub use cli::Cli;
 
-/// Parses the command line, runs the command, and turns an error into a message and exit code 1
-/// (2 for bad input refused by a service, so scripts can tell the two apart).
+/// Parses the command line, runs the command, and turns an error into a message and the exit
+/// status `exit` documents (clap's usage errors exit with 2, `exit::BAD_INPUT`, too).
 pub fn main() -> std::process::ExitCode {
-    use clap::Parser;
-    let cli = Cli::parse();
+    quiet_on_closed_stdout();
+    let cli = cli::parse();
     let quiet = matches!(
         cli.command,
         cli::Command::Up(_) | cli::Command::Serve { .. }
     );
     telemetry::init(
-        cli.log_format,
+        cli.global.log_format,
         if quiet {
             "info,async_nats=warn"
         } else {
@@ -44,17 +38,33 @@ pub fn main() -> std::process::ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
+            return std::process::ExitCode::from(exit::FAILED);
         }
     };
     match runtime.block_on(cli::run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => std::process::ExitCode::from(exit::OK),
         Err(e) => {
             eprintln!("error: {e:#}");
-            let refused = e
-                .downcast_ref::<tatrack_bus::rpc::Error>()
-                .is_some_and(|e| matches!(e, tatrack_bus::rpc::Error::Remote(_)));
-            std::process::ExitCode::from(if refused { 2 } else { 1 })
+            std::process::ExitCode::from(exit::status(&e))
         }
     }
+}
+
+/// `tatrack need list | head`: when the reader of stdout goes away, stop quietly with the status
+/// a shell gives a command killed by SIGPIPE (128 + 13), not with a panic's message. (SIGPIPE
+/// itself stays ignored: the services write to sockets.)
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use tatrack_bus::auth::{self, Credentials, User};
 
-use crate::cli::Settings;
+use crate::cli::Host;
 
 #[derive(Debug, Subcommand)]
 pub enum NatsCmd {
@@ -24,20 +24,23 @@ pub enum NatsCmd {
         /// JetStream's store directory (default: <data dir>/nats).
         #[arg(long)]
         store_dir: Option<PathBuf>,
+        #[command(flatten)]
+        host: Host,
     },
     /// Print what each NATS user may publish and subscribe to.
     Permissions,
 }
 
-pub fn nats(settings: &Settings, cmd: NatsCmd) -> anyhow::Result<()> {
+pub fn nats(cmd: NatsCmd) -> anyhow::Result<()> {
     match cmd {
         NatsCmd::Config {
             out,
             listen,
             store_dir,
+            host,
         } => {
-            let credentials = Credentials::load_or_generate(&settings.nats_credentials)?;
-            let store_dir = store_dir.unwrap_or_else(|| settings.data_dir.join("nats"));
+            let credentials = Credentials::load_or_generate(&host.credentials_dir())?;
+            let store_dir = store_dir.unwrap_or_else(|| host.data_dir.join("nats"));
             let store_dir = std::path::absolute(&store_dir)
                 .with_context(|| format!("invalid --store-dir {}", store_dir.display()))?;
             let config = credentials.server_config(&listen, &store_dir);

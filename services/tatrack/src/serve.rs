@@ -8,7 +8,7 @@ use tatrack_bus::auth::{Identity, User};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::Settings;
-use crate::{client_tokens, demo};
+use crate::demo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -291,6 +291,12 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
         }
     }
     tracing::info!(nats = %settings.nats_url, data_dir = %settings.data_dir.display(), "tatrack is up");
+    // With port 0 the address taken is the one the gateway printed.
+    let url = if settings.http_addr.port() == 0 {
+        "<the gateway's address above>".to_owned()
+    } else {
+        format!("http://{}", settings.http_addr)
+    };
     let demo = async {
         if load_demo {
             // The demo data has fixed ids and command ids, so loading it again changes nothing.
@@ -299,16 +305,24 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
                 Ok(n) => tracing::info!(commands = n, "demo data loaded"),
                 Err(e) => tracing::error!(error = %e, "demo data not loaded"),
             }
-            match client_tokens::demo_tokens(settings).await {
-                Ok((coordinator, donor)) => {
-                    println!("coordinator token: {coordinator}");
-                    println!("donor token: {donor}");
+            match demo::tokens(settings).await {
+                Ok(tokens) => {
+                    println!("admin token: {}", tokens.admin);
+                    println!("coordinator token: {}", tokens.coordinator);
+                    println!("donor token: {}", tokens.donor);
+                    println!(
+                        "sign in: export TATRACK_URL={url} TATRACK_TOKEN=<a token above>, or `tatrack login --url {url}`"
+                    );
                 }
                 Err(e) => tracing::error!(error = %e, "demo tokens not issued"),
             }
+        } else {
+            println!(
+                "sign in: `tatrack admin bootstrap` (on this host) prints an admin token; then `tatrack login --url {url}`"
+            );
         }
         println!(
-            "tatrack is up: NATS {} data {}",
+            "tatrack is up: {url} (NATS {}, data {})",
             settings.nats_url,
             settings.data_dir.display()
         );

