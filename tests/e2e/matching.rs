@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_bus::rpc::{ErrorCode, RequestMeta};
 use tatrack_domain::{Principal, Role};
 use tatrack_tests::*;
 use uuid::Uuid;
@@ -20,16 +20,8 @@ use uuid::Uuid;
 const DONOR_A: &str = "DONOR-A";
 const DONOR_B: &str = "DONOR-B";
 
-fn donor(organisation: &str) -> Principal {
-    principal(Role::Donor, Some(organisation), None)
-}
-
 fn kenya() -> Principal {
     principal(Role::StateFocalPoint, None, Some("KE"))
-}
-
-fn usd(major: i64) -> Value {
-    json!({ "amount_minor": major * 100, "currency": "USD" })
 }
 
 fn eur(major: i64) -> Value {
@@ -39,13 +31,6 @@ fn eur(major: i64) -> Value {
 async fn ok(client: &async_nats::Client, who: &Principal, service: &str, verb: &str, body: Value) {
     if let Err(e) = command_to(client, &RequestMeta::new(who.clone()), service, verb, &body).await {
         panic!("{verb} as {}: {e:?}\nbody: {body}", who.role);
-    }
-}
-
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
@@ -78,7 +63,7 @@ async fn need(
         &kenya(),
         "assessments",
         "need_agree_with_state",
-        json!({ "id": id, "on": "2026-06-10", "reason": null }),
+        moved(id, "2026-06-10"),
     )
     .await;
     ok(
@@ -121,7 +106,7 @@ async fn offer(
         &who,
         "partners",
         "offer_publish",
-        json!({ "id": id, "on": "2026-06-01", "reason": null }),
+        moved(id, "2026-06-01"),
     )
     .await;
     id
@@ -173,9 +158,7 @@ async fn cli(h: &Harness, args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let client = &client;
 
     for org in [DONOR_A, DONOR_B] {
