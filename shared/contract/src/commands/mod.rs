@@ -22,6 +22,18 @@ macro_rules! request {
     };
 }
 
+/// The domain command `$variant` from a decoded body: the fields given first (with their value, or
+/// by their own name), then those copied from the body's fields of the same name:
+/// `from_body!(C::Amend { id, on: body.on.unwrap_or(today) } from body: title, budget)`.
+macro_rules! from_body {
+    (
+        $($variant:ident)::+ { $($given:ident $(: $value:expr)?),* $(,)? }
+        from $body:ident: $($field:ident),+ $(,)?
+    ) => {
+        $($variant)::+ { $($given $(: $value)?,)* $($field: $body.$field,)+ }
+    };
+}
+
 pub mod assessment;
 pub mod need;
 pub mod offer;
