@@ -75,11 +75,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, Err
     Ok(match action {
         "identify" => {
             let body: Identify = body.whole()?;
-            from_body!(C::Identify {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: member_state, recommendation_ids, theme, modality, description,
-                beneficiary_institution, estimated_cost, size, priority)
+            from_body!(new C::Identify on today from body: member_state, recommendation_ids, theme,
+                modality, description, beneficiary_institution, estimated_cost, size, priority)
         }
         "agree_with_state" => body.moved(|id, on, reason| C::AgreeWithState { id, on, reason })?,
         "withdraw" => body.ended(|id, on, reason| C::Withdraw { id, on, reason })?,

@@ -102,11 +102,9 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, Er
     Ok(match action {
         "draft" => {
             let body: Draft = body.whole()?;
-            from_body!(C::Draft {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: organisation, title, themes, countries, regions, modalities, budget,
-                capacity, valid_from, valid_until, languages, conditions)
+            from_body!(new C::Draft on today from body: organisation, title, themes, countries,
+                regions, modalities, budget, capacity, valid_from, valid_until, languages,
+                conditions)
         }
         "publish" => body.moved(|id, on, reason| C::Publish { id, on, reason })?,
         "amend" => {

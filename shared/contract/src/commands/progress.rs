@@ -47,10 +47,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProgressReportCo
     Ok(match action {
         "draft" => {
             let body: Draft = body.whole()?;
-            from_body!(C::Draft {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: project_id, period_start, period_end, narrative, actuals)
+            from_body!(new C::Draft on today from body: project_id, period_start, period_end,
+                narrative, actuals)
         }
         "revise" => {
             let (id, body): (_, Revise) = body.item()?;

@@ -162,11 +162,9 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
     Ok(match action {
         "create" => {
             let body: Create = body.whole()?;
-            from_body!(ProjectCommand::Create {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: iati_identifier, title, description, recipient_country, theme,
-                dac_sector, participating, planned_start, planned_end, budget, needs, referrals)
+            from_body!(new ProjectCommand::Create on today from body: iati_identifier, title,
+                description, recipient_country, theme, dac_sector, participating, planned_start,
+                planned_end, budget, needs, referrals)
         }
         "change_status" => {
             let (id, body): (_, ChangeStatus) = body.item()?;

@@ -51,10 +51,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCo
     Ok(match action {
         "record" => {
             let body: Record = body.whole()?;
-            from_body!(RecommendationCommand::Record {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: assessment_id, member_state, theme, text, priority)
+            from_body!(new RecommendationCommand::Record on today from body: assessment_id,
+                member_state, theme, text, priority)
         }
         "update_status" => {
             let (id, body): (_, UpdateStatus) = body.item()?;

@@ -57,10 +57,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand,
     Ok(match action {
         "propose" => {
             let body: Propose = body.whole()?;
-            from_body!(C::Propose {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: need_id, offer_id, member_state, organisation, share_money, share_units)
+            from_body!(new C::Propose on today from body: need_id, offer_id, member_state,
+                organisation, share_money, share_units)
         }
         "refer" => body.moved(|id, on, reason| C::Refer { id, on, reason })?,
         "accept_by_partner" => {

@@ -37,10 +37,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, Er
     Ok(match action {
         "issue" => {
             let body: Issue = body.whole()?;
-            from_body!(C::Issue {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                on: body.on.unwrap_or(today),
-            } from body: role, organisation, member_state, label, hash)
+            from_body!(new C::Issue on today from body: role, organisation, member_state, label,
+                hash)
         }
         "revoke" => body.ended(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),
