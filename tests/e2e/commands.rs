@@ -7,13 +7,6 @@ use tatrack_domain::Role;
 use tatrack_tests::*;
 use uuid::Uuid;
 
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
 /// The next position the log will write, found by appending a harmless new assessment.
 async fn next_position(client: &async_nats::Client) -> u64 {
     let reply = command(client, "assessment_plan", &plan_body(Uuid::now_v7(), "KE"))
@@ -24,9 +17,7 @@ async fn next_position(client: &async_nats::Client) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let assessment = Uuid::now_v7();
     command(&client, "assessment_plan", &plan_body(assessment, "KE"))
         .await
@@ -167,9 +158,7 @@ async fn a_need_goes_from_identified_to_shared_and_the_read_model_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_command_id_returns_the_first_answer_and_writes_nothing() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let meta = RequestMeta::new(coordinator());
     let id = Uuid::now_v7();
     let first = command_as(&client, &meta, "assessment_plan", &plan_body(id, "KE"))
@@ -221,9 +210,7 @@ async fn a_repeated_command_id_returns_the_first_answer_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_by_name_and_nothing_is_written() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let assessment = Uuid::now_v7();
     command(&client, "assessment_plan", &plan_body(assessment, "KE"))
         .await
@@ -423,9 +410,7 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expected_version_that_is_not_current_is_a_conflict_and_writes_nothing() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let id = Uuid::now_v7();
     let planned = command(&client, "assessment_plan", &plan_body(id, "KE"))
         .await

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_bus::rpc::ErrorCode;
 use tatrack_domain::{Principal, Role};
 use tatrack_tests::gateway::Gateway;
 use tatrack_tests::*;
@@ -20,35 +20,6 @@ use uuid::Uuid;
 
 const DONOR_A: &str = "DONOR-A";
 const DONOR_B: &str = "DONOR-B";
-
-fn donor(organisation: &str) -> Principal {
-    principal(Role::Donor, Some(organisation), None)
-}
-
-fn kenya() -> Principal {
-    principal(Role::StateFocalPoint, None, Some("KE"))
-}
-
-fn usd(major: i64) -> Value {
-    json!({ "amount_minor": major * 100, "currency": "USD" })
-}
-
-fn eur(major: i64) -> Value {
-    json!({ "amount_minor": major * 100, "currency": "EUR" })
-}
-
-async fn ok(client: &async_nats::Client, who: &Principal, service: &str, verb: &str, body: Value) {
-    if let Err(e) = command_to(client, &RequestMeta::new(who.clone()), service, verb, &body).await {
-        panic!("{verb} as {}: {e:?}\nbody: {body}", who.role);
-    }
-}
-
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
 
 /// An agreed KE need for the BOR theme (training, for the Border Police Unit), shared with
 /// `audience`.
@@ -63,9 +34,8 @@ async fn need(
     ok(
         client,
         &coordinator(),
-        "assessments",
         "need_identify",
-        json!({
+        &json!({
             "id": id, "member_state": "KE", "recommendation_ids": [], "theme": "BOR",
             "modality": "training", "description": "Train border officers",
             "beneficiary_institution": "Border Police Unit", "estimated_cost": usd(cost),
@@ -76,18 +46,16 @@ async fn need(
     .await;
     ok(
         client,
-        &kenya(),
-        "assessments",
+        &focal_point("KE"),
         "need_agree_with_state",
-        json!({ "id": id, "on": "2026-06-10", "reason": null }),
+        &moved(id, "2026-06-10"),
     )
     .await;
     ok(
         client,
-        &kenya(),
-        "assessments",
+        &focal_point("KE"),
         "sharing_grant_grant",
-        json!({
+        &json!({
             "id": Uuid::now_v7(), "member_state": "KE", "scope": { "type": "need", "need_id": id },
             "audience": { "type": "organisations", "ids": audience }, "until": null,
             "on": "2026-06-12",
@@ -109,7 +77,7 @@ async fn offer(
 ) -> Uuid {
     let id = Uuid::now_v7();
     let who = donor(organisation);
-    ok(client, &who, "partners", "offer_draft", json!({
+    ok(client, &who, "offer_draft", &json!({
         "id": id, "organisation": organisation, "title": format!("{organisation} {theme} training"),
         "themes": [theme], "countries": places.0, "regions": places.1, "modalities": ["training"],
         "budget": budget, "capacity": { "measure": "officers trained", "quantity": officers },
@@ -117,14 +85,7 @@ async fn offer(
         "conditions": null, "on": "2026-05-20",
     }))
     .await;
-    ok(
-        client,
-        &who,
-        "partners",
-        "offer_publish",
-        json!({ "id": id, "on": "2026-06-01", "reason": null }),
-    )
-    .await;
+    ok(client, &who, "offer_publish", &moved(id, "2026-06-01")).await;
     id
 }
 
@@ -175,9 +136,7 @@ async fn cli(gw: &Gateway, token: &str, args: &[&str]) -> (bool, String, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let client = &client;
     let gw = Gateway::start(&h).await;
     let (_, token) = issue_token(client, Role::Coordinator, None, None).await;
@@ -187,9 +146,8 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
         ok(
             client,
             &coordinator(),
-            "partners",
             "organisation_register",
-            json!({
+            &json!({
                 "id": org, "name": format!("Organisation {org}"), "kind": "donor_government",
                 "iati_type": "10", "iati_identifier": null, "country": null, "on": "2026-01-01",
             }),
@@ -204,7 +162,15 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     let o1 = offer(client, DONOR_A, "BOR", (&["KE"], &[]), usd(300_000), 150).await;
     let o2 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), usd(500_000), 250).await;
     let o3 = offer(client, DONOR_A, "CFT", (&["KE"], &[]), usd(100_000), 50).await;
-    let o4 = offer(client, DONOR_B, "BOR", (&[], &["1027"]), eur(100_000), 100).await;
+    let o4 = offer(
+        client,
+        DONOR_B,
+        "BOR",
+        (&[], &["1027"]),
+        money(100_000, "EUR"),
+        100,
+    )
+    .await;
 
     // Ranked suggestions for N1 (as of the clock's today), each with its explanation; O3 left
     // out for its theme, O4 for its currency.
@@ -468,9 +434,14 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
         .unwrap();
     assert_eq!(for_a, json!([]));
     // The State sees both (its own country's referrals).
-    let for_kenya = query_as(client, kenya(), "overlap_list", &json!({ "id": second }))
-        .await
-        .unwrap();
+    let for_kenya = query_as(
+        client,
+        focal_point("KE"),
+        "overlap_list",
+        &json!({ "id": second }),
+    )
+    .await
+    .unwrap();
     assert_eq!(for_kenya.as_array().unwrap().len(), 1);
 
     // A rate table dated 2030-01-01 makes O4 eligible as of the clock's today: money compared
@@ -479,9 +450,8 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     ok(
         client,
         &coordinator(),
-        "projects",
         "rate_table_record",
-        json!({
+        &json!({
             "id": tatrack_projects::RATE_TABLE_ID, "on": "2030-01-01",
             "rates": [{ "currency": "EUR", "per_usd": { "numerator": 23, "denominator": 25 } }],
         }),
@@ -516,7 +486,7 @@ async fn needs_and_offers_are_matched_allocated_accepted_and_overlaps_flagged() 
     );
     assert_eq!(
         o4_suggested["referral_propose"]["share_money"],
-        eur(100_000),
+        tatrack_tests::money(100_000, "EUR"),
         "{o4_suggested}"
     );
     let before_the_table = query_as(

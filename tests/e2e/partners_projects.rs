@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tatrack_bus::rpc::{self, ErrorCode, RequestMeta};
+use tatrack_bus::rpc::{self, ErrorCode};
 use tatrack_domain::{Principal, Role};
 use tatrack_tests::*;
 use uuid::Uuid;
@@ -18,58 +18,6 @@ use uuid::Uuid;
 const DONOR_A: &str = "DONOR-A";
 const DONOR_B: &str = "DONOR-B";
 const IMPL_B: &str = "IMPL-B";
-
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-fn donor(organisation: &str) -> Principal {
-    principal(Role::Donor, Some(organisation), None)
-}
-
-fn focal_point(country: &str) -> Principal {
-    principal(Role::StateFocalPoint, None, Some(country))
-}
-
-/// Money in major units of `currency` (two decimals for USD and EUR).
-fn money(major: i64, currency: &str) -> Value {
-    json!({ "amount_minor": major * 100, "currency": currency })
-}
-
-fn usd(major: i64) -> Value {
-    money(major, "USD")
-}
-
-async fn send(
-    client: &async_nats::Client,
-    who: &Principal,
-    service: &str,
-    verb: &str,
-    body: &Value,
-) -> Result<Value, rpc::Error> {
-    command_to(client, &RequestMeta::new(who.clone()), service, verb, body).await
-}
-
-/// A command that must be accepted; returns its reply.
-async fn ok(
-    client: &async_nats::Client,
-    who: &Principal,
-    service: &str,
-    verb: &str,
-    body: &Value,
-) -> Value {
-    match send(client, who, service, verb, body).await {
-        Ok(reply) => reply,
-        Err(e) => panic!("{verb} as {}: refused {e:?}\nbody: {body}", who.role),
-    }
-}
-
-fn last_position(reply: &Value) -> u64 {
-    reply["last_position"].as_u64().expect("last_position")
-}
 
 /// Harmless commands that find the next position of each service's log.
 struct Probe {
@@ -83,7 +31,6 @@ impl Probe {
         ok(
             client,
             &coordinator(),
-            "projects",
             "project_create",
             &project_body(project, "KE", vec![], &[(IMPL_B, "1"), (IMPL_B, "4")]),
         )
@@ -109,7 +56,7 @@ impl Probe {
             ),
             other => panic!("no probe for {other}"),
         };
-        last_position(&ok(client, &coordinator(), service, verb, &body).await) + 1
+        last_position(&ok(client, &coordinator(), verb, &body).await) + 1
     }
 }
 
@@ -173,7 +120,6 @@ async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
     ok(
         client,
         &coordinator(),
-        "assessments",
         "assessment_plan",
         &plan_body(assessment, country),
     )
@@ -186,7 +132,6 @@ async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
         ok(
             client,
             &coordinator(),
-            "assessments",
             verb,
             &json!({ "id": assessment, "on": on }),
         )
@@ -196,7 +141,6 @@ async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
     ok(
         client,
         &coordinator(),
-        "assessments",
         "recommendation_record",
         &json!({ "id": recommendation, "assessment_id": assessment, "member_state": "",
                  "theme": "BOR", "priority": 1,
@@ -213,7 +157,6 @@ async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme:
     ok(
         client,
         &coordinator(),
-        "assessments",
         "need_identify",
         &json!({ "id": need, "member_state": "KE", "recommendation_ids": [recommendation],
                  "theme": theme, "modality": "training", "description": "Train 200 border officers",
@@ -229,9 +172,8 @@ async fn agree(client: &async_nats::Client, need: Uuid) -> Value {
     ok(
         client,
         &focal_point("KE"),
-        "assessments",
         "need_agree_with_state",
-        &json!({ "id": need, "on": "2026-06-10", "reason": null }),
+        &moved(need, "2026-06-10"),
     )
     .await
 }
@@ -240,7 +182,6 @@ async fn share(client: &async_nats::Client, need: Uuid, organisations: &[&str]) 
     ok(
         client,
         &focal_point("KE"),
-        "assessments",
         "sharing_grant_grant",
         &json!({ "id": Uuid::now_v7(), "member_state": "KE",
                  "scope": { "type": "need", "need_id": need },
@@ -254,7 +195,6 @@ async fn register(client: &async_nats::Client, id: &str, kind: &str, iati_type: 
     ok(
         client,
         &coordinator(),
-        "partners",
         "organisation_register",
         &organisation_body(id, kind, iati_type),
     )
@@ -265,16 +205,9 @@ async fn register(client: &async_nats::Client, id: &str, kind: &str, iati_type: 
 async fn offer(client: &async_nats::Client, body: Value, publish: bool) -> (Uuid, Value) {
     let id: Uuid = serde_json::from_value(body["id"].clone()).unwrap();
     let who = donor(body["organisation"].as_str().unwrap());
-    let mut reply = ok(client, &who, "partners", "offer_draft", &body).await;
+    let mut reply = ok(client, &who, "offer_draft", &body).await;
     if publish {
-        reply = ok(
-            client,
-            &who,
-            "partners",
-            "offer_publish",
-            &json!({ "id": id, "on": "2026-06-01", "reason": null }),
-        )
-        .await;
+        reply = ok(client, &who, "offer_publish", &moved(id, "2026-06-01")).await;
     }
     (id, reply)
 }
@@ -289,23 +222,39 @@ async fn referred(
 ) -> Uuid {
     let body = propose_body(need, offer, share_money, share_units);
     let id: Uuid = serde_json::from_value(body["id"].clone()).unwrap();
+    ok(client, &coordinator(), "referral_propose", &body).await;
     ok(
         client,
         &coordinator(),
-        "projects",
-        "referral_propose",
-        &body,
-    )
-    .await;
-    ok(
-        client,
-        &coordinator(),
-        "projects",
         "referral_refer",
-        &json!({ "id": id, "on": "2026-07-01", "reason": null }),
+        &moved(id, "2026-07-01"),
     )
     .await;
     id
+}
+
+/// Where the refusal tests start: a KE recommendation, DONOR-A, DONOR-B and IMPL-B registered
+/// (and seen by the read model), and a probe.
+async fn registered(client: &async_nats::Client) -> (Uuid, Probe) {
+    let rec = recommendation(client, "KE").await;
+    register(client, DONOR_A, "donor_government", "10").await;
+    register(client, DONOR_B, "donor_government", "10").await;
+    let registered = register(client, IMPL_B, "un_entity", "40").await;
+    settle(client, &[("partners", last_position(&registered))]).await;
+    (rec, Probe::new(client).await)
+}
+
+/// A progress report drafted by `who` and submitted on 2026-12-01.
+async fn submitted(client: &async_nats::Client, who: &Principal, draft: &Value) {
+    ok(client, who, "progress_report_draft", draft).await;
+    let id: Uuid = serde_json::from_value(draft["id"].clone()).unwrap();
+    ok(
+        client,
+        who,
+        "progress_report_submit",
+        &moved(id, "2026-12-01"),
+    )
+    .await;
 }
 
 /// Waits until the read model (and so each stream) holds these positions of these services.
@@ -362,19 +311,37 @@ impl<'a> Refusals<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A refusal as forbidden (no field).
+    async fn forbidden(&mut self, case: &str, who: &Principal, verb: &str, body: &Value) {
+        self.check(case, who, verb, body, ErrorCode::Forbidden, None)
+            .await;
+    }
+
+    /// A refusal as invalid, naming `field`.
+    async fn invalid(
+        &mut self,
+        case: &str,
+        who: &Principal,
+        verb: &str,
+        body: &Value,
+        field: &str,
+    ) {
+        self.check(case, who, verb, body, ErrorCode::Invalid, Some(field))
+            .await;
+    }
+
     async fn check(
         &mut self,
         case: &str,
         who: &Principal,
-        service: &str,
         verb: &str,
         body: &Value,
         code: ErrorCode,
         field: Option<&str>,
     ) {
+        let service = service_of(verb);
         let before = self.probe.next_position(self.client, service).await;
-        let result = send(self.client, who, service, verb, body).await;
+        let result = send(self.client, who, verb, body).await;
         let after = self.probe.next_position(self.client, service).await;
         match result {
             Err(rpc::Error::Remote(error)) => {
@@ -410,9 +377,7 @@ impl<'a> Refusals<'a> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let client = &client;
     let a = donor(DONOR_A);
     let kenya = focal_point("KE");
@@ -446,17 +411,15 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &a,
-        "projects",
         "referral_accept_by_partner",
-        &json!({ "id": referral, "on": "2026-07-02", "reason": null }),
+        &moved(referral, "2026-07-02"),
     )
     .await;
     ok(
         client,
         &kenya,
-        "projects",
         "referral_accept_by_state",
-        &json!({ "id": referral, "on": "2026-07-03", "reason": null }),
+        &moved(referral, "2026-07-03"),
     )
     .await;
 
@@ -493,7 +456,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &coordinator(),
-        "projects",
         "project_create",
         &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
     )
@@ -501,7 +463,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &coordinator(),
-        "projects",
         "referral_activate",
         &json!({ "id": referral, "on": "2026-09-01", "project_id": project, "reason": null }),
     )
@@ -516,7 +477,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &a,
-        "projects",
         "project_add_transaction",
         &transaction("commitment", 100_000),
     )
@@ -524,7 +484,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &a,
-        "projects",
         "project_add_transaction",
         &transaction("disbursement", 40_000),
     )
@@ -533,7 +492,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
         send(
             client,
             &a,
-            "projects",
             "project_add_transaction",
             &transaction("disbursement", 70_000),
         )
@@ -548,7 +506,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &a,
-        "projects",
         "project_add_transaction",
         &transaction("disbursement", -10_000),
     )
@@ -557,7 +514,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
         send(
             client,
             &a,
-            "projects",
             "project_add_transaction",
             &transaction("disbursement", -40_000),
         )
@@ -572,7 +528,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &coordinator(),
-        "projects",
         "project_add_milestone",
         &json!({ "id": project, "milestone_id": milestone, "title": "First course held",
                  "due": "2027-01-31", "on": "2026-09-01" }),
@@ -582,7 +537,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &coordinator(),
-        "projects",
         "project_add_result",
         &json!({ "id": project, "result_id": result, "title": "Officers trained",
                  "indicators": [{ "indicator_id": indicator, "title": "Officers trained",
@@ -593,7 +547,6 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
     ok(
         client,
         &a,
-        "projects",
         "project_record_indicator_actual",
         &json!({ "id": project, "result_id": result, "indicator_id": indicator, "value": 40,
                  "on": "2026-11-01" }),
@@ -602,31 +555,20 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
 
     // A progress report: drafted and submitted by the partner, validated by the coordinator.
     let report = Uuid::now_v7();
-    ok(
+    submitted(
         client,
         &a,
-        "projects",
-        "progress_report_draft",
         &json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
                  "period_end": "2026-11-30", "narrative": "Two courses held; 40 officers trained.",
                  "actuals": [{ "result_id": result, "indicator_id": indicator, "value": 40 }],
                  "on": "2026-11-30" }),
     )
     .await;
-    ok(
-        client,
-        &a,
-        "projects",
-        "progress_report_submit",
-        &json!({ "id": report, "on": "2026-12-01", "reason": null }),
-    )
-    .await;
     let validated = ok(
         client,
         &coordinator(),
-        "projects",
         "progress_report_validate",
-        &json!({ "id": report, "on": "2026-12-05", "reason": null }),
+        &moved(report, "2026-12-05"),
     )
     .await;
 
@@ -690,20 +632,13 @@ async fn a_need_is_covered_through_an_offer_a_referral_and_a_project() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_name_the_field_and_write_nothing() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let client = &client;
     let a = donor(DONOR_A);
     let kenya = focal_point("KE");
     let coord = coordinator();
 
-    let rec = recommendation(client, "KE").await;
-    register(client, DONOR_A, "donor_government", "10").await;
-    register(client, DONOR_B, "donor_government", "10").await;
-    let registered = register(client, IMPL_B, "un_entity", "40").await;
-    settle(client, &[("partners", last_position(&registered))]).await;
-    let probe = Probe::new(client).await;
+    let (rec, probe) = registered(client).await;
 
     // Needs: two referable, one withdrawn, one only identified, one not shared with DONOR-A.
     let need = identify_need(client, rec, "BOR").await;
@@ -718,7 +653,6 @@ async fn refusals_name_the_field_and_write_nothing() {
     ok(
         client,
         &coord,
-        "assessments",
         "need_withdraw",
         &json!({ "id": withdrawn, "on": "2026-06-20", "reason": "Funded nationally" }),
     )
@@ -751,7 +685,6 @@ async fn refusals_name_the_field_and_write_nothing() {
     ok(
         client,
         &a,
-        "partners",
         "offer_withdraw",
         &json!({ "id": withdrawn_offer, "on": "2026-06-15", "reason": "Budget cut" }),
     )
@@ -826,21 +759,12 @@ async fn refusals_name_the_field_and_write_nothing() {
             "share_money",
         ),
     ] {
-        r.check(
-            case,
-            &coord,
-            "projects",
-            "referral_propose",
-            &body,
-            ErrorCode::Invalid,
-            Some(field),
-        )
-        .await;
+        r.invalid(case, &coord, "referral_propose", &body, field)
+            .await;
     }
     r.check(
         "referral for an unknown need",
         &coord,
-        "projects",
         "referral_propose",
         &propose(Uuid::now_v7(), open),
         ErrorCode::NotFound,
@@ -850,7 +774,6 @@ async fn refusals_name_the_field_and_write_nothing() {
     r.check(
         "referral to an unknown offer",
         &coord,
-        "projects",
         "referral_propose",
         &propose(need, Uuid::now_v7()),
         ErrorCode::NotFound,
@@ -861,30 +784,26 @@ async fn refusals_name_the_field_and_write_nothing() {
     // A share above what the offer has left: first commit 100000.00 USD and 50 units of it.
     let first = referred(client, need, open, usd(100_000), json!(50)).await;
     // A move dated before the referral's last one.
-    r.check(
+    r.invalid(
         "accepted before it was referred",
         &a,
-        "projects",
         "referral_accept_by_partner",
-        &json!({ "id": first, "on": "2026-06-01", "reason": null }),
-        ErrorCode::Invalid,
-        Some("on"),
+        &moved(first, "2026-06-01"),
+        "on",
     )
     .await;
     ok(
         client,
         &a,
-        "projects",
         "referral_accept_by_partner",
-        &json!({ "id": first, "on": "2026-07-02", "reason": null }),
+        &moved(first, "2026-07-02"),
     )
     .await;
     ok(
         client,
         &kenya,
-        "projects",
         "referral_accept_by_state",
-        &json!({ "id": first, "on": "2026-07-03", "reason": null }),
+        &moved(first, "2026-07-03"),
     )
     .await;
     eventually(
@@ -898,75 +817,64 @@ async fn refusals_name_the_field_and_write_nothing() {
     )
     .await;
     // New: while a referral of the need to the offer is open, a second one is a duplicate.
-    r.check(
+    r.invalid(
         "a second referral of the same need to the same offer",
         &coord,
-        "projects",
         "referral_propose",
         &propose_body(need, open, usd(1_000), json!(null)),
-        ErrorCode::Invalid,
-        Some("offer_id"),
+        "offer_id",
     )
     .await;
     // The capacity left is checked on another need's referral to the same offer (the same need
     // would be a duplicate, above).
-    r.check(
+    r.invalid(
         "share above the money left",
         &coord,
-        "projects",
         "referral_propose",
         &propose_body(second, open, usd(200_001), json!(null)),
-        ErrorCode::Invalid,
-        Some("share_money"),
+        "share_money",
     )
     .await;
-    r.check(
+    r.invalid(
         "share above the units left",
         &coord,
-        "projects",
         "referral_propose",
         &propose_body(second, open, json!(null), json!(101)),
-        ErrorCode::Invalid,
-        Some("share_units"),
+        "share_units",
     )
     .await;
 
     // A share in EUR: refused without a rate, accepted once one is recorded.
     let eur = propose_body(second, open, money(50_000, "EUR"), json!(null));
-    r.check(
+    r.invalid(
         "share in EUR without a rate",
         &coord,
-        "projects",
         "referral_propose",
         &eur,
-        ErrorCode::Invalid,
-        Some("share_money"),
+        "share_money",
     )
     .await;
     let rate_body = |on: &str, currency: &str| {
         json!({ "id": tatrack_projects::RATE_TABLE_ID, "on": on,
                 "rates": [{ "currency": currency, "per_usd": { "numerator": 92, "denominator": 100 } }] })
     };
-    r.check(
+    r.invalid(
         "a rate in an unknown currency",
         &coord,
-        "projects",
         "rate_table_record",
         &rate_body("2026-01-01", "XYZ"),
-        ErrorCode::Invalid,
-        Some("rates.currency"),
+        "rates.currency",
     )
     .await;
     ok(
         client,
         &coord,
-        "projects",
         "rate_table_record",
         &rate_body("2026-01-01", "EUR"),
     )
     .await;
     let before = probe.next_position(client, "projects").await;
-    let accepted = ok(client, &coord, "projects", "referral_propose", &eur).await;
+    let accepted = ok(client, &coord, "referral_propose", &eur).await;
     assert_eq!(accepted["first_position"], before, "{accepted}");
 
     // Unknown codes, amounts that are not positive, dates out of order: offers and organisations.
@@ -1020,31 +928,19 @@ async fn refusals_name_the_field_and_write_nothing() {
         ),
     ] {
         let who = donor(body["organisation"].as_str().unwrap());
-        r.check(
-            case,
-            &who,
-            "partners",
-            "offer_draft",
-            &body,
-            ErrorCode::Invalid,
-            Some(field),
-        )
-        .await;
+        r.invalid(case, &who, "offer_draft", &body, field).await;
     }
-    r.check(
+    r.invalid(
         "unknown IATI organisation type",
         &coord,
-        "partners",
         "organisation_register",
         &organisation_body("DONOR-X", "donor_government", "99"),
-        ErrorCode::Invalid,
-        Some("iati_type"),
+        "iati_type",
     )
     .await;
     r.check(
         "organisation registered twice",
         &coord,
-        "partners",
         "organisation_register",
         &organisation_body(DONOR_A, "donor_government", "10"),
         ErrorCode::AlreadyExists,
@@ -1118,16 +1014,8 @@ async fn refusals_name_the_field_and_write_nothing() {
             "needs",
         ),
     ] {
-        r.check(
-            case,
-            &coord,
-            "projects",
-            "project_create",
-            &body,
-            ErrorCode::Invalid,
-            Some(field),
-        )
-        .await;
+        r.invalid(case, &coord, "project_create", &body, field)
+            .await;
     }
     let project = probe.project;
     let transaction_of = |kind: &str, value: Value, on: &str| {
@@ -1142,14 +1030,12 @@ async fn refusals_name_the_field_and_write_nothing() {
         // total below zero.
         ("reversal of nothing", usd(-100)),
     ] {
-        r.check(
+        r.invalid(
             case,
             &coord,
-            "projects",
             "project_add_transaction",
             &transaction(value),
-            ErrorCode::Invalid,
-            Some("value"),
+            "value",
         )
         .await;
     }
@@ -1187,62 +1073,46 @@ async fn refusals_name_the_field_and_write_nothing() {
             "value",
         ),
     ] {
-        r.check(
-            case,
-            &coord,
-            "projects",
-            "project_add_transaction",
-            &body,
-            ErrorCode::Invalid,
-            Some(field),
-        )
-        .await;
+        r.invalid(case, &coord, "project_add_transaction", &body, field)
+            .await;
     }
     ok(
         client,
         &coord,
-        "projects",
         "project_add_transaction",
         &transaction(usd(1_000)),
     )
     .await;
-    r.check(
+    r.invalid(
         "disbursement dated before the first commitment",
         &coord,
-        "projects",
         "project_add_transaction",
         &transaction_of("disbursement", usd(500), "2026-09-14"),
-        ErrorCode::Invalid,
-        Some("on"),
+        "on",
     )
     .await;
     // Business dates: no fact after today, and a project's own changes never go back.
     let tomorrow = today().tomorrow().unwrap().to_string();
-    r.check(
+    r.invalid(
         "transaction dated after today",
         &coord,
-        "projects",
         "project_add_transaction",
         &transaction_of("commitment", usd(1_000), &tomorrow),
-        ErrorCode::Invalid,
-        Some("on"),
+        "on",
     )
     .await;
-    r.check(
+    r.invalid(
         "milestone added before the project's last change",
         &coord,
-        "projects",
         "project_add_milestone",
         &json!({ "id": project, "milestone_id": Uuid::now_v7(), "title": "Too early",
                  "due": "2027-06-30", "on": "2026-08-19" }),
-        ErrorCode::Invalid,
-        Some("on"),
+        "on",
     )
     .await;
     r.check(
         "offer drafted after today",
         &a,
-        "partners",
         "offer_draft",
         &{
             let mut body = offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE");
@@ -1258,7 +1128,6 @@ async fn refusals_name_the_field_and_write_nothing() {
     ok(
         client,
         &coord,
-        "projects",
         "project_add_result",
         &json!({ "id": project, "result_id": result, "title": "Procedures adopted",
                  "indicators": [{ "indicator_id": no_baseline, "title": "Procedures adopted",
@@ -1266,38 +1135,29 @@ async fn refusals_name_the_field_and_write_nothing() {
                  "on": PROJECT_CREATED }),
     )
     .await;
-    r.check(
+    r.invalid(
         "indicator actual without a baseline",
-        &coord,
-        "projects",
-        "project_record_indicator_actual",
-        &json!({ "id": project, "result_id": result, "indicator_id": no_baseline, "value": 1, "on": "2026-10-01" }),
-        ErrorCode::Invalid,
-        Some("baseline"),
-    )
+        &coord, "project_record_indicator_actual",
+        &json!({ "id": project, "result_id": result, "indicator_id": no_baseline, "value": 1, "on": "2026-10-01" }), "baseline")
     .await;
-    r.check(
+    r.invalid(
         "progress report period ends before it starts",
         &coord,
-        "projects",
         "progress_report_draft",
         &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
                  "period_end": "2026-08-31", "narrative": "n", "actuals": [], "on": "2026-10-01" }),
-        ErrorCode::Invalid,
-        Some("period_end"),
+        "period_end",
     )
     .await;
-    r.check(
+    r.invalid(
         "progress report on an indicator the project lacks",
         &coord,
-        "projects",
         "progress_report_draft",
         &json!({ "id": Uuid::now_v7(), "project_id": project, "period_start": "2026-09-01",
                  "period_end": "2026-09-30", "narrative": "n",
                  "actuals": [{ "result_id": result, "indicator_id": Uuid::now_v7(), "value": 1 }],
                  "on": "2026-10-01" }),
-        ErrorCode::Invalid,
-        Some("actuals"),
+        "actuals",
     )
     .await;
     r.finish();
@@ -1306,9 +1166,7 @@ async fn refusals_name_the_field_and_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_principal_acts_and_sees_only_its_own_part() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let client = &client;
     let a = donor(DONOR_A);
     let b = donor(DONOR_B);
@@ -1316,12 +1174,7 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
     let jordan = focal_point("JO");
     let coord = coordinator();
 
-    let rec = recommendation(client, "KE").await;
-    register(client, DONOR_A, "donor_government", "10").await;
-    register(client, DONOR_B, "donor_government", "10").await;
-    let registered = register(client, IMPL_B, "un_entity", "40").await;
-    settle(client, &[("partners", last_position(&registered))]).await;
-    let probe = Probe::new(client).await;
+    let (rec, probe) = registered(client).await;
     let need = identify_need(client, rec, "BOR").await;
     agree(client, need).await;
     let grant = share(client, need, &[DONOR_A]).await;
@@ -1347,73 +1200,54 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
     .await;
 
     let mut r = Refusals::new(client, &probe);
-    r.check(
+    r.forbidden(
         "a donor drafts an offer for another organisation",
         &b,
-        "partners",
         "offer_draft",
         &offer_body(Uuid::now_v7(), DONOR_A, "BOR", "KE"),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    r.check(
+    r.forbidden(
         "a donor publishes another organisation's offer",
         &b,
-        "partners",
         "offer_publish",
-        &json!({ "id": offer_a, "on": "2026-06-02", "reason": null }),
-        ErrorCode::Forbidden,
-        None,
+        &moved(offer_a, "2026-06-02"),
     )
     .await;
-    r.check(
+    r.forbidden(
         "a donor proposes a referral",
         &a,
-        "projects",
         "referral_propose",
         &propose_body(need, offer_a, usd(10_000), json!(null)),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
 
     let referral = referred(client, need, offer_a, usd(100_000), json!(50)).await;
-    let accept = |on: &str| json!({ "id": referral, "on": on, "reason": null });
-    r.check(
+    let accept = |on: &str| moved(referral, on);
+    r.forbidden(
         "a donor accepts a referral made to another organisation",
         &b,
-        "projects",
         "referral_accept_by_partner",
         &accept("2026-07-02"),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    r.check(
+    r.forbidden(
         "a coordinator accepts as the partner",
         &coord,
-        "projects",
         "referral_accept_by_partner",
         &accept("2026-07-02"),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    r.check(
+    r.forbidden(
         "the State accepts as the partner",
         &kenya,
-        "projects",
         "referral_accept_by_partner",
         &accept("2026-07-02"),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
     ok(
         client,
         &a,
-        "projects",
         "referral_accept_by_partner",
         &accept("2026-07-02"),
     )
@@ -1426,91 +1260,53 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
         ),
         ("the partner accepts as the State", &a),
     ] {
-        r.check(
-            case,
-            who,
-            "projects",
-            "referral_accept_by_state",
-            &accept("2026-07-03"),
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, who, "referral_accept_by_state", &accept("2026-07-03"))
+            .await;
     }
     ok(
         client,
         &kenya,
-        "projects",
         "referral_accept_by_state",
         &accept("2026-07-03"),
     )
     .await;
 
     let project = Uuid::now_v7();
-    r.check(
-        "a donor creates a project",
-        &a,
-        "projects",
-        "project_create",
-        &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
-        ErrorCode::Forbidden,
-        None,
-    )
-    .await;
+    let create = project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]);
+    r.forbidden("a donor creates a project", &a, "project_create", &create)
+        .await;
+    ok(client, &coord, "project_create", &create).await;
     ok(
         client,
         &coord,
-        "projects",
-        "project_create",
-        &project_body(project, "KE", vec![need], &[(DONOR_A, "1"), (IMPL_B, "4")]),
-    )
-    .await;
-    ok(
-        client,
-        &coord,
-        "projects",
         "referral_activate",
         &json!({ "id": referral, "on": "2026-09-01", "project_id": project, "reason": null }),
     )
     .await;
     let transaction = json!({ "id": project, "transaction_id": Uuid::now_v7(), "kind": "commitment",
         "value": usd(100_000), "on": "2026-09-15", "provider": DONOR_A, "receiver": null, "description": null });
-    r.check(
+    r.forbidden(
         "a donor adds a transaction to a project it is not part of",
         &b,
-        "projects",
         "project_add_transaction",
         &transaction,
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
     // New: a participating donor records only the transactions it provides itself.
     let mut provided_by_other = transaction.clone();
     provided_by_other["transaction_id"] = json!(Uuid::now_v7());
     provided_by_other["provider"] = json!(IMPL_B);
-    r.check(
+    r.forbidden(
         "a donor records a transaction another participant provides",
         &a,
-        "projects",
         "project_add_transaction",
         &provided_by_other,
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    ok(
-        client,
-        &a,
-        "projects",
-        "project_add_transaction",
-        &transaction,
-    )
-    .await;
+    ok(client, &a, "project_add_transaction", &transaction).await;
     ok(
         client,
         &coord,
-        "projects",
         "project_add_transaction",
         &provided_by_other,
     )
@@ -1553,57 +1349,19 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
             json!({ "id": project, "referral_id": referral, "need_id": need, "on": "2026-09-01" }),
         ),
     ] {
-        r.check(
-            case,
-            &a,
-            "projects",
-            verb,
-            &body,
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, &a, verb, &body).await;
     }
-    ok(
-        client,
-        &coord,
-        "projects",
-        "project_add_milestone",
-        &add_milestone,
-    )
-    .await;
-    ok(
-        client,
-        &coord,
-        "projects",
-        "project_add_result",
-        &add_result,
-    )
-    .await;
+    ok(client, &coord, "project_add_milestone", &add_milestone).await;
+    ok(client, &coord, "project_add_result", &add_result).await;
     let complete = json!({ "id": project, "milestone_id": milestone, "on": "2026-10-01" });
     for (case, who) in [
         ("a donor completes a milestone of its project", &a),
         ("the State completes a milestone of its project", &kenya),
     ] {
-        r.check(
-            case,
-            who,
-            "projects",
-            "project_complete_milestone",
-            &complete,
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, who, "project_complete_milestone", &complete)
+            .await;
     }
-    ok(
-        client,
-        &coord,
-        "projects",
-        "project_complete_milestone",
-        &complete,
-    )
-    .await;
+    ok(client, &coord, "project_complete_milestone", &complete).await;
     // Indicator actuals: the participating donors and the State; documents: the donors.
     let actual = |value: i64| {
         json!({ "id": project, "result_id": result, "indicator_id": indicator, "value": value,
@@ -1616,29 +1374,13 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
         ),
         ("another State records an actual on a project", &jordan),
     ] {
-        r.check(
-            case,
-            who,
-            "projects",
-            "project_record_indicator_actual",
-            &actual(10),
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, who, "project_record_indicator_actual", &actual(10))
+            .await;
     }
-    ok(
-        client,
-        &a,
-        "projects",
-        "project_record_indicator_actual",
-        &actual(20),
-    )
-    .await;
+    ok(client, &a, "project_record_indicator_actual", &actual(20)).await;
     ok(
         client,
         &kenya,
-        "projects",
         "project_record_indicator_actual",
         &actual(25),
     )
@@ -1649,42 +1391,23 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
         ("a donor adds a document to a project it is not part of", &b),
         ("the State adds a document to its project", &kenya),
     ] {
-        r.check(
-            case,
-            who,
-            "projects",
-            "project_add_document",
-            &document,
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, who, "project_add_document", &document)
+            .await;
     }
-    ok(client, &a, "projects", "project_add_document", &document).await;
+    ok(client, &a, "project_add_document", &document).await;
 
     let report = Uuid::now_v7();
     let draft = json!({ "id": report, "project_id": project, "period_start": "2026-09-01",
         "period_end": "2026-11-30", "narrative": "Started.", "actuals": [], "on": "2026-11-30" });
-    r.check(
+    r.forbidden(
         "a donor reports on a project it is not part of",
         &b,
-        "projects",
         "progress_report_draft",
         &draft,
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    ok(client, &a, "projects", "progress_report_draft", &draft).await;
-    ok(
-        client,
-        &a,
-        "projects",
-        "progress_report_submit",
-        &json!({ "id": report, "on": "2026-12-01", "reason": null }),
-    )
-    .await;
-    let validate = json!({ "id": report, "on": "2026-12-05", "reason": null });
+    submitted(client, &a, &draft).await;
+    let validate = moved(report, "2026-12-05");
     for (case, who) in [
         ("the reporting partner validates its own report", &a),
         ("the State validates a report", &kenya),
@@ -1693,46 +1416,23 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
             &principal(Role::Auditor, None, None),
         ),
     ] {
-        r.check(
-            case,
-            who,
-            "projects",
-            "progress_report_validate",
-            &validate,
-            ErrorCode::Forbidden,
-            None,
-        )
-        .await;
+        r.forbidden(case, who, "progress_report_validate", &validate)
+            .await;
     }
-    r.check(
+    r.forbidden(
         "a donor returns a report",
         &a,
-        "projects",
         "progress_report_return",
         &json!({ "id": report, "on": "2026-12-05", "reason": "Add figures" }),
-        ErrorCode::Forbidden,
-        None,
     )
     .await;
-    r.check(
+    r.forbidden(
         "a donor records exchange rates",
-        &a,
-        "projects",
-        "rate_table_record",
+        &a, "rate_table_record",
         &json!({ "id": tatrack_projects::RATE_TABLE_ID, "on": "2026-01-01",
-                 "rates": [{ "currency": "EUR", "per_usd": { "numerator": 92, "denominator": 100 } }] }),
-        ErrorCode::Forbidden,
-        None,
-    )
+                 "rates": [{ "currency": "EUR", "per_usd": { "numerator": 92, "denominator": 100 } }] }))
     .await;
-    let validated = ok(
-        client,
-        &coord,
-        "projects",
-        "progress_report_validate",
-        &validate,
-    )
-    .await;
+    let validated = ok(client, &coord, "progress_report_validate", &validate).await;
     r.finish();
 
     // What each donor sees in the read model, once it holds everything written above.
@@ -1863,9 +1563,7 @@ async fn each_principal_acts_and_sees_only_its_own_part() {
 /// and no way to wait for the projects service's view.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_sees_what_another_service_has_just_acknowledged() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (_h, services, client) = Harness::up().await;
     let client = &client;
     let coord = coordinator();
     register(client, DONOR_A, "donor_government", "10").await;
@@ -1886,7 +1584,7 @@ async fn a_command_sees_what_another_service_has_just_acknowledged() {
             vec![],
             &[(DONOR_A, "1"), (implementing.as_str(), "4")],
         );
-        if let Err(e) = send(client, &coord, "projects", "project_create", &body).await {
+        if let Err(e) = send(client, &coord, "project_create", &body).await {
             failures.push(format!(
                 "project_create right after organisation_register {implementing}: {e:?}"
             ));
@@ -1897,7 +1595,7 @@ async fn a_command_sees_what_another_service_has_just_acknowledged() {
         agree(client, need).await;
         share(client, need, &[DONOR_A]).await;
         let body = propose_body(need, offer_id, usd(1_000), json!(null));
-        if let Err(e) = send(client, &coord, "projects", "referral_propose", &body).await {
+        if let Err(e) = send(client, &coord, "referral_propose", &body).await {
             failures.push(format!(
                 "referral_propose right after sharing_grant_grant of need {need}: {e:?}"
             ));

@@ -10,13 +10,6 @@ use tatrack_bus::rpc::{self, ErrorCode};
 use tatrack_tests::*;
 use uuid::Uuid;
 
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
 /// The `tatrack` binary as a child process, on the tests' clock.
 fn tatrack(h: &Harness) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"));
@@ -41,9 +34,7 @@ async fn applied(client: &async_nats::Client, position: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_answer_as_of_a_business_date_and_as_known_at_a_time_or_positions() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     // A history of three business dates, typed in today (years later): the facts carry their
     // own dates, so a past day has data without touching the log.
     let id = Uuid::now_v7();
@@ -226,9 +217,7 @@ async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     // The demo data set touches every service and most views.
     let status = tatrack(&h).args(["demo", "load"]).status().unwrap();
     assert!(status.success());
@@ -252,19 +241,7 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
         }
     })
     .await;
-    let heads: Vec<(String, u64)> = {
-        let mut heads = Vec::new();
-        for service in tatrack_bus::subjects::SERVICES {
-            let meta = rpc::RequestMeta::new(coordinator());
-            let head = command_to(&client, &meta, service, "admin_head", &json!({}))
-                .await
-                .unwrap();
-            heads.push((service.to_owned(), head["head"].as_u64().unwrap()));
-        }
-        heads
-    };
-    let min_positions: serde_json::Map<String, Value> =
-        heads.iter().map(|(s, p)| (s.clone(), json!(p))).collect();
+    let min_positions = heads(&client).await;
     query_as(
         &client,
         coordinator(),
@@ -288,7 +265,8 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     )
     .await
     .unwrap();
-    assert_eq!(rebuilt.events, heads.iter().map(|(_, p)| p).sum::<u64>());
+    let events: u64 = min_positions.values().map(|p| p.as_u64().unwrap()).sum();
+    assert_eq!(rebuilt.events, events);
 
     let services = h.services().await;
     let again = every_view(&client).await;
@@ -316,9 +294,7 @@ fn ids_of(answer: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_and_donor_views_over_the_demo_data() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let status = tatrack(&h).args(["demo", "load"]).status().unwrap();
     assert!(status.success());
     let mut min_positions = serde_json::Map::new();

@@ -21,13 +21,6 @@ const KENYA_BORDER_TRAINING: &str = "01930000-0000-7000-8000-000000000065";
 /// 2026-11-02) and of the other donor's project, long before the tests' clock's today.
 const DAY: &str = "2026-12-31";
 
-fn remote(result: Result<Value, rpc::Error>) -> rpc::ErrorBody {
-    match result {
-        Err(rpc::Error::Remote(body)) => body,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
 async fn summary(
     client: &async_nats::Client,
     who: tatrack_domain::Principal,
@@ -41,23 +34,6 @@ async fn summary(
         &body,
     )
     .await
-}
-
-async fn heads(client: &async_nats::Client) -> serde_json::Map<String, Value> {
-    let mut heads = serde_json::Map::new();
-    for service in subjects::SERVICES {
-        let head = command_to(
-            client,
-            &RequestMeta::new(coordinator()),
-            service,
-            "admin_head",
-            &json!({}),
-        )
-        .await
-        .unwrap();
-        heads.insert(service.to_owned(), head["head"].clone());
-    }
-    heads
 }
 
 /// Waits until the read model has applied every service's durable head.
@@ -79,9 +55,7 @@ async fn settled(client: &async_nats::Client) {
 /// dated in 2026, and every service running over it; the read model has applied all of it.
 /// Past days have data through the facts' business dates: nothing is back-dated in a log.
 async fn demo() -> (Harness, Services) {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["demo", "load"])
         .env("NATS_URL", h.nats.url())
@@ -343,9 +317,7 @@ async fn summaries_as_of_a_day_in_every_format_are_reproducible_role_aware_and_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_by_name_and_nothing_is_written() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let yesterday = today().yesterday().unwrap().to_string();
     let tomorrow = today().tomorrow().unwrap().to_string();
     // One good report first, so the stream exists and has a head to compare with. Without

@@ -17,8 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use tatrack_bus::local;
 
+pub mod fixtures;
 pub mod gateway;
 pub mod openapi;
+
+pub use fixtures::*;
 
 /// The instant the tests' clock starts at: every service and command under test takes "now"
 /// and "today" from it, never from the machine (invariant 7 in ARCHITECTURE.md). Business dates
@@ -56,6 +59,15 @@ impl Harness {
             data: tempfile::tempdir().expect("temp dir"),
             clock: test_clock(),
         }
+    }
+
+    /// A harness with every service started and a connection as the gateway: where most tests
+    /// start.
+    pub async fn up() -> (Self, Services, async_nats::Client) {
+        let h = Self::start();
+        let services = h.services().await;
+        let client = h.client().await;
+        (h, services, client)
     }
 
     pub fn data_dir(&self) -> &Path {

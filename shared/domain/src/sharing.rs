@@ -127,17 +127,7 @@ pub fn shares_need(
     organisation: &str,
     today: Date,
 ) -> bool {
-    any_grant(
-        grants,
-        member_state,
-        Some(organisation),
-        today,
-        |scope| match scope {
-            Scope::Need { need_id: shared } => *shared == need_id,
-            Scope::AllNeeds => true,
-            Scope::AssessmentReport { .. } => false,
-        },
-    )
+    need_shared(grants, member_state, need_id, Some(organisation), today)
 }
 
 /// Whether the State has shared this assessment's report with `organisation` on `today` (an
@@ -166,11 +156,29 @@ pub fn need_is_shared(
     need_id: Uuid,
     today: Date,
 ) -> bool {
-    any_grant(grants, member_state, None, today, |scope| match scope {
-        Scope::Need { need_id: shared } => *shared == need_id,
-        Scope::AllNeeds => true,
-        Scope::AssessmentReport { .. } => false,
-    })
+    need_shared(grants, member_state, need_id, None, today)
+}
+
+/// Whether an active grant shares this need (or all its needs) with `organisation` (`None`:
+/// with anyone) on `today`.
+fn need_shared(
+    grants: &[SharingGrantState],
+    member_state: &str,
+    need_id: Uuid,
+    organisation: Option<&str>,
+    today: Date,
+) -> bool {
+    any_grant(
+        grants,
+        member_state,
+        organisation,
+        today,
+        |scope| match scope {
+            Scope::Need { need_id: shared } => *shared == need_id,
+            Scope::AllNeeds => true,
+            Scope::AssessmentReport { .. } => false,
+        },
+    )
 }
 
 /// Who keeps seeing a need through work that serves it, and why: consent given for a piece of
@@ -371,23 +379,28 @@ mod tests {
             id: ID,
             member_state: "KE".into(),
             scope: Scope::Need { need_id: NEED },
-            audience: Audience::Organisations {
-                ids: vec!["org-unodc".into(), "org-eu".into()],
-            },
+            audience: organisations(&["org-unodc", "org-eu"]),
             until: Some(date(2025, 12, 31)),
             on: date(2025, 10, 1),
         }
     }
 
     fn granted() -> SharingGrantEvent {
+        granted_of(
+            Scope::Need { need_id: NEED },
+            organisations(&["org-unodc", "org-eu"]),
+            Some(date(2025, 12, 31)),
+        )
+    }
+
+    /// KE's grant of `scope` to `audience` until `until`, given on 2025-10-01.
+    fn granted_of(scope: Scope, audience: Audience, until: Option<Date>) -> SharingGrantEvent {
         SharingGrantEvent::SharingGranted {
             id: ID,
             member_state: "KE".into(),
-            scope: Scope::Need { need_id: NEED },
-            audience: Audience::Organisations {
-                ids: vec!["org-unodc".into(), "org-eu".into()],
-            },
-            until: Some(date(2025, 12, 31)),
+            scope,
+            audience,
+            until,
             granted_on: date(2025, 10, 1),
         }
     }
@@ -434,14 +447,11 @@ mod tests {
             date(2025, 11, 2)
         ));
         // All needs, to all donors.
-        let all = vec![grant(&[SharingGrantEvent::SharingGranted {
-            id: ID,
-            member_state: "KE".into(),
-            scope: Scope::AllNeeds,
-            audience: Audience::AllDonors,
-            until: None,
-            granted_on: date(2025, 10, 1),
-        }])];
+        let all = vec![grant(&[granted_of(
+            Scope::AllNeeds,
+            Audience::AllDonors,
+            None,
+        )])];
         assert!(shares_need(
             &all,
             "KE",
@@ -541,16 +551,11 @@ mod tests {
                 until = None
             ),
         );
-        let state = given::<SharingGrant>(&[])
-            .when(c)
-            .then(&[SharingGrantEvent::SharingGranted {
-                id: ID,
-                member_state: "KE".into(),
-                scope: Scope::AllNeeds,
-                audience: Audience::AllDonors,
-                until: None,
-                granted_on: date(2025, 10, 1),
-            }]);
+        let state = given::<SharingGrant>(&[]).when(c).then(&[granted_of(
+            Scope::AllNeeds,
+            Audience::AllDonors,
+            None,
+        )]);
         assert!(is_active(&state, date(2099, 1, 1)));
         let c = edited(
             grant(),

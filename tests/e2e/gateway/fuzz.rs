@@ -481,9 +481,7 @@ async fn faults_made_from_the_document_are_refused_by_name_and_write_nothing() {
             let id = uuid::Uuid::new_v4().as_u128();
             u64::try_from(id >> 64).unwrap_or(1) | 1
         });
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let gw = Gateway::start(&h).await;
     let (_, admin) = issue(&client, Role::Admin, None, None).await;
     until_known(&gw, &admin).await;

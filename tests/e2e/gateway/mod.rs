@@ -76,6 +76,17 @@ pub(crate) fn plan(member_state: &str) -> Value {
     body
 }
 
+/// `POST /api/v1/assessments` of [`plan`]`(member_state)` with `headers`.
+async fn post_plan(
+    gw: &Gateway,
+    token: &str,
+    member_state: &str,
+    headers: &[(&str, String)],
+) -> tatrack_tests::gateway::Answer {
+    let body = plan(member_state).to_string();
+    gw.post(token, "/api/v1/assessments", &body, headers).await
+}
+
 /// The id at the end of a `Location`.
 fn located(location: Option<&str>) -> &str {
     location
@@ -89,9 +100,7 @@ fn located(location: Option<&str>) -> &str {
     reason = "one story over one running gateway: setting it up again per assertion costs seconds"
 )]
 async fn gateway_serves_commands_and_views_behind_tokens() {
-    let h = Harness::start();
-    let services = h.services().await;
-    let client = h.client().await;
+    let (h, services, client) = Harness::up().await;
     let gw = Gateway::start(&h).await;
 
     // Health first: alive at once, ready once the token fold caught up.
@@ -103,14 +112,7 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
 
     // A coordinator plans an assessment over HTTP: 201, the server's id in the answer and in
     // `Location`, which resolves; the ETag is the aggregate's version.
-    let created = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &plan("KE").to_string(),
-            &[],
-        )
-        .await;
+    let created = post_plan(&gw, &coordinator, "KE", &[]).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.etag(), Some("\"1\""));
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -164,14 +166,7 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     let problem = gw.post(&coordinator, "/api/v1/assessments", "{", &[]).await;
     assert_eq!(problem.status, StatusCode::BAD_REQUEST);
     assert_eq!(problem.field(), "body");
-    let problem = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &plan("XX").to_string(),
-            &[],
-        )
-        .await;
+    let problem = post_plan(&gw, &coordinator, "XX", &[]).await;
     assert_eq!(problem.status, StatusCode::BAD_REQUEST, "{}", problem.body);
     assert_eq!(problem.field(), "member_state");
     // A field the body type does not know, and one the path gives.
@@ -288,14 +283,13 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
         .get(c, &format!("/api/v1/reports/{}/changes", Uuid::now_v7()))
         .await;
     assert_eq!(problem.status, StatusCode::NOT_FOUND, "{}", problem.body);
-    let problem = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &plan("KE").to_string(),
-            &[("Idempotency-Key", "not-a-uuid".to_owned())],
-        )
-        .await;
+    let problem = post_plan(
+        &gw,
+        &coordinator,
+        "KE",
+        &[("Idempotency-Key", "not-a-uuid".to_owned())],
+    )
+    .await;
     assert_eq!(problem.status, StatusCode::BAD_REQUEST);
     assert_eq!(problem.field(), "Idempotency-Key");
 
@@ -400,24 +394,10 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     // A repeated Idempotency-Key returns the first answer (201 again, the same id and Location)
     // and records nothing more.
     let key = Uuid::now_v7().to_string();
-    let body = plan("FR").to_string();
-    let first = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &body,
-            &[("Idempotency-Key", key.clone())],
-        )
-        .await;
+    let keyed = [("Idempotency-Key", key.clone())];
+    let first = post_plan(&gw, &coordinator, "FR", &keyed).await;
     let before = heads(&client).await;
-    let again = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &body,
-            &[("Idempotency-Key", key.clone())],
-        )
-        .await;
+    let again = post_plan(&gw, &coordinator, "FR", &keyed).await;
     assert_eq!(
         (first.status, again.status),
         (StatusCode::CREATED, StatusCode::CREATED),
@@ -430,28 +410,14 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     assert_eq!(again.body["idempotent"], true);
     assert_eq!(first.body["idempotent"], false);
     // The same key with another body is refused, naming the header.
-    let problem = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &plan("DE").to_string(),
-            &[("Idempotency-Key", key)],
-        )
-        .await;
+    let problem = post_plan(&gw, &coordinator, "DE", &[("Idempotency-Key", key)]).await;
     assert_eq!(problem.status, StatusCode::CONFLICT, "{}", problem.body);
     assert_eq!(problem.field(), "Idempotency-Key", "{}", problem.body);
     assert_eq!(heads(&client).await, before, "a repeated key wrote");
 
     // An action with an empty body: `{}` (dated today by the service); one whose body needs a
     // field says which.
-    let fresh = gw
-        .post(
-            &coordinator,
-            "/api/v1/assessments",
-            &plan("KE").to_string(),
-            &[],
-        )
-        .await;
+    let fresh = post_plan(&gw, &coordinator, "KE", &[]).await;
     let fresh_id = fresh.body["id"].as_str().unwrap().to_owned();
     let conducted = gw
         .post(
@@ -650,14 +616,7 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     // An auditor reads, and writes nothing.
     let read = gw.get(Some(&auditor), "/api/v1/assessments").await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
-    let refused = gw
-        .post(
-            &auditor,
-            "/api/v1/assessments",
-            &plan("KE").to_string(),
-            &[],
-        )
-        .await;
+    let refused = post_plan(&gw, &auditor, "KE", &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     let problem = gw
         .post(

@@ -39,17 +39,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<AssessmentComman
     Ok(match action {
         "plan" => {
             let body: Plan = body.whole()?;
-            C::Plan {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                member_state: body.member_state,
-                kind: body.kind,
-                resolutions: body.resolutions,
-                title: body.title,
-                visit_start: body.visit_start,
-                visit_end: body.visit_end,
-                classification: body.classification,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Plan on today from body: member_state, kind, resolutions, title,
+                visit_start, visit_end, classification)
         }
         "mark_conducted" => body.moved(|id, on, reason| C::MarkConducted { id, on, reason })?,
         "send_draft" => body.moved(|id, on, reason| C::SendDraft { id, on, reason })?,

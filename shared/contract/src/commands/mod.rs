@@ -22,6 +22,26 @@ macro_rules! request {
     };
 }
 
+/// The domain command `$variant` from a decoded body: the fields given first (with their value, or
+/// by their own name), then those copied from the body's fields of the same name:
+/// `from_body!(C::Amend { id, on: body.on.unwrap_or(today) } from body: title, budget)`. A
+/// creation (`new`) takes its `id` from the body, minted when not given, and `on` (default: today):
+/// `from_body!(new C::Draft on today from body: title, budget)`.
+macro_rules! from_body {
+    (new $($variant:ident)::+ on $today:ident from $body:ident: $($field:ident),+ $(,)?) => {
+        from_body!($($variant)::+ {
+            id: $body.id.unwrap_or_else(::uuid::Uuid::now_v7),
+            on: $body.on.unwrap_or($today),
+        } from $body: $($field),+)
+    };
+    (
+        $($variant:ident)::+ { $($given:ident $(: $value:expr)?),* $(,)? }
+        from $body:ident: $($field:ident),+ $(,)?
+    ) => {
+        $($variant)::+ { $($given $(: $value)?,)* $($field: $body.$field,)+ }
+    };
+}
+
 pub mod assessment;
 pub mod need;
 pub mod offer;

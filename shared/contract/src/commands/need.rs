@@ -75,44 +75,22 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<NeedCommand, Err
     Ok(match action {
         "identify" => {
             let body: Identify = body.whole()?;
-            C::Identify {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                member_state: body.member_state,
-                recommendation_ids: body.recommendation_ids,
-                theme: body.theme,
-                modality: body.modality,
-                description: body.description,
-                beneficiary_institution: body.beneficiary_institution,
-                estimated_cost: body.estimated_cost,
-                size: body.size,
-                priority: body.priority,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Identify on today from body: member_state, recommendation_ids, theme,
+                modality, description, beneficiary_institution, estimated_cost, size, priority)
         }
         "agree_with_state" => body.moved(|id, on, reason| C::AgreeWithState { id, on, reason })?,
         "withdraw" => body.ended(|id, on, reason| C::Withdraw { id, on, reason })?,
         "decline" => body.ended(|id, on, reason| C::Decline { id, on, reason })?,
         "record_coverage" => {
             let (id, body): (_, RecordCoverage) = body.item()?;
-            C::RecordCoverage {
-                id,
-                covered_money: body.covered_money,
-                covered_units: body.covered_units,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::RecordCoverage { id, on: body.on.unwrap_or(today) }
+                from body: covered_money, covered_units)
         }
         "mark_met" => body.moved(|id, on, reason| C::MarkMet { id, on, reason })?,
         "amend" => {
             let (id, body): (_, Amend) = body.item()?;
-            C::Amend {
-                id,
-                description: body.description,
-                beneficiary_institution: body.beneficiary_institution,
-                estimated_cost: body.estimated_cost,
-                size: body.size,
-                priority: body.priority,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::Amend { id, on: body.on.unwrap_or(today) }
+                from body: description, beneficiary_institution, estimated_cost, size, priority)
         }
         _ => return Err(unknown(action)),
     })

@@ -102,51 +102,23 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OfferCommand, Er
     Ok(match action {
         "draft" => {
             let body: Draft = body.whole()?;
-            C::Draft {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                organisation: body.organisation,
-                title: body.title,
-                themes: body.themes,
-                countries: body.countries,
-                regions: body.regions,
-                modalities: body.modalities,
-                budget: body.budget,
-                capacity: body.capacity,
-                valid_from: body.valid_from,
-                valid_until: body.valid_until,
-                languages: body.languages,
-                conditions: body.conditions,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Draft on today from body: organisation, title, themes, countries,
+                regions, modalities, budget, capacity, valid_from, valid_until, languages,
+                conditions)
         }
         "publish" => body.moved(|id, on, reason| C::Publish { id, on, reason })?,
         "amend" => {
             let (id, body): (_, Amend) = body.item()?;
-            C::Amend {
-                id,
-                title: body.title,
-                themes: body.themes,
-                countries: body.countries,
-                regions: body.regions,
-                modalities: body.modalities,
-                budget: body.budget,
-                capacity: body.capacity,
-                valid_until: body.valid_until,
-                languages: body.languages,
-                conditions: body.conditions,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::Amend { id, on: body.on.unwrap_or(today) }
+                from body: title, themes, countries, regions, modalities, budget, capacity,
+                valid_until, languages, conditions)
         }
         "withdraw" => body.ended(|id, on, reason| C::Withdraw { id, on, reason })?,
         "expire" => body.dated(|id, on| C::Expire { id, on })?,
         "record_commitment" => {
             let (id, body): (_, RecordCommitment) = body.item()?;
-            C::RecordCommitment {
-                id,
-                committed_money: body.committed_money,
-                committed_units: body.committed_units,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::RecordCommitment { id, on: body.on.unwrap_or(today) }
+                from body: committed_money, committed_units)
         }
         _ => return Err(unknown(action)),
     })

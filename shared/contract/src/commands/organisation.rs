@@ -52,27 +52,13 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<OrganisationComm
     Ok(match action {
         "register" => {
             let body: Register = body.whole()?;
-            C::Register {
-                id: body.id,
-                name: body.name,
-                kind: body.kind,
-                iati_type: body.iati_type,
-                iati_identifier: body.iati_identifier,
-                country: body.country,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::Register { on: body.on.unwrap_or(today) }
+                from body: id, name, kind, iati_type, iati_identifier, country)
         }
         "update" => {
             let (id, body): (_, Update) = body.item()?;
-            C::Update {
-                id,
-                name: body.name,
-                kind: body.kind,
-                iati_type: body.iati_type,
-                iati_identifier: body.iati_identifier,
-                country: body.country,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::Update { id, on: body.on.unwrap_or(today) }
+                from body: name, kind, iati_type, iati_identifier, country)
         }
         "deactivate" => body.ended(|id, on, reason| C::Deactivate { id, on, reason })?,
         _ => return Err(unknown(action)),

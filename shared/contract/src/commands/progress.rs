@@ -47,24 +47,12 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProgressReportCo
     Ok(match action {
         "draft" => {
             let body: Draft = body.whole()?;
-            C::Draft {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                project_id: body.project_id,
-                period_start: body.period_start,
-                period_end: body.period_end,
-                narrative: body.narrative,
-                actuals: body.actuals,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Draft on today from body: project_id, period_start, period_end,
+                narrative, actuals)
         }
         "revise" => {
             let (id, body): (_, Revise) = body.item()?;
-            C::Revise {
-                id,
-                narrative: body.narrative,
-                actuals: body.actuals,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(C::Revise { id, on: body.on.unwrap_or(today) } from body: narrative, actuals)
         }
         "submit" => body.moved(|id, on, reason| C::Submit { id, on, reason })?,
         "validate" => body.moved(|id, on, reason| C::Validate { id, on, reason })?,

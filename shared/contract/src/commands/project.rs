@@ -162,109 +162,63 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ProjectCommand, 
     Ok(match action {
         "create" => {
             let body: Create = body.whole()?;
-            ProjectCommand::Create {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                iati_identifier: body.iati_identifier,
-                title: body.title,
-                description: body.description,
-                recipient_country: body.recipient_country,
-                theme: body.theme,
-                dac_sector: body.dac_sector,
-                participating: body.participating,
-                planned_start: body.planned_start,
-                planned_end: body.planned_end,
-                budget: body.budget,
-                needs: body.needs,
-                referrals: body.referrals,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new ProjectCommand::Create on today from body: iati_identifier, title,
+                description, recipient_country, theme, dac_sector, participating, planned_start,
+                planned_end, budget, needs, referrals)
         }
         "change_status" => {
             let (id, body): (_, ChangeStatus) = body.item()?;
-            ProjectCommand::ChangeStatus {
-                id,
-                to: body.to,
-                on: body.on.unwrap_or(today),
-                reason: body.reason,
-            }
+            from_body!(ProjectCommand::ChangeStatus { id, on: body.on.unwrap_or(today) }
+                from body: to, reason)
         }
         "join_referral" => {
             let (id, body): (_, JoinReferral) = body.item()?;
-            ProjectCommand::JoinReferral {
-                id,
-                referral_id: body.referral_id,
-                need_id: body.need_id,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(ProjectCommand::JoinReferral { id, on: body.on.unwrap_or(today) }
+                from body: referral_id, need_id)
         }
         "set_budget" => {
             let (id, body): (_, SetBudget) = body.item()?;
-            ProjectCommand::SetBudget {
-                id,
-                budget: body.budget,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(ProjectCommand::SetBudget { id, on: body.on.unwrap_or(today) }
+                from body: budget)
         }
         "add_transaction" => {
             let (id, body): (_, AddTransaction) = body.item()?;
-            ProjectCommand::AddTransaction {
+            from_body!(ProjectCommand::AddTransaction {
                 id,
                 transaction_id: body.transaction_id.unwrap_or_else(Uuid::now_v7),
-                kind: body.kind,
-                value: body.value,
                 on: body.on.unwrap_or(today),
-                provider: body.provider,
-                receiver: body.receiver,
-                description: body.description,
-            }
+            } from body: kind, value, provider, receiver, description)
         }
         "add_milestone" => {
             let (id, body): (_, AddMilestone) = body.item()?;
-            ProjectCommand::AddMilestone {
+            from_body!(ProjectCommand::AddMilestone {
                 id,
                 milestone_id: body.milestone_id.unwrap_or_else(Uuid::now_v7),
-                title: body.title,
-                due: body.due,
                 on: body.on.unwrap_or(today),
-            }
+            } from body: title, due)
         }
         "complete_milestone" => {
             let (id, body): (_, CompleteMilestone) = body.item()?;
-            ProjectCommand::CompleteMilestone {
-                id,
-                milestone_id: body.milestone_id,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(ProjectCommand::CompleteMilestone { id, on: body.on.unwrap_or(today) }
+                from body: milestone_id)
         }
         "add_result" => {
             let (id, body): (_, AddResult) = body.item()?;
-            ProjectCommand::AddResult {
+            from_body!(ProjectCommand::AddResult {
                 id,
                 result_id: body.result_id.unwrap_or_else(Uuid::now_v7),
-                title: body.title,
-                indicators: body.indicators,
                 on: body.on.unwrap_or(today),
-            }
+            } from body: title, indicators)
         }
         "record_indicator_actual" => {
             let (id, body): (_, RecordIndicatorActual) = body.item()?;
-            ProjectCommand::RecordIndicatorActual {
-                id,
-                result_id: body.result_id,
-                indicator_id: body.indicator_id,
-                value: body.value,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(ProjectCommand::RecordIndicatorActual { id, on: body.on.unwrap_or(today) }
+                from body: result_id, indicator_id, value)
         }
         "add_document" => {
             let (id, body): (_, AddDocument) = body.item()?;
-            ProjectCommand::AddDocument {
-                id,
-                url: body.url,
-                title: body.title,
-                category: body.category,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(ProjectCommand::AddDocument { id, on: body.on.unwrap_or(today) }
+                from body: url, title, category)
         }
         _ => return Err(unknown(action)),
     })

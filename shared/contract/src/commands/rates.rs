@@ -38,11 +38,10 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<RateTableCommand
     Ok(match action {
         "record" => {
             let body: Record = body.whole()?;
-            RateTableCommand::Record {
+            from_body!(RateTableCommand::Record {
                 id: body.id.unwrap_or(rates::TABLE_ID),
                 on: body.on.unwrap_or(today),
-                rates: body.rates,
-            }
+            } from body: rates)
         }
         _ => return Err(unknown(action)),
     })

@@ -51,25 +51,13 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<RecommendationCo
     Ok(match action {
         "record" => {
             let body: Record = body.whole()?;
-            RecommendationCommand::Record {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                assessment_id: body.assessment_id,
-                member_state: body.member_state,
-                theme: body.theme,
-                text: body.text,
-                priority: body.priority,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new RecommendationCommand::Record on today from body: assessment_id,
+                member_state, theme, text, priority)
         }
         "update_status" => {
             let (id, body): (_, UpdateStatus) = body.item()?;
-            RecommendationCommand::UpdateStatus {
-                id,
-                to: body.to,
-                on: body.on.unwrap_or(today),
-                source: body.source,
-                reason: body.reason,
-            }
+            from_body!(RecommendationCommand::UpdateStatus { id, on: body.on.unwrap_or(today) }
+                from body: to, source, reason)
         }
         _ => return Err(unknown(action)),
     })

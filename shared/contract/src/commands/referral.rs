@@ -57,16 +57,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand,
     Ok(match action {
         "propose" => {
             let body: Propose = body.whole()?;
-            C::Propose {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                need_id: body.need_id,
-                offer_id: body.offer_id,
-                member_state: body.member_state,
-                organisation: body.organisation,
-                share_money: body.share_money,
-                share_units: body.share_units,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Propose on today from body: need_id, offer_id, member_state,
+                organisation, share_money, share_units)
         }
         "refer" => body.moved(|id, on, reason| C::Refer { id, on, reason })?,
         "accept_by_partner" => {
@@ -79,12 +71,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<ReferralCommand,
         "decline_by_state" => body.ended(|id, on, reason| C::DeclineByState { id, on, reason })?,
         "activate" => {
             let (id, body): (_, Activate) = body.item()?;
-            C::Activate {
-                id,
-                on: body.on.unwrap_or(today),
-                project_id: body.project_id,
-                reason: body.reason,
-            }
+            from_body!(C::Activate { id, on: body.on.unwrap_or(today) }
+                from body: project_id, reason)
         }
         "lapse" => body.ended(|id, on, reason| C::Lapse { id, on, reason })?,
         _ => return Err(unknown(action)),

@@ -34,14 +34,7 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<SharingGrantComm
     Ok(match action {
         "grant" => {
             let body: Grant = body.whole()?;
-            C::Grant {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                member_state: body.member_state,
-                scope: body.scope,
-                audience: body.audience,
-                until: body.until,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Grant on today from body: member_state, scope, audience, until)
         }
         "revoke" => body.moved(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),

@@ -37,15 +37,8 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, Er
     Ok(match action {
         "issue" => {
             let body: Issue = body.whole()?;
-            C::Issue {
-                id: body.id.unwrap_or_else(Uuid::now_v7),
-                role: body.role,
-                organisation: body.organisation,
-                member_state: body.member_state,
-                label: body.label,
-                hash: body.hash,
-                on: body.on.unwrap_or(today),
-            }
+            from_body!(new C::Issue on today from body: role, organisation, member_state, label,
+                hash)
         }
         "revoke" => body.ended(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),
