@@ -204,6 +204,27 @@ async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
     assert!(!foreign.body["detail"].as_str().unwrap().contains("UNOCT"));
     assert_eq!(heads(&client).await, before, "a refused offer wrote");
 
+    // Text that would act on its reader (a terminal's escape sequences, NUL, a bidi override, a
+    // line break in a one-line field) is refused by field, and nothing is written.
+    for name in [
+        "Evil\u{1b}[2J",
+        "Evil\u{0}",
+        "Evil\u{202e}rodnoD",
+        "Evil\nDonor",
+    ] {
+        let refused = gw
+            .post(&evil, update, &json!({ "name": name }).to_string(), &[])
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{name:?}: {}",
+            refused.body
+        );
+        assert_eq!(refused.field(), "name");
+    }
+    assert_eq!(heads(&client).await, before, "a refused name was written");
+
     // Its name is its own to change; a formula and HTML in it reach the coordinator's reports as
     // text. It funds a project, so its name is a cell of the CSV and of the Markdown.
     let project = uuid::Uuid::now_v7();

@@ -6,7 +6,8 @@ use uuid::Uuid;
 use crate::error::DomainError;
 
 /// Text that is not blank and at most `max_chars` characters (Unicode scalar values, not bytes, so the
-/// limit means the same in every script).
+/// limit means the same in every script), with no character that would act on whoever reads it
+/// rather than be read ([`unreadable`]).
 pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), DomainError> {
     if value.trim().is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
@@ -18,7 +19,43 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Doma
             format!("must be at most {max_chars} characters, got {chars}"),
         ));
     }
+    // Leading and trailing white space is trimmed away before it is recorded.
+    if let Some((at, c)) = unreadable(value.trim(), max_chars >= LONG_TEXT_CHARS) {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "must not contain control or bidirectional-override characters (U+{:04X} at character {})",
+                u32::from(c),
+                at + 1
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Text allowed this many characters or more is long text (descriptions, narratives, reasons):
+/// it may hold line breaks (`\n`, or `\r\n`) and tabs. Shorter text is one line.
+pub const LONG_TEXT_CHARS: usize = 2000;
+
+/// The first character (index, char) that a terminal, a spreadsheet or a browser would act on
+/// instead of showing: C0 and C1 controls and DEL (an `ESC[2J` clears a terminal), and the
+/// bidirectional embeddings, overrides and isolates that make text read otherwise than it is
+/// stored (U+202A..U+202E, U+2066..U+2069).
+pub fn unreadable(value: &str, long: bool) -> Option<(usize, char)> {
+    let mut chars = value.chars().enumerate().peekable();
+    while let Some((at, c)) = chars.next() {
+        let allowed = match c {
+            '\n' | '\t' => long,
+            '\r' => long && chars.peek().is_some_and(|(_, next)| *next == '\n'),
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => false,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => false,
+            _ => true,
+        };
+        if !allowed {
+            return Some((at, c));
+        }
+    }
+    None
 }
 
 /// `later` may not be before `earlier`; the error names `field`, the one holding `later`.
@@ -155,5 +192,41 @@ mod tests {
         assert!(check_id("need_id", Uuid::from_u128(1)).is_ok());
         assert!(check_reason(None).is_ok());
         assert!(check_reason(Some(" ")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn text_that_would_act_on_its_reader_is_refused_by_field() {
+        for (value, long) in [
+            ("clear\u{1b}[2J", true),
+            ("nul\u{0}", true),
+            ("c1\u{9b}31m", true),
+            ("line\nbreak", false),
+            ("tab\there", false),
+            ("lone\rreturn", true),
+            ("evil\u{202e}txt.exe", true),
+            ("isolate\u{2066}x", false),
+            ("del\u{7f}", false),
+        ] {
+            let max = if long { LONG_TEXT_CHARS } else { 200 };
+            let e = check_text("name", value, max).unwrap_err();
+            assert!(
+                matches!(&e, DomainError::Invalid { field, .. } if field == "name"),
+                "{value:?}: {e:?}"
+            );
+        }
+        for (value, long) in [
+            ("Kenya Police Service", false),
+            ("Border police, 2e promotion — Nairobi", false),
+            ("first line\nsecond\r\nthird\tcolumn", true),
+            ("عربي and 中文", false),
+        ] {
+            let max = if long { LONG_TEXT_CHARS } else { 200 };
+            check_text("name", value, max).unwrap_or_else(|e| panic!("{value:?}: {e:?}"));
+        }
     }
 }
