@@ -572,3 +572,87 @@ async fn one_token_cannot_flood_the_gateway_nor_make_reports_without_end() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_dies_with_its_organisation_and_lives_a_year_at_most() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    register(&client, "GONE-DONOR", None).await;
+    let (_, donor) = issue(&client, Role::Donor, Some("GONE-DONOR"), None).await;
+    let (_, operator) = issue(&client, Role::Admin, None, None).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    for token in [&donor, &operator, &coordinator] {
+        until_known(&gw, token).await;
+    }
+    // A token is valid 90 days by default, at most a year, never for the past.
+    let issued = gw
+        .post(
+            &operator,
+            "/api/v1/tokens",
+            &json!({"role": "auditor", "label": "audit script"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    let id = issued.body["id"].as_str().unwrap().to_owned();
+    let position = issued.body["last_position"].as_u64().unwrap();
+    let tokens = gw
+        .get(
+            Some(&operator),
+            &format!("/api/v1/tokens?min_position={position}"),
+        )
+        .await;
+    let row = tokens.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    let ninety = today().checked_add(jiff::Span::new().days(90)).unwrap();
+    assert_eq!(row["expires_on"], ninety.to_string(), "{row}");
+    let before = heads(&client).await;
+    for expires_on in [today().to_string(), "2099-01-01".to_owned()] {
+        let refused = gw
+            .post(
+                &operator,
+                "/api/v1/tokens",
+                &json!({"role": "auditor", "label": "forever", "expires_on": expires_on})
+                    .to_string(),
+                &[],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert_eq!(refused.field(), "expires_on");
+    }
+    assert_eq!(heads(&client).await, before, "a refused token was recorded");
+
+    // The organisation is deactivated: its donor's token stops working at once.
+    assert_eq!(
+        gw.get(Some(&donor), "/api/v1/needs").await.status,
+        StatusCode::OK
+    );
+    let gone = gw
+        .post(
+            &coordinator,
+            "/api/v1/organisations/GONE-DONOR/deactivate",
+            &json!({"reason": "left the consortium"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    eventually(
+        "the donor's token to be refused",
+        std::time::Duration::from_secs(20),
+        || async {
+            (gw.get(Some(&donor), "/api/v1/needs").await.status == StatusCode::UNAUTHORIZED)
+                .then_some(())
+        },
+    )
+    .await;
+
+    gw.stop().await;
+    services.stop().await;
+}

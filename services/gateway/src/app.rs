@@ -416,6 +416,7 @@ async fn run_command(
             member_state: asked.member_state,
             label: asked.label,
             hash: token::hash(&secret),
+            expires_on: asked.expires_on,
             on: asked.on,
         };
         issued_secret = Some(secret);

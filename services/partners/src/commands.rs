@@ -56,10 +56,25 @@ pub(crate) async fn handle(
         {
             iati_identifier_free(store, identifier, &id)?;
         }
-        execute::<Organisation>(store, &id, &command, meta, |_| {
+        let reply = execute::<Organisation>(store, &id, &command, meta, |_| {
             access::organisation(&meta.principal, &command)
         })
-        .await?
+        .await?;
+        if let OrganisationCommand::Deactivate { on, .. } = &command {
+            // Its people lose access with it: every active token acting for it is revoked
+            // (a retried deactivation finds them revoked already).
+            let tokens = crate::expiry::tokens(store).map_err(|e| {
+                tracing::error!(error = %e, "reading the tokens of a deactivated organisation");
+                ErrorBody::internal()
+            })?;
+            for token in tokens
+                .iter()
+                .filter(|t| t.is_active() && t.organisation.as_deref() == Some(id.as_str()))
+            {
+                crate::expiry::revoke(store, token, *on, "organisation deactivated").await;
+            }
+        }
+        reply
     } else {
         let command = offer::decode(command, body, today)?;
         if let OfferCommand::Draft { organisation, .. } = &command {

@@ -7,7 +7,7 @@ mod access;
 mod commands;
 mod expiry;
 
-pub use expiry::expire_due;
+pub use expiry::{expire_due, revoke_expired_tokens};
 
 pub use tatrack_bus::service::{CommandReply, Config};
 use tokio_util::sync::CancellationToken;

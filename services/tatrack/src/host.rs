@@ -82,6 +82,8 @@ pub async fn issue_token(
         member_state: token.member_state.map(str::to_ascii_uppercase),
         label: token.label.to_owned(),
         hash: tatrack_gateway::token::hash(secret),
+        // The service's default: 90 days from its today.
+        expires_on: None,
         on: token.on,
     };
     let meta = RequestMeta {

@@ -125,6 +125,9 @@ pub struct TokenRow {
     pub label: String,
     #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
     pub issued_on: Option<Date>,
+    /// The last day it is valid (the partners service revokes it the day after).
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub expires_on: Option<Date>,
     #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
     pub revoked_on: Option<Date>,
     pub revoke_reason: Option<String>,
@@ -132,6 +135,7 @@ pub struct TokenRow {
 
 impl From<TokenState> for TokenRow {
     fn from(t: TokenState) -> Self {
+        let expires_on = t.last_valid_day();
         Self {
             id: t.id,
             status: t.status,
@@ -140,6 +144,7 @@ impl From<TokenState> for TokenRow {
             member_state: t.member_state,
             label: t.label,
             issued_on: t.issued_on,
+            expires_on,
             revoked_on: t.revoked_on,
             revoke_reason: t.revoke_reason,
         }

@@ -17,6 +17,13 @@ use crate::validate::{required_reason, trimmed};
 /// Longest label (what the token is for, whom it was given to).
 pub const MAX_LABEL_CHARS: usize = 200;
 
+/// How long a token is valid when its issuer says nothing: 90 days from the day it is issued.
+pub const DEFAULT_VALIDITY_DAYS: i16 = 90;
+
+/// The longest a token may be valid: a year. A token recorded before tokens had an expiry is
+/// taken to expire a year after it was issued.
+pub const MAX_VALIDITY_DAYS: i16 = 365;
+
 string_enum! {
     pub enum TokenStatus ("status") {
         Active => "active",
@@ -37,6 +44,8 @@ pub enum TokenCommand {
         member_state: Option<String>,
         label: String,
         hash: String,
+        /// The last day it is valid; the partners service revokes it the day after.
+        expires_on: Date,
         /// The day it was issued (business date).
         on: Date,
     },
@@ -56,6 +65,9 @@ event_enum! {
             label: String,
             hash: String,
             issued_on: Date,
+            /// Absent in tokens recorded before tokens had an expiry (see [`MAX_VALIDITY_DAYS`]).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            expires_on: Option<Date>,
         },
         TokenRevoked {
             id: Uuid,
@@ -79,6 +91,10 @@ pub struct TokenState {
     pub hash: String,
     #[schemars(schema_with = "crate::schema::date_opt")]
     pub issued_on: Option<Date>,
+    /// The last day it is valid.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::schema::date_opt")]
+    pub expires_on: Option<Date>,
     #[schemars(schema_with = "crate::schema::date_opt")]
     pub revoked_on: Option<Date>,
     pub revoke_reason: Option<String>,
@@ -87,6 +103,17 @@ pub struct TokenState {
 impl TokenState {
     pub fn is_active(&self) -> bool {
         self.status == Some(TokenStatus::Active)
+    }
+
+    /// The last day it is valid: as issued, or a year after it was issued for a token recorded
+    /// before tokens had an expiry.
+    pub fn last_valid_day(&self) -> Option<Date> {
+        self.expires_on.or_else(|| {
+            self.issued_on.and_then(|d| {
+                d.checked_add(jiff::Span::new().days(MAX_VALIDITY_DAYS))
+                    .ok()
+            })
+        })
     }
 }
 
@@ -168,12 +195,19 @@ impl Aggregate for Token {
                 member_state,
                 label,
                 hash,
+                expires_on,
                 on: issued_on,
             } => {
                 check_new(Self::NAME, state.status.is_some(), *id)?;
                 check_scope(*role, organisation.as_deref(), member_state.as_deref())?;
                 let label = trimmed("label", label, MAX_LABEL_CHARS)?;
                 check_hash("hash", hash)?;
+                if expires_on <= issued_on {
+                    return Err(DomainError::invalid(
+                        "expires_on",
+                        format!("must be after the day it is issued ({issued_on})"),
+                    ));
+                }
                 Ok(vec![TokenEvent::TokenIssued {
                     id: *id,
                     role: *role,
@@ -182,6 +216,7 @@ impl Aggregate for Token {
                     label,
                     hash: hash.clone(),
                     issued_on: *issued_on,
+                    expires_on: Some(*expires_on),
                 }])
             }
             TokenCommand::Revoke { id, on, reason } => {
@@ -205,6 +240,7 @@ impl Aggregate for Token {
                 label,
                 hash,
                 issued_on,
+                expires_on,
             } => TokenState {
                 id: *id,
                 status: Some(TokenStatus::Active),
@@ -214,6 +250,7 @@ impl Aggregate for Token {
                 label: label.clone(),
                 hash: hash.clone(),
                 issued_on: Some(*issued_on),
+                expires_on: *expires_on,
                 revoked_on: None,
                 revoke_reason: None,
             },
@@ -244,6 +281,7 @@ mod tests {
             member_state: member_state.map(str::to_owned),
             label: " demo coordinator ".into(),
             hash: HASH.into(),
+            expires_on: date(2026, 4, 5),
             on: date(2026, 1, 5),
         }
     }
@@ -257,6 +295,7 @@ mod tests {
             label: "demo coordinator".into(),
             hash: HASH.into(),
             issued_on: date(2026, 1, 5),
+            expires_on: Some(date(2026, 4, 5)),
         }
     }
 

@@ -505,6 +505,8 @@ fn token_events() -> Vec<TokenEvent> {
             label: "demo donor".into(),
             hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
             issued_on: date(2026, 1, 5),
+            // Pinned as recorded before tokens had an expiry: the field stays optional.
+            expires_on: None,
         },
         TokenEvent::TokenRevoked {
             id: TOKEN,

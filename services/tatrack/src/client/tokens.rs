@@ -40,6 +40,9 @@ pub enum TokenCmd {
         /// What the token is for, or whom it was given to (default: the role).
         #[arg(long)]
         label: Option<String>,
+        /// The last day it is valid, YYYY-MM-DD (default: 90 days from today; at most a year).
+        #[arg(long)]
+        expires_on: Option<jiff::civil::Date>,
     },
     /// Revoke a token: the gateway refuses it as soon as the revocation reaches it.
     Revoke {
@@ -64,12 +67,14 @@ pub async fn token(client: &Client, cmd: TokenCmd) -> anyhow::Result<()> {
             organisation,
             member_state,
             label,
+            expires_on,
         } => {
             let body = IssueRequest {
                 role,
                 label: label.unwrap_or_else(|| format!("{role} token")),
                 organisation,
                 member_state,
+                expires_on,
                 on: None,
             };
             let issued: Issued = client
@@ -82,6 +87,7 @@ pub async fn token(client: &Client, cmd: TokenCmd) -> anyhow::Result<()> {
                         ("organisation", "--org"),
                         ("member_state", "--country"),
                         ("label", "--label"),
+                        ("expires_on", "--expires-on"),
                     ]),
                 )
                 .await?;

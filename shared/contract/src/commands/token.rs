@@ -27,7 +27,34 @@ request! {
         pub member_state: Option<String>,
         pub label: String,
         pub hash: String,
+        /// The last day it is valid (default: 90 days from today; at most a year from today).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+        pub expires_on: Option<Date>,
     }
+}
+
+/// The last day a token asked for on `today` is valid: as asked (after today, at most
+/// `MAX_VALIDITY_DAYS` later), else `DEFAULT_VALIDITY_DAYS` later. Counted from the service's
+/// today, not from the business date, so a token recorded for a past day is not born expired.
+pub fn expiry(expires_on: Option<Date>, today: Date) -> Result<Date, ErrorBody> {
+    use tatrack_domain::token::{DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS};
+    let days = |n: i16| {
+        today
+            .checked_add(jiff::Span::new().days(n))
+            .map_err(|e| ErrorBody::invalid("expires_on", &e.to_string()))
+    };
+    let Some(asked) = expires_on else {
+        return days(DEFAULT_VALIDITY_DAYS);
+    };
+    let latest = days(MAX_VALIDITY_DAYS)?;
+    if asked <= today || asked > latest {
+        return Err(ErrorBody::invalid(
+            "expires_on",
+            &format!("must be after today ({today}) and at most a year from it ({latest})"),
+        ));
+    }
+    Ok(asked)
 }
 
 /// The `token_<action>` command a body stands for, with `on` defaulted to `today`.
@@ -37,8 +64,12 @@ pub fn decode(action: &str, body: Value, today: Date) -> Result<TokenCommand, Er
     Ok(match action {
         "issue" => {
             let body: Issue = body.whole()?;
-            from_body!(new C::Issue on today from body: role, organisation, member_state, label,
-                hash)
+            let expires_on = expiry(body.expires_on, today)?;
+            from_body!(C::Issue {
+                id: body.id.unwrap_or_else(Uuid::now_v7),
+                on: body.on.unwrap_or(today),
+                expires_on,
+            } from body: role, organisation, member_state, label, hash)
         }
         "revoke" => body.ended(|id, on, reason| C::Revoke { id, on, reason })?,
         _ => return Err(unknown(action)),
@@ -60,6 +91,10 @@ pub struct IssueRequest {
     pub member_state: Option<String>,
     /// What it is for, e.g. "reporting script".
     pub label: String,
+    /// The last day it is valid (default: 90 days from today; at most a year from today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub expires_on: Option<Date>,
     /// The business date it is issued on (default: today).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
