@@ -656,3 +656,42 @@ async fn a_token_dies_with_its_organisation_and_lives_a_year_at_most() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_but_the_owner_reads_the_data_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    // Something confidential in every log and in the read model.
+    ok(
+        &client,
+        &coordinator(),
+        "assessment_plan",
+        &plan_body(uuid::Uuid::now_v7(), "KE"),
+    )
+    .await;
+    services.stop().await;
+    let mut checked = 0;
+    // Everything the services made below the test's own temporary directory (`tatrack up` and
+    // `serve` make the data directory itself private too).
+    let mut stack: Vec<_> = std::fs::read_dir(h.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    while let Some(path) = stack.pop() {
+        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let mode = metadata.permissions().mode() & 0o777;
+        if metadata.is_dir() {
+            assert_eq!(mode, 0o700, "{}", path.display());
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if metadata.is_file() {
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(
+        checked > 10,
+        "only {checked} paths under the data directory"
+    );
+}

@@ -34,7 +34,9 @@ impl View {
         js: &async_nats::jetstream::Context,
         stop: &CancellationToken,
     ) -> anyhow::Result<(Self, Vec<JoinHandle<()>>)> {
+        tatrack_eventlog::private_dir(dir)?;
         let db = sled::open(dir)?;
+        tatrack_eventlog::private_dir(dir)?;
         let mut trees = Vec::new();
         let mut followers = Vec::new();
         for service in FOLLOWS {

@@ -29,10 +29,13 @@ const SLED_CACHE_BYTES: u64 = 64 << 20;
 
 /// Opens the projection store (`<data dir>/readmodel`).
 pub(crate) fn open(path: &std::path::Path) -> sled::Result<sled::Db> {
-    sled::Config::new()
+    tatrack_eventlog::private_dir(path)?;
+    let db = sled::Config::new()
         .path(path)
         .cache_capacity(SLED_CACHE_BYTES)
-        .open()
+        .open()?;
+    tatrack_eventlog::private_dir(path)?;
+    Ok(db)
 }
 
 /// Follows the streams and answers queries until `shutdown` is cancelled.
@@ -83,7 +86,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             tokio::spawn(subscriber.run(Recording { changes, timeline }, stop.clone())),
         ));
     }
-    let as_of = AsOf::new(js.clone(), timelines);
+    // Throwaway "as of" projections; what a killed process left there is thrown away now.
+    let scratch = config.data_dir.join("readmodel-asof");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let as_of = AsOf::new(js.clone(), timelines, scratch);
     let clock = config.clock.clone();
     let handler = move |incoming: rpc::Incoming| {
         let views = views.clone();

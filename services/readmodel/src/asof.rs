@@ -103,18 +103,23 @@ pub(crate) struct AsOf {
     kept: Arc<Mutex<Vec<(Point, Views)>>>,
     /// One build at a time (single flight): a second caller waits, then finds it kept.
     building: Arc<tokio::sync::Mutex<()>>,
+    /// Where the throwaway projections are folded: inside the (private) data directory, never
+    /// in the world-readable temporary directory, since they hold confidential text.
+    scratch: std::path::PathBuf,
 }
 
 impl AsOf {
     pub(crate) fn new(
         js: jetstream::Context,
         timelines: BTreeMap<&'static str, Arc<Timeline>>,
+        scratch: std::path::PathBuf,
     ) -> Self {
         Self {
             js,
             timelines: Arc::new(timelines),
             kept: Arc::default(),
             building: Arc::default(),
+            scratch,
         }
     }
 
@@ -177,8 +182,10 @@ impl AsOf {
     }
 
     async fn build(&self, point: &Point) -> Result<Views, ErrorBody> {
+        tatrack_eventlog::private_dir(&self.scratch).map_err(|e| unavailable(&e))?;
         let db = sled::Config::new()
             .temporary(true)
+            .path(self.scratch.join(uuid::Uuid::now_v7().to_string()))
             .open()
             .map_err(|e| unavailable(&e))?;
         let mut views = Views::default();

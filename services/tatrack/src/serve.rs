@@ -224,7 +224,7 @@ async fn run_until_stopped(
 }
 
 pub async fn serve(settings: &Settings, service: Service) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)
+    tatrack_eventlog::private_dir(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let shutdown = CancellationToken::new();
     let mut running = Running::new();
@@ -267,7 +267,7 @@ fn report_schedule(settings: &Settings) -> anyhow::Result<Option<tatrack_reporte
 
 pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
     report_schedule(settings)?;
-    std::fs::create_dir_all(&settings.data_dir)
+    tatrack_eventlog::private_dir(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let shutdown = CancellationToken::new();
     let services = [

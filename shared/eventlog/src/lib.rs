@@ -10,11 +10,13 @@ mod commit;
 mod envelope;
 mod error;
 mod keys;
+mod private;
 mod store;
 mod verify;
 
 pub use clock::{Clock, utc_date};
 pub use envelope::{Appended, CommandMeta, Envelope, Expected, NewEvent};
 pub use error::Error;
+pub use private::private_dir;
 pub use store::{Stats, Store};
 pub use verify::Report;

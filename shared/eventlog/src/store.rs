@@ -96,13 +96,14 @@ impl Store {
     /// `clock` stamps every append's `recorded_at`.
     pub fn open(dir: impl AsRef<Path>, clock: &Clock) -> Result<Self, Error> {
         let path = dir.as_ref().to_path_buf();
-        // sled's own timer flush is left on; our durability does not depend on it.
+        crate::private_dir(&path)?;
         // Our group commit flushes explicitly; sled's own 500 ms timer would only add I/O.
         let db = sled::Config::new()
             .path(&path)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None)
             .open()?;
+        crate::private_dir(&path)?;
         let trees = Trees::open(&db)?;
         let report = verify::check(&trees)?;
         let head = report.head;
