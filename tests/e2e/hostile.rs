@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tatrack_bus::rpc;
 use tatrack_domain::Role;
 use tatrack_tests::gateway::{Gateway, Request};
 use tatrack_tests::*;
@@ -694,4 +695,90 @@ async fn nobody_but_the_owner_reads_the_data_directory() {
         checked > 10,
         "only {checked} paths under the data directory"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_acceptances_never_commit_an_offer_beyond_its_budget() {
+    use crate::partners_projects::{
+        DONOR_A, agree, identify_need, offer, offer_body, recommendation, referred, share,
+    };
+    use futures::future::join_all;
+    let (h, services, client) = Harness::up().await;
+    let client = &client;
+    crate::partners_projects::register(client, DONOR_A, "donor_government", "10").await;
+    // A 100 USD offer, and twenty needs each referred 10 USD of it: room for ten.
+    let mut body = offer_body(uuid::Uuid::now_v7(), DONOR_A, "BOR", "KE");
+    body["budget"] = usd(100);
+    body["capacity"] = serde_json::Value::Null;
+    let (offer_id, _) = offer(client, body, true).await;
+    let rec = recommendation(client, "KE").await;
+    let mut referrals = Vec::new();
+    for _ in 0..20 {
+        let need = identify_need(client, rec, "BOR").await;
+        agree(client, need).await;
+        share(client, need, &[DONOR_A]).await;
+        let referral = referred(client, need, offer_id, usd(10), serde_json::Value::Null).await;
+        ok(
+            client,
+            &donor(DONOR_A),
+            "referral_accept_by_partner",
+            &moved(referral, "2026-07-02"),
+        )
+        .await;
+        referrals.push(referral);
+    }
+    // The State accepts all twenty at once.
+    let kenya = focal_point("KE");
+    let bodies: Vec<_> = referrals
+        .iter()
+        .map(|referral| moved(*referral, "2026-07-03"))
+        .collect();
+    let answers = join_all(
+        bodies
+            .iter()
+            .map(|body| send(client, &kenya, "referral_accept_by_state", body)),
+    )
+    .await;
+    let accepted = answers.iter().filter(|a| a.is_ok()).count();
+    for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
+        let rpc::Error::Remote(e) = refused else {
+            panic!("not a refusal: {refused:?}");
+        };
+        assert_eq!(e.field.as_deref(), Some("share_money"), "{e:?}");
+    }
+    assert_eq!(accepted, 10, "exactly the budget's worth: {answers:?}");
+    // The offer, the needs and the referrals agree once the totals are derived.
+    eventually(
+        "the offer's commitment",
+        std::time::Duration::from_secs(30),
+        || async {
+            let shown = query_as(
+                client,
+                coordinator(),
+                "offer_show",
+                &json!({ "id": offer_id.to_string() }),
+            )
+            .await
+            .ok()?;
+            (shown["committed_money"]["amount_minor"] == 10_000).then_some(())
+        },
+    )
+    .await;
+    let listed = query_as(
+        client,
+        coordinator(),
+        "referral_list",
+        &json!({ "limit": 100 }),
+    )
+    .await
+    .unwrap();
+    let state_accepted = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "accepted_by_state")
+        .count();
+    assert_eq!(state_accepted, 10, "{listed}");
+    drop(h);
+    services.stop().await;
 }

@@ -15,7 +15,7 @@ use tatrack_domain::{Principal, Role};
 use tatrack_tests::*;
 use uuid::Uuid;
 
-const DONOR_A: &str = "DONOR-A";
+pub(crate) const DONOR_A: &str = "DONOR-A";
 const DONOR_B: &str = "DONOR-B";
 const IMPL_B: &str = "IMPL-B";
 
@@ -74,7 +74,7 @@ fn organisation_body(id: &str, kind: &str, iati_type: &str) -> Value {
 
 /// An offer drafted on 2026-05-01. Its window runs past the tests' clock's today (2031), so the
 /// partners service's own expiry (of offers whose window ended before today) leaves it open.
-fn offer_body(id: Uuid, organisation: &str, theme: &str, country: &str) -> Value {
+pub(crate) fn offer_body(id: Uuid, organisation: &str, theme: &str, country: &str) -> Value {
     json!({ "id": id, "organisation": organisation, "title": "Border officer training",
             "themes": [theme], "countries": [country], "regions": [], "modalities": ["training"],
             "budget": usd(300_000), "capacity": { "measure": "officers trained", "quantity": 150 },
@@ -115,7 +115,7 @@ fn propose_body(need: Uuid, offer: Uuid, share_money: Value, share_units: Value)
 }
 
 /// An assessment planned and adopted for `country`, with one BOR recommendation.
-async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
+pub(crate) async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
     let assessment = Uuid::now_v7();
     ok(
         client,
@@ -152,7 +152,11 @@ async fn recommendation(client: &async_nats::Client, country: &str) -> Uuid {
 
 /// A KE need (training, 450000.00 USD, 200 officers trained) for `recommendation`, identified
 /// on 2026-05-20.
-async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme: &str) -> Uuid {
+pub(crate) async fn identify_need(
+    client: &async_nats::Client,
+    recommendation: Uuid,
+    theme: &str,
+) -> Uuid {
     let need = Uuid::now_v7();
     ok(
         client,
@@ -168,7 +172,7 @@ async fn identify_need(client: &async_nats::Client, recommendation: Uuid, theme:
     need
 }
 
-async fn agree(client: &async_nats::Client, need: Uuid) -> Value {
+pub(crate) async fn agree(client: &async_nats::Client, need: Uuid) -> Value {
     ok(
         client,
         &focal_point("KE"),
@@ -178,7 +182,11 @@ async fn agree(client: &async_nats::Client, need: Uuid) -> Value {
     .await
 }
 
-async fn share(client: &async_nats::Client, need: Uuid, organisations: &[&str]) -> Value {
+pub(crate) async fn share(
+    client: &async_nats::Client,
+    need: Uuid,
+    organisations: &[&str],
+) -> Value {
     ok(
         client,
         &focal_point("KE"),
@@ -191,7 +199,12 @@ async fn share(client: &async_nats::Client, need: Uuid, organisations: &[&str]) 
     .await
 }
 
-async fn register(client: &async_nats::Client, id: &str, kind: &str, iati_type: &str) -> Value {
+pub(crate) async fn register(
+    client: &async_nats::Client,
+    id: &str,
+    kind: &str,
+    iati_type: &str,
+) -> Value {
     ok(
         client,
         &coordinator(),
@@ -202,7 +215,11 @@ async fn register(client: &async_nats::Client, id: &str, kind: &str, iati_type: 
 }
 
 /// An offer drafted by its organisation; published unless `publish` is false.
-async fn offer(client: &async_nats::Client, body: Value, publish: bool) -> (Uuid, Value) {
+pub(crate) async fn offer(
+    client: &async_nats::Client,
+    body: Value,
+    publish: bool,
+) -> (Uuid, Value) {
     let id: Uuid = serde_json::from_value(body["id"].clone()).unwrap();
     let who = donor(body["organisation"].as_str().unwrap());
     let mut reply = ok(client, &who, "offer_draft", &body).await;
@@ -213,7 +230,7 @@ async fn offer(client: &async_nats::Client, body: Value, publish: bool) -> (Uuid
 }
 
 /// Proposes and refers a referral of `share` of `need` to `offer` (DONOR-A's); returns its id.
-async fn referred(
+pub(crate) async fn referred(
     client: &async_nats::Client,
     need: Uuid,
     offer: Uuid,
