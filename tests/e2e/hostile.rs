@@ -782,3 +782,111 @@ async fn parallel_acceptances_never_commit_an_offer_beyond_its_budget() {
     drop(h);
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participating_donor_records_only_its_own_money() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start(&h).await;
+    for code in ["UNOCT", "GOOD-DONOR", "EVIL-DONOR", "BYSTANDER"] {
+        register(&client, code, None).await;
+    }
+    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    until_known(&gw, &evil).await;
+    until_known(&gw, &coordinator).await;
+    let project = gw
+        .post(
+            &coordinator,
+            "/api/v1/projects",
+            &json!({"iati_identifier": "UNOCT-KE-2", "title": "Border course",
+                "description": "Screening.", "recipient_country": "KE", "theme": "BOR",
+                "dac_sector": "15210",
+                "participating": [{"organisation": "GOOD-DONOR", "role": "1"},
+                    {"organisation": "EVIL-DONOR", "role": "1"},
+                    {"organisation": "UNOCT", "role": "4"}],
+                "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+                "budget": {"amount_minor": 5_000_000, "currency": "USD"}, "needs": [],
+                "referrals": [], "on": "2026-07-01"})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
+    let id = project.body["id"].as_str().unwrap().to_owned();
+    let milestone = gw
+        .post(
+            &coordinator,
+            &format!("/api/v1/projects/{id}/milestones"),
+            &json!({"title": "First course", "due": "2026-10-01", "on": "2026-07-02"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(milestone.status, StatusCode::OK, "{}", milestone.body);
+    let before = heads(&client).await;
+    let pledge = |provider: &str, receiver: &str| {
+        json!({"kind": "pledge", "value": {"amount_minor": 900_000_000, "currency": "USD"},
+            "provider": provider, "receiver": receiver, "on": "2026-07-05",
+            "description": "generous"})
+        .to_string()
+    };
+    // Money in another's name (a participant's or not), the budget, the status, a milestone:
+    // none is a donor's to record.
+    for (path, body) in [
+        (
+            format!("/api/v1/projects/{id}/transactions"),
+            pledge("GOOD-DONOR", "UNOCT"),
+        ),
+        (
+            format!("/api/v1/projects/{id}/transactions"),
+            pledge("BYSTANDER", "UNOCT"),
+        ),
+        (
+            format!("/api/v1/projects/{id}/budget"),
+            json!({"budget": {"amount_minor": 1, "currency": "USD"}, "on": "2026-07-05"})
+                .to_string(),
+        ),
+        (
+            format!("/api/v1/projects/{id}/status"),
+            json!({"to": "4", "on": "2026-07-05"}).to_string(),
+        ),
+        (
+            format!(
+                "/api/v1/projects/{id}/milestones/{}/complete",
+                uuid::Uuid::now_v7()
+            ),
+            json!({"on": "2026-07-05"}).to_string(),
+        ),
+    ] {
+        let refused = gw.post(&evil, &path, &body, &[]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
+    }
+    // Its own money, to an organisation outside the project: refused by name.
+    let outside = gw
+        .post(
+            &evil,
+            &format!("/api/v1/projects/{id}/transactions"),
+            &json!({"kind": "commitment", "value": {"amount_minor": 100, "currency": "USD"},
+                "provider": "EVIL-DONOR", "receiver": "BYSTANDER", "on": "2026-07-05",
+                "description": null})
+            .to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST, "{}", outside.body);
+    assert_eq!(outside.field(), "receiver");
+    assert_eq!(
+        heads(&client).await,
+        before,
+        "a refused change was recorded"
+    );
+
+    gw.stop().await;
+    services.stop().await;
+}
