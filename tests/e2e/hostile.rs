@@ -890,3 +890,57 @@ async fn a_participating_donor_records_only_its_own_money() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_sees_of_an_offer_only_what_is_referred_to_it_while_it_is() {
+    use crate::partners_projects::{
+        DONOR_A, agree, identify_need, offer, offer_body, recommendation, referred, share,
+    };
+    let (h, services, client) = Harness::up().await;
+    let client = &client;
+    crate::partners_projects::register(client, DONOR_A, "donor_government", "10").await;
+    let (offer_id, _) = offer(
+        client,
+        offer_body(uuid::Uuid::now_v7(), DONOR_A, "BOR", "KE"),
+        true,
+    )
+    .await;
+    let rec = recommendation(client, "KE").await;
+    let need = identify_need(client, rec, "BOR").await;
+    agree(client, need).await;
+    share(client, need, &[DONOR_A]).await;
+    let referral = referred(client, need, offer_id, usd(40_000), json!(25)).await;
+    let kenya = focal_point("KE");
+    let show =
+        json!({ "id": offer_id.to_string(), "min_positions": tatrack_tests::heads(client).await });
+    // While the referral runs: the offer, with the referral's share for its money and units.
+    let seen = query_as(client, kenya.clone(), "offer_show", &show)
+        .await
+        .unwrap();
+    assert_eq!(seen["budget"], usd(40_000), "{seen}");
+    assert_eq!(seen["capacity"]["quantity"], 25, "{seen}");
+    assert_eq!(seen["remaining_money"], serde_json::Value::Null, "{seen}");
+    assert_eq!(seen["committed_money"], serde_json::Value::Null, "{seen}");
+    // The donor sees its whole offer.
+    let whole = query_as(client, donor(DONOR_A), "offer_show", &show)
+        .await
+        .unwrap();
+    assert_eq!(whole["budget"], usd(300_000), "{whole}");
+    // Once the State declined it, the offer is not the State's to see.
+    let declined = ok(
+        client,
+        &kenya,
+        "referral_decline_by_state",
+        &json!({ "id": referral, "on": "2026-07-03", "reason": "not now" }),
+    )
+    .await;
+    let show = json!({ "id": offer_id.to_string(),
+        "min_positions": { "projects": last_position(&declined) } });
+    let gone = query_as(client, kenya, "offer_show", &show).await;
+    assert!(
+        matches!(&gone, Err(rpc::Error::Remote(e)) if e.code == tatrack_bus::rpc::ErrorCode::NotFound),
+        "{gone:?}"
+    );
+    drop(h);
+    services.stop().await;
+}

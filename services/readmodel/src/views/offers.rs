@@ -1,15 +1,13 @@
 //! The registry of organisations, offers with what is left of them, and a donor's portfolio.
 
-use std::collections::BTreeSet;
-
 use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_contract::answers::{MoneyByStatus, OfferView, Portfolio, ProjectRow};
-use tatrack_domain::Role;
+use tatrack_domain::need::Units;
 use tatrack_domain::offer::{self, OfferState};
 use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::project::{ProjectState, late_milestones};
 use tatrack_domain::referral::ReferralState;
-use uuid::Uuid;
+use tatrack_domain::{Money, Role};
 
 use super::{Answer, Query, to_value};
 use crate::visibility;
@@ -26,25 +24,28 @@ pub(crate) fn organisations(q: &Query) -> Result<Answer, ErrorBody> {
 }
 
 /// `offer_list`, `offer_show`: staff and auditors see all, a donor its organisation's, and a
-/// State's focal point the offers referred to its country's needs (it accepts them as the State).
+/// State's focal point the offers referred to its country's needs, for the life of the referrals
+/// (it accepts them as the State), reduced to what those referrals ask of them.
 pub(crate) fn offers(q: &Query) -> Result<Answer, ErrorBody> {
     let p = q.principal;
     let f = q.filters;
-    // A State's focal point sees the offers referred to its country's needs: it is
-    // asked to accept them as the State.
-    let referred: BTreeSet<Uuid> = if p.role == Role::StateFocalPoint {
+    // A State's focal point: the open referrals of its country's needs, by offer.
+    let referred: Vec<ReferralState> = if p.role == Role::StateFocalPoint {
         q.views
             .scan::<ReferralState>("projects", "referral")?
             .iter()
-            .filter(|r| visibility::sees_referral(p, r))
-            .map(|r| r.offer_id)
+            .filter(|r| visibility::sees_referral(p, r) && r.is_open())
+            .cloned()
             .collect()
     } else {
-        BTreeSet::new()
+        Vec::new()
     };
     let mut out = Vec::new();
     for state in q.pick::<OfferState>("partners", "offer")?.iter() {
-        if (p.may_see_organisation(&state.organisation) || referred.contains(&state.id))
+        let shares: Vec<&ReferralState> =
+            referred.iter().filter(|r| r.offer_id == state.id).collect();
+        let whole = p.may_see_organisation(&state.organisation);
+        if (whole || !shares.is_empty())
             && q.id_ok(&state.id)
             && f.organisation
                 .as_ref()
@@ -55,15 +56,56 @@ pub(crate) fn offers(q: &Query) -> Result<Answer, ErrorBody> {
                 .is_none_or(|m| state.countries.contains(m))
             && q.status_ok(state.status)
         {
-            let (remaining_money, remaining_units) = offer::remaining(state);
-            out.push(OfferView {
-                state: state.clone(),
-                remaining_money,
-                remaining_units,
-            });
+            if whole {
+                let (remaining_money, remaining_units) = offer::remaining(state);
+                out.push(OfferView {
+                    state: state.clone(),
+                    remaining_money,
+                    remaining_units,
+                });
+            } else {
+                out.push(referred_share(state, &shares));
+            }
         }
     }
     q.one_or_all(out)
+}
+
+/// What a State's focal point sees of an offer referred to its needs: what it is and who makes
+/// it, with the money and units of its referrals in place of the donor's whole budget and
+/// capacity, and nothing of what the donor committed elsewhere.
+fn referred_share(state: &OfferState, shares: &[&ReferralState]) -> OfferView {
+    let mut money: Option<Money> = None;
+    let mut units: Option<u64> = None;
+    for share in shares {
+        if let Some(m) = &share.share_money {
+            money = Some(match money {
+                None => m.clone(),
+                Some(total) => total.checked_add(m).unwrap_or(total),
+            });
+        }
+        if let Some(u) = share.share_units {
+            units = Some(units.unwrap_or(0).saturating_add(u));
+        }
+    }
+    OfferView {
+        state: OfferState {
+            budget: money,
+            capacity: state.capacity.as_ref().and(units).map(|quantity| Units {
+                measure: state
+                    .capacity
+                    .as_ref()
+                    .map(|c| c.measure.clone())
+                    .unwrap_or_default(),
+                quantity,
+            }),
+            committed_money: None,
+            committed_units: None,
+            ..state.clone()
+        },
+        remaining_money: None,
+        remaining_units: None,
+    }
 }
 
 /// `portfolio_show`: a donor's offers, referrals and projects, and money by status.
