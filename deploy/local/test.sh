@@ -11,8 +11,9 @@ source ./deploy/local/install-nats.sh
 
 # Debian packages the suite needs, installed when their command is missing: xmllint (the IATI
 # export test validates its output against the IATI schema; it fails, it does not skip, without
-# it) and faketime (the suite's last step runs the date-sensitive tests with the machine's clock
-# five years ahead, to show that nothing reads it).
+# it), faketime (the suite's last step runs the date-sensitive tests with the machine's clock
+# five years ahead, to show that nothing reads it) and openssl (the HTTPS test makes its
+# certificate with it).
 apt_install() {
     local command="$1" package="$2"
     command -v "$command" >/dev/null 2>&1 && return 0
@@ -28,6 +29,7 @@ apt_install() {
 }
 apt_install xmllint libxml2-utils
 apt_install faketime faketime
+apt_install openssl openssl
 
 # The IATI tests apply the IATI Standard Ruleset with shared/iati/data/rulesets/check.py, which
 # needs Python's lxml: installed into ./.tools/pip when missing, and put on PYTHONPATH.

@@ -944,3 +944,112 @@ async fn a_state_sees_of_an_offer_only_what_is_referred_to_it_while_it_is() {
     drop(h);
     services.stop().await;
 }
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, made by openssl on the machine's (or
+/// faketime's) clock, valid from a day before to a day after.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        // A server's certificate, not a CA's (rustls refuses a CA as the end entity).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "keyUsage=digitalSignature"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .output()
+        .expect("run openssl");
+    assert!(made.status.success(), "{made:?}");
+    (cert, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_a_certificate_the_gateway_speaks_only_https() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+    let h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let listener = tatrack_gateway::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let served = tokio::spawn(tatrack_gateway::serve_with(
+        listener,
+        h.client().await,
+        tatrack_gateway::Limits::default(),
+        Some(tatrack_gateway::Tls {
+            cert: cert.clone(),
+            key,
+        }),
+        stop.clone(),
+    ));
+    // A client that trusts the certificate gets its answer over TLS...
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&cert).unwrap())
+        .unwrap();
+    let config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("a TLS session with the gateway");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer).await.ok();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("cache-control: no-store"),
+        "{answer}"
+    );
+    // ...and plain HTTP on the same port is not answered as HTTP.
+    let plain = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(
+        plain.as_ref().map_or(true, |r| !r.status().is_success()),
+        "{plain:?}"
+    );
+    // A key that is not the certificate's: the gateway does not start, naming the files.
+    let other = tempfile::tempdir().unwrap();
+    let (_, wrong_key) = self_signed(other.path());
+    let listener = tatrack_gateway::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let refused = tatrack_gateway::serve_with(
+        listener,
+        h.client().await,
+        tatrack_gateway::Limits::default(),
+        Some(tatrack_gateway::Tls {
+            cert: cert.clone(),
+            key: wrong_key,
+        }),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{refused:#}").contains("cert.pem"), "{refused:#}");
+    stop.cancel();
+    served.await.unwrap().unwrap();
+}

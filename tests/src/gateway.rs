@@ -84,6 +84,7 @@ impl Gateway {
             listener,
             h.client().await,
             limits,
+            None,
             stop.clone(),
         ));
         Self {

@@ -11,6 +11,7 @@ mod cursor;
 mod limits;
 mod metrics;
 mod problem;
+mod tls;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use limits::Limits;
 pub use tatrack_contract::openapi::document as openapi_document;
+pub use tls::Tls;
 
 /// The gateway's settings.
 #[derive(Debug, Clone)]
@@ -50,16 +52,26 @@ pub async fn serve(
     nats: async_nats::Client,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    serve_with(listener, nats, Limits::from_env()?, shutdown).await
+    serve_with(
+        listener,
+        nats,
+        Limits::from_env()?,
+        Tls::from_env()?,
+        shutdown,
+    )
+    .await
 }
 
-/// `serve` with the limits given.
+/// `serve` with the limits given, over HTTPS when `tls` names a certificate and its key.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     nats: async_nats::Client,
     limits: Limits,
+    tls: Option<Tls>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // A bad certificate fails the start, before anything else is set up.
+    let tls = tls.map(|tls| tls.server_config()).transpose()?;
     let tokens = auth::Tokens::start(nats.clone(), shutdown.child_token())?;
     let app = app::App {
         nats,
@@ -70,11 +82,20 @@ pub async fn serve_with(
         limiter: limits::Limiter::new(limits),
     };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "gateway listening");
-    axum::serve(listener, app::router(app))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("serving HTTP")
+    let router = app::router(app);
+    match tls {
+        Some(config) => {
+            tracing::info!(%addr, "gateway listening (HTTPS)");
+            tls::serve(listener, router, config, shutdown).await
+        }
+        None => {
+            tracing::info!(%addr, "gateway listening");
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+                .context("serving HTTP")
+        }
+    }
 }
 
 fn random_seed() -> [u8; 32] {

@@ -122,7 +122,12 @@ async fn start(
         Service::Gateway => {
             let listener = tatrack_gateway::bind(settings.http_addr).await?;
             let addr = listener.local_addr()?;
-            println!("gateway: http://{addr}/api/v1");
+            let scheme = if tatrack_gateway::Tls::from_env()?.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            println!("gateway: {scheme}://{addr}/api/v1");
             tokio::spawn(tatrack_gateway::serve(listener, nats, shutdown))
         }
     })
@@ -295,7 +300,12 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
     let url = if settings.http_addr.port() == 0 {
         "<the gateway's address above>".to_owned()
     } else {
-        format!("http://{}", settings.http_addr)
+        let scheme = if tatrack_gateway::Tls::from_env()?.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", settings.http_addr)
     };
     let demo = async {
         if load_demo {
