@@ -2,7 +2,7 @@
 //! and again; afterwards every acknowledged command is there exactly once, the stream equals the
 //! log, and the read model shows every acknowledged assessment.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,8 +16,8 @@ use uuid::Uuid;
 const ROUNDS: u32 = 4;
 const CLIENTS: usize = 16;
 
-fn start_up(h: &Harness) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+fn start_up(h: &Harness) -> Reaped {
+    Reaped(Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .arg("up")
         .env("NATS_URL", h.nats.url())
         .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
@@ -29,7 +29,7 @@ fn start_up(h: &Harness) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start tatrack up")
+        .expect("start tatrack up"))
 }
 
 #[derive(Clone)]

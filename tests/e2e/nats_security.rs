@@ -375,11 +375,13 @@ async fn the_binary_serves_assessments_as_its_own_user() {
     );
 
     // With its key it serves the gateway's commands and replicates to its own stream.
-    let mut child = serve(h.credentials_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        serve(h.credentials_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let client = h.client().await;
     let reply = command(&client, "assessment_plan", &plan_body(Uuid::now_v7(), "KE")).await;
     let admin_js = tatrack_bus::jetstream(h.admin().await, Duration::from_secs(5));

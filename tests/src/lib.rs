@@ -355,3 +355,27 @@ pub fn cli(bin: &str, url: &str, token: Option<&str>) -> std::process::Command {
     }
     command
 }
+
+/// A child process that is killed (SIGKILL) and reaped when dropped, so a test that fails half
+/// way leaves no `tatrack` running behind it (holding ports and temporary directories).
+pub struct Reaped(pub std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
