@@ -870,14 +870,7 @@ async fn the_demo_history_answers_as_of_the_days_it_happened() {
     // The demo data set is typed in on the day it is loaded, with the dates of the year before.
     let h = Harness::start();
     let services = h.services().await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
-        .args(["demo", "load"])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string())
-        .output()
-        .expect("run the CLI");
-    assert!(output.status.success(), "{output:?}");
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
     let s = Session::new(&h).await;
     let kenya_training = json!({ "id": "01930000-0000-7000-8000-000000000065" });
     eventually("demo coverage", Duration::from_secs(20), || async {

@@ -156,14 +156,7 @@ async fn a_bad_value_is_refused_by_its_flag_and_nothing_is_written() {
     let services = h.services().await;
     let client = h.client().await;
     let gw = Gateway::start(&h).await;
-    let output = std::process::Command::new(BIN)
-        .args(["demo", "load"])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", show(&output));
+    h.load_demo(BIN);
     let (_, token) = issue_token(&client, Role::Coordinator, None, None).await;
     gw.until_known(&token).await;
     let before = heads(&client).await;
@@ -223,11 +216,9 @@ async fn admin_bootstrap_prints_a_working_admin_token_recorded_as_an_event() {
     let client = h.client().await;
     let gw = Gateway::start(&h).await;
     let before = heads(&client).await;
-    let output = std::process::Command::new(BIN)
+    let output = h
+        .tatrack(BIN)
         .args(["admin", "bootstrap", "--label", "first admin"])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string())
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", show(&output));

@@ -17,19 +17,21 @@ const ROUNDS: u32 = 4;
 const CLIENTS: usize = 16;
 
 fn start_up(h: &Harness) -> Reaped {
-    Reaped(Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
-        .arg("up")
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_DATA_DIR", h.data_dir())
-        // Any free port for the gateway: 8080 may be taken on the machine running the tests.
-        .env("TATRACK_HTTP_ADDR", "127.0.0.1:0")
-        // The binary runs on the tests' clock, as the in-process services do.
-        .env("TATRACK_NOW", test_now().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tatrack up"))
+    Reaped(
+        Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+            .arg("up")
+            .env("NATS_URL", h.nats.url())
+            .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
+            .env("TATRACK_DATA_DIR", h.data_dir())
+            // Any free port for the gateway: 8080 may be taken on the machine running the tests.
+            .env("TATRACK_HTTP_ADDR", "127.0.0.1:0")
+            // The binary runs on the tests' clock, as the in-process services do.
+            .env("TATRACK_NOW", test_now().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tatrack up"),
+    )
 }
 
 #[derive(Clone)]

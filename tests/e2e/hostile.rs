@@ -228,30 +228,14 @@ async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
 
     // Its name is its own to change; a formula and HTML in it reach the coordinator's reports as
     // text. It funds a project, so its name is a cell of the CSV and of the Markdown.
-    let project = uuid::Uuid::now_v7();
-    let meta = || tatrack_bus::rpc::RequestMeta::new(tatrack_tests::coordinator());
-    command_to(&client, &meta(), "projects", "project_create", &json!({
-        "id": project, "iati_identifier": "EVIL-DONOR-1", "title": "Stadium security course",
-        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR",
-        "dac_sector": "15210",
-        "participating": [{"organisation": "EVIL-DONOR", "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
-        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
-        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [], "referrals": [],
-        "on": "2026-07-01"}))
-    .await
-    .unwrap();
-    command_to(
+    donor_project(
         &client,
-        &meta(),
-        "projects",
-        "project_add_transaction",
-        &json!({
-        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
-        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
-        "provider": "EVIL-DONOR", "receiver": "UNOCT", "description": "Grant"}),
+        "EVIL-DONOR",
+        "EVIL-DONOR-1",
+        "Stadium security course",
+        &[],
     )
-    .await
-    .unwrap();
+    .await;
     let formula = "=HYPERLINK(\"http://evil.example\",\"<b>click</b>\")";
     let renamed = gw
         .post(&evil, update, &json!({ "name": formula }).to_string(), &[])

@@ -29,12 +29,9 @@ fn example() -> String {
 
 /// Runs the tatrack binary against the harness's NATS server, on the tests' clock.
 fn tatrack(h: &Harness, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+    h.tatrack(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(args)
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
-        .env("TATRACK_NOW", test_now().to_string())
         .env_remove("TATRACK_ROLE")
         .env_remove("TATRACK_ORG")
         .output()

@@ -10,16 +10,6 @@ use tatrack_bus::rpc::{self, ErrorCode};
 use tatrack_tests::*;
 use uuid::Uuid;
 
-/// The `tatrack` binary as a child process, on the tests' clock.
-fn tatrack(h: &Harness) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"));
-    command
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string());
-    command
-}
-
 /// Asks the live read model until it has applied the assessments service's `position`.
 async fn applied(client: &async_nats::Client, position: &Value) {
     query_as(
@@ -219,8 +209,7 @@ async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
 async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     let (h, services, client) = Harness::up().await;
     // The demo data set touches every service and most views.
-    let status = tatrack(&h).args(["demo", "load"]).status().unwrap();
-    assert!(status.success());
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
     // The demo's offers ran until 2027, years before the tests' today: the partners service
     // expires them at start (and once a minute). Restart it so that pass is behind us, or the
     // restart after the rebuild would expire them between the two answers.
@@ -295,8 +284,7 @@ fn ids_of(answer: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_and_donor_views_over_the_demo_data() {
     let (h, services, client) = Harness::up().await;
-    let status = tatrack(&h).args(["demo", "load"]).status().unwrap();
-    assert!(status.success());
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
     let mut min_positions = serde_json::Map::new();
     for service in tatrack_bus::subjects::SERVICES {
         let meta = rpc::RequestMeta::new(coordinator());

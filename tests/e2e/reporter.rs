@@ -56,14 +56,7 @@ async fn settled(client: &async_nats::Client) {
 /// Past days have data through the facts' business dates: nothing is back-dated in a log.
 async fn demo() -> (Harness, Services) {
     let (h, services, client) = Harness::up().await;
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
-        .args(["demo", "load"])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
-        .env("TATRACK_NOW", test_now().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
     // A new command id for each command (one id twice is the same command, answered once).
     let meta = || RequestMeta::new(coordinator());
     command_to(
@@ -77,28 +70,14 @@ async fn demo() -> (Harness, Services) {
     )
     .await
     .unwrap();
-    let project = uuid::Uuid::now_v7();
-    command_to(&client, &meta(), "projects", "project_create", &json!({
-        "id": project, "iati_identifier": "OTHER-DONOR-TATRACK-9", "title": "Other donor's stadium security course",
-        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR", "dac_sector": "15210",
-        "participating": [{"organisation": OTHER_DONOR, "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
-        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
-        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": [KENYA_BORDER_TRAINING], "referrals": [],
-        "on": "2026-07-01"}))
-    .await
-    .unwrap();
-    command_to(
+    donor_project(
         &client,
-        &meta(),
-        "projects",
-        "project_add_transaction",
-        &json!({
-        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
-        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
-        "provider": OTHER_DONOR, "receiver": "UNOCT", "description": "Grant"}),
+        OTHER_DONOR,
+        "OTHER-DONOR-TATRACK-9",
+        "Other donor's stadium security course",
+        &[KENYA_BORDER_TRAINING],
     )
-    .await
-    .unwrap();
+    .await;
     settled(&client).await;
     (h, services)
 }
@@ -401,12 +380,10 @@ async fn bad_input_is_refused_by_name_and_nothing_is_written() {
     services.stop().await;
 
     // A schedule that does not parse stops the reporter before it starts, naming the setting.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"))
+    let output = h
+        .tatrack(env!("CARGO_BIN_EXE_tatrack-under-test"))
         .args(["serve", "reporter", "--report-schedule", "every morning"])
-        .env("NATS_URL", h.nats.url())
-        .env("TATRACK_NATS_CREDENTIALS", h.credentials_dir())
         .env("TATRACK_DATA_DIR", h.data_dir())
-        .env("TATRACK_NOW", test_now().to_string())
         .output()
         .unwrap();
     assert!(!output.status.success());

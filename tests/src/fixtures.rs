@@ -81,6 +81,42 @@ pub async fn heads(client: &async_nats::Client) -> serde_json::Map<String, Value
     heads
 }
 
+/// A stadium security project in KE funded by `donor` and implemented by UNOCT, serving `needs`,
+/// with the donor's 50,000 EUR committed on 2026-08-01: the donor's name and money in the reports.
+pub async fn donor_project(
+    client: &async_nats::Client,
+    donor: &str,
+    iati_identifier: &str,
+    title: &str,
+    needs: &[&str],
+) -> uuid::Uuid {
+    let project = uuid::Uuid::now_v7();
+    let meta = || RequestMeta::new(coordinator());
+    command_to(client, &meta(), "projects", "project_create", &json!({
+        "id": project, "iati_identifier": iati_identifier, "title": title,
+        "description": "Protecting a stadium.", "recipient_country": "KE", "theme": "BOR",
+        "dac_sector": "15210",
+        "participating": [{"organisation": donor, "role": "1"}, {"organisation": "UNOCT", "role": "4"}],
+        "planned_start": "2026-07-01", "planned_end": "2027-06-30",
+        "budget": {"amount_minor": 5_000_000, "currency": "EUR"}, "needs": needs, "referrals": [],
+        "on": "2026-07-01"}))
+    .await
+    .unwrap();
+    command_to(
+        client,
+        &meta(),
+        "projects",
+        "project_add_transaction",
+        &json!({
+        "id": project, "transaction_id": uuid::Uuid::now_v7(), "kind": "commitment",
+        "value": {"amount_minor": 5_000_000, "currency": "EUR"}, "on": "2026-08-01",
+        "provider": donor, "receiver": "UNOCT", "description": "Grant"}),
+    )
+    .await
+    .unwrap();
+    project
+}
+
 /// The body of a move of aggregate `id` (publish, refer, accept, submit, ...) dated `on`, with no
 /// reason.
 pub fn moved(id: uuid::Uuid, on: &str) -> Value {

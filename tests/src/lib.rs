@@ -99,6 +99,29 @@ impl Harness {
         self.nats.credentials().dir()
     }
 
+    /// The `tatrack` binary `bin` (a test's `env!("CARGO_BIN_EXE_tatrack-under-test")`) as an
+    /// operator runs it on this harness's bus (`demo load`, `admin bootstrap`, `serve`): its NATS
+    /// URL and credentials, on the tests' clock.
+    pub fn tatrack(&self, bin: &str) -> std::process::Command {
+        let mut command = std::process::Command::new(bin);
+        command
+            .env("NATS_URL", self.nats.url())
+            .env("TATRACK_NATS_CREDENTIALS", self.credentials_dir())
+            .env("TATRACK_NOW", test_now().to_string());
+        command
+    }
+
+    /// Loads the demo data set with `bin demo load` (see [`Harness::tatrack`]); panics with what it
+    /// printed if it fails.
+    pub fn load_demo(&self, bin: &str) {
+        let output = self
+            .tatrack(bin)
+            .args(["demo", "load"])
+            .output()
+            .expect("run tatrack demo load");
+        assert!(output.status.success(), "tatrack demo load: {output:?}");
+    }
+
     /// Every service in this process, each with its own NATS connection as its own user, as
     /// `tatrack up` runs them.
     pub async fn services(&self) -> Services {

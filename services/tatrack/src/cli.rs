@@ -348,7 +348,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org(cmd) => client::partners::org(&signed_in()?, cmd).await,
         Command::Offer(cmd) => client::partners::offer(&signed_in()?, cmd).await,
         // Proposals go through matching, which shows their overlaps.
-        Command::Referral(cmd) => client::matching::referral(&signed_in()?, cmd).await,
+        Command::Referral(cmd) => client::projects::referral(&signed_in()?, cmd).await,
         Command::Match(cmd) => client::matching::matching(&signed_in()?, cmd).await,
         Command::Overlaps(args) => client::matching::overlaps(&signed_in()?, args).await,
         Command::Project(cmd) => client::projects::project(&signed_in()?, cmd).await,

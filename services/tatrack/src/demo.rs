@@ -731,17 +731,21 @@ fn partner_and_project_commands() -> Vec<Step> {
             Coordinator,
         );
     }
-    projects(
-        "project_add_milestone",
+    // Two cohorts planned on the same day, the first completed before the second is added.
+    let milestone = |id: u32, title: &str, due: &str| {
         addressed(
             project_id,
             project::AddMilestone {
-                milestone_id: Some(a(521)),
-                title: "First cohort of 50 officers trained".to_owned(),
-                due: d("2026-09-30"),
+                milestone_id: Some(a(id)),
+                title: title.to_owned(),
+                due: d(due),
                 on: Some(d("2026-07-01")),
             },
-        ),
+        )
+    };
+    projects(
+        "project_add_milestone",
+        milestone(521, "First cohort of 50 officers trained", "2026-09-30"),
         Coordinator,
     );
     projects(
@@ -757,15 +761,7 @@ fn partner_and_project_commands() -> Vec<Step> {
     );
     projects(
         "project_add_milestone",
-        addressed(
-            project_id,
-            project::AddMilestone {
-                milestone_id: Some(a(522)),
-                title: "Second cohort of 50 officers trained".to_owned(),
-                due: d("2027-01-31"),
-                on: Some(d("2026-07-01")),
-            },
-        ),
+        milestone(522, "Second cohort of 50 officers trained", "2027-01-31"),
         Coordinator,
     );
     projects(

@@ -26,6 +26,23 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
+    /// The latencies the clients' `tasks` measured, joined: one sample over the time since
+    /// `start`.
+    async fn joined(
+        tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<u64>>>>,
+        start: Instant,
+    ) -> anyhow::Result<Self> {
+        let mut latencies_us = Vec::new();
+        for t in tasks {
+            latencies_us.extend(t.await??);
+        }
+        Ok(Sample {
+            count: latencies_us.len(),
+            elapsed: start.elapsed(),
+            latencies_us,
+        })
+    }
+
     fn per_second(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64()
     }
@@ -209,20 +226,7 @@ fn plan_body() -> serde_json::Value {
 }
 
 async fn send_plan(client: &async_nats::Client) -> anyhow::Result<serde_json::Value> {
-    let meta = RequestMeta::new(Principal {
-        id: "bench".into(),
-        role: tatrack_domain::Role::Coordinator,
-        organisation: None,
-        member_state: None,
-    });
-    Ok(rpc::request(
-        client,
-        &subjects::command_subject("assessments", "assessment_plan"),
-        &meta,
-        &plan_body(),
-        Duration::from_secs(10),
-    )
-    .await?)
+    send(client, "assessments", "assessment_plan", &plan_body()).await
 }
 
 /// Bare JetStream: pipelined publishes with a Msg-Id into a file stream, 1024 acks in flight.
@@ -312,15 +316,7 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
                 anyhow::Ok(mine)
             }));
         }
-        let mut latencies_us = Vec::new();
-        for t in tasks {
-            latencies_us.extend(t.await??);
-        }
-        let mut sample = Sample {
-            count: latencies_us.len(),
-            elapsed: start.elapsed(),
-            latencies_us,
-        };
+        let mut sample = Sample::joined(tasks, start).await?;
         println!(
             "{}",
             sample.line(&format!("command end to end, {clients} clients"))
@@ -581,15 +577,7 @@ async fn mix(
                 anyhow::Ok(mine)
             }));
         }
-        let mut latencies_us = Vec::new();
-        for t in tasks {
-            latencies_us.extend(t.await??);
-        }
-        let mut sample = Sample {
-            count: latencies_us.len(),
-            elapsed: start.elapsed(),
-            latencies_us,
-        };
+        let mut sample = Sample::joined(tasks, start).await?;
         println!(
             "{}   {} refused",
             sample.line(&format!(

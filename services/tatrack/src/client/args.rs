@@ -5,6 +5,7 @@
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use jiff::civil::Date;
+use serde::Serialize;
 use tatrack_contract::commands::{Dated, Ending, Move};
 use tatrack_domain::Money;
 use tatrack_domain::need::Units;
@@ -23,8 +24,22 @@ pub struct MoveArgs {
     pub reason: Option<String>,
 }
 
-impl MoveArgs {
-    pub fn body(&self) -> Move {
+/// The arguments of a command on one object that make its whole body (a move, an ending, a date):
+/// `Client::command_on` sends them.
+pub trait OnOne {
+    type Body: Serialize;
+    /// The object's id.
+    fn id(&self) -> Uuid;
+    /// The contract's body of the command.
+    fn body(&self) -> Self::Body;
+}
+
+impl OnOne for MoveArgs {
+    type Body = Move;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn body(&self) -> Move {
         Move {
             on: self.on,
             reason: self.reason.clone(),
@@ -45,8 +60,12 @@ pub struct EndingArgs {
     pub reason: String,
 }
 
-impl EndingArgs {
-    pub fn body(&self) -> Ending {
+impl OnOne for EndingArgs {
+    type Body = Ending;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn body(&self) -> Ending {
         Ending {
             on: self.on,
             reason: self.reason.clone(),
@@ -64,8 +83,12 @@ pub struct DatedArgs {
     pub on: Option<Date>,
 }
 
-impl DatedArgs {
-    pub fn body(&self) -> Dated {
+impl OnOne for DatedArgs {
+    type Body = Dated;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn body(&self) -> Dated {
         Dated { on: self.on }
     }
 }

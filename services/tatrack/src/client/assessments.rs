@@ -133,12 +133,7 @@ pub async fn assessment(client: &Client, cmd: AssessmentCmd) -> anyhow::Result<(
         }
         AssessmentCmd::Observations(d) => {
             let reply: CommandReply = client
-                .command(
-                    Verb::AssessmentRecordObservations,
-                    Some(&d.id.to_string()),
-                    &d.body(),
-                    Flags::NONE,
-                )
+                .command_on(Verb::AssessmentRecordObservations, &d)
                 .await?;
             output::reply(client.json, &reply, &[]);
             return Ok(());
@@ -155,42 +150,32 @@ pub async fn assessment(client: &Client, cmd: AssessmentCmd) -> anyhow::Result<(
                 status,
                 ..Default::default()
             };
-            let items: Vec<AssessmentView> = client
-                .list(View::AssessmentList, &params, LIST_FLAGS)
-                .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("STATE", "/member_state"),
-                    ("KIND", "/kind"),
-                    ("STATUS", "/status"),
-                    ("TITLE", "/title"),
-                    ("OBS DUE", "/clocks/observations_due"),
-                    ("OBS LATE", "/clocks/observations_overdue"),
-                    ("RESPONSE DUE", "/clocks/response_due"),
-                    ("RESP LATE", "/clocks/response_overdue"),
-                ],
-            );
-            return Ok(());
+            return client
+                .print_list::<AssessmentView, _>(
+                    View::AssessmentList,
+                    &params,
+                    LIST_FLAGS,
+                    &[
+                        ("ID", "/id"),
+                        ("STATE", "/member_state"),
+                        ("KIND", "/kind"),
+                        ("STATUS", "/status"),
+                        ("TITLE", "/title"),
+                        ("OBS DUE", "/clocks/observations_due"),
+                        ("OBS LATE", "/clocks/observations_overdue"),
+                        ("RESPONSE DUE", "/clocks/response_due"),
+                        ("RESP LATE", "/clocks/response_overdue"),
+                    ],
+                )
+                .await;
         }
         AssessmentCmd::Show { id } => {
-            let item: AssessmentView = client
-                .view(
-                    View::AssessmentShow,
-                    Some(&id.to_string()),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
-            output::one(client.json, &item);
-            return Ok(());
+            return client
+                .print_one::<AssessmentView>(View::AssessmentShow, Some(&id.to_string()))
+                .await;
         }
     };
-    let reply: CommandReply = client
-        .command(verb, Some(&m.id.to_string()), &m.body(), Flags::NONE)
-        .await?;
+    let reply: CommandReply = client.command_on(verb, &m).await?;
     output::reply(client.json, &reply, &[]);
     Ok(())
 }
@@ -321,22 +306,21 @@ pub async fn recommendation(client: &Client, cmd: RecommendationCmd) -> anyhow::
                 status,
                 ..Default::default()
             };
-            let items: Vec<RecommendationState> = client
-                .list(View::RecommendationList, &params, LIST_FLAGS)
-                .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("STATE", "/member_state"),
-                    ("THEME", "/theme"),
-                    ("PRIO", "/priority"),
-                    ("STATUS", "/status"),
-                    ("TEXT", "/text"),
-                ],
-            );
-            return Ok(());
+            return client
+                .print_list::<RecommendationState, _>(
+                    View::RecommendationList,
+                    &params,
+                    LIST_FLAGS,
+                    &[
+                        ("ID", "/id"),
+                        ("STATE", "/member_state"),
+                        ("THEME", "/theme"),
+                        ("PRIO", "/priority"),
+                        ("STATUS", "/status"),
+                        ("TEXT", "/text"),
+                    ],
+                )
+                .await;
         }
     };
     output::reply(client.json, &reply, &[]);
@@ -519,16 +503,7 @@ pub async fn need(client: &Client, cmd: NeedCmd) -> anyhow::Result<()> {
                 .command(Verb::NeedIdentify, None, &identify_body(&n), NEED_FLAGS)
                 .await?
         }
-        NeedCmd::Agree(m) => {
-            client
-                .command(
-                    Verb::NeedAgreeWithState,
-                    Some(&m.id.to_string()),
-                    &m.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        NeedCmd::Agree(m) => client.command_on(Verb::NeedAgreeWithState, &m).await?,
         NeedCmd::Amend(a) => {
             let body = need::Amend {
                 description: a.description,
@@ -542,36 +517,9 @@ pub async fn need(client: &Client, cmd: NeedCmd) -> anyhow::Result<()> {
                 .command(Verb::NeedAmend, Some(&a.id.to_string()), &body, NEED_FLAGS)
                 .await?
         }
-        NeedCmd::Withdraw(e) => {
-            client
-                .command(
-                    Verb::NeedWithdraw,
-                    Some(&e.id.to_string()),
-                    &e.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
-        NeedCmd::Decline(e) => {
-            client
-                .command(
-                    Verb::NeedDecline,
-                    Some(&e.id.to_string()),
-                    &e.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
-        NeedCmd::Met(m) => {
-            client
-                .command(
-                    Verb::NeedMarkMet,
-                    Some(&m.id.to_string()),
-                    &m.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        NeedCmd::Withdraw(e) => client.command_on(Verb::NeedWithdraw, &e).await?,
+        NeedCmd::Decline(e) => client.command_on(Verb::NeedDecline, &e).await?,
+        NeedCmd::Met(m) => client.command_on(Verb::NeedMarkMet, &m).await?,
         NeedCmd::List(filters) => {
             let needs: Vec<NeedState> = client
                 .list(View::NeedList, &filters.params(), LIST_FLAGS)
@@ -587,14 +535,7 @@ pub async fn need(client: &Client, cmd: NeedCmd) -> anyhow::Result<()> {
             return Ok(());
         }
         NeedCmd::Show { id } => {
-            let detail: NeedDetail = client
-                .view(
-                    View::NeedShow,
-                    Some(&id.to_string()),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
+            let detail: NeedDetail = client.show(View::NeedShow, Some(&id.to_string())).await?;
             print_need(client.json, &detail);
             return Ok(());
         }
@@ -856,14 +797,7 @@ pub async fn sharing(client: &Client, cmd: SharingCmd) -> anyhow::Result<()> {
             output::reply(client.json, &reply, &[]);
         }
         SharingCmd::Revoke(m) => {
-            let revoked: sharing::Revoked = client
-                .command(
-                    Verb::SharingGrantRevoke,
-                    Some(&m.id.to_string()),
-                    &m.body(),
-                    Flags::NONE,
-                )
-                .await?;
+            let revoked: sharing::Revoked = client.command_on(Verb::SharingGrantRevoke, &m).await?;
             if client.json {
                 output::one(true, &revoked);
                 return Ok(());
@@ -893,21 +827,21 @@ pub async fn sharing(client: &Client, cmd: SharingCmd) -> anyhow::Result<()> {
                 member_state: country,
                 ..Default::default()
             };
-            let items: Vec<GrantView> = client
-                .list(View::SharingGrantList, &params, LIST_FLAGS)
+            client
+                .print_list::<GrantView, _>(
+                    View::SharingGrantList,
+                    &params,
+                    LIST_FLAGS,
+                    &[
+                        ("ID", "/id"),
+                        ("STATE", "/member_state"),
+                        ("SCOPE", "/scope"),
+                        ("AUDIENCE", "/audience"),
+                        ("UNTIL", "/until"),
+                        ("STATUS", "/status"),
+                    ],
+                )
                 .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("STATE", "/member_state"),
-                    ("SCOPE", "/scope"),
-                    ("AUDIENCE", "/audience"),
-                    ("UNTIL", "/until"),
-                    ("STATUS", "/status"),
-                ],
-            );
         }
     }
     Ok(())

@@ -182,12 +182,7 @@ pub async fn login(
 /// Who the token says you are, in words (`donor of DEMO-DONOR`); checks the token on the way.
 pub async fn whoami(client: &Client) -> anyhow::Result<String> {
     let me: tatrack_domain::Principal = client
-        .view(
-            tatrack_contract::bus::View::PrincipalShow,
-            None,
-            &tatrack_contract::views::Show::default(),
-            super::Flags::NONE,
-        )
+        .show(tatrack_contract::bus::View::PrincipalShow, None)
         .await?;
     Ok(describe(&me))
 }

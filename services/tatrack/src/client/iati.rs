@@ -6,14 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use serde_json::Value;
 use tatrack_contract::CommandReply;
 use tatrack_contract::answers::ProjectView;
-use tatrack_contract::bus::{Verb, View};
-use tatrack_contract::commands::{Ending, organisation, project};
+use tatrack_contract::bus::View;
 use tatrack_contract::views;
-use tatrack_domain::organisation::{OrganisationCommand, OrganisationState};
-use tatrack_domain::project::{ProjectCommand, ProjectState};
+use tatrack_domain::organisation::{Organisation, OrganisationState};
+use tatrack_domain::project::{Project, ProjectState};
 use tatrack_domain::{Principal, codes};
 use uuid::Uuid;
 
@@ -79,14 +77,7 @@ async fn export(
     let reporting = match reporting_org {
         Some(org) => org,
         None => {
-            let me: Principal = client
-                .view(
-                    View::PrincipalShow,
-                    None,
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
+            let me: Principal = client.show(View::PrincipalShow, None).await?;
             me.organisation.ok_or_else(|| {
                 Error::invalid(
                     "--reporting-org",
@@ -152,289 +143,6 @@ fn wrote(reply: &CommandReply) -> bool {
     !reply.idempotent && reply.last_position != 0
 }
 
-/// Sends one planned organisation command under its derived key.
-async fn send_organisation(
-    client: &Client,
-    key: Uuid,
-    command: &OrganisationCommand,
-) -> anyhow::Result<CommandReply> {
-    match command.clone() {
-        OrganisationCommand::Register {
-            id,
-            name,
-            kind,
-            iati_type,
-            iati_identifier,
-            country,
-            on,
-        } => {
-            let body = organisation::Register {
-                id,
-                name,
-                kind,
-                iati_type,
-                iati_identifier,
-                country,
-                on: Some(on),
-            };
-            client
-                .command_keyed(Verb::OrganisationRegister, None, &body, key, Flags::NONE)
-                .await
-        }
-        OrganisationCommand::Update {
-            id,
-            name,
-            kind,
-            iati_type,
-            iati_identifier,
-            country,
-            on,
-        } => {
-            let body = organisation::Update {
-                name,
-                kind,
-                iati_type,
-                iati_identifier,
-                country,
-                on: Some(on),
-            };
-            client
-                .command_keyed(Verb::OrganisationUpdate, Some(&id), &body, key, Flags::NONE)
-                .await
-        }
-        OrganisationCommand::Deactivate { id, on, reason } => {
-            let body = Ending {
-                on: Some(on),
-                reason,
-            };
-            client
-                .command_keyed(
-                    Verb::OrganisationDeactivate,
-                    Some(&id),
-                    &body,
-                    key,
-                    Flags::NONE,
-                )
-                .await
-        }
-    }
-}
-
-/// Sends one planned project command under its derived key, as the contract's request.
-async fn send_project(
-    client: &Client,
-    key: Uuid,
-    command: &ProjectCommand,
-) -> anyhow::Result<CommandReply> {
-    let send = |verb: Verb, id: Option<Uuid>, body: Value| async move {
-        let id = id.map(|id| id.to_string());
-        client
-            .command_keyed::<_, CommandReply>(verb, id.as_deref(), &body, key, Flags::NONE)
-            .await
-    };
-    match command.clone() {
-        ProjectCommand::Create {
-            id,
-            iati_identifier,
-            title,
-            description,
-            recipient_country,
-            theme,
-            dac_sector,
-            participating,
-            planned_start,
-            planned_end,
-            budget,
-            needs,
-            referrals,
-            on,
-        } => {
-            let body = project::Create {
-                id: Some(id),
-                iati_identifier,
-                title,
-                description,
-                recipient_country,
-                theme,
-                dac_sector,
-                participating,
-                planned_start,
-                planned_end,
-                budget,
-                needs,
-                referrals,
-                on: Some(on),
-            };
-            send(Verb::ProjectCreate, None, serde_json::to_value(body)?).await
-        }
-        ProjectCommand::ChangeStatus { id, to, on, reason } => {
-            let body = project::ChangeStatus {
-                to,
-                on: Some(on),
-                reason,
-            };
-            send(
-                Verb::ProjectChangeStatus,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::JoinReferral {
-            id,
-            referral_id,
-            need_id,
-            on,
-        } => {
-            let body = project::JoinReferral {
-                referral_id,
-                need_id,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectJoinReferral,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::SetBudget { id, budget, on } => {
-            let body = project::SetBudget {
-                budget,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectSetBudget,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::AddTransaction {
-            id,
-            transaction_id,
-            kind,
-            value,
-            on,
-            provider,
-            receiver,
-            description,
-        } => {
-            let body = project::AddTransaction {
-                transaction_id: Some(transaction_id),
-                kind,
-                value,
-                on: Some(on),
-                provider,
-                receiver,
-                description,
-            };
-            send(
-                Verb::ProjectAddTransaction,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::AddMilestone {
-            id,
-            milestone_id,
-            title,
-            due,
-            on,
-        } => {
-            let body = project::AddMilestone {
-                milestone_id: Some(milestone_id),
-                title,
-                due,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectAddMilestone,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::CompleteMilestone {
-            id,
-            milestone_id,
-            on,
-        } => {
-            let body = project::CompleteMilestone {
-                milestone_id,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectCompleteMilestone,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::AddResult {
-            id,
-            result_id,
-            title,
-            indicators,
-            on,
-        } => {
-            let body = project::AddResult {
-                result_id: Some(result_id),
-                title,
-                indicators,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectAddResult,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::RecordIndicatorActual {
-            id,
-            result_id,
-            indicator_id,
-            value,
-            on,
-        } => {
-            let body = project::RecordIndicatorActual {
-                result_id,
-                indicator_id,
-                value,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectRecordIndicatorActual,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-        ProjectCommand::AddDocument {
-            id,
-            url,
-            title,
-            category,
-            on,
-        } => {
-            let body = project::AddDocument {
-                url,
-                title,
-                category,
-                on: Some(on),
-            };
-            send(
-                Verb::ProjectAddDocument,
-                Some(id),
-                serde_json::to_value(body)?,
-            )
-            .await
-        }
-    }
-}
-
 async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Result<()> {
     if let Some(t) = theme {
         codes::check_theme("--theme", t).map_err(|e| Error::invalid("--theme", e.to_string()))?;
@@ -462,7 +170,10 @@ async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Re
 
     let mut registered = 0;
     for p in &plan.organisations {
-        if wrote(&send_organisation(client, p.command_id, &p.command).await?) {
+        let reply = client
+            .command_planned::<Organisation>(&p.command, p.command_id)
+            .await?;
+        if wrote(&reply) {
             registered += 1;
         }
     }
@@ -470,7 +181,10 @@ async fn import(client: &Client, file: &Path, theme: Option<&str>) -> anyhow::Re
     for a in &plan.activities {
         let mut new = 0;
         for p in &a.commands {
-            if wrote(&send_project(client, p.command_id, &p.command).await?) {
+            let reply = client
+                .command_planned::<Project>(&p.command, p.command_id)
+                .await?;
+            if wrote(&reply) {
                 new += 1;
             }
         }

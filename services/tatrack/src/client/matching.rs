@@ -3,8 +3,12 @@
 //! command, and overlap alerts, which are also printed right after a referral is proposed.
 
 use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tatrack_contract::CommandReply;
-use tatrack_contract::answers::{Allocation, NeedMatches, OfferMatches, Overlap, Suggestion};
+use tatrack_contract::answers::{
+    Allocation, Ineligible, NeedMatches, OfferMatches, Overlap, Suggestion,
+};
 use tatrack_contract::bus::{Verb, View};
 use tatrack_contract::commands::referral::Propose;
 use tatrack_contract::views;
@@ -12,7 +16,7 @@ use tatrack_domain::referral::ReferralState;
 use uuid::Uuid;
 
 use super::args;
-use super::projects::{self, PROPOSE_FLAGS, ReferralCmd};
+use super::projects::PROPOSE_FLAGS;
 use super::{Client, Error, Flags, output};
 
 #[derive(Debug, Subcommand)]
@@ -86,50 +90,12 @@ pub async fn matching(client: &Client, cmd: MatchCmd) -> anyhow::Result<()> {
             need,
             include_ineligible,
             language,
-        } => {
-            let params = views::Matches {
-                include_ineligible: include_ineligible.then_some(true),
-                language,
-                ..Default::default()
-            };
-            let answer: NeedMatches = client
-                .view(
-                    View::NeedMatchList,
-                    Some(&need.to_string()),
-                    &params,
-                    MATCH_FLAGS,
-                )
-                .await?;
-            if client.json {
-                output::one(true, &answer);
-            } else {
-                print_matches(&answer.suggestions, answer.ineligible.as_deref(), true);
-            }
-        }
+        } => ranked::<NeedMatches>(client, need, include_ineligible, language).await?,
         MatchCmd::Offer {
             offer,
             include_ineligible,
             language,
-        } => {
-            let params = views::Matches {
-                include_ineligible: include_ineligible.then_some(true),
-                language,
-                ..Default::default()
-            };
-            let answer: OfferMatches = client
-                .view(
-                    View::OfferMatchList,
-                    Some(&offer.to_string()),
-                    &params,
-                    MATCH_FLAGS,
-                )
-                .await?;
-            if client.json {
-                output::one(true, &answer);
-            } else {
-                print_matches(&answer.suggestions, answer.ineligible.as_deref(), false);
-            }
-        }
+        } => ranked::<OfferMatches>(client, offer, include_ineligible, language).await?,
         MatchCmd::Allocate { country, theme } => {
             let params = views::AllocationParams {
                 member_state: country,
@@ -202,28 +168,9 @@ pub async fn matching(client: &Client, cmd: MatchCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `tatrack referral ...`: a proposal is sent here, so that its overlaps are shown at once; every
-/// other move goes to the projects client.
-pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
-    let ReferralCmd::Propose {
-        need,
-        offer,
-        money,
-        currency,
-        units,
-        on,
-        id,
-    } = cmd
-    else {
-        return projects::referral(client, cmd).await;
-    };
-    let body = projects::propose_body(need, offer, money, currency.as_ref(), units, on, id);
-    propose_and_flag(client, &body).await
-}
-
 /// Proposes a referral, then (once the read model has it) asks which referrals, offers or
 /// projects it overlaps, and prints them after the usual ok line.
-async fn propose_and_flag(client: &Client, body: &Propose) -> anyhow::Result<()> {
+pub async fn propose_and_flag(client: &Client, body: &Propose) -> anyhow::Result<()> {
     let reply: CommandReply = client
         .command(Verb::ReferralPropose, None, body, PROPOSE_FLAGS)
         .await?;
@@ -294,42 +241,83 @@ pub async fn overlaps(client: &Client, args: OverlapsArgs) -> anyhow::Result<()>
         id: args.id.map(|id| id.to_string()),
         ..Default::default()
     };
-    let rows: Vec<Overlap> = client
-        .list(
+    client
+        .print_list::<Overlap, _>(
             View::OverlapList,
             &params,
             Flags(&[("member_state", "--country"), ("id", "--id")]),
+            &[
+                ("STATE", "/member_state"),
+                ("THEME", "/theme"),
+                ("BENEFICIARY", "/beneficiary_institution"),
+                ("KIND", "/items/0/kind"),
+                ("ID", "/items/0/id"),
+                ("ORGANISATION", "/items/0/organisation"),
+                ("FROM", "/items/0/from"),
+                ("UNTIL", "/items/0/until"),
+                ("KIND", "/items/1/kind"),
+                ("ID", "/items/1/id"),
+                ("ORGANISATION", "/items/1/organisation"),
+                ("FROM", "/items/1/from"),
+                ("UNTIL", "/items/1/until"),
+            ],
         )
         .await?;
-    output::list(
-        client.json,
-        &rows,
-        &[
-            ("STATE", "/member_state"),
-            ("THEME", "/theme"),
-            ("BENEFICIARY", "/beneficiary_institution"),
-            ("KIND", "/items/0/kind"),
-            ("ID", "/items/0/id"),
-            ("ORGANISATION", "/items/0/organisation"),
-            ("FROM", "/items/0/from"),
-            ("UNTIL", "/items/0/until"),
-            ("KIND", "/items/1/kind"),
-            ("ID", "/items/1/id"),
-            ("ORGANISATION", "/items/1/organisation"),
-            ("FROM", "/items/1/from"),
-            ("UNTIL", "/items/1/until"),
-        ],
-    );
+    Ok(())
+}
+
+/// A ranked answer: a need's offers or an offer's needs.
+trait Ranked: DeserializeOwned + Serialize {
+    /// The view that answers it.
+    const VIEW: View;
+    /// Whether it ranks offers (for a need), else needs (for an offer).
+    const OFFERS: bool;
+    fn suggestions(&self) -> (&[Suggestion], Option<&[Ineligible]>);
+}
+
+impl Ranked for NeedMatches {
+    const VIEW: View = View::NeedMatchList;
+    const OFFERS: bool = true;
+    fn suggestions(&self) -> (&[Suggestion], Option<&[Ineligible]>) {
+        (&self.suggestions, self.ineligible.as_deref())
+    }
+}
+
+impl Ranked for OfferMatches {
+    const VIEW: View = View::OfferMatchList;
+    const OFFERS: bool = false;
+    fn suggestions(&self) -> (&[Suggestion], Option<&[Ineligible]>) {
+        (&self.suggestions, self.ineligible.as_deref())
+    }
+}
+
+/// `match need|offer`: what `A` ranks for `id`, as JSON or as a table.
+async fn ranked<A: Ranked>(
+    client: &Client,
+    id: Uuid,
+    include_ineligible: bool,
+    language: Option<String>,
+) -> anyhow::Result<()> {
+    let params = views::Matches {
+        include_ineligible: include_ineligible.then_some(true),
+        language,
+        ..Default::default()
+    };
+    let answer: A = client
+        .view(A::VIEW, Some(&id.to_string()), &params, MATCH_FLAGS)
+        .await?;
+    if client.json {
+        output::one(true, &answer);
+    } else {
+        let (suggestions, ineligible) = answer.suggestions();
+        print_matches(suggestions, ineligible, A::OFFERS);
+    }
     Ok(())
 }
 
 /// Suggestions as a table, then each one's explanation, then (if asked) what was left out.
 /// `offers`: the suggestions are offers for a need (else needs for an offer).
-fn print_matches(
-    suggestions: &[Suggestion],
-    ineligible: Option<&[tatrack_contract::answers::Ineligible]>,
-    offers: bool,
-) {
+fn print_matches(suggestions: &[Suggestion], ineligible: Option<&[Ineligible]>, offers: bool) {
     let id = |s: &Suggestion| if offers { s.offer_id } else { s.need_id };
     let rows: Vec<Vec<String>> = suggestions
         .iter()

@@ -26,9 +26,12 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tatrack_contract::CommandReply;
 use tatrack_contract::answers::Page;
 use tatrack_contract::bus::{Verb, View};
 use tatrack_contract::routes::{self, Route, Target};
+use tatrack_contract::views;
+use tatrack_domain::aggregate::Aggregate;
 use uuid::Uuid;
 
 use crate::exit;
@@ -244,6 +247,69 @@ impl Client {
         decode(&format!("POST {path}"), answer)
     }
 
+    /// Sends `verb` on the object `args` name, with the body they make (`MoveArgs`, `EndingArgs`,
+    /// `DatedArgs`).
+    pub async fn command_on<A: DeserializeOwned>(
+        &self,
+        verb: Verb,
+        args: &impl args::OnOne,
+    ) -> anyhow::Result<A> {
+        self.command(
+            verb,
+            Some(&args.id().to_string()),
+            &args.body(),
+            Flags::NONE,
+        )
+        .await
+    }
+
+    /// Asks a view of one object that takes no parameters of its own: `GET /offers/{id}`, or the
+    /// caller's own with no id (`GET /me`).
+    pub async fn show<A: DeserializeOwned>(
+        &self,
+        view: View,
+        id: Option<&str>,
+    ) -> anyhow::Result<A> {
+        self.view(view, id, &views::Show::default(), Flags::NONE)
+            .await
+    }
+
+    /// `show`: the object `view` answers (see [`Client::show`]), as `key: value` lines or JSON.
+    pub async fn print_one<A: DeserializeOwned + Serialize>(
+        &self,
+        view: View,
+        id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let item: A = self.show(view, id).await?;
+        output::one(self.json, &item);
+        Ok(())
+    }
+
+    /// `list`: every item of a list view, as a table of `columns` (see `output::list`) or JSON.
+    pub async fn print_list<T: DeserializeOwned + Serialize, P: Serialize>(
+        &self,
+        view: View,
+        params: &P,
+        flags: Flags,
+        columns: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        let items: Vec<T> = self.list(view, params, flags).await?;
+        output::list(self.json, &items, columns);
+        Ok(())
+    }
+
+    /// Sends a domain command as the contract's request for it, under `key`: what an IATI import
+    /// plans. See [`planned`].
+    pub async fn command_planned<A: Aggregate>(
+        &self,
+        command: &A::Command,
+        key: Uuid,
+    ) -> anyhow::Result<CommandReply> {
+        let (verb, id, body) = planned::<A>(command)?;
+        self.command_keyed(verb, id.as_deref(), &body, key, Flags::NONE)
+            .await
+    }
+
     /// Asks a view that answers one object (`GET /needs/{id}`, `GET /rates`...).
     pub async fn view<P: Serialize, A: DeserializeOwned>(
         &self,
@@ -447,6 +513,41 @@ fn decode<A: DeserializeOwned>(what: &str, answer: Value) -> anyhow::Result<A> {
     })
 }
 
+/// A domain command as the contract's request: the verb `<aggregate>_<type>` its tag names, its
+/// `id` for the path when the route takes one (a creation keeps it in the body), the other fields
+/// as the body, checked against the route's body type. The contract's request has the domain
+/// command's field names (`decode` copies one into the other), so no field is renamed.
+fn planned<A: Aggregate>(
+    command: &A::Command,
+) -> anyhow::Result<(Verb, Option<String>, Map<String, Value>)> {
+    let Value::Object(mut body) = serde_json::to_value(command)? else {
+        anyhow::bail!("a {} command is not an object", A::NAME);
+    };
+    let action = match body.remove("type") {
+        Some(Value::String(action)) => action,
+        _ => anyhow::bail!("a {} command names no type", A::NAME),
+    };
+    let name = format!("{}_{action}", A::NAME);
+    let (route, command) = ROUTES
+        .iter()
+        .find_map(|r| match r.target {
+            Target::Command(c) if c.verb.as_str() == name => Some((r, c)),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow::anyhow!("no route sends {name}"))?;
+    let id = if route.path.contains("{id}") {
+        match body.remove("id") {
+            Some(Value::String(id)) => Some(id),
+            _ => anyhow::bail!("a {name} command names no id"),
+        }
+    } else {
+        None
+    };
+    (command.check)(&Value::Object(body.clone()))
+        .map_err(|e| anyhow::anyhow!("{name} does not fit its request: {}", e.message))?;
+    Ok((command.verb, id, body))
+}
+
 fn route_of(target: impl Fn(&Target) -> bool) -> Option<&'static Route> {
     ROUTES.iter().find(|r| target(&r.target))
 }
@@ -528,6 +629,95 @@ mod tests {
             format!("/projects/p-1/milestones/{milestone}/complete")
         );
         assert!(fill("/needs/{id}", None, &Map::new()).is_err());
+    }
+
+    #[test]
+    fn a_planned_command_is_sent_as_the_request_the_contract_decodes_back() {
+        use tatrack_contract::commands::{organisation, project};
+        use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationKind};
+        use tatrack_domain::project::{Project, ProjectCommand, TransactionKind};
+        let on = jiff::civil::date(2026, 3, 1);
+        let id = Uuid::from_u128(1);
+        // What the route's path takes back out (the gateway puts it back as the body's `id`).
+        fn sent<A: Aggregate>(command: &A::Command) -> (String, Value) {
+            let (verb, id, mut body) = planned::<A>(command).unwrap();
+            if let Some(id) = id {
+                body.insert("id".into(), Value::String(id));
+            }
+            let action = verb.as_str().strip_prefix(&format!("{}_", A::NAME));
+            (action.unwrap().to_owned(), Value::Object(body))
+        }
+        let projects = [
+            ProjectCommand::Create {
+                id,
+                iati_identifier: "XM-DAC-1-1".into(),
+                title: "Borders".into(),
+                description: "Training".into(),
+                recipient_country: "GH".into(),
+                theme: "BOR".into(),
+                dac_sector: "15210".into(),
+                participating: vec![],
+                planned_start: on,
+                planned_end: on,
+                budget: None,
+                needs: vec![Uuid::from_u128(2)],
+                referrals: vec![],
+                on,
+            },
+            ProjectCommand::AddTransaction {
+                id,
+                transaction_id: Uuid::from_u128(3),
+                kind: TransactionKind::Commitment,
+                value: tatrack_domain::Money {
+                    amount_minor: 100,
+                    currency: "USD".into(),
+                },
+                on,
+                provider: Some("UNOCT".into()),
+                receiver: None,
+                description: None,
+            },
+            ProjectCommand::AddDocument {
+                id,
+                url: "https://example.org/a.pdf".into(),
+                title: "Plan".into(),
+                category: "A01".into(),
+                on,
+            },
+        ];
+        for command in projects {
+            let (action, body) = sent::<Project>(&command);
+            assert_eq!(project::decode(&action, body, on).unwrap(), command);
+        }
+        let organisations = [
+            OrganisationCommand::Register {
+                id: "UNOCT".into(),
+                name: "UNOCT".into(),
+                kind: OrganisationKind::UnEntity,
+                iati_type: "40".into(),
+                iati_identifier: None,
+                country: None,
+                on,
+            },
+            OrganisationCommand::Deactivate {
+                id: "UNOCT".into(),
+                on,
+                reason: "merged".into(),
+            },
+        ];
+        for command in organisations {
+            let (action, body) = sent::<Organisation>(&command);
+            assert_eq!(organisation::decode(&action, body, on).unwrap(), command);
+        }
+        let (verb, id, body) = planned::<Project>(&ProjectCommand::CompleteMilestone {
+            id,
+            milestone_id: Uuid::from_u128(4),
+            on,
+        })
+        .unwrap();
+        assert_eq!(verb, Verb::ProjectCompleteMilestone);
+        assert_eq!(id, Some(Uuid::from_u128(1).to_string()));
+        assert!(!body.contains_key("id") && !body.contains_key("type"));
     }
 
     #[test]

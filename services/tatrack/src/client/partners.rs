@@ -176,39 +176,27 @@ pub async fn org(client: &Client, cmd: OrgCmd) -> anyhow::Result<()> {
                 status,
                 ..Default::default()
             };
-            let items: Vec<OrganisationState> = client
-                .list(
+            return client
+                .print_list::<OrganisationState, _>(
                     View::OrganisationList,
                     &params,
                     Flags(&[("status", "--status")]),
+                    &[
+                        ("ID", "/id"),
+                        ("NAME", "/name"),
+                        ("KIND", "/kind"),
+                        ("IATI TYPE", "/iati_type"),
+                        ("IATI ID", "/iati_identifier"),
+                        ("COUNTRY", "/country"),
+                        ("STATUS", "/status"),
+                    ],
                 )
-                .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("NAME", "/name"),
-                    ("KIND", "/kind"),
-                    ("IATI TYPE", "/iati_type"),
-                    ("IATI ID", "/iati_identifier"),
-                    ("COUNTRY", "/country"),
-                    ("STATUS", "/status"),
-                ],
-            );
-            return Ok(());
+                .await;
         }
         OrgCmd::Show { id } => {
-            let item: OrganisationState = client
-                .view(
-                    View::OrganisationShow,
-                    Some(&id),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
-            output::one(client.json, &item);
-            return Ok(());
+            return client
+                .print_one::<OrganisationState>(View::OrganisationShow, Some(&id))
+                .await;
         }
         OrgCmd::Portfolio { org } => return portfolio(client, org).await,
     };
@@ -221,14 +209,7 @@ async fn portfolio(client: &Client, org: Option<String>) -> anyhow::Result<()> {
     let org = match org {
         Some(org) => org,
         None => {
-            let me: Principal = client
-                .view(
-                    View::PrincipalShow,
-                    None,
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
+            let me: Principal = client.show(View::PrincipalShow, None).await?;
             match (me.role, me.organisation) {
                 (Role::Donor, Some(org)) => org,
                 _ => {
@@ -488,16 +469,7 @@ pub async fn offer(client: &Client, cmd: OfferCmd) -> anyhow::Result<()> {
                 .command(Verb::OfferDraft, None, &body, OFFER_FLAGS)
                 .await?
         }
-        OfferCmd::Publish(m) => {
-            client
-                .command(
-                    Verb::OfferPublish,
-                    Some(&m.id.to_string()),
-                    &m.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        OfferCmd::Publish(m) => client.command_on(Verb::OfferPublish, &m).await?,
         OfferCmd::Amend(a) => {
             let body = offer::Amend {
                 title: a.title,
@@ -521,16 +493,7 @@ pub async fn offer(client: &Client, cmd: OfferCmd) -> anyhow::Result<()> {
                 )
                 .await?
         }
-        OfferCmd::Withdraw(e) => {
-            client
-                .command(
-                    Verb::OfferWithdraw,
-                    Some(&e.id.to_string()),
-                    &e.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        OfferCmd::Withdraw(e) => client.command_on(Verb::OfferWithdraw, &e).await?,
         OfferCmd::List {
             org,
             theme,
@@ -544,8 +507,8 @@ pub async fn offer(client: &Client, cmd: OfferCmd) -> anyhow::Result<()> {
                 status,
                 ..Default::default()
             };
-            let items: Vec<OfferView> = client
-                .list(
+            return client
+                .print_list::<OfferView, _>(
                     View::OfferList,
                     &params,
                     Flags(&[
@@ -554,40 +517,28 @@ pub async fn offer(client: &Client, cmd: OfferCmd) -> anyhow::Result<()> {
                         ("member_state", "--country"),
                         ("status", "--status"),
                     ]),
+                    &[
+                        ("ID", "/id"),
+                        ("ORGANISATION", "/organisation"),
+                        ("STATUS", "/status"),
+                        ("THEMES", "/themes"),
+                        ("COUNTRIES", "/countries"),
+                        ("MODALITIES", "/modalities"),
+                        ("BUDGET", "/budget"),
+                        ("REMAINING", "/remaining_money"),
+                        ("UNITS", "/capacity/quantity"),
+                        ("LEFT", "/remaining_units"),
+                        ("FROM", "/valid_from"),
+                        ("UNTIL", "/valid_until"),
+                        ("TITLE", "/title"),
+                    ],
                 )
-                .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("ORGANISATION", "/organisation"),
-                    ("STATUS", "/status"),
-                    ("THEMES", "/themes"),
-                    ("COUNTRIES", "/countries"),
-                    ("MODALITIES", "/modalities"),
-                    ("BUDGET", "/budget"),
-                    ("REMAINING", "/remaining_money"),
-                    ("UNITS", "/capacity/quantity"),
-                    ("LEFT", "/remaining_units"),
-                    ("FROM", "/valid_from"),
-                    ("UNTIL", "/valid_until"),
-                    ("TITLE", "/title"),
-                ],
-            );
-            return Ok(());
+                .await;
         }
         OfferCmd::Show { id } => {
-            let item: OfferView = client
-                .view(
-                    View::OfferShow,
-                    Some(&id.to_string()),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
-            output::one(client.json, &item);
-            return Ok(());
+            return client
+                .print_one::<OfferView>(View::OfferShow, Some(&id.to_string()))
+                .await;
         }
     };
     output::reply(client.json, &reply, &[]);

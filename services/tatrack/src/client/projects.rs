@@ -4,11 +4,12 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use jiff::civil::Date;
+use serde::Serialize;
 use serde_json::Value;
 use tatrack_contract::CommandReply;
 use tatrack_contract::answers::ProjectView;
 use tatrack_contract::bus::{Verb, View};
-use tatrack_contract::commands::{progress, project, rates, referral};
+use tatrack_contract::commands::{Ending, Move, progress, project, rates, referral};
 use tatrack_contract::views;
 use tatrack_domain::Money;
 use tatrack_domain::progress::{ProgressReportState, ReportedActual};
@@ -18,8 +19,8 @@ use tatrack_domain::referral::ReferralState;
 use tatrack_domain::{Totals, codes};
 use uuid::Uuid;
 
-use super::args::{self, EndingArgs, MoveArgs};
-use super::{Client, Error, Flags, output};
+use super::args::{self, EndingArgs, MoveArgs, OnOne as _};
+use super::{Client, Error, Flags, matching, output};
 
 /// Which party of a referral accepts or declines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,7 +159,26 @@ pub fn propose_body(
     }
 }
 
-/// Every referral command but `propose` (`matching::referral` sends that one).
+/// Sends the acceptance or declining of referral `id` by `party`: `verbs` are the partner's and
+/// the State's.
+async fn by_party(
+    client: &Client,
+    id: Uuid,
+    party: Party,
+    verbs: (Verb, Verb),
+    body: &impl Serialize,
+) -> anyhow::Result<CommandReply> {
+    let verb = match party {
+        Party::Partner => verbs.0,
+        Party::State => verbs.1,
+    };
+    client
+        .command(verb, Some(&id.to_string()), body, Flags::NONE)
+        .await
+}
+
+/// `tatrack referral ...`: a proposal goes to `matching::propose_and_flag`, which prints the
+/// overlaps it makes at once.
 pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
     let reply: CommandReply = match cmd {
         ReferralCmd::Propose {
@@ -171,34 +191,18 @@ pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
             id,
         } => {
             let body = propose_body(need, offer, money, currency.as_ref(), units, on, id);
-            client
-                .command(Verb::ReferralPropose, None, &body, PROPOSE_FLAGS)
-                .await?
+            return matching::propose_and_flag(client, &body).await;
         }
-        ReferralCmd::Refer(m) => {
-            client
-                .command(
-                    Verb::ReferralRefer,
-                    Some(&m.id.to_string()),
-                    &m.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        ReferralCmd::Refer(m) => client.command_on(Verb::ReferralRefer, &m).await?,
         ReferralCmd::Accept {
             id,
             as_party,
             on,
             reason,
         } => {
-            let verb = match as_party {
-                Party::Partner => Verb::ReferralAcceptByPartner,
-                Party::State => Verb::ReferralAcceptByState,
-            };
-            let body = tatrack_contract::commands::Move { on, reason };
-            client
-                .command(verb, Some(&id.to_string()), &body, Flags::NONE)
-                .await?
+            let verbs = (Verb::ReferralAcceptByPartner, Verb::ReferralAcceptByState);
+            let body = Move { on, reason };
+            by_party(client, id, as_party, verbs, &body).await?
         }
         ReferralCmd::Decline {
             id,
@@ -206,14 +210,9 @@ pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
             on,
             reason,
         } => {
-            let verb = match as_party {
-                Party::Partner => Verb::ReferralDeclineByPartner,
-                Party::State => Verb::ReferralDeclineByState,
-            };
-            let body = tatrack_contract::commands::Ending { on, reason };
-            client
-                .command(verb, Some(&id.to_string()), &body, Flags::NONE)
-                .await?
+            let verbs = (Verb::ReferralDeclineByPartner, Verb::ReferralDeclineByState);
+            let body = Ending { on, reason };
+            by_party(client, id, as_party, verbs, &body).await?
         }
         ReferralCmd::Activate {
             id,
@@ -235,16 +234,7 @@ pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
                 )
                 .await?
         }
-        ReferralCmd::Lapse(e) => {
-            client
-                .command(
-                    Verb::ReferralLapse,
-                    Some(&e.id.to_string()),
-                    &e.body(),
-                    Flags::NONE,
-                )
-                .await?
-        }
+        ReferralCmd::Lapse(e) => client.command_on(Verb::ReferralLapse, &e).await?,
         ReferralCmd::List {
             need,
             offer,
@@ -260,8 +250,8 @@ pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
                 status,
                 ..Default::default()
             };
-            let items: Vec<ReferralState> = client
-                .list(
+            return client
+                .print_list::<ReferralState, _>(
                     View::ReferralList,
                     &params,
                     Flags(&[
@@ -271,36 +261,24 @@ pub async fn referral(client: &Client, cmd: ReferralCmd) -> anyhow::Result<()> {
                         ("member_state", "--country"),
                         ("status", "--status"),
                     ]),
+                    &[
+                        ("ID", "/id"),
+                        ("STATE", "/member_state"),
+                        ("ORGANISATION", "/organisation"),
+                        ("STATUS", "/status"),
+                        ("MONEY", "/share_money"),
+                        ("UNITS", "/share_units"),
+                        ("NEED", "/need_id"),
+                        ("OFFER", "/offer_id"),
+                        ("PROJECT", "/project_id"),
+                    ],
                 )
-                .await?;
-            output::list(
-                client.json,
-                &items,
-                &[
-                    ("ID", "/id"),
-                    ("STATE", "/member_state"),
-                    ("ORGANISATION", "/organisation"),
-                    ("STATUS", "/status"),
-                    ("MONEY", "/share_money"),
-                    ("UNITS", "/share_units"),
-                    ("NEED", "/need_id"),
-                    ("OFFER", "/offer_id"),
-                    ("PROJECT", "/project_id"),
-                ],
-            );
-            return Ok(());
+                .await;
         }
         ReferralCmd::Show { id } => {
-            let item: ReferralState = client
-                .view(
-                    View::ReferralShow,
-                    Some(&id.to_string()),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
-            output::one(client.json, &item);
-            return Ok(());
+            return client
+                .print_one::<ReferralState>(View::ReferralShow, Some(&id.to_string()))
+                .await;
         }
     };
     output::reply(client.json, &reply, &[]);
@@ -898,12 +876,7 @@ pub async fn project(client: &Client, cmd: ProjectCmd) -> anyhow::Result<()> {
         }
         ProjectCmd::Show { id } => {
             let project: ProjectView = client
-                .view(
-                    View::ProjectShow,
-                    Some(&id.to_string()),
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
+                .show(View::ProjectShow, Some(&id.to_string()))
                 .await?;
             if client.json {
                 output::one(true, &project);
@@ -1378,14 +1351,7 @@ pub async fn rates(client: &Client, cmd: RatesCmd) -> anyhow::Result<()> {
             output::reply(client.json, &reply, &[]);
         }
         RatesCmd::Show => {
-            let tables: Vec<RateTableState> = client
-                .view(
-                    View::RateTableShow,
-                    None,
-                    &views::Show::default(),
-                    Flags::NONE,
-                )
-                .await?;
+            let tables: Vec<RateTableState> = client.show(View::RateTableShow, None).await?;
             if client.json {
                 output::list(true, &tables, &[]);
                 return Ok(());

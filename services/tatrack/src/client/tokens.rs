@@ -121,22 +121,22 @@ pub async fn token(client: &Client, cmd: TokenCmd) -> anyhow::Result<()> {
                 status,
                 ..Default::default()
             };
-            let rows: Vec<TokenRow> = client
-                .list(View::TokenList, &params, Flags(&[("status", "--status")]))
+            client
+                .print_list::<TokenRow, _>(
+                    View::TokenList,
+                    &params,
+                    Flags(&[("status", "--status")]),
+                    &[
+                        ("ID", "/id"),
+                        ("STATUS", "/status"),
+                        ("ROLE", "/role"),
+                        ("ORG", "/organisation"),
+                        ("COUNTRY", "/member_state"),
+                        ("ISSUED", "/issued_on"),
+                        ("LABEL", "/label"),
+                    ],
+                )
                 .await?;
-            output::list(
-                client.json,
-                &rows,
-                &[
-                    ("ID", "/id"),
-                    ("STATUS", "/status"),
-                    ("ROLE", "/role"),
-                    ("ORG", "/organisation"),
-                    ("COUNTRY", "/member_state"),
-                    ("ISSUED", "/issued_on"),
-                    ("LABEL", "/label"),
-                ],
-            );
         }
     }
     Ok(())
