@@ -479,7 +479,8 @@ fn refused(status: StatusCode, text: &str, request_id: Option<String>, flags: Fl
             request_id,
         ),
     };
-    let mut message = flags.reword(field.as_deref(), &detail);
+    // The server's words may quote what someone typed: shown escaped, like every output.
+    let mut message = output::printable(&flags.reword(field.as_deref(), &detail));
     if status == StatusCode::UNAUTHORIZED {
         message.push_str(
             "\n  your token was refused: sign in again with `tatrack login`, or ask your administrator for a new token",

@@ -19,10 +19,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             .iter()
             .zip(&widths)
             .map(|(c, w)| {
+                let c = c.replace(['\n', '\t'], " ");
                 let c: String = if c.chars().count() > 60 {
                     c.chars().take(59).chain(['…']).collect()
                 } else {
-                    c.clone()
+                    c
                 };
                 format!("{c:<w$}")
             })
@@ -60,10 +61,30 @@ pub fn text(v: &Value) -> String {
                 format!("{} {}", text(&m["type"]), rest.join(" "))
             }
         }
-        Value::String(s) => s.clone(),
+        Value::String(s) => printable(s),
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     }
+}
+
+/// Text from the server as a terminal should show it: every control character (an `ESC[2J`
+/// would clear the screen), DEL, and every bidirectional embedding, override or isolate written
+/// as `\u{..}`, so what is printed is what is stored. Line breaks and tabs stay (a table cell
+/// turns them into spaces). The services refuse such characters in new text; this guards what
+/// is printed whatever was recorded before.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\u{0}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => out.push_str(&c.escape_unicode().to_string()),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Minor units as `1234.50 USD` (two decimals, as `Money` assumes).
@@ -162,6 +183,15 @@ pub fn reply_line(reply: &CommandReply) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_that_would_act_on_the_terminal_is_shown_escaped() {
+        assert_eq!(
+            text(&json!("Evil\u{1b}[2J\u{202e}Donor")),
+            "Evil\\u{1b}[2J\\u{202e}Donor"
+        );
+        assert_eq!(text(&json!("two\nlines")), "two\nlines");
+    }
 
     #[test]
     fn values_read_as_people_write_them() {
