@@ -316,3 +316,31 @@ fn completions_and_help() {
         .unwrap();
     assert_eq!(output.status.code(), Some(BAD_INPUT));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_its_rate_the_cli_waits_as_the_gateway_says_and_goes_on() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let client = h.client().await;
+    let gw = Gateway::start_with(
+        &h,
+        tatrack_gateway::Limits {
+            requests_per_second: 1,
+            reports_per_hour: 10,
+            in_flight: 16,
+        },
+    )
+    .await;
+    let (_, token) = issue_token(&client, Role::Coordinator, None, None).await;
+    // One request a second, two at once: the later calls meet 429s and wait them out.
+    gw.until_known(&token).await;
+    for _ in 0..4 {
+        let output = cli(BIN, &gw.base, Some(&token))
+            .args(["need", "list"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", show(&output));
+    }
+    gw.stop().await;
+    services.stop().await;
+}

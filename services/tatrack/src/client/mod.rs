@@ -50,6 +50,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 /// once whatever the retries.
 const UNAVAILABLE_RETRY: Duration = Duration::from_secs(10);
 
+/// The longest `Retry-After` the CLI waits out by itself on a 429 (a script importing a file
+/// meets the per-token rate); a longer one (the report quota) is reported instead.
+const RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
 /// What went wrong, with the exit status a script acts on (`crate::exit`).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -436,6 +440,14 @@ impl Client {
                 }
             };
             let status = response.status();
+            // Over the token's rate (429): wait as long as the server says, when that is short,
+            // and send the same request again (a command keeps its key).
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs);
             let request_id = response
                 .headers()
                 .get("x-request-id")
@@ -450,6 +462,13 @@ impl Client {
                     what: format!("{method} {path}"),
                     reason: format!("not JSON ({e})"),
                 });
+            }
+            if let Some(wait) = retry_after
+                .filter(|wait| status == StatusCode::TOO_MANY_REQUESTS && *wait <= RATE_LIMIT_WAIT)
+            {
+                tracing::debug!(%status, ?wait, "waiting, then retrying {method} {path}");
+                tokio::time::sleep(wait).await;
+                continue;
             }
             if status == StatusCode::SERVICE_UNAVAILABLE && started.elapsed() < UNAVAILABLE_RETRY {
                 tracing::debug!(%status, "retrying {method} {path}");
