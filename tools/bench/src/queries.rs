@@ -241,6 +241,11 @@ impl ReadModelProcess {
             .env("TATRACK_NATS_CREDENTIALS", credentials)
             .env("TATRACK_DATA_DIR", data)
             .env("TATRACK_OPS_ADDR", "127.0.0.1:0")
+            // Its access log (a line per request at info) is not what is measured.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(std::process::Stdio::null())
             .spawn()
             .context("starting the read model")?;
