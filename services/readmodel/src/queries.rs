@@ -139,6 +139,7 @@ pub(crate) async fn handle(
         "progress_report_list" => views::projects::progress_reports(&q),
         "rate_table_show" => views::projects::rate_tables(&q),
         "token_list" => views::system::tokens(&q),
+        "report_list" | "report_show" => views::system::reports(&q),
         "need_match_list" => crate::matching::need_match_list(
             views,
             p,

@@ -187,6 +187,8 @@ views! {
     PositionShow => "position_show",
     ChangeList => "change_list",
     PrincipalShow => "principal_show",
+    ReportList => "report_list",
+    ReportShow => "report_show",
 }
 
 #[cfg(test)]

@@ -277,6 +277,8 @@ pub fn routes() -> Vec<Route> {
         command!(Post "/tokens/{id}/revoke", "revoke_token", "tokens", "Revoke a token (admins; the reason is required)", TokenRevoke, Ending => CommandReply),
         // Reports and the read model
         command!(Post "/reports", "make_report", "reports", "Make a summary report as of a business date, recorded with its SHA-256", ReportSummary, Summary => MadeReport, creates "/reports"),
+        view!(paged "/reports", "list_reports", "reports", "Reports made, with their SHA-256 and the positions they were made from (the caller's own; every one for staff and auditors)", View::ReportList, StatusList => Page<tatrack_domain::report::ReportState>),
+        view!(one "/reports/{id}", "show_report", "reports", "One report made: its scope, format, day, positions and SHA-256 (make it again with them to get its bytes)", View::ReportShow, Show => tatrack_domain::report::ReportState, id = "id"),
         view!(one "/reports/{id}/changes", "list_report_changes", "reports", "What was recorded after a report that changes its figures", View::ChangeList, Show => Changes, id = "report_id"),
         view!(one "/allocation", "propose_allocation", "matching", "Shares over all open needs and offers that maximise priority-weighted coverage", View::AllocationProposal, AllocationParams => Allocation),
         view!(paged "/overlaps", "list_overlaps", "matching", "Work for the same State, theme and beneficiary with overlapping dates", View::OverlapList, OverlapList => Page<Overlap>),

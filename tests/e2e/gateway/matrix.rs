@@ -174,7 +174,7 @@ fn target(view: &str) -> Option<(Item, Item)> {
         "offer_show" | "offer_match_list" => (I::OfferOwn, I::OfferOther),
         "referral_show" => (I::ReferralOwn, I::ReferralOther),
         "project_show" => (I::ProjectOwn, I::ProjectOther),
-        "change_list" => (I::SummaryOwn, I::SummaryOther),
+        "change_list" | "report_show" => (I::SummaryOwn, I::SummaryOther),
         _ => return None,
     })
 }
@@ -469,6 +469,22 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
                 seen(&[I::SummaryOther, I::ProjectOwn, I::ProjectOther], &[])
             }
             W::DonorOther => seen(&[I::SummaryOther, I::ProjectOther], &[I::ProjectOwn]),
+            W::DonorOwn | W::StateOwn | W::StateOther => not_found(),
+        },
+        // A report made is its requester's (here each donor made one), and the staff's and
+        // auditors'.
+        ("report_list", O::All) => match who {
+            W::Admin | W::Coordinator | W::Auditor => seen(&[I::SummaryOwn, I::SummaryOther], &[]),
+            W::DonorOwn => seen(&[I::SummaryOwn], &[I::SummaryOther]),
+            W::DonorOther => seen(&[I::SummaryOther], &[I::SummaryOwn]),
+            W::StateOwn | W::StateOther => seen(&[], &[I::SummaryOwn, I::SummaryOther]),
+        },
+        ("report_show", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::DonorOwn => seen(&[I::SummaryOwn], &[]),
+            W::DonorOther | W::StateOwn | W::StateOther => not_found(),
+        },
+        ("report_show", O::Other) => match who {
+            W::Admin | W::Coordinator | W::Auditor | W::DonorOther => seen(&[I::SummaryOther], &[]),
             W::DonorOwn | W::StateOwn | W::StateOther => not_found(),
         },
         _ => panic!("no access row for view {view} (asked about {object:?})"),

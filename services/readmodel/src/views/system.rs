@@ -1,8 +1,10 @@
 //! What the read model says about itself and the system: how far it has applied each stream
-//! (`position_show`) and the access tokens (`token_list`, admins only, never their hash).
+//! (`position_show`), the access tokens (`token_list`, admins only, never their hash) and the
+//! reports made (`report_list`, `report_show`).
 
 use tatrack_bus::rpc::ErrorBody;
 use tatrack_contract::answers::{Positions, TokenRow};
+use tatrack_domain::report::ReportState;
 use tatrack_domain::token::TokenState;
 
 use super::{Answer, Query, to_value};
@@ -32,4 +34,25 @@ pub(crate) fn positions(positions: &asof::Positions, as_of: &AsOf) -> Result<Ans
         positions: positions.clone(),
         latest_business_date: as_of.max_on(),
     })
+}
+
+/// `report_list`, `report_show`: a report is its requester's (the same token), and the staff's
+/// and auditors'; to anyone else it does not exist. Newest first.
+pub(crate) fn reports(q: &Query) -> Result<Answer, ErrorBody> {
+    let p = q.principal;
+    let mut out: Vec<ReportState> = q
+        .pick::<ReportState>("reporter", "report")?
+        .iter()
+        .filter(|r| {
+            (p.reads_all()
+                || r.requested_by
+                    .as_ref()
+                    .is_some_and(|by| by.id == p.id && by.role == p.role))
+                && q.id_ok(&r.id)
+                && q.status_ok(r.status)
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| b.made_on.cmp(&a.made_on).then(b.id.cmp(&a.id)));
+    q.one_or_all(out)
 }
