@@ -10,7 +10,7 @@ use tatrack_domain::Role;
 use tatrack_tests::gateway::{Gateway, Request};
 use tatrack_tests::*;
 
-use crate::gateway::{heads, issue, plan, until_known};
+use crate::gateway::{heads, plan};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_smuggled_revoked_or_probing_metrics_get_nothing() {
@@ -18,11 +18,11 @@ async fn tokens_smuggled_revoked_or_probing_metrics_get_nothing() {
     let services = h.services().await;
     let client = h.client().await;
     let gw = Gateway::start(&h).await;
-    let (_, focal) = issue(&client, Role::StateFocalPoint, None, Some("KE")).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
-    let (revoked_id, revoked) = issue(&client, Role::Coordinator, None, None).await;
-    let (_, operator) = issue(&client, Role::Admin, None, None).await;
-    until_known(&gw, &operator).await;
+    let (_, focal) = issue_token(&client, Role::StateFocalPoint, None, Some("KE")).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
+    let (revoked_id, revoked) = issue_token(&client, Role::Coordinator, None, None).await;
+    let (_, operator) = issue_token(&client, Role::Admin, None, None).await;
+    gw.until_known(&operator).await;
 
     // Two Authorization headers (a State focal point's, then a coordinator's): refused, whichever a proxy
     // would have read, and nothing written.
@@ -150,10 +150,10 @@ async fn a_donor_cannot_rewrite_who_it_is_nor_inject_into_what_others_read() {
     register(&client, "UNDP", Some("XM-DAC-41114")).await;
     register(&client, "UNOCT", None).await;
     register(&client, "EVIL-DONOR", None).await;
-    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
-    until_known(&gw, &coordinator).await;
-    until_known(&gw, &evil).await;
+    let (_, evil) = issue_token(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
+    gw.until_known(&coordinator).await;
+    gw.until_known(&evil).await;
     let update = "/api/v1/organisations/EVIL-DONOR/update";
 
     // Its kind, IATI type and identifier (here UNDP's) are a coordinator's to set: 403, nothing
@@ -303,13 +303,13 @@ async fn a_past_day_never_widens_consent() {
     let gw = Gateway::start(&h).await;
     register(&client, "EVIL-DONOR", None).await;
     register(&client, "GOOD-DONOR", None).await;
-    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
-    let (_, good) = issue(&client, Role::Donor, Some("GOOD-DONOR"), None).await;
-    let (_, state) = issue(&client, Role::StateFocalPoint, None, Some("KE")).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
-    until_known(&gw, &coordinator).await;
+    let (_, evil) = issue_token(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, good) = issue_token(&client, Role::Donor, Some("GOOD-DONOR"), None).await;
+    let (_, state) = issue_token(&client, Role::StateFocalPoint, None, Some("KE")).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
+    gw.until_known(&coordinator).await;
     for token in [&evil, &good, &state] {
-        until_known(&gw, token).await;
+        gw.until_known(token).await;
     }
     let need = gw
         .post(
@@ -397,11 +397,11 @@ async fn a_caller_without_the_right_learns_nothing_from_a_refusal() {
     register(&client, "UNOCT", None).await;
     register(&client, "GOOD-DONOR", None).await;
     register(&client, "EVIL-DONOR", None).await;
-    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
-    let (_, philippines) = issue(&client, Role::StateFocalPoint, None, Some("PH")).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    let (_, evil) = issue_token(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, philippines) = issue_token(&client, Role::StateFocalPoint, None, Some("PH")).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
     for token in [&evil, &philippines, &coordinator] {
-        until_known(&gw, token).await;
+        gw.until_known(token).await;
     }
     // GOOD-DONOR's project in Kenya, which EVIL-DONOR has no part in.
     let project = gw
@@ -511,10 +511,10 @@ async fn one_token_cannot_flood_the_gateway_nor_make_reports_without_end() {
         },
     )
     .await;
-    let (_, flooder) = issue(&client, Role::Coordinator, None, None).await;
-    let (_, patient) = issue(&client, Role::Coordinator, None, None).await;
-    until_known(&gw, &flooder).await;
-    until_known(&gw, &patient).await;
+    let (_, flooder) = issue_token(&client, Role::Coordinator, None, None).await;
+    let (_, patient) = issue_token(&client, Role::Coordinator, None, None).await;
+    gw.until_known(&flooder).await;
+    gw.until_known(&patient).await;
     // A burst of twice the rate passes, then 429 with Retry-After; another token still gets in.
     let mut refused = None;
     for _ in 0..30 {
@@ -565,11 +565,11 @@ async fn a_token_dies_with_its_organisation_and_lives_a_year_at_most() {
     let client = h.client().await;
     let gw = Gateway::start(&h).await;
     register(&client, "GONE-DONOR", None).await;
-    let (_, donor) = issue(&client, Role::Donor, Some("GONE-DONOR"), None).await;
-    let (_, operator) = issue(&client, Role::Admin, None, None).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
+    let (_, donor) = issue_token(&client, Role::Donor, Some("GONE-DONOR"), None).await;
+    let (_, operator) = issue_token(&client, Role::Admin, None, None).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
     for token in [&donor, &operator, &coordinator] {
-        until_known(&gw, token).await;
+        gw.until_known(token).await;
     }
     // A token is valid 90 days by default, at most a year, never for the past.
     let issued = gw
@@ -776,10 +776,10 @@ async fn a_participating_donor_records_only_its_own_money() {
     for code in ["UNOCT", "GOOD-DONOR", "EVIL-DONOR", "BYSTANDER"] {
         register(&client, code, None).await;
     }
-    let (_, evil) = issue(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
-    until_known(&gw, &evil).await;
-    until_known(&gw, &coordinator).await;
+    let (_, evil) = issue_token(&client, Role::Donor, Some("EVIL-DONOR"), None).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
+    gw.until_known(&evil).await;
+    gw.until_known(&coordinator).await;
     let project = gw
         .post(
             &coordinator,

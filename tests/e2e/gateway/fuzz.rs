@@ -16,7 +16,7 @@ use tatrack_tests::gateway::Gateway;
 use tatrack_tests::openapi::{self, DOCUMENT, resolve};
 use tatrack_tests::*;
 
-use super::{heads, issue, until_known};
+use super::heads;
 
 /// A small deterministic generator (xorshift64*), so a seed repeats a run.
 struct Rng(u64);
@@ -483,8 +483,8 @@ async fn faults_made_from_the_document_are_refused_by_name_and_write_nothing() {
         });
     let (h, services, client) = Harness::up().await;
     let gw = Gateway::start(&h).await;
-    let (_, admin) = issue(&client, Role::Admin, None, None).await;
-    until_known(&gw, &admin).await;
+    let (_, admin) = issue_token(&client, Role::Admin, None, None).await;
+    gw.until_known(&admin).await;
     let mut rng = Rng(seed);
     let mut failures = Vec::new();
     let mut sent = 0;

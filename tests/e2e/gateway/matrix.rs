@@ -15,7 +15,7 @@ use tatrack_tests::gateway::Gateway;
 use tatrack_tests::*;
 use uuid::Uuid;
 
-use super::{admin, heads, issue, until_known};
+use super::{admin, heads};
 
 /// Who asks, in the access matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1231,7 +1231,7 @@ impl World {
                             "label": "matrix", "on": "2026-01-05" })
                 }
                 "token_revoke" => {
-                    let (id, _) = issue(c, Role::Auditor, None, None).await;
+                    let (id, _) = issue_token(c, Role::Auditor, None, None).await;
                     json!({ "id": id, "on": "2026-02-01", "reason": "matrix" })
                 }
                 // One referral is open per need and offer: each body refers the shared need to an
@@ -1445,7 +1445,7 @@ async fn access_matrix_over_every_view_and_verb() {
         tokens.push((who, secret));
     }
     for (_, secret) in &tokens {
-        until_known(&gw, secret).await;
+        gw.until_known(secret).await;
     }
     let secret = |who: Who| tokens.iter().find(|(w, _)| *w == who).unwrap().1.as_str();
     // A summary made through the gateway by each donor's token, then a transaction of each

@@ -25,38 +25,6 @@ fn admin() -> RequestMeta {
     RequestMeta::new(principal(Role::Admin, None, None))
 }
 
-/// Issues a token over NATS as an admin; returns (id, secret).
-pub(crate) async fn issue(
-    client: &async_nats::Client,
-    role: Role,
-    organisation: Option<&str>,
-    member_state: Option<&str>,
-) -> (Uuid, String) {
-    let id = Uuid::now_v7();
-    let secret = token::new_secret();
-    let body = json!({
-        "id": id, "role": role, "organisation": organisation, "member_state": member_state,
-        "label": format!("test {role}"), "hash": token::hash(&secret), "on": "2026-01-05",
-    });
-    command_to(client, &admin(), "partners", "token_issue", &body)
-        .await
-        .unwrap();
-    (id, secret)
-}
-
-/// Waits until the gateway knows `secret` (its fold follows the partners stream).
-pub(crate) async fn until_known(gw: &Gateway, secret: &str) {
-    eventually(
-        "the gateway to know the token",
-        Duration::from_secs(20),
-        || async {
-            let answer = gw.get(Some(secret), "/api/v1/organisations").await;
-            (answer.status == StatusCode::OK).then_some(())
-        },
-    )
-    .await;
-}
-
 /// Every service's durable head (`admin_head`): what "nothing was written" is checked against.
 pub(crate) async fn heads(client: &async_nats::Client) -> Vec<(&'static str, u64)> {
     let mut out = Vec::new();
@@ -105,8 +73,8 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
 
     // Health first: alive at once, ready once the token fold caught up.
     assert_eq!(gw.get(None, "/healthz").await.status, StatusCode::OK);
-    let (_, coordinator) = issue(&client, Role::Coordinator, None, None).await;
-    until_known(&gw, &coordinator).await;
+    let (_, coordinator) = issue_token(&client, Role::Coordinator, None, None).await;
+    gw.until_known(&coordinator).await;
     assert_eq!(gw.get(None, "/readyz").await.status, StatusCode::OK);
     let c = Some(coordinator.as_str());
 
@@ -571,8 +539,8 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
 
     // Tokens over HTTP (admins): the answer holds a working secret; the same Idempotency-Key
     // gives the same token again; a donor's token is for a registered organisation only.
-    let (_, admin_token) = issue(&client, Role::Admin, None, None).await;
-    until_known(&gw, &admin_token).await;
+    let (_, admin_token) = issue_token(&client, Role::Admin, None, None).await;
+    gw.until_known(&admin_token).await;
     let problem = gw
         .post(
             &coordinator,
@@ -612,7 +580,7 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     assert_eq!(retried.body["token"], auditor.as_str());
     assert_eq!(retried.body["id"], auditor_id.as_str());
     assert_eq!(retried.body["idempotent"], true);
-    until_known(&gw, &auditor).await;
+    gw.until_known(&auditor).await;
     // An auditor reads, and writes nothing.
     let read = gw.get(Some(&auditor), "/api/v1/assessments").await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
@@ -703,8 +671,8 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body, tatrack_gateway::openapi_document());
     assert!(doc.body["paths"]["/api/v1/assessments"]["post"].is_object());
-    let (_, operator) = issue(&client, Role::Admin, None, None).await;
-    until_known(&gw, &operator).await;
+    let (_, operator) = issue_token(&client, Role::Admin, None, None).await;
+    gw.until_known(&operator).await;
     let metrics = gw.get(Some(&operator), "/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.body);
     let metrics = metrics.body.as_str().unwrap();
