@@ -591,6 +591,22 @@ async fn a_late_fact_shows_in_a_new_report_never_in_an_old_one() {
         stdout.contains("project_transaction_added") && stdout.contains("2026-06-28"),
         "{stdout}"
     );
+    // And lists the reports made, with the day and the SHA-256 of each.
+    let output = cli(
+        env!("CARGO_BIN_EXE_tatrack-under-test"),
+        &gw.base,
+        Some(&token),
+    )
+    .args(["report", "list"])
+    .output()
+    .expect("run the CLI");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains(first["id"].as_str().unwrap())
+            && stdout.contains(first["checksum"].as_str().unwrap()),
+        "{stdout}"
+    );
     gw.stop().await;
     services.stop().await;
 }

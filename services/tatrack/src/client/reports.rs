@@ -3,7 +3,7 @@
 //! recorded so far), as the signed-in user; writes the report to stdout (or `--out`) and says on
 //! stderr which report it was: its id, SHA-256, the positions it was made from and where
 //! `report_made` was recorded. `tatrack report changes --since REPORT` lists what was recorded
-//! after a report that changes its figures.
+//! after a report that changes its figures; `tatrack report list` the reports made.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,7 @@ use tatrack_contract::answers::Changes;
 use tatrack_contract::bus::{Verb, View};
 use tatrack_contract::commands::report::{MadeReport, Summary};
 use tatrack_contract::views;
+use tatrack_domain::report::ReportState;
 use uuid::Uuid;
 
 use super::{Client, Flags, output};
@@ -31,6 +32,9 @@ pub enum ReportCmd {
         #[arg(long)]
         since: Uuid,
     },
+    /// The reports made, newest first: yours (every one for coordinators and auditors), with
+    /// the day, the positions they were made from and their SHA-256.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +76,7 @@ pub async fn report(client: &Client, cmd: ReportCmd) -> anyhow::Result<()> {
     let args = match cmd {
         ReportCmd::Summary(args) => args,
         ReportCmd::Changes { since } => return changes(client, since).await,
+        ReportCmd::List => return list(client).await,
     };
     let body = Summary {
         id: None,
@@ -114,6 +119,39 @@ pub async fn report(client: &Client, cmd: ReportCmd) -> anyhow::Result<()> {
         made.as_of,
         made.known_at,
     );
+    Ok(())
+}
+
+/// `report list`: one line per report (a SHA-256 does not fit a table's column), newest first.
+async fn list(client: &Client) -> anyhow::Result<()> {
+    let reports: Vec<ReportState> = client
+        .list(View::ReportList, &views::StatusList::default(), Flags::NONE)
+        .await?;
+    if client.json {
+        output::list(true, &reports, &[]);
+        return Ok(());
+    }
+    if reports.is_empty() {
+        println!("(none)");
+    }
+    for r in &reports {
+        let day = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+        let format = r.format.map(|f| f.to_string()).unwrap_or_default();
+        println!(
+            "{}  made {}  as of {}  {format}  {}\n  sha256 {}  {} bytes  known at {}",
+            r.id,
+            day(r.made_on),
+            day(r.as_of),
+            output::printable(&r.scope.label()),
+            r.checksum,
+            r.size,
+            r.known_at
+                .iter()
+                .map(|(service, position)| format!("{service}:{position}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
     Ok(())
 }
 
