@@ -671,6 +671,12 @@ async fn gateway_serves_commands_and_views_behind_tokens() {
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body, tatrack_gateway::openapi_document());
     assert!(doc.body["paths"]["/api/v1/assessments"]["post"].is_object());
+    // An organisation the registry does not hold has no portfolio: 404, not an empty one.
+    let unknown = gw
+        .get(c, "/api/v1/organisations/NO-SUCH-ORG/portfolio")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+
     let (_, operator) = issue_token(&client, Role::Admin, None, None).await;
     gw.until_known(&operator).await;
     let metrics = gw.get(Some(&operator), "/metrics").await;
