@@ -236,6 +236,9 @@ async fn portfolio(client: &Client, org: Option<String>) -> anyhow::Result<()> {
     }
     println!("portfolio of {}", p.organisation);
     let totals = |by: &std::collections::BTreeMap<String, i64>| {
+        if by.is_empty() {
+            return "none".to_owned();
+        }
         by.iter()
             .map(|(currency, minor)| output::money(*minor, currency))
             .collect::<Vec<_>>()
