@@ -13,7 +13,7 @@ use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::{self, OfferState};
 use tatrack_domain::organisation::OrganisationState;
 use tatrack_domain::progress::{ProgressReport, ProgressReportCommand};
-use tatrack_domain::project::{Project, ProjectCommand};
+use tatrack_domain::project::{Project, ProjectCommand, ProjectState};
 use tatrack_domain::rates::{self, RateTable, RateTableCommand, RateTableState};
 use tatrack_domain::referral::{self, Referral, ReferralCommand, ReferralState};
 use tatrack_domain::sharing::SharingGrantState;
@@ -131,8 +131,6 @@ pub(crate) async fn handle(
         "project" => {
             let command = project::decode(command, body, today)?;
             let id = command.id();
-            // Authorise first (see the referrals above).
-            access::project(principal, &command, &load::<Project>(store, &id)?.0)?;
             if let ProjectCommand::Create {
                 recipient_country,
                 needs,
@@ -140,6 +138,9 @@ pub(crate) async fn handle(
                 ..
             } = &command
             {
+                // Authorise first (see the referrals above): only a creation looks at other
+                // objects before `execute`, which authorises every command on the loaded state.
+                access::project(principal, &command, &ProjectState::default())?;
                 context.view.catch_up("assessments").await?;
                 context.view.catch_up("partners").await?;
                 for need_id in needs {

@@ -125,10 +125,10 @@ pub(crate) fn portfolio(q: &Query) -> Result<Answer, ErrorBody> {
         (None, None) => return Err(ErrorBody::invalid("organisation", "is required")),
     };
     // An organisation the registry does not hold has no portfolio (not an empty one).
-    let registered = q
-        .views
-        .select::<OrganisationState>("partners", "organisation", |o| o.id == organisation)?;
-    if registered.is_empty() {
+    let registered =
+        q.views
+            .pick::<OrganisationState>("partners", "organisation", Some(&organisation))?;
+    if registered.iter().next().is_none() {
         return Err(ErrorBody::new(
             ErrorCode::NotFound,
             format!("portfolio {organisation} not found"),
