@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::context::Publish;
 use async_nats::jetstream::stream::{Config, StorageType};
 use tatrack_bus::auth::User;
 use tatrack_bus::rpc::RequestMeta;
@@ -16,6 +17,30 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const STREAM: &str = "CLUSTER_TEST";
+
+/// Publishes to `subject` until a quorum acknowledges it, or panics at `deadline`; returns the
+/// message's sequence. Every attempt has the same message id, so one that was stored although its
+/// acknowledgement was lost is not stored twice.
+async fn publish_until(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+    deadline: Instant,
+) -> u64 {
+    let started = Instant::now();
+    let id = Uuid::now_v7().to_string();
+    loop {
+        let message = Publish::build().payload("x".into()).message_id(&id);
+        let attempt = async { js.send_publish(subject.to_owned(), message).await?.await };
+        match attempt.await {
+            Ok(ack) => return ack.sequence,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not yet ({:?}): {e}", started.elapsed());
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("no publish to {subject} acknowledged by a quorum: {e}"),
+        }
+    }
+}
 
 #[tokio::test]
 async fn a_replicated_stream_outlives_the_loss_of_its_leader() {
@@ -32,11 +57,13 @@ async fn a_replicated_stream_outlives_the_loss_of_its_leader() {
         })
         .await
         .expect("create a stream at three replicas");
-    js.publish("cluster.test.before", "1".into())
-        .await
-        .expect("publish")
-        .await
-        .expect("acknowledged by a quorum");
+    // A new stream elects its leader after it is created: the first publish may find none yet.
+    publish_until(
+        &js,
+        "cluster.test.before",
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
 
     // Kill the server that leads the stream: the harder case (a follower's loss changes nothing
     // for the publisher).
@@ -50,18 +77,12 @@ async fn a_replicated_stream_outlives_the_loss_of_its_leader() {
 
     // The client reconnects to a survivor, the survivors elect a new stream leader, and a publish
     // is acknowledged again.
-    let deadline = killed_at + Duration::from_secs(15);
-    let sequence = loop {
-        let attempt = async { js.publish("cluster.test.after", "2".into()).await?.await };
-        match attempt.await {
-            Ok(ack) => break ack.sequence,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("not yet ({:?} after the kill): {e}", killed_at.elapsed());
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => panic!("no publish acknowledged 15 s after {leader} was killed: {e}"),
-        }
-    };
+    let sequence = publish_until(
+        &js,
+        "cluster.test.after",
+        killed_at + Duration::from_secs(15),
+    )
+    .await;
     assert_eq!(sequence, 2, "the stream kept the message published before");
     eprintln!(
         "publishing again {:?} after {leader} was killed",
