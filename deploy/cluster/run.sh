@@ -187,9 +187,19 @@ done
 echo "NATS cluster up: $NATS_URL" >&2
 
 # Provisioning creates every service's stream at three replicas and the LEASES bucket; it is
-# idempotent, so every run does it.
+# idempotent, so every run does it. Right after the servers start the meta leader may not have
+# heard from every peer yet and refuses to place three replicas ("no suitable peers for
+# placement"): tried again for 30 s.
 if "$TATRACK" admin provision --help >/dev/null 2>&1; then
-    "$TATRACK" admin provision --replicas 3
+    deadline=$((SECONDS + 30))
+    until "$TATRACK" admin provision --replicas 3; do
+        if ((SECONDS >= deadline)); then
+            echo "error: \`tatrack admin provision --replicas 3\` failed for 30 s" >&2
+            exit 1
+        fi
+        echo "provisioning again in 2 s" >&2
+        sleep 2
+    done
     cluster_mode=1
 else
     echo "warning: this tatrack has no \`admin provision\` (no cluster mode): the streams are" >&2

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::context::Publish;
+use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, StorageType};
 use tatrack_bus::auth::User;
 use tatrack_bus::rpc::RequestMeta;
@@ -29,7 +29,7 @@ async fn publish_until(
     let started = Instant::now();
     let id = Uuid::now_v7().to_string();
     loop {
-        let message = Publish::build().payload("x".into()).message_id(&id);
+        let message = PublishMessage::build().payload("x".into()).message_id(&id);
         let attempt = async { js.send_publish(subject.to_owned(), message).await?.await };
         match attempt.await {
             Ok(ack) => return ack.sequence,

@@ -184,7 +184,7 @@ impl Drop for NatsServer {
 
 /// Three `nats-server`s on free client and cluster ports, routed into one JetStream cluster (each
 /// with its own store, all with the same fresh keys), started and ready once JetStream has a meta
-/// leader that every server knows. Servers can be killed and restarted (same ports, same store);
+/// leader that every server knows and that can place a stream on all three. Servers can be killed and restarted (same ports, same store);
 /// dropping the cluster kills all three.
 pub struct NatsCluster {
     members: Vec<Member>,
@@ -256,7 +256,43 @@ impl NatsCluster {
         for i in 0..Self::SIZE {
             cluster.wait_ready(i).await?;
         }
+        cluster.wait_placement().await?;
         Ok(cluster)
+    }
+
+    /// Waits until the meta leader can place a stream on all three servers: a server answers
+    /// `$JS.API.INFO` as soon as it knows the leader, but until the leader has heard from every
+    /// peer a three-replica stream is refused ("no suitable peers for placement"). Creates and
+    /// deletes a probe stream.
+    async fn wait_placement(&self) -> std::io::Result<()> {
+        const PROBE: &str = "NATS_CLUSTER_READY";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let admin = self.admin().await.map_err(std::io::Error::other)?;
+        let js = crate::jetstream(admin, Duration::from_secs(2));
+        let probe = async_nats::jetstream::stream::Config {
+            name: PROBE.to_owned(),
+            subjects: vec!["tatrack-test.cluster-ready".to_owned()],
+            num_replicas: Self::SIZE,
+            ..Default::default()
+        };
+        loop {
+            match js.create_stream(probe.clone()).await {
+                Ok(_) => break,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "the cluster cannot place a stream on its {} servers: {e}",
+                        Self::SIZE
+                    )));
+                }
+            }
+        }
+        js.delete_stream(PROBE)
+            .await
+            .map(drop)
+            .map_err(std::io::Error::other)
     }
 
     /// The `server_name` of server `i` (as JetStream's stream info names its leader and peers).
