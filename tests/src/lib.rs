@@ -173,6 +173,7 @@ impl Services {
             data_dir: data_dir.clone(),
             nats,
             clock: clock.clone(),
+            cluster: None,
         };
         let tasks = vec![
             (
@@ -204,6 +205,7 @@ impl Services {
                         nats: connect(User::Reporter).await,
                         schedule: report_schedule,
                         clock: clock.clone(),
+                        cluster: None,
                     },
                     stopped(),
                 )),

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod cli;
 mod client;
+mod cluster;
 mod demo;
 mod exit;
 mod host;

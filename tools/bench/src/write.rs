@@ -288,6 +288,7 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
                 .connect_as(User::Assessments, "bench-assessments")
                 .await?,
             clock: clock.clone(),
+            cluster: None,
         },
         stop.clone(),
     ));
@@ -450,6 +451,7 @@ async fn mix(
         data_dir: data_dir.to_path_buf(),
         nats,
         clock: clock.clone(),
+        cluster: None,
     };
     let partners = tokio::spawn(tatrack_partners::run(
         config(server.connect_as(User::Partners, "bench-partners").await?),
