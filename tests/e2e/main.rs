@@ -3,6 +3,7 @@
 
 mod business_dates;
 mod cli;
+mod cluster;
 mod commands;
 mod correlation;
 mod crash;

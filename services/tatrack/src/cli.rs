@@ -73,7 +73,8 @@ pub struct Global {
 /// Where the server's data and NATS are: the options of the commands run on the server host.
 #[derive(Debug, Clone, Args)]
 pub struct Host {
-    /// The NATS server tatrack runs on.
+    /// The NATS server tatrack runs on; the servers of a cluster comma-separated
+    /// (nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222).
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
     /// Where the services keep their data.
