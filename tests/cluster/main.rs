@@ -39,11 +39,9 @@ fn rounds() -> usize {
         .unwrap_or(2)
 }
 
-/// A `tatrack serve` child: which service, on which node, and where its output goes.
+/// A `tatrack serve` child and where its output goes.
 struct Process {
     child: Option<Reaped>,
-    service: &'static str,
-    node: usize,
     log: PathBuf,
 }
 
@@ -131,8 +129,6 @@ impl Deployment {
             name,
             Process {
                 child: Some(Reaped(child)),
-                service,
-                node,
                 log,
             },
         );
@@ -219,9 +215,15 @@ impl Deployment {
                 Duration::from_secs(60),
                 || async move {
                     let meta = RequestMeta::new(coordinator());
-                    let c = command_to(&self.admin, &meta, service, "admin_stream_verify", &json!({}))
-                        .await
-                        .ok()?;
+                    let c = command_to(
+                        &self.admin,
+                        &meta,
+                        service,
+                        "admin_stream_verify",
+                        &json!({}),
+                    )
+                    .await
+                    .ok()?;
                     (c["differences"] == json!([]) && c["stream_last"] == c["log_head"])
                         .then_some(())
                 },
@@ -244,7 +246,11 @@ impl Deployment {
                 },
             )
             .await;
-            assert_eq!(reply["idempotent"], true, "acknowledged command {} was lost", a.id);
+            assert_eq!(
+                reply["idempotent"], true,
+                "acknowledged command {} was lost",
+                a.id
+            );
             assert_eq!(
                 reply["first_position"].as_u64(),
                 Some(a.first_position),
@@ -279,37 +285,48 @@ impl Deployment {
         }
     }
 
+    /// Every view, once the read model answering holds everything up to `heads`.
+    async fn every_view_at(&self, heads: &serde_json::Map<String, Value>) -> Vec<(String, Value)> {
+        eventually(
+            "the read model caught up",
+            Duration::from_secs(60),
+            || async move {
+                query_as(
+                    &self.admin,
+                    coordinator(),
+                    "need_list",
+                    &json!({ "min_positions": heads }),
+                )
+                .await
+                .ok()
+            },
+        )
+        .await;
+        every_view(&self.admin).await
+    }
+
     /// Both read models answer every view as a read model rebuilt from nothing does: each is
     /// asked alone (the other stopped), then a fresh one on an empty directory.
     async fn read_models_equal_a_fresh_rebuild(&mut self) {
         let mut heads = serde_json::Map::new();
+        let this = &*self;
         for service in COMMAND_SERVICES {
             let head = eventually("a head", Duration::from_secs(30), || async move {
-                self.head(service).await
+                this.head(service).await
             })
             .await;
             heads.insert(service.to_owned(), json!(head));
         }
-        let heads = &heads;
-        let alone = |d: &Self| async move {
-            eventually("the read model caught up", Duration::from_secs(60), || async move {
-                query_as(&d.admin, coordinator(), "need_list", &json!({ "min_positions": heads }))
-                    .await
-                    .ok()
-            })
-            .await;
-            every_view(&d.admin).await
-        };
         let mut answers = Vec::new();
         // The one on node1 alone, then the one on node2 alone, then a fresh one on node3.
         self.stop("readmodel", 2);
-        answers.push(alone(self).await);
+        answers.push(self.every_view_at(&heads).await);
         self.spawn("readmodel", 2);
         self.stop("readmodel", 1);
-        answers.push(alone(self).await);
+        answers.push(self.every_view_at(&heads).await);
         self.spawn("readmodel", 3);
         self.stop("readmodel", 2);
-        answers.push(alone(self).await);
+        answers.push(self.every_view_at(&heads).await);
         // Back to two read models.
         self.spawn("readmodel", 1);
         self.spawn("readmodel", 2);
@@ -317,7 +334,12 @@ impl Deployment {
         let fresh = answers.pop().unwrap();
         for (node, answer) in answers.iter().enumerate() {
             for ((view, live), (_, rebuilt)) in answer.iter().zip(&fresh) {
-                assert_eq!(live, rebuilt, "read model on node{}: {view} differs from a fresh rebuild", node + 1);
+                assert_eq!(
+                    live,
+                    rebuilt,
+                    "read model on node{}: {view} differs from a fresh rebuild",
+                    node + 1
+                );
             }
         }
     }
@@ -369,7 +391,15 @@ impl Load {
                         let body = plan_body(id, "KE");
                         let given_up = Instant::now() + Duration::from_secs(30);
                         while Instant::now() < given_up && !stop.load(Ordering::Relaxed) {
-                            match rpc::request::<_, Value>(&client, &subject, &meta, &body, Duration::from_secs(3)).await {
+                            match rpc::request::<_, Value>(
+                                &client,
+                                &subject,
+                                &meta,
+                                &body,
+                                Duration::from_secs(3),
+                            )
+                            .await
+                            {
                                 Ok(reply) => {
                                     let at = Instant::now();
                                     acks.lock().unwrap().push(at);
@@ -459,17 +489,30 @@ async fn sigkill_of_any_nats_server_loses_no_acknowledged_command() {
             .and_then(|c| c.leader)
             .and_then(|name| NatsCluster::index_of(&name))
             .unwrap_or(0);
-        let victim = if round % 2 == 0 { leader } else { (leader + 1) % 3 };
+        let victim = if round % 2 == 0 {
+            leader
+        } else {
+            (leader + 1) % 3
+        };
         let killed = Instant::now();
         d.nats.kill(victim);
         let recovered = load
             .flowing_again(killed, Duration::from_secs(60))
             .await
-            .unwrap_or_else(|| panic!("commands did not flow again after killing node{}", victim + 1));
+            .unwrap_or_else(|| {
+                panic!(
+                    "commands did not flow again after killing node{}",
+                    victim + 1
+                )
+            });
         eprintln!(
             "round {round}: killed node{} ({}), commands flow again after {:.2} s",
             victim + 1,
-            if victim == leader { "stream leader" } else { "follower" },
+            if victim == leader {
+                "stream leader"
+            } else {
+                "follower"
+            },
             recovered.as_secs_f64()
         );
         recoveries.push(recovered);
@@ -519,7 +562,10 @@ async fn sigkill_of_each_active_instance_hands_over_to_its_standby() {
             )
             .await;
             let took = killed.elapsed();
-            eprintln!("round {round}: {service} taken over after {:.2} s", took.as_secs_f64());
+            eprintln!(
+                "round {round}: {service} taken over after {:.2} s",
+                took.as_secs_f64()
+            );
             takeovers.push(took);
         }
         // A real command goes through the new partners holder too.
@@ -559,7 +605,12 @@ async fn a_paused_active_instance_steps_down_by_itself() {
         .await
         .expect("the load gets acknowledgements");
     let paused = d.holder("assessments").await.expect("a holder");
-    let pid = d.process("assessments", paused).child.as_ref().unwrap().id();
+    let pid = d
+        .process("assessments", paused)
+        .child
+        .as_ref()
+        .unwrap()
+        .id();
     signal(pid, "STOP");
     let stopped_at = Instant::now();
     let d_ref = &d;

@@ -236,6 +236,7 @@ impl Serving<'_> {
             replicator::Options::default(),
         );
         let replicated = replicator.replicated();
+        let replicator_position = replicated.clone();
         let replicator = {
             let stop = stop.clone();
             let fenced = self.replicated_ack;
@@ -292,6 +293,16 @@ impl Serving<'_> {
                 }
             }
         };
+        if self.replicated_ack {
+            // `admin_head` answers what is replicated: serve once the replicator has found the
+            // stream equal to the log (the new holder made them equal before it took over).
+            let head = store.durable_position();
+            let mut first_sync = replicator_position.clone();
+            tokio::select! {
+                _ = first_sync.wait_for(|p| *p >= head) => {}
+                () = stop.cancelled() => {}
+            }
+        }
         let prefix = subjects::command_prefix(service);
         let mut all_verbs = self.verbs.to_vec();
         all_verbs.push(ADMIN_STREAM_VERIFY);
