@@ -21,6 +21,7 @@ use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsCluster;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
+use tatrack_tests::gateway::Gateway;
 use tatrack_tests::*;
 use uuid::Uuid;
 
@@ -165,6 +166,19 @@ impl Deployment {
             .get(&Self::name(service, node))
             .and_then(|p| std::fs::read_to_string(&p.log).ok())
             .unwrap_or_default()
+    }
+
+    /// The base URL the gateway on `node` printed (`gateway: http://addr/api/v1`).
+    async fn gateway_url(&self, node: usize) -> String {
+        eventually("the gateway's address", Duration::from_secs(60), || {
+            let log = self.log_of("gateway", node);
+            async move {
+                log.lines()
+                    .find_map(|l| l.strip_prefix("gateway: "))
+                    .map(|url| url.trim().trim_end_matches("/api/v1").to_owned())
+            }
+        })
+        .await
     }
 
     /// The node whose instance holds `service`'s lease.
@@ -657,4 +671,101 @@ async fn a_paused_active_instance_steps_down_by_itself() {
     .await;
     d.streams_equal_holders_logs().await;
     d.restart("assessments", holder);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_over_two_read_models_answer_alike_and_read_their_writes() {
+    let _turn = TURN.lock().await;
+    let mut d = Deployment::start().await;
+    d.spawn("gateway", 1);
+    d.spawn("gateway", 2);
+    let gateways = [
+        Gateway::remote(&d.gateway_url(1).await),
+        Gateway::remote(&d.gateway_url(2).await),
+    ];
+    // The operator's first admin token, issued on the server host.
+    let bootstrap = d.command().args(["admin", "bootstrap"]).output().unwrap();
+    assert!(
+        bootstrap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bootstrap.stderr)
+    );
+    let token = String::from_utf8(bootstrap.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    for gateway in &gateways {
+        gateway.until_known(&token).await;
+    }
+    // Written through one gateway, read at once through the other: the read model answering
+    // (either one) waits for the position the write was acknowledged at.
+    let mut last = 0;
+    for round in 0..10 {
+        let (writer, reader) = (&gateways[round % 2], &gateways[(round + 1) % 2]);
+        let mut body = plan_body(Uuid::nil(), "KE");
+        body.as_object_mut().unwrap().remove("id");
+        let created = writer
+            .post(&token, "/api/v1/assessments", &body.to_string(), &[])
+            .await;
+        assert_eq!(
+            created.status,
+            reqwest::StatusCode::CREATED,
+            "{}",
+            created.body
+        );
+        last = created.body["last_position"].as_u64().unwrap();
+        let location = created.location().unwrap().to_owned();
+        let shown = reader
+            .get(Some(&token), &format!("{location}?min_position={last}"))
+            .await;
+        assert_eq!(
+            shown.status,
+            reqwest::StatusCode::OK,
+            "round {round}: {}",
+            shown.body
+        );
+        assert_eq!(shown.body["id"], created.body["id"]);
+    }
+    // The same list through either gateway (and so from either read model), several times.
+    let path = format!("/api/v1/assessments?min_position={last}");
+    let first = gateways[0].get(Some(&token), &path).await;
+    assert_eq!(first.status, reqwest::StatusCode::OK);
+    assert_eq!(
+        first.body["items"].as_array().map(Vec::len),
+        Some(10),
+        "{}",
+        first.body
+    );
+    for i in 0..6 {
+        let again = gateways[i % 2].get(Some(&token), &path).await;
+        assert_eq!(
+            again.body,
+            first.body,
+            "gateway {} answered differently",
+            i % 2 + 1
+        );
+    }
+    // `tatrack status` names each lease's holder and the streams' replicas.
+    let status = d.command().args(["status", "--json"]).output().unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    for service in status.as_array().unwrap() {
+        let name = service["service"].as_str().unwrap();
+        let holder = d.holder(name).await.unwrap();
+        assert_eq!(
+            service["lease"]["instance"],
+            format!("node{holder}"),
+            "{service}"
+        );
+        assert_eq!(service["stream"]["replicas"], 3, "{service}");
+        assert_eq!(
+            service["stream"]["followers"].as_array().map(Vec::len),
+            Some(2),
+            "{service}"
+        );
+    }
 }
