@@ -138,6 +138,12 @@ async fn a_restored_backup_answers_every_view_as_the_original() {
 
     // Another deployment: its own nats-server, store, keys and an empty data directory.
     let h = Harness::start();
+    // Its services were started once, on the empty data directory, and stopped: their streams
+    // exist and are empty, which a restore accepts.
+    let services = h.services().await;
+    let client = h.client().await;
+    assert!(heads(&client).await.values().all(|head| head == 0));
+    services.stop().await;
     let restore = run(&h, &["restore", "--from", out.to_str().unwrap()]);
     assert!(restore.status.success(), "restore: {restore:?}");
     let said = text(&restore.stdout);
@@ -152,7 +158,6 @@ async fn a_restored_backup_answers_every_view_as_the_original() {
     }
 
     let services = h.services().await;
-    let client = h.client().await;
     read_model_at(&client, &heads_before).await;
     // Each service took its whole log back from its stream, and added nothing to it.
     assert_eq!(heads(&client).await, heads_before);

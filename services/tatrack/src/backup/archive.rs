@@ -83,11 +83,10 @@ impl Writer {
                 ))
                 .into());
             }
-        } else {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("{}: cannot create the directory: {e}", dir.display())
-            })?;
         }
+        // A backup holds the logs' confidential text in clear: private, as the logs are.
+        tatrack_eventlog::private_dir(dir)
+            .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", dir.display()))?;
         Ok(Self {
             dir: dir.to_owned(),
             created,
@@ -100,8 +99,7 @@ impl Writer {
     pub fn service_file(&mut self, service: &str) -> anyhow::Result<ServiceFile> {
         let path = self.dir.join(file_name(service));
         let aside = self.dir.join(format!(".{}.partial", file_name(service)));
-        let file = File::create(&aside)
-            .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", aside.display()))?;
+        let file = create_private(&aside)?;
         self.written.push(aside.clone());
         self.written.push(path.clone());
         Ok(ServiceFile {
@@ -148,11 +146,21 @@ impl Drop for Writer {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = File::create(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", path.display()))?;
+    let mut file = create_private(path)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+}
+
+/// A new file only its owner may read or write (0600, whatever the umask).
+fn create_private(path: &Path) -> anyhow::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", path.display()))
 }
 
 /// One service's file being written: its lines go through the checksum as they are written.
@@ -436,6 +444,12 @@ mod tests {
                     .starts_with(&format!("tatrack.evt.{service}.need."))
             );
         }
+        // Private, as the logs are.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.path()), 0o700);
+        assert_eq!(mode(&dir.path().join(MANIFEST)), 0o600);
+        assert_eq!(mode(&dir.path().join("projects.jsonl")), 0o600);
         // Nothing is left aside.
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
