@@ -112,7 +112,7 @@ pub async fn backup(clock: Clock, json: bool, args: BackupArgs) -> anyhow::Resul
                 "read model at {} (not copied: a restore rebuilds it from the streams)",
                 format_positions(positions)
             ),
-            None => println!("read model: not running, its positions are not recorded"),
+            None => println!("read model: it did not answer, its positions are not recorded"),
         }
         println!("backup made at {made_at} in {}", args.out.display());
     }
