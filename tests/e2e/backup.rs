@@ -1,8 +1,9 @@
 //! `tatrack backup` and `tatrack restore`, the binary as an operator runs it: a backup of the demo
 //! data restored into a new deployment (new nats-server, empty data directory, other keys)
 //! answers every view exactly as the original did, with each service's log equal to its
-//! stream; a garbled manifest, a changed file, a gap in positions, a running service or a
-//! target stream that holds messages is refused by name, with nothing published.
+//! stream; a garbled manifest, a changed file, a gap in positions, a running service, a target
+//! stream that holds messages or a data directory that holds a log or a projection is refused by
+//! name, with nothing published.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -144,7 +145,17 @@ async fn a_restored_backup_answers_every_view_as_the_original() {
     let client = h.client().await;
     assert!(heads(&client).await.values().all(|head| head == 0));
     services.stop().await;
-    let restore = run(&h, &["restore", "--from", out.to_str().unwrap()]);
+    let data_dir = h.data_dir().to_str().unwrap();
+    let restore = run(
+        &h,
+        &[
+            "restore",
+            "--from",
+            out.to_str().unwrap(),
+            "--data-dir",
+            data_dir,
+        ],
+    );
     assert!(restore.status.success(), "restore: {restore:?}");
     let said = text(&restore.stdout);
     for service in subjects::SERVICES {
@@ -226,6 +237,7 @@ async fn a_bad_backup_or_a_deployment_in_use_is_refused_and_nothing_is_published
             .await
             .unwrap();
     }
+    read_model_at(&client, &heads(&client).await).await;
     let saved = tempfile::tempdir().unwrap();
     let good = saved.path().join("good");
     let backup = run(&h, &["backup", "--out", good.to_str().unwrap()]);
@@ -316,6 +328,38 @@ async fn a_bad_backup_or_a_deployment_in_use_is_refused_and_nothing_is_published
         2,
         &["assessments.jsonl line 2: position 3 where 2 was expected"],
     );
+
+    // The data directory of the deployment the backup came from: its logs and read model would
+    // not be replaced by the restored streams.
+    let used = h.data_dir();
+    let output = run(
+        &empty,
+        &[
+            "restore",
+            "--from",
+            good.to_str().unwrap(),
+            "--data-dir",
+            used.to_str().unwrap(),
+        ],
+    );
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{said}");
+    for part in [
+        format!(
+            "{} holds a log at position 3",
+            used.join("assessments").display()
+        ),
+        format!(
+            "{} has applied assessments:3,",
+            used.join("readmodel").display()
+        ),
+        format!(
+            "{} has applied assessments:3,",
+            used.join("projects-view").display()
+        ),
+    ] {
+        assert!(said.contains(&part), "{part:?} missing from: {said}");
+    }
 
     let nothing: BTreeMap<&str, Option<u64>> =
         subjects::SERVICES.iter().map(|s| (*s, None)).collect();

@@ -252,6 +252,8 @@ pub async fn restore(clock: Clock, json: bool, args: RestoreArgs) -> anyhow::Res
     let nats = host::connect_admin(&settings, "tatrack-restore").await?;
     let js = tatrack_bus::jetstream(nats.clone(), Duration::from_secs(5));
     refuse_running_services(&nats).await?;
+    let readmodel_runs = refuse_a_used_read_model(&nats).await?;
+    refuse_used_data_dir(&settings.data_dir, &settings.clock, readmodel_runs)?;
     refuse_non_empty_streams(&js).await?;
     let mut restored = Vec::new();
     for (service, events) in &backup.services {
@@ -319,6 +321,112 @@ async fn refuse_running_services(nats: &async_nats::Client) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// A running read model that has applied anything holds another deployment's data: its
+/// checkpoints would make it skip the restored events at or below them and answer from the old
+/// state. One that has applied nothing simply follows the restored streams. Returns whether a
+/// read model answered (then its files are in use and not looked at).
+async fn refuse_a_used_read_model(nats: &async_nats::Client) -> anyhow::Result<bool> {
+    let meta = RequestMeta::new(crate::admin::host_admin());
+    let subject = subjects::query_subject("position_show");
+    match rpc::request::<_, Positions>(
+        nats,
+        &subject,
+        &meta,
+        &serde_json::json!({}),
+        Duration::from_secs(5),
+    )
+    .await
+    {
+        Err(rpc::Error::NoResponders(_)) => Ok(false),
+        Ok(answer) if answer.positions.values().all(|p| *p == 0) => Ok(true),
+        Ok(answer) => Err(Refusal::NotEmpty(format!(
+            "refusing to restore: the read model is running and has applied {}: stop it and              empty its data directory, restore, then start it again",
+            format_positions(&answer.positions)
+        ))
+        .into()),
+        Err(e) => Err(anyhow::anyhow!("asking whether the read model runs: {e}")),
+    }
+}
+
+/// What the data directory (`--data-dir`, where this host sees it) already holds would not be
+/// replaced by the restored streams: a log with events stops its service at start (its stream
+/// then differs from it), and a projection's checkpoints (the read model's, the projects
+/// service's view) make it skip the restored events at or below them. So every log there must
+/// be empty and every projection must have applied nothing. What a start on empty directories
+/// created is fine.
+fn refuse_used_data_dir(
+    data_dir: &std::path::Path,
+    clock: &Clock,
+    readmodel_runs: bool,
+) -> anyhow::Result<()> {
+    let mut used = Vec::new();
+    for service in subjects::SERVICES {
+        let dir = data_dir.join(service);
+        if !dir.join("db").exists() {
+            continue;
+        }
+        let store = tatrack_eventlog::Store::open(&dir, clock)
+            .map_err(|e| anyhow::anyhow!("{}: cannot open the log: {e}", dir.display()))?;
+        let head = store.durable_position();
+        if head > 0 {
+            used.push(format!("{} holds a log at position {head}", dir.display()));
+        }
+    }
+    for (name, follows) in PROJECTIONS {
+        let dir = data_dir.join(name);
+        // A running read model's files are in use (and it was asked above).
+        if (name == "readmodel" && readmodel_runs) || !dir.join("db").exists() {
+            continue;
+        }
+        let applied = checkpoints(&dir, follows)?;
+        if applied.values().any(|p| *p > 0) {
+            used.push(format!(
+                "{} has applied {}",
+                dir.display(),
+                format_positions(&applied)
+            ));
+        }
+    }
+    if used.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::NotEmpty(format!(
+            "refusing to restore over data the restored streams would not replace: {}. Restore \
+             into a deployment whose data directories are empty",
+            used.join("; ")
+        ))
+        .into())
+    }
+}
+
+/// The projections kept in the data directory, each with the streams it follows and keeps a
+/// checkpoint of (the read model's, and the projects service's view of needs and offers).
+const PROJECTIONS: [(&str, &[&str]); 2] = [
+    ("readmodel", &subjects::SERVICES),
+    ("projects-view", &["assessments", "partners"]),
+];
+
+/// How far the projection in `dir` has applied each stream it follows (a stream it never
+/// followed is left out: opening its tree would create it).
+fn checkpoints(dir: &std::path::Path, follows: &[&str]) -> anyhow::Result<BTreeMap<String, u64>> {
+    let db = sled::Config::new()
+        .path(dir)
+        .open()
+        .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", dir.display()))?;
+    let trees = db.tree_names();
+    let mut applied = BTreeMap::new();
+    for service in follows {
+        if trees.iter().any(|name| name.as_ref() == service.as_bytes()) {
+            let tree = db.open_tree(service)?;
+            applied.insert(
+                (*service).to_owned(),
+                tatrack_bus::subscriber::checkpoint(&tree, service)?,
+            );
+        }
+    }
+    Ok(applied)
 }
 
 /// A restore writes a whole log's copy from sequence 1, so every target stream must be absent or
