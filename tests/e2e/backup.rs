@@ -365,9 +365,17 @@ async fn a_bad_backup_or_a_deployment_in_use_is_refused_and_nothing_is_published
         subjects::SERVICES.iter().map(|s| (*s, None)).collect();
     assert_eq!(stream_messages(&empty).await, nothing, "no stream created");
 
-    // The good backup itself restores there.
-    let restore = run(&empty, &["restore", "--from", good.to_str().unwrap()]);
+    // The good backup itself restores there (and says so in JSON, for scripts).
+    let restore = run(
+        &empty,
+        &["restore", "--from", good.to_str().unwrap(), "--json"],
+    );
     assert!(restore.status.success(), "restore: {restore:?}");
+    let rows: Value = serde_json::from_slice(&restore.stdout).unwrap();
+    assert_eq!(
+        rows[0],
+        json!({ "service": "assessments", "stream": "TATRACK_ASSESSMENTS", "events": 3 })
+    );
     assert_eq!(stream_messages(&empty).await, before);
 }
 

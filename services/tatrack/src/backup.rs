@@ -33,7 +33,8 @@ pub enum Refusal {
     /// The command's input is wrong: a bad backup directory or a non-empty `--out`.
     #[error("{0}")]
     BadInput(String),
-    /// The deployment is not empty: a target stream holds messages, or a service runs.
+    /// The deployment is in use: a service runs, a target stream holds messages, or the data
+    /// directory holds a log or a projection that has applied events.
     #[error("{0}")]
     NotEmpty(String),
 }
