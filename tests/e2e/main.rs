@@ -4,6 +4,7 @@
 mod backup;
 mod business_dates;
 mod cli;
+mod cluster;
 mod commands;
 mod correlation;
 mod crash;

@@ -27,7 +27,7 @@ pub async fn connect_admin(settings: &Settings, name: &str) -> anyhow::Result<as
     identity
         .connect_options(name)
         .connection_timeout(Duration::from_secs(3))
-        .connect(&settings.nats_url)
+        .connect(tatrack_bus::server_urls(&settings.nats_url).as_slice())
         .await
         .with_context(|| {
             format!(

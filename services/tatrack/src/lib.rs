@@ -6,6 +6,7 @@ mod backup;
 mod bench;
 mod cli;
 mod client;
+mod cluster;
 mod demo;
 mod exit;
 mod host;

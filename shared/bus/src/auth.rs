@@ -240,6 +240,17 @@ pub fn permissions(user: User) -> Permissions {
         // Reads by sequence from the stream leader: the replicator's check of its own messages,
         // `copy::compare` (stream verify) and `copy::rebuild_log` at start.
         publish.push(format!("{JS}.STREAM.MSG.GET.{stream}"));
+        // On a cluster: its own key of the lease bucket (`lease`), written by compare-and-set
+        // and read back to check a renewal that timed out; opening the bucket reads its info.
+        let kv_stream = format!("KV_{}", crate::lease::BUCKET);
+        publish.push(format!("$KV.{}.{service}", crate::lease::BUCKET));
+        publish.push(format!("{JS}.STREAM.INFO.{kv_stream}"));
+        publish.push(format!("{JS}.DIRECT.GET.{kv_stream}"));
+        publish.push(format!(
+            "{JS}.DIRECT.GET.{kv_stream}.$KV.{}.{service}",
+            crate::lease::BUCKET
+        ));
+        publish.push(format!("{JS}.STREAM.MSG.GET.{kv_stream}"));
     }
     for (service, filter) in user.follows() {
         let stream = subjects::stream_name(service);
@@ -508,21 +519,71 @@ impl Credentials {
         out
     }
 
-    /// A whole nats-server config: `listen` (`host:port`), JetStream in `store_dir`, a 4 MB
-    /// payload limit (above the services' own 1 MiB, so they refuse big bodies by name), and the
-    /// users. Nothing else connects: there is no user without a key.
+    /// A whole nats-server config for a single server: `listen` (`host:port`), JetStream in
+    /// `store_dir`, a 4 MB payload limit (above the services' own 1 MiB, so they refuse big
+    /// bodies by name), and the users. Nothing else connects: there is no user without a key.
     pub fn server_config(&self, listen: &str, store_dir: &Path) -> String {
+        self.config(listen, store_dir, None)
+    }
+
+    /// The config of one server of a JetStream cluster: what [`Credentials::server_config`]
+    /// writes, plus the server's name (JetStream's peers are named, and a restarted server must
+    /// come back under its old name) and a `cluster {}` block that routes to the other servers.
+    /// Every server of a cluster gets the same users, so a client may connect to any of them.
+    pub fn server_config_clustered(
+        &self,
+        listen: &str,
+        store_dir: &Path,
+        node: &ClusterNode,
+    ) -> String {
+        self.config(listen, store_dir, Some(node))
+    }
+
+    fn config(&self, listen: &str, store_dir: &Path, cluster: Option<&ClusterNode>) -> String {
         let quote = |s: &str| serde_json::to_string(s).expect("a string serialises");
+        let cluster = cluster.map_or_else(String::new, |node| {
+            let routes: String = node
+                .routes
+                .iter()
+                .map(|route| format!("    {}\n", quote(route)))
+                .collect();
+            // The routes carry every message between the servers without a user's key: on
+            // loopback (tests, deploy/cluster/run.sh) nothing else can reach them. Across
+            // machines the cluster port must be reachable by the other servers only, and a real
+            // deployment adds `tls { cert_file, key_file, ca_file, verify: true }` to this block
+            // (routes authenticate each other by certificate) or an `authorization {}` block
+            // with credentials in the route URLs (deploy/cluster/README.md).
+            format!(
+                "server_name: {}\ncluster {{\n  name: {}\n  listen: {}\n  routes: [\n{routes}  ]\n}}\n",
+                quote(&node.server_name),
+                quote(&node.cluster_name),
+                quote(&node.cluster_listen),
+            )
+        });
         format!(
             "# Written by tatrack (`tatrack nats config`): every user authenticates with its nkey\n\
              # (public keys only here; the seeds are in {}).\n\
-             listen: {}\nmax_payload: 4MB\njetstream {{ store_dir: {} }}\n{}",
+             listen: {}\nmax_payload: 4MB\njetstream {{ store_dir: {} }}\n{cluster}{}",
             self.dir.display(),
             quote(listen),
             quote(&store_dir.to_string_lossy()),
             self.accounts_config()
         )
     }
+}
+
+/// One server's place in a NATS cluster: the `server_name` and `cluster {}` of its config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    /// Unique in the cluster and kept across restarts (JetStream knows its peers by name).
+    pub server_name: String,
+    /// The same on every server of the cluster.
+    pub cluster_name: String,
+    /// `host:port` where this server accepts the other servers' routes.
+    pub cluster_listen: String,
+    /// The other servers' route URLs (`nats-route://host:port`); listing this server's own is
+    /// harmless (the server recognises itself).
+    pub routes: Vec<String>,
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
@@ -748,10 +809,37 @@ mod tests {
         assert!(config.contains(first.identity(User::Admin).public_key()));
         assert!(!config.contains(&first.identity(User::Admin).seed));
         assert!(config.contains("\"$JS.API.STREAM.INFO.TATRACK_ASSESSMENTS\""));
+        assert!(!config.contains("cluster"));
+        assert!(!config.contains("server_name"));
         let missing = Identity::load(dir.path(), User::Readmodel).unwrap_err();
         assert!(
             missing.to_string().contains("tatrack nats config"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn a_clustered_config_names_the_server_and_routes_to_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = Credentials::load_or_generate(&dir.path().join("nats-auth")).unwrap();
+        let node = ClusterNode {
+            server_name: "node2".into(),
+            cluster_name: "tatrack".into(),
+            cluster_listen: "0.0.0.0:6222".into(),
+            routes: vec![
+                "nats-route://10.0.0.1:6222".into(),
+                "nats-route://10.0.0.3:6222".into(),
+            ],
+        };
+        let single = credentials.server_config("0.0.0.0:4222", Path::new("/var/lib/nats"));
+        let clustered =
+            credentials.server_config_clustered("0.0.0.0:4222", Path::new("/var/lib/nats"), &node);
+        let cluster_lines = "server_name: \"node2\"\n\
+                             cluster {\n  name: \"tatrack\"\n  listen: \"0.0.0.0:6222\"\n  routes: [\n    \
+                             \"nats-route://10.0.0.1:6222\"\n    \"nats-route://10.0.0.3:6222\"\n  ]\n}\n";
+        assert!(clustered.contains(cluster_lines), "{clustered}");
+        assert!(clustered.contains("jetstream { store_dir: \"/var/lib/nats\" }"));
+        // The same users and permissions as a single server: only the cluster lines differ.
+        assert_eq!(clustered.replace(cluster_lines, ""), single);
     }
 }

@@ -6,11 +6,13 @@
 pub mod auth;
 pub mod copy;
 pub mod fold;
+pub mod lease;
 pub mod local;
 pub mod ops;
 pub mod replicator;
 pub mod rpc;
 pub mod service;
+pub mod standby;
 pub mod streams;
 pub mod subjects;
 pub mod subscriber;
@@ -19,7 +21,8 @@ pub use replicator::Replicator;
 pub use subscriber::Subscriber;
 
 /// Connects to NATS as `identity` (its nkey and inbox prefix, refusals logged) with the settings
-/// every tatrack process shares.
+/// every tatrack process shares. `url` may list the servers of a cluster, comma-separated (see
+/// [`server_urls`]): the client picks one and moves to another when it goes away.
 pub async fn connect(
     url: &str,
     name: &str,
@@ -30,8 +33,17 @@ pub async fn connect(
         // Keep trying for ever: a service outlives a NATS restart.
         .max_reconnects(None)
         .retry_on_initial_connect()
-        .connect(url)
+        .connect(server_urls(url).as_slice())
         .await
+}
+
+/// The servers of a `NATS_URL`: `nats://a:4222,nats://b:4222` (a cluster) lists two. async-nats
+/// takes a list, not one comma-separated string (it would read `4222,nats` as a port).
+pub fn server_urls(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .collect()
 }
 
 /// A JetStream context whose API requests and publish acks time out after `timeout`. The
@@ -45,4 +57,19 @@ pub fn jetstream(
         .max_ack_inflight(8192)
         .backpressure_on_inflight(true)
         .build(client)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_nats_url_may_list_several_servers() {
+        assert_eq!(
+            super::server_urls("nats://a:4231, nats://b:4232,,nats://c:4233"),
+            ["nats://a:4231", "nats://b:4232", "nats://c:4233"]
+        );
+        assert_eq!(
+            super::server_urls("nats://127.0.0.1:4222"),
+            ["nats://127.0.0.1:4222"]
+        );
+    }
 }
