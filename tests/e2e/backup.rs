@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tatrack_bus::subjects;
-use tatrack_domain::Principal;
 use tatrack_tests::*;
 use uuid::Uuid;
 
@@ -29,23 +28,14 @@ fn text(bytes: &[u8]) -> String {
 /// Every list view (and the positions and rate table) as a coordinator, a donor of the demo and
 /// a State's focal point see them: visibility is part of what must come back.
 async fn answers(client: &async_nats::Client) -> Vec<(String, String, Value)> {
-    let people: [(&str, Principal); 3] = [
+    let mut out = Vec::new();
+    for (who, principal) in [
         ("coordinator", coordinator()),
         ("donor", donor("DEMO-DONOR")),
         ("focal point", focal_point("KE")),
-    ];
-    let mut out = Vec::new();
-    for (who, principal) in people {
-        for view in tatrack_readmodel::views().iter().filter(|v| {
-            // The matching lists are about one need or offer, the changes about one report.
-            (v.ends_with("_list") && !v.ends_with("_match_list") && **v != "change_list")
-                || **v == "rate_table_show"
-                || **v == "position_show"
-        }) {
-            let answer = query_as(client, principal.clone(), view, &json!({}))
-                .await
-                .unwrap_or_else(|e| panic!("{view} as {who}: {e}"));
-            out.push((who.to_owned(), (*view).to_owned(), answer));
+    ] {
+        for (view, answer) in every_view_as(client, principal).await {
+            out.push((who.to_owned(), view, answer));
         }
     }
     out
