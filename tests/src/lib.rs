@@ -317,6 +317,14 @@ pub async fn query_as(
 
 /// Every list view (and the positions), as a coordinator sees it.
 pub async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
+    every_view_as(client, coordinator()).await
+}
+
+/// Every list view (and the positions), as `principal` sees it.
+pub async fn every_view_as(
+    client: &async_nats::Client,
+    principal: Principal,
+) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for view in tatrack_readmodel::views()
         .iter()
@@ -328,9 +336,9 @@ pub async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
                 || **v == "position_show"
         })
     {
-        let answer = query_as(client, coordinator(), view, &json!({}))
+        let answer = query_as(client, principal.clone(), view, &json!({}))
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{view} as {}: {e}", principal.id));
         out.push(((*view).to_owned(), answer));
     }
     out

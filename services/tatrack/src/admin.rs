@@ -82,7 +82,7 @@ pub enum ReadmodelCmd {
 }
 
 /// The principal the server host's own commands act as.
-fn host_admin() -> Principal {
+pub(crate) fn host_admin() -> Principal {
     let user = std::env::var("USER").unwrap_or_else(|_| "host".to_owned());
     Principal {
         id: format!("host:{user}"),

@@ -25,7 +25,7 @@ use crate::client::reports::ReportCmd;
 use crate::client::tokens::TokenCmd;
 use crate::client::{self, Client};
 use crate::telemetry::LogFormat;
-use crate::{admin, demo, exit, nats_config, serve};
+use crate::{admin, backup, demo, exit, nats_config, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -198,6 +198,12 @@ pub enum Command {
     /// (server host) Offline checks of a service's event log.
     #[command(subcommand)]
     Log(admin::LogCmd),
+    /// (server host) Copy every command service's log (read from its stream) into a directory,
+    /// with a manifest (positions, counts, SHA-256) and the read model's positions.
+    Backup(backup::BackupArgs),
+    /// (server host) Put a backup into an empty deployment's streams; the services then take
+    /// their logs back from them at start, and the read model refolds them.
+    Restore(backup::RestoreArgs),
     /// (server host) Who holds each command service's lease, and how far the stream's
     /// replicas and consumers are behind.
     Status {
@@ -446,6 +452,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::load(&Settings::new(clock, &host)).await.map(|_| ())
         }
         Command::Log(cmd) => admin::log(&clock, cmd),
+        Command::Backup(args) => backup::backup(clock, cli.global.json, args).await,
+        Command::Restore(args) => backup::restore(clock, cli.global.json, args).await,
         Command::Stream(cmd) => admin::stream(clock, cli.global.json, cmd).await,
         Command::Status { host } => crate::cluster::status(clock, &host, cli.global.json).await,
         Command::Readmodel(cmd) => admin::readmodel(clock, cmd).await,

@@ -2,6 +2,7 @@
 //! point as a child process.
 
 mod admin;
+mod backup;
 mod bench;
 mod cli;
 mod client;
