@@ -184,27 +184,6 @@ async fn views_answer_as_of_a_business_date_and_as_known_at_a_time_or_positions(
     services.stop().await;
 }
 
-/// Every list view (and the positions), as a coordinator sees it.
-async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for view in tatrack_readmodel::views()
-        .iter()
-        // (The matching lists are about one need or offer, and the changes about one report,
-        // named in the query.)
-        .filter(|v| {
-            (v.ends_with("_list") && !v.ends_with("_match_list") && **v != "change_list")
-                || **v == "rate_table_show"
-                || **v == "position_show"
-        })
-    {
-        let answer = query_as(client, coordinator(), view, &json!({}))
-            .await
-            .unwrap();
-        out.push(((*view).to_owned(), answer));
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     let (h, services, client) = Harness::up().await;

@@ -16,7 +16,8 @@ pub struct Gateway {
     pub base: String,
     http: reqwest::Client,
     stop: tokio_util::sync::CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The in-process gateway; `None` for one running elsewhere (`remote`).
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 /// An answer, checked against the document.
@@ -91,7 +92,18 @@ impl Gateway {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             stop,
-            task,
+            task: Some(task),
+        }
+    }
+
+    /// A gateway running elsewhere (a `tatrack serve gateway` child) at `base`
+    /// (`http://host:port`), its answers checked against the document all the same.
+    pub fn remote(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            stop: tokio_util::sync::CancellationToken::new(),
+            task: None,
         }
     }
 
@@ -110,10 +122,11 @@ impl Gateway {
 
     pub async fn stop(self) {
         self.stop.cancel();
-        self.task
-            .await
-            .expect("join the gateway")
-            .expect("the gateway's result");
+        if let Some(task) = self.task {
+            task.await
+                .expect("join the gateway")
+                .expect("the gateway's result");
+        }
     }
 
     pub async fn get(&self, token: Option<&str>, path: &str) -> Answer {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tatrack_bus::auth::User;
 use tatrack_bus::local::NatsServer;
 use tatrack_bus::rpc::{self, RequestMeta};
@@ -173,6 +173,7 @@ impl Services {
             data_dir: data_dir.clone(),
             nats,
             clock: clock.clone(),
+            cluster: None,
         };
         let tasks = vec![
             (
@@ -204,6 +205,7 @@ impl Services {
                         nats: connect(User::Reporter).await,
                         schedule: report_schedule,
                         clock: clock.clone(),
+                        cluster: None,
                     },
                     stopped(),
                 )),
@@ -311,6 +313,35 @@ pub async fn query_as(
             other => return other,
         }
     }
+}
+
+/// Every list view (and the positions), as a coordinator sees it.
+pub async fn every_view(client: &async_nats::Client) -> Vec<(String, Value)> {
+    every_view_as(client, coordinator()).await
+}
+
+/// Every list view (and the positions), as `principal` sees it.
+pub async fn every_view_as(
+    client: &async_nats::Client,
+    principal: Principal,
+) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for view in tatrack_readmodel::views()
+        .iter()
+        // (The matching lists are about one need or offer, and the changes about one report,
+        // named in the query.)
+        .filter(|v| {
+            (v.ends_with("_list") && !v.ends_with("_match_list") && **v != "change_list")
+                || **v == "rate_table_show"
+                || **v == "position_show"
+        })
+    {
+        let answer = query_as(client, principal.clone(), view, &json!({}))
+            .await
+            .unwrap_or_else(|e| panic!("{view} as {}: {e}", principal.id));
+        out.push(((*view).to_owned(), answer));
+    }
+    out
 }
 
 /// Polls `check` until it returns `Some`, or panics after `limit` (no sleeps as waits).

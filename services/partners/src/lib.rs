@@ -17,19 +17,14 @@ pub const SERVICE: &str = tatrack_contract::bus::Service::Partners.name();
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut expiry = None;
-    let result = tatrack_bus::service::run_with(
+    tatrack_bus::service::run_with(
         tatrack_contract::bus::Service::Partners,
         "organisations and their offers of assistance",
         config,
         |store, incoming| async move { commands::handle(&store, incoming).await },
-        // Stopped with the service (the token is cancelled before run_with returns).
-        |store, stop| expiry = Some(tokio::spawn(expiry::run(store, stop))),
+        // Runs while this instance serves; stopped and awaited with it.
+        |store, stop| Some(tokio::spawn(expiry::run(store, stop))),
         shutdown,
     )
-    .await;
-    if let Some(task) = expiry {
-        let _ = task.await;
-    }
-    result
+    .await
 }

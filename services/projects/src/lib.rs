@@ -31,7 +31,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         &js,
         &view_stop,
     )?;
-    let mut sync = None;
     let context = commands::Context {
         view: view.clone(),
         nats: config.nats.clone(),
@@ -45,13 +44,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
             let context = context.clone();
             async move { commands::handle(&store, &context, incoming).await }
         },
-        |store, stop| sync = Some(tokio::spawn(coverage::run(store, sync_context, stop))),
+        move |store, stop| {
+            Some(tokio::spawn(coverage::run(
+                store,
+                sync_context.clone(),
+                stop,
+            )))
+        },
         shutdown,
     )
     .await;
-    if let Some(task) = sync {
-        let _ = task.await;
-    }
     view_stop.cancel();
     for follower in followers {
         let _ = follower.await;

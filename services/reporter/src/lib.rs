@@ -36,40 +36,33 @@ pub struct Config {
     pub schedule: Option<Schedule>,
     /// "Now" and "today" (the default day of a report, and when the schedule fires).
     pub clock: tatrack_eventlog::Clock,
+    /// One of several instances on a NATS cluster (see `tatrack_bus::service::Cluster`).
+    pub cluster: Option<tatrack_bus::service::Cluster>,
 }
 
 /// Runs the service until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut job = None;
     let nats = config.nats.clone();
     let schedule = config.schedule.clone();
-    let result = tatrack_bus::service::run_with(
+    tatrack_bus::service::run_with(
         tatrack_contract::bus::Service::Reporter,
         "summary reports as of a day, each recorded with its checksum",
         tatrack_bus::service::Config {
             data_dir: config.data_dir,
             nats: config.nats.clone(),
             clock: config.clock.clone(),
+            cluster: config.cluster.clone(),
         },
         move |store, incoming| {
             let nats = nats.clone();
             async move { commands::handle(&store, &nats, incoming).await }
         },
         |store, stop| {
-            if let Some(schedule) = schedule {
-                job = Some(tokio::spawn(schedule::run(
-                    schedule,
-                    store,
-                    config.nats.clone(),
-                    stop,
-                )));
-            }
+            schedule.clone().map(|schedule| {
+                tokio::spawn(schedule::run(schedule, store, config.nats.clone(), stop))
+            })
         },
         shutdown,
     )
-    .await;
-    if let Some(task) = job {
-        let _ = task.await;
-    }
-    result
+    .await
 }

@@ -31,6 +31,24 @@ pub enum AdminCmd {
         #[command(flatten)]
         host: Host,
     },
+    /// Create every command service's stream at --replicas copies and the lease bucket (on a
+    /// NATS cluster: once, before the services start with --instance; safe to run again).
+    Provision {
+        /// Copies of each stream and of the lease bucket: 3 on a cluster of three servers.
+        #[arg(long, default_value_t = 3)]
+        replicas: usize,
+        /// How long a lease lives without renewal, in seconds; the services' --lease-ttl
+        /// should match it.
+        #[arg(
+            long,
+            env = "TATRACK_LEASE_TTL",
+            default_value_t = 15,
+            value_name = "SECONDS"
+        )]
+        lease_ttl: u64,
+        #[command(flatten)]
+        host: Host,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,7 +82,7 @@ pub enum ReadmodelCmd {
 }
 
 /// The principal the server host's own commands act as.
-fn host_admin() -> Principal {
+pub(crate) fn host_admin() -> Principal {
     let user = std::env::var("USER").unwrap_or_else(|_| "host".to_owned());
     Principal {
         id: format!("host:{user}"),
@@ -75,7 +93,14 @@ fn host_admin() -> Principal {
 }
 
 pub async fn admin(clock: Clock, json: bool, cmd: AdminCmd) -> anyhow::Result<()> {
-    let AdminCmd::Bootstrap { label, host } = cmd;
+    let (label, host) = match cmd {
+        AdminCmd::Bootstrap { label, host } => (label, host),
+        AdminCmd::Provision {
+            replicas,
+            lease_ttl,
+            host,
+        } => return crate::cluster::provision(clock, &host, replicas, lease_ttl).await,
+    };
     let settings = Settings::new(clock, &host);
     let nats = host::connect_admin(&settings, "tatrack-bootstrap").await?;
     let secret = tatrack_gateway::token::new_secret();

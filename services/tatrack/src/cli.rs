@@ -25,7 +25,7 @@ use crate::client::reports::ReportCmd;
 use crate::client::tokens::TokenCmd;
 use crate::client::{self, Client};
 use crate::telemetry::LogFormat;
-use crate::{admin, demo, exit, nats_config, serve};
+use crate::{admin, backup, demo, exit, nats_config, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -198,6 +198,18 @@ pub enum Command {
     /// (server host) Offline checks of a service's event log.
     #[command(subcommand)]
     Log(admin::LogCmd),
+    /// (server host) Copy every command service's log (read from its stream) into a directory,
+    /// with a manifest (positions, counts, SHA-256) and the read model's positions.
+    Backup(backup::BackupArgs),
+    /// (server host) Put a backup into an empty deployment's streams; the services then take
+    /// their logs back from them at start, and the read model refolds them.
+    Restore(backup::RestoreArgs),
+    /// (server host) Who holds each command service's lease, and how far the stream's
+    /// replicas and consumers are behind.
+    Status {
+        #[command(flatten)]
+        host: Host,
+    },
     /// (server host) Compare a running service's JetStream stream with its log.
     #[command(subcommand)]
     Stream(admin::StreamCmd),
@@ -221,6 +233,51 @@ pub enum Command {
     },
 }
 
+/// Running as one of several instances on a NATS cluster.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Run as one instance of several on a NATS cluster, under this name (e.g. node1): a
+    /// command service then serves only while it holds its lease, follows the stream as the
+    /// standby otherwise, and acknowledges a command once its events are in the replicated
+    /// stream. Unset: the only instance, on one NATS server.
+    #[arg(long, env = "TATRACK_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+    /// How long a command service's lease lives without renewal, in seconds (with --instance):
+    /// longer than a NATS leader election, so losing a NATS server does not also cost it.
+    #[arg(
+        long,
+        env = "TATRACK_LEASE_TTL",
+        default_value_t = 15,
+        value_name = "SECONDS"
+    )]
+    pub lease_ttl: u64,
+}
+
+impl ClusterArgs {
+    /// The cluster settings, checked: `None` without `--instance`.
+    pub fn cluster(&self) -> anyhow::Result<Option<tatrack_bus::service::Cluster>> {
+        let Some(instance) = &self.instance else {
+            return Ok(None);
+        };
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if instance.is_empty() || instance.len() > 64 || !instance.chars().all(plain) {
+            anyhow::bail!(
+                "--instance (TATRACK_INSTANCE): {instance:?} is not 1 to 64 characters of a-z, A-Z, 0-9, '-', '_' and '.'"
+            );
+        }
+        if !(3..=600).contains(&self.lease_ttl) {
+            anyhow::bail!(
+                "--lease-ttl (TATRACK_LEASE_TTL): {} seconds is outside 3 to 600",
+                self.lease_ttl
+            );
+        }
+        Ok(Some(tatrack_bus::service::Cluster {
+            instance: instance.clone(),
+            lease_ttl: std::time::Duration::from_secs(self.lease_ttl),
+        }))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Load the demo data set (if not loaded yet) and print a coordinator and a donor token.
@@ -228,6 +285,8 @@ pub struct UpArgs {
     pub demo: bool,
     #[command(flatten)]
     pub host: Host,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub http: Http,
     #[command(flatten)]
@@ -241,6 +300,8 @@ pub struct ServeArgs {
     pub service: serve::Service,
     #[command(flatten)]
     pub host: Host,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub http: Http,
     /// Where `tatrack serve <service>` answers /healthz, /readyz and /metrics (port 0: any free
@@ -368,14 +429,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up(args) => {
-            let settings = Settings::new(clock, &args.host)
-                .with_http(&args.http)
-                .with_schedule(&args.schedule);
+            let settings = Settings {
+                cluster: args.cluster.cluster()?,
+                ..Settings::new(clock, &args.host)
+                    .with_http(&args.http)
+                    .with_schedule(&args.schedule)
+            };
             serve::up(&settings, args.demo).await
         }
         Command::Serve(args) => {
             let settings = Settings {
                 ops_addr: args.ops_addr,
+                cluster: args.cluster.cluster()?,
                 ..Settings::new(clock, &args.host)
                     .with_http(&args.http)
                     .with_schedule(&args.schedule)
@@ -387,7 +452,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::load(&Settings::new(clock, &host)).await.map(|_| ())
         }
         Command::Log(cmd) => admin::log(&clock, cmd),
+        Command::Backup(args) => backup::backup(clock, cli.global.json, args).await,
+        Command::Restore(args) => backup::restore(clock, cli.global.json, args).await,
         Command::Stream(cmd) => admin::stream(clock, cli.global.json, cmd).await,
+        Command::Status { host } => crate::cluster::status(clock, &host, cli.global.json).await,
         Command::Readmodel(cmd) => admin::readmodel(clock, cmd).await,
         Command::Nats(cmd) => nats_config::nats(cmd),
         Command::Bench { args } => crate::bench::run(&args),
@@ -406,6 +474,8 @@ pub struct Settings {
     pub http_addr: std::net::SocketAddr,
     pub ops_addr: std::net::SocketAddr,
     pub report_schedule: Option<String>,
+    /// One instance of several on a NATS cluster (`--instance`), or the only one.
+    pub cluster: Option<tatrack_bus::service::Cluster>,
 }
 
 impl Settings {
@@ -418,6 +488,7 @@ impl Settings {
             http_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             ops_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             report_schedule: None,
+            cluster: None,
         }
     }
 

@@ -37,6 +37,11 @@ pub fn status(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<client::Error>() {
             return e.status();
         }
+        match cause.downcast_ref::<crate::backup::Refusal>() {
+            Some(crate::backup::Refusal::BadInput(_)) => return BAD_INPUT,
+            Some(crate::backup::Refusal::NotEmpty(_)) => return CONFLICT,
+            None => {}
+        }
         if let Some(tatrack_bus::rpc::Error::Remote(body)) =
             cause.downcast_ref::<tatrack_bus::rpc::Error>()
         {

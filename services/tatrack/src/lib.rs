@@ -2,9 +2,11 @@
 //! point as a child process.
 
 mod admin;
+mod backup;
 mod bench;
 mod cli;
 mod client;
+mod cluster;
 mod demo;
 mod exit;
 mod host;

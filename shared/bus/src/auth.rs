@@ -240,6 +240,17 @@ pub fn permissions(user: User) -> Permissions {
         // Reads by sequence from the stream leader: the replicator's check of its own messages,
         // `copy::compare` (stream verify) and `copy::rebuild_log` at start.
         publish.push(format!("{JS}.STREAM.MSG.GET.{stream}"));
+        // On a cluster: its own key of the lease bucket (`lease`), written by compare-and-set
+        // and read back to check a renewal that timed out; opening the bucket reads its info.
+        let kv_stream = format!("KV_{}", crate::lease::BUCKET);
+        publish.push(format!("$KV.{}.{service}", crate::lease::BUCKET));
+        publish.push(format!("{JS}.STREAM.INFO.{kv_stream}"));
+        publish.push(format!("{JS}.DIRECT.GET.{kv_stream}"));
+        publish.push(format!(
+            "{JS}.DIRECT.GET.{kv_stream}.$KV.{}.{service}",
+            crate::lease::BUCKET
+        ));
+        publish.push(format!("{JS}.STREAM.MSG.GET.{kv_stream}"));
     }
     for (service, filter) in user.follows() {
         let stream = subjects::stream_name(service);

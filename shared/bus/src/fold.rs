@@ -56,6 +56,8 @@ impl Projection for FoldProjection {
             RateTable::NAME => fold_into::<RateTable>(tree, id, event),
             Token::NAME => fold_into::<Token>(tree, id, event),
             Report::NAME => fold_into::<Report>(tree, id, event),
+            // A cluster's fence events change no aggregate.
+            crate::lease::FENCE_AGGREGATE => Ok(()),
             other => Err(ConflictableTransactionError::Abort(format!(
                 "unknown aggregate {other}"
             ))),

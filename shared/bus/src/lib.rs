@@ -6,11 +6,13 @@
 pub mod auth;
 pub mod copy;
 pub mod fold;
+pub mod lease;
 pub mod local;
 pub mod ops;
 pub mod replicator;
 pub mod rpc;
 pub mod service;
+pub mod standby;
 pub mod streams;
 pub mod subjects;
 pub mod subscriber;

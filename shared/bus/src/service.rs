@@ -20,7 +20,7 @@ pub use tatrack_contract::CommandReply;
 use tatrack_contract::bus::Service;
 
 use crate::rpc::{self, ErrorBody, ErrorCode, Incoming, RequestMeta};
-use crate::{copy, replicator, subjects};
+use crate::{copy, replicator, standby, subjects};
 
 /// The admin verb behind `tatrack stream verify`: a service compares its own stream with its own
 /// log, since only it may open the log while it runs.
@@ -40,7 +40,26 @@ pub struct Config {
     /// "Now" and "today": the default business date of a command, and the day no fact may be
     /// dated after.
     pub clock: Clock,
+    /// `None`: the only instance, on one NATS server; the log is the truth and the replicator
+    /// copies it to the stream behind the acknowledgements. `Some`: one of several instances on
+    /// a NATS cluster (ARCHITECTURE.md, "Past one machine").
+    pub cluster: Option<Cluster>,
 }
+
+/// How an instance takes part in a cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// This instance's name (unique among the instances of a service), shown as the lease's
+    /// holder.
+    pub instance: String,
+    /// How long the lease lives without renewal.
+    pub lease_ttl: Duration,
+}
+
+/// How long a command in cluster mode waits for its events to reach the replicated stream
+/// before it answers `unavailable` (a retry with the same command id then waits again, and
+/// never records it twice).
+const REPLICATION_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs a command service until `shutdown` is cancelled: `handler` answers the service's verbs
 /// (as the contract lists them) under `tatrack.cmd.<service>`; in-flight commands finish, the
@@ -56,18 +75,20 @@ where
     H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
 {
-    run_with(service, description, config, handler, |_, _| {}, shutdown).await
+    run_with(service, description, config, handler, |_, _| None, shutdown).await
 }
 
-/// Like `run`; `on_ready` gets the log once it is whole, before commands are served, and a token
-/// cancelled when the service stops, for whatever reason (a service starts its own jobs there,
-/// e.g. expiring offers, and awaits them after this returns).
+/// Like `run`; `on_active` gets the log once it is whole, before commands are served, and a
+/// token cancelled when this instance stops serving (shutdown, a failure, or a lost lease); a
+/// service starts its own jobs there (e.g. expiring offers) and returns their task, which is
+/// awaited before the instance serves again or returns. On a cluster it is called once per term
+/// as the active instance: a standby runs no jobs.
 pub async fn run_with<H, F>(
     service: Service,
     description: &str,
     config: Config,
     handler: H,
-    on_ready: impl FnOnce(Store, CancellationToken) + Send,
+    mut on_active: impl FnMut(Store, CancellationToken) -> Option<tokio::task::JoinHandle<()>> + Send,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
@@ -83,96 +104,259 @@ where
         )
     })?;
     let js = crate::jetstream(config.nats.clone(), Duration::from_secs(1));
-
-    // A log that is behind its stream lost its tail (or its whole disk): take it back first.
-    // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts before one).
-    loop {
-        match copy::rebuild_log(&js, service, &store).await {
-            Ok(0) => break,
-            Ok(imported) => {
-                tracing::warn!(
-                    service,
-                    imported,
-                    "log was behind its stream; rebuilt from it"
-                );
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(service, error = %e, "cannot compare the log with its stream yet; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
-
-    // Stops the replicator, the endpoints and the service's own jobs together: on shutdown, or
-    // when serving fails; the guard also covers every early return below.
-    let stop = shutdown.child_token();
-    let _stop_on_return = stop.clone().drop_guard();
-    on_ready(store.clone(), stop.clone());
     let _positions = {
         let store = store.clone();
         crate::ops::gauges(service, move || {
             vec![("tatrack_log_durable_position", store.durable_position())]
         })
     };
-    let replicator = replicator::Replicator::new(
-        store.clone(),
-        js.clone(),
+    let term = Serving {
         service,
-        replicator::Options::default(),
-    );
-    let replicator = tokio::spawn(replicator.run(stop.clone()));
+        description,
+        verbs,
+        nats: config.nats.clone(),
+        js: js.clone(),
+        store: store.clone(),
+        replicated_ack: config.cluster.is_some(),
+    };
+    let Some(cluster) = config.cluster else {
+        // A log that is behind its stream lost its tail (or its whole disk): take it back first.
+        // NATS may not be up yet: keep trying (a service outlives a NATS restart, and starts
+        // before one).
+        loop {
+            match copy::rebuild_log(&js, service, &store).await {
+                Ok(0) => break,
+                Ok(imported) => {
+                    tracing::warn!(
+                        service,
+                        imported,
+                        "log was behind its stream; rebuilt from it"
+                    );
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(service, error = %e, "cannot compare the log with its stream yet; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        let served = term
+            .serve(&handler, &mut on_active, shutdown.child_token())
+            .await;
+        store.flush().await?;
+        return served;
+    };
 
-    let endpoint = {
-        let store = store.clone();
-        move |incoming: Incoming| {
-            let store = store.clone();
-            let js = js.clone();
-            let handler = handler.clone();
-            async move {
-                if incoming.verb == ADMIN_STREAM_VERIFY {
-                    return stream_verify(&js, service, &store, &incoming).await;
+    let lease = loop {
+        match crate::lease::Lease::open(&js, service, &cluster.instance, cluster.lease_ttl).await {
+            Ok(lease) => break lease,
+            Err(e) => {
+                tracing::warn!(service, error = %e, "cannot open the lease bucket yet (is the cluster provisioned?); retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
-                if incoming.verb == ADMIN_HEAD {
-                    return Ok(serde_json::json!({ "head": store.durable_position() }));
-                }
-                let incoming = prepare(incoming)?;
-                // A retried command returns its first answer, even if deciding it again would now fail.
-                if let Some(reply) = first_answer(&store, &incoming.meta).await? {
-                    return to_json(&reply);
-                }
-                handler(store, incoming).await
             }
         }
     };
-    let prefix = subjects::command_prefix(service);
-    let mut all_verbs = verbs.to_vec();
-    all_verbs.push(ADMIN_STREAM_VERIFY);
-    all_verbs.push(ADMIN_HEAD);
-    tracing::info!(service, head = store.durable_position(), "ready");
-    let served = rpc::serve(
-        config.nats.clone(),
-        service,
-        description,
-        &prefix,
-        &all_verbs,
-        endpoint,
-        stop.clone(),
-    )
-    .await;
-    // Serving ends on shutdown or on a failure: either way the rest stops now.
-    stop.cancel();
-    match replicator.await {
-        Ok(Ok(())) => {}
-        // The alarm was logged when it was raised; the log stays the truth meanwhile.
-        Ok(Err(e)) => tracing::error!(service, error = %e, "replicator stopped with an alarm"),
-        Err(e) => tracing::error!(service, error = %e, "replicator task failed"),
+    loop {
+        let Some(won) = standby::wait_for_lease(&js, service, &store, &lease, &shutdown).await
+        else {
+            break;
+        };
+        if let Err(e) = standby::take_over(&js, service, &store, &won).await {
+            tracing::warn!(service, error = %e, "could not take over; standing by again");
+            lease.release(&won).await;
+            continue;
+        }
+        let stop = shutdown.child_token();
+        let holding = tokio::spawn(standby::hold(lease.clone(), won, stop.clone()));
+        let served = term.serve(&handler, &mut on_active, stop.clone()).await;
+        stop.cancel();
+        let last_term = holding.await.ok();
+        if shutdown.is_cancelled() {
+            if let Some(last_term) = last_term {
+                lease.release(&last_term).await;
+            }
+            store.flush().await?;
+            return served;
+        }
+        if let Err(e) = served {
+            tracing::error!(
+                service,
+                error = format!("{e:#}"),
+                "serving failed; standing by again"
+            );
+        }
+        tracing::warn!(service, instance = %cluster.instance, "stepped down; following the stream as the standby");
     }
     store.flush().await?;
-    served.map_err(|e| anyhow::anyhow!("serving {service} commands: {e}"))
+    Ok(())
+}
+
+/// What one term of serving needs: the service's names, NATS and its log.
+struct Serving<'a> {
+    service: &'static str,
+    description: &'a str,
+    verbs: &'static [&'static str],
+    nats: async_nats::Client,
+    js: async_nats::jetstream::Context,
+    store: Store,
+    /// Acknowledge a command only once its events are in the stream (cluster mode); a
+    /// replicator alarm (a fence: another instance writes the stream now) then ends the term.
+    replicated_ack: bool,
+}
+
+impl Serving<'_> {
+    /// Serves the verbs with the replicator and the service's jobs until `stop` (or a failure),
+    /// then stops them all.
+    async fn serve<H, F>(
+        &self,
+        handler: &H,
+        on_active: &mut (
+                 impl FnMut(Store, CancellationToken) -> Option<tokio::task::JoinHandle<()>> + Send
+             ),
+        stop: CancellationToken,
+    ) -> anyhow::Result<()>
+    where
+        H: Fn(Store, Incoming) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Result<serde_json::Value, ErrorBody>> + Send + 'static,
+    {
+        let service = self.service;
+        let store = self.store.clone();
+        let _stop_on_return = stop.clone().drop_guard();
+        let jobs = on_active(store.clone(), stop.clone());
+        let replicator = replicator::Replicator::new(
+            store.clone(),
+            self.js.clone(),
+            service,
+            replicator::Options::default(),
+        );
+        let replicated = replicator.replicated();
+        let replicator_position = replicated.clone();
+        let replicator = {
+            let stop = stop.clone();
+            let fenced = self.replicated_ack;
+            tokio::spawn(async move {
+                let result = replicator.run(stop.clone()).await;
+                if fenced && result.is_err() {
+                    // Another instance wrote the stream: nothing more may be acknowledged here.
+                    stop.cancel();
+                }
+                result
+            })
+        };
+
+        let endpoint = {
+            let store = store.clone();
+            let js = self.js.clone();
+            let handler = handler.clone();
+            let replicated_ack = self.replicated_ack;
+            let stop = stop.clone();
+            move |incoming: Incoming| {
+                let store = store.clone();
+                let js = js.clone();
+                let handler = handler.clone();
+                let mut replicated = replicated.clone();
+                let stop = stop.clone();
+                async move {
+                    if incoming.verb == ADMIN_STREAM_VERIFY {
+                        return stream_verify(&js, service, &store, &incoming).await;
+                    }
+                    if incoming.verb == ADMIN_HEAD {
+                        // What others may wait for: what is acknowledged, which on a cluster
+                        // is what is in the stream.
+                        let head = if replicated_ack {
+                            *replicated.borrow()
+                        } else {
+                            store.durable_position()
+                        };
+                        return Ok(serde_json::json!({ "head": head }));
+                    }
+                    let incoming = prepare(incoming)?;
+                    // A retried command returns its first answer, even if deciding it again would now fail.
+                    let answer = match first_answer(&store, &incoming.meta).await? {
+                        Some(reply) => to_json(&reply)?,
+                        None => handler(store.clone(), incoming).await?,
+                    };
+                    if replicated_ack {
+                        let last = answer
+                            .get("last_position")
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or_else(|| store.durable_position());
+                        wait_replicated(&mut replicated, last, &stop).await?;
+                    }
+                    Ok(answer)
+                }
+            }
+        };
+        if self.replicated_ack {
+            // `admin_head` answers what is replicated: serve once the replicator has found the
+            // stream equal to the log (the new holder made them equal before it took over).
+            let head = store.durable_position();
+            let mut first_sync = replicator_position.clone();
+            tokio::select! {
+                _ = first_sync.wait_for(|p| *p >= head) => {}
+                () = stop.cancelled() => {}
+            }
+        }
+        let prefix = subjects::command_prefix(service);
+        let mut all_verbs = self.verbs.to_vec();
+        all_verbs.push(ADMIN_STREAM_VERIFY);
+        all_verbs.push(ADMIN_HEAD);
+        tracing::info!(service, head = store.durable_position(), "ready");
+        let served = rpc::serve(
+            self.nats.clone(),
+            service,
+            self.description,
+            &prefix,
+            &all_verbs,
+            endpoint,
+            stop.clone(),
+        )
+        .await;
+        // Serving ends on shutdown, a failure or a lost lease: either way the rest stops now.
+        stop.cancel();
+        match replicator.await {
+            Ok(Ok(())) => {}
+            // The alarm was logged when it was raised; the log stays the truth meanwhile (one
+            // server), or the instance stands by and drops its unreplicated tail (a cluster).
+            Ok(Err(e)) => tracing::error!(service, error = %e, "replicator stopped with an alarm"),
+            Err(e) => tracing::error!(service, error = %e, "replicator task failed"),
+        }
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        served.map_err(|e| anyhow::anyhow!("serving {service} commands: {e}"))
+    }
+}
+
+/// Waits until the stream holds `position`; answers `unavailable` when that takes longer than
+/// `REPLICATION_WAIT` or the term ends (never acknowledged; a retry with the same command id
+/// gets the first answer once it is replicated, or is decided afresh by the next holder).
+async fn wait_replicated(
+    replicated: &mut tokio::sync::watch::Receiver<u64>,
+    position: u64,
+    stop: &CancellationToken,
+) -> Result<(), ErrorBody> {
+    let unavailable = || {
+        ErrorBody::new(
+            ErrorCode::Unavailable,
+            "the command's events are not replicated yet: send it again with the same command id",
+        )
+    };
+    tokio::select! {
+        reached = tokio::time::timeout(REPLICATION_WAIT, replicated.wait_for(|p| *p >= position)) => {
+            match reached {
+                Ok(Ok(_)) => Ok(()),
+                _ => Err(unavailable()),
+            }
+        }
+        () = stop.cancelled() => Err(unavailable()),
+    }
 }
 
 async fn stream_verify(

@@ -79,3 +79,37 @@ pub fn ordered_consumer(
         ..Default::default()
     }
 }
+
+/// Creates every command service's stream with `replicas` copies (or changes the count of one
+/// that exists) and the lease bucket: what `tatrack admin provision` does once for a cluster,
+/// before any service starts (a service would otherwise create its stream with one replica).
+pub async fn provision(
+    js: &jetstream::Context,
+    replicas: usize,
+    lease_ttl: Duration,
+) -> Result<Vec<String>, async_nats::Error> {
+    let mut done = Vec::new();
+    for service in subjects::SERVICES {
+        let config = stream::Config {
+            num_replicas: replicas,
+            ..config(service)
+        };
+        let mut stream = js.get_or_create_stream(config.clone()).await?;
+        let info = stream.info().await?;
+        if info.config.num_replicas != replicas {
+            js.update_stream(config).await?;
+        }
+        done.push(subjects::stream_name(service));
+    }
+    let bucket = crate::lease::bucket_config(lease_ttl, replicas);
+    match js.get_key_value(crate::lease::BUCKET).await {
+        Ok(_) => {
+            js.update_key_value(bucket).await?;
+        }
+        Err(_) => {
+            js.create_key_value(bucket).await?;
+        }
+    }
+    done.push(format!("KV_{}", crate::lease::BUCKET));
+    Ok(done)
+}

@@ -36,6 +36,13 @@ pub(crate) enum Request {
         envelope: Box<Envelope>,
         reply: oneshot::Sender<Result<Appended, Error>>,
     },
+    /// Drop every event after `after` (a cluster instance that lost its lease drops the tail
+    /// that never reached the replicated stream, so it was never acknowledged). Answers how
+    /// many events were dropped.
+    Truncate {
+        after: u64,
+        reply: oneshot::Sender<Result<u64, Error>>,
+    },
 }
 
 type Reply = (
@@ -69,19 +76,41 @@ pub(crate) fn spawn(
     durable: watch::Sender<u64>,
     counters: Arc<Counters>,
     clock: Clock,
-) -> (mpsc::Sender<Request>, Vec<std::thread::JoinHandle<()>>) {
+) -> Result<(mpsc::Sender<Request>, Vec<std::thread::JoinHandle<()>>), Error> {
     let (tx, rx) = mpsc::channel::<Request>(MAX_BATCH);
     let (sync_tx, sync_rx) = std_mpsc::channel::<SyncJob>();
     let writer_counters = counters.clone();
+    let durable = Arc::new(durable);
+    let truncation = Truncation {
+        durable: durable.clone(),
+        data_file: data_file.try_clone()?,
+    };
     let writer = std::thread::Builder::new()
         .name("eventlog-writer".into())
-        .spawn(move || writer(&trees, rx, &sync_tx, head, &writer_counters, &clock))
+        .spawn(move || {
+            writer(
+                &trees,
+                rx,
+                &sync_tx,
+                head,
+                &writer_counters,
+                &clock,
+                &truncation,
+            );
+        })
         .expect("spawn eventlog writer thread");
     let syncer = std::thread::Builder::new()
         .name("eventlog-sync".into())
         .spawn(move || syncer(&db, &data_file, &sync_rx, &durable, &counters))
         .expect("spawn eventlog sync thread");
-    (tx, vec![writer, syncer])
+    Ok((tx, vec![writer, syncer]))
+}
+
+/// What the writer needs to truncate on its own: the durable watermark (which a truncation
+/// lowers) and the data file to sync.
+struct Truncation {
+    durable: Arc<watch::Sender<u64>>,
+    data_file: File,
 }
 
 fn writer(
@@ -91,19 +120,47 @@ fn writer(
     mut head: u64,
     counters: &Counters,
     clock: &Clock,
+    truncation: &Truncation,
 ) {
-    while let Some(first) = rx.blocking_recv() {
+    // A truncation met while collecting a batch waits for the next pass, to run alone.
+    let mut carried: Option<Request> = None;
+    loop {
+        let first = match carried.take() {
+            Some(request) => request,
+            None => match rx.blocking_recv() {
+                Some(request) => request,
+                None => return,
+            },
+        };
+        if let Request::Truncate { after, reply } = first {
+            let result = truncate(trees, head, after, counters, truncation);
+            if let Ok((new_head, _)) = result {
+                head = new_head;
+            }
+            let _ = reply.send(result.map(|(_, dropped)| dropped));
+            continue;
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
+                Ok(request @ Request::Truncate { .. }) => {
+                    carried = Some(request);
+                    break;
+                }
                 Ok(request) => batch.push(request),
                 Err(_) => break,
             }
         }
         if counters.poisoned.load(Ordering::Acquire) {
             for request in batch {
-                let (Request::Append { reply, .. } | Request::Import { reply, .. }) = request;
-                let _ = reply.send(Err(Error::Closed));
+                match request {
+                    Request::Append { reply, .. } | Request::Import { reply, .. } => {
+                        let _ = reply.send(Err(Error::Closed));
+                    }
+                    Request::Truncate { reply, .. } => {
+                        let _ = reply.send(Err(Error::Closed));
+                    }
+                }
             }
             continue;
         }
@@ -126,6 +183,13 @@ fn writer(
                     pending.append(trees, &stream, expected, &events, &meta),
                 ),
                 Request::Import { envelope, reply } => (reply, pending.import(trees, &envelope)),
+                Request::Truncate { reply, .. } => {
+                    // Never batched (see above); answered rather than dropped all the same.
+                    let _ = reply.send(Err(Error::Integrity(
+                        "a truncation is never batched".into(),
+                    )));
+                    continue;
+                }
             };
             match result {
                 // A conflict or bad request wrote nothing, so it need not wait for a flush.
@@ -164,11 +228,93 @@ fn writer(
     }
 }
 
+/// Drops every event after `after` in one transaction (log, stream index, event ids, stream
+/// heads, command records, position counter), once everything before it is durable, then
+/// syncs and lowers the durable watermark. Returns the new head and how many events went.
+fn truncate(
+    trees: &Trees,
+    head: u64,
+    after: u64,
+    counters: &Counters,
+    truncation: &Truncation,
+) -> Result<(u64, u64), Error> {
+    if after >= head {
+        return Ok((head, 0));
+    }
+    // Batches handed to the syncer must be durable first, or its watermark would rise again
+    // over the dropped positions.
+    let mut durable = truncation.durable.subscribe();
+    while *durable.borrow_and_update() < head {
+        if counters.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let mut dropped = Vec::new();
+    for entry in trees.log.range(keys::position(after + 1)..) {
+        let (_, bytes) = entry?;
+        dropped.push(serde_json::from_slice::<Envelope>(&bytes)?);
+    }
+    // Each stream goes back to the version before its first dropped event.
+    let mut heads: HashMap<&str, u64> = HashMap::new();
+    for envelope in &dropped {
+        heads
+            .entry(envelope.stream.as_str())
+            .and_modify(|v| *v = (*v).min(envelope.version - 1))
+            .or_insert(envelope.version - 1);
+    }
+    let command_ids: Vec<Uuid> = dropped.iter().filter_map(|e| e.command_id).collect();
+    let result = (
+        &trees.log,
+        &trees.index,
+        &trees.heads,
+        &trees.commands,
+        &trees.event_ids,
+        &trees.meta,
+    )
+        .transaction(|(log, index, heads_tree, commands, event_ids, meta)| {
+            for envelope in &dropped {
+                log.remove(&keys::position(envelope.position))?;
+                index.remove(keys::index(&envelope.stream, envelope.version))?;
+                event_ids.remove(envelope.id.as_bytes())?;
+            }
+            for (stream, version) in &heads {
+                if *version == 0 {
+                    heads_tree.remove(stream.as_bytes())?;
+                } else {
+                    heads_tree.insert(stream.as_bytes(), &version.to_be_bytes())?;
+                }
+            }
+            // A command whose events are all dropped was never answered: forget it, so that
+            // its retry is decided afresh.
+            for command_id in &command_ids {
+                if let Some(record) = commands.get(command_id.as_bytes())? {
+                    let record: Appended = serde_json::from_slice(&record)
+                        .map_err(|e| ConflictableTransactionError::Abort(Error::Encoding(e)))?;
+                    if record.first_position > after {
+                        commands.remove(command_id.as_bytes())?;
+                    }
+                }
+            }
+            meta.insert(keys::META_POSITION, &keys::position(after))?;
+            Ok::<_, ConflictableTransactionError<Error>>(())
+        });
+    match result {
+        Ok(()) => {}
+        Err(TransactionError::Storage(e)) => return Err(e.into()),
+        Err(TransactionError::Abort(e)) => return Err(e),
+    }
+    trees.log.flush()?;
+    truncation.data_file.sync_data()?;
+    truncation.durable.send_replace(after);
+    Ok((after, dropped.len() as u64))
+}
+
 fn syncer(
     db: &sled::Db,
     data_file: &File,
     rx: &std_mpsc::Receiver<SyncJob>,
-    durable: &watch::Sender<u64>,
+    durable: &Arc<watch::Sender<u64>>,
     counters: &Counters,
 ) {
     while let Ok(first) = rx.recv() {

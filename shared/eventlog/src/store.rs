@@ -67,8 +67,9 @@ pub struct Store {
 }
 
 struct Inner {
-    /// Distinguishes this open log from any other, even at the same path (for caches).
-    instance: u64,
+    /// Distinguishes this open log from any other, even at the same path (for caches); a
+    /// truncation gives it a new one, so no cache outlives the events it was folded from.
+    instance: std::sync::atomic::AtomicU64,
     clock: Clock,
     path: PathBuf,
     db: sled::Db,
@@ -120,10 +121,10 @@ impl Store {
             durable_tx,
             counters.clone(),
             clock.clone(),
-        );
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
-                instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+                instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed).into(),
                 clock: clock.clone(),
                 path,
                 db,
@@ -148,7 +149,31 @@ impl Store {
     /// A number no other `Store` opened by this process has: a cache key that cannot outlive
     /// the log it describes.
     pub fn instance(&self) -> u64 {
-        self.inner.instance
+        self.inner.instance.load(Ordering::Acquire)
+    }
+
+    /// Drops every event after `position`, durably, and answers how many went. Only for a tail
+    /// that was never acknowledged to anyone: a cluster instance that lost its lease drops what
+    /// never reached the replicated stream, then follows the stream again. Readers holding a
+    /// `tail` must be stopped first. Caches keyed by `instance` start over.
+    pub async fn truncate_after(&self, position: u64) -> Result<u64, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Request::Truncate {
+                after: position,
+                reply,
+            })
+            .await
+            .map_err(|_| Error::Closed)?;
+        let dropped = answer.await.map_err(|_| Error::Closed)??;
+        if dropped > 0 {
+            self.inner.instance.store(
+                NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+                Ordering::Release,
+            );
+        }
+        Ok(dropped)
     }
 
     /// Appends `events` to `stream` if it is at the `expected` version. Returns once the events

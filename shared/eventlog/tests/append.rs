@@ -444,3 +444,66 @@ async fn a_command_id_reused_with_another_body_is_refused() {
         .unwrap();
     assert_eq!(recorded.fingerprint.as_deref(), Some("aaa"));
 }
+
+#[tokio::test]
+async fn truncation_drops_the_tail_with_its_indexes_and_the_log_goes_on_from_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let store = Store::open(&path, &clock()).unwrap();
+    append_ok(&store, "a-1", Expected::NoStream, vec![event(1), event(2)]).await;
+    append_ok(&store, "b-1", Expected::NoStream, vec![event(3)]).await;
+    let kept_instance = store.instance();
+    // The tail to drop: one more event of a-1, a new stream c-1 and a command with an id.
+    let dropped_command = Uuid::now_v7();
+    let dropped_event = event(4);
+    let dropped_id = dropped_event.id;
+    append_ok(&store, "a-1", Expected::Exact(2), vec![dropped_event]).await;
+    store
+        .append(
+            "c-1",
+            Expected::NoStream,
+            vec![event(5)],
+            CommandMeta {
+                command_id: Some(dropped_command),
+                ..meta()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.durable_position(), 5);
+
+    assert_eq!(store.truncate_after(3).await.unwrap(), 2);
+    assert_eq!(
+        store.truncate_after(3).await.unwrap(),
+        0,
+        "nothing left to drop"
+    );
+    assert_ne!(store.instance(), kept_instance, "caches must start over");
+    assert_eq!(store.durable_position(), 3);
+    assert!(store.get(4).unwrap().is_none());
+    assert_eq!(store.stream_version("a-1").unwrap(), 2);
+    assert_eq!(store.stream_version("c-1").unwrap(), 0);
+    assert!(
+        store
+            .command_result(dropped_command)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.read_stream("a-1", 1).unwrap().len(), 2);
+    store.verify().unwrap();
+
+    // The same event id and command id are new again, at the next position.
+    let again = NewEvent {
+        id: dropped_id,
+        ..event(6)
+    };
+    let appended = append_ok(&store, "a-1", Expected::Exact(2), vec![again]).await;
+    assert_eq!((appended.first_position, appended.stream_version), (4, 3));
+    drop(store);
+
+    let reopened = Store::open(&path, &clock()).unwrap();
+    assert_eq!(reopened.durable_position(), 4);
+    assert_eq!(reopened.stream_version("c-1").unwrap(), 0);
+    reopened.verify().unwrap();
+}

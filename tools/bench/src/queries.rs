@@ -39,6 +39,7 @@ pub(crate) async fn queries(
         data_dir: data.path().to_path_buf(),
         nats,
         clock: clock.clone(),
+        cluster: None,
     };
     let mut tasks = vec![
         tokio::spawn(tatrack_assessments::run(

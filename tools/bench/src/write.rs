@@ -9,7 +9,7 @@ use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use serde_json::json;
 use tatrack_bus::auth::User;
-use tatrack_bus::local::NatsServer;
+use tatrack_bus::local::{NatsCluster, NatsServer};
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::Principal;
@@ -229,13 +229,19 @@ async fn send_plan(client: &async_nats::Client) -> anyhow::Result<serde_json::Va
     send(client, "assessments", "assessment_plan", &plan_body()).await
 }
 
-/// Bare JetStream: pipelined publishes with a Msg-Id into a file stream, 1024 acks in flight.
-async fn bare_jetstream(client: &async_nats::Client, duration: Duration) -> anyhow::Result<f64> {
+/// Bare JetStream: pipelined publishes with a Msg-Id into a file stream of `replicas` copies,
+/// 1024 acks in flight.
+async fn bare_jetstream(
+    client: &async_nats::Client,
+    duration: Duration,
+    replicas: usize,
+) -> anyhow::Result<f64> {
     let js = tatrack_bus::jetstream(client.clone(), Duration::from_secs(5));
     js.create_stream(async_nats::jetstream::stream::Config {
         name: "BENCH_RAW".into(),
         subjects: vec!["bench.raw.>".into()],
         storage: async_nats::jetstream::stream::StorageType::File,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await?;
@@ -273,7 +279,7 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
     // create streams other than its own).
     let client = server.connect_as(User::Gateway, "bench").await?;
     let admin = server.connect_as(User::Admin, "bench-admin").await?;
-    let bare = bare_jetstream(&admin, duration).await?;
+    let bare = bare_jetstream(&admin, duration, 1).await?;
     println!(
         "{:<44} {bare:>10.0}/s   (pipelined, Msg-Id, 1024 in flight)",
         "bare JetStream publish"
@@ -288,6 +294,7 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
                 .connect_as(User::Assessments, "bench-assessments")
                 .await?,
             clock: clock.clone(),
+            cluster: None,
         },
         stop.clone(),
     ));
@@ -301,27 +308,7 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    for clients in [1usize, 16, 64] {
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..clients {
-            let client = client.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut mine = Vec::new();
-                while start.elapsed() < duration {
-                    let t = Instant::now();
-                    send_plan(&client).await?;
-                    mine.push(t.elapsed().as_micros() as u64);
-                }
-                anyhow::Ok(mine)
-            }));
-        }
-        let mut sample = Sample::joined(tasks, start).await?;
-        println!(
-            "{}",
-            sample.line(&format!("command end to end, {clients} clients"))
-        );
-    }
+    end_to_end(&client, duration, "command end to end").await?;
 
     // Steady rate: request -> durable reply, and reply -> event seen on the stream's subjects
     // (listened to as the admin: no service user may subscribe to event subjects).
@@ -408,6 +395,77 @@ pub(crate) async fn commands(clock: &Clock, duration: Duration, rate: u64) -> an
     stop.cancel();
     service.await??;
     drop(server);
+    on_a_cluster(clock, duration).await
+}
+
+/// 1, 16 and 64 clients sending commands back to back, each waiting for its answer.
+async fn end_to_end(
+    client: &async_nats::Client,
+    duration: Duration,
+    what: &str,
+) -> anyhow::Result<()> {
+    for clients in [1usize, 16, 64] {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while start.elapsed() < duration {
+                    let t = Instant::now();
+                    send_plan(&client).await?;
+                    mine.push(t.elapsed().as_micros() as u64);
+                }
+                anyhow::Ok(mine)
+            }));
+        }
+        let mut sample = Sample::joined(tasks, start).await?;
+        println!("{}", sample.line(&format!("{what}, {clients} clients")));
+    }
+    Ok(())
+}
+
+/// The cost of the replicated acknowledgement: the same commands on three nats-servers, the
+/// stream at three replicas, the service in cluster mode (holding its lease), where a command
+/// is answered once its events are in the replicated stream, not only in the local log.
+async fn on_a_cluster(clock: &Clock, duration: Duration) -> anyhow::Result<()> {
+    let cluster = NatsCluster::start().await?;
+    let admin = cluster.admin().await?;
+    let bare = bare_jetstream(&admin, duration, 3).await?;
+    println!(
+        "{:<44} {bare:>10.0}/s   (three servers, R3, pipelined, 1024 in flight)",
+        "bare JetStream publish, R3"
+    );
+    let js = tatrack_bus::jetstream(admin.clone(), Duration::from_secs(10));
+    tatrack_bus::streams::provision(&js, 3, tatrack_bus::lease::DEFAULT_TTL)
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning the cluster: {e}"))?;
+    let data = tempfile::tempdir()?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let service = tokio::spawn(tatrack_assessments::run(
+        tatrack_assessments::Config {
+            data_dir: data.path().to_path_buf(),
+            nats: cluster.client_as(User::Assessments).await?,
+            clock: clock.clone(),
+            cluster: Some(tatrack_bus::service::Cluster {
+                instance: "bench".into(),
+                lease_ttl: tatrack_bus::lease::DEFAULT_TTL,
+            }),
+        },
+        stop.clone(),
+    ));
+    let client = cluster.client_as(User::Gateway).await?;
+    let ready = Instant::now();
+    while send_plan(&client).await.is_err() {
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(30),
+            "the assessments service did not take its lease on the cluster"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    end_to_end(&client, duration, "command, replicated ack (R3)").await?;
+    stop.cancel();
+    service.await??;
     Ok(())
 }
 
@@ -450,6 +508,7 @@ async fn mix(
         data_dir: data_dir.to_path_buf(),
         nats,
         clock: clock.clone(),
+        cluster: None,
     };
     let partners = tokio::spawn(tatrack_partners::run(
         config(server.connect_as(User::Partners, "bench-partners").await?),
