@@ -346,6 +346,9 @@ try, in another shell:
   $TATRACK need list
   TATRACK_URL=$url2 $TATRACK need unmet
 
+who holds each lease, each stream's leader and its followers (server host, cluster mode):
+  NATS_URL=$NATS_URL TATRACK_NATS_CREDENTIALS=$TATRACK_NATS_CREDENTIALS $TATRACK status
+
 watch a failover: kill node2 entirely (its nats-server and every tatrack process on it), then
 ask again, through either gateway (in cluster mode a command service's other instance takes the
 lease within TATRACK_LEASE_TTL seconds):
