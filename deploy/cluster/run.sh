@@ -9,9 +9,7 @@
 # Ctrl-C stops the tatrack processes first, then the nats-servers.
 #
 # The command services run in cluster mode (TATRACK_INSTANCE=<node>): both instances compete for
-# a lease in the NATS KV bucket LEASES and only its holder serves. A tatrack built without cluster
-# mode (no `admin provision`) still runs, with one instance of each command service: two instances
-# that do not know of each other would both take commands into two different logs.
+# a lease in the NATS KV bucket LEASES and only its holder serves.
 #
 # Layout (every node has a readmodel, a gateway or both; every service is on two nodes):
 #   node1: assessments, projects, reporter, gateway (HTTP 127.0.0.1:8081)
@@ -190,25 +188,17 @@ echo "NATS cluster up: $NATS_URL" >&2
 # idempotent, so every run does it. Right after the servers start the meta leader may not have
 # heard from every peer yet and refuses to place three replicas ("no suitable peers for
 # placement"): tried again for 30 s.
-if "$TATRACK" admin provision --help >/dev/null 2>&1; then
-    deadline=$((SECONDS + 30))
-    until "$TATRACK" admin provision --replicas 3; do
-        if ((SECONDS >= deadline)); then
-            echo "error: \`tatrack admin provision --replicas 3\` failed for 30 s" >&2
-            exit 1
-        fi
-        echo "provisioning again in 2 s" >&2
-        sleep 2
-    done
-    cluster_mode=1
-else
-    echo "warning: this tatrack has no \`admin provision\` (no cluster mode): the streams are" >&2
-    echo "         created by their services at one replica, and each command service runs once" >&2
-    cluster_mode=0
-fi
+deadline=$((SECONDS + 30))
+until "$TATRACK" admin provision --replicas 3; do
+    if ((SECONDS >= deadline)); then
+        echo "error: \`tatrack admin provision --replicas 3\` failed for 30 s" >&2
+        exit 1
+    fi
+    echo "provisioning again in 2 s" >&2
+    sleep 2
+done
 
-# service node [node]: the nodes each service runs on (the second only in cluster mode for the
-# command services, whose instances must hold the lease to serve).
+# service node node: the two nodes each service runs on.
 layout=(
     "assessments node1 node2"
     "partners node2 node3"
@@ -224,10 +214,6 @@ endpoints=()
 for entry in "${layout[@]}"; do
     read -r service first second <<<"$entry"
     nodes=("$first" "$second")
-    case "$service" in
-    readmodel | gateway) ;;
-    *) ((cluster_mode)) || nodes=("$first") ;;
-    esac
     for node in "${nodes[@]}"; do
         settings=(
             NATS_URL="$NATS_URL"
@@ -328,8 +314,7 @@ tatrack runs on a three-node cluster. Ctrl-C stops it all.
   data:      $DATA  (nodeN/: server N's config, store, logs and its services' data)
   keys:      $TATRACK_NATS_CREDENTIALS  (NATS nkeys, private)
   tokens:    $tokens  (private)
-  mode:      $( ((cluster_mode)) && echo "cluster (leases in NATS KV LEASES, streams at 3 replicas)" ||
-    echo "single (no cluster mode in this tatrack: one instance per command service)")
+  mode:      cluster (leases in NATS KV LEASES, streams at 3 replicas)
 
 nats-servers:
 $(printf '  %s\n' "${nats_lines[@]}")

@@ -30,9 +30,19 @@ pub async fn provision(
     let settings = Settings::new(clock, host);
     let nats = host::connect_admin(&settings, "tatrack-provision").await?;
     let js = tatrack_bus::jetstream(nats, Duration::from_secs(10));
-    let made = tatrack_bus::streams::provision(&js, replicas, Duration::from_secs(lease_ttl))
-        .await
-        .map_err(|e| anyhow::anyhow!("provisioning the streams and the lease bucket: {e}"))?;
+    // Right after the servers start, the meta leader may not have heard from every peer yet
+    // and refuses to place the replicas ("no suitable peers for placement"): try for 30 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let made = loop {
+        match tatrack_bus::streams::provision(&js, replicas, Duration::from_secs(lease_ttl)).await {
+            Ok(made) => break made,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("not provisioned yet ({e}); again in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => anyhow::bail!("provisioning the streams and the lease bucket: {e}"),
+        }
+    };
     println!(
         "provisioned at {replicas} replicas: {} (lease TTL {lease_ttl} s)",
         made.join(", ")
