@@ -297,6 +297,12 @@ impl Deployment {
                 a.id
             );
         }
+        eprintln!(
+            "{} acknowledged commands each once in the stream ({} events, {} command ids)",
+            acked.len(),
+            last,
+            seen.len()
+        );
     }
 
     /// Every view, once the read model answering holds everything up to `heads`.
