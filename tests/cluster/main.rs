@@ -656,7 +656,8 @@ async fn a_paused_active_instance_steps_down_by_itself() {
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The load goes on against the new holder alone for a while.
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let acked = load.finish().await;
     assert_ne!(d.holder("assessments").await, Some(paused));
     d.acknowledged_exactly_once(&acked).await;

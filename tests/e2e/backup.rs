@@ -343,8 +343,10 @@ async fn a_bad_backup_or_a_deployment_in_use_is_refused_and_nothing_is_published
             "{} has applied assessments:3,",
             used.join("readmodel").display()
         ),
+        // The projects service's view follows the assessments stream on its own: when the
+        // services stopped it may not have reached position 3 yet, only some of it.
         format!(
-            "{} has applied assessments:3,",
+            "{} has applied assessments:",
             used.join("projects-view").display()
         ),
     ] {

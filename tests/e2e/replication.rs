@@ -278,3 +278,75 @@ async fn the_catch_up_subscriber_resumes_from_its_checkpoint() {
         append_n(&store, 30).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_atomic_commands_a_command_s_events_go_in_as_one_batch() {
+    let h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &test_clock()).unwrap();
+    let client = h.client_as(User::Assessments).await;
+    // A command that wrote three events, then one that wrote one, then one without an id.
+    let command = |id| CommandMeta {
+        command_id: Some(id),
+        ..CommandMeta::default()
+    };
+    store
+        .append(
+            "thing-1",
+            Expected::NoStream,
+            vec![event(1), event(2), event(3)],
+            command(Uuid::now_v7()),
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            "thing-2",
+            Expected::NoStream,
+            vec![event(4)],
+            command(Uuid::now_v7()),
+        )
+        .await
+        .unwrap();
+    append_n(&store, 2).await;
+    let stop = CancellationToken::new();
+    let replicator = Replicator::new(
+        store.clone(),
+        js(&client),
+        SERVICE,
+        replicator::Options {
+            atomic_commands: true,
+            ..replicator::Options::default()
+        },
+    );
+    let task = tokio::spawn(replicator.run(stop.clone()));
+    converges(&client, &store).await;
+    stop.cancel();
+    task.await.unwrap().unwrap();
+
+    let stream = js(&client)
+        .get_stream(subjects::stream_name(SERVICE))
+        .await
+        .unwrap();
+    let mut batches = Vec::new();
+    for sequence in 1..=6 {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
+        batches.push((header("Nats-Batch-Id"), header("Nats-Batch-Sequence")));
+    }
+    let batch = batches[0]
+        .0
+        .clone()
+        .expect("the three events went as a batch");
+    for (sequence, (id, position)) in batches.iter().take(3).enumerate() {
+        assert_eq!(id.as_ref(), Some(&batch));
+        assert_eq!(
+            position.as_deref(),
+            Some((sequence + 1).to_string().as_str())
+        );
+    }
+    assert!(
+        batches[3..].iter().all(|(id, _)| id.is_none()),
+        "single events are plain publishes: {batches:?}"
+    );
+}

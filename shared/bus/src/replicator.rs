@@ -53,6 +53,11 @@ pub struct Options {
     pub max_in_flight: usize,
     /// Pause between resync attempts while NATS is unreachable.
     pub retry_every: Duration,
+    /// Publish the events of one command that wrote several as one JetStream atomic batch
+    /// (the stream needs `allow_atomic`): on a cluster, a fence written by the next lease
+    /// holder then never lands between two events of one command. Off on one server, where
+    /// nobody else writes the stream and every event is published in the end anyway.
+    pub atomic_commands: bool,
 }
 
 impl Default for Options {
@@ -60,9 +65,13 @@ impl Default for Options {
         Self {
             max_in_flight: 1024,
             retry_every: Duration::from_millis(200),
+            atomic_commands: false,
         }
     }
 }
+
+/// How long the server may take to take in one message of an atomic batch.
+const BATCH_MESSAGE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Replicator {
     store: Store,
@@ -167,12 +176,23 @@ impl Replicator {
                     next = tail.next(), if may_publish => {
                         let Some(envelope) = next else { return Ok(()) };
                         let envelope = envelope?;
-                        next_position = envelope.position + 1;
-                        match self.publish(&envelope).await {
+                        if envelope.position < next_position {
+                            // Already published with the rest of its command's batch.
+                            continue;
+                        }
+                        let command = self.command_of(envelope)?;
+                        let last = command.last().map_or(next_position, |e| e.position);
+                        next_position = last + 1;
+                        let sent = if command.len() > 1 {
+                            self.publish_batch(&command).await
+                        } else {
+                            self.publish(&command[0]).await
+                        };
+                        match sent {
                             Ok(ack) => in_flight.push_back(ack),
                             Err(e) => {
-                                tracing::debug!(stream = %stream_name, position = envelope.position, error = %e, "publish not sent; resyncing");
-                                failed.insert(envelope.position);
+                                tracing::debug!(stream = %stream_name, position = last, error = %e, "publish not sent; resyncing");
+                                failed.insert(last);
                                 broken = true;
                             }
                         }
@@ -180,6 +200,80 @@ impl Replicator {
                 }
             }
         }
+    }
+
+    /// The envelopes to publish together from `envelope` on: with `atomic_commands`, every
+    /// event its command wrote (they became durable in one append, so they are all in the log
+    /// already); otherwise just `envelope`.
+    fn command_of(&self, envelope: Envelope) -> Result<Vec<Envelope>, Error> {
+        let Some(command_id) = envelope.command_id.filter(|_| self.options.atomic_commands) else {
+            return Ok(vec![envelope]);
+        };
+        let mut command = vec![envelope];
+        loop {
+            let next = command[command.len() - 1].position + 1;
+            match self.store.get(next)? {
+                Some(following) if following.command_id == Some(command_id) => {
+                    command.push(following);
+                }
+                _ => return Ok(command),
+            }
+        }
+    }
+
+    /// Publishes `command` (several envelopes, positions in order) as one atomic batch: the
+    /// stream stores all of them, after the expected last sequence, or none. The returned ack is
+    /// the batch's, for its last position.
+    async fn publish_batch(
+        &self,
+        command: &[Envelope],
+    ) -> Result<futures::future::BoxFuture<'static, AckResult>, async_nats::Error> {
+        use async_nats::header::{
+            NATS_BATCH_COMMIT, NATS_BATCH_ID, NATS_BATCH_SEQUENCE, NATS_EXPECTED_LAST_SEQUENCE,
+            NATS_MESSAGE_ID,
+        };
+        let batch_id = uuid::Uuid::now_v7().simple().to_string();
+        let client = self.js.client();
+        let (last, rest) = command.split_last().ok_or("an empty batch")?;
+        for (index, envelope) in rest.iter().enumerate() {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(NATS_BATCH_ID, batch_id.as_str());
+            headers.insert(NATS_BATCH_SEQUENCE, (index + 1).to_string().as_str());
+            headers.insert(NATS_MESSAGE_ID, envelope.id.to_string().as_str());
+            if index == 0 {
+                headers.insert(
+                    NATS_EXPECTED_LAST_SEQUENCE,
+                    (envelope.position - 1).to_string().as_str(),
+                );
+            }
+            let subject = subjects::event_subject(&self.service, &envelope.stream);
+            let payload = serde_json::to_vec(envelope)?;
+            // Each message before the commit is a request: the server answers empty once it
+            // holds it, or with an error (unknown batch, a gap).
+            let reply = tokio::time::timeout(
+                BATCH_MESSAGE_TIMEOUT,
+                client.request_with_headers(subject, headers, payload.into()),
+            )
+            .await??;
+            if !reply.payload.is_empty() {
+                return Err(format!(
+                    "batch message {} refused: {}",
+                    envelope.position,
+                    String::from_utf8_lossy(&reply.payload)
+                )
+                .into());
+            }
+        }
+        let subject = subjects::event_subject(&self.service, &last.stream);
+        let message = jetstream::message::PublishMessage::build()
+            .payload(serde_json::to_vec(last)?.into())
+            .message_id(last.id.to_string())
+            .header(NATS_BATCH_ID, batch_id.as_str())
+            .header(NATS_BATCH_SEQUENCE, command.len().to_string().as_str())
+            .header(NATS_BATCH_COMMIT, "1");
+        let ack = self.js.send_publish(subject, message).await?;
+        let position = last.position;
+        Ok(async move { (position, ack.await.map_err(|e| e.to_string())) }.boxed())
     }
 
     async fn publish(

@@ -233,7 +233,10 @@ impl Serving<'_> {
             store.clone(),
             self.js.clone(),
             service,
-            replicator::Options::default(),
+            replicator::Options {
+                atomic_commands: self.replicated_ack,
+                ..replicator::Options::default()
+            },
         );
         let replicated = replicator.replicated();
         let replicator_position = replicated.clone();

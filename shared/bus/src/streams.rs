@@ -19,6 +19,8 @@ pub fn config(service: &str) -> stream::Config {
         retention: stream::RetentionPolicy::Limits,
         duplicate_window: DUPLICATE_WINDOW,
         allow_direct: true,
+        // On a cluster, a command's events go in as one atomic batch (`replicator::Options`).
+        allow_atomic_publish: true,
         // The stream is a copy of the log: nothing may expire or be dropped from it.
         discard: stream::DiscardPolicy::New,
         ..Default::default()
@@ -96,7 +98,7 @@ pub async fn provision(
         };
         let mut stream = js.get_or_create_stream(config.clone()).await?;
         let info = stream.info().await?;
-        if info.config.num_replicas != replicas {
+        if info.config.num_replicas != replicas || !info.config.allow_atomic_publish {
             js.update_stream(config).await?;
         }
         done.push(subjects::stream_name(service));
