@@ -89,6 +89,24 @@ impl Deployment {
         deployment
     }
 
+    /// A deployment with the load running and acknowledged.
+    async fn under_load() -> (Self, Load) {
+        let deployment = Self::start().await;
+        let load = Load::start(&deployment.gateway_user);
+        load.flowing_again(Instant::now(), Duration::from_secs(60))
+            .await
+            .expect("the load gets acknowledgements");
+        (deployment, load)
+    }
+
+    /// What every fault test ends with: each acknowledged command once, each stream equal to its
+    /// holder's log, each read model answering as a fresh rebuild.
+    async fn nothing_lost_or_doubled(&mut self, acked: &[Acked]) {
+        self.acknowledged_exactly_once(acked).await;
+        self.streams_equal_holders_logs().await;
+        self.read_models_equal_a_fresh_rebuild().await;
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tatrack-under-test"));
         command
@@ -487,11 +505,7 @@ fn summary(what: &str, times: &[Duration]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_of_any_nats_server_loses_no_acknowledged_command() {
     let _turn = TURN.lock().await;
-    let mut d = Deployment::start().await;
-    let load = Load::start(&d.gateway_user);
-    load.flowing_again(Instant::now(), Duration::from_secs(60))
-        .await
-        .expect("the load gets acknowledgements");
+    let (mut d, load) = Deployment::under_load().await;
     let mut recoveries = Vec::new();
     for round in 0..rounds().max(2) {
         // Alternately the assessments stream's leader and a server that leads nothing of it.
@@ -544,19 +558,13 @@ async fn sigkill_of_any_nats_server_loses_no_acknowledged_command() {
     let acked = load.finish().await;
     summary("NATS server SIGKILL", &recoveries);
     assert!(acked.len() >= 20, "only {} acknowledged", acked.len());
-    d.acknowledged_exactly_once(&acked).await;
-    d.streams_equal_holders_logs().await;
-    d.read_models_equal_a_fresh_rebuild().await;
+    d.nothing_lost_or_doubled(&acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_of_each_active_instance_hands_over_to_its_standby() {
     let _turn = TURN.lock().await;
-    let mut d = Deployment::start().await;
-    let load = Load::start(&d.gateway_user);
-    load.flowing_again(Instant::now(), Duration::from_secs(60))
-        .await
-        .expect("the load gets acknowledgements");
+    let (mut d, load) = Deployment::under_load().await;
     let mut takeovers = Vec::new();
     for round in 0..rounds() {
         // Every service's active instance at once (in a real machine loss they go together).
@@ -611,19 +619,13 @@ async fn sigkill_of_each_active_instance_hands_over_to_its_standby() {
         &format!("active instance SIGKILL (lease TTL {LEASE_TTL} s)"),
         &takeovers,
     );
-    d.acknowledged_exactly_once(&acked).await;
-    d.streams_equal_holders_logs().await;
-    d.read_models_equal_a_fresh_rebuild().await;
+    d.nothing_lost_or_doubled(&acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_active_instance_steps_down_by_itself() {
     let _turn = TURN.lock().await;
-    let mut d = Deployment::start().await;
-    let load = Load::start(&d.gateway_user);
-    load.flowing_again(Instant::now(), Duration::from_secs(60))
-        .await
-        .expect("the load gets acknowledgements");
+    let (mut d, load) = Deployment::under_load().await;
     let paused = d.holder("assessments").await.expect("a holder");
     let pid = d
         .process("assessments", paused)
@@ -676,8 +678,8 @@ async fn a_paused_active_instance_steps_down_by_itself() {
         },
     )
     .await;
-    d.streams_equal_holders_logs().await;
     d.restart("assessments", holder);
+    d.nothing_lost_or_doubled(&acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,21 +120,23 @@ pub async fn backup(clock: Clock, json: bool, args: BackupArgs) -> anyhow::Resul
     Ok(())
 }
 
-/// How far the running read model has applied each stream, if one answers. It is a record for
-/// the operator, not part of what is restored, so a read model that is down does not stop a
-/// backup of the logs.
-async fn readmodel_positions(nats: &async_nats::Client) -> Option<BTreeMap<String, u64>> {
-    let subject = subjects::query_subject("position_show");
-    let meta = RequestMeta::new(crate::admin::host_admin());
-    match rpc::request::<_, Positions>(
+/// Asks the running read model (any one) how far it has applied each stream.
+async fn positions_applied(nats: &async_nats::Client) -> Result<Positions, rpc::Error> {
+    rpc::request(
         nats,
-        &subject,
-        &meta,
+        &subjects::query_subject("position_show"),
+        &RequestMeta::new(crate::admin::host_admin()),
         &serde_json::json!({}),
         Duration::from_secs(5),
     )
     .await
-    {
+}
+
+/// How far the running read model has applied each stream, if one answers. It is a record for
+/// the operator, not part of what is restored, so a read model that is down does not stop a
+/// backup of the logs.
+async fn readmodel_positions(nats: &async_nats::Client) -> Option<BTreeMap<String, u64>> {
+    match positions_applied(nats).await {
         Ok(answer) => Some(answer.positions),
         Err(e) => {
             eprintln!(
@@ -329,17 +331,7 @@ async fn refuse_running_services(nats: &async_nats::Client) -> anyhow::Result<()
 /// state. One that has applied nothing simply follows the restored streams. Returns whether a
 /// read model answered (then its files are in use and not looked at).
 async fn refuse_a_used_read_model(nats: &async_nats::Client) -> anyhow::Result<bool> {
-    let meta = RequestMeta::new(crate::admin::host_admin());
-    let subject = subjects::query_subject("position_show");
-    match rpc::request::<_, Positions>(
-        nats,
-        &subject,
-        &meta,
-        &serde_json::json!({}),
-        Duration::from_secs(5),
-    )
-    .await
-    {
+    match positions_applied(nats).await {
         Err(rpc::Error::NoResponders(_)) => Ok(false),
         Ok(answer) if answer.positions.values().all(|p| *p == 0) => Ok(true),
         Ok(answer) => Err(Refusal::NotEmpty(format!(

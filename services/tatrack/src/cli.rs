@@ -265,10 +265,13 @@ impl ClusterArgs {
                 "--instance (TATRACK_INSTANCE): {instance:?} is not 1 to 64 characters of a-z, A-Z, 0-9, '-', '_' and '.'"
             );
         }
-        if !(3..=600).contains(&self.lease_ttl) {
+        let range = tatrack_bus::lease::TTL_SECONDS;
+        if !range.contains(&self.lease_ttl) {
             anyhow::bail!(
-                "--lease-ttl (TATRACK_LEASE_TTL): {} seconds is outside 3 to 600",
-                self.lease_ttl
+                "--lease-ttl (TATRACK_LEASE_TTL): {} seconds is outside {} to {}",
+                self.lease_ttl,
+                range.start(),
+                range.end()
             );
         }
         Ok(Some(tatrack_bus::service::Cluster {

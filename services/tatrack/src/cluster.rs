@@ -23,9 +23,12 @@ pub async fn provision(
         matches!(replicas, 1 | 3 | 5),
         "invalid --replicas: {replicas} (JetStream takes 1, 3 or 5; a cluster of three servers takes 3)"
     );
+    let range = tatrack_bus::lease::TTL_SECONDS;
     anyhow::ensure!(
-        (3..=600).contains(&lease_ttl),
-        "invalid --lease-ttl: {lease_ttl} seconds is outside 3 to 600"
+        range.contains(&lease_ttl),
+        "invalid --lease-ttl: {lease_ttl} seconds is outside {} to {}",
+        range.start(),
+        range.end()
     );
     let settings = Settings::new(clock, host);
     let nats = host::connect_admin(&settings, "tatrack-provision").await?;

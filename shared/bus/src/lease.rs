@@ -25,6 +25,10 @@ pub const FENCE_AGGREGATE: &str = "lease";
 /// lease.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
 
+/// The lease TTLs accepted, in seconds: long enough to outlast a NATS election, short enough
+/// that a lost holder is replaced within minutes.
+pub const TTL_SECONDS: std::ops::RangeInclusive<u64> = 3..=600;
+
 /// The bucket's settings: created once, by provisioning (`tatrack admin provision`).
 pub fn bucket_config(ttl: Duration, replicas: usize) -> kv::Config {
     kv::Config {

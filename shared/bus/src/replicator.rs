@@ -346,19 +346,9 @@ impl Replicator {
                     "no durable event at {position}"
                 ))))
             })?;
-            let found = match stream.get_raw_message(position).await {
-                Ok(message) => message
-                    .headers
-                    .get(async_nats::header::NATS_MESSAGE_ID)
-                    .map(|v| v.as_str().to_owned()),
-                Err(e)
-                    if e.kind()
-                        == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
-                {
-                    None
-                }
-                Err(e) => return Err(ResyncError::Retry(e.into())),
-            };
+            let found = streams::message_id(&stream, position)
+                .await
+                .map_err(ResyncError::Retry)?;
             if found.as_deref() != Some(expected.id.to_string().as_str()) {
                 return Err(ResyncError::Alarm(Error::Foreign {
                     stream: stream_name.to_owned(),

@@ -32,14 +32,7 @@ pub async fn reconcile(
     let mut agreed = head.min(last);
     while agreed > 0 {
         let ours = store.get(agreed)?.ok_or("log position is not durable")?;
-        let theirs = match stream.get_raw_message(agreed).await {
-            Ok(message) => message
-                .headers
-                .get(async_nats::header::NATS_MESSAGE_ID)
-                .map(|id| id.as_str().to_owned()),
-            Err(e) if e.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound => None,
-            Err(e) => return Err(e.into()),
-        };
+        let theirs = streams::message_id(&stream, agreed).await?;
         if theirs.as_deref() == Some(ours.id.to_string().as_str()) {
             break;
         }

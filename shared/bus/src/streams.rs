@@ -82,6 +82,23 @@ pub fn ordered_consumer(
     }
 }
 
+/// The message id (`Nats-Msg-Id`, the event id) of the message at `sequence`, `None` when the
+/// stream holds nothing there: how the replicator and a standby tell their own events from
+/// anyone else's.
+pub async fn message_id(
+    stream: &stream::Stream,
+    sequence: u64,
+) -> Result<Option<String>, async_nats::Error> {
+    match stream.get_raw_message(sequence).await {
+        Ok(message) => Ok(message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .map(|id| id.as_str().to_owned())),
+        Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Creates every command service's stream with `replicas` copies (or changes the count of one
 /// that exists) and the lease bucket: what `tatrack admin provision` does once for a cluster,
 /// before any service starts (a service would otherwise create its stream with one replica).

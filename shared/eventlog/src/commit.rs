@@ -264,14 +264,8 @@ fn truncate(
             .or_insert(envelope.version - 1);
     }
     let command_ids: Vec<Uuid> = dropped.iter().filter_map(|e| e.command_id).collect();
-    let result = (
-        &trees.log,
-        &trees.index,
-        &trees.heads,
-        &trees.commands,
-        &trees.event_ids,
-        &trees.meta,
-    )
+    let result = trees
+        .all()
         .transaction(|(log, index, heads_tree, commands, event_ids, meta)| {
             for envelope in &dropped {
                 log.remove(&keys::position(envelope.position))?;
@@ -593,14 +587,8 @@ impl Pending {
             return Ok(self.base);
         }
         let base = self.base;
-        let result = (
-            &trees.log,
-            &trees.index,
-            &trees.heads,
-            &trees.commands,
-            &trees.event_ids,
-            &trees.meta,
-        )
+        let result = trees
+            .all()
             .transaction(|(log, index, heads, commands, event_ids, meta)| {
                 let last = meta
                     .get(keys::META_POSITION)?

@@ -41,6 +41,28 @@ impl Trees {
         })
     }
 
+    /// Every tree, as one sled transaction takes them.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn all(
+        &self,
+    ) -> (
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+    ) {
+        (
+            &self.log,
+            &self.index,
+            &self.heads,
+            &self.commands,
+            &self.event_ids,
+            &self.meta,
+        )
+    }
+
     pub(crate) fn head(&self) -> Result<u64, Error> {
         Ok(self
             .meta
