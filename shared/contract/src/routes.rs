@@ -12,8 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answers::{
-    AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory, NeedMatches,
-    OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
+    AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory,
+    NeedMatches, OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView,
+    RateRow, TokenRow,
 };
 use crate::bus::{Verb, View};
 use crate::commands::report::{MadeReport, Summary};
