@@ -223,6 +223,23 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
         live.iter()
             .any(|(v, a)| v == "project_list" && a.as_array().is_some_and(|a| !a.is_empty()))
     );
+    // A need's audit trail is kept beside the states, so the rebuild writes it again too.
+    let need = json!({ "id": demo_id(101) });
+    let live_history = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    let streams: std::collections::BTreeSet<&str> = live_history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["stream"].as_str().unwrap().split('-').next().unwrap())
+        .collect();
+    assert!(
+        ["need", "referral", "project"]
+            .iter()
+            .all(|a| streams.contains(a)),
+        "{live_history:#}"
+    );
     services.stop().await;
 
     // Offline, as `tatrack readmodel rebuild` runs it: as the read model's own NATS user.
@@ -241,6 +258,10 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     for ((view, live), (_, rebuilt)) in live.iter().zip(&again) {
         assert_eq!(live, rebuilt, "{view} differs after the rebuild");
     }
+    let rebuilt_history = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    assert_eq!(live_history, rebuilt_history, "need_history differs after the rebuild");
     services.stop().await;
 }
 
