@@ -961,7 +961,9 @@ async fn a_needs_history_is_its_audit_trail_by_business_date() {
         ("referral", "referral_accepted_by_partner", who(&partner)),
         ("referral", "referral_accepted_by_state", who(&state)),
         ("project", "project_created", who(&staff)),
+        // An active referral joins its project: the projects service records that too.
         ("referral", "referral_activated", who(&staff)),
+        ("project", "project_referral_joined", who(&staff)),
         ("project", "project_status_changed", who(&staff)),
         ("project", "project_transaction_added", who(&staff)),
         ("project", "project_transaction_added", who(&staff)),
