@@ -982,7 +982,12 @@ async fn a_needs_history_is_its_audit_trail_by_business_date() {
     let entries = history["entries"].as_array().unwrap();
     let order: Vec<(&str, &str)> = entries
         .iter()
-        .map(|e| (e["on"].as_str().unwrap(), e["recorded_at"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["on"].as_str().unwrap(),
+                e["recorded_at"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert!(
         order.windows(2).all(|w| w[0].0 <= w[1].0),
@@ -991,14 +996,20 @@ async fn a_needs_history_is_its_audit_trail_by_business_date() {
     assert_eq!(entries[1]["on"], "2026-05-20");
     assert_eq!(entries[1]["service"], "assessments");
     assert_eq!(entries[1]["stream"], format!("need-{}", id(3)));
-    assert!(!history.to_string().contains("AMLC"), "no payloads: {history}");
+    assert!(
+        !history.to_string().contains("AMLC"),
+        "no payloads: {history}"
+    );
 
     // As of a day before the referral: the recommendation and the need only.
     let mut before_referral = need.clone();
     before_referral["as_of"] = json!("2026-06-02");
     let then = s.ask("need_history", before_referral).await;
     assert_eq!(
-        trail(&then).iter().map(|(a, k, _)| (a.as_str(), k.as_str())).collect::<Vec<_>>(),
+        trail(&then)
+            .iter()
+            .map(|(a, k, _)| (a.as_str(), k.as_str()))
+            .collect::<Vec<_>>(),
         [
             ("recommendation", "recommendation_recorded"),
             ("need", "need_identified"),
@@ -1010,17 +1021,26 @@ async fn a_needs_history_is_its_audit_trail_by_business_date() {
     let identified = entries[1]["position"].as_u64().unwrap();
     let known_at = format!("assessments:{identified},partners:0,projects:0,reporter:0");
     let known = s
-        .ask("need_history", json!({ "id": id(3).to_string(), "known_at": known_at }))
+        .ask(
+            "need_history",
+            json!({ "id": id(3).to_string(), "known_at": known_at }),
+        )
         .await;
     assert_eq!(
-        trail(&known).iter().map(|(_, k, _)| k.as_str()).collect::<Vec<_>>(),
+        trail(&known)
+            .iter()
+            .map(|(_, k, _)| k.as_str())
+            .collect::<Vec<_>>(),
         ["recommendation_recorded", "need_identified"],
         "{known:#}"
     );
 
     // The partner doing the work sees the need, its referral and project, but not the
     // recommendation (the State has not shared the report), and who sent each only by role.
-    let seen_by_partner = s.ask_as(&partner, "need_history", need.clone()).await.unwrap();
+    let seen_by_partner = s
+        .ask_as(&partner, "need_history", need.clone())
+        .await
+        .unwrap();
     let partner_trail = trail(&seen_by_partner);
     assert!(!partner_trail.is_empty());
     assert!(partner_trail.iter().all(|(a, _, _)| a != "recommendation"));

@@ -261,7 +261,10 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     let rebuilt_history = query_as(&client, coordinator(), "need_history", &need)
         .await
         .unwrap();
-    assert_eq!(live_history, rebuilt_history, "need_history differs after the rebuild");
+    assert_eq!(
+        live_history, rebuilt_history,
+        "need_history differs after the rebuild"
+    );
     services.stop().await;
 }
 

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answers::{
-    Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory, NeedMatches, OfferMatches,
-    OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
+    Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory, NeedMatches,
+    OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
 };
 use crate::bus::{Verb, View};
 use crate::commands::report::{MadeReport, Summary};

@@ -275,15 +275,12 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             W::Admin | W::Coordinator | W::Auditor => {
                 seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[])
             }
-            W::StateOwn | W::DonorOwn => seen(
-                &[I::NeedShared, I::ReferralOwn, I::ProjectOwn],
-                &[I::Token],
-            ),
+            W::StateOwn | W::DonorOwn => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[I::Token])
+            }
             W::DonorOther | W::StateOther => not_found(),
         },
-        ("need_history", O::Other) => {
-            show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared)
-        }
+        ("need_history", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
         // Consent records: not for donors (they would learn whom else a State shares with).
         ("sharing_grant_list", O::All) => match who {
             W::Admin | W::Coordinator | W::Auditor | W::StateOwn => {

@@ -121,18 +121,27 @@ pub(crate) fn history(q: &Query) -> Result<Answer, ErrorBody> {
         streams.extend(
             recommendation
                 .iter()
-                .filter(|r| q.consent.sees_assessment(p, &r.member_state, r.assessment_id))
+                .filter(|r| {
+                    q.consent
+                        .sees_assessment(p, &r.member_state, r.assessment_id)
+                })
                 .map(|r| ("assessments", log_stream(Recommendation::NAME, &r.id))),
         );
     }
-    for referral in q.views.select::<ReferralState>("projects", "referral", |r| {
-        r.need_id == need.id && visibility::sees_referral(p, r)
-    })? {
+    for referral in q
+        .views
+        .select::<ReferralState>("projects", "referral", |r| {
+            r.need_id == need.id && visibility::sees_referral(p, r)
+        })?
+    {
         streams.push(("projects", log_stream(Referral::NAME, &referral.id)));
     }
-    for project in q.views.select::<ProjectState>("projects", "project", |pr| {
-        pr.needs.contains(&need.id) && visibility::sees_project(p, pr)
-    })? {
+    for project in q
+        .views
+        .select::<ProjectState>("projects", "project", |pr| {
+            pr.needs.contains(&need.id) && visibility::sees_project(p, pr)
+        })?
+    {
         streams.push(("projects", log_stream(Project::NAME, &project.id)));
     }
     // Staff and auditors see who exactly; everyone else the role only (as in `change_list`).
@@ -140,9 +149,9 @@ pub(crate) fn history(q: &Query) -> Result<Answer, ErrorBody> {
     let mut entries = Vec::new();
     for (service, stream) in streams {
         let (_, tree, ..) = q.live.entry(service)?;
-        let known = q
-            .point
-            .map_or(u64::MAX, |point| point.known.get(service).copied().unwrap_or(0));
+        let known = q.point.map_or(u64::MAX, |point| {
+            point.known.get(service).copied().unwrap_or(0)
+        });
         let read = history::read(tree, &stream).map_err(|e| {
             tracing::error!(stream, error = %e, "read model holds an undecodable history");
             ErrorBody::internal()
