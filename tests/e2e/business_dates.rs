@@ -1001,6 +1001,24 @@ async fn a_needs_history_is_its_audit_trail_by_business_date() {
         "no payloads: {history}"
     );
 
+    // A new event of the project shows at once (nothing cached holds the earlier answer).
+    s.send(
+        "projects",
+        "project_add_transaction",
+        json!({"id": id(6), "transaction_id": id(63), "kind": "disbursement",
+        "value": usd(10_000), "provider": DONOR, "receiver": PARTNER, "description": null,
+        "on": "2026-07-20"}),
+    )
+    .await;
+    let history = s.ask("need_history", need.clone()).await;
+    let entries = history["entries"].as_array().unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (&last["kind"], &last["on"]),
+        (&json!("project_transaction_added"), &json!("2026-07-20")),
+        "{history:#}"
+    );
+
     // As of a day before the referral: the recommendation and the need only.
     let mut before_referral = need.clone();
     before_referral["as_of"] = json!("2026-06-02");

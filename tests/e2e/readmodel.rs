@@ -429,3 +429,54 @@ async fn coordinator_and_donor_views_over_the_demo_data() {
     assert_eq!(refused.code, ErrorCode::NotFound);
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_without_the_history_index_folds_its_streams_again_at_start() {
+    let (h, services, client) = Harness::up().await;
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
+    let need = json!({ "id": demo_id(101), "min_positions": heads(&client).await });
+    let before = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    let before = before["entries"].as_array().unwrap().clone();
+    assert!(!before.is_empty());
+    services.stop().await;
+
+    // What a read model written before the history index holds: no 0x02 keys.
+    {
+        let db = sled::open(h.data_dir().join("readmodel")).unwrap();
+        let mut removed = 0;
+        for service in tatrack_bus::subjects::SERVICES {
+            let tree = db.open_tree(service).unwrap();
+            let keys: Vec<_> = tree
+                .scan_prefix([0x02])
+                .keys()
+                .map(Result::unwrap)
+                .collect();
+            removed += keys.len();
+            for key in keys {
+                tree.remove(key).unwrap();
+            }
+        }
+        db.flush().unwrap();
+        assert!(removed >= before.len(), "{removed} history keys");
+    }
+
+    let services = h.services().await;
+    let need = json!({ "id": demo_id(101), "min_positions": heads(&client).await });
+    let after = eventually("the history folded again", Duration::from_secs(30), || {
+        let (client, need) = (client.clone(), need.clone());
+        async move {
+            let answer = query_as(&client, coordinator(), "need_history", &need)
+                .await
+                .ok()?;
+            Some(answer["entries"].as_array()?.clone())
+        }
+    })
+    .await;
+    // (The services may have recorded more since, such as offers expired at start.)
+    for entry in &before {
+        assert!(after.contains(entry), "{entry} is missing after the refold");
+    }
+    services.stop().await;
+}
