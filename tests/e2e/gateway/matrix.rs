@@ -169,7 +169,7 @@ fn target(view: &str) -> Option<(Item, Item)> {
     use Item as I;
     Some(match view {
         "assessment_show" => (I::AssessmentKe, I::AssessmentFr),
-        "need_show" | "need_match_list" => (I::NeedShared, I::NeedUnshared),
+        "need_show" | "need_history" | "need_match_list" => (I::NeedShared, I::NeedUnshared),
         "organisation_show" | "portfolio_show" => (I::OrgOwn, I::OrgOther),
         "offer_show" | "offer_match_list" => (I::OfferOwn, I::OfferOther),
         "referral_show" => (I::ReferralOwn, I::ReferralOther),
@@ -269,6 +269,18 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             W::DonorOther | W::StateOther => not_found(),
         },
         ("need_show", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
+        // The audit trail: seen exactly as the need is, with the events of the referral and
+        // project the caller may see; who sent them only by role for all but staff and auditors.
+        ("need_history", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[])
+            }
+            W::StateOwn | W::DonorOwn => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[I::Token])
+            }
+            W::DonorOther | W::StateOther => not_found(),
+        },
+        ("need_history", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
         // Consent records: not for donors (they would learn whom else a State shares with).
         ("sharing_grant_list", O::All) => match who {
             W::Admin | W::Coordinator | W::Auditor | W::StateOwn => {
