@@ -40,7 +40,7 @@ pub enum DecodeError {
 }
 
 /// Every event enum's kinds, in a stable order (each enum's `KINDS` is generated from its variants).
-const KINDS: [&[&str]; 12] = [
+const KINDS: [&[&str]; 13] = [
     crate::assessment::AssessmentEvent::KINDS,
     crate::recommendation::RecommendationEvent::KINDS,
     crate::need::NeedEvent::KINDS,
@@ -52,6 +52,7 @@ const KINDS: [&[&str]; 12] = [
     crate::project::ProjectEvent::KINDS,
     crate::progress::ProgressReportEvent::KINDS,
     crate::token::TokenEvent::KINDS,
+    crate::account::AccountEvent::KINDS,
     crate::report::ReportEvent::KINDS,
 ];
 

@@ -8,6 +8,7 @@
 #[macro_use]
 mod macros;
 
+pub mod account;
 pub mod aggregate;
 pub mod assessment;
 pub mod codes;

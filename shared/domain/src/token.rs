@@ -129,8 +129,9 @@ pub fn check_hash(field: &str, hash: &str) -> Result<(), DomainError> {
 }
 
 /// The scope a role takes: a donor acts for an organisation, a focal point for a country, and
-/// every other role for neither.
-fn check_scope(
+/// every other role for neither. `what` names the holder in the refusals (`token`, `account`).
+pub(crate) fn check_scope(
+    what: &str,
     role: Role,
     organisation: Option<&str>,
     member_state: Option<&str>,
@@ -139,7 +140,7 @@ fn check_scope(
         Role::System => {
             return Err(DomainError::invalid(
                 "role",
-                "system is the services' own role; no token may carry it",
+                format!("system is the services' own role; no {what} may carry it"),
             ));
         }
         Role::Donor => match organisation {
@@ -147,7 +148,7 @@ fn check_scope(
             None => {
                 return Err(DomainError::invalid(
                     "organisation",
-                    "a donor token acts for an organisation",
+                    format!("a donor {what} acts for an organisation"),
                 ));
             }
         },
@@ -156,7 +157,7 @@ fn check_scope(
             None => {
                 return Err(DomainError::invalid(
                     "member_state",
-                    "a focal point token acts for a country",
+                    format!("a focal point {what} acts for a country"),
                 ));
             }
         },
@@ -165,13 +166,13 @@ fn check_scope(
     if role != Role::Donor && organisation.is_some() {
         return Err(DomainError::invalid(
             "organisation",
-            format!("a {role} token acts for no organisation"),
+            format!("a {role} {what} acts for no organisation"),
         ));
     }
     if role != Role::StateFocalPoint && member_state.is_some() {
         return Err(DomainError::invalid(
             "member_state",
-            format!("a {role} token acts for no country"),
+            format!("a {role} {what} acts for no country"),
         ));
     }
     Ok(())
@@ -199,7 +200,12 @@ impl Aggregate for Token {
                 on: issued_on,
             } => {
                 check_new(Self::NAME, state.status.is_some(), *id)?;
-                check_scope(*role, organisation.as_deref(), member_state.as_deref())?;
+                check_scope(
+                    Self::NAME,
+                    *role,
+                    organisation.as_deref(),
+                    member_state.as_deref(),
+                )?;
                 let label = trimmed("label", label, MAX_LABEL_CHARS)?;
                 check_hash("hash", hash)?;
                 if expires_on <= issued_on {

@@ -2,6 +2,7 @@
 //! event's shape shows up as a snapshot diff and gets a schema bump and an upcaster, not a silent break.
 
 use jiff::civil::date;
+use tatrack_domain::account::AccountEvent;
 use tatrack_domain::assessment::{AssessmentEvent, AssessmentKind, Classification};
 use tatrack_domain::event::{self, EncodedEvent, encode};
 use tatrack_domain::need::{Modality, NeedEvent, NeedStatus, Units};
@@ -33,6 +34,7 @@ const RESULT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d01);
 const INDICATOR: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d02);
 const MILESTONE: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d03);
 const TOKEN: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e01);
+const ACCOUNT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0e02);
 const MADE_REPORT: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0f01);
 const TRANSACTION: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0d04);
 
@@ -516,6 +518,41 @@ fn token_events() -> Vec<TokenEvent> {
     ]
 }
 
+fn account_events() -> Vec<AccountEvent> {
+    vec![
+        AccountEvent::AccountInvited {
+            id: ACCOUNT,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.org".into(),
+            role: Role::Donor,
+            organisation: Some("DEMO-DONOR".into()),
+            member_state: None,
+            invitation_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                .into(),
+            invitation_expires_on: date(2026, 1, 12),
+            invited_on: date(2026, 1, 5),
+        },
+        AccountEvent::AccountReinvited {
+            id: ACCOUNT,
+            invitation_hash: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
+                .into(),
+            invitation_expires_on: date(2026, 2, 8),
+            on: date(2026, 2, 1),
+        },
+        AccountEvent::AccountPasswordSet {
+            id: ACCOUNT,
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"
+                .into(),
+            on: date(2026, 2, 2),
+        },
+        AccountEvent::AccountDisabled {
+            id: ACCOUNT,
+            on: date(2026, 3, 1),
+            reason: "left the project".into(),
+        },
+    ]
+}
+
 fn report_events() -> Vec<ReportEvent> {
     vec![ReportEvent::ReportMade {
         id: MADE_REPORT,
@@ -568,6 +605,7 @@ fn all_encoded() -> Vec<EncodedEvent> {
     all.extend(round_trip(project_events()));
     all.extend(round_trip(progress_events()));
     all.extend(round_trip(token_events()));
+    all.extend(round_trip(account_events()));
     all.extend(round_trip(report_events()));
     all
 }
