@@ -9,6 +9,7 @@ use jiff::civil::Date;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use tatrack_domain::Money;
+use tatrack_domain::account::{AccountState, AccountStatus};
 use tatrack_domain::assessment::{AssessmentState, Clocks};
 use tatrack_domain::need::NeedState;
 use tatrack_domain::offer::OfferState;
@@ -147,6 +148,49 @@ impl From<TokenState> for TokenRow {
             expires_on,
             revoked_on: t.revoked_on,
             revoke_reason: t.revoke_reason,
+        }
+    }
+}
+
+/// A person's account as admins list it: never a hash (of its password or of its invitation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Option<Role>,
+    pub organisation: Option<String>,
+    pub member_state: Option<String>,
+    pub status: Option<AccountStatus>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub invited_on: Option<Date>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub activated_on: Option<Date>,
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub disabled_on: Option<Date>,
+    /// The last day the open invitation may be used.
+    #[schemars(schema_with = "tatrack_domain::schema::date_opt")]
+    pub invitation_expires_on: Option<Date>,
+    /// An invitation link was sent and not yet used (it may have expired: see
+    /// `invitation_expires_on`).
+    pub invitation_open: bool,
+}
+
+impl From<AccountState> for AccountRow {
+    fn from(a: AccountState) -> Self {
+        Self {
+            id: a.id,
+            name: a.name,
+            email: a.email,
+            role: a.role,
+            organisation: a.organisation,
+            member_state: a.member_state,
+            status: a.status,
+            invited_on: a.invited_on,
+            activated_on: a.activated_on,
+            disabled_on: a.disabled_on,
+            invitation_expires_on: a.invitation_expires_on,
+            invitation_open: a.invitation_hash.is_some(),
         }
     }
 }

@@ -97,6 +97,10 @@ services! {
         OfferRecordCommitment => "offer_record_commitment",
         TokenIssue => "token_issue",
         TokenRevoke => "token_revoke",
+        AccountInvite => "account_invite",
+        AccountReinvite => "account_reinvite",
+        AccountSetPassword => "account_set_password",
+        AccountDisable => "account_disable",
     }
     Projects ("projects") {
         ReferralPropose => "referral_propose",
@@ -180,6 +184,7 @@ views! {
     ProgressReportList => "progress_report_list",
     RateTableShow => "rate_table_show",
     TokenList => "token_list",
+    AccountList => "account_list",
     NeedMatchList => "need_match_list",
     OfferMatchList => "offer_match_list",
     AllocationProposal => "allocation_proposal",

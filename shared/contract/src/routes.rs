@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answers::{
-    Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedMatches, OfferMatches,
-    OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
+    AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedMatches,
+    OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
 };
 use crate::bus::{Verb, View};
 use crate::commands::report::{MadeReport, Summary};
@@ -29,6 +29,17 @@ use tatrack_domain::progress::ProgressReportState;
 use tatrack_domain::rates::RateTableState;
 use tatrack_domain::recommendation::RecommendationState;
 use tatrack_domain::referral::ReferralState;
+
+/// The verbs no HTTP API route sends: the web console inside the gateway is their only door.
+/// An account's password is set only by whoever holds its one-time link, never with an API
+/// token, and invitations carry a secret the console alone makes and mails; so the API cannot
+/// reach them (and the gateway's NATS user may send them for the console).
+pub const CONSOLE_VERBS: &[Verb] = &[
+    Verb::AccountInvite,
+    Verb::AccountReinvite,
+    Verb::AccountSetPassword,
+    Verb::AccountDisable,
+];
 
 /// The prefix every route lives under.
 pub const PREFIX: &str = "/api/v1";
@@ -275,6 +286,9 @@ pub fn routes() -> Vec<Route> {
         view!(paged "/tokens", "list_tokens", "tokens", "Access tokens (admins; never their hash)", View::TokenList, StatusList => Page<TokenRow>),
         command!(Post "/tokens", "issue_token", "tokens", "Issue a token (admins): the answer holds the secret, once", TokenIssue, crate::commands::token::IssueRequest => crate::commands::token::Issued, creates "/tokens"),
         command!(Post "/tokens/{id}/revoke", "revoke_token", "tokens", "Revoke a token (admins; the reason is required)", TokenRevoke, Ending => CommandReply),
+        // Accounts: listed here for scripts; invited, reset and disabled only in the web console
+        // (see `CONSOLE_VERBS`).
+        view!(paged "/accounts", "list_accounts", "accounts", "People's web console accounts (admins; never a hash)", View::AccountList, StatusList => Page<AccountRow>),
         // Reports and the read model
         command!(Post "/reports", "make_report", "reports", "Make a summary report as of a business date, recorded with its SHA-256", ReportSummary, Summary => MadeReport, creates "/reports"),
         view!(paged "/reports", "list_reports", "reports", "Reports made, with their SHA-256 and the positions they were made from (the caller's own; every one for staff and auditors)", View::ReportList, StatusList => Page<tatrack_domain::report::ReportState>),
@@ -315,7 +329,8 @@ mod tests {
             let routed = routes
                 .iter()
                 .any(|r| matches!(r.target, Target::Command(c) if c.verb == *verb));
-            assert_eq!(routed, !internal.contains(verb), "{verb}");
+            let unrouted = internal.contains(verb) || CONSOLE_VERBS.contains(verb);
+            assert_eq!(routed, !unrouted, "{verb}");
         }
         for view in View::ALL {
             assert!(

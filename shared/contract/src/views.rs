@@ -115,7 +115,7 @@ params! {
 }
 
 params! {
-    /// `organisation_list` and `token_list`.
+    /// `organisation_list`, `token_list` and `account_list`.
     StatusList list {
         status: Option<String>,
     }

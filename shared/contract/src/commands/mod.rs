@@ -42,6 +42,7 @@ macro_rules! from_body {
     };
 }
 
+pub mod account;
 pub mod assessment;
 pub mod need;
 pub mod offer;
