@@ -10,6 +10,7 @@ mod auth;
 mod cursor;
 mod limits;
 mod metrics;
+pub mod password;
 mod problem;
 mod tls;
 pub mod token;
