@@ -65,6 +65,43 @@ impl Projection for AccountProjection {
     }
 }
 
+fn account_in(tree: &sled::Tree, id: Uuid) -> Result<Option<AccountState>, Problem> {
+    fold::get(tree, Account::NAME, &id.to_string()).map_err(|e| {
+        tracing::error!(error = %e, "account fold holds an undecodable state");
+        Problem::internal()
+    })
+}
+
+fn account_by_email_in(tree: &sled::Tree, email: &str) -> Result<Option<AccountState>, Problem> {
+    let email = email.trim().to_lowercase();
+    let found = indexed(tree, &email_key(&email))?;
+    Ok(found.filter(|a| a.email == email))
+}
+
+fn account_by_invitation_in(
+    tree: &sled::Tree,
+    invitation_hash: &str,
+) -> Result<Option<AccountState>, Problem> {
+    let found = indexed(tree, &invitation_key(invitation_hash))?;
+    Ok(found.filter(|a| a.invitation_hash.as_deref() == Some(invitation_hash)))
+}
+
+/// The account an index entry points at.
+fn indexed(tree: &sled::Tree, key: &[u8]) -> Result<Option<AccountState>, Problem> {
+    let id = tree.get(key).map_err(|e| {
+        tracing::error!(error = %e, "account fold unreadable");
+        Problem::internal()
+    })?;
+    let Some(id) = id
+        .as_deref()
+        .and_then(|id| std::str::from_utf8(id).ok())
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(None);
+    };
+    account_in(tree, id)
+}
+
 /// Folds the partners stream and indexes each issued token by its hash.
 struct TokenProjection;
 
@@ -145,19 +182,14 @@ impl Tokens {
     /// The account `id`, if it was ever invited.
     #[allow(dead_code, reason = "the web console signs people in with it")]
     pub(crate) fn account(&self, id: Uuid) -> Result<Option<AccountState>, Problem> {
-        fold::get(&self.accounts, Account::NAME, &id.to_string()).map_err(|e| {
-            tracing::error!(error = %e, "account fold holds an undecodable state");
-            Problem::internal()
-        })
+        account_in(&self.accounts, id)
     }
 
     /// The account that signs in with `email` (compared as recorded: trimmed, lower-cased),
     /// disabled or not; the caller decides what a disabled one may do.
     #[allow(dead_code, reason = "the web console signs people in with it")]
     pub(crate) fn account_by_email(&self, email: &str) -> Result<Option<AccountState>, Problem> {
-        let email = email.trim().to_lowercase();
-        let found = self.indexed(&email_key(&email))?;
-        Ok(found.filter(|a| a.email == email))
+        account_by_email_in(&self.accounts, email)
     }
 
     /// The account whose open invitation has `invitation_hash` (the link's SHA-256). A used,
@@ -168,24 +200,7 @@ impl Tokens {
         &self,
         invitation_hash: &str,
     ) -> Result<Option<AccountState>, Problem> {
-        let found = self.indexed(&invitation_key(invitation_hash))?;
-        Ok(found.filter(|a| a.invitation_hash.as_deref() == Some(invitation_hash)))
-    }
-
-    /// The account an index entry points at.
-    fn indexed(&self, key: &[u8]) -> Result<Option<AccountState>, Problem> {
-        let id = self.accounts.get(key).map_err(|e| {
-            tracing::error!(error = %e, "account fold unreadable");
-            Problem::internal()
-        })?;
-        let Some(id) = id
-            .as_deref()
-            .and_then(|id| std::str::from_utf8(id).ok())
-            .and_then(|id| id.parse::<Uuid>().ok())
-        else {
-            return Ok(None);
-        };
-        self.account(id)
+        account_by_invitation_in(&self.accounts, invitation_hash)
     }
 
     /// The principal an `Authorization` header stands for.
@@ -234,5 +249,131 @@ impl Tokens {
             organisation: state.organisation,
             member_state: state.member_state,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use tatrack_domain::Role;
+    use tatrack_domain::account::AccountEvent;
+
+    fn tree() -> sled::Tree {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        db.open_tree("accounts").unwrap()
+    }
+
+    /// Applies the events of account `id`, in order from `first` (its version), as the
+    /// subscriber would.
+    fn fold_events(tree: &sled::Tree, id: Uuid, first: u64, events: &[AccountEvent]) {
+        for (n, event) in (first..).zip(events) {
+            let encoded = tatrack_domain::encode(event);
+            let envelope = Envelope {
+                id: Uuid::now_v7(),
+                stream: format!("account-{id}"),
+                version: n,
+                position: n,
+                kind: encoded.kind,
+                schema: encoded.schema,
+                on: None,
+                recorded_at: jiff::Timestamp::UNIX_EPOCH,
+                principal: "admin:test".into(),
+                command_id: None,
+                correlation_id: None,
+                command_fingerprint: None,
+                payload: encoded.payload,
+            };
+            tree.transaction(|t| AccountProjection.apply(t, &envelope))
+                .unwrap();
+        }
+    }
+
+    fn invited(id: Uuid, email: &str, hash: &str) -> AccountEvent {
+        AccountEvent::AccountInvited {
+            id,
+            name: "Ada".into(),
+            email: email.into(),
+            role: Role::Auditor,
+            organisation: None,
+            member_state: None,
+            invitation_hash: hash.into(),
+            invitation_expires_on: date(2026, 1, 12),
+            invited_on: date(2026, 1, 5),
+        }
+    }
+
+    #[test]
+    fn accounts_are_found_by_email_and_by_their_open_invitation_only() {
+        let tree = tree();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (first, second, reset) = ("1".repeat(64), "2".repeat(64), "3".repeat(64));
+        fold_events(&tree, a, 1, &[invited(a, "ada@example.org", &first)]);
+        let found = account_by_email_in(&tree, " ADA@example.org")
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, a);
+        assert_eq!(found.principal(), None, "no password yet");
+        assert_eq!(
+            account_by_invitation_in(&tree, &first).unwrap().unwrap().id,
+            a
+        );
+        assert!(account_by_invitation_in(&tree, &second).unwrap().is_none());
+
+        // The link is used: it finds nothing any more; the account acts as itself.
+        let set = AccountEvent::AccountPasswordSet {
+            id: a,
+            password_hash: "$argon2id$x".into(),
+            on: date(2026, 1, 6),
+        };
+        fold_events(&tree, a, 2, &[set]);
+        assert!(account_by_invitation_in(&tree, &first).unwrap().is_none());
+        let principal = account_in(&tree, a).unwrap().unwrap().principal().unwrap();
+        assert_eq!(principal.id, format!("account:{a}"));
+        assert_eq!(principal.role, Role::Auditor);
+
+        // A reset opens a new link; the old one stays dead.
+        let reinvited = AccountEvent::AccountReinvited {
+            id: a,
+            invitation_hash: reset.clone(),
+            invitation_expires_on: date(2026, 2, 8),
+            on: date(2026, 2, 1),
+        };
+        fold_events(&tree, a, 3, &[reinvited]);
+        assert_eq!(
+            account_by_invitation_in(&tree, &reset).unwrap().unwrap().id,
+            a
+        );
+        assert!(account_by_invitation_in(&tree, &first).unwrap().is_none());
+
+        // Disabled: the link is dropped; the address still finds it (the caller refuses it)
+        // until another account is invited with it.
+        let disabled = AccountEvent::AccountDisabled {
+            id: a,
+            on: date(2026, 3, 1),
+            reason: "left".into(),
+        };
+        fold_events(&tree, a, 4, &[disabled]);
+        assert!(account_by_invitation_in(&tree, &reset).unwrap().is_none());
+        assert_eq!(
+            account_by_email_in(&tree, "ada@example.org")
+                .unwrap()
+                .unwrap()
+                .id,
+            a
+        );
+        fold_events(&tree, b, 5, &[invited(b, "ada@example.org", &second)]);
+        assert_eq!(
+            account_by_email_in(&tree, "ada@example.org")
+                .unwrap()
+                .unwrap()
+                .id,
+            b
+        );
+        assert!(
+            account_by_email_in(&tree, "nobody@example.org")
+                .unwrap()
+                .is_none()
+        );
     }
 }
