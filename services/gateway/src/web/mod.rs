@@ -227,6 +227,18 @@ impl FormData {
             .filter(|v| !v.is_empty())
     }
 
+    /// The form of a second command sent for this one (refer after propose, activate after
+    /// create): its own idempotency key, derived from this form's, so a form sent twice sends
+    /// both commands once each.
+    pub(crate) fn second_command(&self) -> FormData {
+        let key = self
+            .get("form_key")
+            .and_then(|k| k.parse::<Uuid>().ok())
+            .map(|k| Uuid::from_u128(k.as_u128() ^ 1).to_string())
+            .unwrap_or_default();
+        FormData(vec![("form_key".to_owned(), key)])
+    }
+
     /// The value as the person typed it, for refilling the form.
     pub(crate) fn raw(&self, name: &str) -> String {
         self.0

@@ -283,18 +283,13 @@ async fn start_project(
         .submit(app, "create_project", Vec::new(), body, form)
         .await?;
     let project_id = created["id"].as_str().unwrap_or_default().to_owned();
-    let key = form
-        .get("form_key")
-        .and_then(|k| k.parse::<Uuid>().ok())
-        .map(|k| Uuid::from_u128(k.as_u128() ^ 1).to_string())
-        .unwrap_or_default();
     viewer
         .submit(
             app,
             "activate_referral",
             vec![("id".into(), id.to_string())],
             serde_json::from_value(json!({"project_id": project_id})).unwrap_or_default(),
-            &FormData(vec![("form_key".into(), key)]),
+            &form.second_command(),
         )
         .await?;
     Ok(())

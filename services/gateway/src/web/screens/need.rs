@@ -437,14 +437,7 @@ pub(crate) async fn refer(
             return render_with(p.status, &page);
         }
     };
-    // The second command of the form gets a key of its own, derived from the form's.
-    let refer_form = FormData(vec![(
-        "form_key".to_owned(),
-        form.get("form_key")
-            .and_then(|k| k.parse::<Uuid>().ok())
-            .map(|k| Uuid::from_u128(k.as_u128() ^ 1).to_string())
-            .unwrap_or_default(),
-    )]);
+    let refer_form = form.second_command();
     match viewer
         .submit(
             &app,
