@@ -311,9 +311,16 @@ pub(crate) async fn accept_invitation(
     .await;
     match sent {
         Ok(_) => {
-            // The gateway's own fold learns of the new password from the stream; the session
-            // needs only the account, which it already knows.
+            // Every request of a session reads the account from the gateway's own fold, which
+            // learns of the password from the stream a moment later: wait for it (bounded), or
+            // the first page would find the account still invited and sign the person out.
             tracing::info!(account = %account.id, "a password was set through an invitation");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !matches!(app.tokens.account(account.id), Ok(Some(a)) if a.is_active())
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
             start_session(&app, account.id, "/")
         }
         Err(e) => {
