@@ -15,25 +15,25 @@ use uuid::Uuid;
 
 use crate::matching::{need, offer};
 
-const DONOR_A: &str = "DONOR-A";
-const DONOR_B: &str = "DONOR-B";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const DONOR_A: &str = "DONOR-A";
+pub(crate) const DONOR_B: &str = "DONOR-B";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// One browser: the router and the cookies it was given.
-struct Browser {
-    router: axum::Router,
-    cookies: Vec<(String, String)>,
+pub(crate) struct Browser {
+    pub(crate) router: axum::Router,
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    html: Html,
-    text: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) html: Html,
+    pub(crate) text: String,
 }
 
 impl Page {
-    fn select(&self, css: &str) -> Vec<String> {
+    pub(crate) fn select(&self, css: &str) -> Vec<String> {
         let selector = Selector::parse(css).expect("a CSS selector");
         self.html
             .select(&selector)
@@ -41,12 +41,12 @@ impl Page {
             .collect()
     }
 
-    fn has(&self, css: &str) -> bool {
+    pub(crate) fn has(&self, css: &str) -> bool {
         !self.select(css).is_empty()
     }
 
     /// The value of an attribute of the first element matching `css`.
-    fn attr(&self, css: &str, name: &str) -> Option<String> {
+    pub(crate) fn attr(&self, css: &str, name: &str) -> Option<String> {
         let selector = Selector::parse(css).expect("a CSS selector");
         self.html
             .select(&selector)
@@ -54,21 +54,21 @@ impl Page {
             .and_then(|e| e.value().attr(name).map(str::to_owned))
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.attr("input[name=csrf]", "value")
             .expect("a form with a CSRF token")
     }
 }
 
 impl Browser {
-    fn new(router: &axum::Router) -> Self {
+    pub(crate) fn new(router: &axum::Router) -> Self {
         Self {
             router: router.clone(),
             cookies: Vec::new(),
         }
     }
 
-    async fn send(&mut self, request: Request<Body>) -> Page {
+    pub(crate) async fn send(&mut self, request: Request<Body>) -> Page {
         let response = self
             .router
             .clone()
@@ -119,7 +119,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let request = Request::get(path)
             .header(header::COOKIE, self.cookie_header())
             .body(Body::empty())
@@ -127,7 +127,7 @@ impl Browser {
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -140,7 +140,7 @@ impl Browser {
     }
 
     /// Signs in through the form, as a person does.
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let form = self.get("/sign-in").await;
         assert_eq!(form.status, StatusCode::OK);
         let csrf = form.csrf();
@@ -158,7 +158,7 @@ impl Browser {
 }
 
 /// An active account: invited by an admin with a known link, its password set through it.
-async fn account(
+pub(crate) async fn account(
     client: &async_nats::Client,
     role: Role,
     organisation: Option<&str>,
@@ -201,16 +201,16 @@ async fn account(
 
 /// The world of the console tests: two donors, a need shared with the first, its offer, and a
 /// person for every role.
-struct World {
-    router: axum::Router,
-    client: async_nats::Client,
-    need: Uuid,
-    people: Vec<(&'static str, String)>,
+pub(crate) struct World {
+    pub(crate) router: axum::Router,
+    pub(crate) client: async_nats::Client,
+    pub(crate) need: Uuid,
+    pub(crate) people: Vec<(&'static str, String)>,
     _stop: tokio_util::sync::CancellationToken,
 }
 
 impl World {
-    fn email(&self, who: &str) -> &str {
+    pub(crate) fn email(&self, who: &str) -> &str {
         &self
             .people
             .iter()
@@ -219,7 +219,7 @@ impl World {
             .1
     }
 
-    async fn browser(&self, who: &str) -> Browser {
+    pub(crate) async fn browser(&self, who: &str) -> Browser {
         let mut b = Browser::new(&self.router);
         let signed_in = b.sign_in(self.email(who), PASSWORD).await;
         assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{who} signs in");
@@ -227,7 +227,7 @@ impl World {
     }
 }
 
-async fn world(client: async_nats::Client) -> World {
+pub(crate) async fn world(client: async_nats::Client) -> World {
     for org in [DONOR_A, DONOR_B] {
         ok(
             &client,
@@ -564,7 +564,7 @@ async fn a_need_goes_from_referral_to_a_validated_progress_report_by_forms() {
 }
 
 /// Loads `path` until `css` matches (the read model follows the streams a moment behind).
-async fn eventually_page(b: &mut Browser, path: &str, css: &str) -> Page {
+pub(crate) async fn eventually_page(b: &mut Browser, path: &str, css: &str) -> Page {
     for _ in 0..100 {
         let page = b.get(path).await;
         if page.has(css) {
