@@ -201,7 +201,7 @@ function isoDay(date) {
  * A need of `country` whose top suggestion is an offer of `organisation`. When none has one (the
  * demo's offers may be taken or expired by the system's clock), a new offer of `organisation` is
  * drafted and published through the API for a referable need of that country, open from 2000 to
- * 2099 so no clock makes it expire.
+ * 2099 so no clock makes it expire, and the State shares that need with `organisation`.
  */
 async function needWithSuggestion(country, organisation) {
   const token = system.tokens.coordinator;
@@ -236,6 +236,12 @@ async function needWithSuggestion(country, organisation) {
   if (chosen.estimated_cost) draft.budget = chosen.estimated_cost;
   if (chosen.size) draft.capacity = chosen.size;
   if (!draft.budget && !draft.capacity) draft.budget = { amount_minor: 10_000_000, currency: 'USD' };
+  // The State shares the need with the organisation (matching offers only what it may see).
+  await api(system, token, 'POST', '/sharing-grants', {
+    member_state: country,
+    scope: { type: 'need', need_id: chosen.id },
+    audience: { type: 'organisations', ids: [organisation] },
+  });
   const drafted = await api(system, token, 'POST', '/offers', draft);
   await api(system, token, 'POST', `/offers/${drafted.id}/publish`, {});
   let top = null;
@@ -244,6 +250,7 @@ async function needWithSuggestion(country, organisation) {
     const m = await matches(chosen);
     top = m.suggestions[0];
     if (top && top.offer_id === drafted.id) return { need: chosen, offerTitle };
+    // Polled: the read model applies the new offer and grant a moment after the commands.
     await new Promise((r) => setTimeout(r, 250));
   }
   assert.fail(`the new offer ${drafted.id} is not the top suggestion for need ${chosen.id} (top: ${JSON.stringify(top)})`);
