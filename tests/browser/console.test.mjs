@@ -52,8 +52,7 @@ async function signIn(page, { email, password }, next) {
 /** The same-origin links of the header's navigation, as paths, in order. */
 async function navigationPaths(page) {
   const hrefs = await page
-    .getByRole('navigation')
-    .first()
+    .getByRole('navigation', { name: 'Main' })
     .getByRole('link')
     .evaluateAll((links) => links.map((a) => a.href));
   const paths = [];
@@ -135,8 +134,21 @@ for (let round = 1; round <= ROUNDS; round++) {
           for (const path of paths) {
             await t.test(`${role} ${path}`, async () => {
               await visit(page, role, screenName(path), path);
-              if (path === '/projects' && role === 'donor') {
-                await page.getByRole('heading', { name: /portfolio/i }).first().waitFor();
+              if (path === '/') {
+                // Charts and the map are inline SVG, each beside its table.
+                const svgs = await page.locator('main figure svg').count();
+                assert.ok(svgs >= 3, `${role}: the overview draws two charts and a map (${svgs} SVGs)`);
+                assert.ok((await page.locator('main table').count()) >= 3, `${role}: the overview's tables`);
+              }
+              if (path === '/needs') {
+                const csv = page.getByRole('link', { name: /as CSV/ });
+                const res = await page.request.get(new URL(await csv.getAttribute('href'), system.url).href);
+                assert.equal(res.status(), 200, `${role}: the CSV link answers`);
+                assert.match(res.headers()['content-type'] || '', /text\/csv/);
+              }
+              if (path === '/projects') {
+                const portfolio = await page.getByRole('heading', { name: /^Portfolio of / }).count();
+                assert.equal(portfolio > 0, role === 'donor', `${role}: a portfolio only for a donor`);
               }
             });
           }
@@ -280,7 +292,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
     let projectPath = null;
 
     await t.test('the coordinator refers the need to the top suggestion and confirms', async () => {
-      await coordinator.getByRole('navigation').getByRole('link', { name: 'Needs' }).click();
+      await coordinator.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Needs', exact: true }).click();
       await coordinator.getByRole('heading', { name: 'Needs register' }).waitFor();
       await step(coordinator, '01-coordinator-needs');
       await Promise.all([
@@ -307,7 +319,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
     });
 
     await t.test('the donor accepts in the inbox', async () => {
-      await donor.getByRole('navigation').getByRole('link', { name: 'Inbox' }).click();
+      await donor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox', exact: true }).click();
       await donor.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
       const card = inboxCard(donor, need.id);
       await card.waitFor();
@@ -319,7 +331,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
     });
 
     await t.test('the State focal point accepts for the State', async () => {
-      await state.getByRole('navigation').getByRole('link', { name: 'Inbox' }).click();
+      await state.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox', exact: true }).click();
       await state.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
       const card = inboxCard(state, need.id);
       await card.waitFor();
@@ -331,7 +343,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
     });
 
     await t.test('the coordinator starts the project', async () => {
-      await coordinator.getByRole('navigation').getByRole('link', { name: 'Inbox' }).click();
+      await coordinator.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox', exact: true }).click();
       await coordinator.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
       const card = inboxCard(coordinator, need.id);
       await card.waitFor();
@@ -348,7 +360,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
     });
 
     await t.test("the donor's portfolio shows the project; the donor drafts and submits a progress report", async () => {
-      await donor.getByRole('navigation').getByRole('link', { name: 'Projects' }).click();
+      await donor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects', exact: true }).click();
       await donor.getByRole('heading', { name: /^Portfolio of / }).waitFor();
       const link = donor.getByRole('link', { name: projectTitle });
       await link.waitFor();
@@ -394,7 +406,7 @@ test('the referral flow by clicking: refer, accept twice, start the project, rep
 test('a form sent after its session ended goes to the sign-in page', async () => {
   const page = await signedIn('donor');
   try {
-    await page.getByRole('navigation').getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects', exact: true }).click();
     const link = page.locator('main table a[href^="/projects/"]').first();
     await link.waitFor();
     await Promise.all([page.waitForURL(/\/projects\/[^/]+$/), link.click()]);
