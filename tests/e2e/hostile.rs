@@ -976,6 +976,7 @@ async fn given_a_certificate_the_gateway_speaks_only_https() {
     let served = tokio::spawn(tatrack_gateway::serve_with(
         listener,
         h.client().await,
+        tatrack_tests::test_clock(),
         tatrack_gateway::Limits::default(),
         Some(tatrack_gateway::Tls {
             cert: cert.clone(),
@@ -1024,6 +1025,7 @@ async fn given_a_certificate_the_gateway_speaks_only_https() {
     let refused = tatrack_gateway::serve_with(
         listener,
         h.client().await,
+        tatrack_tests::test_clock(),
         tatrack_gateway::Limits::default(),
         Some(tatrack_gateway::Tls {
             cert: cert.clone(),

@@ -6,6 +6,7 @@ mod business_dates;
 mod cli;
 mod cluster;
 mod commands;
+mod console;
 mod correlation;
 mod crash;
 mod gateway;

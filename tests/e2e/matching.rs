@@ -23,7 +23,7 @@ const DONOR_B: &str = "DONOR-B";
 
 /// An agreed KE need for the BOR theme (training, for the Border Police Unit), shared with
 /// `audience`.
-async fn need(
+pub(crate) async fn need(
     client: &async_nats::Client,
     priority: u8,
     cost: i64,
@@ -67,7 +67,7 @@ async fn need(
 
 /// A published offer of `organisation`, drafted on 2026-05-20 and published on 2026-06-01,
 /// valid from 2026-01-01 until 2032-12-31 (so still open on the tests' today).
-async fn offer(
+pub(crate) async fn offer(
     client: &async_nats::Client,
     organisation: &str,
     theme: &str,

@@ -84,6 +84,7 @@ impl Gateway {
         let task = tokio::spawn(tatrack_gateway::serve_with(
             listener,
             h.client().await,
+            crate::test_clock(),
             limits,
             None,
             stop.clone(),

@@ -54,6 +54,9 @@ static OPENAPI: LazyLock<String> =
 #[derive(Clone)]
 pub(crate) struct App {
     pub(crate) nats: async_nats::Client,
+    /// The one clock, injected at start-up (ARCHITECTURE.md, "Two times").
+    pub(crate) clock: tatrack_eventlog::Clock,
+    pub(crate) console: crate::web::Console,
     pub(crate) tokens: Tokens,
     pub(crate) cursors: Cursors,
     pub(crate) metrics: Metrics,
@@ -63,13 +66,21 @@ pub(crate) struct App {
     pub(crate) limiter: crate::limits::Limiter,
 }
 
+impl App {
+    /// Today by the injected clock.
+    pub(crate) fn today(&self) -> jiff::civil::Date {
+        self.clock.today()
+    }
+}
+
 pub(crate) fn router(app: App) -> Router {
     let metrics = app.metrics.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .route("/api/v1/openapi.json", get(openapi_document));
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .merge(crate::web::router());
     // One method router per path: `GET /needs` and `POST /needs` share theirs.
     let mut paths: Vec<(&'static str, MethodRouter<App>)> = Vec::new();
     for route in ROUTES.iter() {
@@ -101,11 +112,24 @@ pub(crate) fn router(app: App) -> Router {
 }
 
 /// Headers every answer carries: answers hold confidential data and must not be cached by a
-/// browser or a proxy, nor sniffed into another content type.
+/// browser or a proxy, nor sniffed into another content type, nor framed; a page may load
+/// nothing from elsewhere and run no inline script or style.
 async fn harden(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Static files say how long they may be kept; everything else holds confidential data.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::web::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -313,7 +337,6 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
 /// caller: the command id is derived from the principal and the key, so another token that sends
 /// the same key neither gets this caller's first answer nor blocks its command.
 fn command_id(headers: &HeaderMap, principal_id: &str) -> Result<Uuid, Problem> {
-    use sha2::{Digest, Sha256};
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(Uuid::now_v7());
     };
@@ -323,6 +346,13 @@ fn command_id(headers: &HeaderMap, principal_id: &str) -> Result<Uuid, Problem> 
         .and_then(|v| v.trim().parse::<Uuid>().ok())
         .filter(|id| !id.is_nil())
         .ok_or_else(|| Problem::invalid("Idempotency-Key", "must be a UUID"))?;
+    Ok(scoped_command_id(principal_id, key))
+}
+
+/// The command id of a caller's idempotency key: scoped to the caller, so two callers' keys
+/// never meet (the console's forms carry such a key, so a form sent twice is one command).
+pub(crate) fn scoped_command_id(principal_id: &str, key: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(principal_id.as_bytes())
         .chain_update([0u8])
@@ -333,7 +363,7 @@ fn command_id(headers: &HeaderMap, principal_id: &str) -> Result<Uuid, Problem> 
     // A well-formed UUID (version 8, "custom"; RFC 4122 variant).
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok(Uuid::from_bytes(bytes))
+    Uuid::from_bytes(bytes)
 }
 
 /// The body as a JSON object; an empty body is an empty object (a move with nothing to say).
@@ -352,7 +382,7 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, Problem> {
 /// parameters in it, and the ids the server mints. A new aggregate's id and a new part's id
 /// (`transaction_id`...) are the command id, so a retry with the same `Idempotency-Key` sends
 /// exactly the same command and gets the first answer.
-fn command_body(
+pub(crate) fn command_body(
     command: &CommandRoute,
     path: Vec<(String, String)>,
     mut body: Map<String, Value>,
@@ -428,30 +458,18 @@ async fn run_command(
         issued_secret = None;
         command_body(command, path, body, command_id)?
     };
-    let meta = RequestMeta {
-        command_id: Some(command_id),
-        expected_version,
-        ..RequestMeta::new(principal)
-    };
-    let payload = serde_json::to_vec(&body).map_err(|_| Problem::internal())?;
-    let mut reply: Value = rpc::request_raw(
-        &app.nats,
-        &subjects::command_subject(command.verb.service().name(), command.verb.as_str()),
-        &meta,
-        payload.into(),
-        TIMEOUT,
-    )
-    .await
-    .map_err(|e| {
-        let mut problem = Problem::from_rpc(e, expected_version.is_some());
-        // The command id is the caller's Idempotency-Key (without one the id is new): a key
-        // reused for a different command is named as the caller sent it.
-        if problem.field.as_deref() == Some("command_id") && headers.contains_key("idempotency-key")
-        {
-            problem.field = Some("Idempotency-Key".to_owned());
-        }
-        problem
-    })?;
+    let mut reply = send_command(app, command, principal, command_id, expected_version, &body)
+        .await
+        .map_err(|mut problem| {
+            // The command id is the caller's Idempotency-Key (without one the id is new): a key
+            // reused for a different command is named as the caller sent it.
+            if problem.field.as_deref() == Some("command_id")
+                && headers.contains_key("idempotency-key")
+            {
+                problem.field = Some("Idempotency-Key".to_owned());
+            }
+            problem
+        })?;
     if let Some(secret) = issued_secret {
         let recorded: CommandReply =
             serde_json::from_value(reply).map_err(|_| Problem::internal())?;
@@ -478,6 +496,67 @@ async fn run_command(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Sends a checked command body to the service that owns it and returns its reply: the one way
+/// to a service for the API and the console alike.
+pub(crate) async fn send_command(
+    app: &App,
+    command: &CommandRoute,
+    principal: tatrack_domain::Principal,
+    command_id: Uuid,
+    expected_version: Option<u64>,
+    body: &Map<String, Value>,
+) -> Result<Value, Problem> {
+    let meta = RequestMeta {
+        command_id: Some(command_id),
+        expected_version,
+        ..RequestMeta::new(principal)
+    };
+    let payload = serde_json::to_vec(body).map_err(|_| Problem::internal())?;
+    rpc::request_raw(
+        &app.nats,
+        &subjects::command_subject(command.verb.service().name(), command.verb.as_str()),
+        &meta,
+        payload.into(),
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| Problem::from_rpc(e, expected_version.is_some()))
+}
+
+/// The command route of an operation (`identify_need`...), for the console's forms.
+pub(crate) fn command_route(operation: &str) -> Option<&'static CommandRoute> {
+    ROUTES
+        .iter()
+        .filter(|r| r.operation == operation)
+        .find_map(|r| match &r.target {
+            Target::Command(c) => Some(c),
+            Target::View(_) => None,
+        })
+}
+
+/// Asks the read model one view with typed parameters (already checked) and returns its JSON
+/// answer: the one way to the read model for the API and the console alike.
+pub(crate) async fn ask_view(
+    app: &App,
+    view: tatrack_contract::bus::View,
+    principal: tatrack_domain::Principal,
+    params: &Value,
+) -> Result<Box<RawValue>, Problem> {
+    let meta = RequestMeta {
+        command_id: None,
+        ..RequestMeta::new(principal)
+    };
+    rpc::request(
+        &app.nats,
+        &subjects::query_subject(view.as_str()),
+        &meta,
+        params,
+        TIMEOUT,
+    )
+    .await
+    .map_err(|e| Problem::from_rpc(e, false))
 }
 
 async fn run_view(
@@ -510,10 +589,6 @@ async fn run_view(
             .map_err(|_| Problem::invalid("cursor", "out of range"))?,
         None => 0,
     };
-    let meta = RequestMeta {
-        command_id: None,
-        ..RequestMeta::new(principal)
-    };
     // The read model pages a list itself (one item more than the page, to know whether another
     // follows), so a long list never travels whole over NATS.
     if view.paged {
@@ -522,15 +597,7 @@ async fn run_view(
     }
     // The answer stays JSON text: a list is split into its items (each kept as text), never
     // parsed into a tree and written again.
-    let answer: Box<RawValue> = rpc::request(
-        &app.nats,
-        &subjects::query_subject(view.view.as_str()),
-        &meta,
-        &Value::Object(params),
-        TIMEOUT,
-    )
-    .await
-    .map_err(|e| Problem::from_rpc(e, false))?;
+    let answer = ask_view(app, view.view, principal, &Value::Object(params)).await?;
     if !view.paged {
         return Ok(json_text(answer.get().to_owned()));
     }

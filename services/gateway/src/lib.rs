@@ -10,9 +10,11 @@ mod auth;
 mod cursor;
 mod limits;
 mod metrics;
+pub mod password;
 mod problem;
 mod tls;
 pub mod token;
+mod web;
 
 use std::net::SocketAddr;
 
@@ -29,6 +31,8 @@ pub struct Config {
     /// Where to listen (`TATRACK_HTTP_ADDR`, default `127.0.0.1:8080`); port 0 takes a free one.
     pub http_addr: SocketAddr,
     pub nats: async_nats::Client,
+    /// Today, for the console (whether an invitation link is still good).
+    pub clock: tatrack_eventlog::Clock,
 }
 
 /// Binds the listener; its `local_addr` is the address actually taken (port 0 → a free port).
@@ -41,7 +45,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 /// Binds `config.http_addr` and serves until `shutdown` is cancelled.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = bind(config.http_addr).await?;
-    serve(listener, config.nats, shutdown).await
+    serve(listener, config.nats, config.clock, shutdown).await
 }
 
 /// Serves on a bound listener until `shutdown` is cancelled: new connections stop, in-flight
@@ -50,11 +54,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 pub async fn serve(
     listener: tokio::net::TcpListener,
     nats: async_nats::Client,
+    clock: tatrack_eventlog::Clock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     serve_with(
         listener,
         nats,
+        clock,
         Limits::from_env()?,
         Tls::from_env()?,
         shutdown,
@@ -66,23 +72,15 @@ pub async fn serve(
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     nats: async_nats::Client,
+    clock: tatrack_eventlog::Clock,
     limits: Limits,
     tls: Option<Tls>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // A bad certificate fails the start, before anything else is set up.
     let tls = tls.map(|tls| tls.server_config()).transpose()?;
-    let tokens = auth::Tokens::start(nats.clone(), shutdown.child_token())?;
-    let app = app::App {
-        nats,
-        tokens,
-        cursors: cursor::Cursors::new(),
-        metrics: metrics::Metrics::default(),
-        token_seed: random_seed(),
-        limiter: limits::Limiter::new(limits),
-    };
+    let router = router(nats, clock, limits, tls.is_some(), &shutdown)?;
     let addr = listener.local_addr()?;
-    let router = app::router(app);
     match tls {
         Some(config) => {
             tracing::info!(%addr, "gateway listening (HTTPS)");
@@ -96,6 +94,33 @@ pub async fn serve_with(
                 .context("serving HTTP")
         }
     }
+}
+
+/// The gateway's whole router (API, console, plumbing) without a listener: what `serve_with`
+/// serves, and what tests send requests to one at a time. `secure_cookies`: it is served over
+/// TLS. Its token and account fold stops when `shutdown` is cancelled.
+pub fn router(
+    nats: async_nats::Client,
+    clock: tatrack_eventlog::Clock,
+    limits: Limits,
+    secure_cookies: bool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<axum::Router> {
+    let tokens = auth::Tokens::start(nats.clone(), shutdown.child_token())?;
+    let console = web::Console {
+        secure_cookies,
+        ..web::Console::default()
+    };
+    Ok(app::router(app::App {
+        nats,
+        clock,
+        console,
+        tokens,
+        cursors: cursor::Cursors::new(),
+        metrics: metrics::Metrics::default(),
+        token_seed: random_seed(),
+        limiter: limits::Limiter::new(limits),
+    }))
 }
 
 fn random_seed() -> [u8; 32] {

@@ -4,6 +4,7 @@
 //! service, and expiry from this service itself.
 
 use tatrack_bus::rpc::ErrorBody;
+use tatrack_domain::account::AccountCommand;
 use tatrack_domain::offer::{OfferCommand, OfferState};
 use tatrack_domain::organisation::OrganisationCommand;
 use tatrack_domain::token::TokenCommand;
@@ -67,5 +68,24 @@ pub(crate) fn token(principal: &Principal, _command: &TokenCommand) -> Result<()
         Ok(())
     } else {
         Err(forbidden("only admins issue and revoke access tokens"))
+    }
+}
+
+/// People's accounts are invited, reset and disabled by admins; a password is set only by the
+/// holder of the account's one-time link, whom the gateway names `account:<id>` once it has
+/// checked the link (the link's hash in the command is the proof the decider checks).
+pub(crate) fn account(principal: &Principal, command: &AccountCommand) -> Result<(), ErrorBody> {
+    match command {
+        AccountCommand::SetPassword { id, .. } => {
+            if principal.id == format!("account:{id}") {
+                Ok(())
+            } else {
+                Err(forbidden(
+                    "a password is set only through the account's own invitation link",
+                ))
+            }
+        }
+        _ if principal.is_admin() => Ok(()),
+        _ => Err(forbidden("only admins invite, reset and disable accounts")),
     }
 }

@@ -54,15 +54,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     for service in subjects::SERVICES {
         let mut tree = db.open_tree(service)?;
         let applied = tatrack_bus::subscriber::checkpoint(&tree, service)?;
-        let timeline = match Timeline::load(&tree, applied).map_err(|e| anyhow::anyhow!(e))? {
+        let timeline = Timeline::load(&tree, applied).map_err(|e| anyhow::anyhow!(e))?;
+        let has_history =
+            crate::history::is_complete(&tree, applied).map_err(|e| anyhow::anyhow!(e))?;
+        let timeline = match timeline.filter(|_| has_history) {
             Some(timeline) => timeline,
             None => {
-                // Written before the read model kept each event's two times: fold the stream
-                // again from its start, which writes them.
+                // Written before the read model kept each event's two times, or each
+                // aggregate's history: fold the stream again from its start, which writes them.
                 tracing::warn!(
                     service,
                     applied,
-                    "the read model has no timeline for this stream; refolding it"
+                    "the read model has no timeline or history for this stream; refolding it"
                 );
                 db.drop_tree(service)?;
                 tree = db.open_tree(service)?;

@@ -58,8 +58,8 @@ impl Changes {
     }
 }
 
-/// The fold projection, keeping each event's two times (`Timeline`) and noting which key each
-/// event changed.
+/// The fold projection, keeping each event's two times (`Timeline`) and its aggregate's history
+/// (`history`), and noting which key each event changed.
 pub(crate) struct Recording {
     pub(crate) changes: Arc<Changes>,
     pub(crate) timeline: Arc<Timeline>,
@@ -73,6 +73,7 @@ impl Projection for Recording {
     ) -> Result<(), ConflictableTransactionError<String>> {
         FoldProjection.apply(tree, event)?;
         Timeline::write(tree, event)?;
+        crate::history::write(tree, event)?;
         self.timeline.note(event);
         if let Some((aggregate, id)) = event.stream.split_once('-') {
             self.changes

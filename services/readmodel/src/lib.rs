@@ -7,6 +7,7 @@ mod app;
 mod asof;
 mod cache;
 mod changes;
+mod history;
 mod matching;
 mod params;
 mod queries;

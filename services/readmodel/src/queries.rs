@@ -123,6 +123,7 @@ pub(crate) async fn handle(
         consent: &consent,
         day,
         today,
+        point: point.as_ref(),
     };
     let (p, f) = (q.principal, q.filters);
     match q.verb {
@@ -130,6 +131,7 @@ pub(crate) async fn handle(
         "recommendation_list" => views::assessments::recommendations(&q),
         "recommendation_rate_list" => views::assessments::rates(&q),
         "need_list" | "need_show" | "unmet_need_list" => views::needs::needs(&q),
+        "need_history" => views::needs::history(&q),
         "sharing_grant_list" => views::sharing::grants(&q),
         "organisation_list" | "organisation_show" => views::offers::organisations(&q),
         "offer_list" | "offer_show" => views::offers::offers(&q),

@@ -132,7 +132,12 @@ async fn start(
                 "http"
             };
             println!("gateway: {scheme}://{addr}/api/v1");
-            tokio::spawn(tatrack_gateway::serve(listener, nats, shutdown))
+            tokio::spawn(tatrack_gateway::serve(
+                listener,
+                nats,
+                settings.clock.clone(),
+                shutdown,
+            ))
         }
     })
 }

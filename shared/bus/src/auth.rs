@@ -130,6 +130,7 @@ impl User {
             User::Gateway => {
                 routed_verbs()
                     .into_iter()
+                    .chain(tatrack_contract::routes::CONSOLE_VERBS.iter().copied())
                     .map(|verb| subjects::command_subject(verb.service().name(), verb.as_str()))
                     .chain(subjects::SERVICES.iter().map(|service| {
                         subjects::command_subject(service, crate::service::ADMIN_HEAD)
@@ -149,8 +150,12 @@ impl User {
             // view's catch-up compares one checkpoint with the owner's durable head.
             User::Projects => vec![("assessments", None), ("partners", None)],
             User::Readmodel => subjects::SERVICES.iter().map(|s| (*s, None)).collect(),
-            // Token events only: the gateway has no business reading organisations or offers.
-            User::Gateway => vec![("partners", Some(gateway_token_events()))],
+            // Token and account events only: the gateway has no business reading organisations
+            // or offers.
+            User::Gateway => vec![
+                ("partners", Some(gateway_token_events())),
+                ("partners", Some(gateway_account_events())),
+            ],
             _ => Vec::new(),
         }
     }
@@ -192,6 +197,16 @@ pub fn gateway_token_events() -> String {
     format!(
         "tatrack.evt.partners.{}.>",
         tatrack_domain::token::Token::NAME
+    )
+}
+
+/// The account events of the partners stream, which the gateway folds to sign people in to the
+/// console.
+pub fn gateway_account_events() -> String {
+    use tatrack_domain::Aggregate as _;
+    format!(
+        "tatrack.evt.partners.{}.>",
+        tatrack_domain::account::Account::NAME
     )
 }
 

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use tatrack_domain::account::Account;
 use tatrack_domain::assessment::Assessment;
 use tatrack_domain::need::Need;
 use tatrack_domain::offer::Offer;
@@ -55,6 +56,7 @@ impl Projection for FoldProjection {
             ProgressReport::NAME => fold_into::<ProgressReport>(tree, id, event),
             RateTable::NAME => fold_into::<RateTable>(tree, id, event),
             Token::NAME => fold_into::<Token>(tree, id, event),
+            Account::NAME => fold_into::<Account>(tree, id, event),
             Report::NAME => fold_into::<Report>(tree, id, event),
             // A cluster's fence events change no aggregate.
             crate::lease::FENCE_AGGREGATE => Ok(()),

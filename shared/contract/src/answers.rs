@@ -82,6 +82,37 @@ pub struct NeedDetail {
     pub projects: Vec<ProjectState>,
 }
 
+/// `need_history`: a need's audit trail, ordered by business date, then recorded time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NeedHistory {
+    pub need_id: Uuid,
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// One event of a need's audit trail: what happened, when and who sent it, never its payload
+/// (so nothing confidential travels with it). The events are those of the need itself, of the
+/// recommendations it came from and of the referrals and projects serving it that the caller
+/// may see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryEntry {
+    /// The service whose log holds the event (`assessments`, `projects`).
+    pub service: String,
+    /// Its position in that service's log.
+    pub position: u64,
+    /// The aggregate's stream, e.g. `need-0193...`, `referral-0193...`, `project-0193...`.
+    pub stream: String,
+    /// The event's kind, e.g. `need_identified`.
+    pub kind: String,
+    /// Its business date.
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub on: Date,
+    #[schemars(schema_with = "tatrack_domain::schema::timestamp")]
+    pub recorded_at: jiff::Timestamp,
+    /// Who sent it (`role:id`, or `system`; the role only for callers who are not staff or
+    /// auditors, as in `change_list`).
+    pub principal: String,
+}
+
 /// An offer with what is left of it after accepted referrals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OfferView {

@@ -169,6 +169,7 @@ views! {
     RecommendationList => "recommendation_list",
     NeedList => "need_list",
     NeedShow => "need_show",
+    NeedHistory => "need_history",
     UnmetNeedList => "unmet_need_list",
     RecommendationRateList => "recommendation_rate_list",
     PortfolioShow => "portfolio_show",

@@ -12,8 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answers::{
-    AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedMatches,
-    OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView, RateRow, TokenRow,
+    AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory,
+    NeedMatches, OfferMatches, OfferView, Overlap, Page, Portfolio, Positions, ProjectView,
+    RateRow, TokenRow,
 };
 use crate::bus::{Verb, View};
 use crate::commands::report::{MadeReport, Summary};
@@ -221,6 +222,7 @@ pub fn routes() -> Vec<Route> {
         view!(paged "/needs", "list_needs", "needs", "Needs the caller may see, highest priority first", View::NeedList, NeedList => Page<tatrack_domain::need::NeedState>),
         view!(paged "/unmet-needs", "list_unmet_needs", "needs", "Needs not yet met nor fully covered", View::UnmetNeedList, NeedList => Page<tatrack_domain::need::NeedState>),
         view!(one "/needs/{id}", "show_need", "needs", "One need with its referrals and projects", View::NeedShow, Show => NeedDetail, id = "id"),
+        view!(one "/needs/{id}/history", "show_need_history", "needs", "A need's audit trail: the events of the need, its recommendations, referrals and projects (kind, who, when; no payloads)", View::NeedHistory, Show => NeedHistory, id = "id"),
         view!(one "/needs/{id}/matches", "match_need", "needs", "Offers that could serve a need, ranked with every criterion's points", View::NeedMatchList, Matches => NeedMatches, id = "need_id"),
         command!(Post "/needs", "identify_need", "needs", "Identify a need (status identified)", NeedIdentify, need::Identify => CommandReply, creates "/needs"),
         command!(Post "/needs/{id}/agree", "agree_need", "needs", "The State agrees the need is a priority", NeedAgreeWithState, Move => CommandReply),

@@ -67,6 +67,7 @@ pub(crate) async fn queries(
     tasks.push(tokio::spawn(tatrack_gateway::serve_with(
         listener,
         server.connect_as(User::Gateway, "bench-gateway").await?,
+        tatrack_eventlog::Clock::system(),
         tatrack_gateway::Limits {
             requests_per_second: u32::MAX / 2,
             reports_per_hour: u32::MAX / 2,

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use tatrack_bus::rpc::{ErrorBody, ErrorCode};
 use tatrack_domain::Principal;
 
+use crate::asof::Point;
 use crate::cache::{Snapshot, Views};
 use crate::params::Filters;
 use crate::visibility::Consent;
@@ -38,6 +39,8 @@ pub(crate) struct Query<'a> {
     pub(crate) day: Date,
     /// The clock's today.
     pub(crate) today: Date,
+    /// The point in time folded for the answer (`None`: the live views).
+    pub(crate) point: Option<&'a Point>,
 }
 
 impl Query<'_> {

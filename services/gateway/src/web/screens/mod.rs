@@ -1,0 +1,72 @@
+//! The console's screens, one module per family, and the navigation each role gets.
+
+mod account;
+mod inbox;
+mod need;
+mod needs;
+mod overview;
+mod projects;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tatrack_domain::Role;
+
+use crate::app::App;
+
+pub(super) fn router() -> Router<App> {
+    Router::new()
+        .route("/", get(overview::show))
+        .route(
+            "/sign-in",
+            get(account::sign_in_form).post(account::sign_in),
+        )
+        .route("/sign-out", post(account::sign_out))
+        .route(
+            "/invitation/{secret}",
+            get(account::invitation_form).post(account::accept_invitation),
+        )
+        .route("/needs", get(needs::list))
+        .route("/needs.csv", get(needs::csv))
+        .route("/needs/{id}", get(need::show))
+        .route("/needs/{id}/refer", post(need::refer))
+        .route("/inbox", get(inbox::show))
+        .route("/referrals/{id}/{action}", post(inbox::act))
+        .route("/projects", get(projects::list))
+        .route("/projects/{id}", get(projects::show))
+        .route("/projects/{id}/progress", post(projects::draft_progress))
+        .route(
+            "/progress-reports/{id}/{action}",
+            post(projects::move_progress),
+        )
+}
+
+/// The screens a role is shown in the navigation (a screen it may not use is not listed, and
+/// the screen itself refuses it).
+pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] {
+    const OVERVIEW: (&str, &str) = ("/", "Overview");
+    const NEEDS: (&str, &str) = ("/needs", "Needs");
+    const INBOX: (&str, &str) = ("/inbox", "Inbox");
+    const PROJECTS: (&str, &str) = ("/projects", "Projects");
+    match role {
+        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS],
+        Role::Admin | Role::Coordinator | Role::Donor | Role::StateFocalPoint | Role::System => {
+            &[OVERVIEW, NEEDS, INBOX, PROJECTS]
+        }
+    }
+}
+
+/// Hidden fields every form of a session carries: its CSRF token and a key that makes a form
+/// sent twice one command.
+pub(super) struct FormKeys {
+    pub(super) csrf: String,
+    pub(super) form_key: String,
+}
+
+impl FormKeys {
+    pub(super) fn new(csrf: &str) -> Self {
+        Self {
+            csrf: csrf.to_owned(),
+            form_key: uuid::Uuid::now_v7().to_string(),
+        }
+    }
+}
