@@ -118,8 +118,8 @@ else
 fi
 export NATS_URL
 
-# `up --demo` prints the demo's admin, coordinator and donor tokens on stdout (kept in a private
-# file, as they are secrets); its logs go to stderr.
+# `up --demo` prints the demo's admin, coordinator and donor tokens and its console sign-ins on
+# stdout (kept in a private file, as they are secrets); its logs go to stderr.
 up_out="$TATRACK_DATA_DIR/tatrack-up.out"
 (umask 077 && : >"$up_out")
 "${detach[@]}" "$TATRACK" up --demo >"$up_out" &
@@ -147,6 +147,10 @@ done
 admin_token="$(token_of admin)"
 coordinator_token="$(token_of coordinator)"
 donor_token="$(token_of donor)"
+# The console sign-ins (one per role) are printed right after the tokens.
+sign_ins() { sed -n "s/^console sign-in: /  /p" "$up_out"; }
+deadline=$((SECONDS + 15))
+until [[ "$(sign_ins | wc -l)" -ge 5 ]] || ((SECONDS >= deadline)); do sleep 0.2; done
 
 cat <<EOF
 
@@ -161,6 +165,9 @@ the demo's tokens (also in $up_out, private):
   admin:        $admin_token
   coordinator:  $coordinator_token
   donor:        $donor_token   (DEMO-DONOR)
+
+the demo's web console sign-ins, e-mail / password (also in $up_out, private):
+$(sign_ins)
 
 try, in another shell (sign in once with \`$TATRACK login --url $TATRACK_URL\` and paste a
 token; or set TATRACK_URL and TATRACK_TOKEN, which win over the saved login):

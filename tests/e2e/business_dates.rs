@@ -910,3 +910,199 @@ async fn the_demo_history_answers_as_of_the_days_it_happened() {
     }
     services.stop().await;
 }
+
+/// The `(stream aggregate, kind, principal)` of each entry of a `need_history` answer.
+fn trail(history: &Value) -> Vec<(String, String, String)> {
+    history["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let stream = e["stream"].as_str().unwrap();
+            let aggregate = stream.split_once('-').map_or(stream, |(a, _)| a);
+            (
+                aggregate.to_owned(),
+                e["kind"].as_str().unwrap().to_owned(),
+                e["principal"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_needs_history_is_its_audit_trail_by_business_date() {
+    let h = Harness::start();
+    let services = h.services().await;
+    let mut s = Session::new(&h).await;
+    record_history(&mut s).await;
+    eventually("coverage", Duration::from_secs(20), || async {
+        let need = s.ask("need_show", json!({ "id": id(3).to_string() })).await;
+        (need["status"] == "partially_covered").then_some(())
+    })
+    .await;
+    let need = json!({ "id": id(3).to_string() });
+    let staff = coordinator();
+    let partner = principal(Role::Donor, Some(PARTNER), None);
+    let state = principal(Role::StateFocalPoint, None, Some("PH"));
+    let who = |p: &Principal| format!("{}:{}", p.role, p.id);
+
+    // As staff see it: the recommendation the need came from, the need, its referral and the
+    // project serving it, by business date, each with who sent it; the coverage the projects
+    // service derived, sent as the system. No payload travels with it.
+    let history = s.ask("need_history", need.clone()).await;
+    assert_eq!(history["need_id"], json!(id(3)));
+    let got = trail(&history);
+    let expected = [
+        ("recommendation", "recommendation_recorded", who(&staff)),
+        ("need", "need_identified", who(&staff)),
+        ("need", "need_agreed_with_state", who(&state)),
+        ("referral", "referral_proposed", who(&staff)),
+        ("referral", "referral_referred", who(&staff)),
+        ("referral", "referral_accepted_by_partner", who(&partner)),
+        ("referral", "referral_accepted_by_state", who(&state)),
+        ("project", "project_created", who(&staff)),
+        // An active referral joins its project: the projects service records that too.
+        ("referral", "referral_activated", who(&staff)),
+        ("project", "project_referral_joined", who(&staff)),
+        ("project", "project_status_changed", who(&staff)),
+        ("project", "project_transaction_added", who(&staff)),
+        ("project", "project_transaction_added", who(&staff)),
+    ];
+    let without_coverage: Vec<_> = got
+        .iter()
+        .filter(|(_, kind, _)| kind != "need_coverage_recorded")
+        .map(|(a, k, p)| (a.as_str(), k.as_str(), p.clone()))
+        .collect();
+    assert_eq!(without_coverage, expected, "{history:#}");
+    assert!(
+        got.iter()
+            .any(|(_, kind, p)| kind == "need_coverage_recorded" && p.starts_with("system")),
+        "{history:#}"
+    );
+    let entries = history["entries"].as_array().unwrap();
+    let order: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["on"].as_str().unwrap(),
+                e["recorded_at"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0].0 <= w[1].0),
+        "by business date: {order:?}"
+    );
+    assert_eq!(entries[1]["on"], "2026-05-20");
+    assert_eq!(entries[1]["service"], "assessments");
+    assert_eq!(entries[1]["stream"], format!("need-{}", id(3)));
+    assert!(
+        !history.to_string().contains("AMLC"),
+        "no payloads: {history}"
+    );
+
+    // A new event of the project shows at once (nothing cached holds the earlier answer).
+    s.send(
+        "projects",
+        "project_add_transaction",
+        json!({"id": id(6), "transaction_id": id(63), "kind": "disbursement",
+        "value": usd(10_000), "provider": DONOR, "receiver": PARTNER, "description": null,
+        "on": "2026-07-20"}),
+    )
+    .await;
+    let history = s.ask("need_history", need.clone()).await;
+    let entries = history["entries"].as_array().unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(
+        (&last["kind"], &last["on"]),
+        (&json!("project_transaction_added"), &json!("2026-07-20")),
+        "{history:#}"
+    );
+
+    // As of a day before the referral: the recommendation and the need only.
+    let mut before_referral = need.clone();
+    before_referral["as_of"] = json!("2026-06-02");
+    let then = s.ask("need_history", before_referral).await;
+    assert_eq!(
+        trail(&then)
+            .iter()
+            .map(|(a, k, _)| (a.as_str(), k.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("recommendation", "recommendation_recorded"),
+            ("need", "need_identified"),
+            ("need", "need_agreed_with_state"),
+        ],
+        "{then:#}"
+    );
+    // As known when only the need had been identified (the assessments log's position then).
+    let identified = entries[1]["position"].as_u64().unwrap();
+    let known_at = format!("assessments:{identified},partners:0,projects:0,reporter:0");
+    let known = s
+        .ask(
+            "need_history",
+            json!({ "id": id(3).to_string(), "known_at": known_at }),
+        )
+        .await;
+    assert_eq!(
+        trail(&known)
+            .iter()
+            .map(|(_, k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["recommendation_recorded", "need_identified"],
+        "{known:#}"
+    );
+
+    // The partner doing the work sees the need, its referral and project, but not the
+    // recommendation (the State has not shared the report), and who sent each only by role.
+    let seen_by_partner = s
+        .ask_as(&partner, "need_history", need.clone())
+        .await
+        .unwrap();
+    let partner_trail = trail(&seen_by_partner);
+    assert!(!partner_trail.is_empty());
+    assert!(partner_trail.iter().all(|(a, _, _)| a != "recommendation"));
+    assert!(partner_trail.iter().any(|(a, _, _)| a == "referral"));
+    assert!(partner_trail.iter().any(|(a, _, _)| a == "project"));
+    assert!(
+        partner_trail.iter().all(|(_, _, p)| !p.contains(':')),
+        "{seen_by_partner:#}"
+    );
+
+    // A donor the need is not shared with gets the very refusal `need_show` gives it.
+    let stranger = principal(Role::Donor, Some(OTHER_DONOR), None);
+    let hidden = refused(s.ask_as(&stranger, "need_history", need.clone()).await);
+    let shown = refused(s.ask_as(&stranger, "need_show", need.clone()).await);
+    assert_eq!(hidden.code, ErrorCode::NotFound);
+    assert_eq!((hidden.code, &hidden.message), (shown.code, &shown.message));
+
+    // Over HTTP (the answer checked against the OpenAPI document), and with the CLI.
+    let gw = tatrack_tests::gateway::Gateway::start(&h).await;
+    let (_, token) = issue_token(&h.client().await, Role::Coordinator, None, None).await;
+    gw.until_known(&token).await;
+    let path = format!("/api/v1/needs/{}/history", id(3));
+    let answer = gw.get(Some(&token), &path).await;
+    assert_eq!(answer.status, reqwest::StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.body["entries"], history["entries"]);
+    let answer = gw
+        .get(Some(&token), &format!("{path}?as_of=2026-06-02"))
+        .await;
+    assert_eq!(answer.status, reqwest::StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.body["entries"].as_array().unwrap().len(), 3);
+    let output = cli(
+        env!("CARGO_BIN_EXE_tatrack-under-test"),
+        &gw.base,
+        Some(&token),
+    )
+    .args(["need", "history", &id(3).to_string()])
+    .output()
+    .expect("run the CLI");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains("referral_accepted_by_state") && stdout.contains("2026-06-12"),
+        "{stdout}"
+    );
+    gw.stop().await;
+    services.stop().await;
+}

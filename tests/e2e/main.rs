@@ -1,6 +1,7 @@
 //! End-to-end tests against a real nats-server and real sled files: one test binary, one module
 //! per concern.
 
+mod accounts;
 mod backup;
 mod business_dates;
 mod cli;

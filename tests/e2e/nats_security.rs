@@ -259,15 +259,16 @@ async fn consumers_only_on_what_a_user_reads() {
     let admin_js = streams_exist(&h).await;
     let ordered = |filter: Option<&str>| streams::ordered_consumer(DeliverPolicy::All, filter);
 
-    // The gateway reads the token events of the partners stream, and nothing else.
+    // The gateway reads the token and account events of the partners stream, and nothing else.
     let mut gateway = Watched::connect(&h, User::Gateway).await;
     let js = gateway.js();
     let partners = streams::reader(&js, "partners").await.unwrap();
-    let tokens = tatrack_bus::auth::gateway_token_events();
-    partners
-        .create_consumer(ordered(Some(&tokens)))
-        .await
-        .expect("the gateway follows the token events");
+    for filter in tatrack_bus::auth::gateway_identity_events() {
+        partners
+            .create_consumer(ordered(Some(&filter)))
+            .await
+            .unwrap_or_else(|e| panic!("the gateway follows {filter}: {e}"));
+    }
     gateway.nothing_refused().await;
     let whole = ordered(None);
     let name = whole.name.clone().unwrap();

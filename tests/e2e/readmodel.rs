@@ -223,6 +223,23 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
         live.iter()
             .any(|(v, a)| v == "project_list" && a.as_array().is_some_and(|a| !a.is_empty()))
     );
+    // A need's audit trail is kept beside the states, so the rebuild writes it again too.
+    let need = json!({ "id": demo_id(101) });
+    let live_history = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    let streams: std::collections::BTreeSet<&str> = live_history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["stream"].as_str().unwrap().split('-').next().unwrap())
+        .collect();
+    assert!(
+        ["need", "referral", "project"]
+            .iter()
+            .all(|a| streams.contains(a)),
+        "{live_history:#}"
+    );
     services.stop().await;
 
     // Offline, as `tatrack readmodel rebuild` runs it: as the read model's own NATS user.
@@ -241,6 +258,13 @@ async fn a_rebuilt_read_model_answers_every_view_as_the_live_one() {
     for ((view, live), (_, rebuilt)) in live.iter().zip(&again) {
         assert_eq!(live, rebuilt, "{view} differs after the rebuild");
     }
+    let rebuilt_history = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    assert_eq!(
+        live_history, rebuilt_history,
+        "need_history differs after the rebuild"
+    );
     services.stop().await;
 }
 
@@ -403,5 +427,56 @@ async fn coordinator_and_donor_views_over_the_demo_data() {
         .await,
     );
     assert_eq!(refused.code, ErrorCode::NotFound);
+    services.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_without_the_history_index_folds_its_streams_again_at_start() {
+    let (h, services, client) = Harness::up().await;
+    h.load_demo(env!("CARGO_BIN_EXE_tatrack-under-test"));
+    let need = json!({ "id": demo_id(101), "min_positions": heads(&client).await });
+    let before = query_as(&client, coordinator(), "need_history", &need)
+        .await
+        .unwrap();
+    let before = before["entries"].as_array().unwrap().clone();
+    assert!(!before.is_empty());
+    services.stop().await;
+
+    // What a read model written before the history index holds: no 0x02 keys.
+    {
+        let db = sled::open(h.data_dir().join("readmodel")).unwrap();
+        let mut removed = 0;
+        for service in tatrack_bus::subjects::SERVICES {
+            let tree = db.open_tree(service).unwrap();
+            let keys: Vec<_> = tree
+                .scan_prefix([0x02])
+                .keys()
+                .map(Result::unwrap)
+                .collect();
+            removed += keys.len();
+            for key in keys {
+                tree.remove(key).unwrap();
+            }
+        }
+        db.flush().unwrap();
+        assert!(removed >= before.len(), "{removed} history keys");
+    }
+
+    let services = h.services().await;
+    let need = json!({ "id": demo_id(101), "min_positions": heads(&client).await });
+    let after = eventually("the history folded again", Duration::from_secs(30), || {
+        let (client, need) = (client.clone(), need.clone());
+        async move {
+            let answer = query_as(&client, coordinator(), "need_history", &need)
+                .await
+                .ok()?;
+            Some(answer["entries"].as_array()?.clone())
+        }
+    })
+    .await;
+    // (The services may have recorded more since, such as offers expired at start.)
+    for entry in &before {
+        assert!(after.contains(entry), "{entry} is missing after the refold");
+    }
     services.stop().await;
 }

@@ -101,10 +101,9 @@ impl Tokens {
         let tree = db.open_tree(SERVICE)?;
         let accounts = db.open_tree("accounts")?;
         let js = tatrack_bus::jetstream(nats, Duration::from_secs(5));
-        let tokens = Subscriber::new(js.clone(), SERVICE, tree.clone())?
-            .filtered(&tatrack_bus::auth::gateway_token_events());
-        let people = Subscriber::new(js, SERVICE, accounts.clone())?
-            .filtered(&tatrack_bus::auth::gateway_account_events());
+        let [token_events, account_events] = tatrack_bus::auth::gateway_identity_events();
+        let tokens = Subscriber::new(js.clone(), SERVICE, tree.clone())?.filtered(&token_events);
+        let people = Subscriber::new(js, SERVICE, accounts.clone())?.filtered(&account_events);
         // Ready once each fold holds every event the stream held when it was opened.
         let caught_up = [tokens.caught_up(), people.caught_up()];
         let follow_tokens = tokens.run(TokenProjection, stop.clone());

@@ -257,7 +257,7 @@ impl Subject<'_> {
             // Organisations (names in every section) and exchange rates (every sum across
             // currencies) change any report's figures.
             "organisation" | "rate_table" => true,
-            // Tokens and reports are not figures of a report.
+            // Tokens, accounts and reports are not figures of a report.
             _ => false,
         })
     }

@@ -82,8 +82,8 @@ pub(crate) fn check_filters(verb: &str, f: &Filters) -> Result<(), ErrorBody> {
             serde_json::from_value::<T>(serde_json::Value::String(status.to_owned())).is_ok()
         }
         use tatrack_domain::{
-            assessment::AssessmentStatus, need::NeedStatus, offer::OfferStatus,
-            organisation::OrganisationStatus, progress::ProgressReportStatus,
+            account::AccountStatus, assessment::AssessmentStatus, need::NeedStatus,
+            offer::OfferStatus, organisation::OrganisationStatus, progress::ProgressReportStatus,
             project::ActivityStatus, recommendation::RecommendationStatus,
             referral::ReferralStatus, sharing::SharingGrantStatus, token::TokenStatus,
         };
@@ -97,6 +97,7 @@ pub(crate) fn check_filters(verb: &str, f: &Filters) -> Result<(), ErrorBody> {
             Some("project") => known::<ActivityStatus>(status),
             Some("progress") => known::<ProgressReportStatus>(status),
             Some("token") => known::<TokenStatus>(status),
+            Some("account") => known::<AccountStatus>(status),
             Some("sharing") => known::<SharingGrantStatus>(status),
             _ => true,
         };

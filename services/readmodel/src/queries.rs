@@ -26,7 +26,7 @@ pub fn views() -> Vec<&'static str> {
 /// The service whose stream a view reads.
 fn owner(view: &str) -> &'static str {
     match view.split('_').next() {
-        Some("organisation" | "offer" | "token") => "partners",
+        Some("organisation" | "offer" | "token" | "account") => "partners",
         Some("referral" | "project" | "progress" | "rate" | "portfolio") => "projects",
         _ => "assessments",
     }
@@ -141,6 +141,7 @@ pub(crate) async fn handle(
         "progress_report_list" => views::projects::progress_reports(&q),
         "rate_table_show" => views::projects::rate_tables(&q),
         "token_list" => views::system::tokens(&q),
+        "account_list" => views::system::accounts(&q),
         "report_list" | "report_show" => views::system::reports(&q),
         "need_match_list" => crate::matching::need_match_list(
             views,

@@ -1031,9 +1031,173 @@ pub async fn tokens(settings: &Settings) -> anyhow::Result<DemoTokens> {
     })
 }
 
+/// The demo's people, one active account per role, each with its id, the day it was invited
+/// and its command ids (invite, set password): fixed, so a restart records nothing new.
+const DEMO_ACCOUNTS: [(u128, &str, Role, Option<&str>, Option<&str>, u32); 5] = [
+    (
+        0x0193_0000_0000_7000_8000_0000_0009_0100,
+        "admin",
+        Role::Admin,
+        None,
+        None,
+        90_200,
+    ),
+    (
+        0x0193_0000_0000_7000_8000_0000_0009_0101,
+        "coordinator",
+        Role::Coordinator,
+        None,
+        None,
+        90_202,
+    ),
+    (
+        0x0193_0000_0000_7000_8000_0000_0009_0102,
+        "donor",
+        Role::Donor,
+        Some(DEMO_DONOR),
+        None,
+        90_204,
+    ),
+    (
+        0x0193_0000_0000_7000_8000_0000_0009_0103,
+        "focal-point",
+        Role::StateFocalPoint,
+        None,
+        Some("KE"),
+        90_206,
+    ),
+    (
+        0x0193_0000_0000_7000_8000_0000_0009_0104,
+        "auditor",
+        Role::Auditor,
+        None,
+        None,
+        90_208,
+    ),
+];
+
+/// Where the demo's people sign in: `<who>@demo.tatrack.example`.
+pub const DEMO_EMAIL_DOMAIN: &str = "demo.tatrack.example";
+
+/// The demo's console sign-ins: e-mail and password, derived from its seed.
+pub struct DemoAccount {
+    pub email: String,
+    pub password: String,
+}
+
+/// Records the demo's accounts as the console would (an admin's invitation, then the password
+/// set through the link it made) and returns their sign-ins. Everything is derived from the seed
+/// (the invitation secret, the password, its hash's salt) and dated on fixed days, so every
+/// start sends the very same commands under the same command ids: the services answer "already
+/// done" and nothing is written down but the seed.
+pub async fn accounts(settings: &Settings) -> anyhow::Result<Vec<DemoAccount>> {
+    use tatrack_contract::commands::account::{Invite, SetPassword};
+    use tatrack_gateway::password;
+    let seed = demo_seed(&settings.data_dir)?;
+    let client = host::connect_admin(settings, "tatrack-demo").await?;
+    let admin = Principal {
+        id: "demo".to_owned(),
+        role: Role::Admin,
+        organisation: None,
+        member_state: None,
+    };
+    let mut out = Vec::new();
+    for (id, who, role, organisation, member_state, command) in DEMO_ACCOUNTS {
+        let id = Uuid::from_u128(id);
+        let email = format!("{who}@{DEMO_EMAIL_DOMAIN}");
+        let secret = password::derived_invitation_secret(&seed, id);
+        let invite = Invite {
+            id: Some(id),
+            name: format!("Demo {who}"),
+            email: email.clone(),
+            role,
+            organisation: organisation.map(str::to_owned),
+            member_state: member_state.map(str::to_owned),
+            invitation_hash: password::invitation_hash(&secret),
+            invitation_expires_on: d("2026-01-08"),
+            on: Some(d("2026-01-01")),
+        };
+        send_account(&client, &admin, demo_id(command), "account_invite", &invite)
+            .await
+            .map_err(|e| anyhow::anyhow!("inviting the demo {who}: {e:#}"))?;
+        let demo_password = password::derived_password(&seed, id);
+        let set = tatrack_contract::commands::Addressed {
+            id,
+            body: SetPassword {
+                invitation_hash: password::invitation_hash(&secret),
+                password_hash: password::derived_hash(&demo_password, &seed, id),
+                on: Some(d("2026-01-02")),
+            },
+        };
+        // The gateway names whoever holds the link `account:<id>`; the demo holds it.
+        let holder = Principal {
+            id: format!("account:{id}"),
+            role,
+            organisation: organisation.map(str::to_owned),
+            member_state: member_state.map(str::to_owned),
+        };
+        send_account(
+            &client,
+            &holder,
+            demo_id(command + 1),
+            "account_set_password",
+            &set,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the demo {who}'s password: {e:#}"))?;
+        out.push(DemoAccount {
+            email,
+            password: demo_password,
+        });
+    }
+    Ok(out)
+}
+
+async fn send_account(
+    client: &async_nats::Client,
+    principal: &Principal,
+    command_id: Uuid,
+    verb: &str,
+    body: &impl Serialize,
+) -> anyhow::Result<CommandReply> {
+    let meta = RequestMeta {
+        command_id: Some(command_id),
+        ..RequestMeta::new(principal.clone())
+    };
+    let subject = subjects::command_subject("partners", verb);
+    Ok(host::request(client, &subject, &meta, body).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demo_accounts_are_fixed_and_unique() {
+        let ids: std::collections::BTreeSet<u128> = DEMO_ACCOUNTS.iter().map(|a| a.0).collect();
+        let commands: std::collections::BTreeSet<u32> = DEMO_ACCOUNTS
+            .iter()
+            .flat_map(|a| [a.5, a.5 + 1])
+            .chain([90_100, 90_101, 90_102])
+            .collect();
+        assert_eq!(ids.len(), DEMO_ACCOUNTS.len());
+        assert_eq!(
+            commands.len(),
+            DEMO_ACCOUNTS.len() * 2 + 3,
+            "no command id twice"
+        );
+        let all = commands_all_ids();
+        assert!(
+            DEMO_ACCOUNTS
+                .iter()
+                .all(|a| !all.contains(&demo_id(a.5)) && !all.contains(&demo_id(a.5 + 1))),
+            "the account commands reuse no demo command id"
+        );
+    }
+
+    fn commands_all_ids() -> std::collections::BTreeSet<Uuid> {
+        commands().iter().map(|c| c.command_id).collect()
+    }
 
     #[test]
     fn command_ids_are_fixed_and_unique() {

@@ -335,6 +335,14 @@ pub async fn up(settings: &Settings, load_demo: bool) -> anyhow::Result<()> {
                 }
                 Err(e) => tracing::error!(error = %e, "demo tokens not issued"),
             }
+            match demo::accounts(settings).await {
+                Ok(accounts) => {
+                    for account in accounts {
+                        println!("console sign-in: {} / {}", account.email, account.password);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "demo accounts not recorded"),
+            }
         } else {
             println!(
                 "sign in: `tatrack admin bootstrap` (on this host) prints an admin token; then `tatrack login --url {url}`"

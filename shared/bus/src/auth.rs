@@ -124,13 +124,13 @@ impl User {
                 .iter()
                 .map(|view| subjects::query_subject(view))
                 .collect(),
-            // The commands the HTTP API routes, each by name (not the derived facts only the
-            // projects service sends, nor `admin_stream_verify`), every service's durable head
-            // (a number: what read-your-writes waits for), and every view.
+            // The commands the HTTP API routes and those the web console sends, each by name
+            // (not the derived facts only the projects service sends, nor
+            // `admin_stream_verify`), every service's durable head (a number: what
+            // read-your-writes waits for), and every view.
             User::Gateway => {
-                routed_verbs()
+                gateway_verbs()
                     .into_iter()
-                    .chain(tatrack_contract::routes::CONSOLE_VERBS.iter().copied())
                     .map(|verb| subjects::command_subject(verb.service().name(), verb.as_str()))
                     .chain(subjects::SERVICES.iter().map(|service| {
                         subjects::command_subject(service, crate::service::ADMIN_HEAD)
@@ -152,10 +152,10 @@ impl User {
             User::Readmodel => subjects::SERVICES.iter().map(|s| (*s, None)).collect(),
             // Token and account events only: the gateway has no business reading organisations
             // or offers.
-            User::Gateway => vec![
-                ("partners", Some(gateway_token_events())),
-                ("partners", Some(gateway_account_events())),
-            ],
+            User::Gateway => gateway_identity_events()
+                .into_iter()
+                .map(|filter| ("partners", Some(filter)))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -191,23 +191,16 @@ pub const REPORTER_VIEWS: &[&str] = &[
     "organisation_list",
 ];
 
-/// The only events of the partners stream the gateway reads: access tokens.
-pub fn gateway_token_events() -> String {
+/// The only events of the partners stream the gateway reads: access tokens and people's
+/// accounts, who signs in. One filter each: a consumer's create subject carries one filter, so
+/// the gateway follows each with its own consumer and the server can pin what each reads.
+pub fn gateway_identity_events() -> [String; 2] {
     use tatrack_domain::Aggregate as _;
-    format!(
-        "tatrack.evt.partners.{}.>",
-        tatrack_domain::token::Token::NAME
-    )
-}
-
-/// The account events of the partners stream, which the gateway folds to sign people in to the
-/// console.
-pub fn gateway_account_events() -> String {
-    use tatrack_domain::Aggregate as _;
-    format!(
-        "tatrack.evt.partners.{}.>",
-        tatrack_domain::account::Account::NAME
-    )
+    [
+        tatrack_domain::token::Token::NAME,
+        tatrack_domain::account::Account::NAME,
+    ]
+    .map(|aggregate| format!("tatrack.evt.partners.{aggregate}.>"))
 }
 
 /// What one user may publish and subscribe to (allow lists: everything else is denied).
@@ -232,6 +225,13 @@ fn routed_verbs() -> Vec<tatrack_contract::bus::Verb> {
                 .any(|r| matches!(r.target, Target::Command(c) if c.verb == *verb))
         })
         .collect()
+}
+
+/// The verbs the gateway sends: the routed ones and the web console's.
+fn gateway_verbs() -> Vec<tatrack_contract::bus::Verb> {
+    let mut verbs = routed_verbs();
+    verbs.extend_from_slice(tatrack_contract::routes::CONSOLE_VERBS);
+    verbs
 }
 
 /// The permissions of `user`, derived from what its process does.
@@ -277,10 +277,14 @@ pub fn permissions(user: User) -> Permissions {
             None => format!("{JS}.CONSUMER.CREATE.{stream}.*"),
         });
         // A re-created ordered consumer first deletes its predecessor; its pulls go to
-        // MSG.NEXT; after a reconnect it asks for its own info.
-        publish.push(format!("{JS}.CONSUMER.DELETE.{stream}.*"));
-        publish.push(format!("{JS}.CONSUMER.MSG.NEXT.{stream}.*"));
-        publish.push(format!("{JS}.CONSUMER.INFO.{stream}.*"));
+        // MSG.NEXT; after a reconnect it asks for its own info (once per stream, however many
+        // filters a user follows it with).
+        for action in ["DELETE", "MSG.NEXT", "INFO"] {
+            let subject = format!("{JS}.CONSUMER.{action}.{stream}.*");
+            if !publish.contains(&subject) {
+                publish.push(subject);
+            }
+        }
     }
     for service in user.reads_stream_info() {
         let info = format!("{JS}.STREAM.INFO.{}", subjects::stream_name(service));
@@ -692,7 +696,7 @@ mod tests {
 
     #[test]
     fn only_a_service_answers_its_commands_and_only_the_gateway_sends_routed_ones() {
-        let routed = routed_verbs();
+        let routed = gateway_verbs();
         for verb in tatrack_contract::bus::Verb::ALL {
             let service = verb.service().name();
             let subject = subjects::command_subject(service, verb.as_str());
@@ -762,6 +766,10 @@ mod tests {
         assert!(allowed(
             &gateway,
             &create("TATRACK_PARTNERS", "c1.tatrack.evt.partners.token.>")
+        ));
+        assert!(allowed(
+            &gateway,
+            &create("TATRACK_PARTNERS", "c1.tatrack.evt.partners.account.>")
         ));
         assert!(!allowed(&gateway, &create("TATRACK_PARTNERS", "c1")));
         assert!(!allowed(

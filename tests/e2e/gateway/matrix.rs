@@ -122,6 +122,11 @@ enum Item {
     /// The coordinator's access token, and its hash, which no view may ever show.
     Token,
     TokenHash,
+    /// An active account with an open invitation (a reset), and its password's and open
+    /// invitation's hashes, which no view may ever show either.
+    Account,
+    PasswordHash,
+    InvitationHash,
     /// Summaries made (through the gateway) by ORG-OWN's and ORG-OTHER's donors as of 2026-12-31;
     /// a transaction dated 2026-10-01 is recorded on each donor's project after both.
     SummaryOwn,
@@ -169,7 +174,7 @@ fn target(view: &str) -> Option<(Item, Item)> {
     use Item as I;
     Some(match view {
         "assessment_show" => (I::AssessmentKe, I::AssessmentFr),
-        "need_show" | "need_match_list" => (I::NeedShared, I::NeedUnshared),
+        "need_show" | "need_history" | "need_match_list" => (I::NeedShared, I::NeedUnshared),
         "organisation_show" | "portfolio_show" => (I::OrgOwn, I::OrgOther),
         "offer_show" | "offer_match_list" => (I::OfferOwn, I::OfferOther),
         "referral_show" => (I::ReferralOwn, I::ReferralOther),
@@ -269,6 +274,18 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             W::DonorOther | W::StateOther => not_found(),
         },
         ("need_show", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
+        // The audit trail: seen exactly as the need is, with the events of the referral and
+        // project the caller may see; who sent them only by role for all but staff and auditors.
+        ("need_history", O::Own) => match who {
+            W::Admin | W::Coordinator | W::Auditor => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[])
+            }
+            W::StateOwn | W::DonorOwn => {
+                seen(&[I::NeedShared, I::ReferralOwn, I::ProjectOwn], &[I::Token])
+            }
+            W::DonorOther | W::StateOther => not_found(),
+        },
+        ("need_history", O::Other) => show(staff_or_auditor || who == W::StateOwn, I::NeedUnshared),
         // Consent records: not for donors (they would learn whom else a State shares with).
         ("sharing_grant_list", O::All) => match who {
             W::Admin | W::Coordinator | W::Auditor | W::StateOwn => {
@@ -366,6 +383,16 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
             | W::StateOwn
             | W::StateOther
             | W::Auditor => seen(&[], &[I::Token, I::TokenHash]),
+        },
+        // Admins list accounts (never a hash); to anyone else the list is empty.
+        ("account_list", O::All) => match who {
+            W::Admin => seen(&[I::Account], &[I::PasswordHash, I::InvitationHash]),
+            W::Coordinator
+            | W::DonorOwn
+            | W::DonorOther
+            | W::StateOwn
+            | W::StateOther
+            | W::Auditor => seen(&[], &[I::Account, I::PasswordHash, I::InvitationHash]),
         },
         // Asked with `include_ineligible=true`, so every offer the caller may see is in the
         // answer, eligible or not: what is absent is absent because of access. A State sees its
@@ -582,7 +609,12 @@ fn never(who: Who) -> Vec<Item> {
         ],
     };
     let (_, needs) = needs_for(who);
-    needs.into_iter().chain(others.iter().copied()).collect()
+    let hashes = [I::PasswordHash, I::InvitationHash];
+    needs
+        .into_iter()
+        .chain(others.iter().copied())
+        .chain(hashes)
+        .collect()
 }
 
 /// What a command gets.
@@ -909,6 +941,8 @@ struct World {
     result: (Uuid, Uuid),
     token: Uuid,
     token_hash: String,
+    account: Uuid,
+    invitation_hash: String,
     summary_own: Uuid,
     summary_other: Uuid,
 }
@@ -1038,6 +1072,8 @@ impl World {
             result,
             token: Uuid::nil(),
             token_hash: String::new(),
+            account: Uuid::nil(),
+            invitation_hash: String::new(),
             summary_own: Uuid::nil(),
             summary_other: Uuid::nil(),
         }
@@ -1090,6 +1126,7 @@ impl World {
             I::ReportOther => self.report_other,
             I::RateTable => tatrack_projects::RATE_TABLE_ID,
             I::Token => self.token,
+            I::Account => self.account,
             I::SummaryOwn => self.summary_own,
             I::SummaryOther => self.summary_other,
             I::Positions => return r#""known_at":"assessments:"#.to_owned(),
@@ -1101,6 +1138,9 @@ impl World {
             I::OrgOwn => return format!("\"{OWN_ORG}\""),
             I::OrgOther => return format!("\"{OTHER_ORG}\""),
             I::TokenHash => return self.token_hash.clone(),
+            I::InvitationHash => return self.invitation_hash.clone(),
+            // Any argon2id PHC string, not only this account's.
+            I::PasswordHash => return "$argon2id$".to_owned(),
         };
         id.to_string()
     }
@@ -1447,6 +1487,42 @@ async fn access_matrix_over_every_view_and_verb() {
     for (_, secret) in &tokens {
         gw.until_known(secret).await;
     }
+    // An account, active with a password and with an open invitation (a reset), as the web
+    // console records it.
+    let account = Uuid::now_v7();
+    let secret = tatrack_gateway::password::invitation_secret();
+    let invite = json!({
+        "id": account, "name": "Matrix Person", "email": "matrix@example.org", "role": "coordinator",
+        "invitation_hash": tatrack_gateway::password::invitation_hash(&secret),
+        "invitation_expires_on": "2040-01-01", "on": "2026-01-05",
+    });
+    command_to(&client, &admin(), "partners", "account_invite", &invite)
+        .await
+        .unwrap();
+    let holder = RequestMeta::new(Principal {
+        id: format!("account:{account}"),
+        role: Role::Coordinator,
+        organisation: None,
+        member_state: None,
+    });
+    let set = json!({
+        "id": account, "invitation_hash": tatrack_gateway::password::invitation_hash(&secret),
+        "password_hash": tatrack_gateway::password::hash("matrix password 1"), "on": "2026-01-06",
+    });
+    command_to(&client, &holder, "partners", "account_set_password", &set)
+        .await
+        .unwrap();
+    let reset =
+        tatrack_gateway::password::invitation_hash(&tatrack_gateway::password::invitation_secret());
+    let reinvite = json!({
+        "id": account, "invitation_hash": reset, "invitation_expires_on": "2040-01-01",
+        "on": "2026-01-07",
+    });
+    command_to(&client, &admin(), "partners", "account_reinvite", &reinvite)
+        .await
+        .unwrap();
+    world.account = account;
+    world.invitation_hash = reset;
     let secret = |who: Who| tokens.iter().find(|(w, _)| *w == who).unwrap().1.as_str();
     // A summary made through the gateway by each donor's token, then a transaction of each
     // donor's project recorded late (dated before the summaries' day): what `change_list` is

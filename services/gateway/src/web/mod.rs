@@ -351,20 +351,24 @@ pub(crate) fn see_other(path: &str) -> Response {
 }
 
 impl App {
-    /// Who a principal id names, in words for the audit trail: a person's name, an API token's
-    /// label, or the services themselves.
+    /// Who an event's principal (`<role>:<id>`, or only the role for those who may not know
+    /// more) names, in words for the audit trail: a person's name and role, a script's role, or
+    /// tatrack itself.
     pub(crate) fn who(&self, principal: &str) -> String {
-        if let Some(id) = principal
+        let (role, id) = principal.split_once(':').unwrap_or((principal, ""));
+        let role = format::words(role);
+        if let Some(account) = id
             .strip_prefix("account:")
             .and_then(|id| id.parse::<Uuid>().ok())
-            && let Ok(Some(account)) = self.tokens.account(id)
+            .and_then(|id| self.tokens.account(id).ok().flatten())
         {
-            return account.name;
+            return format!("{} ({role})", account.name);
         }
-        match principal {
-            "system" => "tatrack (derived)".to_owned(),
-            p if p.starts_with("token:") => "a script (API token)".to_owned(),
-            p => p.to_owned(),
+        match (role.as_str(), id) {
+            ("system", _) => "tatrack (derived)".to_owned(),
+            (_, id) if id.starts_with("token:") => format!("a script ({role} token)"),
+            (_, "") => role,
+            (_, id) => format!("{id} ({role})"),
         }
     }
 }

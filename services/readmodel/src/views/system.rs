@@ -1,9 +1,11 @@
 //! What the read model says about itself and the system: how far it has applied each stream
-//! (`position_show`), the access tokens (`token_list`, admins only, never their hash) and the
-//! reports made (`report_list`, `report_show`).
+//! (`position_show`), the access tokens (`token_list`, admins only, never their hash), people's
+//! accounts (`account_list`, admins only, never a hash) and the reports made (`report_list`,
+//! `report_show`).
 
 use tatrack_bus::rpc::ErrorBody;
-use tatrack_contract::answers::{Positions, TokenRow};
+use tatrack_contract::answers::{AccountRow, Positions, TokenRow};
+use tatrack_domain::account::AccountState;
 use tatrack_domain::report::ReportState;
 use tatrack_domain::token::TokenState;
 
@@ -23,6 +25,23 @@ pub(crate) fn tokens(q: &Query) -> Result<Answer, ErrorBody> {
         .filter(|t| q.id_ok(&t.id) && q.status_ok(t.status))
         .map(|t| TokenRow::from(t.clone()))
         .collect();
+    to_value(q.page(out))
+}
+
+/// `account_list`: admins only, as `token_list`; sorted by e-mail. A row carries no hash: only
+/// whether an invitation is open and until when.
+pub(crate) fn accounts(q: &Query) -> Result<Answer, ErrorBody> {
+    if !q.principal.is_admin() {
+        return to_value(Vec::<AccountRow>::new());
+    }
+    let mut out: Vec<AccountRow> = q
+        .views
+        .scan::<AccountState>("partners", "account")?
+        .iter()
+        .filter(|a| q.id_ok(&a.id) && q.status_ok(a.status))
+        .map(|a| AccountRow::from(a.clone()))
+        .collect();
+    out.sort_by(|a, b| a.email.cmp(&b.email).then(a.id.cmp(&b.id)));
     to_value(q.page(out))
 }
 

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
 use tatrack_contract::CommandReply;
-use tatrack_contract::answers::{AssessmentView, GrantView, NeedDetail};
+use tatrack_contract::answers::{AssessmentView, GrantView, NeedDetail, NeedHistory};
 use tatrack_contract::bus::{Verb, View};
 use tatrack_contract::commands::{assessment, need, recommendation, sharing};
 use tatrack_contract::views;
@@ -350,6 +350,12 @@ pub enum NeedCmd {
         /// The need's id.
         id: Uuid,
     },
+    /// A need's audit trail: the events of the need, its recommendations, referrals and
+    /// projects, by business date (kind, who and when; no contents).
+    History {
+        /// The need's id.
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -537,6 +543,27 @@ pub async fn need(client: &Client, cmd: NeedCmd) -> anyhow::Result<()> {
         NeedCmd::Show { id } => {
             let detail: NeedDetail = client.show(View::NeedShow, Some(&id.to_string())).await?;
             print_need(client.json, &detail);
+            return Ok(());
+        }
+        NeedCmd::History { id } => {
+            let history: NeedHistory = client
+                .show(View::NeedHistory, Some(&id.to_string()))
+                .await?;
+            if client.json {
+                output::one(true, &history);
+            } else {
+                output::list(
+                    false,
+                    &history.entries,
+                    &[
+                        ("ON", "/on"),
+                        ("RECORDED", "/recorded_at"),
+                        ("KIND", "/kind"),
+                        ("BY", "/principal"),
+                        ("STREAM", "/stream"),
+                    ],
+                );
+            }
             return Ok(());
         }
     };
