@@ -233,7 +233,7 @@ async function needWithSuggestion(country, organisation) {
   for (const need of ofCountry) {
     const m = await matches(need);
     if (!m.referable) continue;
-    if (!chosen || (need.status === 'agreed' && chosen.status !== 'agreed')) chosen = need;
+    if (!chosen || (need.status.startsWith('agreed') && !chosen.status.startsWith('agreed'))) chosen = need;
   }
   assert.ok(chosen, `a referable need in ${country} (needs: ${ofCountry.map((n) => `${n.id} ${n.status}`)})`);
   const offerTitle = `Browser-test offer for ${chosen.theme} in ${country} (${Date.now()})`;
