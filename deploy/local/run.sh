@@ -166,6 +166,8 @@ the demo's tokens (also in $up_out, private):
   coordinator:  $coordinator_token
   donor:        $donor_token   (DEMO-DONOR)
 
+web console: http://$TATRACK_HTTP_ADDR/  (sign in in a browser)
+
 the demo's web console sign-ins, e-mail / password (also in $up_out, private):
 $(sign_ins)
 

@@ -285,7 +285,7 @@ async fn bad_input_is_refused_by_field_and_writes_nothing() {
         ),
         (
             invite(&|b| {
-                b["invitation_hash"] = json!(password::invitation_hash("x").to_uppercase())
+                b["invitation_hash"] = json!(password::invitation_hash("x").to_uppercase());
             }),
             "invitation_hash",
         ),
@@ -498,4 +498,38 @@ async fn no_view_ever_shows_a_hash() {
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_organisation_takes_its_accounts_with_it() {
+    let (_h, _services, client) = Harness::up().await;
+    let org = "ACCT-ORG";
+    send_as(
+        &client,
+        &coordinator(),
+        "organisation_register",
+        &json!({ "id": org, "name": "Accounts Org", "kind": "civil_society", "iati_type": "22",
+                 "iati_identifier": null, "country": null, "on": "2031-01-02" }),
+    )
+    .await
+    .unwrap();
+    let id = Uuid::now_v7();
+    let secret = password::invitation_secret();
+    let mut body = invite_body(id, "donor@example.org", &secret);
+    body["role"] = json!("donor");
+    body["organisation"] = json!(org);
+    send_as(&client, &admin(), "account_invite", &body)
+        .await
+        .unwrap();
+    send_as(
+        &client,
+        &coordinator(),
+        "organisation_deactivate",
+        &json!({ "id": org, "reason": "closed" }),
+    )
+    .await
+    .unwrap();
+    let disabled = row(&accounts(&client, admin()).await, id);
+    assert_eq!(disabled["status"], "disabled");
+    assert_eq!(disabled["invitation_open"], false);
 }

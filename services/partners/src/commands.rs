@@ -7,7 +7,9 @@ use tatrack_bus::rpc::{ErrorBody, Incoming};
 use tatrack_bus::service::{execute, load, log_error, split_verb, to_json};
 use tatrack_contract::commands::{account, offer, organisation, token};
 use tatrack_domain::Aggregate;
-use tatrack_domain::account::{Account, AccountCommand, AccountStatus, normalise_email};
+use tatrack_domain::account::{
+    Account, AccountCommand, AccountState, AccountStatus, normalise_email,
+};
 use tatrack_domain::offer::{Offer, OfferCommand, OfferState};
 use tatrack_domain::organisation::{Organisation, OrganisationCommand, OrganisationStatus};
 use tatrack_domain::token::{Token, TokenCommand};
@@ -95,6 +97,13 @@ pub(crate) async fn handle(
             {
                 crate::expiry::revoke(store, token, *on, "organisation deactivated").await;
             }
+            // Its people's console accounts are disabled with it, as its tokens are revoked.
+            for account in accounts(store)?.iter().filter(|a| {
+                a.status != Some(AccountStatus::Disabled)
+                    && a.organisation.as_deref() == Some(id.as_str())
+            }) {
+                disable(store, account, *on, "organisation deactivated").await;
+            }
         }
         reply
     } else {
@@ -161,6 +170,35 @@ fn email_free(store: &Store, email: &str, id: &uuid::Uuid) -> Result<(), ErrorBo
         }
     }
     Ok(())
+}
+
+/// Every account recorded in the log.
+fn accounts(store: &Store) -> Result<Vec<AccountState>, ErrorBody> {
+    let prefix = format!("{}-", Account::NAME);
+    let mut out = Vec::new();
+    for stream in store.streams_with_prefix(&prefix).map_err(log_error)? {
+        if let Ok(id) = stream[prefix.len()..].parse::<uuid::Uuid>() {
+            out.push(load::<Account>(store, &id)?.0);
+        }
+    }
+    Ok(out)
+}
+
+/// Disables `account` as `system` for `reason`, dated `on` (never before its last move).
+async fn disable(store: &Store, account: &AccountState, on: jiff::civil::Date, reason: &str) {
+    let last = [account.invited_on, account.activated_on]
+        .into_iter()
+        .flatten()
+        .max();
+    let command = AccountCommand::Disable {
+        id: account.id,
+        on: last.map_or(on, |last| last.max(on)),
+        reason: reason.to_owned(),
+    };
+    let meta = tatrack_bus::rpc::RequestMeta::new(tatrack_domain::Principal::system());
+    if let Err(e) = execute::<Account>(store, &account.id, &command, &meta, |_| Ok(())).await {
+        tracing::debug!(account = %account.id, error = %e, "account not disabled");
+    }
 }
 
 /// An organisation a command names must be registered and active.

@@ -1031,49 +1031,59 @@ pub async fn tokens(settings: &Settings) -> anyhow::Result<DemoTokens> {
     })
 }
 
-/// The demo's people, one active account per role, each with its id, the day it was invited
-/// and its command ids (invite, set password): fixed, so a restart records nothing new.
-const DEMO_ACCOUNTS: [(u128, &str, Role, Option<&str>, Option<&str>, u32); 5] = [
-    (
-        0x0193_0000_0000_7000_8000_0000_0009_0100,
-        "admin",
-        Role::Admin,
-        None,
-        None,
-        90_200,
-    ),
-    (
-        0x0193_0000_0000_7000_8000_0000_0009_0101,
-        "coordinator",
-        Role::Coordinator,
-        None,
-        None,
-        90_202,
-    ),
-    (
-        0x0193_0000_0000_7000_8000_0000_0009_0102,
-        "donor",
-        Role::Donor,
-        Some(DEMO_DONOR),
-        None,
-        90_204,
-    ),
-    (
-        0x0193_0000_0000_7000_8000_0000_0009_0103,
-        "focal-point",
-        Role::StateFocalPoint,
-        None,
-        Some("KE"),
-        90_206,
-    ),
-    (
-        0x0193_0000_0000_7000_8000_0000_0009_0104,
-        "auditor",
-        Role::Auditor,
-        None,
-        None,
-        90_208,
-    ),
+/// One of the demo's people: an active account with its fixed id, its name before the `@`, its
+/// scope, and the first of its two fixed command ids (invite, then set the password).
+struct DemoPerson {
+    id: u128,
+    who: &'static str,
+    role: Role,
+    organisation: Option<&'static str>,
+    member_state: Option<&'static str>,
+    command: u32,
+}
+
+/// The demo's people, one per role: fixed, so a restart records nothing new.
+const DEMO_ACCOUNTS: [DemoPerson; 5] = [
+    DemoPerson {
+        id: 0x0193_0000_0000_7000_8000_0000_0009_0100,
+        who: "admin",
+        role: Role::Admin,
+        organisation: None,
+        member_state: None,
+        command: 90_200,
+    },
+    DemoPerson {
+        id: 0x0193_0000_0000_7000_8000_0000_0009_0101,
+        who: "coordinator",
+        role: Role::Coordinator,
+        organisation: None,
+        member_state: None,
+        command: 90_202,
+    },
+    DemoPerson {
+        id: 0x0193_0000_0000_7000_8000_0000_0009_0102,
+        who: "donor",
+        role: Role::Donor,
+        organisation: Some(DEMO_DONOR),
+        member_state: None,
+        command: 90_204,
+    },
+    DemoPerson {
+        id: 0x0193_0000_0000_7000_8000_0000_0009_0103,
+        who: "focal-point",
+        role: Role::StateFocalPoint,
+        organisation: None,
+        member_state: Some("KE"),
+        command: 90_206,
+    },
+    DemoPerson {
+        id: 0x0193_0000_0000_7000_8000_0000_0009_0104,
+        who: "auditor",
+        role: Role::Auditor,
+        organisation: None,
+        member_state: None,
+        command: 90_208,
+    },
 ];
 
 /// Where the demo's people sign in: `<who>@demo.tatrack.example`.
@@ -1102,7 +1112,15 @@ pub async fn accounts(settings: &Settings) -> anyhow::Result<Vec<DemoAccount>> {
         member_state: None,
     };
     let mut out = Vec::new();
-    for (id, who, role, organisation, member_state, command) in DEMO_ACCOUNTS {
+    for DemoPerson {
+        id,
+        who,
+        role,
+        organisation,
+        member_state,
+        command,
+    } in DEMO_ACCOUNTS
+    {
         let id = Uuid::from_u128(id);
         let email = format!("{who}@{DEMO_EMAIL_DOMAIN}");
         let secret = password::derived_invitation_secret(&seed, id);
@@ -1174,29 +1192,18 @@ mod tests {
 
     #[test]
     fn demo_accounts_are_fixed_and_unique() {
-        let ids: std::collections::BTreeSet<u128> = DEMO_ACCOUNTS.iter().map(|a| a.0).collect();
-        let commands: std::collections::BTreeSet<u32> = DEMO_ACCOUNTS
-            .iter()
-            .flat_map(|a| [a.5, a.5 + 1])
-            .chain([90_100, 90_101, 90_102])
-            .collect();
+        let ids: std::collections::BTreeSet<u128> = DEMO_ACCOUNTS.iter().map(|a| a.id).collect();
         assert_eq!(ids.len(), DEMO_ACCOUNTS.len());
-        assert_eq!(
-            commands.len(),
-            DEMO_ACCOUNTS.len() * 2 + 3,
-            "no command id twice"
-        );
-        let all = commands_all_ids();
-        assert!(
-            DEMO_ACCOUNTS
-                .iter()
-                .all(|a| !all.contains(&demo_id(a.5)) && !all.contains(&demo_id(a.5 + 1))),
-            "the account commands reuse no demo command id"
-        );
-    }
-
-    fn commands_all_ids() -> std::collections::BTreeSet<Uuid> {
-        commands().iter().map(|c| c.command_id).collect()
+        // Two command ids each, none used by the demo's tokens or its data.
+        let data: std::collections::BTreeSet<Uuid> =
+            commands().iter().map(|c| c.command_id).collect();
+        let mut seen: std::collections::BTreeSet<u32> = [90_100, 90_101, 90_102].into();
+        for a in &DEMO_ACCOUNTS {
+            for n in [a.command, a.command + 1] {
+                assert!(seen.insert(n), "command id {n} twice");
+                assert!(!data.contains(&demo_id(n)), "command id {n} is the data's");
+            }
+        }
     }
 
     #[test]

@@ -119,9 +119,6 @@ event_fields!(
     Self::AccountInvited { invited_on, .. } => *invited_on
 );
 
-/// The event fields that hold a secret's hash: no view, log line or dump may show them.
-pub const SECRET_FIELDS: &[&str] = &["invitation_hash", "password_hash"];
-
 /// An account as its events left it; `Default` (status `None`) means it does not exist.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountState {

@@ -85,11 +85,12 @@ pub(crate) fn status(status: Option<impl std::fmt::Display>) -> String {
 }
 
 /// Whole percent of `part` in `whole` (0 when `whole` is 0), never over 100.
-pub(crate) fn percent(part: i64, whole: i64) -> u64 {
+pub(crate) fn percent(part: impl Into<i128>, whole: impl Into<i128>) -> u64 {
+    let (part, whole) = (part.into(), whole.into());
     if whole <= 0 || part <= 0 {
         return 0;
     }
-    ((part as i128 * 100 / whole as i128).min(100)) as u64
+    u64::try_from((part * 100 / whole).min(100)).unwrap_or(0)
 }
 
 /// An optional date, `—` when absent.

@@ -147,10 +147,10 @@ impl Viewer {
     }
 
     /// A form's CSRF token must be this session's: anything else is a 403 page.
-    pub(crate) fn check_csrf(&self, form: &FormData) -> Result<(), Response> {
+    pub(crate) fn check_csrf(&self, form: &FormData) -> Result<(), Box<Response>> {
         match form.get("csrf") {
             Some(token) if session::same_secret(token, &self.session.csrf) => Ok(()),
-            _ => Err(csrf_refused()),
+            _ => Err(Box::new(csrf_refused())),
         }
     }
 

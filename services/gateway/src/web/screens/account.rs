@@ -177,7 +177,7 @@ pub(crate) async fn sign_out(
 ) -> Response {
     let form = FormData::parse(&body);
     if let Err(refused) = viewer.check_csrf(&form) {
-        return refused;
+        return *refused;
     }
     if let Some(secret) = cookie(&headers, session::COOKIE) {
         app.console.sessions.end(secret);

@@ -188,7 +188,7 @@ pub(crate) async fn act(
 ) -> Response {
     let form = FormData::parse(&body);
     if let Err(refused) = viewer.check_csrf(&form) {
-        return refused;
+        return *refused;
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return error_page(

@@ -225,13 +225,13 @@ async fn need_page(
             format!("Units ({})", size.measure),
             format::grouped(size.quantity),
             format::grouped(covered),
-            format::percent(covered as i64, size.quantity as i64),
+            format::percent(covered, size.quantity),
         ));
         bars.push(Bar {
             label: format!("Units ({})", size.measure),
             covered,
             total: size.quantity,
-            caption: format!("{}%", format::percent(covered as i64, size.quantity as i64)),
+            caption: format!("{}%", format::percent(covered, size.quantity)),
         });
     }
     let coverage_chart = chart::coverage_bars("need-coverage", "Coverage of this need", &bars);
@@ -359,7 +359,7 @@ pub(crate) async fn refer(
 ) -> Response {
     let form = FormData::parse(&body);
     if let Err(refused) = viewer.check_csrf(&form) {
-        return refused;
+        return *refused;
     }
     let chrome = viewer.chrome("/needs");
     let id = match parse_id(&id) {

@@ -118,7 +118,7 @@ async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<Proje
                 id: p.state.id.to_string(),
                 title: p.state.title.clone(),
                 country: format::country(&p.state.recipient_country),
-                status: activity_status(p.state.status.map(|s| s.to_string())),
+                status: activity_status(p.state.status.map(|s| s.to_string()).as_deref()),
                 budget: p.state.budget.as_ref().map_or("—".into(), format::money),
                 pledged: totals(&p.state.pledged),
                 committed: totals(&p.state.committed),
@@ -131,8 +131,8 @@ async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<Proje
 }
 
 /// IATI ActivityStatus in words.
-fn activity_status(code: Option<String>) -> String {
-    match code.as_deref() {
+fn activity_status(code: Option<&str>) -> String {
+    match code {
         Some("1") => "pipeline",
         Some("2") => "implementation",
         Some("3") => "finalisation",
@@ -264,7 +264,10 @@ async fn project_page(app: &App, viewer: &Viewer, id: Uuid) -> Result<ProjectPag
             ("IATI identifier", p.iati_identifier.clone()),
             ("Country", format::country(&p.recipient_country)),
             ("Theme", format::theme(&p.theme)),
-            ("Status", activity_status(p.status.map(|s| s.to_string()))),
+            (
+                "Status",
+                activity_status(p.status.map(|s| s.to_string()).as_deref()),
+            ),
             (
                 "Planned",
                 format!(
@@ -369,7 +372,7 @@ pub(crate) async fn draft_progress(
 ) -> Response {
     let form = FormData::parse(&body);
     if let Err(refused) = viewer.check_csrf(&form) {
-        return refused;
+        return *refused;
     }
     let mut command = Map::new();
     command.insert("project_id".into(), json!(id));
@@ -400,7 +403,7 @@ pub(crate) async fn move_progress(
 ) -> Response {
     let form = FormData::parse(&body);
     if let Err(refused) = viewer.check_csrf(&form) {
-        return refused;
+        return *refused;
     }
     let operation = match action.as_str() {
         "submit" => "submit_progress_report",
