@@ -38,7 +38,8 @@ const LABEL_CHARS: usize = 30;
 const MIN_BAR_WIDTH: u64 = 240;
 const GAP: u64 = 8;
 
-/// A chart of bars, each split into covered and not yet covered, scaled to the largest total.
+/// A chart of bars, each split into covered and not yet covered, each as wide as the chart at
+/// its own total.
 ///
 /// A bar covered past its total is drawn full; its caption says by how much.
 pub fn coverage_bars(id: &str, title: &str, bars: &[Bar]) -> String {
@@ -57,9 +58,11 @@ pub fn coverage_bars(id: &str, title: &str, bars: &[Bar]) -> String {
     let width = label_column + bar_width + caption_column;
     let rows = u64::try_from(bars.len()).unwrap_or(u64::MAX);
     let height = TOP + ROW * rows;
-    let largest = bars.iter().map(|b| b.total).max().unwrap_or(0).max(1);
-    let scale = |amount: u64| -> u64 {
-        let scaled = u128::from(amount) * u128::from(bar_width) / u128::from(largest);
+    // Each bar is its own total's full width: the bars of one chart may count different
+    // currencies or units (money next to people trained), which share no scale. A bar shows the
+    // share covered; the table beside the chart gives the amounts.
+    let scale = |amount: u64, total: u64| -> u64 {
+        let scaled = u128::from(amount) * u128::from(bar_width) / u128::from(total.max(1));
         u64::try_from(scaled).unwrap_or(bar_width)
     };
 
@@ -69,8 +72,8 @@ pub fn coverage_bars(id: &str, title: &str, bars: &[Bar]) -> String {
         let y = TOP + ROW * row;
         let bar_y = y + (ROW - BAR_HEIGHT) / 2;
         let text_y = y + ROW / 2 + FONT_SIZE * 4 / 10;
-        let total = scale(bar.total);
-        let covered = scale(bar.covered.min(bar.total));
+        let total = if bar.total == 0 { 0 } else { bar_width };
+        let covered = scale(bar.covered.min(bar.total), bar.total);
         let _ = write!(
             out,
             r#"<g><title>{full}: {caption}</title><text x="{label_x}" y="{text_y}" text-anchor="end">{label}</text><rect x="{label_column}" y="{bar_y}" width="{total}" height="{BAR_HEIGHT}" fill="{REMAINING}" stroke="{REMAINING_OUTLINE}"/><rect x="{label_column}" y="{bar_y}" width="{covered}" height="{BAR_HEIGHT}" fill="{COVERED}"/><text x="{caption_x}" y="{text_y}">{caption}</text></g>"#,
@@ -204,12 +207,26 @@ mod tests {
     }
 
     #[test]
-    fn bars_scale_to_the_largest_total() {
-        let svg = coverage_bars("c", "t", &[bar("a", 1, 4), bar("b", 2, 2), bar("c", 9, 0)]);
+    fn each_bar_is_scaled_to_its_own_total() {
+        // Different units (USD next to people trained) share no scale: a small total is as
+        // wide as a large one, and the covered part is its share.
+        let svg = coverage_bars(
+            "c",
+            "t",
+            &[
+                bar("a", 1, 4),
+                bar("b", 2, 2),
+                bar("c", 9, 0),
+                bar("d", 1, 1_000_000),
+            ],
+        );
         let widths = bar_widths(&svg);
         let full = widths[0];
         // Total, covered for each bar; the over-covered empty bar draws nothing.
-        assert_eq!(widths, vec![full, full / 4, full / 2, full / 2, 0, 0]);
+        assert_eq!(
+            widths,
+            vec![full, full / 4, full, full, 0, 0, full, full / 1_000_000]
+        );
     }
 
     #[test]

@@ -18,9 +18,11 @@ pub const DISCLAIMER: &str = "The boundaries and names shown and the designation
 
 /// Countries without a value.
 const NO_VALUE: &str = "#e3e3e3";
-/// Five steps of ColorBrewer's YlGnBu (its lightest step dropped, so the first bin still stands
-/// apart from the grey of countries without a value); sequential and colour-blind safe.
-const RAMP: [&str; 5] = ["#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"];
+/// Five steps of ColorBrewer's YlGnBu (its lightest step dropped, and the next one taken from
+/// the five-class scheme, #a1dab4, which is greener than the six-class #c7e9b4, so the first bin
+/// stands clearly apart from the grey of countries without a value); sequential and colour-blind
+/// safe.
+const RAMP: [&str; 5] = ["#a1dab4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"];
 const TEXT: &str = "#1a1a1a";
 /// Room under the map for the legend and the two lines of the disclaimer.
 const FOOTER: u32 = 78;

@@ -30,6 +30,7 @@ pub(crate) struct ChainLink {
     pub(crate) redacted: bool,
 }
 
+#[derive(Clone)]
 pub(crate) struct ReferralRow {
     pub(crate) organisation: String,
     pub(crate) status: String,
@@ -176,18 +177,24 @@ async fn need_page(
     let history: NeedHistory = viewer
         .view(app, View::NeedHistory, with_as_of(json!({"id": id}), as_of))
         .await?;
-    // Suggestions are the coordinators' tool; a role the view refuses has no such section.
-    let suggestions: Option<NeedMatches> = match viewer
-        .view(
-            app,
-            View::NeedMatchList,
-            with_as_of(json!({"need_id": id}), as_of),
-        )
-        .await
-    {
-        Ok(m) => Some(m),
-        Err(p) if p.status == StatusCode::FORBIDDEN => None,
-        Err(p) => return Err(p),
+    // Suggestions are the coordinators' tool: the match view also answers a donor (about its
+    // own offers), but a donor does not refer, so only staff get the section. A role the view
+    // refuses has none either.
+    let suggestions: Option<NeedMatches> = if viewer.principal.is_staff() {
+        match viewer
+            .view(
+                app,
+                View::NeedMatchList,
+                with_as_of(json!({"need_id": id}), as_of),
+            )
+            .await
+        {
+            Ok(m) => Some(m),
+            Err(p) if p.status == StatusCode::FORBIDDEN => None,
+            Err(p) => return Err(p),
+        }
+    } else {
+        None
     };
     let recommendations: Vec<RecommendationState> = if need.recommendation_ids.is_empty() {
         Vec::new()
@@ -418,7 +425,7 @@ pub(crate) async fn refer(
                 })
                 .map(describe_overlap)
                 .collect(),
-            existing: std::mem::take(&mut page.referrals),
+            existing: page.referrals.clone(),
         });
         page.keys = FormKeys::new(&viewer.session.csrf);
         return render(&page);

@@ -41,7 +41,18 @@ pub(crate) struct PortfolioSummary {
     pub(crate) disbursed: String,
     pub(crate) expended: String,
     pub(crate) offers: usize,
-    pub(crate) referrals: Vec<(String, String, String)>,
+    pub(crate) referrals: Vec<PortfolioReferral>,
+}
+
+/// A referral of the donor's: the link names the need by the end of its id, since several
+/// needs of one country would otherwise read alike.
+pub(crate) struct PortfolioReferral {
+    pub(crate) need_id: String,
+    pub(crate) need_short: String,
+    pub(crate) country: String,
+    pub(crate) share: String,
+    pub(crate) proposed_on: String,
+    pub(crate) status: String,
 }
 
 #[derive(Template)]
@@ -96,12 +107,22 @@ async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<Proje
                 referrals: p
                     .referrals
                     .iter()
-                    .map(|r| {
-                        (
-                            r.need_id.to_string(),
-                            format::country(&r.member_state),
-                            format::status(r.status),
-                        )
+                    .map(|r| PortfolioReferral {
+                        need_id: r.need_id.to_string(),
+                        // The random end of the id: a v7 id begins with its time, alike for needs made together.
+                        need_short: r.need_id.simple().to_string()[24..].to_owned(),
+                        country: format::country(&r.member_state),
+                        share: [
+                            r.share_money.as_ref().map(format::money),
+                            r.share_units
+                                .map(|u| format!("{} units", format::grouped(u))),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                        proposed_on: format::date(r.proposed_on),
+                        status: format::status(r.status),
                     })
                     .collect(),
             })
@@ -128,6 +149,17 @@ async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<Proje
             })
             .collect(),
     })
+}
+
+/// IATI OrganisationRole in words.
+fn organisation_role(code: &str) -> String {
+    match code {
+        "1" => "funding".to_owned(),
+        "2" => "accountable".to_owned(),
+        "3" => "extending".to_owned(),
+        "4" => "implementing".to_owned(),
+        other => format!("role {other}"),
+    }
 }
 
 /// IATI ActivityStatus in words.
@@ -280,7 +312,7 @@ async fn project_page(app: &App, viewer: &Viewer, id: Uuid) -> Result<ProjectPag
                 "Organisations",
                 p.participating
                     .iter()
-                    .map(|x| format!("{} (role {})", x.organisation, x.role))
+                    .map(|x| format!("{} ({})", x.organisation, organisation_role(&x.role)))
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
