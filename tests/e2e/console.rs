@@ -339,6 +339,14 @@ async fn every_screen_renders_for_every_role_with_what_it_may_see() {
         );
         // Every chart has its table.
         assert!(overview.select("table caption").len() >= 3);
+        // The figures are totals of what the person may see: the need is not the other
+        // donor's to count.
+        let open_needs = overview.select(".figures li .value");
+        assert_eq!(
+            open_needs.first().map(String::as_str),
+            Some(if *who == "other donor" { "0" } else { "1" }),
+            "{who}: open needs {open_needs:?}"
+        );
         let register = b.get("/needs").await;
         let listed = register.select("main table tbody td a");
         let sees_need = !matches!(*who, "other donor");
@@ -355,6 +363,11 @@ async fn every_screen_renders_for_every_role_with_what_it_may_see() {
                 detail.has("button[aria-label^='Refer to DONOR-A']"),
                 staff,
                 "{who}: the refer button"
+            );
+            assert_eq!(
+                detail.text.contains("Suggested offers"),
+                staff,
+                "{who}: only staff see the suggestions"
             );
             assert!(detail.text.contains("Timeline"));
             assert!(

@@ -132,6 +132,7 @@ pub(crate) async fn handle(
         "recommendation_rate_list" => views::assessments::rates(&q),
         "need_list" | "need_show" | "unmet_need_list" => views::needs::needs(&q),
         "need_history" => views::needs::history(&q),
+        "overview_show" => views::overview::overview(&q),
         "sharing_grant_list" => views::sharing::grants(&q),
         "organisation_list" | "organisation_show" => views::offers::organisations(&q),
         "offer_list" | "offer_show" => views::offers::offers(&q),

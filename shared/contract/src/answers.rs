@@ -407,6 +407,79 @@ pub struct Allocation {
     pub assignments: Vec<Assignment>,
 }
 
+/// `overview_show`: the console's overview, totalled in the read model over what the caller may
+/// see (a list of every need would not fit in one answer at scale). Amounts are in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Overview {
+    /// The business date the figures are for.
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub day: Date,
+    /// Needs neither met, withdrawn nor declined.
+    pub open_needs: u64,
+    /// Open needs agreed with the State and not yet fully covered.
+    pub waiting_needs: u64,
+    /// Estimated and covered money of the open needs, per currency.
+    pub money: Vec<CoverageCell>,
+    /// Size and covered units of the open needs, per measure (`key`).
+    pub units: Vec<CoverageCell>,
+    /// Money per theme code (`key`) and currency.
+    pub by_theme: Vec<CoverageCell>,
+    /// Money per DAC region code (`key`, the State's first region) and currency.
+    pub by_region: Vec<CoverageCell>,
+    /// Needs waiting for coverage per State (`key`, ISO 3166-1 alpha-2; `estimated` counts them).
+    pub waiting_by_country: Vec<CoverageCell>,
+    /// Offers open or partly committed.
+    pub open_offers: u64,
+    /// Projects in implementation (IATI ActivityStatus 2).
+    pub active_projects: u64,
+    pub committed: Totals,
+    pub disbursed: Totals,
+    /// Overdue clocks of the assessments the caller may see, oldest due first (at most 50).
+    pub overdue_clocks: Vec<OverdueClock>,
+    /// How many clocks are overdue in all.
+    pub overdue_clocks_total: u64,
+    /// Needs agreed at least `waiting_days` ago that have no referral, oldest first (at most 50).
+    pub waiting_for_offer: Vec<WaitingNeed>,
+    /// How many such needs there are in all.
+    pub waiting_for_offer_total: u64,
+    pub waiting_days: u64,
+}
+
+/// One row of an overview table: an estimate and how much of it is covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CoverageCell {
+    pub key: String,
+    /// The currency, for money; absent for units and counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    pub estimated: i64,
+    pub covered: i64,
+}
+
+/// An assessment clock past its due date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OverdueClock {
+    pub assessment_id: Uuid,
+    pub title: String,
+    pub member_state: String,
+    /// `observations` (the State's observations on the draft) or `response` (its response
+    /// after adoption).
+    pub clock: String,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub due: Date,
+}
+
+/// A need waiting for an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WaitingNeed {
+    pub id: Uuid,
+    pub description: String,
+    pub member_state: String,
+    pub theme: String,
+    #[schemars(schema_with = "tatrack_domain::schema::date")]
+    pub agreed_on: Date,
+}
+
 /// `position_show`: how far the read model has applied each stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Positions {

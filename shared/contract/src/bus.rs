@@ -193,6 +193,7 @@ views! {
     PositionShow => "position_show",
     ChangeList => "change_list",
     PrincipalShow => "principal_show",
+    OverviewShow => "overview_show",
     ReportList => "report_list",
     ReportShow => "report_show",
 }

@@ -6,6 +6,7 @@
 pub(crate) mod assessments;
 pub(crate) mod needs;
 pub(crate) mod offers;
+pub(crate) mod overview;
 pub(crate) mod projects;
 pub(crate) mod sharing;
 pub(crate) mod system;
