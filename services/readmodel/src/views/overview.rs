@@ -86,7 +86,7 @@ pub(crate) fn overview(q: &Query) -> Result<Answer, ErrorBody> {
         .saturating_sub(jiff::Span::new().days(i64::try_from(WAITING_DAYS).unwrap_or(90)));
     let mut waiting_for_offer = Vec::new();
     for need in q.views.scan::<NeedState>("assessments", "need")?.iter() {
-        if !need.status.is_some_and(|s| !s.is_final()) || !q.consent.sees_need(p, need) {
+        if need.status.is_none_or(|s| s.is_final()) || !q.consent.sees_need(p, need) {
             continue;
         }
         open_needs += 1;
@@ -130,7 +130,7 @@ pub(crate) fn overview(q: &Query) -> Result<Answer, ErrorBody> {
             }
         }
     }
-    waiting_for_offer.sort_by(|a, b| (a.agreed_on, a.id).cmp(&(b.agreed_on, b.id)));
+    waiting_for_offer.sort_by_key(|n| (n.agreed_on, n.id));
     let waiting_for_offer_total = waiting_for_offer.len() as u64;
     waiting_for_offer.truncate(MOST_ROWS);
 
@@ -194,7 +194,7 @@ pub(crate) fn overview(q: &Query) -> Result<Answer, ErrorBody> {
             }
         }
     }
-    overdue_clocks.sort_by(|a, b| (a.due, a.assessment_id).cmp(&(b.due, b.assessment_id)));
+    overdue_clocks.sort_by_key(|c| (c.due, c.assessment_id));
     let overdue_clocks_total = overdue_clocks.len() as u64;
     overdue_clocks.truncate(MOST_ROWS);
 
