@@ -86,7 +86,7 @@ pub(crate) fn overview(q: &Query) -> Result<Answer, ErrorBody> {
         .saturating_sub(jiff::Span::new().days(i64::try_from(WAITING_DAYS).unwrap_or(90)));
     let mut waiting_for_offer = Vec::new();
     for need in q.views.scan::<NeedState>("assessments", "need")?.iter() {
-        if need.status.is_none_or(|s| s.is_final()) || !q.consent.sees_need(p, need) {
+        if need.status.is_none_or(NeedStatus::is_final) || !q.consent.sees_need(p, need) {
             continue;
         }
         open_needs += 1;
