@@ -5,6 +5,7 @@
 //! `tatrack` carries no benchmark code.
 
 mod queries;
+mod web;
 mod write;
 
 use std::path::PathBuf;
@@ -66,6 +67,17 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         rate: u64,
     },
+    /// The web console: every screen on a loaded system, as a coordinator and a donor signed in
+    /// through the form, at 1 and 16 clients with its page weight, next to a bare axum handler
+    /// answering the same bytes.
+    Web {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// Events to load first (needs identified and agreed, and one project in 50).
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -107,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             events,
             rate,
         } => queries::queries(&clock, Duration::from_secs(seconds), events, rate).await,
+        Command::Web { seconds, events } => {
+            web::web(&clock, Duration::from_secs(seconds), events).await
+        }
     }
 }
 

@@ -30,73 +30,19 @@ pub(crate) async fn queries(
         "tatrack-bench queries: {} s per measurement, {events} events loaded, own nats-server, 2 cores",
         duration.as_secs()
     );
-    let server = tokio::task::spawn_blocking(NatsServer::start).await??;
+    let System {
+        server,
+        client,
+        data,
+        stop,
+        tasks,
+        mut readmodel,
+        addr,
+        projects,
+        coordinator,
+        donor,
+    } = System::start(clock, events).await?;
     let url = server.url();
-    let client = server.connect_as(User::Gateway, "bench").await?;
-    let data = tempfile::tempdir()?;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let config = |nats| tatrack_bus::service::Config {
-        data_dir: data.path().to_path_buf(),
-        nats,
-        clock: clock.clone(),
-        cluster: None,
-    };
-    let mut tasks = vec![
-        tokio::spawn(tatrack_assessments::run(
-            config(
-                server
-                    .connect_as(User::Assessments, "bench-assessments")
-                    .await?,
-            ),
-            stop.clone(),
-        )),
-        tokio::spawn(tatrack_partners::run(
-            config(server.connect_as(User::Partners, "bench-partners").await?),
-            stop.clone(),
-        )),
-        tokio::spawn(tatrack_projects::run(
-            config(server.connect_as(User::Projects, "bench-projects").await?),
-            stop.clone(),
-        )),
-    ];
-    let mut readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
-    let listener = tatrack_gateway::bind("127.0.0.1:0".parse()?).await?;
-    let addr = listener.local_addr()?;
-    // The clients share one token: its rate limit is lifted so the figures are the gateway's
-    // and the read model's, not the limiter's (which refuses in well under a millisecond).
-    tasks.push(tokio::spawn(tatrack_gateway::serve_with(
-        listener,
-        server.connect_as(User::Gateway, "bench-gateway").await?,
-        tatrack_eventlog::Clock::system(),
-        tatrack_gateway::Limits {
-            requests_per_second: u32::MAX / 2,
-            reports_per_hour: u32::MAX / 2,
-            in_flight: 4096,
-        },
-        None,
-        stop.clone(),
-    )));
-
-    let load_start = Instant::now();
-    let (projects, loaded) = load(&client, events).await?;
-    println!(
-        "{:<44} {:>10.0}/s   ({loaded} events in {:.1} s: needs identified and agreed, {} projects with a commitment)",
-        "load (commands)",
-        loaded as f64 / load_start.elapsed().as_secs_f64(),
-        load_start.elapsed().as_secs_f64(),
-        projects.len(),
-    );
-
-    let coordinator = issue_token(&client, "coordinator", None).await?;
-    let donor = issue_token(&client, "donor", Some("BENCH-DONOR-0")).await?;
-    let caught_up = Instant::now();
-    wait_until_caught_up(&client, addr, &coordinator).await?;
-    println!(
-        "{:<44} {:>10.2} s   (after the last command's reply)",
-        "read model caught up",
-        caught_up.elapsed().as_secs_f64()
-    );
-
     let project = projects[projects.len() / 2];
     let paths = [
         (
@@ -224,10 +170,112 @@ pub(crate) async fn queries(
     Ok(())
 }
 
+/// A system loaded for measuring the read side: its own nats-server, the command services and
+/// the gateway in this process, the read model as a child process, `events` events loaded
+/// through the command path and the read model caught up; a coordinator's and a donor's token.
+pub(crate) struct System {
+    pub(crate) server: NatsServer,
+    pub(crate) client: async_nats::Client,
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) stop: tokio_util::sync::CancellationToken,
+    pub(crate) tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub(crate) readmodel: ReadModelProcess,
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) projects: Vec<Uuid>,
+    pub(crate) coordinator: String,
+    pub(crate) donor: String,
+}
+
+impl System {
+    pub(crate) async fn start(
+        clock: &tatrack_eventlog::Clock,
+        events: u64,
+    ) -> anyhow::Result<Self> {
+        let server = tokio::task::spawn_blocking(NatsServer::start).await??;
+        let url = server.url();
+        let client = server.connect_as(User::Gateway, "bench").await?;
+        let data = tempfile::tempdir()?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let config = |nats| tatrack_bus::service::Config {
+            data_dir: data.path().to_path_buf(),
+            nats,
+            clock: clock.clone(),
+            cluster: None,
+        };
+        let mut tasks = vec![
+            tokio::spawn(tatrack_assessments::run(
+                config(
+                    server
+                        .connect_as(User::Assessments, "bench-assessments")
+                        .await?,
+                ),
+                stop.clone(),
+            )),
+            tokio::spawn(tatrack_partners::run(
+                config(server.connect_as(User::Partners, "bench-partners").await?),
+                stop.clone(),
+            )),
+            tokio::spawn(tatrack_projects::run(
+                config(server.connect_as(User::Projects, "bench-projects").await?),
+                stop.clone(),
+            )),
+        ];
+        let readmodel = ReadModelProcess::start(&url, server.credentials().dir(), data.path())?;
+        let listener = tatrack_gateway::bind("127.0.0.1:0".parse()?).await?;
+        let addr = listener.local_addr()?;
+        // The clients share one token: its rate limit is lifted so the figures are the gateway's
+        // and the read model's, not the limiter's (which refuses in well under a millisecond).
+        tasks.push(tokio::spawn(tatrack_gateway::serve_with(
+            listener,
+            server.connect_as(User::Gateway, "bench-gateway").await?,
+            tatrack_eventlog::Clock::system(),
+            tatrack_gateway::Limits {
+                requests_per_second: u32::MAX / 2,
+                reports_per_hour: u32::MAX / 2,
+                in_flight: 4096,
+            },
+            None,
+            stop.clone(),
+        )));
+
+        let load_start = Instant::now();
+        let (projects, loaded) = load(&client, events).await?;
+        println!(
+            "{:<44} {:>10.0}/s   ({loaded} events in {:.1} s: needs identified and agreed, {} projects with a commitment)",
+            "load (commands)",
+            loaded as f64 / load_start.elapsed().as_secs_f64(),
+            load_start.elapsed().as_secs_f64(),
+            projects.len(),
+        );
+
+        let coordinator = issue_token(&client, "coordinator", None).await?;
+        let donor = issue_token(&client, "donor", Some("BENCH-DONOR-0")).await?;
+        let caught_up = Instant::now();
+        wait_until_caught_up(&client, addr, &coordinator).await?;
+        println!(
+            "{:<44} {:>10.2} s   (after the last command's reply)",
+            "read model caught up",
+            caught_up.elapsed().as_secs_f64()
+        );
+        Ok(Self {
+            server,
+            client,
+            data,
+            stop,
+            tasks,
+            readmodel,
+            addr,
+            projects,
+            coordinator,
+            donor,
+        })
+    }
+}
+
 /// The read model as `tatrack serve readmodel`, a child of this process: the `tatrack` binary
 /// installed next to this one (`cargo build --release -p tatrack -p tatrack-bench` puts both in
 /// `target/release`).
-struct ReadModelProcess {
+pub(crate) struct ReadModelProcess {
     child: std::process::Child,
 }
 

@@ -47,7 +47,8 @@ impl Sample {
         self.count as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile(&mut self, p: f64) -> f64 {
+    /// The `p`th quantile (0.5, 0.99) in milliseconds.
+    pub(crate) fn percentile(&mut self, p: f64) -> f64 {
         if self.latencies_us.is_empty() {
             return 0.0;
         }

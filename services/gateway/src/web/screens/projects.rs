@@ -62,6 +62,19 @@ struct ProjectsPage {
     as_of: String,
     portfolio: Option<PortfolioSummary>,
     rows: Vec<ProjectRow>,
+    page: usize,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// Projects per page of the list.
+const PAGE_SIZE: usize = 50;
+
+/// The list's address: the business date and the page (the first page is 1, as shown).
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ListQuery {
+    as_of: Option<String>,
+    page: Option<usize>,
 }
 
 fn totals(t: &tatrack_domain::money::Totals) -> String {
@@ -71,7 +84,7 @@ fn totals(t: &tatrack_domain::money::Totals) -> String {
 pub(crate) async fn list(
     State(app): State<App>,
     viewer: Viewer,
-    Query(asked): Query<AsOf>,
+    Query(asked): Query<ListQuery>,
 ) -> Response {
     let chrome = viewer.chrome("/projects");
     match projects_page(&app, &viewer, &asked).await {
@@ -83,11 +96,33 @@ pub(crate) async fn list(
     }
 }
 
-async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<ProjectsPage, Problem> {
-    let as_of = asked.date()?;
-    let projects: Vec<ProjectView> = viewer
-        .view(app, View::ProjectList, with_as_of(json!({}), as_of))
+async fn projects_page(
+    app: &App,
+    viewer: &Viewer,
+    asked: &ListQuery,
+) -> Result<ProjectsPage, Problem> {
+    let as_of = AsOf {
+        as_of: asked.as_of.clone(),
+    }
+    .date()?;
+    let page = asked.page.unwrap_or(1).max(1);
+    // One more than a page, to know whether another follows.
+    let mut projects: Vec<ProjectView> = viewer
+        .view(
+            app,
+            View::ProjectList,
+            with_as_of(
+                json!({"offset": (page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1}),
+                as_of,
+            ),
+        )
         .await?;
+    let more = projects.len() > PAGE_SIZE;
+    projects.truncate(PAGE_SIZE);
+    let at_page = |p: usize| match as_of {
+        Some(day) => format!("/projects?as_of={day}&page={p}"),
+        None => format!("/projects?page={p}"),
+    };
     let portfolio = match (&viewer.principal.role, &viewer.principal.organisation) {
         (Role::Donor, Some(organisation)) => {
             let p: Portfolio = viewer
@@ -132,6 +167,9 @@ async fn projects_page(app: &App, viewer: &Viewer, asked: &AsOf) -> Result<Proje
     Ok(ProjectsPage {
         chrome: None,
         as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
+        page,
+        previous: (page > 1).then(|| at_page(page - 1)),
+        next: more.then(|| at_page(page + 1)),
         portfolio,
         rows: projects
             .iter()
