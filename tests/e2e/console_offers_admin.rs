@@ -380,6 +380,10 @@ async fn admins_invite_reinvite_disable_people_and_issue_and_revoke_tokens() {
     );
     assert!(page.text.contains(w.email("donor")), "the people");
     assert!(page.text.contains(DONOR_A));
+    // An admin disables others, never itself from here.
+    let disable = "form[action$='/disable']";
+    assert!(row_form(&page, w.email("coordinator"), disable).is_some());
+    assert!(row_form(&page, w.email("admin"), disable).is_none());
     let mut pages = vec![page.text.clone()];
 
     // Bad invitations: named next to their field, nothing written.

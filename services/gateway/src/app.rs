@@ -60,8 +60,9 @@ pub(crate) struct App {
     pub(crate) tokens: Tokens,
     pub(crate) cursors: Cursors,
     pub(crate) metrics: Metrics,
-    /// Random per process: the secret of a token issued over HTTP is derived from it and the
-    /// command id, so a retry with the same `Idempotency-Key` gets the same token back.
+    /// Random per process: the secret of a token issued over HTTP (or in the console), and of an
+    /// invitation link made in the console, is derived from it and the command id, so a retry
+    /// with the same `Idempotency-Key` (or form) gets the same secret back.
     pub(crate) token_seed: [u8; 32],
     pub(crate) limiter: crate::limits::Limiter,
 }

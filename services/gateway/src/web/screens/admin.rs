@@ -206,7 +206,9 @@ async fn admin_page(app: &App, viewer: &Viewer, seen: Option<u64>) -> Result<Adm
                     _ => "—".to_owned(),
                 },
                 may_reinvite: live,
-                may_disable: live,
+                // Not one's own account from here: another admin does that, so the last admin
+                // cannot lock everyone out by a slip.
+                may_disable: live && viewer.principal.id != format!("account:{}", a.id),
                 reinvite_key: Uuid::now_v7().to_string(),
                 disable_key: Uuid::now_v7().to_string(),
                 problem: None,
