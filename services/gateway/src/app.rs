@@ -60,8 +60,9 @@ pub(crate) struct App {
     pub(crate) tokens: Tokens,
     pub(crate) cursors: Cursors,
     pub(crate) metrics: Metrics,
-    /// Random per process: the secret of a token issued over HTTP is derived from it and the
-    /// command id, so a retry with the same `Idempotency-Key` gets the same token back.
+    /// Random per process: the secret of a token issued over HTTP (or in the console), and of an
+    /// invitation link made in the console, is derived from it and the command id, so a retry
+    /// with the same `Idempotency-Key` (or form) gets the same secret back.
     pub(crate) token_seed: [u8; 32],
     pub(crate) limiter: crate::limits::Limiter,
 }
@@ -436,24 +437,9 @@ async fn run_command(
     // Issuing a token over HTTP: the gateway makes the secret and sends only its hash.
     let issued_secret;
     let body = if command.verb == Verb::TokenIssue {
-        let asked: IssueRequest = tatrack_contract::error::from_value(&Value::Object(body))
-            .map_err(Problem::from_error_body)?;
-        let secret = token::derived_secret(&app.token_seed, command_id);
-        let issue = Issue {
-            id: Some(command_id),
-            role: asked.role,
-            organisation: asked.organisation,
-            member_state: asked.member_state,
-            label: asked.label,
-            hash: token::hash(&secret),
-            expires_on: asked.expires_on,
-            on: asked.on,
-        };
+        let (body, secret) = token_issue_body(app, body, command_id)?;
         issued_secret = Some(secret);
-        match serde_json::to_value(issue) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(Problem::internal()),
-        }
+        body
     } else {
         issued_secret = None;
         command_body(command, path, body, command_id)?
@@ -496,6 +482,34 @@ async fn run_command(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The bus body of `issue_token` from what an admin asked for (`IssueRequest`), and the token's
+/// secret: made here from the process's seed and the command id (so the same idempotency key
+/// gets the same token back), of which the partners service gets only the SHA-256. For the API
+/// and the console alike.
+pub(crate) fn token_issue_body(
+    app: &App,
+    body: Map<String, Value>,
+    command_id: Uuid,
+) -> Result<(Map<String, Value>, String), Problem> {
+    let asked: IssueRequest = tatrack_contract::error::from_value(&Value::Object(body))
+        .map_err(Problem::from_error_body)?;
+    let secret = token::derived_secret(&app.token_seed, command_id);
+    let issue = Issue {
+        id: Some(command_id),
+        role: asked.role,
+        organisation: asked.organisation,
+        member_state: asked.member_state,
+        label: asked.label,
+        hash: token::hash(&secret),
+        expires_on: asked.expires_on,
+        on: asked.on,
+    };
+    match serde_json::to_value(issue) {
+        Ok(Value::Object(map)) => Ok((map, secret)),
+        _ => Err(Problem::internal()),
+    }
 }
 
 /// Sends a checked command body to the service that owns it and returns its reply: the one way

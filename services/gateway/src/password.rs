@@ -102,7 +102,8 @@ pub fn derived_password(seed: &[u8], id: Uuid) -> String {
     hex(&derived("tatrack demo password", seed, id)[..12])
 }
 
-/// The demo account `id`'s invitation secret, from the seed.
+/// The demo account `id`'s invitation secret, from the seed; also the console's, from the
+/// gateway's random seed and the invitation's command id (`web/screens/admin.rs`).
 pub fn derived_invitation_secret(seed: &[u8], id: Uuid) -> String {
     hex(&derived("tatrack demo invitation", seed, id))
 }

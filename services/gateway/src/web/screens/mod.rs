@@ -6,6 +6,9 @@ mod need;
 mod needs;
 mod overview;
 mod projects;
+// Offers and administration.
+mod admin;
+mod offers;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -38,6 +41,15 @@ pub(super) fn router() -> Router<App> {
             "/progress-reports/{id}/{action}",
             post(projects::move_progress),
         )
+        // Offers and administration.
+        .route("/offers", get(offers::list).post(offers::draft))
+        .route("/offers/{id}", get(offers::show))
+        .route("/offers/{id}/{action}", post(offers::act))
+        .route("/admin", get(admin::show))
+        .route("/admin/invite", post(admin::invite))
+        .route("/admin/accounts/{id}/{action}", post(admin::account_action))
+        .route("/admin/tokens", post(admin::issue_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
 }
 
 /// The screens a role is shown in the navigation (a screen it may not use is not listed, and
@@ -47,11 +59,17 @@ pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] 
     const NEEDS: (&str, &str) = ("/needs", "Needs");
     const INBOX: (&str, &str) = ("/inbox", "Inbox");
     const PROJECTS: (&str, &str) = ("/projects", "Projects");
+    // Offers: everyone but a State's focal point (it sees an offer only through the referrals of
+    // its needs); administration: admins only.
+    const OFFERS: (&str, &str) = ("/offers", "Offers");
+    const ADMIN: (&str, &str) = ("/admin", "Administration");
     match role {
-        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS],
-        Role::Admin | Role::Coordinator | Role::Donor | Role::StateFocalPoint | Role::System => {
-            &[OVERVIEW, NEEDS, INBOX, PROJECTS]
+        Role::Auditor => &[OVERVIEW, NEEDS, OFFERS, PROJECTS],
+        Role::Admin => &[OVERVIEW, NEEDS, OFFERS, INBOX, PROJECTS, ADMIN],
+        Role::Coordinator | Role::Donor | Role::System => {
+            &[OVERVIEW, NEEDS, OFFERS, INBOX, PROJECTS]
         }
+        Role::StateFocalPoint => &[OVERVIEW, NEEDS, INBOX, PROJECTS],
     }
 }
 
