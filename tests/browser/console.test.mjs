@@ -180,6 +180,18 @@ for (let round = 1; round <= ROUNDS; round++) {
               }
             });
           }
+          // The first offer's and the first assessment's detail, when the role sees them.
+          for (const [list, what] of [['/offers', 'offer'], ['/assessments', 'assessment']]) {
+            if (!has(list)) continue;
+            await t.test(`${role} an ${what}'s detail`, async () => {
+              await page.goto(`${system.url}${list}`);
+              const link = page.locator(`main a[href^="${list}/"]`).first();
+              if ((await link.count()) === 0) return;
+              await Promise.all([page.waitForURL(new RegExp(`${list}/[^/?]+$`)), link.click()]);
+              await screenshot(page, `${role}-${what}-detail`);
+              await assertAccessible(page, `${role}'s ${what} detail`);
+            });
+          }
           // The first project's detail, when the role sees projects.
           if (has('/projects')) {
             await t.test(`${role} a project's detail`, async () => {

@@ -34,8 +34,10 @@ pub(crate) async fn web(
     let addr = system.addr;
     let coordinator = account(&system.client, Role::Coordinator, None).await?;
     let donor = account(&system.client, Role::Donor, Some("BENCH-DONOR-0")).await?;
+    let admin = account(&system.client, Role::Admin, None).await?;
     let coordinator = sign_in(addr, &coordinator).await?;
     let donor = sign_in(addr, &donor).await?;
+    let admin = sign_in(addr, &admin).await?;
 
     // A need of the first page and a project of the donor's: their detail pages.
     let need = first_link(addr, &coordinator, "/needs", "/needs/").await?;
@@ -66,6 +68,12 @@ pub(crate) async fn web(
             &donor,
         ),
         ("project detail (donor)", project, &donor),
+        ("offers", "/offers".to_owned(), &coordinator),
+        (
+            "administration (people, tokens)",
+            "/admin".to_owned(),
+            &admin,
+        ),
     ];
     println!(
         "{:<44} {:>10}   {:>24}   {:>24}",
