@@ -125,29 +125,35 @@ pub(crate) async fn handle(
         today,
         point: point.as_ref(),
     };
-    let (p, f) = (q.principal, q.filters);
+    answer(&q)
+}
+
+/// The answer of the view `q.verb`.
+pub(crate) fn answer(q: &Query) -> Result<Answer, ErrorBody> {
+    let (p, f, views, consent, day) = (q.principal, q.filters, q.views, q.consent, q.day);
     match q.verb {
-        "assessment_list" | "assessment_show" => views::assessments::assessments(&q),
-        "recommendation_list" => views::assessments::recommendations(&q),
-        "recommendation_rate_list" => views::assessments::rates(&q),
-        "need_list" | "need_show" | "unmet_need_list" => views::needs::needs(&q),
-        "need_history" => views::needs::history(&q),
-        "overview_show" => views::overview::overview(&q),
-        "sharing_grant_list" => views::sharing::grants(&q),
-        "organisation_list" | "organisation_show" => views::offers::organisations(&q),
-        "offer_list" | "offer_show" => views::offers::offers(&q),
-        "portfolio_show" => views::offers::portfolio(&q),
-        "referral_list" | "referral_show" => views::projects::referrals(&q),
-        "project_list" | "project_show" => views::projects::projects(&q),
-        "progress_report_list" => views::projects::progress_reports(&q),
-        "rate_table_show" => views::projects::rate_tables(&q),
-        "token_list" => views::system::tokens(&q),
-        "account_list" => views::system::accounts(&q),
-        "report_list" | "report_show" => views::system::reports(&q),
+        "assessment_list" | "assessment_show" => views::assessments::assessments(q),
+        "recommendation_list" => views::assessments::recommendations(q),
+        "recommendation_rate_list" => views::assessments::rates(q),
+        "need_list" | "need_show" | "unmet_need_list" => views::needs::needs(q),
+        "need_history" => views::needs::history(q),
+        "overview_show" => views::overview::overview(q),
+        "stream_version_show" => views::versions::stream_version(q),
+        "sharing_grant_list" => views::sharing::grants(q),
+        "organisation_list" | "organisation_show" => views::offers::organisations(q),
+        "offer_list" | "offer_show" => views::offers::offers(q),
+        "portfolio_show" => views::offers::portfolio(q),
+        "referral_list" | "referral_show" => views::projects::referrals(q),
+        "project_list" | "project_show" => views::projects::projects(q),
+        "progress_report_list" => views::projects::progress_reports(q),
+        "rate_table_show" => views::projects::rate_tables(q),
+        "token_list" => views::system::tokens(q),
+        "account_list" => views::system::accounts(q),
+        "report_list" | "report_show" => views::system::reports(q),
         "need_match_list" => crate::matching::need_match_list(
             views,
             p,
-            &consent,
+            consent,
             day,
             f.need_id,
             f.include_ineligible.as_ref(),
@@ -157,7 +163,7 @@ pub(crate) async fn handle(
         "offer_match_list" => crate::matching::offer_match_list(
             views,
             p,
-            &consent,
+            consent,
             day,
             f.offer_id,
             f.include_ineligible.as_ref(),
@@ -167,7 +173,7 @@ pub(crate) async fn handle(
         "allocation_proposal" => crate::allocation::allocation_proposal(
             views,
             p,
-            &consent,
+            consent,
             day,
             f.member_state.as_deref(),
             f.theme.as_deref(),

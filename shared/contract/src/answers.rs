@@ -480,6 +480,15 @@ pub struct WaitingNeed {
     pub agreed_on: Date,
 }
 
+/// `stream_version_show`: how many events one object's stream holds; send it back as a
+/// command's `If-Match` (`"N"`) to change the object only if it is still at that version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StreamVersion {
+    /// `<aggregate>-<id>`, as command replies name it.
+    pub stream: String,
+    pub version: u64,
+}
+
 /// `position_show`: how far the read model has applied each stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Positions {

@@ -194,6 +194,7 @@ views! {
     ChangeList => "change_list",
     PrincipalShow => "principal_show",
     OverviewShow => "overview_show",
+    StreamVersionShow => "stream_version_show",
     ReportList => "report_list",
     ReportShow => "report_show",
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::answers::{
     AccountRow, Allocation, AssessmentView, Changes, GrantView, NeedDetail, NeedHistory,
     NeedMatches, OfferMatches, OfferView, Overlap, Overview, Page, Portfolio, Positions,
-    ProjectView, RateRow, TokenRow,
+    ProjectView, RateRow, StreamVersion, TokenRow,
 };
 use crate::bus::{Verb, View};
 use crate::commands::report::{MadeReport, Summary};
@@ -299,6 +299,7 @@ pub fn routes() -> Vec<Route> {
         view!(one "/allocation", "propose_allocation", "matching", "Shares over all open needs and offers that maximise priority-weighted coverage", View::AllocationProposal, AllocationParams => Allocation),
         view!(paged "/overlaps", "list_overlaps", "matching", "Work for the same State, theme and beneficiary with overlapping dates", View::OverlapList, OverlapList => Page<Overlap>),
         view!(one "/overview", "show_overview", "system", "The figures of the console's overview, totalled over what the caller may see: open needs and their coverage by theme, region and country, open offers, active projects and their money, overdue clocks, needs waiting for an offer", View::OverviewShow, Show => Overview),
+        view!(one "/streams/{id}", "show_stream_version", "system", "The version of one object's stream (`offer-<id>`, `project-<id>`...), as the ETag a command's If-Match takes: change the object only if nobody changed it since you read it", View::StreamVersionShow, Show => StreamVersion, id = "id"),
         view!(one "/positions", "show_positions", "system", "How far the read model has applied each stream", View::PositionShow, Show => Positions),
         view!(one "/me", "show_me", "system", "Who the token says the caller is: its role and its organisation or country", View::PrincipalShow, Show => tatrack_domain::Principal),
     ]

@@ -10,6 +10,7 @@ pub(crate) mod overview;
 pub(crate) mod projects;
 pub(crate) mod sharing;
 pub(crate) mod system;
+pub(crate) mod versions;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use crate::params::Filters;
 use crate::visibility::Consent;
 
 /// One question to a view.
+#[derive(Clone, Copy)]
 pub(crate) struct Query<'a> {
     /// The view's name, e.g. `need_list`.
     pub(crate) verb: &'a str,

@@ -75,6 +75,7 @@ pub(crate) fn progress_reports(q: &Query) -> Result<Answer, ErrorBody> {
         .iter()
         .filter(|r| {
             visible(r.project_id)
+                && q.id_ok(&r.id)
                 && f.project_id.is_none_or(|id| id == r.project_id)
                 && q.status_ok(r.status)
         })
