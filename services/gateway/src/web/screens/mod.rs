@@ -1,6 +1,8 @@
 //! The console's screens, one module per family, and the navigation each role gets.
 
 mod account;
+// Assessments, sharing and reports.
+mod assessments;
 mod inbox;
 mod need;
 mod needs;
@@ -38,6 +40,13 @@ pub(super) fn router() -> Router<App> {
             "/progress-reports/{id}/{action}",
             post(projects::move_progress),
         )
+        // Assessments, sharing and reports.
+        .route(
+            "/assessments",
+            get(assessments::list).post(assessments::plan),
+        )
+        .route("/assessments/{id}", get(assessments::show))
+        .route("/assessments/{id}/{action}", post(assessments::act))
 }
 
 /// The screens a role is shown in the navigation (a screen it may not use is not listed, and
@@ -47,10 +56,12 @@ pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] 
     const NEEDS: (&str, &str) = ("/needs", "Needs");
     const INBOX: (&str, &str) = ("/inbox", "Inbox");
     const PROJECTS: (&str, &str) = ("/projects", "Projects");
+    // Assessments, sharing and reports.
+    const ASSESSMENTS: (&str, &str) = ("/assessments", "Assessments");
     match role {
-        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS],
+        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS, ASSESSMENTS],
         Role::Admin | Role::Coordinator | Role::Donor | Role::StateFocalPoint | Role::System => {
-            &[OVERVIEW, NEEDS, INBOX, PROJECTS]
+            &[OVERVIEW, NEEDS, INBOX, PROJECTS, ASSESSMENTS]
         }
     }
 }

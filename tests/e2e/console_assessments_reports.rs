@@ -1,0 +1,257 @@
+//! The console's assessments, sharing and reports screens over the gateway's real router, against
+//! real services: what each role sees and may do on them, the forms that plan and move an
+//! assessment, grant and revoke sharing, make a report and download it, and the IATI export and
+//! import (plan first, then record), each bad input writing nothing.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use tatrack_tests::fixtures::{heads, ok};
+use tatrack_tests::*;
+use uuid::Uuid;
+
+use crate::console::{Browser, Page, World, eventually_page, world};
+
+/// An assessment planned (and moved) over NATS, as another door would record it.
+async fn assessment(w: &World, state: &str, title: &str, moves: &[(&str, &str)]) -> Uuid {
+    let id = Uuid::now_v7();
+    ok(
+        &w.client,
+        &coordinator(),
+        "assessment_plan",
+        &json!({
+            "id": id, "member_state": state, "kind": "focused_visit", "resolutions": [1373],
+            "title": title, "visit_start": "2031-01-10", "visit_end": "2031-01-20",
+            "classification": "restricted", "on": "2031-01-02",
+        }),
+    )
+    .await;
+    for (verb, on) in moves {
+        ok(
+            &w.client,
+            &coordinator(),
+            verb,
+            &json!({"id": id, "on": on, "reason": null}),
+        )
+        .await;
+    }
+    id
+}
+
+/// The page at `path` once it shows `text` (the read model follows the log).
+async fn eventually_text(b: &mut Browser, path: &str, text: &str) -> Page {
+    for _ in 0..100 {
+        let page = b.get(path).await;
+        if page.text.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never showed {text:?}");
+}
+
+#[tokio::test]
+async fn assessments_show_their_clocks_to_each_role_and_staff_move_them_by_forms() {
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    // A KE assessment whose draft went out on 2031-02-01: the 30-day clock ran out on
+    // 2031-03-03, and the tests' today is 2031-03-14.
+    let ke = assessment(
+        &w,
+        "KE",
+        "Kenya border follow-up",
+        &[
+            ("assessment_mark_conducted", "2031-01-21"),
+            ("assessment_send_draft", "2031-02-01"),
+        ],
+    )
+    .await;
+    let ug = assessment(&w, "UG", "Uganda desk review", &[]).await;
+    let ke_path = format!("/assessments/{ke}");
+    let ug_path = format!("/assessments/{ug}");
+    let mut coordinator = w.browser("coordinator").await;
+    eventually_text(&mut coordinator, "/assessments", "Uganda desk review").await;
+
+    for (who, _) in &w.people {
+        let mut b = w.browser(who).await;
+        let page = b.get("/assessments").await;
+        assert_eq!(page.status, StatusCode::OK, "{who}: {}", page.text);
+        assert!(page.has("main h1"));
+        assert!(
+            page.select("header nav a")
+                .contains(&"Assessments".to_owned()),
+            "{who}: in the navigation"
+        );
+        let listed = page.select("main table tbody td a");
+        let (sees_ke, sees_ug) = match *who {
+            "admin" | "coordinator" | "auditor" => (true, true),
+            "focal point" => (true, false),
+            _ => (false, false),
+        };
+        assert_eq!(
+            listed.contains(&"Kenya border follow-up".to_owned()),
+            sees_ke,
+            "{who}: {listed:?}"
+        );
+        assert_eq!(
+            listed.contains(&"Uganda desk review".to_owned()),
+            sees_ug,
+            "{who}: {listed:?}"
+        );
+        let staff = matches!(*who, "admin" | "coordinator");
+        assert_eq!(
+            page.has("form[method=post][action='/assessments']"),
+            staff,
+            "{who}: the plan form"
+        );
+        if sees_ke {
+            // The 30-day clock is overdue, marked so, in the list and on the page.
+            assert!(
+                page.select("strong.overdue")
+                    .iter()
+                    .any(|t| t == "overdue by 11 days"),
+                "{who}: {}",
+                page.text
+            );
+            let detail = b.get(&ke_path).await;
+            assert_eq!(detail.status, StatusCode::OK, "{who}: {}", detail.text);
+            assert!(detail.text.contains("2031-03-03"), "the due day");
+            assert_eq!(
+                detail.has(&format!("form[action='{ke_path}/adopt']")),
+                staff,
+                "{who}: adopt is staff's"
+            );
+            // The State records its own observations; staff may too.
+            assert_eq!(
+                detail.has(&format!("form[action='{ke_path}/observations']")),
+                staff || *who == "focal point",
+                "{who}: observations"
+            );
+        } else {
+            let detail = b.get(&ke_path).await;
+            assert_eq!(detail.status, StatusCode::NOT_FOUND, "{who}");
+        }
+        if !sees_ug {
+            assert_eq!(b.get(&ug_path).await.status, StatusCode::NOT_FOUND, "{who}");
+        }
+    }
+
+    // A bad plan: refused next to its field, what was typed kept, nothing written.
+    let list = coordinator.get("/assessments").await;
+    let csrf = list.csrf();
+    let form_key = list
+        .attr(
+            "form[method=post][action='/assessments'] input[name=form_key]",
+            "value",
+        )
+        .expect("a form key");
+    let before = heads(&w.client).await;
+    let plan = |start: &'static str, end: &'static str, resolutions: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("form_key", form_key.clone()),
+            ("member_state", "KE".to_owned()),
+            ("kind", "comprehensive_visit".to_owned()),
+            ("title", "Kenya comprehensive visit".to_owned()),
+            ("resolutions", resolutions.to_owned()),
+            ("visit_start", start.to_owned()),
+            ("visit_end", end.to_owned()),
+            ("classification", "confidential".to_owned()),
+        ]
+    };
+    for (bad, field) in [
+        (plan("2031-05-10", "2031-05-01", "1373"), "visit_end"),
+        (
+            plan("2031-05-01", "2031-05-10", "1373, twelve"),
+            "resolutions",
+        ),
+    ] {
+        let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = coordinator.post("/assessments", &pairs).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+        assert!(
+            page.has(&format!("#{field}-error")),
+            "{field}: {}",
+            page.text
+        );
+        assert_eq!(
+            page.attr(&format!("#{field}"), "aria-invalid").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            page.attr("#title", "value").as_deref(),
+            Some("Kenya comprehensive visit"),
+            "typed values kept"
+        );
+        assert_eq!(
+            page.attr("#classification option[selected]", "value")
+                .as_deref(),
+            Some("confidential")
+        );
+    }
+    assert_eq!(heads(&w.client).await, before, "nothing written");
+
+    // A good plan, then its moves up to the draft sent: the clock starts.
+    let good = plan("2031-03-01", "2031-03-05", "1373, 2178");
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = coordinator.post("/assessments", &pairs).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let location = page.location.expect("to the assessment");
+    assert!(location.starts_with("/assessments/"), "{location}");
+    let path = location.split('?').next().unwrap_or_default().to_owned();
+    let page = eventually_page(&mut coordinator, &location, "h1").await;
+    assert!(page.text.contains("Kenya comprehensive visit"));
+    assert!(page.text.contains("1373, 2178"));
+    // Planned today (the business date a form's command gets), so its moves are today too.
+    for (action, on) in [("conduct", ""), ("send-draft", "2031-03-14")] {
+        let page = coordinator.get(&path).await;
+        let form = format!("form[action='{path}/{action}']");
+        let key = page
+            .attr(&format!("{form} input[name=form_key]"), "value")
+            .unwrap_or_else(|| panic!("the {action} form: {}", page.text));
+        let moved = coordinator
+            .post(
+                &format!("{path}/{action}"),
+                &[("csrf", &page.csrf()), ("form_key", &key), ("on", on)],
+            )
+            .await;
+        assert_eq!(
+            moved.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            moved.text
+        );
+        let after = coordinator
+            .get(moved.location.as_deref().unwrap_or_default())
+            .await;
+        assert_eq!(after.status, StatusCode::OK);
+    }
+    let page = eventually_text(&mut coordinator, &path, "draft sent to state").await;
+    // Draft sent on 2031-03-14: observations due 2031-04-13, 30 days left.
+    assert!(page.text.contains("2031-04-13"), "{}", page.text);
+    assert!(page.text.contains("30 days left"), "{}", page.text);
+    // A move dated before the previous one is refused next to its date, nothing written.
+    let before = heads(&w.client).await;
+    let key = page
+        .attr(
+            &format!("form[action='{path}/adopt'] input[name=form_key]"),
+            "value",
+        )
+        .expect("the adopt form");
+    let refused = coordinator
+        .post(
+            &format!("{path}/adopt"),
+            &[
+                ("csrf", &page.csrf()),
+                ("form_key", &key),
+                ("on", "2031-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(refused.has("#on-adopt-error"), "{}", refused.text);
+    assert_eq!(
+        refused.attr("#on-adopt", "value").as_deref(),
+        Some("2031-03-01")
+    );
+    assert_eq!(heads(&w.client).await, before, "nothing written");
+}
