@@ -255,3 +255,186 @@ async fn assessments_show_their_clocks_to_each_role_and_staff_move_them_by_forms
     );
     assert_eq!(heads(&w.client).await, before, "nothing written");
 }
+
+/// A request whose answer is a file, not a page: its status, headers and bytes.
+async fn raw(
+    b: &Browser,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt as _;
+    let cookies = b
+        .cookies
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(axum::http::header::COOKIE, cookies)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    let response = b
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    (status, headers, bytes.to_vec())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn reports_are_made_by_a_form_as_a_download_whose_sha256_is_listed_and_made_again_identical()
+{
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    for (who, _) in &w.people {
+        let mut b = w.browser(who).await;
+        let page = b.get("/reports").await;
+        assert_eq!(page.status, StatusCode::OK, "{who}: {}", page.text);
+        assert!(page.has("main h1"));
+        assert!(
+            page.select("header nav a").contains(&"Reports".to_owned()),
+            "{who}: in the navigation"
+        );
+        let staff = matches!(*who, "admin" | "coordinator");
+        assert!(page.has("form[action='/reports']"), "{who}: the make form");
+        assert_eq!(page.has("select#donor"), staff, "{who}: the donor filter");
+        assert_eq!(
+            page.has("input#own"),
+            matches!(*who, "donor" | "other donor"),
+            "{who}: a donor's own filter"
+        );
+        assert_eq!(
+            page.has("form[action='/reports/iati-import']"),
+            staff,
+            "{who}: the import form"
+        );
+    }
+
+    let mut donor = w.browser("donor").await;
+    let page = donor.get("/reports").await;
+    let csrf = page.csrf();
+    let key = page
+        .attr("form[action='/reports'] input[name=form_key]", "value")
+        .expect("a form key");
+
+    // A day to come is refused next to its field; nothing is written.
+    let before = heads(&w.client).await;
+    let refused = donor
+        .post(
+            "/reports",
+            &[
+                ("csrf", &csrf),
+                ("form_key", &key),
+                ("format", "csv"),
+                ("as_of", "2031-04-01"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(refused.has("#as_of-error"), "{}", refused.text);
+    assert_eq!(
+        refused.attr("#as_of", "value").as_deref(),
+        Some("2031-04-01")
+    );
+    assert_eq!(
+        refused.attr("#format option[selected]", "value").as_deref(),
+        Some("csv")
+    );
+    assert_eq!(heads(&w.client).await, before, "nothing written");
+
+    let page = donor.get("/reports").await;
+    let key = page
+        .attr("form[action='/reports'] input[name=form_key]", "value")
+        .expect("a form key");
+    let (status, headers, body) = raw(
+        &donor,
+        "POST",
+        "/reports",
+        &[
+            ("csrf", &csrf),
+            ("form_key", &key),
+            ("format", "csv"),
+            ("as_of", "2031-03-13"),
+            ("own", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let header = |name: axum::http::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        header(axum::http::header::CONTENT_DISPOSITION),
+        "attachment; filename=\"tatrack-summary-2031-03-13.csv\""
+    );
+    assert!(header(axum::http::header::CONTENT_TYPE).starts_with("text/csv"));
+    let checksum = sha256(&body);
+    let list = eventually_text(&mut donor, "/reports", &checksum).await;
+    assert!(
+        list.select("code.checksum").contains(&checksum),
+        "the listed SHA-256 is the download's"
+    );
+    assert!(list.text.contains("donor=DONOR-A"), "its scope");
+
+    // Made again from its recorded day and positions: the very same bytes.
+    let again = list
+        .attr("form[action$='/again']", "action")
+        .expect("download again");
+    let again_key = list
+        .attr("form[action$='/again'] input[name=form_key]", "value")
+        .expect("a form key");
+    let (status, _, second) = raw(
+        &donor,
+        "POST",
+        &again,
+        &[("csrf", &csrf), ("form_key", &again_key)],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&second)
+    );
+    assert_eq!(sha256(&second), checksum, "byte-identical");
+
+    // Staff see every report, but cannot make another's again (it is cut to its maker); the
+    // other donor does not see it.
+    let mut coordinator = w.browser("coordinator").await;
+    let staff = eventually_text(&mut coordinator, "/reports", &checksum).await;
+    assert!(!staff.has("form[action$='/again']"));
+    let refused = coordinator
+        .post(&again, &[("csrf", &staff.csrf()), ("form_key", &again_key)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let mut other = w.browser("other donor").await;
+    assert!(!other.get("/reports").await.text.contains(&checksum));
+}

@@ -8,6 +8,7 @@ mod need;
 mod needs;
 mod overview;
 mod projects;
+mod reports;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -47,6 +48,8 @@ pub(super) fn router() -> Router<App> {
         )
         .route("/assessments/{id}", get(assessments::show))
         .route("/assessments/{id}/{action}", post(assessments::act))
+        .route("/reports", get(reports::list).post(reports::make))
+        .route("/reports/{id}/again", post(reports::again))
 }
 
 /// The screens a role is shown in the navigation (a screen it may not use is not listed, and
@@ -58,10 +61,11 @@ pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] 
     const PROJECTS: (&str, &str) = ("/projects", "Projects");
     // Assessments, sharing and reports.
     const ASSESSMENTS: (&str, &str) = ("/assessments", "Assessments");
+    const REPORTS: (&str, &str) = ("/reports", "Reports");
     match role {
-        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS, ASSESSMENTS],
+        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS, ASSESSMENTS, REPORTS],
         Role::Admin | Role::Coordinator | Role::Donor | Role::StateFocalPoint | Role::System => {
-            &[OVERVIEW, NEEDS, INBOX, PROJECTS, ASSESSMENTS]
+            &[OVERVIEW, NEEDS, INBOX, PROJECTS, ASSESSMENTS, REPORTS]
         }
     }
 }
