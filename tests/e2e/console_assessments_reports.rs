@@ -438,3 +438,165 @@ async fn reports_are_made_by_a_form_as_a_download_whose_sha256_is_listed_and_mad
     let mut other = w.browser("other donor").await;
     assert!(!other.get("/reports").await.text.contains(&checksum));
 }
+
+#[tokio::test]
+async fn a_focal_point_grants_and_revokes_sharing_and_sees_who_keeps_access() {
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    // Another State's consent, which KE's focal point must not see.
+    ok(
+        &w.client,
+        &tatrack_tests::fixtures::focal_point("UG"),
+        "sharing_grant_grant",
+        &json!({
+            "id": Uuid::now_v7(), "member_state": "UG", "scope": {"type": "all_needs"},
+            "audience": {"type": "all_donors"}, "until": null, "on": "2031-03-01",
+        }),
+    )
+    .await;
+    let mut staff = w.browser("coordinator").await;
+    eventually_text(&mut staff, "/sharing", "Uganda").await;
+    for (who, _) in &w.people {
+        let mut b = w.browser(who).await;
+        let page = b.get("/sharing").await;
+        let donor = matches!(*who, "donor" | "other donor");
+        assert_eq!(
+            page.select("header nav a").contains(&"Sharing".to_owned()),
+            !donor,
+            "{who}: in the navigation"
+        );
+        if donor {
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{who}: {}", page.text);
+            continue;
+        }
+        assert_eq!(page.status, StatusCode::OK, "{who}: {}", page.text);
+        assert!(page.has("main h1"));
+        let rows = page.select("main table tbody tr");
+        assert!(
+            rows.iter()
+                .any(|r| r.contains("Kenya") && r.contains("DONOR-A")),
+            "{who}: KE's grant to DONOR-A: {rows:?}"
+        );
+        assert_eq!(
+            rows.iter().any(|r| r.contains("Uganda")),
+            *who != "focal point",
+            "{who}: {rows:?}"
+        );
+        let may_act = *who != "auditor";
+        assert_eq!(page.has("form[action='/sharing']"), may_act, "{who}");
+        assert_eq!(page.has("form[action$='/revoke']"), may_act, "{who}");
+        // Staff choose the State; a focal point's is its own.
+        assert_eq!(
+            page.has("select#member_state"),
+            matches!(*who, "admin" | "coordinator"),
+            "{who}"
+        );
+    }
+
+    let mut state = w.browser("focal point").await;
+    let page = state.get("/sharing").await;
+    let csrf = page.csrf();
+    let key = page
+        .attr("form[action='/sharing'] input[name=form_key]", "value")
+        .expect("the grant form");
+    let need = w.need.to_string();
+    // A need not chosen: refused next to "what to share", nothing written.
+    let before = heads(&w.client).await;
+    let refused = state
+        .post(
+            "/sharing",
+            &[
+                ("csrf", &csrf),
+                ("form_key", &key),
+                ("scope", "need"),
+                ("need_id", ""),
+                ("audience", "organisations"),
+                ("organisation", "DONOR-B"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(refused.has("#scope-error"), "{}", refused.text);
+    assert_eq!(
+        refused
+            .attr("#organisation option[selected]", "value")
+            .as_deref(),
+        Some("DONOR-B"),
+        "the choice kept"
+    );
+    assert_eq!(heads(&w.client).await, before, "nothing written");
+
+    let granted = state
+        .post(
+            "/sharing",
+            &[
+                ("csrf", &csrf),
+                ("form_key", &key),
+                ("scope", "need"),
+                ("need_id", &need),
+                ("audience", "organisations"),
+                ("organisation", "DONOR-B"),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.text);
+    let page = eventually_page(
+        &mut state,
+        granted.location.as_deref().unwrap_or("/sharing"),
+        "button[aria-label*='DONOR-B']",
+    )
+    .await;
+
+    // DONOR-B starts work on the need: revoked, its consent runs with the work.
+    ok(
+        &w.client,
+        &coordinator(),
+        "organisation_register",
+        &json!({
+            "id": "UNOCT", "name": "UNOCT", "kind": "un_entity", "iati_type": "40",
+            "iati_identifier": null, "country": null, "on": "2026-01-01",
+        }),
+    )
+    .await;
+    tatrack_tests::fixtures::donor_project(
+        &w.client,
+        "DONOR-B",
+        "XM-DAC-B-1",
+        "Border posts",
+        &[&need],
+    )
+    .await;
+    // The read model has the project before the revocation asks it who keeps access.
+    eventually(
+        "the read model has the project",
+        std::time::Duration::from_secs(20),
+        || {
+            let client = w.client.clone();
+            async move {
+                let list = query_as(&client, coordinator(), "project_list", &json!({}))
+                    .await
+                    .ok()?;
+                (!list.as_array()?.is_empty()).then_some(())
+            }
+        },
+    )
+    .await;
+    let form = "form:has(button[aria-label*='DONOR-B'])";
+    let action = page.attr(form, "action").expect("the revoke form");
+    let key = page
+        .attr(&format!("{form} input[name=form_key]"), "value")
+        .expect("its key");
+    let revoked = state
+        .post(
+            &action,
+            &[("csrf", &csrf), ("form_key", &key), ("reason", "review")],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    let notice = revoked.select(".notice").join(" ");
+    assert!(notice.contains("The grant is revoked"), "{notice}");
+    assert!(
+        notice.contains("DONOR-B keeps need"),
+        "who keeps access, and why: {notice}"
+    );
+}

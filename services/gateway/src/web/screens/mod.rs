@@ -9,6 +9,7 @@ mod needs;
 mod overview;
 mod projects;
 mod reports;
+mod sharing;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -50,6 +51,8 @@ pub(super) fn router() -> Router<App> {
         .route("/assessments/{id}/{action}", post(assessments::act))
         .route("/reports", get(reports::list).post(reports::make))
         .route("/reports/{id}/again", post(reports::again))
+        .route("/sharing", get(sharing::list).post(sharing::grant))
+        .route("/sharing/{id}/revoke", post(sharing::revoke))
 }
 
 /// The screens a role is shown in the navigation (a screen it may not use is not listed, and
@@ -62,11 +65,20 @@ pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] 
     // Assessments, sharing and reports.
     const ASSESSMENTS: (&str, &str) = ("/assessments", "Assessments");
     const REPORTS: (&str, &str) = ("/reports", "Reports");
+    const SHARING: (&str, &str) = ("/sharing", "Sharing");
     match role {
-        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS, ASSESSMENTS, REPORTS],
-        Role::Admin | Role::Coordinator | Role::Donor | Role::StateFocalPoint | Role::System => {
-            &[OVERVIEW, NEEDS, INBOX, PROJECTS, ASSESSMENTS, REPORTS]
-        }
+        Role::Auditor => &[OVERVIEW, NEEDS, PROJECTS, ASSESSMENTS, SHARING, REPORTS],
+        // Donors never see a State's consents.
+        Role::Donor => &[OVERVIEW, NEEDS, INBOX, PROJECTS, ASSESSMENTS, REPORTS],
+        Role::Admin | Role::Coordinator | Role::StateFocalPoint | Role::System => &[
+            OVERVIEW,
+            NEEDS,
+            INBOX,
+            PROJECTS,
+            ASSESSMENTS,
+            SHARING,
+            REPORTS,
+        ],
     }
 }
 
