@@ -600,3 +600,223 @@ async fn a_focal_point_grants_and_revokes_sharing_and_sees_who_keeps_access() {
         "who keeps access, and why: {notice}"
     );
 }
+
+/// A form with a file, as a browser sends it (`multipart/form-data`).
+async fn upload(b: &Browser, path: &str, fields: &[(&str, &str)], file: &str) -> Page {
+    use tower::ServiceExt as _;
+    let boundary = "----tatrack-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"activities.xml\"\r\n\
+         Content-Type: text/xml\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    let cookies = b
+        .cookies
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let request = axum::http::Request::post(path)
+        .header(axum::http::header::COOKIE, cookies)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    let response = b
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Page {
+        status,
+        location: None,
+        html: scraper::Html::parse_document(&text),
+        text,
+    }
+}
+
+fn iati_example() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/iati/data/examples/activity-standard-example-annotated.xml"),
+    )
+    .expect("the IATI standard's example")
+}
+
+#[tokio::test]
+async fn iati_export_answers_the_visible_projects_and_import_shows_its_plan_before_recording() {
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    ok(
+        &w.client,
+        &coordinator(),
+        "organisation_register",
+        &json!({
+            "id": "UNOCT", "name": "UNOCT", "kind": "un_entity", "iati_type": "40",
+            "iati_identifier": null, "country": null, "on": "2026-01-01",
+        }),
+    )
+    .await;
+    tatrack_tests::fixtures::donor_project(
+        &w.client,
+        "DONOR-A",
+        "XM-DAC-A-STADIUM",
+        "Stadium security",
+        &[],
+    )
+    .await;
+    let mut coordinator = w.browser("coordinator").await;
+    eventually_text(&mut coordinator, "/projects", "Stadium security").await;
+
+    // Export: the coordinator names the publisher; a donor's is its own and holds its project.
+    let (status, headers, xml) = raw(
+        &coordinator,
+        "GET",
+        "/reports/iati.xml?reporting=DONOR-A",
+        &[],
+    )
+    .await;
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(
+        headers
+            .get(axum::http::header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("attachment; filename=\"tatrack-iati-"))
+    );
+    assert!(xml.contains("<iati-activities"), "{xml}");
+    assert!(xml.contains("XM-DAC-A-STADIUM"), "{xml}");
+    let donor = w.browser("donor").await;
+    let (status, _, xml) = raw(&donor, "GET", "/reports/iati.xml", &[]).await;
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(xml.contains("<iati-activities") && xml.contains("XM-DAC-A-STADIUM"));
+    // Nothing visible: said so, not an empty file.
+    let mut other = w.browser("other donor").await;
+    let page = other.get("/reports/iati.xml").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.text);
+    assert!(page.text.contains("Nothing to export"), "{}", page.text);
+    // No publisher chosen: named next to its field.
+    let page = coordinator.get("/reports/iati.xml").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text);
+    assert!(page.has("#reporting-error"), "{}", page.text);
+
+    // Import: only staff have the form; a donor's post is refused.
+    let mut donor = w.browser("donor").await;
+    let reports = donor.get("/reports").await;
+    assert!(!reports.has("form[action='/reports/iati-import']"));
+    let before = heads(&w.client).await;
+    let refused = upload(
+        &donor,
+        "/reports/iati-import",
+        &[("csrf", &reports.csrf()), ("default_theme", "BOR")],
+        &iati_example(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    // A file that is not IATI: the error with its place, nothing written.
+    let reports = coordinator.get("/reports").await;
+    let csrf = reports.csrf();
+    let bad = upload(
+        &coordinator,
+        "/reports/iati-import",
+        &[("csrf", &csrf)],
+        "<?xml version=\"1.0\"?>\n<iati-organisations version=\"2.03\"/>\n",
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(
+        bad.select(".problem")
+            .join(" ")
+            .contains("not an IATI activity file: line 2"),
+        "{}",
+        bad.text
+    );
+    // An unknown code, named with its place.
+    let bad = upload(
+        &coordinator,
+        "/reports/iati-import",
+        &[("csrf", &csrf), ("default_theme", "BOR")],
+        &iati_example().replace(
+            "<recipient-country code=\"AG\"",
+            "<recipient-country code=\"ZZ\"",
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(
+        bad.text
+            .contains("/iati-activities/iati-activity[1]/recipient-country[2]/@code"),
+        "{}",
+        bad.text
+    );
+    assert_eq!(heads(&w.client).await, before, "nothing written");
+
+    // The standard's example: first the plan, nothing recorded.
+    let plan = upload(
+        &coordinator,
+        "/reports/iati-import",
+        &[("csrf", &csrf), ("default_theme", "BOR")],
+        &iati_example(),
+    )
+    .await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.text);
+    assert!(
+        plan.text.contains("Nothing is recorded yet"),
+        "{}",
+        plan.text
+    );
+    assert!(
+        plan.text.contains("AA-AAA-123456789-ABC123"),
+        "{}",
+        plan.text
+    );
+    assert!(plan.has("table.activities tbody tr"));
+    assert_eq!(heads(&w.client).await, before, "the plan records nothing");
+
+    // Recorded on confirmation; confirmed again, nothing new.
+    let xml = plan.attr("input[name=xml]", "value").expect("the file");
+    let confirm = [
+        ("csrf", csrf.as_str()),
+        ("confirm", "yes"),
+        ("default_theme", "BOR"),
+        ("xml", xml.as_str()),
+    ];
+    let recorded = coordinator.post("/reports/iati-import", &confirm).await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.text);
+    assert!(
+        recorded.text.contains("IATI import recorded"),
+        "{}",
+        recorded.text
+    );
+    let after = heads(&w.client).await;
+    assert_ne!(after, before, "recorded");
+    let again = coordinator.post("/reports/iati-import", &confirm).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert!(
+        again
+            .text
+            .contains("Recorded: 0 organisation(s) newly registered"),
+        "{}",
+        again.text
+    );
+    assert_eq!(
+        heads(&w.client).await,
+        after,
+        "a second confirmation records nothing new"
+    );
+}

@@ -3,6 +3,7 @@
 mod account;
 // Assessments, sharing and reports.
 mod assessments;
+mod iati;
 mod inbox;
 mod need;
 mod needs;
@@ -51,6 +52,8 @@ pub(super) fn router() -> Router<App> {
         .route("/assessments/{id}/{action}", post(assessments::act))
         .route("/reports", get(reports::list).post(reports::make))
         .route("/reports/{id}/again", post(reports::again))
+        .route("/reports/iati.xml", get(iati::export))
+        .route("/reports/iati-import", post(iati::import))
         .route("/sharing", get(sharing::list).post(sharing::grant))
         .route("/sharing/{id}/revoke", post(sharing::revoke))
 }

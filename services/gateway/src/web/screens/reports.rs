@@ -50,7 +50,7 @@ struct ReportsPage {
     donors: Option<Vec<Choice>>,
     /// A donor may cut the report to its own organisation.
     own_organisation: Option<String>,
-    /// Staff choose the reporting organisation of an IATI export; a donor's is its own.
+    /// The reporting organisation of an IATI export, chosen (a donor's is its own).
     iati_organisations: Vec<Choice>,
     may_import: bool,
     keys: FormKeys,
@@ -108,7 +108,9 @@ pub(super) async fn page_response(
         Err(p) => return error_page(&p, Some(chrome)),
     };
     let staff = viewer.principal.is_staff();
-    let organisations: Vec<OrganisationState> = if staff {
+    // Staff filter by donor, and everyone but a donor (whose is its own) names the publisher of
+    // an IATI export: both from the registry.
+    let organisations: Vec<OrganisationState> = if viewer.principal.role != Role::Donor {
         match viewer
             .view(app, View::OrganisationList, json!({"limit": 1000}))
             .await
