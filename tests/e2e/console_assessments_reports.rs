@@ -805,7 +805,8 @@ async fn iati_export_answers_the_visible_projects_and_import_shows_its_plan_befo
     );
     let after = heads(&w.client).await;
     assert_ne!(after, before, "recorded");
-    let again = coordinator.post("/reports/iati-import", &confirm).await;
+    // (The plan page's own form sends it as multipart, the file in its hidden field.)
+    let again = upload(&coordinator, "/reports/iati-import", &confirm, "").await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
     assert!(
         again

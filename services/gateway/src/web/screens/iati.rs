@@ -217,7 +217,13 @@ fn import_form(headers: &HeaderMap, body: &[u8]) -> Result<(FormData, Vec<u8>), 
                 fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
             }
         }
-        Ok((FormData(fields), file))
+        let form = FormData(fields);
+        // The confirmation carries the file in a field (sent as multipart too: not
+        // percent-encoded, so not three times its size).
+        if file.is_empty() {
+            file = form.raw("xml").into_bytes();
+        }
+        Ok((form, file))
     } else {
         let form = FormData::parse(body);
         let file = form.raw("xml").into_bytes();

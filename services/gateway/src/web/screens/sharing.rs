@@ -93,11 +93,15 @@ fn may_use(principal: &Principal) -> Result<(), Problem> {
     }
 }
 
-fn kept(k: &KeptBy) -> String {
+/// Who keeps access, to which need (by its description when this person's list has it), why.
+fn kept(k: &KeptBy, needs: &[NeedState]) -> String {
+    let need = needs.iter().find(|n| n.id == k.need_id).map_or_else(
+        || k.need_id.to_string(),
+        |n| format!("\"{}\"", n.description),
+    );
     format!(
-        "{} keeps need {} ({})",
+        "{} keeps need {need} ({})",
         k.organisation,
-        k.need_id,
         format::words(&k.because)
     )
 }
@@ -121,7 +125,7 @@ async fn page_response(
     viewer: &Viewer,
     min_position: Option<u64>,
     refused: Option<(Problem, FormData)>,
-    revoked: Option<Vec<String>>,
+    revoked: Option<Result<Vec<KeptBy>, String>>,
 ) -> Response {
     let chrome = viewer.chrome("/sharing");
     if let Err(p) = may_use(&viewer.principal) {
@@ -212,7 +216,7 @@ async fn page_response(
                     (status, _) => format::status(status),
                 },
                 active,
-                kept_by: g.kept_by.iter().map(kept).collect(),
+                kept_by: g.kept_by.iter().map(|k| kept(k, &needs)).collect(),
                 may_revoke: s.status == Some(SharingGrantStatus::Active)
                     && (p.is_staff() || p.acts_for_state(&s.member_state)),
                 form_key: uuid::Uuid::now_v7().to_string(),
@@ -262,7 +266,10 @@ async fn page_response(
         ),
         keys: FormKeys::new(&viewer.session.csrf),
         problem,
-        revoked,
+        revoked: revoked.map(|r| match r {
+            Ok(list) => list.iter().map(|k| kept(k, &needs)).collect(),
+            Err(said) => vec![said],
+        }),
         typed,
     };
     render_with(status, &page)
@@ -360,12 +367,12 @@ pub(crate) async fn revoke(
             let answer: Option<Revoked> = serde_json::from_value(value).ok();
             let position = answer.as_ref().map(|a| a.reply.last_position);
             let kept = match answer.and_then(|a| a.keeps_access) {
-                Some(KeepsAccess::Known(list)) => list.iter().map(kept).collect(),
+                Some(KeepsAccess::Known(list)) => Ok(list),
                 Some(KeepsAccess::Unknown { unknown }) => {
-                    vec![format!("Who keeps access could not be told now: {unknown}")]
+                    Err(format!("Who keeps access could not be told now: {unknown}"))
                 }
                 // The same form sent again: the first answer had the list.
-                None => vec!["This revocation was recorded before.".to_owned()],
+                None => Err("This revocation was recorded before.".to_owned()),
             };
             page_response(&app, &viewer, position, None, Some(kept)).await
         }
