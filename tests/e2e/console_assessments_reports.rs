@@ -65,6 +65,16 @@ async fn assessments_show_their_clocks_to_each_role_and_staff_move_them_by_forms
         ],
     )
     .await;
+    ok(
+        &w.client,
+        &coordinator(),
+        "recommendation_record",
+        &json!({
+            "id": Uuid::now_v7(), "assessment_id": ke, "member_state": "", "theme": "BOR",
+            "priority": 1, "text": "Screen travellers against watch lists.", "on": "2031-02-01",
+        }),
+    )
+    .await;
     let ug = assessment(&w, "UG", "Uganda desk review", &[]).await;
     let ke_path = format!("/assessments/{ke}");
     let ug_path = format!("/assessments/{ug}");
@@ -115,6 +125,17 @@ async fn assessments_show_their_clocks_to_each_role_and_staff_move_them_by_forms
             let detail = b.get(&ke_path).await;
             assert_eq!(detail.status, StatusCode::OK, "{who}: {}", detail.text);
             assert!(detail.text.contains("2031-03-03"), "the due day");
+            // The recommendation's text is confidential: staff and the State read it, an
+            // auditor sees that it is withheld.
+            let readable = *who != "auditor";
+            assert_eq!(
+                detail
+                    .text
+                    .contains("Screen travellers against watch lists."),
+                readable,
+                "{who}"
+            );
+            assert_eq!(detail.has("td .redacted"), !readable, "{who}");
             assert_eq!(
                 detail.has(&format!("form[action='{ke_path}/adopt']")),
                 staff,

@@ -109,6 +109,8 @@ pub(crate) struct AssessmentRow {
     pub(crate) title: String,
     pub(crate) status: String,
     pub(crate) visit: String,
+    /// The latest step and its day.
+    pub(crate) latest: String,
     pub(crate) observations: Clock,
     pub(crate) response: Clock,
 }
@@ -127,9 +129,29 @@ fn row(a: &AssessmentView, today: Date) -> AssessmentRow {
             format::date(s.visit_start),
             format::date(s.visit_end)
         ),
+        latest: timeline(s)
+            .last()
+            .map_or_else(|| "—".to_owned(), |(label, on)| format!("{label} {on}")),
         observations,
         response,
     }
+}
+
+/// The steps an assessment has taken, with their days, in lifecycle order.
+fn timeline(s: &AssessmentState) -> Vec<(&'static str, String)> {
+    [
+        ("Planned", s.planned_on),
+        ("Conducted", s.conducted_on),
+        ("Draft sent to the State", s.draft_sent_on),
+        ("Observations received", s.observations_on),
+        ("Adopted", s.adopted_on),
+        ("Response received", s.response_on),
+        ("Closed", s.closed_on),
+        ("Cancelled", s.cancelled_on),
+    ]
+    .into_iter()
+    .filter_map(|(label, on)| on.map(|d| (label, d.to_string())))
+    .collect()
 }
 
 /// The list's filters and point in time, as the URL carries them.
@@ -406,6 +428,7 @@ pub(crate) struct RecommendationRow {
     pub(crate) priority: u8,
     pub(crate) status: String,
     pub(crate) text: String,
+    pub(crate) redacted: bool,
 }
 
 #[derive(Template)]
@@ -483,11 +506,7 @@ async fn show_response(
     // Recommendations as the view gives them to this person (text redacted where it may not
     // be read); a role the view refuses them to sees none rather than no assessment.
     let recommendations: Vec<RecommendationState> = viewer
-        .view(
-            app,
-            View::RecommendationList,
-            json!({"assessment_id": id, "limit": 1000}),
-        )
+        .view(app, View::RecommendationList, json!({"assessment_id": id}))
         .await
         .unwrap_or_default();
     let s = &a.state;
@@ -524,19 +543,7 @@ async fn show_response(
         ],
         observations,
         response,
-        timeline: [
-            ("Planned", s.planned_on),
-            ("Conducted", s.conducted_on),
-            ("Draft sent to the State", s.draft_sent_on),
-            ("Observations received", s.observations_on),
-            ("Adopted", s.adopted_on),
-            ("Response received", s.response_on),
-            ("Closed", s.closed_on),
-            ("Cancelled", s.cancelled_on),
-        ]
-        .into_iter()
-        .filter_map(|(label, on)| on.map(|d| (label, d.to_string())))
-        .collect(),
+        timeline: timeline(s),
         recommendations: recommendations
             .iter()
             .map(|r| RecommendationRow {
@@ -544,6 +551,8 @@ async fn show_response(
                 priority: r.priority,
                 status: format::status(r.status),
                 text: r.text.clone(),
+                // The view's stand-in for a text this person may not read.
+                redacted: r.text == "[confidential]",
             })
             .collect(),
         moves: moves(&viewer.principal, s)

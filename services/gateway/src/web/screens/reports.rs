@@ -99,7 +99,7 @@ pub(super) async fn page_response(
     notice: Option<String>,
 ) -> Response {
     let chrome = viewer.chrome("/reports");
-    let mut params = json!({"limit": 1000});
+    let mut params = json!({});
     if let Some(p) = min_position {
         params["min_position"] = json!(p);
     }
@@ -111,10 +111,7 @@ pub(super) async fn page_response(
     // Staff filter by donor, and everyone but a donor (whose is its own) names the publisher of
     // an IATI export: both from the registry.
     let organisations: Vec<OrganisationState> = if viewer.principal.role != Role::Donor {
-        match viewer
-            .view(app, View::OrganisationList, json!({"limit": 1000}))
-            .await
-        {
+        match viewer.view(app, View::OrganisationList, json!({})).await {
             Ok(o) => o,
             Err(p) => return error_page(&p, Some(chrome)),
         }

@@ -131,7 +131,7 @@ async fn page_response(
     if let Err(p) = may_use(&viewer.principal) {
         return error_page(&p, Some(chrome));
     }
-    let mut params = json!({"limit": 1000});
+    let mut params = json!({});
     if let Some(p) = min_position {
         params["min_position"] = json!(p);
     }
@@ -142,17 +142,12 @@ async fn page_response(
     let p = &viewer.principal;
     let may_grant = p.is_staff() || p.role == Role::StateFocalPoint;
     let (organisations, needs) = if may_grant {
-        let organisations: Vec<OrganisationState> = match viewer
-            .view(app, View::OrganisationList, json!({"limit": 1000}))
-            .await
-        {
-            Ok(o) => o,
-            Err(p) => return error_page(&p, Some(chrome)),
-        };
-        let needs: Vec<NeedState> = match viewer
-            .view(app, View::NeedList, json!({"limit": 1000}))
-            .await
-        {
+        let organisations: Vec<OrganisationState> =
+            match viewer.view(app, View::OrganisationList, json!({})).await {
+                Ok(o) => o,
+                Err(p) => return error_page(&p, Some(chrome)),
+            };
+        let needs: Vec<NeedState> = match viewer.view(app, View::NeedList, json!({})).await {
             Ok(n) => n,
             Err(p) => return error_page(&p, Some(chrome)),
         };
@@ -161,10 +156,7 @@ async fn page_response(
         (Vec::new(), Vec::new())
     };
     let assessments: Vec<AssessmentView> = if may_grant {
-        match viewer
-            .view(app, View::AssessmentList, json!({"limit": 1000}))
-            .await
-        {
+        match viewer.view(app, View::AssessmentList, json!({})).await {
             Ok(a) => a,
             Err(p) => return error_page(&p, Some(chrome)),
         }
