@@ -1,7 +1,6 @@
 //! The console's screens, one module per family, and the navigation each role gets.
 
 mod account;
-// Assessments, sharing and reports.
 mod assessments;
 mod iati;
 mod inbox;
