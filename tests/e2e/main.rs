@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod commands;
 mod console;
+mod console_assessments_reports;
 mod console_offers_admin;
 mod correlation;
 mod crash;

@@ -174,7 +174,9 @@ fn target(view: &str) -> Option<(Item, Item)> {
     use Item as I;
     Some(match view {
         "assessment_show" => (I::AssessmentKe, I::AssessmentFr),
-        "need_show" | "need_history" | "need_match_list" => (I::NeedShared, I::NeedUnshared),
+        "need_show" | "need_history" | "need_match_list" | "stream_version_show" => {
+            (I::NeedShared, I::NeedUnshared)
+        }
         "organisation_show" | "portfolio_show" => (I::OrgOwn, I::OrgOther),
         "offer_show" | "offer_match_list" => (I::OfferOwn, I::OfferOther),
         "referral_show" => (I::ReferralOwn, I::ReferralOther),
@@ -478,6 +480,20 @@ fn expected_view(view: &str, who: Who, object: Object) -> Expect {
         ("overview_show", O::All) => {
             let (_, hides) = needs_for(who);
             seen(&[], &hides)
+        }
+        // A stream's version is seen exactly when its object is (asked here of the needs'
+        // streams, `need-<id>`): the answer names the stream, so it holds the need's id.
+        ("stream_version_show", o) => {
+            let need = expected_view("need_show", who, o);
+            Expect {
+                status: need.status,
+                shows: need
+                    .shows
+                    .into_iter()
+                    .filter(|i| matches!(i, I::NeedShared | I::NeedUnshared))
+                    .collect(),
+                hides: Vec::new(),
+            }
         }
         // How far the read model has applied each stream is no one's secret.
         ("position_show", O::All) => seen(&[I::Positions], &[]),
@@ -1607,11 +1623,14 @@ async fn access_matrix_over_every_view_and_verb() {
             &[Object::All]
         };
         for object in objects {
+            // A stream is named `<aggregate>-<id>`.
+            let param = |item| match view {
+                "stream_version_show" => format!("need-{}", world.param(item)),
+                _ => world.param(item),
+            };
             let path = match (target(view), object) {
-                (Some((own, _)), Object::Own) => route.path.replace("{id}", &world.param(own)),
-                (Some((_, other)), Object::Other) => {
-                    route.path.replace("{id}", &world.param(other))
-                }
+                (Some((own, _)), Object::Own) => route.path.replace("{id}", &param(own)),
+                (Some((_, other)), Object::Other) => route.path.replace("{id}", &param(other)),
                 _ => route.path.to_owned(),
             };
             // The matching views also list what is ineligible, so that only access leaves an

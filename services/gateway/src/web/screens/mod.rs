@@ -1,14 +1,17 @@
 //! The console's screens, one module per family, and the navigation each role gets.
 
 mod account;
+mod admin;
+mod assessments;
+mod iati;
 mod inbox;
 mod need;
 mod needs;
+mod offers;
 mod overview;
 mod projects;
-// Offers and administration.
-mod admin;
-mod offers;
+mod reports;
+mod sharing;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -50,6 +53,19 @@ pub(super) fn router() -> Router<App> {
         .route("/admin/accounts/{id}/{action}", post(admin::account_action))
         .route("/admin/tokens", post(admin::issue_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        // Assessments, sharing and reports.
+        .route(
+            "/assessments",
+            get(assessments::list).post(assessments::plan),
+        )
+        .route("/assessments/{id}", get(assessments::show))
+        .route("/assessments/{id}/{action}", post(assessments::act))
+        .route("/reports", get(reports::list).post(reports::make))
+        .route("/reports/{id}/again", post(reports::again))
+        .route("/reports/iati.xml", get(iati::export))
+        .route("/reports/iati-import", post(iati::import))
+        .route("/sharing", get(sharing::list).post(sharing::grant))
+        .route("/sharing/{id}/revoke", post(sharing::revoke))
 }
 
 /// The screens a role is shown in the navigation (a screen it may not use is not listed, and
@@ -63,13 +79,60 @@ pub(super) fn navigation(role: Role) -> &'static [(&'static str, &'static str)] 
     // its needs); administration: admins only.
     const OFFERS: (&str, &str) = ("/offers", "Offers");
     const ADMIN: (&str, &str) = ("/admin", "Administration");
+    // Assessments, sharing and reports.
+    const ASSESSMENTS: (&str, &str) = ("/assessments", "Assessments");
+    const REPORTS: (&str, &str) = ("/reports", "Reports");
+    const SHARING: (&str, &str) = ("/sharing", "Sharing");
     match role {
-        Role::Auditor => &[OVERVIEW, NEEDS, OFFERS, PROJECTS],
-        Role::Admin => &[OVERVIEW, NEEDS, OFFERS, INBOX, PROJECTS, ADMIN],
-        Role::Coordinator | Role::Donor | Role::System => {
-            &[OVERVIEW, NEEDS, OFFERS, INBOX, PROJECTS]
-        }
-        Role::StateFocalPoint => &[OVERVIEW, NEEDS, INBOX, PROJECTS],
+        Role::Auditor => &[
+            OVERVIEW,
+            NEEDS,
+            OFFERS,
+            PROJECTS,
+            ASSESSMENTS,
+            SHARING,
+            REPORTS,
+        ],
+        Role::Admin => &[
+            OVERVIEW,
+            NEEDS,
+            OFFERS,
+            INBOX,
+            PROJECTS,
+            ASSESSMENTS,
+            SHARING,
+            REPORTS,
+            ADMIN,
+        ],
+        Role::Coordinator | Role::System => &[
+            OVERVIEW,
+            NEEDS,
+            OFFERS,
+            INBOX,
+            PROJECTS,
+            ASSESSMENTS,
+            SHARING,
+            REPORTS,
+        ],
+        // Donors never see a State's consents.
+        Role::Donor => &[
+            OVERVIEW,
+            NEEDS,
+            OFFERS,
+            INBOX,
+            PROJECTS,
+            ASSESSMENTS,
+            REPORTS,
+        ],
+        Role::StateFocalPoint => &[
+            OVERVIEW,
+            NEEDS,
+            INBOX,
+            PROJECTS,
+            ASSESSMENTS,
+            SHARING,
+            REPORTS,
+        ],
     }
 }
 
