@@ -294,8 +294,23 @@ async fn path_parameters(
         .await
         .map_err(|e| Problem::invalid("path", e.body_text()))?;
     let organisation = route.path.starts_with("/organisations/");
+    let stream = route.path.starts_with("/streams/");
     for (name, value) in &params {
-        if organisation && name == "id" {
+        if stream && name == "id" {
+            let named = value.split_once('-').is_some_and(|(aggregate, id)| {
+                (2..=32).contains(&aggregate.len())
+                    && aggregate
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_')
+                    && is_organisation_code(id)
+            });
+            if !named {
+                return Err(Problem::invalid(
+                    name,
+                    "must be an object's stream, like offer-<id>",
+                ));
+            }
+        } else if organisation && name == "id" {
             if !is_organisation_code(value) {
                 return Err(Problem::invalid(
                     name,

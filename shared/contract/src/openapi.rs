@@ -15,6 +15,9 @@ pub const IF_MATCH_PATTERN: &str = r#"^(W/)?"[0-9]+"$"#;
 /// An organisation's code (its id).
 pub const ORGANISATION_ID_PATTERN: &str = "^[A-Za-z0-9_-]{2,64}$";
 
+/// An object's stream: `<aggregate>-<id>`, the id a UUID or an organisation's code.
+pub const STREAM_PATTERN: &str = "^[a-z_]{2,32}-[A-Za-z0-9_-]{2,64}$";
+
 /// The `X-Request-Id` the gateway takes and returns.
 pub const REQUEST_ID_PATTERN: &str = "^[A-Za-z0-9._:-]{1,128}$";
 
@@ -276,8 +279,11 @@ fn path_parameters(route: &Route) -> Vec<Value> {
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
             let organisation = route.path.starts_with("/organisations/") && name == "id";
+            let stream = route.path.starts_with("/streams/") && name == "id";
             let schema = if organisation {
                 json!({ "type": "string", "pattern": ORGANISATION_ID_PATTERN, "examples": ["GB-GOV-1"] })
+            } else if stream {
+                json!({ "type": "string", "pattern": STREAM_PATTERN, "examples": ["offer-01930000-0000-7000-8000-000000000065"] })
             } else {
                 json!({ "type": "string", "format": "uuid", "examples": ["01930000-0000-7000-8000-000000000065"] })
             };

@@ -255,8 +255,12 @@ fn bad_id(template: &str, name: &str, rng: &mut Rng) -> &'static str {
         "a%20b",
         "00000000-0000-0000-0000",
     ];
+    // Not `<aggregate>-<id>`: no dash, an upper-case aggregate, a bad id.
+    const NOT_STREAMS: [&str; 4] = ["offer", "OFFER-1234", "offer-a.b", "x"];
     let bad: &[&'static str] = if template.starts_with("/api/v1/organisations/") && name == "id" {
         &NOT_CODES
+    } else if template.starts_with("/api/v1/streams/") && name == "id" {
+        &NOT_STREAMS
     } else {
         &NOT_UUIDS
     };
@@ -291,6 +295,8 @@ fn fill(template: &str, rng: &mut Rng) -> String {
     for name in path_names(template) {
         let value = if template.starts_with("/api/v1/organisations/") && name == "id" {
             "ORG-FUZZ".to_owned()
+        } else if template.starts_with("/api/v1/streams/") && name == "id" {
+            format!("offer-{}", rng.uuid())
         } else {
             rng.uuid()
         };
