@@ -757,3 +757,100 @@ impl Page {
         self.attr("input[name=csrf]", "value").unwrap_or_default()
     }
 }
+
+/// A form carries the version of the object its page showed: sent after someone else changed
+/// the object, it is refused as stale (nothing written) and the page shows the object as it is
+/// now, whose form then goes through.
+#[tokio::test]
+async fn a_form_sent_after_its_object_changed_is_refused_as_stale() {
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    let offer_id = offer(&w.client, DONOR_A, "CFT", (&["KE"], &[]), usd(90_000), 5).await;
+    let path = format!("/offers/{offer_id}");
+    let mut donor = w.browser("donor").await;
+    let page = eventually_page(&mut donor, &path, "form[action$='/withdraw']").await;
+    let seen = page
+        .attr("form[action$='/withdraw'] input[name=version]", "value")
+        .expect("the withdraw form carries the offer's version");
+    let key = page
+        .attr("form[action$='/withdraw'] input[name=form_key]", "value")
+        .expect("a form key");
+
+    // Meanwhile a coordinator renames the offer.
+    ok(
+        &w.client,
+        &coordinator(),
+        "offer_amend",
+        &json!({"id": offer_id, "title": "Renamed meanwhile", "on": "2026-06-02"}),
+    )
+    .await;
+    let before = heads(&w.client).await;
+    let refused = donor
+        .post(
+            &format!("{path}/withdraw"),
+            &[
+                ("csrf", &page.csrf()),
+                ("form_key", &key),
+                ("version", &seen),
+                ("reason", "No longer funded"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("changed while you were looking at it"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        heads(&w.client).await,
+        before,
+        "a stale form writes nothing"
+    );
+
+    // The page shows the offer as it is now, with its new version; that form goes through.
+    let fresh = eventually_page(&mut donor, &path, "main h1").await;
+    let fresh = if fresh.text.contains("Renamed meanwhile") {
+        fresh
+    } else {
+        eventually(
+            "the read model shows the new title",
+            std::time::Duration::from_secs(20),
+            || {
+                let mut b = Browser {
+                    router: donor.router.clone(),
+                    cookies: donor.cookies.clone(),
+                };
+                let path = path.clone();
+                async move {
+                    let p = b.get(&path).await;
+                    p.text.contains("Renamed meanwhile").then_some(p)
+                }
+            },
+        )
+        .await
+    };
+    let now = fresh
+        .attr("form[action$='/withdraw'] input[name=version]", "value")
+        .expect("the new version");
+    assert_ne!(now, seen, "the version moved on");
+    let withdrawn = donor
+        .post(
+            &format!("{path}/withdraw"),
+            &[
+                ("csrf", &fresh.csrf()),
+                ("form_key", &Uuid::now_v7().to_string()),
+                ("version", &now),
+                ("reason", "No longer funded"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        withdrawn.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        withdrawn.text
+    );
+}

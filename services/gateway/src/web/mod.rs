@@ -21,7 +21,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use tatrack_contract::answers::StreamVersion;
 use tatrack_contract::bus::View;
 use tatrack_domain::Principal;
 use uuid::Uuid;
@@ -186,9 +187,60 @@ impl Viewer {
             .unwrap_or_else(Uuid::now_v7);
         let command_id = app::scoped_command_id(&self.principal.id, key);
         let body = app::command_body(route, path, body, command_id)?;
-        app::send_command(app, route, self.principal.clone(), command_id, None, &body).await
+        // A form that changes an object carries the version of it the page showed: the command
+        // applies only if the object is still at that version (the API's If-Match).
+        let seen = form.get("version").and_then(|v| v.parse::<u64>().ok());
+        app::send_command(app, route, self.principal.clone(), command_id, seen, &body)
+            .await
+            .map_err(|problem| {
+                if problem.status == StatusCode::PRECONDITION_FAILED {
+                    Problem {
+                        status: StatusCode::CONFLICT,
+                        kind: "stale",
+                        detail: STALE_FORM.to_owned(),
+                        field: None,
+                        ..problem
+                    }
+                } else {
+                    problem
+                }
+            })
+    }
+
+    /// The version of the object in `stream` (`offer-<id>`...) as the read model shows it now,
+    /// for the forms that change it; `None` when it cannot be read (the form then goes without
+    /// and is checked by the command alone).
+    pub(crate) async fn version(&self, app: &App, stream: &str) -> Option<u64> {
+        self.view::<StreamVersion>(app, View::StreamVersionShow, json!({"id": stream}))
+            .await
+            .ok()
+            .map(|v| v.version)
+    }
+
+    /// The versions of several objects, by stream, asked at once.
+    pub(crate) async fn versions(
+        &self,
+        app: &App,
+        streams: impl IntoIterator<Item = String>,
+    ) -> std::collections::HashMap<String, u64> {
+        let asked = streams.into_iter().map(|stream| async move {
+            let version = self.version(app, &stream).await;
+            version.map(|v| (stream, v))
+        });
+        futures::future::join_all(asked)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
+
+/// What a form sent after someone else changed its object says; the page under it shows the
+/// object as it is now.
+pub(crate) const STALE_FORM: &str = "This changed while you were looking at it: the page now \
+    shows it as it is; check it and send the form again if it still applies";
+
+impl Viewer {}
 
 /// What every signed-in page shows around its content.
 pub(crate) struct Chrome {

@@ -446,6 +446,8 @@ struct AssessmentPage {
     keys: FormKeys,
     problem: Option<Problem>,
     typed: FormData,
+    /// The assessment's version as shown, sent back by its moves (a stale move is refused).
+    version: Option<u64>,
 }
 
 impl AssessmentPage {
@@ -510,6 +512,9 @@ async fn show_response(
         .await
         .unwrap_or_default();
     let s = &a.state;
+    let version = viewer
+        .version(app, &tatrack_bus::subjects::log_stream("assessment", &s.id))
+        .await;
     let (observations, response) = two_clocks(s, &a.clocks, app.today());
     let (status, problem, typed) = match refused {
         Some((p, typed)) => (p.status, Some(p), typed),
@@ -517,6 +522,7 @@ async fn show_response(
     };
     let page = AssessmentPage {
         chrome: Some(chrome),
+        version,
         id: s.id.to_string(),
         title: s.title.clone(),
         facts: vec![

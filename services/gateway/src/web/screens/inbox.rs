@@ -79,6 +79,8 @@ pub(crate) struct Item {
     pub(crate) start_project: bool,
     /// The idempotency key of this referral's "start the project" form.
     pub(crate) form_key: String,
+    /// The referral's version as shown, sent back by its moves (a stale move is refused).
+    pub(crate) version: Option<u64>,
     /// The refusal of the last move on this referral, and the field it names.
     pub(crate) problem: Option<(String, String)>,
     pub(crate) typed: FormData,
@@ -129,6 +131,16 @@ async fn inbox(app: &App, viewer: &Viewer, refused: Option<(Uuid, Problem, FormD
                 .any(|r| r.id == *id && r.status.is_some_and(|s| !moves(role, s).is_empty()))
         })
         .map(|(_, p, _)| p.detail.clone());
+    let stream = |id: &Uuid| tatrack_bus::subjects::log_stream("referral", id);
+    let versions = viewer
+        .versions(
+            &app,
+            referrals
+                .iter()
+                .filter(|r| r.status.is_some_and(|s| !moves(role, s).is_empty()))
+                .map(|r| stream(&r.id)),
+        )
+        .await;
     let items = referrals
         .iter()
         .filter_map(|r| {
@@ -156,6 +168,7 @@ async fn inbox(app: &App, viewer: &Viewer, refused: Option<(Uuid, Problem, FormD
                 proposed_on: format::date(r.proposed_on),
                 start_project: moves.iter().any(|m| m.0 == "start-project"),
                 form_key: Uuid::now_v7().to_string(),
+                version: versions.get(&stream(&r.id)).copied(),
                 moves: moves
                     .iter()
                     .filter(|m| m.0 != "start-project")

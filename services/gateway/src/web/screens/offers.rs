@@ -696,6 +696,8 @@ struct OfferPage {
     keys: FormKeys,
     amend_key: String,
     withdraw_key: String,
+    /// The offer's version as shown, sent back by its forms (a stale form is refused).
+    version: Option<u64>,
 }
 
 impl OfferPage {
@@ -883,10 +885,18 @@ async fn offer_page(
     if let Some(c) = &s.conditions {
         facts.push(("Conditions", c.clone()));
     }
+    let version = if may_change {
+        viewer
+            .version(app, &tatrack_bus::subjects::log_stream("offer", &s.id))
+            .await
+    } else {
+        None
+    };
     Ok((
         status,
         OfferPage {
             chrome: None,
+            version,
             id: s.id.to_string(),
             as_of: asked.as_of.trim().to_owned(),
             title: s.title.clone(),

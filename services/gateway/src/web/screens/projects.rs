@@ -221,6 +221,8 @@ pub(crate) struct ReportRow {
     pub(crate) narrative: String,
     pub(crate) returned_reason: String,
     pub(crate) moves: Vec<(&'static str, &'static str, bool)>,
+    /// The report's version as shown, sent back with a move (a stale move is refused).
+    pub(crate) version: Option<u64>,
 }
 
 #[derive(Template)]
@@ -312,6 +314,14 @@ async fn project_page(app: &App, viewer: &Viewer, id: Uuid) -> Result<ProjectPag
     let reports: Vec<ProgressReportState> = viewer
         .view(app, View::ProgressReportList, json!({"project_id": id}))
         .await?;
+    let versions = viewer
+        .versions(
+            app,
+            reports
+                .iter()
+                .map(|r| tatrack_bus::subjects::log_stream("progress_report", &r.id)),
+        )
+        .await;
     let p = &project.state;
     let role = viewer.principal.role;
     let may_draft = role == Role::Donor
@@ -423,6 +433,9 @@ async fn project_page(app: &App, viewer: &Viewer, id: Uuid) -> Result<ProjectPag
                 narrative: r.narrative.clone(),
                 returned_reason: r.returned_reason.clone().unwrap_or_default(),
                 moves: report_moves(role, r.status),
+                version: versions
+                    .get(&tatrack_bus::subjects::log_stream("progress_report", &r.id))
+                    .copied(),
             })
             .collect(),
         may_draft,
