@@ -134,7 +134,7 @@ async fn inbox(app: &App, viewer: &Viewer, refused: Option<(Uuid, Problem, FormD
     let stream = |id: &Uuid| tatrack_bus::subjects::log_stream("referral", id);
     let versions = viewer
         .versions(
-            &app,
+            app,
             referrals
                 .iter()
                 .filter(|r| r.status.is_some_and(|s| !moves(role, s).is_empty()))
