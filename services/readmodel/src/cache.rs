@@ -189,9 +189,42 @@ type Followed = (
 pub(crate) struct Views {
     trees: Vec<Followed>,
     decoded: Arc<Mutex<Decoded>>,
+    /// Totals answered lately (the overview), by what they depend on; see [`Views::memo`].
+    memo: Arc<Mutex<VecDeque<(String, crate::views::Answer)>>>,
 }
 
+/// Answers kept by [`Views::memo`].
+const MEMO: usize = 64;
+
 impl Views {
+    /// The answer kept under `key`, else `make`'s, kept. For a view that totals what many states
+    /// hold (the overview reads every need): its answer changes only when an event is applied or
+    /// the day turns, and people open it far more often than that, so `key` must name all it
+    /// depends on (who asks, the day, the applied positions).
+    pub(crate) fn memo(
+        &self,
+        key: String,
+        make: impl FnOnce() -> Result<crate::views::Answer, ErrorBody>,
+    ) -> Result<crate::views::Answer, ErrorBody> {
+        let kept = self
+            .memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, answer)| answer.clone());
+        if let Some(answer) = kept {
+            return Ok(answer);
+        }
+        let answer = make()?;
+        let mut memo = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        if memo.len() == MEMO {
+            memo.pop_front();
+        }
+        memo.push_back((key, answer.clone()));
+        Ok(answer)
+    }
+
     pub(crate) fn add(
         &mut self,
         service: &'static str,

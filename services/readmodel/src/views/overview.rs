@@ -65,6 +65,26 @@ fn is_waiting(need: &NeedState) -> bool {
 }
 
 pub(crate) fn overview(q: &Query) -> Result<Answer, ErrorBody> {
+    // Totals of the live views are kept until an event is applied or the day turns: the key
+    // names what they depend on (whose visibility: role, organisation, State; the days; every
+    // stream's applied position). An answer about another point in time is made afresh.
+    if q.point.is_some() {
+        return totals(q);
+    }
+    let p = q.principal;
+    let key = format!(
+        "overview {:?} {:?} {:?} {} {} {:?}",
+        p.role,
+        p.organisation,
+        p.member_state,
+        q.day,
+        q.today,
+        q.views.applied()
+    );
+    q.views.memo(key, || totals(q))
+}
+
+fn totals(q: &Query) -> Result<Answer, ErrorBody> {
     let p = q.principal;
     let referrals = q.views.scan::<ReferralState>("projects", "referral")?;
     let visible_referrals: Vec<&ReferralState> = referrals
