@@ -37,11 +37,24 @@ impl Loaded {
         principal: &Principal,
         consent: &Consent,
     ) -> Result<Self, ErrorBody> {
+        Self::load_needs(views, principal, consent, None)
+    }
+
+    /// As [`Loaded::load`], with only need `only` among the needs when one is named: matching
+    /// one need reads no other, and copying every need the caller may see was most of its cost.
+    pub(crate) fn load_needs(
+        views: &Views,
+        principal: &Principal,
+        consent: &Consent,
+        only: Option<uuid::Uuid>,
+    ) -> Result<Self, ErrorBody> {
         // A copy: scoring takes these as slices.
         let grants = views.scan::<SharingGrantState>("assessments", "sharing_grant")?;
         let grants = Arc::new(grants.to_vec());
         let needs = views.select::<NeedState>("assessments", "need", |n| {
-            n.status.is_some() && consent.sees_need(principal, n)
+            only.is_none_or(|id| id == n.id)
+                && n.status.is_some()
+                && consent.sees_need(principal, n)
         })?;
         let offers = views.select::<OfferState>("partners", "offer", |o| {
             o.status.is_some() && principal.may_see_organisation(&o.organisation)

@@ -163,7 +163,7 @@ pub(crate) fn need_match_list(
     let need_id = need_id.ok_or_else(|| required("need_id"))?;
     let include_ineligible = flag("include_ineligible", include_ineligible)?;
     let language = self::language(language)?;
-    let data = Loaded::load(views, principal, consent)?;
+    let data = Loaded::load_needs(views, principal, consent, Some(need_id))?;
     let need = data
         .needs
         .iter()
