@@ -69,6 +69,9 @@ pub(crate) async fn web(
         ),
         ("project detail (donor)", project, &donor),
         ("offers", "/offers".to_owned(), &coordinator),
+        ("assessments", "/assessments".to_owned(), &coordinator),
+        ("sharing", "/sharing".to_owned(), &coordinator),
+        ("reports", "/reports".to_owned(), &coordinator),
         (
             "administration (people, tokens)",
             "/admin".to_owned(),
