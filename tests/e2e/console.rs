@@ -369,6 +369,20 @@ async fn every_screen_renders_for_every_role_with_what_it_may_see() {
                 staff,
                 "{who}: only staff see the suggestions"
             );
+            // The State's focal point and staff may share the need; the link chooses it in
+            // the sharing form.
+            let shares = matches!(*who, "admin" | "coordinator" | "focal point");
+            let share = detail.attr("main a[href^='/sharing?need_id=']", "href");
+            assert_eq!(share.is_some(), shares, "{who}: share this need");
+            if let Some(share) = share {
+                let form = b.get(&share).await;
+                assert_eq!(form.status, StatusCode::OK, "{who}: {}", form.text);
+                assert_eq!(
+                    form.attr("#need_id option[selected]", "value"),
+                    Some(w.need.to_string()),
+                    "{who}: the need is chosen"
+                );
+            }
             assert!(detail.text.contains("Timeline"));
             assert!(
                 detail

@@ -169,6 +169,33 @@ impl Viewer {
         })
     }
 
+    /// Every item of a list view, asked page by page (one answer holding a whole list would not
+    /// fit in a NATS message at scale). Projects are kept in id order and never removed, and a
+    /// new one sorts last (UUID v7), so what is recorded between two pages only adds items at
+    /// the end: none is skipped or read twice. (Organisations, by code, fit in one page.)
+    pub(crate) async fn view_all<T: DeserializeOwned>(
+        &self,
+        app: &App,
+        view: View,
+        params: Value,
+    ) -> Result<Vec<T>, Problem> {
+        const PAGE: usize = 500;
+        let mut all = Vec::new();
+        loop {
+            let mut asked = params.clone();
+            if let Value::Object(map) = &mut asked {
+                map.insert("offset".into(), json!(all.len()));
+                map.insert("limit".into(), json!(PAGE));
+            }
+            let page: Vec<T> = self.view(app, view, asked).await?;
+            let last = page.len() < PAGE;
+            all.extend(page);
+            if last {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Sends the command of an API operation (`identify_need`...) with a form's values, checked
     /// exactly as the API checks its body. The form's `form_key` is its idempotency key, so a
     /// form sent twice records once.

@@ -39,10 +39,10 @@ async fn lists(
     as_of: Option<jiff::civil::Date>,
 ) -> Result<(Vec<OrganisationState>, Vec<ProjectState>), Problem> {
     let organisations: Vec<OrganisationState> = viewer
-        .view(app, View::OrganisationList, with_as_of(json!({}), as_of))
+        .view_all(app, View::OrganisationList, with_as_of(json!({}), as_of))
         .await?;
     let projects: Vec<ProjectView> = viewer
-        .view(app, View::ProjectList, with_as_of(json!({}), as_of))
+        .view_all(app, View::ProjectList, with_as_of(json!({}), as_of))
         .await?;
     Ok((
         organisations,

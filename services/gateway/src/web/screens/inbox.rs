@@ -112,12 +112,29 @@ pub(crate) async fn show(State(app): State<App>, viewer: Viewer) -> Response {
 
 async fn inbox(app: &App, viewer: &Viewer, refused: Option<(Uuid, Problem, FormData)>) -> Response {
     let chrome = viewer.chrome("/inbox");
-    let referrals: Vec<ReferralState> = match viewer.view(app, View::ReferralList, json!({})).await
-    {
-        Ok(r) => r,
-        Err(p) => return error_page(&p, Some(chrome)),
-    };
     let role = viewer.principal.role;
+    // Only the referrals in a status this person acts on, one list per status: every referral
+    // ever made would not fit in one answer at scale.
+    let waiting = [
+        ReferralStatus::Proposed,
+        ReferralStatus::Referred,
+        ReferralStatus::AcceptedByPartner,
+        ReferralStatus::AcceptedByState,
+    ]
+    .into_iter()
+    .filter(|s| !moves(role, *s).is_empty())
+    .map(|s| {
+        viewer.view::<Vec<ReferralState>>(app, View::ReferralList, json!({"status": s.to_string()}))
+    });
+    let mut referrals = Vec::new();
+    for listed in futures::future::join_all(waiting).await {
+        match listed {
+            Ok(r) => referrals.extend(r),
+            Err(p) => return error_page(&p, Some(chrome)),
+        }
+    }
+    // Oldest first, as they came in (ids are UUID v7).
+    referrals.sort_by_key(|r| r.id);
     // A refusal is shown on its referral; one about a referral not in the inbox (any more) at
     // the top of the page.
     let status = refused

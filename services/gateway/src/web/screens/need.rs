@@ -107,6 +107,8 @@ struct NeedPage {
     history: Vec<HistoryRow>,
     suggestions: Option<Vec<SuggestionRow>>,
     referable: bool,
+    /// Whether this person may share the need with donors (its State's focal point, staff).
+    may_share: bool,
     keys: FormKeys,
     /// Set while a referral waits for confirmation.
     confirm: Option<Confirm>,
@@ -348,6 +350,8 @@ async fn need_page(
         history,
         // Referring is a coordinator's move; a donor sees how its offers rank, no button.
         referable: viewer.principal.is_staff() && suggestions.as_ref().is_some_and(|s| s.referable),
+        may_share: viewer.principal.is_staff()
+            || viewer.principal.acts_for_state(&need.member_state),
         suggestions: suggestions.map(|s| s.suggestions.iter().map(SuggestionRow::from).collect()),
         keys: FormKeys::new(&viewer.session.csrf),
         confirm: None,

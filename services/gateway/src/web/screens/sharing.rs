@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tatrack_contract::answers::{AssessmentView, GrantView, KeptBy};
+use tatrack_contract::answers::{AssessmentView, GrantView, KeptBy, NeedDetail};
 use tatrack_contract::bus::View;
 use tatrack_contract::commands::sharing::{KeepsAccess, Revoked};
 use tatrack_domain::need::NeedState;
@@ -110,6 +110,9 @@ fn kept(k: &KeptBy, needs: &[NeedState]) -> String {
 pub(crate) struct ListQuery {
     #[serde(default)]
     min_position: Option<u64>,
+    /// The need to share, chosen in the form (from a need's page: "Share this need").
+    #[serde(default)]
+    need_id: Option<uuid::Uuid>,
 }
 
 pub(crate) async fn list(
@@ -117,14 +120,28 @@ pub(crate) async fn list(
     viewer: Viewer,
     Query(asked): Query<ListQuery>,
 ) -> Response {
-    page_response(&app, &viewer, asked.min_position, None, None).await
+    let refused = asked.need_id.map(|id| {
+        // Not a refusal: the form comes with the need chosen, as if typed.
+        (
+            None,
+            FormData(vec![
+                ("scope".to_owned(), "need".to_owned()),
+                ("need_id".to_owned(), id.to_string()),
+            ]),
+        )
+    });
+    page_response(&app, &viewer, asked.min_position, refused, None).await
 }
+
+/// How many of the needs the grant form offers to choose from (highest priority first); any
+/// other need is shared from its own page ("Share this need"), which chooses it here.
+const NEED_CHOICES: usize = 200;
 
 async fn page_response(
     app: &App,
     viewer: &Viewer,
     min_position: Option<u64>,
-    refused: Option<(Problem, FormData)>,
+    refused: Option<(Option<Problem>, FormData)>,
     revoked: Option<Result<Vec<KeptBy>, String>>,
 ) -> Response {
     let chrome = viewer.chrome("/sharing");
@@ -147,7 +164,13 @@ async fn page_response(
                 Ok(o) => o,
                 Err(p) => return error_page(&p, Some(chrome)),
             };
-        let needs: Vec<NeedState> = match viewer.view(app, View::NeedList, json!({})).await {
+        // The first needs by priority (a State's own, for its focal point), not every need:
+        // the list would not fit in one answer at scale, nor in a select.
+        let mut asked = json!({"limit": NEED_CHOICES});
+        if let (Role::StateFocalPoint, Some(state)) = (p.role, &p.member_state) {
+            asked["member_state"] = json!(state);
+        }
+        let needs: Vec<NeedState> = match viewer.view(app, View::NeedList, asked).await {
             Ok(n) => n,
             Err(p) => return error_page(&p, Some(chrome)),
         };
@@ -164,9 +187,35 @@ async fn page_response(
         Vec::new()
     };
     let (status, problem, typed) = match refused {
-        Some((p, typed)) => (p.status, Some(p), typed),
+        Some((Some(p), typed)) => (p.status, Some(p), typed),
+        Some((None, typed)) => (StatusCode::OK, None, typed),
         None => (StatusCode::OK, None, FormData::default()),
     };
+    // The needs the page names (in the grants, in who keeps access, chosen in the form) that
+    // are not among the choices, asked one by one: there are few.
+    let mut needs = needs;
+    let named: std::collections::BTreeSet<uuid::Uuid> = grants
+        .iter()
+        .flat_map(|g| {
+            let scoped = match &g.state.scope {
+                Some(Scope::Need { need_id }) => Some(*need_id),
+                _ => None,
+            };
+            scoped
+                .into_iter()
+                .chain(g.kept_by.iter().map(|k| k.need_id))
+        })
+        .chain(typed.get("need_id").and_then(|id| id.parse().ok()))
+        .filter(|id| !needs.iter().any(|n| n.id == *id))
+        .collect();
+    for id in named {
+        if let Ok(detail) = viewer
+            .view::<NeedDetail>(app, View::NeedShow, json!({"id": id}))
+            .await
+        {
+            needs.insert(0, detail.need);
+        }
+    }
     let rows = grants
         .iter()
         .map(|g| {
@@ -324,7 +373,7 @@ pub(crate) async fn grant(State(app): State<App>, viewer: Viewer, body: Bytes) -
             ))
         }
         Err(p) if p.status.is_client_error() => {
-            page_response(&app, &viewer, None, Some((p, form)), None).await
+            page_response(&app, &viewer, None, Some((Some(p), form)), None).await
         }
         Err(p) => error_page(&p, Some(viewer.chrome("/sharing"))),
     }
@@ -369,7 +418,7 @@ pub(crate) async fn revoke(
             page_response(&app, &viewer, position, None, Some(kept)).await
         }
         Err(p) if p.status.is_client_error() => {
-            page_response(&app, &viewer, None, Some((p, form)), None).await
+            page_response(&app, &viewer, None, Some((Some(p), form)), None).await
         }
         Err(p) => error_page(&p, Some(viewer.chrome("/sharing"))),
     }
