@@ -868,3 +868,28 @@ async fn a_form_sent_after_its_object_changed_is_refused_as_stale() {
         withdrawn.text
     );
 }
+
+/// A bad filter in a list's address is named under the filters, with the list empty, as the
+/// needs register does it; nothing else on the page changes.
+#[tokio::test]
+async fn a_bad_list_filter_is_named_under_the_filters() {
+    let (_h, _services, client) = Harness::up().await;
+    let w = world(client).await;
+    let mut b = w.browser("coordinator").await;
+    for (path, field) in [
+        ("/assessments?as_of=yesterday", "as_of"),
+        ("/assessments?status=pending", "status"),
+        ("/assessments?member_state=XX", "member_state"),
+    ] {
+        let page = b.get(path).await;
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            page.text
+        );
+        let said = page.select("#filter-problem").join(" ");
+        assert!(said.starts_with(&format!("{field}:")), "{path}: {said}");
+        assert!(page.has("form.filters"), "{path}: the filters stay");
+    }
+}

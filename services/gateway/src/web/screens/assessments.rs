@@ -183,9 +183,18 @@ struct AssessmentsPage {
     keys: FormKeys,
     problem: Option<Problem>,
     typed: FormData,
+    /// A bad filter, named under the filters (the list is then empty).
+    filter_problem: Option<Problem>,
 }
 
 impl AssessmentsPage {
+    /// Whether the bad filter is `field`.
+    fn filter_names(&self, field: &str) -> bool {
+        self.filter_problem
+            .as_ref()
+            .is_some_and(|p| p.field.as_deref() == Some(field))
+    }
+
     fn error_for(&self, field: &str) -> Option<&str> {
         self.problem
             .as_ref()
@@ -219,13 +228,19 @@ async fn list_response(
     refused: Option<(Problem, FormData)>,
 ) -> Response {
     let chrome = viewer.chrome("/assessments");
+    // A bad filter is named under the filters, with the list empty; anything else is an error
+    // page.
+    let mut filter_problem = None;
     let as_of = match (super::overview::AsOf {
         as_of: Some(asked.as_of.clone()),
     })
     .date()
     {
         Ok(d) => d,
-        Err(p) => return error_page(&p, Some(chrome)),
+        Err(p) => {
+            filter_problem = Some(p);
+            None
+        }
     };
     let mut params = Map::new();
     for (name, value) in [
@@ -239,24 +254,37 @@ async fn list_response(
     if let Some(position) = asked.min_position {
         params.insert("min_position".into(), json!(position));
     }
-    let assessments: Vec<AssessmentView> = match viewer
-        .view(
-            app,
-            View::AssessmentList,
-            with_as_of(Value::Object(params), as_of),
-        )
-        .await
-    {
-        Ok(list) => list,
-        Err(p) => return error_page(&p, Some(chrome)),
+    let assessments: Vec<AssessmentView> = if filter_problem.is_some() {
+        Vec::new()
+    } else {
+        match viewer
+            .view(
+                app,
+                View::AssessmentList,
+                with_as_of(Value::Object(params), as_of),
+            )
+            .await
+        {
+            Ok(list) => list,
+            Err(p) if p.field.is_some() && p.status.is_client_error() => {
+                filter_problem = Some(p);
+                Vec::new()
+            }
+            Err(p) => return error_page(&p, Some(chrome)),
+        }
     };
     let today = as_of.unwrap_or_else(|| app.today());
     let (status, problem, typed) = match refused {
         Some((p, typed)) => (p.status, Some(p), typed),
-        None => (StatusCode::OK, None, FormData::default()),
+        None => (
+            filter_problem.as_ref().map_or(StatusCode::OK, |p| p.status),
+            None,
+            FormData::default(),
+        ),
     };
     let page = AssessmentsPage {
         chrome: Some(chrome),
+        filter_problem,
         as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
         countries: country_options(asked.member_state.trim()),
         statuses: options(

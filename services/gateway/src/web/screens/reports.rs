@@ -42,6 +42,8 @@ pub(crate) struct ReportRow {
 struct ReportsPage {
     chrome: Option<Chrome>,
     rows: Vec<ReportRow>,
+    /// Whether older reports than those listed exist.
+    older: bool,
     countries: Vec<Choice>,
     themes: Vec<Choice>,
     regions: Vec<Choice>,
@@ -58,6 +60,9 @@ struct ReportsPage {
     notice: Option<String>,
     typed: FormData,
 }
+
+/// How many reports the page lists (the newest; the API pages through them all).
+const REPORTS_SHOWN: usize = 100;
 
 impl ReportsPage {
     fn error_for(&self, field: &str) -> Option<&str> {
@@ -103,10 +108,15 @@ pub(super) async fn page_response(
     if let Some(p) = min_position {
         params["min_position"] = json!(p);
     }
-    let reports: Vec<ReportState> = match viewer.view(app, View::ReportList, params).await {
+    // The newest, one more to know whether older ones follow: a report is made every day in
+    // every format, and the page must stay light.
+    params["limit"] = json!(REPORTS_SHOWN + 1);
+    let mut reports: Vec<ReportState> = match viewer.view(app, View::ReportList, params).await {
         Ok(r) => r,
         Err(p) => return error_page(&p, Some(chrome)),
     };
+    let older = reports.len() > REPORTS_SHOWN;
+    reports.truncate(REPORTS_SHOWN);
     let staff = viewer.principal.is_staff();
     // Staff filter by donor, and everyone but a donor (whose is its own) names the publisher of
     // an IATI export: both from the registry.
@@ -156,6 +166,7 @@ pub(super) async fn page_response(
     let page = ReportsPage {
         chrome: Some(chrome),
         rows,
+        older,
         countries: country_options(&typed.raw("member_state")),
         themes: options(
             tatrack_domain::codes::themes()
