@@ -49,7 +49,8 @@ cargo test --workspace --all-targets --locked --no-fail-fast "$@" 2>&1 | tee "$l
 
 # The whole suite runs on the tests' own clock (2031, see tests/src/lib.rs). To show that no
 # code reads the machine's clock, run the date-sensitive end-to-end tests again with the machine
-# five years ahead (faketime; the monotonic clock is left alone so timers behave).
+# five years ahead (faketime; the monotonic clock is left alone so timers behave): the business
+# dates, matching and the web console.
 if [[ $# -eq 0 && $status -eq 0 ]]; then
     # The e2e test binary by name: the package's bin (tatrack-under-test) is an artifact too, and
     # was sometimes the last one listed, so faketime ran it instead and its usage "passed".
@@ -57,7 +58,7 @@ if [[ $# -eq 0 && $status -eq 0 ]]; then
         | grep -o '"executable":"[^"]*/deps/e2e-[^"]*"' | tail -n 1 | cut -d'"' -f4)
     [[ -x "$e2e" ]] || { echo "error: the e2e test binary was not found" >&2; exit 1; }
     echo "==> the date-sensitive e2e tests with the machine's clock five years ahead (faketime)"
-    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+1826d' "$e2e" business_dates:: matching:: 2>&1 \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+1826d' "$e2e" business_dates:: matching:: console 2>&1 \
         | tee -a "$log" || status=$?
 fi
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
