@@ -147,6 +147,24 @@ async fn assessments_show_their_clocks_to_each_role_and_staff_move_them_by_forms
                 staff || *who == "focal point",
                 "{who}: observations"
             );
+            // As of a day before the draft went out, no clock runs yet, and nothing is offered
+            // to do: moves are made today.
+            let before = b.get(&format!("{ke_path}?as_of=2031-01-25")).await;
+            assert_eq!(before.status, StatusCode::OK, "{who}: {}", before.text);
+            assert!(
+                !before.text.contains("overdue by"),
+                "{who}: {}",
+                before.text
+            );
+            assert!(
+                !before.has("main form[method=post]"),
+                "{who}: no move on a past day"
+            );
+            assert_eq!(
+                before.attr("#as_of", "value").as_deref(),
+                Some("2031-01-25"),
+                "{who}: the picker shows the day"
+            );
         } else {
             let detail = b.get(&ke_path).await;
             assert_eq!(detail.status, StatusCode::NOT_FOUND, "{who}");

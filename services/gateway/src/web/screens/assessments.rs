@@ -471,6 +471,8 @@ struct AssessmentPage {
     timeline: Vec<(&'static str, String)>,
     recommendations: Vec<RecommendationRow>,
     moves: Vec<MoveForm>,
+    /// The business date shown (empty: today), for the as-of picker.
+    as_of: String,
     keys: FormKeys,
     problem: Option<Problem>,
     typed: FormData,
@@ -502,6 +504,9 @@ impl AssessmentPage {
 pub(crate) struct ShowQuery {
     #[serde(default)]
     min_position: Option<u64>,
+    /// The business date to show the assessment as of (empty: today).
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
 pub(crate) async fn show(
@@ -510,7 +515,15 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(asked): Query<ShowQuery>,
 ) -> Response {
-    show_response(&app, &viewer, &id, asked.min_position, None).await
+    let as_of = match (super::overview::AsOf {
+        as_of: asked.as_of.clone(),
+    })
+    .date()
+    {
+        Ok(day) => day,
+        Err(p) => return error_page(&p, Some(viewer.chrome("/assessments"))),
+    };
+    show_response(&app, &viewer, &id, asked.min_position, as_of, None).await
 }
 
 async fn show_response(
@@ -518,13 +531,14 @@ async fn show_response(
     viewer: &Viewer,
     id: &str,
     min_position: Option<u64>,
+    as_of: Option<Date>,
     refused: Option<(Problem, FormData)>,
 ) -> Response {
     let chrome = viewer.chrome("/assessments");
     let Ok(id) = id.parse::<Uuid>() else {
         return error_page(&Problem::invalid("id", "must be a UUID"), Some(chrome));
     };
-    let mut params = json!({"id": id});
+    let mut params = with_as_of(json!({"id": id}), as_of);
     if let Some(p) = min_position {
         params["min_position"] = json!(p);
     }
@@ -536,20 +550,25 @@ async fn show_response(
     // Recommendations as the view gives them to this person (text redacted where it may not
     // be read); a role the view refuses them to sees none rather than no assessment.
     let recommendations: Vec<RecommendationState> = viewer
-        .view(app, View::RecommendationList, json!({"assessment_id": id}))
+        .view(
+            app,
+            View::RecommendationList,
+            with_as_of(json!({"assessment_id": id}), as_of),
+        )
         .await
         .unwrap_or_default();
     let s = &a.state;
     let version = viewer
         .version(app, &tatrack_bus::subjects::log_stream("assessment", &s.id))
         .await;
-    let (observations, response) = two_clocks(s, &a.clocks, app.today());
+    let (observations, response) = two_clocks(s, &a.clocks, as_of.unwrap_or_else(|| app.today()));
     let (status, problem, typed) = match refused {
         Some((p, typed)) => (p.status, Some(p), typed),
         None => (StatusCode::OK, None, FormData::default()),
     };
     let page = AssessmentPage {
         chrome: Some(chrome),
+        as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
         version,
         id: s.id.to_string(),
         title: s.title.clone(),
@@ -589,8 +608,10 @@ async fn show_response(
                 redacted: r.text == "[confidential]",
             })
             .collect(),
+        // Moves are made today, on the assessment as it is now: none on a past day's page.
         moves: moves(&viewer.principal, s)
             .into_iter()
+            .filter(|_| as_of.is_none())
             .map(|(action, _, label, reason)| MoveForm {
                 action,
                 label,
@@ -644,7 +665,7 @@ pub(crate) async fn act(
     {
         Ok(reply) => see_other(&after(&reply, &format!("/assessments/{id}"))),
         Err(p) if p.status.is_client_error() => {
-            show_response(&app, &viewer, &id, None, Some((p, form))).await
+            show_response(&app, &viewer, &id, None, None, Some((p, form))).await
         }
         Err(p) => error_page(&p, Some(viewer.chrome("/assessments"))),
     }
