@@ -241,7 +241,7 @@ impl System {
         let load_start = Instant::now();
         let (projects, loaded) = load(&client, events).await?;
         println!(
-            "{:<44} {:>10.0}/s   ({loaded} events in {:.1} s: needs identified and agreed, {} projects with a commitment)",
+            "{:<44} {:>10.0}/s   ({loaded} events in {:.1} s: needs identified and agreed, {} projects with a commitment, one published offer in 100 events)",
             "load (commands)",
             loaded as f64 / load_start.elapsed().as_secs_f64(),
             load_start.elapsed().as_secs_f64(),
@@ -333,8 +333,9 @@ fn bench_admin() -> Principal {
 }
 
 /// Loads about `events` events through the command path, 64 commands at a time: needs
-/// identified and agreed (two events each) in five States and four themes, and one project in
-/// 50 with a commitment (two events), spread over the donors. Returns the project ids. Facts are
+/// identified and agreed (two events each) in five States and four themes, one project in 50
+/// with a commitment (two events) and one published offer in 100 (two events), spread over the
+/// donors. Returns the project ids. Facts are
 /// dated in early 2026, each after what it follows, whatever today is.
 async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<Uuid>, u64)> {
     for d in 0..DONORS {
@@ -346,7 +347,9 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
         "iati_type": "40", "iati_identifier": null, "country": null, "on": "2026-01-02"});
     retry(|| send(client, "partners", "organisation_register", &body)).await?;
     let projects = events / 50;
-    let needs = (events - 2 * projects) / 2;
+    // One published offer in 100 events (two events each), so matching has offers to score.
+    let offers = events / 100;
+    let needs = (events - 2 * projects - 2 * offers) / 2;
     let sector = tatrack_domain::codes::theme("BOR")
         .map_or("15136", |t| t.nearest_dac5.as_str())
         .to_owned();
@@ -357,7 +360,7 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
         loaders.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut n = w;
-            while n < needs + projects {
+            while n < needs + projects + offers {
                 let country = ["KE", "JO", "NG", "PH", "TN"][usize::try_from(n % 5).unwrap_or(0)];
                 let theme = ["BOR", "CFT", "LEG", "STP"][usize::try_from(n % 4).unwrap_or(0)];
                 if n < needs {
@@ -367,6 +370,16 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
                         "estimated_cost": {"amount_minor": 1_000_000, "currency": "USD"}, "size": null, "priority": 1 + n % 3, "on": "2026-01-12"});
                     retry(|| send(&client, "assessments", "need_identify", &body)).await?;
                     send(&client, "assessments", "need_agree_with_state", &json!({"id": id, "on": "2026-02-01"})).await?;
+                } else if n >= needs + projects {
+                    let id = Uuid::now_v7();
+                    let donor = format!("BENCH-DONOR-{}", n % DONORS as u64);
+                    let body = json!({"id": id, "organisation": donor, "title": format!("Bench offer {n}"),
+                        "themes": [theme], "countries": [country], "regions": [], "modalities": ["training"],
+                        "budget": {"amount_minor": 50_000_000, "currency": "USD"}, "capacity": {"measure": "officers trained", "quantity": 100},
+                        "valid_from": "2026-01-01", "valid_until": "2030-12-31", "languages": ["en"],
+                        "conditions": null, "on": "2026-01-20"});
+                    retry(|| send(&client, "partners", "offer_draft", &body)).await?;
+                    send(&client, "partners", "offer_publish", &json!({"id": id, "on": "2026-01-21"})).await?;
                 } else {
                     let id = Uuid::now_v7();
                     let donor = format!("BENCH-DONOR-{}", n % DONORS as u64);
@@ -388,7 +401,7 @@ async fn load(client: &async_nats::Client, events: u64) -> anyhow::Result<(Vec<U
     for l in loaders {
         ids.extend(l.await??);
     }
-    Ok((ids, 2 * (needs + projects) + DONORS as u64 + 1))
+    Ok((ids, 2 * (needs + projects + offers) + DONORS as u64 + 1))
 }
 
 /// A command retried while its service is still starting.

@@ -88,9 +88,9 @@ impl Loaded {
             as_of,
             grants: &self.grants,
             referrals: &self.referrals,
-            projects: &self.projects,
             rates: &self.rates,
             language,
+            track_records: super::score::TrackRecords::of(&self.projects),
         }
     }
 }

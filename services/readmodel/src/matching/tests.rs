@@ -17,7 +17,7 @@ use tatrack_domain::sharing::SharingGrantState;
 use uuid::Uuid;
 
 use super::overlap::overlaps;
-use super::score::{Context, Scored, Verdict, assess, propose_body, suggested_id};
+use super::score::{Context, Scored, TrackRecords, Verdict, assess, propose_body, suggested_id};
 use super::{flag, language, rank, suggestion};
 
 fn date(text: &str) -> Date {
@@ -136,9 +136,9 @@ impl World {
             as_of: date("2026-06-01"),
             grants: &self.grants,
             referrals: &self.referrals,
-            projects: &self.projects,
             rates: &self.rates,
             language,
+            track_records: TrackRecords::of(&self.projects),
         }
     }
 }

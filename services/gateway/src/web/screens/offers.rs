@@ -60,9 +60,36 @@ pub(crate) struct Asked {
     /// Not a number: ignored (a link that was cut, not a filter).
     #[serde(default)]
     seen: String,
+    /// The page of the list, from 1 (not a number: the first).
+    #[serde(default)]
+    page: String,
 }
 
+/// Offers per page of the list.
+const PAGE_SIZE: usize = 50;
+
 impl Asked {
+    fn page(&self) -> usize {
+        self.page.trim().parse::<usize>().unwrap_or(1).max(1)
+    }
+
+    /// The list's address at page `page`, with the same filters.
+    fn at_page(&self, page: usize) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("status", &self.status),
+            ("theme", &self.theme),
+            ("member_state", &self.member_state),
+            ("as_of", &self.as_of),
+        ] {
+            if !value.trim().is_empty() {
+                query.append_pair(name, value.trim());
+            }
+        }
+        query.append_pair("page", &page.to_string());
+        format!("/offers?{}", query.finish())
+    }
+
     fn as_of(&self) -> Result<Option<Date>, Problem> {
         match self.as_of.trim() {
             "" => Ok(None),
@@ -482,6 +509,9 @@ impl From<&OfferView> for OfferRow {
 #[template(path = "offers.html")]
 struct OffersPage {
     chrome: Option<Chrome>,
+    page: usize,
+    previous: Option<String>,
+    next: Option<String>,
     statuses: Vec<Choice>,
     themes: Vec<Choice>,
     countries: Vec<Choice>,
@@ -537,7 +567,12 @@ async fn list_page(
     refused: Option<(Problem, FormData)>,
 ) -> Response {
     let chrome = viewer.chrome("/offers");
-    let listed = match asked.params(Map::new()) {
+    let page = asked.page();
+    let mut paging = Map::new();
+    // One more than a page, to know whether another follows.
+    paging.insert("offset".into(), json!((page - 1) * PAGE_SIZE));
+    paging.insert("limit".into(), json!(PAGE_SIZE + 1));
+    let listed = match asked.params(paging) {
         Ok(params) => {
             viewer
                 .view::<Vec<OfferView>>(app, View::OfferList, params)
@@ -551,6 +586,9 @@ async fn list_page(
         Err(p) if p.field.is_some() && p.status.is_client_error() => (Vec::new(), Some(p)),
         Err(p) => return error_page(&p, Some(chrome)),
     };
+    let mut offers = offers;
+    let more = offers.len() > PAGE_SIZE;
+    offers.truncate(PAGE_SIZE);
     let fields = if may_draft(viewer) {
         let organisations = if viewer.principal.is_staff() {
             match organisations(app, viewer).await {
@@ -587,6 +625,9 @@ async fn list_page(
     };
     let page = OffersPage {
         chrome: Some(chrome),
+        page,
+        previous: (page > 1).then(|| asked.at_page(page - 1)),
+        next: more.then(|| asked.at_page(page + 1)),
         statuses: choices(
             STATUSES.map(|s| (s.to_owned(), format::words(s))),
             &[asked.status.trim().to_owned()],
