@@ -25,7 +25,7 @@ pub(crate) struct Loaded {
     /// The read model's shared lists, read in place.
     pub(crate) grants: Arc<Vec<SharingGrantState>>,
     pub(crate) referrals: Arc<Vec<ReferralState>>,
-    pub(crate) projects: Arc<Vec<ProjectState>>,
+    pub(crate) projects: Arc<crate::cache::Snapshot<ProjectState>>,
     pub(crate) rates: RateTableState,
 }
 
@@ -65,8 +65,8 @@ impl Loaded {
                 .scan::<ReferralState>("projects", "referral")?
                 .to_vec(),
         );
-        // A copy: scoring takes these as slices.
-        let projects = Arc::new(views.scan::<ProjectState>("projects", "project")?.to_vec());
+        // Read in place: scoring reads them only through the track-record index.
+        let projects = views.scan::<ProjectState>("projects", "project")?;
         let rates = views
             .scan::<RateTableState>("projects", "rate_table")?
             .iter()
@@ -90,7 +90,7 @@ impl Loaded {
             referrals: &self.referrals,
             rates: &self.rates,
             language,
-            track_records: super::score::TrackRecords::of(&self.projects),
+            track_records: super::score::TrackRecords::of(self.projects.iter()),
         }
     }
 }

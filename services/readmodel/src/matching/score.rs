@@ -41,11 +41,11 @@ pub(crate) struct TrackRecords<'a>(
 );
 
 impl<'a> TrackRecords<'a> {
-    pub(crate) fn of(projects: &'a [ProjectState]) -> Self {
+    pub(crate) fn of(projects: impl IntoIterator<Item = &'a ProjectState>) -> Self {
         let mut by =
             std::collections::HashMap::<&str, std::collections::HashMap<&str, Vec<&str>>>::new();
         for p in projects
-            .iter()
+            .into_iter()
             .filter(|p| p.status != Some(ActivityStatus::Cancelled))
         {
             // A project counts once for an organisation, whatever roles it has in it.
