@@ -15,7 +15,7 @@ use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
 use uuid::Uuid;
 
-use crate::write::{Sample, http_get, send};
+use crate::write::{Sample, http_get, http_request, send};
 
 /// Donor organisations the projects are spread over; the portfolio measured is the first's.
 const DONORS: usize = 10;
@@ -83,7 +83,8 @@ pub(crate) async fn queries(
     println!("{}", sample.line("bare HTTP GET (same body), 64 clients"));
     for (what, path, token) in &paths {
         for clients in [1usize, 16, 64] {
-            let mut sample = http_load(addr, path, token, clients, duration).await?;
+            let credentials = format!("Authorization: Bearer {token}");
+            let mut sample = http_load(addr, path, &credentials, clients, duration).await?;
             println!("{}", sample.line(&format!("{what}, {clients} clients")));
         }
     }
@@ -440,7 +441,7 @@ async fn issue_token(
     Ok(secret)
 }
 
-async fn connect(
+pub(crate) async fn connect(
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<tokio::io::BufStream<tokio::net::TcpStream>> {
     Ok(tokio::io::BufStream::new(
@@ -495,11 +496,13 @@ async fn wait_until_caught_up(
     }
 }
 
-/// `clients` connections asking `path` in a loop for `duration`.
-async fn http_load(
+/// `clients` connections asking `path` in a loop for `duration`, each reading the whole answer;
+/// `credentials` is the header line that says who asks (`Authorization: Bearer ...`,
+/// `Cookie: ...`) or empty.
+pub(crate) async fn http_load(
     addr: std::net::SocketAddr,
     path: &str,
-    token: &str,
+    credentials: &str,
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Sample> {
@@ -507,13 +510,15 @@ async fn http_load(
     let mut workers = Vec::new();
     for _ in 0..clients {
         let path = path.to_owned();
-        let token = token.to_owned();
+        let credentials = credentials.to_owned();
         workers.push(tokio::spawn(async move {
             let mut stream = connect(addr).await?;
             let mut mine = Vec::new();
             while start.elapsed() < duration {
                 let t = Instant::now();
-                let status = http_get(&mut stream, &path, &token).await?;
+                let status = http_request(&mut stream, "GET", &path, &credentials, "")
+                    .await?
+                    .status;
                 anyhow::ensure!(status == 200, "{path} answered {status}");
                 mine.push(t.elapsed().as_micros() as u64);
             }
@@ -664,7 +669,11 @@ async fn bare_nats(
 }
 
 /// HTTP GETs answered with a fixed body by a bare server on the same HTTP stack as the gateway.
-async fn bare_http(body: String, clients: usize, duration: Duration) -> anyhow::Result<Sample> {
+pub(crate) async fn bare_http(
+    body: String,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = axum::Router::new().route(
@@ -675,7 +684,7 @@ async fn bare_http(body: String, clients: usize, duration: Duration) -> anyhow::
         }),
     );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let sample = http_load(addr, "/", "bench", clients, duration).await;
+    let sample = http_load(addr, "/", "", clients, duration).await;
     server.abort();
     sample
 }

@@ -10,11 +10,10 @@ use serde_json::json;
 use tatrack_bus::rpc::{self, RequestMeta};
 use tatrack_bus::subjects;
 use tatrack_domain::{Principal, Role};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::queries::System;
-use crate::write::Sample;
+use crate::queries::{System, bare_http, connect, http_load};
+use crate::write::{Answer, http_request};
 
 type Connection = tokio::io::BufStream<tokio::net::TcpStream>;
 
@@ -85,8 +84,9 @@ pub(crate) async fn web(
     for (what, path, session) in &screens {
         let (status, body) = get(&mut connect(addr).await?, path, session).await?;
         anyhow::ensure!(status == 200, "{what} ({path}) answered {status}");
-        let mut one = load(addr, path, session, 1, duration).await?;
-        let mut many = load(addr, path, session, 16, duration).await?;
+        let credentials = as_session(session);
+        let mut one = http_load(addr, path, &credentials, 1, duration).await?;
+        let mut many = http_load(addr, path, &credentials, 16, duration).await?;
         println!(
             "{:<44} {:>7} KB   {:>9.2} / {:>6.2} ms   {:>9.2} / {:>6.2} ms",
             what,
@@ -96,8 +96,10 @@ pub(crate) async fn web(
             many.percentile(0.50),
             many.percentile(0.99),
         );
-        let mut bare_one = bare(body.clone(), 1, duration).await?;
-        let mut bare_many = bare(body, 16, duration).await?;
+        // The same bytes from a bare axum handler on the same HTTP stack, asked the same way.
+        let body = String::from_utf8(body).context("a page is UTF-8")?;
+        let mut bare_one = bare_http(body.clone(), 1, duration).await?;
+        let mut bare_many = bare_http(body, 16, duration).await?;
         println!(
             "{:<44} {:>10}   {:>9.2} / {:>6.2} ms   {:>9.2} / {:>6.2} ms",
             "  bare axum handler, same bytes",
@@ -171,10 +173,9 @@ async fn sign_in(addr: std::net::SocketAddr, email: &str) -> anyhow::Result<Stri
     let start = Instant::now();
     loop {
         let mut stream = connect(addr).await?;
-        let form = request(&mut stream, "GET", "/sign-in", "", "").await?;
-        let cookies = form.cookies();
-        let csrf = form
-            .body_text()
+        let form = http_request(&mut stream, "GET", "/sign-in", "", "").await?;
+        let cookies = cookies_of(&form);
+        let csrf = String::from_utf8_lossy(&form.body)
             .split("name=\"csrf\" value=\"")
             .nth(1)
             .and_then(|rest| rest.split('"').next())
@@ -188,9 +189,16 @@ async fn sign_in(addr: std::net::SocketAddr, email: &str) -> anyhow::Result<Stri
                 ("password", PASSWORD),
             ])
             .finish();
-        let signed_in = request(&mut stream, "POST", "/sign-in", &cookies, &body).await?;
+        let signed_in = http_request(
+            &mut stream,
+            "POST",
+            "/sign-in",
+            &as_session(&cookies),
+            &body,
+        )
+        .await?;
         if signed_in.status == 303 {
-            return Ok(signed_in.cookies());
+            return Ok(cookies_of(&signed_in));
         }
         anyhow::ensure!(
             start.elapsed() < Duration::from_secs(30),
@@ -222,145 +230,18 @@ async fn first_link(
         .with_context(|| format!("no link to {prefix}… on {page}"))
 }
 
-/// `clients` connections asking `path` in a loop for `duration`, each reading the whole page.
-async fn load(
-    addr: std::net::SocketAddr,
-    path: &str,
-    session: &str,
-    clients: usize,
-    duration: Duration,
-) -> anyhow::Result<Sample> {
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..clients {
-        let path = path.to_owned();
-        let session = session.to_owned();
-        workers.push(tokio::spawn(async move {
-            let mut stream = connect(addr).await?;
-            let mut mine = Vec::new();
-            while start.elapsed() < duration {
-                let t = Instant::now();
-                let (status, _) = get(&mut stream, &path, &session).await?;
-                anyhow::ensure!(status == 200, "{path} answered {status}");
-                mine.push(t.elapsed().as_micros() as u64);
-            }
-            anyhow::Ok(mine)
-        }));
-    }
-    let mut latencies_us = Vec::new();
-    for w in workers {
-        latencies_us.extend(w.await??);
-    }
-    Ok(Sample {
-        count: latencies_us.len(),
-        elapsed: start.elapsed(),
-        latencies_us,
-    })
-}
-
-/// The same bytes from a bare axum handler on the same HTTP stack, asked the same way.
-async fn bare(body: Vec<u8>, clients: usize, duration: Duration) -> anyhow::Result<Sample> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let body = bytes::Bytes::from(body);
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                    body,
-                )
-            }
-        }),
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let sample = load(addr, "/", "", clients, duration).await;
-    server.abort();
-    sample
-}
-
-async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Connection> {
-    Ok(tokio::io::BufStream::new(
-        tokio::net::TcpStream::connect(addr).await?,
-    ))
-}
-
+/// A GET as the session whose cookies are `cookies`: its status and body.
 async fn get(stream: &mut Connection, path: &str, cookies: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-    let answer = request(stream, "GET", path, cookies, "").await?;
+    let answer = http_request(stream, "GET", path, &as_session(cookies), "").await?;
     Ok((answer.status, answer.body))
 }
 
-/// One answer: its status, its `Set-Cookie` pairs and its body.
-struct Answer {
-    status: u16,
-    set_cookies: Vec<String>,
-    body: Vec<u8>,
+/// The header line that presents a session's cookies.
+fn as_session(cookies: &str) -> String {
+    format!("Cookie: {cookies}")
 }
 
-impl Answer {
-    /// The cookies set, as a `Cookie` header's value.
-    fn cookies(&self) -> String {
-        self.set_cookies.join("; ")
-    }
-
-    fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One HTTP/1.1 request on a kept-alive connection (the console answers with a length).
-async fn request(
-    stream: &mut Connection,
-    method: &str,
-    path: &str,
-    cookies: &str,
-    form: &str,
-) -> anyhow::Result<Answer> {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
-    if !cookies.is_empty() {
-        head.push_str(&format!("Cookie: {cookies}\r\n"));
-    }
-    if method == "POST" {
-        head.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            form.len()
-        ));
-    }
-    head.push_str("\r\n");
-    head.push_str(form);
-    stream.write_all(head.as_bytes()).await?;
-    stream.flush().await?;
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let status: u16 = line.split_whitespace().nth(1).unwrap_or("0").parse()?;
-    let mut length = 0usize;
-    let mut set_cookies = Vec::new();
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse()?;
-            } else if name.eq_ignore_ascii_case("set-cookie") {
-                // `name=value`, without its attributes; a cookie being cleared is dropped.
-                let pair = value.trim().split(';').next().unwrap_or_default();
-                if !value.contains("Max-Age=0") && !pair.is_empty() {
-                    set_cookies.push(pair.to_owned());
-                }
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).await?;
-    Ok(Answer {
-        status,
-        set_cookies,
-        body,
-    })
+/// The cookies an answer set, as a `Cookie` header's value.
+fn cookies_of(answer: &Answer) -> String {
+    answer.set_cookies.join("; ")
 }

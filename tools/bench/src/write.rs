@@ -652,25 +652,56 @@ async fn mix(
     Ok(())
 }
 
-/// One HTTP/1.1 GET on a kept-alive connection; returns the status. Hand-written so the bench
-/// needs no HTTP client crate: the gateway answers with a Content-Length.
+/// One HTTP/1.1 GET on a kept-alive connection with a bearer token; returns the status.
 pub(crate) async fn http_get(
     stream: &mut tokio::io::BufStream<tokio::net::TcpStream>,
     path: &str,
     token: &str,
 ) -> anyhow::Result<u16> {
+    let credentials = format!("Authorization: Bearer {token}");
+    Ok(http_request(stream, "GET", path, &credentials, "")
+        .await?
+        .status)
+}
+
+/// One answer: its status, its `Set-Cookie` pairs and its body.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// One HTTP/1.1 request on a kept-alive connection: `credentials` is a header line
+/// (`Authorization: Bearer ...`, `Cookie: ...`) or empty, `form` a POST's urlencoded body.
+/// Hand-written so the bench needs no HTTP client crate: the gateway answers with a
+/// Content-Length.
+pub(crate) async fn http_request(
+    stream: &mut tokio::io::BufStream<tokio::net::TcpStream>,
+    method: &str,
+    path: &str,
+    credentials: &str,
+    form: &str,
+) -> anyhow::Result<Answer> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
-                .as_bytes(),
-        )
-        .await?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\n");
+    if !credentials.is_empty() {
+        head.push_str(&format!("{credentials}\r\n"));
+    }
+    if method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            form.len()
+        ));
+    }
+    head.push_str("\r\n");
+    head.push_str(form);
+    stream.write_all(head.as_bytes()).await?;
     stream.flush().await?;
     let mut line = String::new();
     stream.read_line(&mut line).await?;
     let status: u16 = line.split_whitespace().nth(1).unwrap_or("0").parse()?;
     let mut length = 0usize;
+    let mut set_cookies = Vec::new();
     loop {
         line.clear();
         stream.read_line(&mut line).await?;
@@ -678,13 +709,23 @@ pub(crate) async fn http_get(
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse()?;
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse()?;
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                // `name=value`, without its attributes; a cookie being cleared is dropped.
+                let pair = value.trim().split(';').next().unwrap_or_default();
+                if !value.contains("Max-Age=0") && !pair.is_empty() {
+                    set_cookies.push(pair.to_owned());
+                }
+            }
         }
     }
     let mut body = vec![0u8; length];
     stream.read_exact(&mut body).await?;
-    Ok(status)
+    Ok(Answer {
+        status,
+        set_cookies,
+        body,
+    })
 }
