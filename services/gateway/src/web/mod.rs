@@ -92,6 +92,32 @@ pub(crate) struct Viewer {
     pub(crate) session: Session,
 }
 
+/// A form posted by a signed-in person, its CSRF token checked: the one way the screens' forms
+/// arrive (extract it last, as it reads the body). No session: to sign-in, like any page; a
+/// missing or forged token: the 403 page, before the handler runs and so before anything is sent.
+pub(crate) struct Posted {
+    pub(crate) viewer: Viewer,
+    pub(crate) form: FormData,
+}
+
+impl axum::extract::FromRequest<App> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, app: &App) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body =
+            axum::body::Bytes::from_request(axum::extract::Request::from_parts(parts, body), app)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let form = FormData::parse(&body);
+        viewer.check_csrf(&form).map_err(|refused| *refused)?;
+        Ok(Self { viewer, form })
+    }
+}
+
 impl FromRequestParts<App> for Viewer {
     type Rejection = Response;
 

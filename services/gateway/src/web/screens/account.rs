@@ -22,10 +22,10 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::password;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::session::{self, FORM_COOKIE};
 use crate::web::{
-    FormData, Viewer, cookie, csrf_refused, error_page, local_path, render_with, see_other,
-    set_cookie,
+    FormData, cookie, csrf_refused, error_page, local_path, render_with, see_other, set_cookie,
 };
 
 #[derive(Deserialize)]
@@ -171,14 +171,9 @@ fn form_csrf_ok(headers: &HeaderMap, form: &FormData) -> bool {
 
 pub(crate) async fn sign_out(
     State(app): State<App>,
-    viewer: Viewer,
     headers: HeaderMap,
-    body: Bytes,
+    Posted { viewer: _, form: _ }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     if let Some(secret) = cookie(&headers, session::COOKIE) {
         app.console.sessions.end(secret);
     }

@@ -8,8 +8,8 @@
 //! form's key like every other form's: a form sent twice records once. The secret is derived
 //! from the gateway's seed and that command id, so the second answer shows the same link.
 
+use crate::web::Posted;
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -428,14 +428,9 @@ async fn show_once(app: &App, viewer: &Viewer, reply: &Value, shown: Shown) -> R
 /// Invites a person: records the account with the hash of a new link, and shows the link once.
 pub(crate) async fn invite(
     State(app): State<App>,
-    viewer: Viewer,
     headers: HeaderMap,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     if let Some(refused) = forbidden(&viewer) {
         return refused;
     }
@@ -484,15 +479,10 @@ pub(crate) async fn invite(
 /// A new link for an account (`reinvite`, how a password is reset), or `disable` it.
 pub(crate) async fn account_action(
     State(app): State<App>,
-    viewer: Viewer,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     if let Some(refused) = forbidden(&viewer) {
         return refused;
     }
@@ -568,11 +558,10 @@ fn after(reply: &Value) -> String {
 }
 
 /// Issues an access token (`issue_token`, as the API does) and shows its secret once.
-pub(crate) async fn issue_token(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
+pub(crate) async fn issue_token(
+    State(app): State<App>,
+    Posted { viewer, form }: Posted,
+) -> Response {
     if let Some(refused) = forbidden(&viewer) {
         return refused;
     }
@@ -620,14 +609,9 @@ pub(crate) async fn issue_token(State(app): State<App>, viewer: Viewer, body: By
 /// Revokes a token; the reason is required.
 pub(crate) async fn revoke_token(
     State(app): State<App>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     if let Some(refused) = forbidden(&viewer) {
         return refused;
     }

@@ -4,7 +4,6 @@
 //! for every move; a State's focal point for its own State's observations and response).
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -23,6 +22,7 @@ use super::needs::Choice;
 use super::overview::with_as_of;
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render_with, see_other};
 
 /// Options of a select, the one matching `selected` marked.
@@ -333,11 +333,7 @@ fn resolutions(typed: Option<&str>) -> Result<Vec<u32>, Problem> {
 }
 
 /// Staff plan an assessment; on success, its page.
-pub(crate) async fn plan(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
+pub(crate) async fn plan(State(app): State<App>, Posted { viewer, form }: Posted) -> Response {
     let mut command = Map::new();
     for field in [
         "member_state",
@@ -629,14 +625,9 @@ async fn show_response(
 /// One move on an assessment; back to its page, or the page with the refusal next to its field.
 pub(crate) async fn act(
     State(app): State<App>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, mut form }: Posted,
 ) -> Response {
-    let mut form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let Some(&(_, operation, _, takes_reason)) = MOVES.iter().find(|m| m.0 == action) else {
         return error_page(
             &Problem::not_found(format!("no action {action}")),

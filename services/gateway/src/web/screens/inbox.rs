@@ -5,7 +5,6 @@
 //! referral it concerns, with what was typed kept.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,6 +17,7 @@ use uuid::Uuid;
 use super::FormKeys;
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render_with, see_other};
 
 /// The moves a role makes on a referral in a given status (URL action, button label, whether
@@ -212,14 +212,9 @@ async fn inbox(app: &App, viewer: &Viewer, refused: Option<(Uuid, Problem, FormD
 
 pub(crate) async fn act(
     State(app): State<App>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return error_page(
             &Problem::invalid("id", "must be a UUID"),

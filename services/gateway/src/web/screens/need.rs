@@ -5,7 +5,6 @@
 //! confirmed; then the referral is proposed and referred in one go.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,8 +18,9 @@ use super::FormKeys;
 use super::overview::{AsOf, with_as_of};
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::chart::{self, Bar};
-use crate::web::{Chrome, FormData, Viewer, error_page, format, render, render_with, see_other};
+use crate::web::{Chrome, Viewer, error_page, format, render, render_with, see_other};
 
 pub(crate) struct ChainLink {
     pub(crate) kind: &'static str,
@@ -364,14 +364,9 @@ async fn need_page(
 /// the form's: the form names only the offer).
 pub(crate) async fn refer(
     State(app): State<App>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let chrome = viewer.chrome("/needs");
     let id = match parse_id(&id) {
         Ok(id) => id,

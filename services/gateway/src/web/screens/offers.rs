@@ -6,7 +6,6 @@
 //! shown next to its field with what was typed kept.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -23,6 +22,7 @@ use uuid::Uuid;
 use super::FormKeys;
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render_with, see_other};
 
 /// The modalities an offer may provide, as the contract spells them.
@@ -660,11 +660,7 @@ fn seen(reply: &Value) -> String {
 }
 
 /// Drafts an offer: a donor's own organisation, or the one a coordinator chose.
-pub(crate) async fn draft(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
+pub(crate) async fn draft(State(app): State<App>, Posted { viewer, form }: Posted) -> Response {
     if !may_draft(&viewer) {
         return error_page(
             &Problem::forbidden("only a partner or a coordinator drafts offers"),
@@ -966,14 +962,9 @@ async fn offer_page(
 /// Publish, amend or withdraw an offer; back to its page, or the page with the refusal.
 pub(crate) async fn act(
     State(app): State<App>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let command = match action.as_str() {
         "publish" => Ok(("publish_offer", Map::new())),
         "amend" => offer_body(&form, false).map(|b| ("amend_offer", b)),

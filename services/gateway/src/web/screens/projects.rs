@@ -4,7 +4,6 @@
 //! partner drafts and submits and a coordinator validates or returns.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,6 +18,7 @@ use super::FormKeys;
 use super::overview::{AsOf, with_as_of};
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render, render_with, see_other};
 
 pub(crate) struct ProjectRow {
@@ -449,14 +449,9 @@ async fn project_page(app: &App, viewer: &Viewer, id: Uuid) -> Result<ProjectPag
 /// API takes them).
 pub(crate) async fn draft_progress(
     State(app): State<App>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let mut command = Map::new();
     command.insert("project_id".into(), json!(id));
     for field in ["period_start", "period_end", "narrative"] {
@@ -480,14 +475,9 @@ pub(crate) async fn draft_progress(
 /// Submit, validate or return a progress report; back to its project's page.
 pub(crate) async fn move_progress(
     State(app): State<App>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let operation = match action.as_str() {
         "submit" => "submit_progress_report",
         "validate" => "validate_progress_report",

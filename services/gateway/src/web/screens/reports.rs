@@ -3,7 +3,6 @@
 //! from its recorded day and positions and checks the bytes against the recorded SHA-256.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,7 @@ use super::assessments::{country_options, options};
 use super::needs::Choice;
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render_with};
 
 pub(crate) struct ReportRow {
@@ -229,11 +229,7 @@ fn download(made: &MadeReport) -> Response {
 }
 
 /// Makes a summary from the form; the answer is the report itself, as a download.
-pub(crate) async fn make(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
+pub(crate) async fn make(State(app): State<App>, Posted { viewer, form }: Posted) -> Response {
     let mut command = Map::new();
     for field in ["member_state", "theme", "region", "format", "as_of"] {
         if let Some(value) = form.get(field) {
@@ -303,14 +299,9 @@ async fn answer(
 /// records another `report_made` (with the same checksum).
 pub(crate) async fn again(
     State(app): State<App>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let chrome = || viewer.chrome("/reports");
     let Ok(id) = id.parse::<Uuid>() else {
         return error_page(&Problem::invalid("id", "must be a UUID"), Some(chrome()));

@@ -4,7 +4,6 @@
 //! consents (the view's rule), so the screen refuses them.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -23,6 +22,7 @@ use super::assessments::{country_options, options};
 use super::needs::Choice;
 use crate::app::App;
 use crate::problem::Problem;
+use crate::web::Posted;
 use crate::web::{Chrome, FormData, Viewer, error_page, format, render_with, see_other};
 
 pub(crate) struct GrantRow {
@@ -318,11 +318,7 @@ async fn page_response(
 
 /// A State (or staff for it) grants sharing: a need, all its needs, or a report, to named
 /// organisations or all donors.
-pub(crate) async fn grant(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
+pub(crate) async fn grant(State(app): State<App>, Posted { viewer, form }: Posted) -> Response {
     if let Err(p) = may_use(&viewer.principal) {
         return error_page(&p, Some(viewer.chrome("/sharing")));
     }
@@ -382,14 +378,9 @@ pub(crate) async fn grant(State(app): State<App>, viewer: Viewer, body: Bytes) -
 /// Revokes a grant and shows the page with the answer: who keeps access through running work.
 pub(crate) async fn revoke(
     State(app): State<App>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted { viewer, form }: Posted,
 ) -> Response {
-    let form = FormData::parse(&body);
-    if let Err(refused) = viewer.check_csrf(&form) {
-        return *refused;
-    }
     let mut command = Map::new();
     if let Some(reason) = form.get("reason") {
         command.insert("reason".into(), json!(reason));
