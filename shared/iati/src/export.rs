@@ -58,6 +58,21 @@ pub struct ExportOptions {
     pub generated: Timestamp,
 }
 
+impl ExportOptions {
+    /// A file as of `day`, generated at its end (UTC): the same data gives the same bytes all
+    /// day, whenever on it the file is written.
+    pub fn at_end_of(day: Date) -> Self {
+        let generated = day
+            .at(23, 59, 59, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map_or(Timestamp::MAX, |z| z.timestamp());
+        Self {
+            as_of: day,
+            generated,
+        }
+    }
+}
+
 /// Why a file cannot be written: it would break an error-level rule of the IATI Standard Ruleset
 /// whatever the writer did.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -104,22 +104,13 @@ async fn export(
         }
         .into());
     }
-    // The file is as of the end of --as-of, else of today (UTC), the day the lists above answer
-    // for; it was generated at the end of that day, so the same data gives the same bytes all day.
+    // The file is as of --as-of, else of today (UTC), the day the lists above answer for.
     let day = client.as_of.unwrap_or(client.today);
-    let generated = day
-        .at(23, 59, 59, 0)
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .context("the end of the as-of day")?
-        .timestamp();
     let xml = tatrack_iati::export(
         &projects,
         &organisations,
         &tatrack_iati::ReportingOrg::from_organisation(org),
-        &tatrack_iati::ExportOptions {
-            as_of: day,
-            generated,
-        },
+        &tatrack_iati::ExportOptions::at_end_of(day),
     )
     .context("cannot write the IATI file")?;
     match out {

@@ -109,21 +109,11 @@ pub(crate) async fn export(
     // As the CLI: generated at the end of the as-of day, so the same data gives the same bytes
     // all day.
     let day = as_of.unwrap_or_else(|| app.today());
-    let Ok(generated) = day
-        .at(23, 59, 59, 0)
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp())
-    else {
-        return error_page(&Problem::internal(), Some(viewer.chrome("/reports")));
-    };
     let xml = match tatrack_iati::export(
         &projects,
         &organisations,
         &tatrack_iati::ReportingOrg::from_organisation(org),
-        &tatrack_iati::ExportOptions {
-            as_of: day,
-            generated,
-        },
+        &tatrack_iati::ExportOptions::at_end_of(day),
     ) {
         Ok(xml) => xml,
         Err(e) => {
